@@ -1,0 +1,1 @@
+"""MOSS widgets: drop zones, plots, panels, dialogs."""

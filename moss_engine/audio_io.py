@@ -1,0 +1,398 @@
+"""Read a segment of any audio file as float32 (soundfile, else the bundled ffmpeg), resample it, write WAV."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from moss_engine.errors import MossInputError
+
+MIN_SAMPLE_RATE = 8000
+MAX_SAMPLE_RATE = 192000
+
+#: Suffixes libsndfile reads (the ones a file dialog should offer first).
+SOUNDFILE_SUFFIXES = frozenset(
+    {".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".aifc", ".au", ".snd", ".caf",
+     ".w64", ".rf64"}
+)
+#: Suffixes only ffmpeg reads: these skip the soundfile attempt.
+FFMPEG_SUFFIXES = frozenset(
+    {".m4a", ".m4b", ".aac", ".mp4", ".m4v", ".mov", ".3gp", ".webm", ".mkv", ".mka", ".wma", ".wmv", ".asf",
+     ".ac3", ".eac3", ".dts", ".amr", ".ape", ".wv", ".mpc", ".tta", ".avi", ".flv", ".ra", ".rm"}
+)
+AUDIO_SUFFIXES = SOUNDFILE_SUFFIXES | FFMPEG_SUFFIXES
+
+_BLOCK_FRAMES = 1 << 18
+# libmpg123 needs a couple of MP3 frames of history after a seek before its output matches a straight read
+# (measured: up to ~1500 samples differ); decoding a little earlier and dropping it costs nothing.
+_SEEK_PREROLL_FRAMES = 4608
+_LOSSY_SUBTYPES = frozenset({"MPEG_LAYER_I", "MPEG_LAYER_II", "MPEG_LAYER_III", "VORBIS", "OPUS"})
+
+# ffmpeg's channel layout names (without a "(side)"/"(back)" qualifier) and their channel counts.
+_FFMPEG_LAYOUTS = {
+    "mono": 1, "stereo": 2, "downmix": 2, "2.1": 3, "3.0": 3, "quad": 4, "4.0": 4, "4.1": 5, "5.0": 5, "5.1": 6,
+    "6.0": 6, "hexagonal": 6, "6.1": 7, "7.0": 7, "7.1": 8, "octagonal": 8,
+}
+_FFMPEG_STREAM = re.compile(r"Stream #[^\n]*?: Audio: (?P<codec>[^\s,]+)[^,\n]*, (?P<rate>\d+) Hz, (?P<layout>[^,\n]+)")
+_FFMPEG_DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
+
+# Roles of the channels in the default layout for each count (WAVE_FORMAT_EXTENSIBLE / ffmpeg order), used for
+# the downmix to stereo: left-side roles go left, right-side right, centres to both at -3 dB, LFE is dropped.
+_DEFAULT_ROLES = {
+    3: ("L", "R", "C"),
+    4: ("L", "R", "L", "R"),
+    5: ("L", "R", "C", "L", "R"),
+    6: ("L", "R", "C", "LFE", "L", "R"),
+    7: ("L", "R", "C", "LFE", "C", "L", "R"),
+    8: ("L", "R", "C", "LFE", "L", "R", "L", "R"),
+}
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What a file holds, from its header (for MP3 and ffmpeg formats the decoded length may differ slightly).
+
+    Args:
+        path: the file.
+        sample_rate: its sample rate, Hz.
+        channels: its channel count.
+        frames: its length in frames at ``sample_rate``.
+        duration_s: its length in seconds.
+        format: container and codec, e.g. ``"OGG/VORBIS"`` (soundfile) or ``"ffmpeg:aac"``.
+    """
+
+    path: Path
+    sample_rate: int
+    channels: int
+    frames: int
+    duration_s: float
+    format: str
+
+
+@dataclass(frozen=True)
+class AudioClip:
+    """A decoded segment of an audio file.
+
+    Args:
+        samples: ``(channels, frames)`` float32, 1 or 2 channels, at ``sample_rate``.
+        sample_rate: the rate of ``samples``, Hz.
+        source_rate: the file's own rate, Hz.
+        source_channels: the file's own channel count.
+        start_s: where the segment starts in the file, seconds.
+        notices: notes for the user, each naming the file (channels mixed down, a shorter segment than asked).
+    """
+
+    samples: np.ndarray
+    sample_rate: int
+    source_rate: int
+    source_channels: int
+    start_s: float
+    notices: tuple[str, ...] = ()
+
+    @property
+    def duration_s(self) -> float:
+        """Length of the clip in seconds."""
+        return self.samples.shape[1] / self.sample_rate
+
+    @property
+    def channels(self) -> int:
+        """Channel count of ``samples`` (1 or 2)."""
+        return self.samples.shape[0]
+
+
+def _check_file(path: Path) -> None:
+    """Raise MossInputError unless ``path`` is a non-empty regular file."""
+    if not path.exists():
+        raise MossInputError("file not found", path=path)
+    if path.is_dir():
+        raise MossInputError("is a folder, not a file", path=path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise MossInputError(f"cannot read the file ({exc.strerror or exc})", path=path) from exc
+    if size == 0:
+        raise MossInputError("empty file (0 bytes)", path=path)
+
+
+def _check_rate(rate: int, path: Path | None = None) -> None:
+    if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+        raise MossInputError(f"sample rate {rate} Hz is outside {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz", path=path)
+
+
+def _use_soundfile(path: Path) -> bool:
+    return path.suffix.lower() not in FFMPEG_SUFFIXES
+
+
+def _popen_flags() -> int:
+    # Without this a console window flashes up for every ffmpeg call in the frozen Windows app.
+    return subprocess.CREATE_NO_WINDOW if sys.platform == "win32" else 0
+
+
+def _ffmpeg_exe(path: Path) -> str:
+    try:
+        import imageio_ffmpeg
+    except ImportError as exc:
+        raise MossInputError("not an audio file soundfile can read (ffmpeg is not installed)", path=path) from exc
+    try:
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except RuntimeError as exc:
+        raise MossInputError("not an audio file soundfile can read (ffmpeg is not available)", path=path) from exc
+
+
+def _ffmpeg_input(path: Path) -> str:
+    # An absolute path behind "file:" stops ffmpeg from reading a name such as "concat:x" as a protocol.
+    return "file:" + str(path.resolve())
+
+
+@dataclass(frozen=True)
+class _FfmpegProbe:
+    codec: str
+    sample_rate: int
+    channels: int | None  # None: a layout we do not know; ask ffmpeg for stereo
+    duration_s: float | None
+
+
+def _ffmpeg_probe(path: Path) -> _FfmpegProbe:
+    exe = _ffmpeg_exe(path)
+    try:
+        result = subprocess.run(
+            [exe, "-hide_banner", "-nostdin", "-i", _ffmpeg_input(path)],
+            stdin=subprocess.DEVNULL, capture_output=True, timeout=120, creationflags=_popen_flags(),
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise MossInputError(f"ffmpeg could not be run ({exc})", path=path) from exc
+    text = result.stderr.decode("utf-8", errors="replace")
+    stream = _FFMPEG_STREAM.search(text)
+    if stream is None:
+        raise MossInputError("not an audio file soundfile or ffmpeg can read", path=path)
+    layout = stream["layout"].strip()
+    layout_name = layout.split("(")[0].strip()
+    channels = _FFMPEG_LAYOUTS.get(layout_name)
+    counted = re.fullmatch(r"(\d+) channels", layout_name)
+    if counted:
+        channels = int(counted[1])
+    duration = _FFMPEG_DURATION.search(text)
+    duration_s = None
+    if duration:
+        duration_s = int(duration[1]) * 3600 + int(duration[2]) * 60 + float(duration[3])
+    return _FfmpegProbe(stream["codec"], int(stream["rate"]), channels, duration_s)
+
+
+def _ffmpeg_decode(path: Path, probe: _FfmpegProbe, start_frame: int, max_frames: int | None) -> np.ndarray:
+    """Decode with ffmpeg at the file's own rate; returns ``(frames, channels)`` float32 (at most stereo)."""
+    # ffmpeg knows the layout, so it does the downmix itself when there are more than two channels.
+    out_channels = probe.channels if probe.channels is not None and probe.channels <= 2 else 2
+    # Trim with atrim, counted in samples from the start of the decode: input seeking (-ss before -i) was measured
+    # landing hundreds of samples off in M4A and WMA, and -t stops at a packet boundary.
+    trim = f"atrim=start_sample={start_frame}"
+    if max_frames is not None:
+        trim += f":end_sample={start_frame + max_frames}"
+    command = [_ffmpeg_exe(path), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", _ffmpeg_input(path),
+               "-map", "0:a:0", "-vn", "-af", trim, "-ac", str(out_channels), "-f", "f32le", "-acodec", "pcm_f32le",
+               "-"]
+    try:
+        result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True,
+                                creationflags=_popen_flags())
+    except OSError as exc:
+        raise MossInputError(f"ffmpeg could not be run ({exc})", path=path) from exc
+    frames = len(result.stdout) // (4 * out_channels)
+    data = np.frombuffer(result.stdout[: frames * 4 * out_channels], dtype="<f4").reshape(frames, out_channels)
+    if result.returncode != 0:
+        if frames == 0:
+            raise MossInputError("the file is damaged: ffmpeg could not decode its audio", path=path)
+        stopped = (start_frame + frames) / probe.sample_rate
+        raise MossInputError(f"the file is truncated or damaged (decoding stopped at {stopped:.1f} s)", path=path)
+    return data.astype(np.float32)
+
+
+def probe_audio(path: str | Path) -> AudioInfo:
+    """Read what an audio file holds without decoding it.
+
+    Raises:
+        MossInputError: the file is missing, empty, or no reader understands it.
+    """
+    path = Path(path)
+    _check_file(path)
+    if _use_soundfile(path):
+        try:
+            info = sf.info(str(path))
+        except (sf.LibsndfileError, RuntimeError):
+            pass
+        else:
+            return AudioInfo(path, int(info.samplerate), int(info.channels), int(info.frames),
+                             info.frames / info.samplerate, f"{info.format}/{info.subtype}")
+    probe = _ffmpeg_probe(path)
+    channels = probe.channels if probe.channels is not None else 2
+    duration = probe.duration_s if probe.duration_s is not None else 0.0
+    return AudioInfo(path, probe.sample_rate, channels, round(duration * probe.sample_rate), duration,
+                     f"ffmpeg:{probe.codec}")
+
+
+def _read_soundfile(path: Path, snd: sf.SoundFile, start_frame: int, max_frames: int | None) -> np.ndarray:
+    """Read ``max_frames`` (None: all) from ``start_frame``; returns ``(frames, channels)`` float32.
+
+    Reads block by block into its own buffers until the decoder stops: ``SoundFile.read`` without ``out`` stops
+    at the header's frame count, which for MP3 is only an estimate.
+    """
+    seek_frame = max(0, start_frame - _SEEK_PREROLL_FRAMES) if snd.subtype in _LOSSY_SUBTYPES else start_frame
+    skip = start_frame - seek_frame
+    empty = np.zeros((0, snd.channels), dtype=np.float32)
+    if seek_frame > 0:
+        try:
+            snd.seek(seek_frame)
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            if seek_frame >= snd.frames:
+                return empty  # past the end; the caller says so
+            raise MossInputError(f"the file is truncated or damaged (seeking to {seek_frame / snd.samplerate:.1f} s "
+                                 "failed)", path=path) from exc
+    wanted = None if max_frames is None else skip + max_frames
+    blocks: list[np.ndarray] = []
+    got = 0
+    try:
+        while wanted is None or got < wanted:
+            count = _BLOCK_FRAMES if wanted is None else min(_BLOCK_FRAMES, wanted - got)
+            block = snd.read(out=np.empty((count, snd.channels), dtype=np.float32))
+            if len(block) == 0:
+                break
+            blocks.append(block)
+            got += len(block)
+            if len(block) < count:
+                break
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        stopped = (seek_frame + got) / snd.samplerate
+        raise MossInputError(f"the file is truncated or damaged (decoding stopped at {stopped:.1f} s)",
+                             path=path) from exc
+    data = np.concatenate(blocks) if blocks else empty
+    return data[skip:]
+
+
+def _segment_frames(start_s: float, duration_s: float | None, rate: int) -> tuple[int, int | None]:
+    """The segment's first frame and frame count (None: to the end) at ``rate``."""
+    return round(start_s * rate), None if duration_s is None else round(duration_s * rate)
+
+
+def _seconds(value: float) -> str:
+    """Seconds for a message: two decimals, one when the second is 0 ("12.0", "10.04")."""
+    text = f"{value:.2f}"
+    return text[:-1] if text.endswith("0") else text
+
+
+def _mix_to_stereo(data: np.ndarray) -> np.ndarray:
+    """Downmix ``(frames, channels)`` with more than two channels to stereo, each output's weights summing to 1."""
+    channels = data.shape[1]
+    roles = _DEFAULT_ROLES.get(channels, tuple("LR"[i % 2] for i in range(channels)))
+    gains = {"L": (1.0, 0.0), "R": (0.0, 1.0), "C": (0.5**0.5, 0.5**0.5), "LFE": (0.0, 0.0)}
+    matrix = np.array([gains[role] for role in roles], dtype=np.float64)
+    matrix /= matrix.sum(axis=0, keepdims=True)
+    return (data.astype(np.float64) @ matrix).astype(np.float32)
+
+
+def load_audio(
+    path: str | Path,
+    sample_rate: int | None = 44100,
+    start_s: float = 0.0,
+    duration_s: float | None = None,
+    min_duration_s: float = 0.5,
+) -> AudioClip:
+    """Decode a segment of an audio file, mixed to at most stereo and resampled.
+
+    Args:
+        path: any file soundfile reads (WAV, FLAC, OGG Vorbis/Opus, MP3, AIFF) or the bundled ffmpeg reads.
+        sample_rate: the rate to resample to (soxr, HQ); None keeps the file's rate.
+        start_s: where the segment starts, seconds.
+        duration_s: the segment's length, seconds; None reads to the end. A shorter file gives what it has.
+        min_duration_s: the shortest usable segment, seconds.
+
+    Returns:
+        The clip; ``clip.samples`` is ``(channels, frames)`` float32.
+
+    Raises:
+        MossInputError: a missing, empty, unreadable, truncated or too short file, a rate outside
+            8 kHz..192 kHz, a start past the end, or a bad option.
+    """
+    path = Path(path)
+    if sample_rate is not None:
+        _check_rate(int(sample_rate))
+    if not np.isfinite(start_s) or start_s < 0:
+        raise MossInputError(f"start {start_s} s must be 0 or more")
+    if duration_s is not None and not (np.isfinite(duration_s) and duration_s > 0):
+        raise MossInputError(f"duration {duration_s} s must be more than 0")
+    _check_file(path)
+
+    snd = None
+    if _use_soundfile(path):
+        try:
+            snd = sf.SoundFile(str(path))
+        except (sf.LibsndfileError, RuntimeError):
+            snd = None
+    if snd is not None:
+        with snd:
+            source_rate, source_channels = int(snd.samplerate), int(snd.channels)
+            header_duration = snd.frames / source_rate
+            _check_rate(source_rate, path)
+            start_frame, max_frames = _segment_frames(start_s, duration_s, source_rate)
+            data = _read_soundfile(path, snd, start_frame, max_frames)
+    else:
+        probe = _ffmpeg_probe(path)
+        source_rate = probe.sample_rate
+        _check_rate(source_rate, path)
+        header_duration = probe.duration_s
+        start_frame, max_frames = _segment_frames(start_s, duration_s, source_rate)
+        data = _ffmpeg_decode(path, probe, start_frame, max_frames)
+        source_channels = probe.channels if probe.channels is not None else data.shape[1]
+
+    actual_start = start_frame / source_rate
+    if len(data) == 0 and start_frame > 0:
+        end = f" ({_seconds(header_duration)} s)" if header_duration else ""
+        raise MossInputError(f"start {_seconds(start_s)} s is past the end of the audio{end}", path=path)
+    used_s = len(data) / source_rate
+    if used_s < min_duration_s:
+        raise MossInputError(
+            f"only {used_s:.2f} s of audio from {actual_start:.2f} s; at least {min_duration_s:.2f} s is needed",
+            path=path,
+        )
+    if not np.isfinite(data).all():
+        raise MossInputError("the file is damaged (the decoded audio holds NaN or infinite values)", path=path)
+
+    notices: list[str] = []
+    if data.shape[1] > 2:
+        notices.append(f"{path.name}: {data.shape[1]} channels mixed to stereo")
+        data = _mix_to_stereo(data)
+    elif source_channels > 2:
+        notices.append(f"{path.name}: {source_channels} channels mixed to stereo")
+    if duration_s is not None and used_s < duration_s - 0.5 / source_rate:
+        notices.append(f"{path.name}: only {used_s:.2f} s of audio from {actual_start:.2f} s "
+                       f"(asked for {duration_s:.2f} s)")
+
+    rate = source_rate if sample_rate is None else int(sample_rate)
+    if rate != source_rate:
+        data = soxr.resample(np.ascontiguousarray(data), source_rate, rate, quality="HQ")
+    samples = np.ascontiguousarray(data.T, dtype=np.float32)
+    return AudioClip(samples, rate, source_rate, source_channels, actual_start, tuple(notices))
+
+
+def write_wav(path: str | Path, samples: np.ndarray, sample_rate: int, subtype: str = "FLOAT") -> None:
+    """Write ``samples`` ``(channels, frames)`` as a WAV file (32-bit float unless ``subtype`` says otherwise)."""
+    samples = np.asarray(samples)
+    if samples.ndim != 2 or samples.shape[0] < 1:
+        raise ValueError(f"samples must be (channels, frames), got shape {samples.shape}")
+    if sample_rate <= 0:
+        raise ValueError(f"sample_rate must be positive, got {sample_rate}")
+    sf.write(str(path), np.ascontiguousarray(samples.T), int(sample_rate), subtype=subtype, format="WAV")
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,238 @@
+"""The ``moss`` command line: ``moss front`` computes a front into a run folder; ``moss`` alone runs the sample."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, NoReturn
+
+from .errors import MossError
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_FAILED = 0, 2, 130, 1
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad option as one line and exit status 2 (no usage block)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"moss: error: {message} (see moss {self.prog.split()[-1]} --help)\n"
+                  if " " in self.prog else f"moss: error: {message} (see moss --help)\n")
+
+
+def _span(text: str) -> tuple[float, float]:
+    try:
+        a, b = text.split(":")
+        return float(a), float(b)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected A:B with two numbers, got {text!r}") from None
+
+
+def _duration(text: str) -> float:
+    if text.lower() in ("all", "full"):
+        return float("inf")
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds or 'all', got {text!r}") from None
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("quality (each flag overrides its preset value)")
+    g.add_argument("--quality", choices=("preview", "standard", "high"),
+                   help="preset: preview (default on a CPU), standard (default on a GPU) or high")
+    g.add_argument("--points", type=int, help="front points, both ends included")
+    g.add_argument("--steps", type=int, help="most optimiser steps (it may stop earlier when the front settles)")
+    g.add_argument("--sample-rate", type=int, help="rate the engine runs at and writes, Hz")
+    g.add_argument("--n-fft", type=int, help="STFT size of the synthesis and of the viewer")
+    g.add_argument("--hop", type=int, dest="hop_length", help="STFT hop, samples")
+    g.add_argument("--seed", type=int, help="random seed (runs on the CPU are repeatable)")
+    g = p.add_argument_group("segment, placement and mapping")
+    g.add_argument("--start", type=float, dest="start_s", help="segment start in the song, seconds (default 0)")
+    g.add_argument("--duration", type=_duration, dest="duration_s",
+                   help="segment length, seconds, or 'all' (default 30; a shorter song uses what it has)")
+    g.add_argument("--time", type=_span, metavar="T0:T1", help="where the picture sits, seconds into the segment")
+    g.add_argument("--freq", type=_span, metavar="F0:F1", help="the picture's band, Hz (default 0:15000; see README)")
+    g.add_argument("--freq-scale", choices=("linear", "log"), help="the viewer's frequency axis (default linear)")
+    g.add_argument("--db-range", type=float, help="viewer range in dB: black = peak - range (default 80)")
+    g.add_argument("--gamma", type=float, help="gamma on the picture's luminance (default 1)")
+    g.add_argument("--invert", action="store_true", default=None, help="swap black and white")
+    g.add_argument("--fit", choices=("stretch", "contain"), help="fill the placement or keep the aspect ratio")
+    g = p.add_argument_group("how it runs")
+    g.add_argument("--device", help="auto (default), cpu, cuda, cuda:N or mps")
+    g.add_argument("--memory-limit", type=float, dest="memory_limit_gb", metavar="GB",
+                   help="most memory one chunk of the population may take")
+    g.add_argument("--algorithm", choices=("stch",), help="stch: smooth Tchebycheff, batched (default)")
+    g.add_argument("--overwrite", action="store_true", help="replace --out if it is an earlier MOSS run folder")
+    g.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="moss", description="Hide a picture in a piece of music: compute the whole trade-off "
+                     "from pure music to pure picture, as a folder of audio files.")
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"moss {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    front = sub.add_parser("front", help="compute a Pareto front into a run folder")
+    front.add_argument("--image", type=Path, required=True, help="the picture (any format Pillow reads)")
+    front.add_argument("--audio", type=Path, required=True, help="the music (WAV, FLAC, OGG, MP3, AIFF, M4A, ...)")
+    front.add_argument("--out", type=Path, required=True, help="the run folder to create")
+    _add_run_options(front)
+    demo = sub.add_parser("demo", help="run the bundled sample into ./moss-output/<timestamp> (the default)")
+    demo.add_argument("--image", type=Path, help="another picture instead of the sample's")
+    demo.add_argument("--audio", type=Path, help="other music instead of the sample's")
+    demo.add_argument("--out", type=Path, help="the run folder (default: a new one under ./moss-output/)")
+    _add_run_options(demo)
+    return parser
+
+
+class ConsoleReporter:
+    """Progress bar on stderr (redrawn in place on a terminal, a line per 10 % otherwise)."""
+
+    def __init__(self, stream: Any = None, quiet: bool = False):
+        self.stream = stream or sys.stderr
+        self.quiet = quiet
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self._last_decile = -1
+        self._started = time.perf_counter()
+
+    def progress(self, fraction: float, message: str) -> None:
+        if self.quiet:
+            return
+        width = 28
+        filled = int(round(fraction * width))
+        elapsed = time.perf_counter() - self._started
+        line = f"[{'#' * filled}{'.' * (width - filled)}] {fraction * 100:5.1f} %  {message}  {elapsed:5.0f} s"
+        if self.tty:
+            self.stream.write("\r" + line[:150].ljust(150))
+            self.stream.flush()
+        elif int(fraction * 10) > self._last_decile:
+            self._last_decile = int(fraction * 10)
+            self.stream.write(line + "\n")
+            self.stream.flush()
+
+    def partial(self, snapshot: Any) -> None:
+        pass
+
+    def should_stop(self) -> bool:
+        return False
+
+    def done(self) -> None:
+        if self.tty and not self.quiet:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _resources() -> Path:
+    if getattr(sys, "frozen", False):
+        return Path(getattr(sys, "_MEIPASS", Path(sys.executable).parent)) / "resources"
+    return Path(__file__).resolve().parent.parent / "resources"
+
+
+def sample_paths() -> tuple[Path, Path]:
+    """The bundled sample picture and music."""
+    folder = _resources() / "sample"
+    return folder / "astronaut.png", folder / "metal_madness_sectoid.ogg"
+
+
+def _new_demo_folder(base: Path) -> Path:
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = base / stamp
+    n = 2
+    while out.exists():
+        out = base / f"{stamp}-{n}"
+        n += 1
+    return out
+
+
+def _summary(result: Any, out: Path) -> str:
+    lines = [f"run folder: {out}",
+             f"device {result.device}, {result.optimisation.steps_done} steps"
+             f"{' (front settled early)' if result.optimisation.stopped_early else ''}, "
+             f"{sum(result.timings.values()):.1f} s; hypervolume {result.hypervolume:.4f} (anchor-normalised)",
+             f"{'point':>5}  {'alpha':>5}  {'visual loss':>11}  {'audio loss (dB)':>15}  file",
+             ]
+    for i, p in enumerate(result.points):
+        lines.append(f"{i:>5}  {p.alpha:5.2f}  {p.visual:11.4f}  {p.audio:15.3f}  point_{i:03d}.wav")
+    if result.output_gain_db != 0.0:
+        lines.append(f"output gain {result.output_gain_db:+.2f} dB on every file (some point would have clipped)")
+    p = result.placement
+    lines.append(f"view it with n_fft {result.settings.n_fft}, hop {result.settings.hop_length}, "
+                 f"{result.settings.db_range:g} dB range, {result.settings.freq_scale} axis; the picture spans "
+                 f"{p.t0_s:.2f}-{p.t1_s:.2f} s and {p.f0_hz:.0f}-{p.f1_hz:.0f} Hz")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``front`` or ``demo`` with parsed arguments; returns the exit status (errors are raised)."""
+    import torch
+
+    from .device import resolve_device
+    from .pipeline import compute_front, load_inputs
+    from .plot import plot_front
+    from .run_folder import check_output_folder, write_run_folder
+    from .settings import make_settings
+
+    if args.command == "demo":
+        image, audio = sample_paths()
+        image = args.image or image
+        audio = args.audio or audio
+        out = args.out or _new_demo_folder(Path.cwd() / "moss-output")
+    else:
+        image, audio, out = args.image, args.audio, args.out
+    device = resolve_device(args.device or "auto")
+    overrides = {k: getattr(args, k) for k in (
+        "points", "steps", "sample_rate", "n_fft", "hop_length", "seed", "start_s", "time", "freq",
+        "freq_scale", "db_range", "gamma", "invert", "fit", "memory_limit_gb", "algorithm")}
+    duration = args.duration_s
+    settings = make_settings(image, audio, quality=args.quality, device_type=device.type, device=args.device,
+                             duration_s=None if duration == float("inf") else duration, **overrides)
+    if duration == float("inf"):
+        import dataclasses
+
+        settings = dataclasses.replace(settings, duration_s=None)
+    check_output_folder(out, args.overwrite)
+    inputs = load_inputs(settings)
+    for notice in inputs[0].notices:
+        print(f"moss: note: {notice}", file=sys.stderr)
+    reporter = ConsoleReporter(quiet=args.quiet)
+    try:
+        result = compute_front(settings, reporter, inputs=inputs)
+    except torch.OutOfMemoryError:
+        raise MossError(f"out of memory on {device}: try a smaller --memory-limit, fewer --points, a shorter "
+                        "--duration or --device cpu") from None
+    finally:
+        reporter.done()
+    written = write_run_folder(result, out, overwrite=args.overwrite, plot=plot_front)
+    print(_summary(result, written))
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``moss`` script. Exit status: 0 done, 2 bad input, 130 interrupted, 1 other failure."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0].startswith("--") and argv[0] not in ("--help", "--version"):
+        argv = ["demo", *argv]
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args(["demo"])
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        print("moss: interrupted; nothing was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except MossError as err:
+        from .errors import MossInputError
+
+        print(f"moss: error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT if isinstance(err, MossInputError) else EXIT_FAILED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())

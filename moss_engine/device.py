@@ -1,0 +1,49 @@
+"""Which torch device a run uses: ``auto`` picks CUDA, then Apple MPS, then the CPU."""
+
+from __future__ import annotations
+
+import re
+
+import torch
+
+from .errors import MossInputError
+
+
+def available_devices() -> list[str]:
+    """Device names this machine can run on, best first (``cuda:0``..., ``mps``, ``cpu``)."""
+    names = [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        names.append("mps")
+    return names + ["cpu"]
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto|cpu|cuda|cuda:N|mps`` -> a torch device that exists here, or ``MossInputError`` saying why not."""
+    name = (name or "auto").strip().lower()
+    if name == "auto":
+        return torch.device(available_devices()[0])
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "mps":
+        if "mps" not in available_devices():
+            raise MossInputError("--device mps: Apple Metal (MPS) is not available on this machine")
+        return torch.device("mps")
+    match = re.fullmatch(r"cuda(?::(\d+))?", name)
+    if match:
+        if not torch.cuda.is_available():
+            raise MossInputError(f"--device {name}: CUDA is not available on this machine (no NVIDIA GPU, or a "
+                                 "CPU-only torch); use --device cpu")
+        index = int(match.group(1) or 0)
+        if index >= torch.cuda.device_count():
+            raise MossInputError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+        return torch.device("cuda", index)
+    raise MossInputError(f"--device {name!r}: unknown device; expected auto, cpu, cuda, cuda:N or mps")
+
+
+def describe(device: torch.device) -> str:
+    """A short human name, e.g. ``cuda:0 (NVIDIA H100)`` or ``cpu (2 threads)``."""
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    if device.type == "cpu":
+        return f"cpu ({torch.get_num_threads()} threads)"
+    return str(device)

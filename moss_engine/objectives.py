@@ -1,0 +1,149 @@
+"""The two objectives, measured on what the user gets: the viewer's picture of the audio, and how it sounds."""
+
+from __future__ import annotations
+
+import torch
+from pytorch_msssim.ssim import _fspecial_gauss_1d, gaussian_filter
+from torch import Tensor, nn
+
+from .spectral import Stft, mel_filterbank, power_to_db
+
+#: Gradient that leaks through the viewer's clamp, so a cell below black (or above white) still feels the mask.
+#: The forward value is the exact clamp.
+CLAMP_LEAK = 0.05
+#: Mel power more than this far below the music's loudest band counts as silence in the audio objective.
+AUDIO_FLOOR_DB = 80.0
+#: Window lengths of the audio objective at 44.1 kHz (about 12, 23 and 46 ms); scaled with the sample rate.
+AUDIO_N_FFTS_44K = (512, 1024, 2048)
+N_MELS = 64
+
+
+def leaky_clamp01(x: Tensor) -> Tensor:
+    """``clamp(x, 0, 1)`` in the forward pass; slope ``CLAMP_LEAK`` instead of 0 outside [0, 1] in the backward."""
+    clamped = x.clamp(0.0, 1.0)
+    outside = x - clamped
+    return clamped + CLAMP_LEAK * (outside - outside.detach())
+
+
+class ViewRenderer(nn.Module):
+    """What a spectrogram viewer shows inside the placement, pooled to the picture grid.
+
+    ``level = clamp((dB - (top - db_range)) / db_range, 0, 1)`` per STFT cell, with ``top`` the loudest cell of the
+    region (per population member), then ``rows @ level @ cols.T`` (``target.view_matrices``) averages the cells of
+    each picture pixel on a linear or log frequency axis.
+
+    Args:
+        rows: (grid_rows, bins) pooling matrix, top row first.
+        cols: (grid_cols, frames) pooling matrix.
+        db_range: the viewer's range in dB.
+    """
+
+    def __init__(self, rows: Tensor, cols: Tensor, db_range: float):
+        super().__init__()
+        self.register_buffer("rows", rows, persistent=False)
+        self.register_buffer("cols", cols, persistent=False)
+        self.db_range = float(db_range)
+
+    def forward(self, power: Tensor) -> Tensor:
+        """(population, bins, frames) power of the covered region -> (population, grid_rows, grid_cols) in [0, 1]."""
+        db = power_to_db(power)
+        top = db.amax(dim=(-2, -1), keepdim=True)
+        level = leaky_clamp01((db - top) / self.db_range + 1.0)
+        return self.rows @ level @ self.cols.T
+
+
+class WeightedSsim(nn.Module):
+    """SSIM (Wang et al. 2004, pytorch-msssim's Gaussian window 11 / sigma 1.5, K = (0.01, 0.03), data range 1),
+    averaged with weights.
+
+    ``ssim = sum(w * ssim_map) / sum(w)`` with ``w`` the picture's opacity seen through the same window, so transparent
+    parts of the picture (where the music is left alone) do not count. With all weights 1 this equals
+    ``pytorch_msssim.ssim(x, y, data_range=1)``.
+
+    Args:
+        target: (rows, cols) the picture's viewer levels.
+        weight: (rows, cols) its opacity in [0, 1].
+    """
+
+    def __init__(self, target: Tensor, weight: Tensor, win_size: int = 11, win_sigma: float = 1.5):
+        super().__init__()
+        win = _fspecial_gauss_1d(win_size, win_sigma)[None]  # (1, 1, 1, size)
+        self.register_buffer("win", win, persistent=False)
+        self.register_buffer("target", target[None, None].float(), persistent=False)
+        w = gaussian_filter(weight[None, None].float(), win)
+        self.register_buffer("weight", w / w.sum().clamp(min=1e-12), persistent=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(population, rows, cols) in [0, 1] -> (population,) weighted SSIM."""
+        c1, c2 = 0.01 ** 2, 0.03 ** 2
+        x = x[:, None]
+        y = self.target.expand_as(x)
+        mu1, mu2 = gaussian_filter(x, self.win), gaussian_filter(y, self.win)
+        s11 = gaussian_filter(x * x, self.win) - mu1 ** 2
+        s22 = gaussian_filter(y * y, self.win) - mu2 ** 2
+        s12 = gaussian_filter(x * y, self.win) - mu1 * mu2
+        ssim_map = ((2 * mu1 * mu2 + c1) / (mu1 ** 2 + mu2 ** 2 + c1)) * ((2 * s12 + c2) / (s11 + s22 + c2))
+        return (ssim_map * self.weight).sum(dim=(-3, -2, -1))
+
+
+class VisualLoss(nn.Module):
+    """Visual objective: ``1 - SSIM_w(picture, view(re-analysed audio))`` inside the placement.
+
+    0 means a viewer shows exactly the picture; the music alone typically scores 0.7 to 1.
+    """
+
+    def __init__(self, renderer: ViewRenderer, ssim: WeightedSsim):
+        super().__init__()
+        self.renderer = renderer
+        self.ssim = ssim
+
+    def forward(self, region_power: Tensor) -> Tensor:
+        """(population, bins, frames) power of the re-analysed region -> (population,)."""
+        return 1.0 - self.ssim(self.renderer(region_power))
+
+
+class LogMelDistance(nn.Module):
+    """Audio objective: the multi-resolution log-mel distance to the music, in dB.
+
+    For each resolution r (Hann window ``n_fft_r``, hop ``n_fft_r / 4``, 64 mel bands):
+    ``D_r = mean_{band, frame} |10 log10(P_r(y) + e_r) - 10 log10(P_r(x) + e_r)|`` with ``P_r`` the mel power and
+    ``e_r`` the music's loudest mel cell times ``10^(-80/10)`` (quieter than that counts as silence).
+    The loss is ``mean_r D_r``: 0 for the music itself, a few dB for an audible change.
+
+    Args:
+        reference: (samples,) the music's mix.
+        sample_rate: its rate; the window lengths scale with it.
+    """
+
+    def __init__(self, reference: Tensor, sample_rate: int):
+        super().__init__()
+        scale = sample_rate / 44100
+        self.stfts = nn.ModuleList()
+        for n in AUDIO_N_FFTS_44K:
+            n_fft = max(64, int(round(n * scale / 2)) * 2)
+            self.stfts.append(Stft(n_fft, n_fft // 4))
+        for i, stft in enumerate(self.stfts):
+            bank = mel_filterbank(stft.n_freqs, sample_rate, N_MELS, f_min=20.0)
+            self.register_buffer(f"bank{i}", bank, persistent=False)
+        self.set_reference(reference)
+
+    def _mel_power(self, i: int, signal: Tensor) -> Tensor:
+        spec = self.stfts[i](signal)
+        power = spec.real ** 2 + spec.imag ** 2
+        return getattr(self, f"bank{i}") @ power
+
+    @torch.no_grad()
+    def set_reference(self, reference: Tensor) -> None:
+        for i in range(len(self.stfts)):
+            mel = self._mel_power(i, reference[None].to(self.bank0.device))
+            floor = mel.max().clamp(min=1e-20) * 10 ** (-AUDIO_FLOOR_DB / 10)
+            self.register_buffer(f"floor{i}", floor, persistent=False)
+            self.register_buffer(f"ref{i}", power_to_db(mel + floor), persistent=False)
+
+    def forward(self, signal: Tensor) -> Tensor:
+        """(population, samples) -> (population,) distance in dB."""
+        total = 0.0
+        for i in range(len(self.stfts)):
+            db = power_to_db(self._mel_power(i, signal) + getattr(self, f"floor{i}"))
+            total = total + (db - getattr(self, f"ref{i}")).abs().mean(dim=(-2, -1))
+        return total / len(self.stfts)

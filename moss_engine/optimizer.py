@@ -1,0 +1,300 @@
+"""Batched smooth-Tchebycheff optimisation of K masks at once, steppable, chunked, with early stopping."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .front import Anchors, hypervolume_2d, nondominated
+from .problem import Problem
+from .reporting import FrontSnapshot, NullReporter, Reporter
+from .settings import RunSettings
+
+#: Logit of the two anchors: sigmoid(+-30) is 1 or 0 to float32 precision, and stays finite under interpolation.
+ANCHOR_LOGIT = 30.0
+#: Smoothing of the Tchebycheff max, in anchor-normalised units (Lin et al., "Smooth Tchebycheff Scalarization", 2024).
+STCH_MU = 0.05
+#: The ideal point, a little beyond the anchors so that every preference ray has room to improve.
+IDEAL = (-0.2, -0.05)
+#: On the CPU, one chunk holds about this many samples x masks: about half a second of work on two cores, so a cancel
+#: takes effect at once. A fixed number (not a timing) keeps a run deterministic.
+CPU_SAMPLES_PER_CHUNK = 1_000_000
+#: Default memory a chunk may take: on the CPU a fixed amount, on a GPU a share of what is free.
+CPU_MEMORY_BYTES = 3 * 1024 ** 3
+GPU_MEMORY_SHARE = 0.6
+#: Crossfade levels evaluated for the baseline and the start points (at least this many).
+MIN_CROSSFADE_LEVELS = 9
+#: Steps before early stopping may end a run.
+MIN_STEPS = 10
+
+
+def preference_vectors(count: int) -> np.ndarray:
+    """(count, 2) weights (visual, audio) from pure visual (1, 0) towards the audio side, evenly spread in angle.
+
+    A Tchebycheff solution for weight (l_v, l_a) lies on the ray from the ideal point with direction (l_a, l_v), so
+    even angles give rays evenly spread over the front; the pure-audio ray is the music anchor and is left out.
+    """
+    angles = (math.pi / 2) * np.arange(count) / count
+    return np.stack([np.cos(angles), np.sin(angles)], axis=1)
+
+
+def smooth_tchebycheff(normalised: Tensor, weights: Tensor, mu: float = STCH_MU) -> Tensor:
+    """``mu * log sum_i exp(w_i (f_i - z_i) / mu)`` for (population, 2) losses and weights."""
+    ideal = torch.tensor(IDEAL, dtype=normalised.dtype, device=normalised.device)
+    return mu * torch.logsumexp(weights * (normalised - ideal) / mu, dim=-1)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One mask the run found and its losses. ``kind`` is ``music``, ``image``, ``crossfade`` or ``optimised``."""
+
+    logits: np.ndarray
+    visual: float
+    audio: float
+    kind: str
+
+
+@dataclass(frozen=True)
+class OptimisationResult:
+    """What the optimiser hands on: every candidate, the anchors, the crossfade baseline, and how it ended."""
+
+    candidates: list[Candidate]
+    anchors: Anchors
+    crossfade_levels: np.ndarray
+    crossfade_visual: np.ndarray
+    crossfade_audio: np.ndarray
+    steps_done: int
+    stopped_early: bool
+    cancelled: bool
+    elapsed_s: float
+    chunk_size: int
+    hypervolume_history: list[float]
+
+
+def choose_chunk_size(problem: Problem, population: int, memory_limit_gb: float | None) -> int:
+    """How many masks to process at once: what fits the memory budget, and on the CPU about half a second of work."""
+    device = problem.device
+    per_mask = problem.bytes_per_mask()
+    if memory_limit_gb is not None:
+        budget = memory_limit_gb * 1024 ** 3
+    elif device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        budget = GPU_MEMORY_SHARE * free
+    else:
+        budget = CPU_MEMORY_BYTES
+    chunk = max(1, int(budget // per_mask))
+    if device.type == "cpu":
+        chunk = min(chunk, max(1, CPU_SAMPLES_PER_CHUNK // problem.n_samples))
+    return max(1, min(chunk, population))
+
+
+class StchOptimizer:
+    """Optimises ``settings.points - 2`` masks, one per preference vector, in one batched Adam run.
+
+    Steppable like pymoo's ``Algorithm``: ``while opt.has_next(): opt.next()``, then ``opt.result()``. Each step
+    evaluates the population in chunks (checking ``reporter.should_stop()`` between them), keeps for every preference
+    the best mask seen so far, and stops early when the hypervolume of that archive has not grown by
+    ``settings.min_improvement`` (relative) for ``settings.patience`` steps.
+
+    Start points: the uniform crossfade is evaluated at a few levels (the comparison baseline), and each preference
+    starts from the crossfade level that its own scalarisation likes best, so the run can only improve on it.
+
+    Args:
+        problem: the picture and song, on the run's device.
+        settings: the run's settings (points, steps, seed, learning rate, patience, memory limit).
+        reporter: progress, partial fronts and cancellation.
+    """
+
+    def __init__(self, problem: Problem, settings: RunSettings, reporter: Reporter | None = None):
+        self.problem = problem
+        self.settings = settings
+        self.reporter = reporter or NullReporter()
+        self.population = max(1, settings.points - 2)
+        self.chunk_size = choose_chunk_size(problem, max(self.population, MIN_CROSSFADE_LEVELS),
+                                            settings.memory_limit_gb)
+        self.step_count = 0
+        self.cancelled = False
+        self.stopped_early = False
+        self._started = time.perf_counter()
+        self.hypervolume_history: list[float] = []
+        device = problem.device
+        torch.manual_seed(settings.seed)
+
+        self.reporter.progress(0.0, "measuring the two ends and the crossfade")
+        levels = np.linspace(0.0, 1.0, max(MIN_CROSSFADE_LEVELS, self.population + 2))
+        cross_logits = self._constant_logits(levels)
+        cross_v, cross_a = self.evaluate(cross_logits)
+        self.crossfade_levels = levels
+        self.crossfade_visual, self.crossfade_audio = cross_v, cross_a
+        self.anchors = Anchors(music_visual=float(cross_v[0]), music_audio=float(cross_a[0]),
+                               image_visual=float(cross_v[-1]), image_audio=float(cross_a[-1]))
+        self._cross_logits = cross_logits
+
+        self.weights = torch.as_tensor(preference_vectors(self.population), dtype=torch.float32, device=device)
+        cross_norm = torch.as_tensor(self.anchors.normalise(cross_v, cross_a), dtype=torch.float32, device=device)
+        scal = smooth_tchebycheff(cross_norm[None, :, :], self.weights[:, None, :])  # (population, levels)
+        start = scal.argmin(dim=1).cpu().numpy()
+        init = cross_logits[start].clone()
+        gen = torch.Generator().manual_seed(settings.seed)
+        init += 0.01 * torch.randn(init.shape, generator=gen).to(device)
+        self.logits = init.requires_grad_(True)
+        self.adam = torch.optim.Adam([self.logits], lr=settings.learning_rate)
+
+        self.best_scal = scal.gather(1, torch.as_tensor(start, device=device)[:, None])[:, 0].detach().cpu().numpy()
+        self.best_logits = init.detach().clone()
+        self.best_visual = cross_v[start].copy()
+        self.best_audio = cross_a[start].copy()
+        self.hypervolume_history.append(self._archive_hypervolume())
+        self._emit()
+
+    # -- evaluation -------------------------------------------------------------------------------------------------
+    def _constant_logits(self, levels: np.ndarray) -> Tensor:
+        lv = torch.as_tensor(levels, dtype=torch.float32)
+        logits = torch.logit(lv.clamp(1e-13, 1 - 1e-13)).clamp(-ANCHOR_LOGIT, ANCHOR_LOGIT)
+        shape = self.settings.mask_shape
+        return logits[:, None, None].expand(-1, *shape).contiguous().to(self.problem.device)
+
+    def _chunks(self, n: int):
+        for start in range(0, n, self.chunk_size):
+            yield slice(start, min(n, start + self.chunk_size))
+
+    def _run_chunk(self, fn, *args):
+        """Call ``fn`` and, on a GPU out-of-memory error, halve the chunk size and report it (the caller retries)."""
+        try:
+            return fn(*args)
+        except torch.OutOfMemoryError:
+            if self.chunk_size == 1:
+                raise
+            self.chunk_size = max(1, self.chunk_size // 2)
+            if self.problem.device.type == "cuda":
+                torch.cuda.empty_cache()
+            self.reporter.progress(self.progress, f"out of GPU memory: retrying in chunks of {self.chunk_size}")
+            return None
+
+    @torch.no_grad()
+    def evaluate(self, logits: Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """(population, *mask_shape) logits -> (visual, audio) losses as float64 numpy, chunked, no gradients."""
+        visual, audio = np.empty(len(logits)), np.empty(len(logits))
+        done = 0
+        while done < len(logits):
+            part = slice(done, min(len(logits), done + self.chunk_size))
+            out = self._run_chunk(lambda p: self.problem.objectives(self.problem.masks(logits[p])), part)
+            if out is None:
+                continue
+            visual[part] = out[0].double().cpu().numpy()
+            audio[part] = out[1].double().cpu().numpy()
+            done = part.stop
+        return visual, audio
+
+    # -- stepping ---------------------------------------------------------------------------------------------------
+    @property
+    def progress(self) -> float:
+        return min(1.0, self.step_count / self.settings.steps)
+
+    def has_next(self) -> bool:
+        return not (self.cancelled or self.stopped_early or self.step_count >= self.settings.steps)
+
+    def next(self) -> None:
+        """One Adam step over the whole population (chunk by chunk); sets ``cancelled`` if asked to stop."""
+        device = self.problem.device
+        anchors = self.anchors
+        v_span = max(anchors.music_visual - anchors.image_visual, 1e-9)
+        a_span = max(anchors.image_audio - anchors.music_audio, 1e-9)
+        self.adam.zero_grad(set_to_none=False)
+        if self.logits.grad is None:
+            self.logits.grad = torch.zeros_like(self.logits)
+        visual = np.empty(self.population)
+        audio = np.empty(self.population)
+        scal_all = np.empty(self.population)
+        done = 0
+        while done < self.population:
+            if self.reporter.should_stop():
+                self.cancelled = True
+                return
+            part = slice(done, min(self.population, done + self.chunk_size))
+
+            def chunk(p: slice):
+                v, a = self.problem.objectives(self.problem.masks(self.logits[p]))
+                norm = torch.stack([(v - anchors.image_visual) / v_span, (a - anchors.music_audio) / a_span], dim=-1)
+                scal = smooth_tchebycheff(norm, self.weights[p])
+                scal.sum().backward()
+                return v.detach(), a.detach(), scal.detach()
+
+            out = self._run_chunk(chunk, part)
+            if out is None:
+                continue
+            visual[part] = out[0].double().cpu().numpy()
+            audio[part] = out[1].double().cpu().numpy()
+            scal_all[part] = out[2].double().cpu().numpy()
+            done = part.stop
+
+        better = scal_all < self.best_scal
+        if better.any():
+            idx = torch.as_tensor(np.flatnonzero(better), device=device)
+            self.best_logits[idx] = self.logits.detach()[idx]
+            self.best_scal[better] = scal_all[better]
+            self.best_visual[better] = visual[better]
+            self.best_audio[better] = audio[better]
+        self.adam.step()
+        self.step_count += 1
+        self.hypervolume_history.append(self._archive_hypervolume())
+        self._check_early_stop()
+        self._emit()
+
+    def _archive_hypervolume(self) -> float:
+        v = np.concatenate([[self.anchors.music_visual, self.anchors.image_visual], self.best_visual])
+        a = np.concatenate([[self.anchors.music_audio, self.anchors.image_audio], self.best_audio])
+        return hypervolume_2d(self.anchors.normalise(v, a))
+
+    def _check_early_stop(self) -> None:
+        history = self.hypervolume_history
+        patience = self.settings.patience
+        if self.step_count < max(MIN_STEPS, patience) or len(history) <= patience:
+            return
+        old, new = history[-1 - patience], history[-1]
+        if new - old <= self.settings.min_improvement * max(abs(old), 1e-9):
+            self.stopped_early = True
+
+    def _front_losses(self) -> tuple[np.ndarray, np.ndarray]:
+        v = np.concatenate([[self.anchors.music_visual], self.best_visual, [self.anchors.image_visual]])
+        a = np.concatenate([[self.anchors.music_audio], self.best_audio, [self.anchors.image_audio]])
+        keep = nondominated(np.stack([v, a], axis=1))
+        order = np.argsort(-v[keep], kind="stable")  # from the music end (highest visual loss) to the image end
+        return v[keep][order], a[keep][order]
+
+    def _emit(self) -> None:
+        v, a = self._front_losses()
+        elapsed = time.perf_counter() - self._started
+        self.reporter.partial(FrontSnapshot(
+            step=self.step_count, steps=self.settings.steps, visual=v, audio=a,
+            crossfade_visual=self.crossfade_visual.copy(), crossfade_audio=self.crossfade_audio.copy(),
+            hypervolume=self.hypervolume_history[-1], elapsed_s=elapsed))
+        rate = self.step_count / elapsed if elapsed > 0 else 0.0
+        self.reporter.progress(self.progress, f"step {self.step_count}/{self.settings.steps}  "
+                                              f"HV {self.hypervolume_history[-1]:.3f}  {rate:.2f} steps/s")
+
+    def run(self) -> OptimisationResult:
+        """Step until done, cancelled or converged, and return the result."""
+        while self.has_next():
+            self.next()
+        return self.result()
+
+    def result(self) -> OptimisationResult:
+        cands = [Candidate(self._cross_logits[0].cpu().numpy(), self.anchors.music_visual, self.anchors.music_audio,
+                           "music"),
+                 Candidate(self._cross_logits[-1].cpu().numpy(), self.anchors.image_visual, self.anchors.image_audio,
+                           "image")]
+        best = self.best_logits.cpu().numpy()
+        for k in range(self.population):
+            cands.append(Candidate(best[k], float(self.best_visual[k]), float(self.best_audio[k]), "optimised"))
+        return OptimisationResult(
+            candidates=cands, anchors=self.anchors, crossfade_levels=self.crossfade_levels.copy(),
+            crossfade_visual=self.crossfade_visual.copy(), crossfade_audio=self.crossfade_audio.copy(),
+            steps_done=self.step_count, stopped_early=self.stopped_early, cancelled=self.cancelled,
+            elapsed_s=time.perf_counter() - self._started, chunk_size=self.chunk_size,
+            hypervolume_history=list(self.hypervolume_history))

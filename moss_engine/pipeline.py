@@ -1,0 +1,131 @@
+"""The engine's top-level job: settings in, a finished front (losses, masks, audio) out; the CLI and app call it."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .audio_io import AudioClip, load_audio, sha256_file
+from .device import describe, resolve_device
+from .front import Anchors, alphas, hypervolume, nondominated, pick_spread
+from .image_io import LoadedImage, load_image
+from .optimizer import Candidate, OptimisationResult, StchOptimizer
+from .problem import Problem
+from .reporting import Reporter
+from .settings import RunSettings
+from .target import Placement
+
+#: Peak the output is brought down to when some point would clip (DESIGN.md "Output level").
+OUTPUT_PEAK_DBFS = -1.0
+
+
+@dataclass(frozen=True)
+class FrontPoint:
+    """One point of the finished front: its losses, alpha, mask logits and audio (channels, samples)."""
+
+    visual: float
+    audio: float
+    alpha: float
+    logits: np.ndarray
+    samples: np.ndarray
+    kind: str
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything a run folder holds, in memory. Audio already has ``output_gain_db`` applied."""
+
+    settings: RunSettings
+    device: str
+    sample_rate: int
+    start_s: float
+    duration_s: float
+    image_sha256: str
+    audio_sha256: str
+    placement: Placement
+    reference: np.ndarray
+    points: list[FrontPoint]
+    anchors: Anchors
+    hypervolume: float
+    output_gain_db: float
+    crossfade_visual: np.ndarray
+    crossfade_audio: np.ndarray
+    optimisation: OptimisationResult
+    notices: tuple[str, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def channels(self) -> int:
+        return int(self.reference.shape[0])
+
+
+def load_inputs(settings: RunSettings) -> tuple[AudioClip, LoadedImage]:
+    """Decode the song's segment at the run's rate and the picture (``MossInputError`` on bad files)."""
+    image = load_image(settings.image)
+    clip = load_audio(settings.audio, sample_rate=settings.sample_rate, start_s=settings.start_s,
+                      duration_s=settings.duration_s)
+    return clip, image
+
+
+def select_front(candidates: list[Candidate], points: int) -> tuple[list[int], np.ndarray]:
+    """Indices of the candidates on the front (at most ``points``, both ends kept, ordered by alpha) and their alphas.
+
+    The music end is the all-music mask; the image end is the candidate with the lowest visual loss (DESIGN.md
+    "The two ends"). A dominated candidate, the all-image mask among them, leaves the front.
+    """
+    losses = np.array([[c.visual, c.audio] for c in candidates])
+    keep = nondominated(losses)
+    keep = keep[np.argsort(-losses[keep, 0], kind="stable")]  # music end (highest visual loss) first
+    music = next(i for i, c in enumerate(candidates) if c.kind == "music")
+    if music not in keep:  # it can only drop out by a tie; the contract wants it as the music end
+        keep = np.concatenate([[music], keep])
+    keep = keep[pick_spread(losses[keep] / np.maximum(np.ptp(losses[keep], axis=0), 1e-12), points)]
+    v_music, v_image = candidates[music].visual, float(losses[:, 0].min())
+    return [int(i) for i in keep], alphas(losses[keep, 0], v_music, v_image)
+
+
+def output_gain(arrays: list[np.ndarray]) -> float:
+    """The one gain (linear) for the whole run: 1, or what brings the highest peak to -1 dBFS if any would clip."""
+    peak = max(float(np.max(np.abs(a))) if a.size else 0.0 for a in arrays)
+    if peak <= 1.0:
+        return 1.0
+    return 10 ** (OUTPUT_PEAK_DBFS / 20) / peak
+
+
+def compute_front(settings: RunSettings, reporter: Reporter | None = None,
+                  inputs: tuple[AudioClip, LoadedImage] | None = None) -> RunResult:
+    """Load the inputs (unless given), optimise, pick the front and render every point's audio."""
+    started = time.perf_counter()
+    device = resolve_device(settings.device)
+    clip, image = inputs if inputs is not None else load_inputs(settings)
+    problem = Problem(clip, image, settings).to(device)
+    prepared = time.perf_counter()
+    optimiser = StchOptimizer(problem, settings, reporter)
+    result = optimiser.run()
+    optimised = time.perf_counter()
+
+    chosen, point_alphas = select_front(result.candidates, settings.points)
+    rendered = []
+    for i in chosen:
+        logits = torch.as_tensor(result.candidates[i].logits, device=device)[None]
+        with torch.no_grad():
+            rendered.append(problem.render(problem.masks(logits)[0]))
+    reference = np.ascontiguousarray(clip.samples, dtype=np.float32)
+    gain = output_gain([reference, *rendered])
+    points = [FrontPoint(visual=result.candidates[i].visual, audio=result.candidates[i].audio, alpha=float(a),
+                         logits=result.candidates[i].logits.astype(np.float32), samples=r * np.float32(gain),
+                         kind=result.candidates[i].kind)
+              for i, a, r in zip(chosen, point_alphas, rendered, strict=False)]
+    front_norm = result.anchors.normalise(np.array([p.visual for p in points]), np.array([p.audio for p in points]))
+    return RunResult(
+        settings=settings, device=describe(device), sample_rate=clip.sample_rate, start_s=clip.start_s,
+        duration_s=clip.duration_s, image_sha256=sha256_file(settings.image),
+        audio_sha256=sha256_file(settings.audio), placement=problem.placement, reference=reference * np.float32(gain),
+        points=points, anchors=result.anchors, hypervolume=hypervolume(front_norm),
+        output_gain_db=float(20 * np.log10(gain)), crossfade_visual=result.crossfade_visual,
+        crossfade_audio=result.crossfade_audio, optimisation=result, notices=clip.notices,
+        timings={"prepare_s": prepared - started, "optimise_s": optimised - prepared,
+                 "render_s": time.perf_counter() - optimised})

@@ -1,0 +1,165 @@
+"""One picture and one song as a differentiable function: mask logits -> synthesised audio -> (visual, audio) losses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .audio_io import AudioClip
+from .image_io import LoadedImage
+from .objectives import LogMelDistance, ViewRenderer, VisualLoss, WeightedSsim
+from .settings import RunSettings
+from .spectral import Stft, magnitude_to_db
+from .target import (
+    Placement,
+    Target,
+    image_grid_shape,
+    level_to_db,
+    make_placement,
+    make_target,
+    sampling_grid,
+    view_matrices,
+    warp_to_stft,
+)
+
+#: Music quieter than this many dB below the viewer's black counts as silence: there the picture gets a phase of
+#: its own (a fixed random one), since silence has no phase to borrow.
+SILENCE_BELOW_BLACK_DB = 20.0
+
+
+@dataclass(frozen=True)
+class Objectives:
+    """Losses of a population: ``visual`` and ``audio``, each (population,) float64 numpy."""
+
+    visual: np.ndarray
+    audio: np.ndarray
+
+
+class Problem(nn.Module):
+    """The blend of DESIGN.md and its two objectives, for one picture and one song segment.
+
+    A mask ``M`` in [0, 1] on the covered STFT region (``image_alpha * sigmoid(warp(logits))``: transparency keeps the
+    music) blends the mix's magnitude in dB, ``R_dB = M * I_dB + (1 - M) * A_dB``. Every channel is multiplied by the
+    gain ``g = 10^((R_dB - A_dB) / 20)`` that takes the mix to ``R``, keeping the music's phase; in silence a fixed
+    random phase carries the picture. The inverse STFT gives the audio, which is analysed again with the viewer's
+    settings to score it (``VisualLoss``, ``LogMelDistance``).
+
+    Args:
+        music: the segment, (channels, samples) at ``settings.sample_rate``.
+        image: the loaded picture.
+        settings: the run's settings.
+    """
+
+    def __init__(self, music: AudioClip, image: LoadedImage, settings: RunSettings):
+        super().__init__()
+        self.settings = settings
+        self.sample_rate = music.sample_rate
+        self.n_samples = music.samples.shape[1]
+        self.stft = Stft(settings.n_fft, settings.hop_length)
+        self.placement: Placement = make_placement(music.duration_s, music.sample_rate, settings.n_fft,
+                                                   settings.hop_length, settings.time, settings.band(),
+                                                   settings.freq_scale)
+        self.grid_shape = image_grid_shape(self.placement, settings.mask_shape)
+        self.target: Target = make_target(image, self.placement, self.grid_shape, settings.fit, settings.gamma,
+                                          settings.invert)
+        (b0, b1), (c0, c1) = self.placement.bins, self.placement.frames
+        self._region = (slice(b0, b1), slice(c0, c1))
+
+        channels = torch.from_numpy(np.ascontiguousarray(music.samples, dtype=np.float32))
+        spec = self.stft(channels)  # (channels, freq, frames)
+        self.register_buffer("spec", spec, persistent=False)
+        self.register_buffer("spec_mix", spec.mean(dim=0), persistent=False)
+        self.register_buffer("music_mix", channels.mean(dim=0), persistent=False)
+        self.register_buffer("music_mix_synth", self.stft.inverse(self.spec_mix, self.n_samples), persistent=False)
+
+        region = self.spec_mix[self._region]
+        music_db = magnitude_to_db(region.abs(), floor=1e-10)
+        self.top_db = float(music_db.max())
+        floor_db = self.top_db - settings.db_range - SILENCE_BELOW_BLACK_DB
+        grid = sampling_grid(self.placement, music.sample_rate, settings.n_fft, settings.hop_length)
+        self.register_buffer("grid", grid, persistent=False)
+        picture_db = level_to_db(warp_to_stft(self.target.fine_levels[None], grid)[0], self.top_db, settings.db_range)
+        self.register_buffer("picture_db", picture_db, persistent=False)
+        self.register_buffer("alpha", warp_to_stft(self.target.fine_alpha[None], grid)[0].clamp(0, 1),
+                             persistent=False)
+        self.register_buffer("music_db", music_db.clamp(min=floor_db), persistent=False)
+        floor_mag = 10 ** (floor_db / 20)
+        self.register_buffer("audible", (region.abs() / floor_mag).clamp(max=1.0), persistent=False)
+        gen = torch.Generator().manual_seed(settings.seed)
+        phase = torch.rand(region.shape, generator=gen) * (2 * torch.pi)
+        self.register_buffer("silence_phase", torch.polar(torch.ones_like(phase), phase), persistent=False)
+
+        rows, cols = view_matrices(self.placement, self.grid_shape, music.sample_rate, settings.n_fft,
+                                   settings.hop_length)
+        self.visual_loss = VisualLoss(ViewRenderer(rows, cols, settings.db_range),
+                                      WeightedSsim(self.target.levels, self.target.alpha))
+        self.audio_loss = LogMelDistance(self.music_mix, music.sample_rate)
+
+    @property
+    def device(self) -> torch.device:
+        return self.spec.device
+
+    def masks(self, logits: Tensor) -> Tensor:
+        """(population, *mask_shape) logits -> (population, bins, frames) effective mask on the covered region."""
+        m = torch.sigmoid(warp_to_stft(logits, self.grid))
+        return self.alpha * m
+
+    def constant_masks(self, levels: Tensor) -> Tensor:
+        """(population,) constant blend levels -> (population, bins, frames) effective masks (a uniform crossfade)."""
+        return self.alpha * levels.to(self.device, torch.float32)[:, None, None]
+
+    def _blend_delta(self, mask: Tensor, spec_region: Tensor) -> Tensor:
+        """What the blend adds to the (…, bins, frames) region of ``spec_region``; ``mask`` (population, bins, frames).
+
+        ``gain * X + silence - X``: returning the change (not the new spectrogram) lets synthesis reuse the music's
+        own inverse STFT, since the inverse STFT is linear.
+        """
+        delta_db = mask * (self.picture_db - self.music_db)
+        gain = torch.pow(10.0, delta_db / 20.0)
+        blended_mag = torch.pow(10.0, (self.music_db + delta_db) / 20.0)
+        silence = (mask * (1.0 - self.audible) * blended_mag) * self.silence_phase
+        return (gain - 1.0) * spec_region + silence
+
+    def _padded(self, region: Tensor) -> Tensor:
+        """(…, bins, frames) region values -> (…, freq, frames) with zeros outside the covered region."""
+        (b0, b1), (c0, c1) = self.placement.bins, self.placement.frames
+        n_freq, n_frames = self.spec_mix.shape
+        real = torch.view_as_real(region)  # pad works on real tensors: (…, bins, frames, 2)
+        padded = F.pad(real, (0, 0, c0, n_frames - c1, b0, n_freq - b1))
+        return torch.view_as_complex(padded)
+
+    def synthesise_mix(self, mask: Tensor) -> Tensor:
+        """(population, bins, frames) effective masks -> (population, samples) mix of the synthesised audio."""
+        delta = self._blend_delta(mask, self.spec_mix[self._region])
+        return self.music_mix_synth + self.stft.inverse(self._padded(delta), self.n_samples)
+
+    def objectives(self, mask: Tensor) -> tuple[Tensor, Tensor]:
+        """(population, bins, frames) effective masks -> (visual, audio), each (population,), differentiable."""
+        signal = self.synthesise_mix(mask)
+        spec = self.stft(signal)[(slice(None), *self._region)]
+        power = spec.real ** 2 + spec.imag ** 2
+        return self.visual_loss(power), self.audio_loss(signal)
+
+    @torch.no_grad()
+    def render(self, mask: Tensor) -> np.ndarray:
+        """(bins, frames) effective mask -> (channels, samples) float32 audio with the song's channels."""
+        delta = self._blend_delta(mask[None], self.spec[(slice(None), *self._region)])
+        out = self.stft.inverse(self.spec + self._padded(delta), self.n_samples)
+        return out.cpu().numpy().astype(np.float32)
+
+    @torch.no_grad()
+    def music(self) -> np.ndarray:
+        """(channels, samples) the song's segment, as the engine uses it."""
+        return self.stft.inverse(self.spec, self.n_samples).cpu().numpy().astype(np.float32)
+
+    def bytes_per_mask(self) -> int:
+        """A generous estimate of the memory one population member takes in a forward and backward pass."""
+        n_freq, n_frames = self.spec_mix.shape
+        bins, frames = self.placement.shape
+        stft_bytes = n_freq * n_frames * 8 * 6 + bins * frames * 4 * 24
+        audio_bytes = self.n_samples * 4 * 3 * 14
+        return int(stft_bytes + audio_bytes)

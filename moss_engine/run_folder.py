@@ -1,0 +1,149 @@
+"""Write a run folder (DESIGN.md's contract) atomically, and refuse to replace anything that is not a MOSS run."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .audio_io import write_wav
+from .errors import MossInputError
+from .front import HV_REFERENCE
+
+FORMAT = "moss-run/1"
+MANIFEST = "manifest.json"
+
+
+def is_run_folder(path: Path) -> bool:
+    """True when ``path`` is a folder whose manifest.json says it is a MOSS run."""
+    try:
+        manifest = json.loads((Path(path) / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and str(manifest.get("format", "")).startswith("moss-run/")
+
+
+def check_output_folder(out: Path, overwrite: bool) -> None:
+    """Raise ``MossInputError`` unless ``out`` can be written: new, or (with ``overwrite``) a MOSS run folder.
+
+    Called before the work starts (so nobody waits minutes to learn this) and again just before the write.
+    """
+    out = Path(out)
+    if out.exists() or out.is_symlink():
+        if not overwrite:
+            raise MossInputError("already exists; choose another --out or pass --overwrite to replace an earlier "
+                                 "MOSS run", out)
+        if not out.is_dir() or out.is_symlink() or not is_run_folder(out):
+            raise MossInputError("holds no MOSS manifest, so --overwrite will not replace it (MOSS only replaces "
+                                 "its own run folders)", out)
+    elif out.parent.exists() and not out.parent.is_dir():
+        raise MossInputError("is not a folder", out.parent)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    Path(path).write_text(json.dumps(data, indent=2, default=_json_default) + "\n", encoding="utf-8")
+
+
+def manifest_for(result: Any) -> dict[str, Any]:
+    """The manifest of a ``pipeline.RunResult`` (every key the contract requires, plus a few more)."""
+    s = result.settings
+    points = []
+    for i, p in enumerate(result.points):
+        points.append({"wav": f"point_{i:03d}.wav", "mask": f"point_{i:03d}.npy", "visual_loss": float(p.visual),
+                       "audio_loss": float(p.audio), "alpha": float(p.alpha), "kind": p.kind})
+    opt = result.optimisation
+    return {
+        "format": FORMAT,
+        "sample_rate": int(result.sample_rate),
+        "channels": int(result.channels),
+        "input": {"image": s.image.name, "audio": s.audio.name, "image_sha256": result.image_sha256,
+                  "audio_sha256": result.audio_sha256, "start_s": float(result.start_s),
+                  "duration_s": round(float(result.duration_s), 6)},
+        "view": {"n_fft": int(s.n_fft), "hop_length": int(s.hop_length), "window": "hann",
+                 "db_range": float(s.db_range), "freq_scale": s.freq_scale, "channel": "mix"},
+        "placement": result.placement.to_record(),
+        "output_gain_db": float(result.output_gain_db),
+        "hypervolume": {"value": float(result.hypervolume), "reference_point": list(HV_REFERENCE),
+                        "space": "anchor-normalised"},
+        "points_requested": int(s.points),
+        "mask_shape": list(s.mask_shape),
+        "settings": s.to_record(),
+        "points": points,
+        "anchors": {"music": {"visual_loss": result.anchors.music_visual, "audio_loss": result.anchors.music_audio},
+                    "image": {"visual_loss": result.anchors.image_visual, "audio_loss": result.anchors.image_audio}},
+        "crossfade": {"visual_loss": result.crossfade_visual.tolist(), "audio_loss": result.crossfade_audio.tolist()},
+        "run": {"device": result.device, "steps": opt.steps_done, "stopped_early": opt.stopped_early,
+                "chunk_size": opt.chunk_size, "seconds": {k: round(v, 3) for k, v in result.timings.items()},
+                "notices": list(result.notices), "engine": _engine_version()},
+    }
+
+
+def _engine_version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def write_run_folder(result: Any, out: Path, overwrite: bool = False,
+                     plot: Callable[[Any, Path], None] | None = None) -> Path:
+    """Write ``result`` to ``out`` atomically: into a hidden sibling folder first, renamed into place at the end.
+
+    An error or Ctrl-C part-way leaves nothing behind (and an earlier run at ``out`` untouched); ``overwrite`` only
+    ever replaces a folder that holds a MOSS manifest. ``plot(result, path)`` draws front.png.
+    """
+    out = Path(out).absolute()
+    check_output_folder(out, overwrite)
+    created = _first_missing_ancestor(out.parent)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".moss-tmp", dir=out.parent))
+    old: Path | None = None
+    try:
+        write_wav(tmp / "reference.wav", result.reference, result.sample_rate)
+        for i, p in enumerate(result.points):
+            write_wav(tmp / f"point_{i:03d}.wav", p.samples, result.sample_rate)
+            np.save(tmp / f"point_{i:03d}.npy", p.logits.astype(np.float32))
+        if plot is not None:
+            plot(result, tmp / "front.png")
+        write_json(tmp / MANIFEST, manifest_for(result))
+        check_output_folder(out, overwrite)
+        if out.exists():
+            old = out.with_name(f".{out.name}.moss-old")
+            if old.exists():
+                shutil.rmtree(old)
+            os.replace(out, old)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and old.exists() and not out.exists():
+            os.replace(old, out)
+        if created is not None and created.exists() and not any(p.is_file() for p in created.rglob("*")):
+            shutil.rmtree(created, ignore_errors=True)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return out
+
+
+def _first_missing_ancestor(path: Path) -> Path | None:
+    missing = None
+    for p in [path, *path.parents]:
+        if p.exists():
+            break
+        missing = p
+    return missing

@@ -1,0 +1,192 @@
+"""The frozen settings of one run: quality presets, defaults, validation, and the manifest's "settings" record."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import MossInputError
+
+#: DESIGN.md's table of presets. Any explicit option overrides its preset value.
+PRESETS: dict[str, dict[str, Any]] = {
+    "preview": {"sample_rate": 22050, "n_fft": 1024, "hop_length": 256, "mask_shape": (64, 128), "points": 8,
+                "steps": 80},
+    "standard": {"sample_rate": 44100, "n_fft": 2048, "hop_length": 512, "mask_shape": (128, 256), "points": 16,
+                 "steps": 300},
+    "high": {"sample_rate": 44100, "n_fft": 2048, "hop_length": 512, "mask_shape": (128, 256), "points": 32,
+             "steps": 1000},
+}
+QUALITIES = tuple(PRESETS)
+FREQ_SCALES = ("linear", "log")
+FITS = ("stretch", "contain")
+ALGORITHMS = ("stch",)
+
+#: Default segment length. A whole song at full quality would take minutes even on a GPU; 30 s is long enough to
+#: see a picture and short enough to get a front quickly. ``--duration`` asks for more (or less).
+DEFAULT_DURATION_S = 30.0
+#: Default top of the picture. MP3 encoders commonly low-pass near 16 kHz, so a picture that ends at 15 kHz survives
+#: the most common way people share music; it is also where most of a spectrogram viewer's window is.
+DEFAULT_TOP_HZ = 15000.0
+#: Default bottom of the picture on a log-frequency axis (a log axis cannot start at 0 Hz).
+DEFAULT_LOG_BOTTOM_HZ = 40.0
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Everything that decides a run's result. Frozen, validated on creation, written into ``manifest.json``.
+
+    Args:
+        image, audio: the input files.
+        quality: the preset the other values came from (recorded, not used for maths).
+        sample_rate: the rate the engine runs at and writes (Hz).
+        n_fft, hop_length: the STFT of the synthesis and of the viewer (Hann window).
+        mask_shape: (freq, time) size of the grid of mask logits.
+        points: how many front points to return, both ends included.
+        steps: the most optimiser steps (early stopping may end sooner).
+        seed: the seed of every random choice of the run.
+        start_s, duration_s: the segment of the song (duration None = to the end of the file).
+        time: (t0, t1) seconds from the segment's start where the picture sits; None = the whole segment.
+        freq: (f0, f1) Hz; None = the default band (see ``default_band``).
+        freq_scale: ``linear`` or ``log``: the viewer axis the picture is drawn for.
+        db_range: the viewer's dynamic range in dB (black = top - db_range).
+        gamma: applied to the picture's luminance before the dB mapping.
+        invert: swap black and white first.
+        fit: ``stretch`` fills the placement, ``contain`` keeps the aspect ratio (letterbox is transparent).
+        device: ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
+        memory_limit_gb: bound on the memory one chunk of the population may take (None = from the device).
+        algorithm: ``stch`` (smooth Tchebycheff, batched gradient descent).
+        patience: early stop after this many steps without a relative hypervolume gain of ``min_improvement``.
+    """
+
+    image: Path
+    audio: Path
+    quality: str = "preview"
+    sample_rate: int = 22050
+    n_fft: int = 1024
+    hop_length: int = 256
+    mask_shape: tuple[int, int] = (64, 128)
+    points: int = 8
+    steps: int = 80
+    seed: int = 0
+    start_s: float = 0.0
+    duration_s: float | None = DEFAULT_DURATION_S
+    time: tuple[float, float] | None = None
+    freq: tuple[float, float] | None = None
+    freq_scale: str = "linear"
+    db_range: float = 80.0
+    gamma: float = 1.0
+    invert: bool = False
+    fit: str = "stretch"
+    device: str = "auto"
+    memory_limit_gb: float | None = None
+    algorithm: str = "stch"
+    learning_rate: float = 0.15
+    patience: int = 12
+    min_improvement: float = 1e-3
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "image", Path(self.image))
+        object.__setattr__(self, "audio", Path(self.audio))
+        object.__setattr__(self, "mask_shape", tuple(int(v) for v in self.mask_shape))
+        if self.time is not None:
+            object.__setattr__(self, "time", (float(self.time[0]), float(self.time[1])))
+        if self.freq is not None:
+            object.__setattr__(self, "freq", (float(self.freq[0]), float(self.freq[1])))
+        self._validate()
+
+    def _validate(self) -> None:
+        def bad(option: str, value: Any, why: str) -> MossInputError:
+            return MossInputError(f"{option} {value!r}: {why}")
+
+        if self.quality not in QUALITIES:
+            raise bad("--quality", self.quality, f"expected one of {', '.join(QUALITIES)}")
+        if not 8000 <= self.sample_rate <= 192000:
+            raise bad("--sample-rate", self.sample_rate, "expected 8000..192000 Hz")
+        if self.n_fft < 64 or self.n_fft > 16384 or self.n_fft % 2:
+            raise bad("--n-fft", self.n_fft, "expected an even number in 64..16384")
+        if not 1 <= self.hop_length <= self.n_fft // 2:
+            raise bad("--hop", self.hop_length, f"expected 1..{self.n_fft // 2} (at most half of n_fft)")
+        if len(self.mask_shape) != 2 or min(self.mask_shape) < 4 or max(self.mask_shape) > 4096:
+            raise bad("mask_shape", self.mask_shape, "expected two sizes in 4..4096")
+        if not 2 <= self.points <= 256:
+            raise bad("--points", self.points, "expected 2..256 (both ends count)")
+        if not 1 <= self.steps <= 100000:
+            raise bad("--steps", self.steps, "expected 1..100000")
+        if self.seed < 0:
+            raise bad("--seed", self.seed, "expected a number >= 0")
+        if self.start_s < 0:
+            raise bad("--start", self.start_s, "expected seconds >= 0")
+        if self.duration_s is not None and self.duration_s < 0.5:
+            raise bad("--duration", self.duration_s, "expected at least 0.5 s")
+        if self.time is not None:
+            t0, t1 = self.time
+            if not 0 <= t0 < t1:
+                raise bad("--time", f"{t0:g}:{t1:g}", "expected 0 <= T0 < T1 (seconds from the segment's start)")
+        nyquist = self.sample_rate / 2
+        if self.freq is not None:
+            f0, f1 = self.freq
+            if not 0 <= f0 < f1:
+                raise bad("--freq", f"{f0:g}:{f1:g}", "expected 0 <= F0 < F1 (Hz)")
+            if f1 > nyquist:
+                raise bad("--freq", f"{f0:g}:{f1:g}", f"F1 is above the Nyquist frequency ({nyquist:g} Hz)")
+            if self.freq_scale == "log" and f0 <= 0:
+                raise bad("--freq", f"{f0:g}:{f1:g}", "a log frequency scale needs F0 > 0")
+        if self.freq_scale not in FREQ_SCALES:
+            raise bad("--freq-scale", self.freq_scale, "expected linear or log")
+        if not 10 <= self.db_range <= 200:
+            raise bad("--db-range", self.db_range, "expected 10..200 dB")
+        if not 0.1 <= self.gamma <= 10:
+            raise bad("--gamma", self.gamma, "expected 0.1..10")
+        if self.fit not in FITS:
+            raise bad("--fit", self.fit, "expected stretch or contain")
+        if self.algorithm not in ALGORITHMS:
+            raise bad("--algorithm", self.algorithm, f"expected one of {', '.join(ALGORITHMS)}")
+        if self.memory_limit_gb is not None and not 0.05 <= self.memory_limit_gb <= 4096:
+            raise bad("--memory-limit", self.memory_limit_gb, "expected 0.05..4096 GB")
+        if not 0 < self.learning_rate <= 10:
+            raise bad("learning_rate", self.learning_rate, "expected 0 < rate <= 10")
+        if self.patience < 1:
+            raise bad("patience", self.patience, "expected at least 1")
+
+    def band(self) -> tuple[float, float]:
+        """The frequency band of the picture in Hz: the asked one or ``default_band``."""
+        return self.freq if self.freq is not None else default_band(self.sample_rate, self.freq_scale)
+
+    def to_record(self) -> dict[str, Any]:
+        """Every setting as plain JSON values, enough to reproduce the run (``manifest.json`` "settings")."""
+        record = dataclasses.asdict(self)
+        record["image"] = str(self.image)
+        record["audio"] = str(self.audio)
+        record["mask_shape"] = list(self.mask_shape)
+        record["time"] = None if self.time is None else list(self.time)
+        record["freq"] = None if self.freq is None else list(self.freq)
+        record["band_hz"] = list(self.band())
+        return record
+
+
+def default_band(sample_rate: int, freq_scale: str) -> tuple[float, float]:
+    """The band a user wants when they name none: up to 15 kHz (kept by MP3), or 95 % of Nyquist at low rates.
+
+    The bottom is 0 Hz on a linear axis and 40 Hz on a log axis (a log axis cannot start at 0).
+    """
+    top = min(DEFAULT_TOP_HZ, 0.95 * sample_rate / 2)
+    bottom = DEFAULT_LOG_BOTTOM_HZ if freq_scale == "log" else 0.0
+    return bottom, top
+
+
+def make_settings(image: str | Path, audio: str | Path, quality: str | None = None, device_type: str = "cpu",
+                  **overrides: Any) -> RunSettings:
+    """Settings from a preset (by device when ``quality`` is None: CPU -> preview, GPU -> standard) plus overrides.
+
+    ``overrides`` whose value is None are ignored, so a command line can pass every flag through.
+    """
+    if quality is None:
+        quality = "preview" if device_type == "cpu" else "standard"
+    if quality not in PRESETS:
+        raise MossInputError(f"--quality {quality!r}: expected one of {', '.join(QUALITIES)}")
+    values: dict[str, Any] = dict(PRESETS[quality])
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return RunSettings(image=Path(image), audio=Path(audio), quality=quality, **values)
