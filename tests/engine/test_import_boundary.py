@@ -1,0 +1,35 @@
+"""The engine imports with no Qt and no sounddevice (STYLE.md: engine and UI stay apart, and a tool says so)."""
+
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import moss_engine
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_every_engine_module_imports_without_qt_or_sounddevice():
+    modules = [f"moss_engine.{m.name}" for m in pkgutil.iter_modules(moss_engine.__path__)]
+    assert "moss_engine.pipeline" in modules and "moss_engine.cli" in modules
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('PySide6', 'pyqtgraph', 'sounddevice', 'moss_app'):\n"
+        "            raise ImportError('blocked: ' + name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        f"import importlib\nfor m in {modules!r}:\n    importlib.import_module(m)\n"
+        "print('ok')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "ok"
+
+
+def test_import_linter_contract_holds():
+    code = "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1 kept, 0 broken" in proc.stdout

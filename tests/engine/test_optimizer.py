@@ -1,0 +1,95 @@
+"""The optimiser's contract: batch = single, same seed = same front, cancel, early stop, presets, chunk sizes."""
+
+from unittest.mock import Mock
+
+import numpy as np
+import pytest
+import torch
+
+from moss_engine.optimizer import StchOptimizer, choose_chunk_size, preference_vectors, smooth_tchebycheff
+from moss_engine.pipeline import compute_front, load_inputs
+from moss_engine.problem import Problem
+from moss_engine.settings import PRESETS, make_settings
+
+
+@pytest.fixture(scope="module")
+def small(data_dir):
+    settings = make_settings(data_dir / "img_text_skimage_page.png", data_dir / "speech_apollo11_a11wlk01.wav",
+                             quality="preview", device="cpu", duration_s=3.0, steps=6, points=5, seed=3)
+    return settings, load_inputs(settings)
+
+
+def test_presets_match_design_table():
+    assert PRESETS["preview"] == {"sample_rate": 22050, "n_fft": 1024, "hop_length": 256, "mask_shape": (64, 128),
+                                  "points": 8, "steps": 80}
+    assert PRESETS["standard"] == {"sample_rate": 44100, "n_fft": 2048, "hop_length": 512, "mask_shape": (128, 256),
+                                   "points": 16, "steps": 300}
+    assert PRESETS["high"]["points"] == 32 and PRESETS["high"]["steps"] == 1000
+    s = make_settings("a.png", "b.wav", quality=None, device_type="cpu", points=12)
+    assert s.quality == "preview" and s.points == 12 and s.sample_rate == 22050
+    assert make_settings("a.png", "b.wav", quality=None, device_type="cuda").quality == "standard"
+
+
+def test_preference_vectors_span_visual_to_audio():
+    w = preference_vectors(4)
+    assert np.allclose(w[0], [1, 0]) and np.all(w[:, 1] < 1) and np.allclose(np.linalg.norm(w, axis=1), 1)
+    assert np.all(np.diff(w[:, 1]) > 0)
+
+
+def test_smooth_tchebycheff_approaches_max():
+    f = torch.tensor([[0.3, 0.8]])
+    w = torch.tensor([[1.0, 1.0]])
+    assert smooth_tchebycheff(f, w, mu=1e-3).item() == pytest.approx(0.8 + 0.05, abs=1e-3)
+
+
+def test_batched_objectives_equal_one_at_a_time(small):
+    settings, inputs = small
+    problem = Problem(*inputs, settings)
+    logits = torch.randn(3, *settings.mask_shape, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        v, a = problem.objectives(problem.masks(logits))
+        singles = [problem.objectives(problem.masks(logits[i:i + 1])) for i in range(3)]
+    assert torch.allclose(v, torch.cat([s[0] for s in singles]), atol=1e-5)
+    assert torch.allclose(a, torch.cat([s[1] for s in singles]), atol=1e-4)
+
+
+def test_same_seed_same_front_and_chunking_does_not_change_it(small):
+    settings, inputs = small
+    first = compute_front(settings, inputs=inputs)
+    second = compute_front(settings, inputs=inputs)
+    assert [p.visual for p in first.points] == [p.visual for p in second.points]
+    assert all(np.array_equal(p.samples, q.samples) for p, q in zip(first.points, second.points, strict=True))
+    chunked = compute_front(settings.__class__(**{**settings.__dict__, "memory_limit_gb": 0.05}), inputs=inputs)
+    assert chunked.optimisation.chunk_size < first.optimisation.chunk_size
+    assert np.allclose([p.visual for p in chunked.points], [p.visual for p in first.points], atol=1e-4)
+
+
+def test_cancel_stops_between_chunks_and_keeps_the_front(small):
+    settings, inputs = small
+    problem = Problem(*inputs, settings)
+    reporter = Mock()
+    reporter.should_stop.side_effect = [False] * 3 + [True] * 100
+    opt = StchOptimizer(problem, settings.__class__(**{**settings.__dict__, "steps": 50}), reporter)
+    result = opt.run()
+    assert result.cancelled and result.steps_done < 5
+    assert len(result.candidates) == 2 + (settings.points - 2)
+    assert reporter.partial.called and reporter.progress.called
+    snapshot = reporter.partial.call_args.args[0]
+    assert snapshot.visual[0] == pytest.approx(result.anchors.music_visual)
+    assert np.all(np.diff(snapshot.visual) < 0)
+
+
+def test_early_stop_when_front_settles(small):
+    settings, inputs = small
+    settled = settings.__class__(**{**settings.__dict__, "steps": 200, "learning_rate": 1e-6, "patience": 3})
+    result = compute_front(settled, inputs=inputs)
+    assert result.optimisation.stopped_early
+    assert result.optimisation.steps_done < 200
+
+
+def test_chunk_size_respects_memory_limit(small):
+    settings, inputs = small
+    problem = Problem(*inputs, settings)
+    per_mask = problem.bytes_per_mask()
+    assert choose_chunk_size(problem, 64, memory_limit_gb=3 * per_mask / 1024 ** 3) == 3
+    assert choose_chunk_size(problem, 2, memory_limit_gb=100) == 2
