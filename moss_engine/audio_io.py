@@ -267,8 +267,7 @@ def _read_soundfile(path: Path, snd: sf.SoundFile, start_frame: int, max_frames:
             if len(block) < count:
                 break
     except (sf.LibsndfileError, RuntimeError) as exc:
-        stopped = (seek_frame + got) / snd.samplerate
-        raise MossInputError(f"the file is truncated or damaged (decoding stopped at {stopped:.1f} s)",
+        raise MossInputError("the file is truncated or damaged (libsndfile could not decode it to the end)",
                              path=path) from exc
     data = np.concatenate(blocks) if blocks else empty
     return data[skip:]

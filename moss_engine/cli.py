@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -212,15 +212,42 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _import_engine() -> bool:
+    """Import torch and the engine with Ctrl-C held back (an import cut in half cannot be retried in the process).
+
+    Returns False if Ctrl-C was pressed meanwhile.
+    """
+    pressed: list[int] = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
+    except ValueError:  # not the main thread: nothing to hold back
+        previous = None
+    try:
+        import torch  # noqa: F401
+
+        from . import pipeline, plot, run_folder  # noqa: F401
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    return not pressed
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``moss`` script. Exit status: 0 done, 2 bad input, 130 interrupted, 1 other failure."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0].startswith("--") and argv[0] not in ("--help", "--version"):
         argv = ["demo", *argv]
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
     if args.command is None:
-        args = parser.parse_args(["demo"])
+        args, extra = parser.parse_known_args(["demo", *argv])
+    if extra:
+        print(f"moss: error: unrecognized arguments: {' '.join(extra)} (see moss {args.command} --help)",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if not _import_engine():
+        print("moss: interrupted; nothing was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
     try:
         return run(args)
     except KeyboardInterrupt:
@@ -234,5 +261,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")
     sys.exit(main())

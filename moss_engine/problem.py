@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,7 +14,7 @@ from .audio_io import AudioClip
 from .image_io import LoadedImage
 from .objectives import LogMelDistance, ViewRenderer, VisualLoss, WeightedSsim
 from .settings import RunSettings
-from .spectral import Stft, magnitude_to_db
+from .spectral import Stft, magnitude_to_db, power
 from .target import (
     Placement,
     Target,
@@ -84,14 +85,19 @@ class Problem(nn.Module):
         self.register_buffer("grid", grid, persistent=False)
         picture_db = level_to_db(warp_to_stft(self.target.fine_levels[None], grid)[0], self.top_db, settings.db_range)
         self.register_buffer("picture_db", picture_db, persistent=False)
+        self.register_buffer("picture_minus_music_db", picture_db - music_db.clamp(min=floor_db), persistent=False)
         self.register_buffer("alpha", warp_to_stft(self.target.fine_alpha[None], grid)[0].clamp(0, 1),
                              persistent=False)
         self.register_buffer("music_db", music_db.clamp(min=floor_db), persistent=False)
+        # where the music is under the floor its phase means nothing: there the blend adds the picture with a fixed
+        # random phase, S = (1 - audible) * |floor-clamped music| * e^(i phase), so M = 1 still reaches the picture
         floor_mag = 10 ** (floor_db / 20)
-        self.register_buffer("audible", (region.abs() / floor_mag).clamp(max=1.0), persistent=False)
+        inaudible = 1.0 - (region.abs() / floor_mag).clamp(max=1.0)
         gen = torch.Generator().manual_seed(settings.seed)
         phase = torch.rand(region.shape, generator=gen) * (2 * torch.pi)
-        self.register_buffer("silence_phase", torch.polar(torch.ones_like(phase), phase), persistent=False)
+        silence = inaudible * torch.pow(10.0, self.music_db / 20.0) * torch.polar(torch.ones_like(phase), phase)
+        self.has_silence = bool((inaudible > 0).any())
+        self.register_buffer("silence", torch.view_as_real(silence).contiguous(), persistent=False)
 
         rows, cols = view_matrices(self.placement, self.grid_shape, music.sample_rate, settings.n_fft,
                                    settings.hop_length)
@@ -115,22 +121,27 @@ class Problem(nn.Module):
     def _blend_delta(self, mask: Tensor, spec_region: Tensor) -> Tensor:
         """What the blend adds to the (…, bins, frames) region of ``spec_region``; ``mask`` (population, bins, frames).
 
-        ``gain * X + silence - X``: returning the change (not the new spectrogram) lets synthesis reuse the music's
-        own inverse STFT, since the inverse STFT is linear.
+        ``(g - 1) X + g M S`` with the gain ``g = 10^(M (I_dB - A_dB) / 20)`` and ``S`` the picture's own phase where
+        the music is silent (zero elsewhere). Returning the change, not the new spectrogram, lets synthesis reuse the
+        music's own inverse STFT, since the inverse STFT is linear. Real views avoid complex promotion of the gain.
+        Returns (population, …, bins, frames, 2) real.
         """
-        delta_db = mask * (self.picture_db - self.music_db)
-        gain = torch.pow(10.0, delta_db / 20.0)
-        blended_mag = torch.pow(10.0, (self.music_db + delta_db) / 20.0)
-        silence = (mask * (1.0 - self.audible) * blended_mag) * self.silence_phase
-        return (gain - 1.0) * spec_region + silence
+        gain = torch.exp(mask * self.picture_minus_music_db * (math.log(10.0) / 20.0))
+        while gain.dim() < spec_region.dim() + 1:  # channels between population and bins
+            gain = gain.unsqueeze(1)
+        delta = (gain - 1.0).unsqueeze(-1) * torch.view_as_real(spec_region)
+        if self.has_silence:
+            m = mask
+            while m.dim() < gain.dim():
+                m = m.unsqueeze(1)
+            delta = delta + (gain * m).unsqueeze(-1) * self.silence
+        return delta
 
     def _padded(self, region: Tensor) -> Tensor:
-        """(…, bins, frames) region values -> (…, freq, frames) with zeros outside the covered region."""
+        """(…, bins, frames, 2) real view of region values -> (…, freq, frames) complex, zeros outside the region."""
         (b0, b1), (c0, c1) = self.placement.bins, self.placement.frames
         n_freq, n_frames = self.spec_mix.shape
-        real = torch.view_as_real(region)  # pad works on real tensors: (…, bins, frames, 2)
-        padded = F.pad(real, (0, 0, c0, n_frames - c1, b0, n_freq - b1))
-        return torch.view_as_complex(padded)
+        return torch.view_as_complex(F.pad(region, (0, 0, c0, n_frames - c1, b0, n_freq - b1)))
 
     def synthesise_mix(self, mask: Tensor) -> Tensor:
         """(population, bins, frames) effective masks -> (population, samples) mix of the synthesised audio."""
@@ -140,15 +151,14 @@ class Problem(nn.Module):
     def objectives(self, mask: Tensor) -> tuple[Tensor, Tensor]:
         """(population, bins, frames) effective masks -> (visual, audio), each (population,), differentiable."""
         signal = self.synthesise_mix(mask)
-        spec = self.stft(signal)[(slice(None), *self._region)]
-        power = spec.real ** 2 + spec.imag ** 2
-        return self.visual_loss(power), self.audio_loss(signal)
+        region_power = power(self.stft(signal)[(slice(None), *self._region)])
+        return self.visual_loss(region_power), self.audio_loss(signal)
 
     @torch.no_grad()
     def render(self, mask: Tensor) -> np.ndarray:
         """(bins, frames) effective mask -> (channels, samples) float32 audio with the song's channels."""
         delta = self._blend_delta(mask[None], self.spec[(slice(None), *self._region)])
-        out = self.stft.inverse(self.spec + self._padded(delta), self.n_samples)
+        out = self.stft.inverse(self.spec + self._padded(delta[0]), self.n_samples)
         return out.cpu().numpy().astype(np.float32)
 
     @torch.no_grad()

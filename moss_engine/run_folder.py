@@ -42,8 +42,24 @@ def check_output_folder(out: Path, overwrite: bool) -> None:
         if not out.is_dir() or out.is_symlink() or not is_run_folder(out):
             raise MossInputError("holds no MOSS manifest, so --overwrite will not replace it (MOSS only replaces "
                                  "its own run folders)", out)
-    elif out.parent.exists() and not out.parent.is_dir():
-        raise MossInputError("is not a folder", out.parent)
+    else:
+        _check_can_create(out)
+
+
+def _check_can_create(out: Path) -> None:
+    """Make sure a folder can be created at ``out``: create its missing parents and a scratch folder, then undo it."""
+    existing = next(p for p in [out.parent, *out.parent.parents] if p.exists())
+    if not existing.is_dir():
+        raise MossInputError("is not a folder, so no run folder can be made inside it", existing)
+    created = _first_missing_ancestor(out.parent)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryDirectory(prefix=f".{out.name}.", suffix=".moss-probe", dir=out.parent).cleanup()
+    except OSError as exc:
+        raise MossInputError(f"cannot create the run folder here ({exc.strerror or exc})", out) from None
+    finally:
+        if created is not None and created.exists() and not any(p.is_file() for p in created.rglob("*")):
+            shutil.rmtree(created, ignore_errors=True)
 
 
 def _json_default(value: Any) -> Any:
@@ -123,15 +139,15 @@ def write_run_folder(result: Any, out: Path, overwrite: bool = False,
         write_json(tmp / MANIFEST, manifest_for(result))
         check_output_folder(out, overwrite)
         if out.exists():
-            old = out.with_name(f".{out.name}.moss-old")
-            if old.exists():
-                shutil.rmtree(old)
-            os.replace(out, old)
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".moss-old", dir=out.parent))
+            os.replace(out, old / out.name)  # the earlier run waits in a fresh hidden folder until the new one is in
         os.replace(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None and old.exists() and not out.exists():
-            os.replace(old, out)
+        if old is not None:
+            if (old / out.name).exists() and not out.exists():
+                os.replace(old / out.name, out)
+            shutil.rmtree(old, ignore_errors=True)
         if created is not None and created.exists() and not any(p.is_file() for p in created.rglob("*")):
             shutil.rmtree(created, ignore_errors=True)
         raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,9 @@ QUALITIES = tuple(PRESETS)
 FREQ_SCALES = ("linear", "log")
 FITS = ("stretch", "contain")
 ALGORITHMS = ("stch",)
+#: The command-line flag of each setting, for error messages.
+_FLAGS = {"start_s": "--start", "duration_s": "--duration", "db_range": "--db-range", "gamma": "--gamma",
+          "memory_limit_gb": "--memory-limit"}
 
 #: Default segment length. A whole song at full quality would take minutes even on a GPU; 30 s is long enough to
 #: see a picture and short enough to get a front quickly. ``--duration`` asks for more (or less).
@@ -99,10 +103,20 @@ class RunSettings:
 
     def _validate(self) -> None:
         def bad(option: str, value: Any, why: str) -> MossInputError:
-            return MossInputError(f"{option} {value!r}: {why}")
+            return MossInputError(f"{option} {value}: {why}")
+
+        for name in ("start_s", "duration_s", "db_range", "gamma", "learning_rate", "memory_limit_gb",
+                     "min_improvement"):
+            value = getattr(self, name)
+            if value is not None and not math.isfinite(value):
+                raise bad(_FLAGS.get(name, name), value, "expected a finite number")
+        for name in ("time", "freq"):
+            span = getattr(self, name)
+            if span is not None and not all(math.isfinite(v) for v in span):
+                raise bad(f"--{name}", f"{span[0]:g}:{span[1]:g}", "expected finite numbers")
 
         if self.quality not in QUALITIES:
-            raise bad("--quality", self.quality, f"expected one of {', '.join(QUALITIES)}")
+            raise bad("--quality", repr(self.quality), f"expected one of {', '.join(QUALITIES)}")
         if not 8000 <= self.sample_rate <= 192000:
             raise bad("--sample-rate", self.sample_rate, "expected 8000..192000 Hz")
         if self.n_fft < 64 or self.n_fft > 16384 or self.n_fft % 2:
@@ -115,8 +129,8 @@ class RunSettings:
             raise bad("--points", self.points, "expected 2..256 (both ends count)")
         if not 1 <= self.steps <= 100000:
             raise bad("--steps", self.steps, "expected 1..100000")
-        if self.seed < 0:
-            raise bad("--seed", self.seed, "expected a number >= 0")
+        if not 0 <= self.seed < 2 ** 63:
+            raise bad("--seed", self.seed, "expected 0 <= seed < 2^63")
         if self.start_s < 0:
             raise bad("--start", self.start_s, "expected seconds >= 0")
         if self.duration_s is not None and self.duration_s < 0.5:

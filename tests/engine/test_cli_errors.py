@@ -15,7 +15,10 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -36,16 +39,13 @@ def run_cli(args: list[str], cwd: Path, timeout: float = TIMEOUT_S) -> tuple[int
     return proc.returncode, proc.stdout, proc.stderr
 
 
-def assert_one_line_error(stderr: str, must_contain: str | tuple[str, ...] = (),
-                          allow_progress: bool = False) -> str:
+def assert_one_line_error(stderr: str, must_contain: str | tuple[str, ...] = ()) -> str:
     """Exactly one non-empty line on stderr, "moss: error: ...", holding every ``must_contain``; returns it.
 
-    With ``allow_progress`` progress lines (they start with "[") may come before it.
+    No progress line (they start with "[") may come before it: every case here fails before the work starts.
     """
     assert "Traceback" not in stderr, stderr
     lines = [line for line in stderr.splitlines() if line.strip()]
-    if allow_progress:
-        lines = [line for line in lines if not line.startswith("[")]
     assert len(lines) == 1, f"expected one line on stderr, got {len(lines)}:\n{stderr}"
     line = lines[0]
     assert line.startswith("moss: error: "), line
@@ -68,19 +68,24 @@ def leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.endswith((".moss-tmp", ".moss-old")))
 
 
+def make_user_dir(folder: Path, data_dir: Path) -> Path:
+    """The user's folder: good inputs (picture.png, song.flac, short.wav) and a few bad ones."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(data_dir / TINY_IMAGE, folder / "picture.png")
+    shutil.copyfile(data_dir / AMBIENT_FLAC, folder / "song.flac")
+    shutil.copyfile(data_dir / SHORT_WAV, folder / "short.wav")
+    (folder / "empty.wav").write_bytes(b"")
+    (folder / "text.wav").write_text("this is not audio\n", encoding="utf-8")
+    flac = (data_dir / AMBIENT_FLAC).read_bytes()
+    (folder / "truncated.flac").write_bytes(flac[: len(flac) // 2])
+    (folder / "text.png").write_text("this is not a picture\n", encoding="utf-8")
+    (folder / "empty.png").write_bytes(b"")
+    return folder
+
+
 @pytest.fixture
 def user_dir(tmp_path: Path, data_dir: Path) -> Path:
-    """The user's folder: good inputs (picture.png, song.flac, short.wav) and a few bad ones."""
-    shutil.copyfile(data_dir / TINY_IMAGE, tmp_path / "picture.png")
-    shutil.copyfile(data_dir / AMBIENT_FLAC, tmp_path / "song.flac")
-    shutil.copyfile(data_dir / SHORT_WAV, tmp_path / "short.wav")
-    (tmp_path / "empty.wav").write_bytes(b"")
-    (tmp_path / "text.wav").write_text("this is not audio\n", encoding="utf-8")
-    flac = (data_dir / AMBIENT_FLAC).read_bytes()
-    (tmp_path / "truncated.flac").write_bytes(flac[: len(flac) // 2])
-    (tmp_path / "text.png").write_text("this is not a picture\n", encoding="utf-8")
-    (tmp_path / "empty.png").write_bytes(b"")
-    return tmp_path
+    return make_user_dir(tmp_path, data_dir)
 
 
 def assert_fails_cleanly(args: list[str], cwd: Path, must_contain: str | tuple[str, ...]) -> str:
@@ -90,7 +95,7 @@ def assert_fails_cleanly(args: list[str], cwd: Path, must_contain: str | tuple[s
     assert "Traceback" not in out + err, out + err
     line = assert_one_line_error(err, must_contain)
     assert code == 2, f"exit status {code}\n{err}"
-    assert not leftovers(cwd)
+    assert not leftovers(cwd), leftovers(cwd)
     assert snapshot(cwd) == before, "the user's folder changed"
     return line
 
@@ -99,109 +104,95 @@ def front(*extra: str, image: str = "picture.png", audio: str = "song.flac", out
     return ["front", "--image", image, "--audio", audio, "--out", out, *extra]
 
 
-# 1 and 2: missing, empty, unreadable and damaged input files -------------------------------------------------
+def cuda_available() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
 
 
-@pytest.mark.parametrize(("args", "must_contain"), [
-    pytest.param(front(*FAST, image="nope.png"), ("nope.png", "not found"), id="missing-image"),
-    pytest.param(front(*FAST, audio="nope.wav"), ("nope.wav", "not found"), id="missing-audio"),
-    pytest.param(front(*FAST, audio="empty.wav"), ("empty.wav", "empty"), id="empty-wav"),
-    pytest.param(front(*FAST, audio="text.wav"), ("text.wav", "not an audio file"), id="text-as-wav"),
-    # The first half of the FLAC decodes, so the damage shows only where the segment reaches past it.
-    pytest.param(front("--steps", "1", "--points", "2", "--duration", "all", audio="truncated.flac"),
-                 ("truncated.flac", "truncated or damaged"), id="truncated-flac-all"),
-    pytest.param(front("--start", "7", *FAST, audio="truncated.flac"),
-                 ("truncated.flac", "truncated or damaged"), id="truncated-flac-seek"),
-    pytest.param(front(*FAST, image="text.png"), ("text.png", "not an image"), id="text-as-png"),
-    pytest.param(front(*FAST, image="empty.png"), ("empty.png", "empty"), id="empty-png"),
-])
-def test_bad_input_file(user_dir: Path, args: list[str], must_contain: tuple[str, ...]) -> None:
-    assert_fails_cleanly(args, user_dir, must_contain)
+def user_music_folder(folder: Path) -> None:
+    (folder / "Music").mkdir()
+    (folder / "Music" / "song.mp3").write_bytes(SONG_BYTES)
 
 
-# 3: a segment too short or past the end -------------------------------------------------------------------------
+def user_song_file(folder: Path) -> None:
+    (folder / "song.mp3").write_bytes(SONG_BYTES)
 
 
-@pytest.mark.parametrize(("args", "must_contain"), [
-    pytest.param(front("--start", "1.1", "--steps", "1", "--points", "2", audio="short.wav"),
-                 ("short.wav", "0.5"), id="under-half-a-second"),
-    pytest.param(front("--start", "5", *FAST, audio="short.wav"), ("short.wav", "past the end"),
-                 id="start-past-end"),
-])
-def test_segment_too_short(user_dir: Path, args: list[str], must_contain: tuple[str, ...]) -> None:
-    assert_fails_cleanly(args, user_dir, must_contain)
+@dataclass(frozen=True)
+class Case:
+    args: list[str]
+    must_contain: str | tuple[str, ...]
+    prepare: Callable[[Path], None] | None = None  # more of the user's things in the folder
 
 
-# 4: devices -------------------------------------------------------------------------------------------------------
+# Every case fails before the optimiser would start. Each runs in its own copy of the user's folder.
+CASES: dict[str, Case] = {
+    # 1 and 2: missing, empty, unreadable and damaged input files
+    "missing-image": Case(front(*FAST, image="nope.png"), ("nope.png", "not found")),
+    "missing-audio": Case(front(*FAST, audio="nope.wav"), ("nope.wav", "not found")),
+    "empty-wav": Case(front(*FAST, audio="empty.wav"), ("empty.wav", "empty")),
+    "text-as-wav": Case(front(*FAST, audio="text.wav"), ("text.wav", "not an audio file")),
+    # The first half of the cut FLAC decodes; the damage shows where the segment reaches past it.
+    "truncated-flac-all": Case(front("--steps", "1", "--points", "2", "--duration", "all", audio="truncated.flac"),
+                               ("truncated.flac", "truncated or damaged")),
+    "truncated-flac-seek": Case(front("--start", "7", *FAST, audio="truncated.flac"),
+                                ("truncated.flac", "truncated or damaged")),
+    "text-as-png": Case(front(*FAST, image="text.png"), ("text.png", "not an image")),
+    "empty-png": Case(front(*FAST, image="empty.png"), ("empty.png", "empty")),
+    # 3: a segment under 0.5 s, a start past the end (short.wav is 1.43 s)
+    "under-half-a-second": Case(front("--start", "1.1", "--steps", "1", "--points", "2", audio="short.wav"),
+                                ("short.wav", "0.5")),
+    "start-past-end": Case(front("--start", "5", *FAST, audio="short.wav"), ("short.wav", "past the end")),
+    # 4: devices
+    "device-tpu": Case(front("--device", "tpu", *FAST), ("tpu", "unknown device")),
+    "device-cuda": Case(front("--device", "cuda", *FAST), ("--device cuda", "CUDA is not available")),
+    "device-cuda7": Case(front("--device", "cuda:7", *FAST), "--device cuda:7"),
+    # 5: out-of-range and malformed options (last, so they override FAST)
+    "points-1": Case(front(*FAST, "--points", "1"), "--points"),
+    "steps-0": Case(front(*FAST, "--steps", "0"), "--steps"),
+    "sample-rate-4000": Case(front(*FAST, "--sample-rate", "4000"), "--sample-rate"),
+    "hop-0": Case(front(*FAST, "--hop", "0"), "--hop"),
+    "n-fft-3": Case(front(*FAST, "--n-fft", "3"), "--n-fft"),
+    "db-range-0": Case(front(*FAST, "--db-range", "0"), "--db-range"),
+    "gamma-negative": Case(front(*FAST, "--gamma", "-1"), "--gamma"),
+    "time-reversed": Case(front(*FAST, "--time", "5:2"), "--time"),
+    "freq-reversed": Case(front(*FAST, "--freq", "100:50"), "--freq"),
+    "freq-above-nyquist": Case(front(*FAST, "--freq", "0:30000"), ("--freq", "Nyquist")),
+    "log-freq-from-0": Case(front(*FAST, "--freq-scale", "log", "--freq", "0:5000"), ("--freq", "log")),
+    "duration-0.1": Case(front(*FAST, "--duration", "0.1"), "--duration"),
+    "time-not-a-span": Case(front(*FAST, "--time", "abc"), ("--time", "abc")),
+    "quality-ultra": Case(front(*FAST, "--quality", "ultra"), ("--quality", "ultra")),
+    "memory-limit-0": Case(front(*FAST, "--memory-limit", "0"), "--memory-limit"),
+    "unknown-flag": Case(front(*FAST, "--frobnicate"), "--frobnicate"),
+    "seed-too-large": Case(front(*FAST, "--seed", "99999999999999999999"), "--seed"),
+    "start-nan": Case(front(*FAST, "--start", "nan"), ("--start", "finite")),
+    "duration-nan": Case(front(*FAST, "--duration", "nan"), ("--duration", "finite")),
+    "time-infinite": Case(front(*FAST, "--time", "0:inf"), ("--time", "finite")),
+    "points-not-a-number": Case(front(*FAST, "--points", "abc"), ("--points", "abc")),
+    "out-missing": Case(["front", "--image", "picture.png", "--audio", "song.flac", *FAST], ("--out", "required")),
+    # 6: an --out that is not ours to replace (the `--out ~/Music --overwrite` protection)
+    "out-user-folder": Case(front(*FAST, out="Music"), ("Music", "already exists"), user_music_folder),
+    "out-user-folder-overwrite": Case(front(*FAST, "--overwrite", out="Music"), ("Music", "holds no MOSS manifest"),
+                                      user_music_folder),
+    "out-is-a-file": Case(front(*FAST, out="song.mp3"), ("song.mp3", "already exists"), user_song_file),
+    "out-is-a-file-overwrite": Case(front(*FAST, "--overwrite", out="song.mp3"), "song.mp3", user_song_file),
+    "out-inside-a-file": Case(front(*FAST, out="song.mp3/run"), ("song.mp3", "not a folder"), user_song_file),
+    "out-cannot-be-created": Case(front(*FAST, out="/proc/moss-nope/run"), ("/proc/moss-nope/run", "cannot create")),
+}
 
 
-def test_unknown_device(user_dir: Path) -> None:
-    assert_fails_cleanly(front("--device", "tpu", *FAST), user_dir, ("tpu", "unknown device"))
-
-
-def test_cuda_without_cuda(user_dir: Path) -> None:
-    torch = pytest.importorskip("torch")
-    if torch.cuda.is_available():
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_input_fails_cleanly(name: str, user_dir: Path) -> None:
+    if name == "device-cuda" and cuda_available():
         pytest.skip("this machine has CUDA, so --device cuda is valid here")
-    assert_fails_cleanly(front("--device", "cuda", *FAST), user_dir, ("--device cuda", "CUDA is not available"))
-
-
-def test_cuda_index_that_does_not_exist(user_dir: Path) -> None:
-    assert_fails_cleanly(front("--device", "cuda:7", *FAST), user_dir, "--device cuda:7")
-
-
-# 5: out-of-range and malformed options -------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("extra", "must_contain"), [
-    (["--points", "1"], "--points"),
-    (["--steps", "0"], "--steps"),
-    (["--sample-rate", "4000"], "--sample-rate"),
-    (["--hop", "0"], "--hop"),
-    (["--n-fft", "3"], "--n-fft"),
-    (["--db-range", "0"], "--db-range"),
-    (["--gamma", "-1"], "--gamma"),
-    (["--time", "5:2"], "--time"),
-    (["--freq", "100:50"], "--freq"),
-    (["--freq", "0:30000"], ("--freq", "Nyquist")),
-    (["--freq-scale", "log", "--freq", "0:5000"], ("--freq", "log")),
-    (["--duration", "0.1"], "--duration"),
-    (["--time", "abc"], ("--time", "abc")),
-    (["--quality", "ultra"], ("--quality", "ultra")),
-    (["--memory-limit", "0"], "--memory-limit"),
-    (["--frobnicate"], "--frobnicate"),
-], ids=lambda v: " ".join(v) if isinstance(v, list) else None)
-def test_bad_option(user_dir: Path, extra: list[str], must_contain: str | tuple[str, ...]) -> None:
-    # The bad flag comes last so it overrides the fast defaults (--steps 0, --points 1, --duration 0.1).
-    assert_fails_cleanly(front(*FAST, *extra), user_dir, must_contain)
-
-
-# 6: an --out that is not ours to replace -----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("overwrite", [False, True], ids=["plain", "overwrite"])
-def test_existing_user_folder_is_never_replaced(user_dir: Path, overwrite: bool) -> None:
-    music = user_dir / "Music"
-    music.mkdir()
-    (music / "song.mp3").write_bytes(SONG_BYTES)
-    flags = ["--overwrite"] if overwrite else []
-    expected = "holds no MOSS manifest" if overwrite else "already exists"
-    assert_fails_cleanly(front(*FAST, *flags, out="Music"), user_dir, ("Music", expected))
-    assert (music / "song.mp3").read_bytes() == SONG_BYTES
-    assert sorted(p.name for p in music.iterdir()) == ["song.mp3"]
-
-
-@pytest.mark.parametrize("overwrite", [False, True], ids=["plain", "overwrite"])
-def test_out_is_an_existing_file(user_dir: Path, overwrite: bool) -> None:
-    (user_dir / "song.mp3").write_bytes(SONG_BYTES)
-    flags = ["--overwrite"] if overwrite else []
-    assert_fails_cleanly(front(*FAST, *flags, out="song.mp3"), user_dir, "song.mp3")
-    assert (user_dir / "song.mp3").read_bytes() == SONG_BYTES
-
-
-def test_out_inside_a_file(user_dir: Path) -> None:
-    (user_dir / "song.mp3").write_bytes(SONG_BYTES)
-    assert_fails_cleanly(front(*FAST, out="song.mp3/run"), user_dir, ("song.mp3", "not a folder"))
+    case = CASES[name]
+    if case.prepare is not None:
+        case.prepare(user_dir)
+    assert_fails_cleanly(case.args, user_dir, case.must_contain)
+    if case.prepare is not None:  # spelled out, though the snapshot already covers it
+        song = user_dir / ("Music" if "user-folder" in name else "") / "song.mp3"
+        assert song.read_bytes() == SONG_BYTES
 
 
 # 7: an earlier MOSS run folder ----------------------------------------------------------------------------------
@@ -259,31 +250,38 @@ def test_ctrl_c_exits_130_and_leaves_nothing(user_dir: Path) -> None:
         # A shell that started pytest in the background may have set SIGINT to "ignore", which a child inherits.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    try:
+    lines: list[str] = []
+
+    def read_stderr() -> None:
         assert proc.stderr is not None
-        head: list[str] = []
+        for line in proc.stderr:  # one at a time, so the test sees the first progress line as it comes
+            lines.append(line)
+
+    reader = threading.Thread(target=read_stderr, daemon=True)
+    reader.start()
+    try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:  # readline blocks; the child writes a progress line at once
-            line = proc.stderr.readline()
-            if not line:
-                break
-            head.append(line)
-            if line.startswith("["):
-                break
-        assert head and head[-1].startswith("["), f"no progress within 60 s:\n{''.join(head)}"
+        while not any(line.startswith("[") for line in lines) and proc.poll() is None:
+            assert time.monotonic() < deadline, "no progress on stderr within 60 s:\n" + "".join(lines)
+            time.sleep(0.05)
+        assert proc.poll() is None, f"the run ended before Ctrl-C (exit {proc.returncode}):\n" + "".join(lines)
+        seen = len(lines)
         time.sleep(0.5)
         proc.send_signal(signal.SIGINT)
-        out, rest = proc.communicate(timeout=TIMEOUT_S)
+        proc.wait(timeout=TIMEOUT_S)
+        reader.join(timeout=TIMEOUT_S)
+        out = proc.stdout.read() if proc.stdout is not None else ""
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.communicate()
-    err = "".join(head) + rest
+            proc.wait()
+    head, rest = "".join(lines[:seen]), "".join(lines[seen:])
+    err = head + rest
     assert "Traceback" not in out + err, out + err
     assert proc.returncode == 130, f"exit status {proc.returncode}\n{err}"
     after_progress = [line for line in rest.splitlines() if line.strip() and not line.startswith("[")]
     assert len(after_progress) == 1, err
-    assert "interrupted" in after_progress[-1], err
+    assert after_progress[-1].startswith("moss: ") and "interrupted" in after_progress[-1], err
     assert not (user_dir / "run").exists()
     assert not leftovers(user_dir)
     assert snapshot(user_dir) == before
