@@ -31,6 +31,11 @@ GPU_MEMORY_SHARE = 0.6
 MIN_CROSSFADE_LEVELS = 9
 #: Steps before early stopping may end a run.
 MIN_STEPS = 10
+#: Every this many steps, the preference of the most crowded front point moves to the front's widest gap
+#: (adaptive weight adjustment, as MOEA/D-AWA does), so the points spread along the whole front.
+ADAPT_EVERY = 8
+#: ... when the widest gap is at least this many times the crowded point's own gaps.
+ADAPT_RATIO = 2.0
 
 
 def preference_vectors(count: int) -> np.ndarray:
@@ -242,9 +247,62 @@ class StchOptimizer:
             self.best_audio[better] = audio[better]
         self.adam.step()
         self.step_count += 1
+        if self.step_count % ADAPT_EVERY == 0 and self.step_count + ADAPT_EVERY <= self.settings.steps:
+            self._adapt_preferences()
         self.hypervolume_history.append(self._archive_hypervolume())
         self._check_early_stop()
         self._emit()
+
+    def _adapt_preferences(self) -> bool:
+        """Move the most crowded preference ray through the middle of the front's widest gap; True if one moved.
+
+        The front here is the archive plus both anchors, in anchor-normalised units, sorted from the music end. The
+        pure-visual preference (index 0) never moves: it looks for the image end. The moved mask restarts from the
+        mean of the logits at the gap's two ends, with fresh Adam state and an empty archive slot.
+        """
+        norm = self.anchors.normalise(self.best_visual, self.best_audio)
+        music, image = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+        pts = np.concatenate([music[None], norm, image[None]])
+        owner = np.concatenate([[-1], np.arange(self.population), [-2]])  # -1 music anchor, -2 image anchor
+        order = np.lexsort((-pts[:, 0], pts[:, 1]))  # along the front: audio loss up, visual loss down
+        pts, owner = pts[order], owner[order]
+        gaps = np.linalg.norm(np.diff(pts, axis=0), axis=1)
+        if len(gaps) < 3:
+            return False
+        widest = int(np.argmax(gaps))
+        movable = [i for i in range(1, len(pts) - 1) if owner[i] > 0 and i not in (widest, widest + 1)]
+        if not movable:
+            return False
+        crowded = min(movable, key=lambda i: gaps[i - 1] + gaps[i])
+        if gaps[widest] < ADAPT_RATIO * max(gaps[crowded - 1], gaps[crowded]):
+            return False
+        k = int(owner[crowded])
+        goal = 0.5 * (pts[widest] + pts[widest + 1])
+        direction = np.maximum(goal - np.asarray(IDEAL), 1e-6)
+        weight = 1.0 / direction
+        weight /= np.linalg.norm(weight)
+
+        def logits_of(o: int) -> Tensor:
+            if o == -1:
+                return self._cross_logits[0]
+            if o == -2:
+                return self._cross_logits[-1]
+            return self.best_logits[o]
+
+        with torch.no_grad():
+            # average the two masks (not their logits: an anchor's +-30 would saturate the sigmoid) and step back
+            # from saturation so the gradient can move it
+            ends = (logits_of(int(owner[widest])), logits_of(int(owner[widest + 1])))
+            mean_mask = 0.5 * (torch.sigmoid(ends[0]) + torch.sigmoid(ends[1]))
+            start = torch.logit(mean_mask.clamp(0.01, 0.99))
+            self.logits[k] = start
+            self.weights[k] = torch.as_tensor(weight, dtype=self.weights.dtype, device=self.weights.device)
+            state = self.adam.state.get(self.logits, {})
+            for key in ("exp_avg", "exp_avg_sq"):
+                if key in state:
+                    state[key][k] = 0.0
+        self.best_scal[k] = np.inf
+        return True
 
     def _archive_hypervolume(self) -> float:
         v = np.concatenate([[self.anchors.music_visual, self.anchors.image_visual], self.best_visual])

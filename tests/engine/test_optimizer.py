@@ -93,3 +93,23 @@ def test_chunk_size_respects_memory_limit(small):
     per_mask = problem.bytes_per_mask()
     assert choose_chunk_size(problem, 64, memory_limit_gb=3 * per_mask / 1024 ** 3) == 3
     assert choose_chunk_size(problem, 2, memory_limit_gb=100) == 2
+
+
+def test_adaptive_preferences_fill_the_widest_gap(small):
+    """A crowded preference ray moves into the front's widest gap; the pure-visual ray never moves."""
+    settings, inputs = small
+    problem = Problem(*inputs, settings)
+    opt = StchOptimizer(problem, settings.__class__(**{**settings.__dict__, "points": 6}))
+    an = opt.anchors
+    # four archive points crowded near the image end, a wide gap next to the music end
+    v = an.image_visual + np.array([0.05, 0.10, 0.12, 0.14]) * (an.music_visual - an.image_visual)
+    a = an.music_audio + np.array([0.95, 0.6, 0.55, 0.5]) * (an.image_audio - an.music_audio)
+    opt.best_visual[:], opt.best_audio[:] = v, a
+    before = opt.weights.clone()
+    assert opt._adapt_preferences()
+    moved = [k for k in range(4) if not torch.equal(opt.weights[k], before[k])]
+    assert len(moved) == 1 and moved[0] != 0
+    k = moved[0]
+    assert opt.best_scal[k] == np.inf
+    w = opt.weights[k].numpy()
+    assert w[1] > w[0]  # the new ray favours audio: it points into the gap by the music end
