@@ -56,12 +56,17 @@ def smooth_tchebycheff(normalised: Tensor, weights: Tensor, mu: float = STCH_MU)
 
 @dataclass(frozen=True)
 class Candidate:
-    """One mask the run found and its losses. ``kind`` is ``music``, ``image``, ``crossfade`` or ``optimised``."""
+    """One mask the run found and its losses. ``kind`` is ``music``, ``image``, ``crossfade`` or ``optimised``.
+
+    ``phase_iterations`` > 0 means the audio is synthesised with that many iterations of phase refinement
+    (``Problem.phase_rotation``); the losses are those of that audio.
+    """
 
     logits: np.ndarray
     visual: float
     audio: float
     kind: str
+    phase_iterations: int = 0
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ class FrontPoint:
     logits: np.ndarray
     samples: np.ndarray
     kind: str
+    phase_iterations: int = 0
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,37 @@ def select_front(candidates: list[Candidate], points: int) -> tuple[list[int], n
     return [int(i) for i in keep], alphas(losses[keep, 0], v_music, v_image)
 
 
+def render_candidate(problem: Problem, candidate: Candidate) -> np.ndarray:
+    """(channels, samples) audio of a candidate: its mask, with its phase refinement if it has one."""
+    with torch.no_grad():
+        logits = torch.as_tensor(candidate.logits, device=problem.device)[None]
+        mask = problem.masks(logits)[0]
+        rotation = problem.phase_rotation(mask, candidate.phase_iterations) if candidate.phase_iterations else None
+        return problem.render(mask, rotation)
+
+
+def refine_phases(problem: Problem, candidates: list[Candidate], iterations: int,
+                  reporter: Reporter | None = None) -> list[Candidate]:
+    """The phase-refined twin of every candidate but the music end, scored with the same objectives.
+
+    Refinement keeps the blended magnitudes and makes the spectrogram more consistent, so a viewer shows the
+    picture better at nearly the same audio loss (measured: the all-image mask's visual loss 0.10 -> 0.05 on the
+    portrait in the orchestral piece). Both twins stay candidates; the front keeps whichever is not dominated.
+    """
+    twins = []
+    todo = [c for c in candidates if c.kind != "music" and c.phase_iterations == 0]
+    for n, c in enumerate(todo):
+        if reporter is not None:
+            if reporter.should_stop():
+                break
+            reporter.progress(1.0, f"refining the phase of point {n + 1}/{len(todo)}")
+        with torch.no_grad():
+            mask = problem.masks(torch.as_tensor(c.logits, device=problem.device)[None])[0]
+            v, a = problem.objectives_with_rotation(mask, problem.phase_rotation(mask, iterations))
+        twins.append(Candidate(c.logits, v, a, f"{c.kind}+phase", iterations))
+    return twins
+
+
 def output_gain(arrays: list[np.ndarray]) -> float:
     """The one gain (linear) for the whole run: 1, or what brings the highest peak to -1 dBFS if any would clip."""
     peak = max(float(np.max(np.abs(a))) if a.size else 0.0 for a in arrays)
@@ -107,18 +139,19 @@ def compute_front(settings: RunSettings, reporter: Reporter | None = None,
     result = optimiser.run()
     optimised = time.perf_counter()
 
-    chosen, point_alphas = select_front(result.candidates, settings.points)
-    rendered = []
-    for i in chosen:
-        logits = torch.as_tensor(result.candidates[i].logits, device=device)[None]
-        with torch.no_grad():
-            rendered.append(problem.render(problem.masks(logits)[0]))
+    candidates = result.candidates
+    if settings.phase_iterations > 0 and not result.cancelled:
+        candidates = candidates + refine_phases(problem, candidates, settings.phase_iterations, reporter)
+    refined = time.perf_counter()
+
+    chosen, point_alphas = select_front(candidates, settings.points)
+    rendered = [render_candidate(problem, candidates[i]) for i in chosen]
     reference = np.ascontiguousarray(clip.samples, dtype=np.float32)
     gain = output_gain([reference, *rendered])
-    points = [FrontPoint(visual=result.candidates[i].visual, audio=result.candidates[i].audio, alpha=float(a),
-                         logits=result.candidates[i].logits.astype(np.float32), samples=r * np.float32(gain),
-                         kind=result.candidates[i].kind)
-              for i, a, r in zip(chosen, point_alphas, rendered, strict=False)]
+    points = [FrontPoint(visual=candidates[i].visual, audio=candidates[i].audio, alpha=float(a),
+                         logits=candidates[i].logits.astype(np.float32), samples=r * np.float32(gain),
+                         kind=candidates[i].kind, phase_iterations=candidates[i].phase_iterations)
+              for i, a, r in zip(chosen, point_alphas, rendered, strict=True)]
     front_norm = result.anchors.normalise(np.array([p.visual for p in points]), np.array([p.audio for p in points]))
     return RunResult(
         settings=settings, device=describe(device), sample_rate=clip.sample_rate, start_s=clip.start_s,
@@ -128,4 +161,4 @@ def compute_front(settings: RunSettings, reporter: Reporter | None = None,
         output_gain_db=float(20 * np.log10(gain)), crossfade_visual=result.crossfade_visual,
         crossfade_audio=result.crossfade_audio, optimisation=result, notices=clip.notices,
         timings={"prepare_s": prepared - started, "optimise_s": optimised - prepared,
-                 "render_s": time.perf_counter() - optimised})
+                 "phase_s": refined - optimised, "render_s": time.perf_counter() - refined})

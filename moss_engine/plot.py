@@ -22,7 +22,7 @@ def plot_front(result: Any, path: Path) -> None:
     visual = np.array([p.visual for p in result.points])
     audio = np.array([p.audio for p in result.points])
     ax.plot(audio, visual, "o-", color="#1f6fb4", ms=6, lw=2, label="MOSS front", zorder=3)
-    for p, v, a in zip(result.points, visual, audio, strict=False):
+    for p, v, a in zip(result.points, visual, audio, strict=True):
         ax.annotate(f"{p.alpha:.2f}", (a, v), textcoords="offset points", xytext=(6, 4), fontsize=7, color="#1f6fb4")
     an = result.anchors
     ax.plot([an.music_audio], [an.music_visual], "s", color="#2a9d3a", ms=9, label="all-music mask", zorder=4)

@@ -154,17 +154,56 @@ class Problem(nn.Module):
         region_power = power(self.stft(signal)[(slice(None), *self._region)])
         return self.visual_loss(region_power), self.audio_loss(signal)
 
-    @torch.no_grad()
-    def render(self, mask: Tensor) -> np.ndarray:
-        """(bins, frames) effective mask -> (channels, samples) float32 audio with the song's channels."""
-        delta = self._blend_delta(mask[None], self.spec[(slice(None), *self._region)])
-        out = self.stft.inverse(self.spec + self._padded(delta[0]), self.n_samples)
-        return out.cpu().numpy().astype(np.float32)
+
+    def _objectives_of_spectrum(self, spec_mix: Tensor) -> tuple[Tensor, Tensor]:
+        """(population, freq, frames) complex mix spectrogram -> (visual, audio) of its synthesised audio."""
+        signal = self.stft.inverse(spec_mix, self.n_samples)
+        region_power = power(self.stft(signal)[(slice(None), *self._region)])
+        return self.visual_loss(region_power), self.audio_loss(signal)
 
     @torch.no_grad()
-    def music(self) -> np.ndarray:
-        """(channels, samples) the song's segment, as the engine uses it."""
-        return self.stft.inverse(self.spec, self.n_samples).cpu().numpy().astype(np.float32)
+    def phase_rotation(self, mask: Tensor, iterations: int) -> Tensor:
+        """Phase refinement of one mask's blend: (bins, frames) effective mask -> (bins, frames) unit rotations.
+
+        Griffin-Lim iterations that start from the music's phase and keep the blended magnitude. Where the mask is
+        ``m``, the new phase is that of ``m * (re-analysed phase) + (1 - m) * (blend phase)``: cells that are music
+        keep the music's phase, cells that are picture take the phase that makes the spectrogram consistent, so a
+        viewer shows the blended magnitude more faithfully. The result is the per-cell rotation from the blend's
+        phase to the refined one, applied alike to every channel (like the gain, DESIGN.md "Stereo").
+        """
+        start = self.spec_mix[self._region] + torch.view_as_complex(
+            self._blend_delta(mask[None], self.spec_mix[self._region])[0].contiguous())
+        magnitude = start.abs()
+        start_unit = start / magnitude.clamp(min=1e-20)
+        unit = start_unit
+        full = self.spec_mix.clone()
+        for _ in range(iterations):
+            full[self._region] = magnitude * unit
+            analysed = self.stft(self.stft.inverse(full, self.n_samples))[self._region]
+            mixed = mask * (analysed / analysed.abs().clamp(min=1e-20)) + (1.0 - mask) * start_unit
+            unit = mixed / mixed.abs().clamp(min=1e-20)
+        return unit * start_unit.conj()
+
+    @torch.no_grad()
+    def objectives_with_rotation(self, mask: Tensor, rotation: Tensor) -> tuple[float, float]:
+        """(visual, audio) of one mask whose blend is turned by ``phase_rotation``."""
+        spec = self.spec_mix.clone()
+        delta = torch.view_as_complex(self._blend_delta(mask[None], spec[self._region])[0].contiguous())
+        spec[self._region] = (spec[self._region] + delta) * rotation
+        v, a = self._objectives_of_spectrum(spec[None])
+        return float(v), float(a)
+
+    @torch.no_grad()
+    def render(self, mask: Tensor, rotation: Tensor | None = None) -> np.ndarray:
+        """(bins, frames) effective mask (and optional phase rotation) -> (channels, samples) float32 audio."""
+        spec = self.spec.clone()
+        region = (slice(None), *self._region)
+        delta = torch.view_as_complex(self._blend_delta(mask[None], spec[region])[0].contiguous())
+        spec[region] = spec[region] + delta
+        if rotation is not None:
+            spec[region] = spec[region] * rotation
+        out = self.stft.inverse(spec, self.n_samples)
+        return out.cpu().numpy().astype(np.float32)
 
     def bytes_per_mask(self) -> int:
         """A generous estimate of the memory one population member takes in a forward and backward pass."""

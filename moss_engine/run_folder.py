@@ -82,7 +82,8 @@ def manifest_for(result: Any) -> dict[str, Any]:
     points = []
     for i, p in enumerate(result.points):
         points.append({"wav": f"point_{i:03d}.wav", "mask": f"point_{i:03d}.npy", "visual_loss": float(p.visual),
-                       "audio_loss": float(p.audio), "alpha": float(p.alpha), "kind": p.kind})
+                       "audio_loss": float(p.audio), "alpha": float(p.alpha), "kind": p.kind,
+                       "phase_iterations": int(p.phase_iterations)})
     opt = result.optimisation
     return {
         "format": FORMAT,

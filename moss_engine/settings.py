@@ -62,6 +62,7 @@ class RunSettings:
         memory_limit_gb: bound on the memory one chunk of the population may take (None = from the device).
         algorithm: ``stch`` (smooth Tchebycheff, batched gradient descent).
         patience: early stop after this many steps without a relative hypervolume gain of ``min_improvement``.
+        phase_iterations: Griffin-Lim iterations of the phase refinement offered for every optimised mask (0: off).
     """
 
     image: Path
@@ -88,6 +89,7 @@ class RunSettings:
     algorithm: str = "stch"
     learning_rate: float = 0.15
     patience: int = 12
+    phase_iterations: int = 16
     min_improvement: float = 1e-3
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -162,6 +164,8 @@ class RunSettings:
             raise bad("--memory-limit", self.memory_limit_gb, "expected 0.05..4096 GB")
         if not 0 < self.learning_rate <= 10:
             raise bad("learning_rate", self.learning_rate, "expected 0 < rate <= 10")
+        if not 0 <= self.phase_iterations <= 1000:
+            raise bad("phase_iterations", self.phase_iterations, "expected 0..1000")
         if self.patience < 1:
             raise bad("patience", self.patience, "expected at least 1")
 

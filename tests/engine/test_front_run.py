@@ -157,3 +157,28 @@ def test_transparent_area_keeps_the_music(data_dir, picture, inside):
         diff = (20 * torch.log10(spec.abs().clamp(min=1e-7)) - music_db).abs()
         assert diff[far & loud].max() < 0.5
     assert diff[opaque].mean() > 3.0  # and the image end did change the opaque part
+
+
+def test_manifest_losses_are_those_of_the_written_files(orchestral_run):
+    """Honesty: re-scoring each written WAV (gain undone) gives the losses the manifest reports."""
+    settings, inputs, result, out = orchestral_run
+    problem = Problem(*inputs, settings)
+    manifest = json.loads((out / "manifest.json").read_text())
+    gain = 10 ** (-manifest["output_gain_db"] / 20)
+    kinds = set()
+    for entry in manifest["points"]:
+        audio, _ = sf.read(out / entry["wav"], dtype="float32", always_2d=True)
+        signal = torch.from_numpy(audio.mean(axis=1) * gain)[None]
+        with torch.no_grad():
+            region = problem.stft(signal)[(slice(None), *problem._region)]
+            visual = problem.visual_loss(region.abs() ** 2).item()
+            audio_loss = problem.audio_loss(signal).item()
+        assert visual == pytest.approx(entry["visual_loss"], abs=2e-3)
+        assert audio_loss == pytest.approx(entry["audio_loss"], abs=0.02)
+        kinds.add(entry["kind"])
+    assert any(k.endswith("+phase") for k in kinds)  # phase refinement made it onto the front
+
+
+def test_phase_refinement_shows_the_picture_better_at_the_image_end(orchestral_run):
+    settings, inputs, result, _ = orchestral_run
+    assert result.points[-1].visual < 0.8 * result.anchors.image_visual
