@@ -91,3 +91,21 @@ def pick_spread(normalised: np.ndarray, count: int) -> np.ndarray:
         free = [i for i in range(n) if i not in chosen]
         chosen.add(min(free, key=lambda i: abs(along[i] - goal)))
     return np.asarray(sorted(chosen), dtype=np.int64)
+
+
+def thin_out(normalised: np.ndarray, min_distance: float) -> np.ndarray:
+    """Indices of a front (sorted along it) without near-duplicates: consecutive kept points are at least
+    ``min_distance`` apart. Both ends stay; a point too close to the far end gives way to it.
+    """
+    pts = np.asarray(normalised, dtype=np.float64)
+    if len(pts) <= 2:
+        return np.arange(len(pts))
+    keep = [0]
+    for i in range(1, len(pts) - 1):
+        if np.linalg.norm(pts[i] - pts[keep[-1]]) >= min_distance:
+            keep.append(i)
+    last = len(pts) - 1
+    if len(keep) > 1 and np.linalg.norm(pts[last] - pts[keep[-1]]) < min_distance:
+        keep.pop()
+    keep.append(last)
+    return np.asarray(keep, dtype=np.int64)

@@ -10,7 +10,7 @@ import torch
 
 from .audio_io import AudioClip, load_audio, sha256_file
 from .device import describe, resolve_device
-from .front import Anchors, alphas, hypervolume, nondominated, pick_spread
+from .front import Anchors, alphas, hypervolume, nondominated, pick_spread, thin_out
 from .image_io import LoadedImage, load_image
 from .optimizer import Candidate, OptimisationResult, StchOptimizer
 from .problem import Problem
@@ -18,6 +18,8 @@ from .reporting import Reporter
 from .settings import RunSettings
 from .target import Placement
 
+#: Front points closer than this (as a share of the front's extent in each loss) count as one.
+MIN_POINT_DISTANCE = 0.02
 #: Peak the output is brought down to when some point would clip (DESIGN.md "Output level").
 OUTPUT_PEAK_DBFS = -1.0
 
@@ -75,7 +77,8 @@ def select_front(candidates: list[Candidate], points: int) -> tuple[list[int], n
     """Indices of the candidates on the front (at most ``points``, both ends kept, ordered by alpha) and their alphas.
 
     The music end is the all-music mask; the image end is the candidate with the lowest visual loss (DESIGN.md
-    "The two ends"). A dominated candidate, the all-image mask among them, leaves the front.
+    "The two ends"). A dominated candidate, the all-image mask among them, leaves the front, and so does one within
+    ``MIN_POINT_DISTANCE`` (of the front's extent) of its neighbour: two points that look and sound the same.
     """
     losses = np.array([[c.visual, c.audio] for c in candidates])
     keep = nondominated(losses)
@@ -83,6 +86,8 @@ def select_front(candidates: list[Candidate], points: int) -> tuple[list[int], n
     music = next(i for i, c in enumerate(candidates) if c.kind == "music")
     if music not in keep:  # it can only drop out by a tie; the contract wants it as the music end
         keep = np.concatenate([[music], keep])
+    scaled = losses[keep] / np.maximum(np.ptp(losses[keep], axis=0), 1e-12)
+    keep = keep[thin_out(scaled, MIN_POINT_DISTANCE)]
     keep = keep[pick_spread(losses[keep] / np.maximum(np.ptp(losses[keep], axis=0), 1e-12), points)]
     v_music, v_image = candidates[music].visual, float(losses[:, 0].min())
     return [int(i) for i in keep], alphas(losses[keep, 0], v_music, v_image)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from moss_engine.front import Anchors, alphas, hypervolume, hypervolume_2d, nondominated, pick_spread
+from moss_engine.front import Anchors, alphas, hypervolume, hypervolume_2d, nondominated, pick_spread, thin_out
 
 
 def test_nondominated_on_zdt1_front_plus_dominated_points():
@@ -53,3 +53,9 @@ def test_pick_spread_keeps_ends_and_spreads():
     idx = pick_spread(pts, 3)
     assert idx.tolist() == [0, 5, 10]
     assert pick_spread(pts, 20).tolist() == list(range(11))
+
+
+def test_thin_out_drops_near_duplicates_but_keeps_both_ends():
+    pts = np.array([[1.0, 0.0], [0.5, 0.3], [0.495, 0.301], [0.2, 0.6], [0.01, 0.99], [0.0, 1.0]])
+    assert thin_out(pts, 0.05).tolist() == [0, 1, 3, 5]
+    assert thin_out(pts[:2], 0.05).tolist() == [0, 1]
