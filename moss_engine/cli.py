@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import math
 import signal
 import sys
 import time
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .errors import MossError
+from .errors import MossError, MossInputError
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_FAILED = 0, 2, 130, 1
 
@@ -82,6 +83,14 @@ def build_parser() -> argparse.ArgumentParser:
     front.add_argument("--audio", type=Path, required=True, help="the music (WAV, FLAC, OGG, MP3, AIFF, M4A, ...)")
     front.add_argument("--out", type=Path, required=True, help="the run folder to create")
     _add_run_options(front)
+    blend = sub.add_parser("blend", help="one result at an asked blend ratio (faster than a whole front)")
+    blend.add_argument("--image", type=Path, required=True, help="the picture (any format Pillow reads)")
+    blend.add_argument("--audio", type=Path, required=True, help="the music (WAV, FLAC, OGG, MP3, AIFF, M4A, ...)")
+    blend.add_argument("--alpha", type=float, required=True,
+                       help="0 = pure music ... 1 = as much picture as possible; 0.7 means 'blend 70 %%'")
+    blend.add_argument("--out", type=Path, required=True, help="the run folder to create (music end, result, "
+                       "image end)")
+    _add_run_options(blend)
     demo = sub.add_parser("demo", help="run the bundled sample into ./moss-output/<timestamp> (the default)")
     demo.add_argument("--image", type=Path, help="another picture instead of the sample's")
     demo.add_argument("--audio", type=Path, help="other music instead of the sample's")
@@ -195,13 +204,22 @@ def run(args: argparse.Namespace) -> int:
         import dataclasses
 
         settings = dataclasses.replace(settings, duration_s=None)
+    alpha = getattr(args, "alpha", None)
+    if alpha is not None and not (math.isfinite(alpha) and 0.0 <= alpha <= 1.0):
+        raise MossInputError(f"--alpha {alpha}: expected a number from 0 (pure music) to 1 (as much picture as "
+                             "possible)")
     check_output_folder(out, args.overwrite)
     inputs = load_inputs(settings)
     for notice in inputs[0].notices:
         print(f"moss: note: {notice}", file=sys.stderr)
     reporter = ConsoleReporter(quiet=args.quiet)
     try:
-        result = compute_front(settings, reporter, inputs=inputs)
+        if alpha is not None:
+            from .blend import compute_blend
+
+            result = compute_blend(settings, alpha, reporter, inputs=inputs)
+        else:
+            result = compute_front(settings, reporter, inputs=inputs)
     except torch.OutOfMemoryError:
         raise MossError(f"out of memory on {device}: try a smaller --memory-limit, fewer --points, a shorter "
                         "--duration or --device cpu") from None
@@ -254,8 +272,6 @@ def main(argv: list[str] | None = None) -> int:
         print("moss: interrupted; nothing was written", file=sys.stderr)
         return EXIT_INTERRUPTED
     except MossError as err:
-        from .errors import MossInputError
-
         print(f"moss: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT if isinstance(err, MossInputError) else EXIT_FAILED
 

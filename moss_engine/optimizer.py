@@ -48,6 +48,13 @@ def preference_vectors(count: int) -> np.ndarray:
     return np.stack([np.cos(angles), np.sin(angles)], axis=1)
 
 
+def weight_through(goal: np.ndarray) -> np.ndarray:
+    """The unit preference (visual, audio) whose Tchebycheff ray from the ideal point passes through ``goal``
+    (anchor-normalised losses)."""
+    weight = 1.0 / np.maximum(np.asarray(goal, dtype=np.float64) - np.asarray(IDEAL), 1e-6)
+    return weight / np.linalg.norm(weight)
+
+
 def smooth_tchebycheff(normalised: Tensor, weights: Tensor, mu: float = STCH_MU) -> Tensor:
     """``mu * log sum_i exp(w_i (f_i - z_i) / mu)`` for (population, 2) losses and weights."""
     ideal = torch.tensor(IDEAL, dtype=normalised.dtype, device=normalised.device)
@@ -118,13 +125,15 @@ class StchOptimizer:
         problem: the picture and song, on the run's device.
         settings: the run's settings (points, steps, seed, learning rate, patience, memory limit).
         reporter: progress, partial fronts and cancellation.
+        weights: (K, 2) preference vectors (visual, audio) instead of ``preference_vectors(points - 2)``.
     """
 
-    def __init__(self, problem: Problem, settings: RunSettings, reporter: Reporter | None = None):
+    def __init__(self, problem: Problem, settings: RunSettings, reporter: Reporter | None = None,
+                 weights: np.ndarray | None = None):
         self.problem = problem
         self.settings = settings
         self.reporter = reporter or NullReporter()
-        self.population = max(1, settings.points - 2)
+        self.population = max(1, settings.points - 2) if weights is None else len(weights)
         self.chunk_size = choose_chunk_size(problem, max(self.population, MIN_CROSSFADE_LEVELS),
                                             settings.memory_limit_gb)
         self.step_count = 0
@@ -132,7 +141,6 @@ class StchOptimizer:
         self.stopped_early = False
         self._started = time.perf_counter()
         self.hypervolume_history: list[float] = []
-        device = problem.device
         torch.manual_seed(settings.seed)
 
         self.reporter.progress(0.0, "measuring the two ends and the crossfade")
@@ -145,21 +153,33 @@ class StchOptimizer:
                                image_visual=float(cross_v[-1]), image_audio=float(cross_a[-1]))
         self._cross_logits = cross_logits
 
-        self.weights = torch.as_tensor(preference_vectors(self.population), dtype=torch.float32, device=device)
+        self.retarget(preference_vectors(self.population) if weights is None else weights)
+
+    def retarget(self, weights: np.ndarray) -> None:
+        """Start over with new (K, 2) preference vectors: each starts from the crossfade level it likes best.
+
+        The anchors and the crossfade are kept (they do not depend on the preferences).
+        """
+        device = self.problem.device
+        self.population = len(weights)
+        self.step_count = 0
+        self.cancelled = self.stopped_early = False
+        self.weights = torch.as_tensor(np.asarray(weights), dtype=torch.float32, device=device)
+        cross_v, cross_a = self.crossfade_visual, self.crossfade_audio
         cross_norm = torch.as_tensor(self.anchors.normalise(cross_v, cross_a), dtype=torch.float32, device=device)
         scal = smooth_tchebycheff(cross_norm[None, :, :], self.weights[:, None, :])  # (population, levels)
         start = scal.argmin(dim=1).cpu().numpy()
-        init = cross_logits[start].clone()
-        gen = torch.Generator().manual_seed(settings.seed)
+        init = self._cross_logits[start].clone()
+        gen = torch.Generator().manual_seed(self.settings.seed)
         init += 0.01 * torch.randn(init.shape, generator=gen).to(device)
         self.logits = init.requires_grad_(True)
-        self.adam = torch.optim.Adam([self.logits], lr=settings.learning_rate)
+        self.adam = torch.optim.Adam([self.logits], lr=self.settings.learning_rate)
 
         self.best_scal = scal.gather(1, torch.as_tensor(start, device=device)[:, None])[:, 0].detach().cpu().numpy()
         self.best_logits = init.detach().clone()
         self.best_visual = cross_v[start].copy()
         self.best_audio = cross_a[start].copy()
-        self.hypervolume_history.append(self._archive_hypervolume())
+        self.hypervolume_history = [self._archive_hypervolume()]
         self._emit()
 
     # -- evaluation -------------------------------------------------------------------------------------------------
@@ -282,10 +302,7 @@ class StchOptimizer:
         if gaps[widest] < ADAPT_RATIO * max(gaps[crowded - 1], gaps[crowded]):
             return False
         k = int(owner[crowded])
-        goal = 0.5 * (pts[widest] + pts[widest + 1])
-        direction = np.maximum(goal - np.asarray(IDEAL), 1e-6)
-        weight = 1.0 / direction
-        weight /= np.linalg.norm(weight)
+        weight = weight_through(0.5 * (pts[widest] + pts[widest + 1]))
 
         def logits_of(o: int) -> Tensor:
             if o == -1:

@@ -59,6 +59,7 @@ class RunResult:
     optimisation: OptimisationResult
     notices: tuple[str, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
+    extra: dict[str, object] = field(default_factory=dict)  # more manifest keys (e.g. "blend")
 
     @property
     def channels(self) -> int:
@@ -150,13 +151,22 @@ def compute_front(settings: RunSettings, reporter: Reporter | None = None,
     refined = time.perf_counter()
 
     chosen, point_alphas = select_front(candidates, settings.points)
-    rendered = [render_candidate(problem, candidates[i]) for i in chosen]
+    return assemble_result(settings, device, clip, problem, result, [candidates[i] for i in chosen], point_alphas,
+                           {"prepare_s": prepared - started, "optimise_s": optimised - prepared,
+                            "phase_s": refined - optimised})
+
+
+def assemble_result(settings: RunSettings, device: torch.device, clip: AudioClip, problem: Problem,
+                    result: OptimisationResult, chosen: list[Candidate], point_alphas: np.ndarray,
+                    timings: dict[str, float]) -> RunResult:
+    """Render the chosen candidates (ordered by alpha), apply the run's one output gain, and package everything."""
+    started = time.perf_counter()
+    rendered = [render_candidate(problem, c) for c in chosen]
     reference = np.ascontiguousarray(clip.samples, dtype=np.float32)
     gain = output_gain([reference, *rendered])
-    points = [FrontPoint(visual=candidates[i].visual, audio=candidates[i].audio, alpha=float(a),
-                         logits=candidates[i].logits.astype(np.float32), samples=r * np.float32(gain),
-                         kind=candidates[i].kind, phase_iterations=candidates[i].phase_iterations)
-              for i, a, r in zip(chosen, point_alphas, rendered, strict=True)]
+    points = [FrontPoint(visual=c.visual, audio=c.audio, alpha=float(a), logits=c.logits.astype(np.float32),
+                         samples=r * np.float32(gain), kind=c.kind, phase_iterations=c.phase_iterations)
+              for c, a, r in zip(chosen, point_alphas, rendered, strict=True)]
     front_norm = result.anchors.normalise(np.array([p.visual for p in points]), np.array([p.audio for p in points]))
     return RunResult(
         settings=settings, device=describe(device), sample_rate=clip.sample_rate, start_s=clip.start_s,
@@ -165,5 +175,4 @@ def compute_front(settings: RunSettings, reporter: Reporter | None = None,
         points=points, anchors=result.anchors, hypervolume=hypervolume(front_norm),
         output_gain_db=float(20 * np.log10(gain)), crossfade_visual=result.crossfade_visual,
         crossfade_audio=result.crossfade_audio, optimisation=result, notices=clip.notices,
-        timings={"prepare_s": prepared - started, "optimise_s": optimised - prepared,
-                 "phase_s": refined - optimised, "render_s": time.perf_counter() - refined})
+        timings={**timings, "render_s": time.perf_counter() - started})

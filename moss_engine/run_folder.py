@@ -108,6 +108,7 @@ def manifest_for(result: Any) -> dict[str, Any]:
         "run": {"device": result.device, "steps": opt.steps_done, "stopped_early": opt.stopped_early,
                 "chunk_size": opt.chunk_size, "seconds": {k: round(v, 3) for k, v in result.timings.items()},
                 "notices": list(result.notices), "engine": _engine_version()},
+        **getattr(result, "extra", {}),
     }
 
 

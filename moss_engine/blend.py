@@ -1,0 +1,129 @@
+"""One result at an asked blend ratio: a single preference ray, then a bisection that hits the asked alpha."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+
+from .audio_io import AudioClip
+from .device import resolve_device
+from .errors import MossInputError
+from .front import alphas
+from .image_io import LoadedImage
+from .optimizer import Candidate, StchOptimizer, weight_through
+from .pipeline import RunResult, assemble_result, load_inputs
+from .problem import Problem
+from .reporting import Reporter
+from .settings import RunSettings
+
+#: How close the measured alpha must come to the asked one before the bisection stops.
+ALPHA_TOLERANCE = 0.01
+BISECTION_STEPS = 12
+#: Where the optimised mask is expected to land, as a share of the uniform crossfade's audio loss at the same visual
+#: loss (measured fronts sit at 0.3 to 0.6 of it); only the direction of the ray depends on it.
+AUDIO_SHARE_GUESS = 0.5
+
+
+def _interpolated_logits(first: np.ndarray, second: np.ndarray, t: float) -> np.ndarray:
+    """Logits of the mask ``(1 - t) sigmoid(first) + t sigmoid(second)`` (a straight line between two masks)."""
+    mask = (1 - t) / (1 + np.exp(-first.astype(np.float64))) + t / (1 + np.exp(-second.astype(np.float64)))
+    mask = np.clip(mask, 1e-12, 1 - 1e-12)
+    return np.log(mask / (1 - mask)).astype(np.float32)
+
+
+def compute_blend(settings: RunSettings, alpha: float, reporter: Reporter | None = None,
+                  inputs: tuple[AudioClip, LoadedImage] | None = None) -> RunResult:
+    """The music end, the image end and one result whose measured alpha is within 0.05 of ``alpha`` (0..1).
+
+    1. The two ends: the all-music mask, and the better of the all-image mask and its phase-refined twin (the lowest
+       visual loss this run finds), which set the visual loss the asked alpha means:
+       ``v* = v_music - alpha (v_music - v_image)``.
+    2. One mask is optimised on the smooth-Tchebycheff ray through ``v*`` and a guess of its audio loss (half the
+       uniform crossfade's at that visual loss): a population of one instead of a whole front.
+    3. A bisection along the straight line (in mask space) from that mask towards the end on the other side of ``v*``
+       lands on ``v*`` within ``ALPHA_TOLERANCE`` in alpha.
+    The result is a run folder of three points (``points_requested`` = 3).
+    """
+    if not 0.0 <= alpha <= 1.0 or not np.isfinite(alpha):
+        raise MossInputError(f"--alpha {alpha}: expected a number from 0 (pure music) to 1 (as much picture as "
+                             "possible)")
+    started = time.perf_counter()
+    device = resolve_device(settings.device)
+    clip, image = inputs if inputs is not None else load_inputs(settings)
+    problem = Problem(clip, image, settings).to(device)
+
+    # the image end first: it decides what the asked alpha means
+    all_image = problem.constant_masks(torch.ones(1))[0]
+    image_anchor_logits = np.full(settings.mask_shape, 30.0, dtype=np.float32)
+    rotation = problem.phase_rotation(all_image, settings.phase_iterations) if settings.phase_iterations else None
+    optimiser = StchOptimizer(problem, settings, reporter, weights=np.array([[1.0, 0.0]]))  # measures the anchors
+    anchors = optimiser.anchors
+    image_end = Candidate(image_anchor_logits, anchors.image_visual, anchors.image_audio, "image")
+    if rotation is not None:
+        v, a = problem.objectives_with_rotation(all_image, rotation)
+        if v < image_end.visual:
+            image_end = Candidate(image_anchor_logits, v, a, "image+phase", settings.phase_iterations)
+    v_music = anchors.music_visual
+    v_goal = v_music - alpha * (v_music - image_end.visual)
+
+    # the ray: through v* and a guess of the audio loss an optimised mask needs there
+    cross_v, cross_a = optimiser.crossfade_visual, optimiser.crossfade_audio
+    a_cross = float(np.interp(-v_goal, -cross_v, cross_a))  # crossfade visual loss falls with level
+    goal = anchors.normalise(np.array([v_goal]), np.array([AUDIO_SHARE_GUESS * a_cross]))[0]
+    optimiser.retarget(weight_through(goal)[None])
+    result = optimiser.run()
+    optimised = time.perf_counter()
+    best = next(c for c in result.candidates if c.kind == "optimised")
+
+    music_end = next(c for c in result.candidates if c.kind == "music")
+    blend = _bisect(problem, best, music_end, image_end, v_goal, v_music)
+    chosen = [music_end, blend, image_end]
+    point_alphas = alphas(np.array([c.visual for c in chosen]), v_music, min(c.visual for c in chosen))
+    run = assemble_result(settings, device, clip, problem, result, chosen, point_alphas,
+                          {"optimise_s": optimised - started, "bisect_s": time.perf_counter() - optimised})
+    run.extra["blend"] = {"alpha_requested": float(alpha), "alpha": float(point_alphas[1]), "point": 1}
+    return run
+
+
+def _bisect(problem: Problem, best: Candidate, music_end: Candidate, image_end: Candidate, v_goal: float,
+            v_music: float) -> Candidate:
+    """Move along the line between ``best`` and the end beyond ``v_goal`` until the visual loss is ``v_goal``.
+
+    Every mask on the way is scored as it will be rendered: with the image end's phase refinement when it has one,
+    so the line runs continuously from ``best`` to exactly the image end.
+    """
+    iterations = image_end.phase_iterations
+
+    def evaluate(logits: np.ndarray) -> Candidate:
+        with torch.no_grad():
+            mask = problem.masks(torch.as_tensor(logits, device=problem.device)[None])[0]
+            if iterations:
+                v, a = problem.objectives_with_rotation(mask, problem.phase_rotation(mask, iterations))
+            else:
+                vv, aa = problem.objectives(mask[None])
+                v, a = float(vv[0]), float(aa[0])
+        return Candidate(logits, v, a, "blend", iterations)
+
+    span = max(v_music - image_end.visual, 1e-9)
+    if v_goal <= image_end.visual:
+        return Candidate(image_end.logits, image_end.visual, image_end.audio, "blend", iterations)
+    start = evaluate(best.logits) if iterations else Candidate(best.logits, best.visual, best.audio, "blend")
+    if abs(start.visual - v_goal) / span <= ALPHA_TOLERANCE:
+        return start
+    other = image_end if start.visual > v_goal else music_end  # the end on the other side of v*
+    lo, hi = 0.0, 1.0  # t along start -> other
+    found = start
+    for _ in range(BISECTION_STEPS):
+        t = 0.5 * (lo + hi)
+        point = evaluate(_interpolated_logits(start.logits, other.logits, t))
+        if abs(point.visual - v_goal) < abs(found.visual - v_goal):
+            found = point
+        if abs(point.visual - v_goal) / span <= ALPHA_TOLERANCE:
+            break
+        if (point.visual > v_goal) == (start.visual > v_goal):  # still on the start's side
+            lo = t
+        else:
+            hi = t
+    return found
