@@ -12,6 +12,7 @@ from .device import resolve_device
 from .errors import MossInputError
 from .front import alphas
 from .image_io import LoadedImage
+from .mask import interpolated_logits
 from .optimizer import Candidate, StchOptimizer, weight_through
 from .pipeline import RunResult, assemble_result, load_inputs
 from .problem import Problem
@@ -24,13 +25,6 @@ BISECTION_STEPS = 12
 #: Where the optimised mask is expected to land, as a share of the uniform crossfade's audio loss at the same visual
 #: loss (measured fronts sit at 0.3 to 0.6 of it); only the direction of the ray depends on it.
 AUDIO_SHARE_GUESS = 0.5
-
-
-def _interpolated_logits(first: np.ndarray, second: np.ndarray, t: float) -> np.ndarray:
-    """Logits of the mask ``(1 - t) sigmoid(first) + t sigmoid(second)`` (a straight line between two masks)."""
-    mask = (1 - t) / (1 + np.exp(-first.astype(np.float64))) + t / (1 + np.exp(-second.astype(np.float64)))
-    mask = np.clip(mask, 1e-12, 1 - 1e-12)
-    return np.log(mask / (1 - mask)).astype(np.float32)
 
 
 def compute_blend(settings: RunSettings, alpha: float, reporter: Reporter | None = None,
@@ -117,7 +111,7 @@ def _bisect(problem: Problem, best: Candidate, music_end: Candidate, image_end: 
     found = start
     for _ in range(BISECTION_STEPS):
         t = 0.5 * (lo + hi)
-        point = evaluate(_interpolated_logits(start.logits, other.logits, t))
+        point = evaluate(interpolated_logits(start.logits, other.logits, t))
         if abs(point.visual - v_goal) < abs(found.visual - v_goal):
             found = point
         if abs(point.visual - v_goal) / span <= ALPHA_TOLERANCE:

@@ -91,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
     blend.add_argument("--out", type=Path, required=True, help="the run folder to create (music end, result, "
                        "image end)")
     _add_run_options(blend)
+    morph = sub.add_parser("morph", help="morph.json, morph.wav and morph.mp4 for a run folder: music to picture")
+    morph.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run folder made by moss front")
+    morph.add_argument("--overwrite", action="store_true", help="replace earlier morph files of this run")
+    morph.add_argument("--no-video", action="store_true", help="only morph.json and morph.wav")
     demo = sub.add_parser("demo", help="run the bundled sample into ./moss-output/<timestamp> (the default)")
     demo.add_argument("--image", type=Path, help="another picture instead of the sample's")
     demo.add_argument("--audio", type=Path, help="other music instead of the sample's")
@@ -186,6 +190,13 @@ def run(args: argparse.Namespace) -> int:
     from .run_folder import check_output_folder, write_run_folder
     from .settings import make_settings
 
+    if args.command == "morph":
+        from .morph import write_morph
+
+        states = write_morph(args.run_dir, overwrite=args.overwrite, video=not args.no_video)
+        print(f"{args.run_dir}: morph.json ({len(states)} states, alpha 0 to 1), morph.wav"
+              f"{'' if args.no_video else ', morph.mp4'}")
+        return EXIT_OK
     if args.command == "demo":
         image, audio = sample_paths()
         image = args.image or image

@@ -194,15 +194,20 @@ class Problem(nn.Module):
         return float(v), float(a)
 
     @torch.no_grad()
-    def render(self, mask: Tensor, rotation: Tensor | None = None) -> np.ndarray:
-        """(bins, frames) effective mask (and optional phase rotation) -> (channels, samples) float32 audio."""
+    def spectrogram(self, mask: Tensor, rotation: Tensor | None = None) -> Tensor:
+        """(bins, frames) effective mask (and optional phase rotation) -> (channels, freq, frames) complex."""
         spec = self.spec.clone()
         region = (slice(None), *self._region)
         delta = torch.view_as_complex(self._blend_delta(mask[None], spec[region])[0].contiguous())
         spec[region] = spec[region] + delta
         if rotation is not None:
             spec[region] = spec[region] * rotation
-        out = self.stft.inverse(spec, self.n_samples)
+        return spec
+
+    @torch.no_grad()
+    def render(self, mask: Tensor, rotation: Tensor | None = None) -> np.ndarray:
+        """(bins, frames) effective mask (and optional phase rotation) -> (channels, samples) float32 audio."""
+        out = self.stft.inverse(self.spectrogram(mask, rotation), self.n_samples)
         return out.cpu().numpy().astype(np.float32)
 
     def bytes_per_mask(self) -> int:

@@ -165,3 +165,36 @@ def _first_missing_ancestor(path: Path) -> Path | None:
             break
         missing = p
     return missing
+
+
+def read_manifest(run: Path) -> dict[str, Any]:
+    """The manifest of a MOSS run folder, or ``MossInputError`` (missing folder, or a folder that is not a MOSS run)."""
+    run = Path(run)
+    if not run.exists():
+        raise MossInputError("run folder not found", run)
+    if not run.is_dir():
+        raise MossInputError("is not a folder (expected a MOSS run folder)", run)
+    if not is_run_folder(run):
+        raise MossInputError("holds no MOSS manifest (manifest.json with format moss-run/...): not a MOSS run "
+                             "folder", run)
+    return json.loads((run / MANIFEST).read_text(encoding="utf-8"))
+
+
+def settings_from_manifest(manifest: dict[str, Any]) -> Any:
+    """Rebuild a run's ``RunSettings`` from its manifest, checking that its picture and music are still the same."""
+    from .audio_io import sha256_file
+    from .settings import RunSettings
+
+    record = dict(manifest["settings"])
+    record.pop("band_hz", None)
+    for key in ("time", "freq", "mask_shape"):
+        if record.get(key) is not None:
+            record[key] = tuple(record[key])
+    known = set(RunSettings.__dataclass_fields__)
+    settings = RunSettings(**{k: v for k, v in record.items() if k in known})
+    for kind, path in (("image", settings.image), ("audio", settings.audio)):
+        if not Path(path).is_file():
+            raise MossInputError(f"the run's {kind} file is gone; it is needed to rebuild the run", path)
+        if sha256_file(path) != manifest["input"][f"{kind}_sha256"]:
+            raise MossInputError(f"the run's {kind} file has changed since the run (its SHA-256 differs)", path)
+    return settings

@@ -176,8 +176,8 @@ class RunSettings:
     def to_record(self) -> dict[str, Any]:
         """Every setting as plain JSON values, enough to reproduce the run (``manifest.json`` "settings")."""
         record = dataclasses.asdict(self)
-        record["image"] = str(self.image)
-        record["audio"] = str(self.audio)
+        record["image"] = str(self.image.resolve())
+        record["audio"] = str(self.audio.resolve())
         record["mask_shape"] = list(self.mask_shape)
         record["time"] = None if self.time is None else list(self.time)
         record["freq"] = None if self.freq is None else list(self.freq)

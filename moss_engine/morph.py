@@ -1,0 +1,167 @@
+"""A continuous path from the music end to the image end built from a run's front, and the morph audio along it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .front import alphas
+from .mask import interpolated_logits
+from .pipeline import load_inputs
+from .problem import Problem
+from .run_folder import read_manifest, settings_from_manifest
+
+#: Interpolated states between two neighbouring front points (the points themselves come on top).
+STATES_BETWEEN = 3
+#: Along the path the visual loss may not rise, nor the audio loss fall, by more than this share of the ends' range.
+MONOTONE_TOLERANCE = 0.02
+
+
+@dataclass(frozen=True)
+class MorphState:
+    """One state of the path: its mask logits, phase refinement, and measured losses and alpha."""
+
+    logits: np.ndarray
+    phase_iterations: int
+    visual: float
+    audio: float
+    alpha: float
+
+
+@dataclass(frozen=True)
+class LoadedRun:
+    """A run folder brought back to life: its manifest, settings, problem (on the CPU) and points' logits."""
+
+    folder: Path
+    manifest: dict
+    problem: Problem
+    logits: list[np.ndarray]
+    phase_iterations: list[int]
+
+
+def load_run(folder: Path) -> LoadedRun:
+    """Read a run folder and rebuild its problem from the original files (checked against the manifest's hashes)."""
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    settings = settings_from_manifest(manifest)
+    problem = Problem(*load_inputs(settings), settings)
+    logits = [np.load(folder / p["mask"]).astype(np.float32) for p in manifest["points"]]
+    iterations = [int(p.get("phase_iterations", 0)) for p in manifest["points"]]
+    return LoadedRun(folder, manifest, problem, logits, iterations)
+
+
+def _score(problem: Problem, logits: np.ndarray, iterations: int) -> tuple[float, float]:
+    with torch.no_grad():
+        mask = problem.masks(torch.as_tensor(logits, device=problem.device)[None])[0]
+        if iterations:
+            return problem.objectives_with_rotation(mask, problem.phase_rotation(mask, iterations))
+        v, a = problem.objectives(mask[None])
+        return float(v[0]), float(a[0])
+
+
+def morph_path(run: LoadedRun, states_between: int = STATES_BETWEEN) -> list[MorphState]:
+    """States from the music end to the image end: the front's points and masks interpolated between neighbours.
+
+    Every state is rendered and scored again. An interpolated state uses phase refinement only when both its
+    neighbours do. States that would break the path's monotonicity (visual loss rising, or audio loss falling, by
+    more than ``MONOTONE_TOLERANCE`` of the ends' range) are left out, so the path only ever moves towards the picture.
+    """
+    points = run.manifest["points"]
+    raw: list[tuple[np.ndarray, int, float, float]] = []
+    for i, p in enumerate(points):
+        raw.append((run.logits[i], run.phase_iterations[i], float(p["visual_loss"]), float(p["audio_loss"])))
+        if i + 1 < len(points):
+            iterations = min(run.phase_iterations[i], run.phase_iterations[i + 1])
+            for k in range(1, states_between + 1):
+                logits = interpolated_logits(run.logits[i], run.logits[i + 1], k / (states_between + 1))
+                raw.append((logits, iterations, *_score(run.problem, logits, iterations)))
+    v_music, v_image = raw[0][2], raw[-1][2]
+    a_music, a_image = raw[0][3], raw[-1][3]
+    v_tol = MONOTONE_TOLERANCE * abs(v_music - v_image)
+    a_tol = MONOTONE_TOLERANCE * abs(a_image - a_music)
+    kept = [raw[0]]
+    for state in raw[1:]:
+        last = kept[-1]
+        if state[2] <= last[2] + v_tol and state[3] >= last[3] - a_tol:
+            kept.append(state)
+    if kept[-1] is not raw[-1]:
+        kept.append(raw[-1])
+    a = alphas(np.array([s[2] for s in kept]), v_music, v_image)
+    return [MorphState(s[0], s[1], s[2], s[3], float(al)) for s, al in zip(kept, a, strict=True)]
+
+
+def morph_audio(run: LoadedRun, states: list[MorphState]) -> tuple[np.ndarray, np.ndarray]:
+    """The clip played once while the blend moves along the path: (channels, samples) audio, and (frames,) alpha.
+
+    STFT frame c of the clip takes the spectrogram of the state at position ``c / (frames - 1)`` along the path,
+    interpolated linearly between the two nearest states; overlap-add then spreads each change over a window, so
+    there are no clicks. The audio carries the run's output gain.
+    """
+    problem = run.problem
+    n_frames = problem.spec.shape[-1]
+    position = np.linspace(0.0, len(states) - 1, n_frames)
+    lower = np.minimum(np.floor(position).astype(int), len(states) - 2) if len(states) > 1 else np.zeros(n_frames, int)
+    weight = torch.as_tensor(position - lower, dtype=torch.float32)
+    spec = torch.zeros_like(problem.spec)
+    for s, state in enumerate(states):
+        with torch.no_grad():
+            mask = problem.masks(torch.as_tensor(state.logits)[None])[0]
+            rotation = problem.phase_rotation(mask, state.phase_iterations) if state.phase_iterations else None
+            state_spec = problem.spectrogram(mask, rotation)  # (channels, freq, frames)
+        share = torch.zeros(n_frames)
+        share[lower == s] += 1 - weight[lower == s]
+        share[lower + 1 == s] += weight[lower + 1 == s]
+        spec += state_spec * share
+    gain = 10 ** (run.manifest["output_gain_db"] / 20)
+    audio = problem.stft.inverse(spec, problem.n_samples).numpy() * gain
+    frame_alpha = np.interp(position, np.arange(len(states)), [s.alpha for s in states])
+    return audio.astype(np.float32), frame_alpha
+
+
+MORPH_FILES = ("morph.json", "morph.wav", "morph.mp4")
+
+
+def write_morph(folder: Path, overwrite: bool = False, video: bool = True) -> list[MorphState]:
+    """Write morph.json, morph.wav and morph.mp4 into a run folder (all or nothing) and return the path's states.
+
+    Existing morph files are only replaced with ``overwrite``.
+    """
+    import os
+    import tempfile
+
+    from .audio_io import write_wav
+    from .errors import MossInputError
+    from .run_folder import write_json
+
+    folder = Path(folder)
+    run = load_run(folder)
+    existing = [name for name in MORPH_FILES if (folder / name).exists()]
+    if existing and not overwrite:
+        raise MossInputError(f"already holds {', '.join(existing)}; pass --overwrite to replace", folder)
+    states = morph_path(run)
+    audio, frame_alpha = morph_audio(run, states)
+    tmp = Path(tempfile.mkdtemp(prefix=".morph.", suffix=".moss-tmp", dir=folder))
+    try:
+        write_json(tmp / "morph.json", {"states": [
+            {"alpha": s.alpha, "visual_loss": s.visual, "audio_loss": s.audio, "phase_iterations": s.phase_iterations}
+            for s in states]})
+        write_wav(tmp / "morph.wav", audio, run.problem.sample_rate)
+        if video:
+            from .video import write_morph_video
+
+            points = run.manifest["points"]
+            write_morph_video(tmp / "morph.mp4", tmp / "morph.wav", audio, run.problem.sample_rate, frame_alpha,
+                              np.array([s.visual for s in states]), np.array([s.audio for s in states]),
+                              np.array([p["visual_loss"] for p in points]),
+                              np.array([p["audio_loss"] for p in points]), run.manifest["view"])
+        for name in MORPH_FILES:
+            if (tmp / name).exists():
+                os.replace(tmp / name, folder / name)
+    finally:
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+    return states

@@ -1,0 +1,109 @@
+"""The morph: a monotone path along the front, its audio (no clicks), and the video of it."""
+
+import json
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from moss_engine.errors import MossInputError
+from moss_engine.morph import MONOTONE_TOLERANCE, write_morph
+from moss_engine.pipeline import compute_front
+from moss_engine.plot import plot_front
+from moss_engine.run_folder import write_run_folder
+from moss_engine.settings import make_settings
+from moss_engine.video import FPS, SPEC_HEIGHT, UNREVEALED, WIDTH, spectrogram_panel
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def morphed(data_dir, tmp_path_factory):
+    settings = make_settings(data_dir / "img_portrait_skimage_astronaut.png",
+                             data_dir / "awkward_48k_stereo_etr_calmrace_30s.ogg", quality="preview", device="cpu",
+                             duration_s=4.0, start_s=1.0, steps=12, points=6)
+    run = write_run_folder(compute_front(settings), tmp_path_factory.mktemp("morph") / "run", plot=plot_front)
+    states = write_morph(run)
+    return run, states
+
+
+def test_morph_json_is_monotone_from_music_to_picture(morphed):
+    run, states = morphed
+    doc = json.loads((run / "morph.json").read_text())
+    assert len(doc["states"]) == len(states) >= 5
+    alpha = [s["alpha"] for s in doc["states"]]
+    visual = np.array([s["visual_loss"] for s in doc["states"]])
+    audio = np.array([s["audio_loss"] for s in doc["states"]])
+    assert alpha[0] == 0.0 and alpha[-1] == 1.0
+    v_tol = MONOTONE_TOLERANCE * (visual[0] - visual[-1])
+    a_tol = MONOTONE_TOLERANCE * (audio[-1] - audio[0])
+    assert np.all(np.diff(visual) <= v_tol + 1e-9)
+    assert np.all(np.diff(audio) >= -a_tol - 1e-9)
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert len(states) > len(manifest["points"])  # interpolated states between the front's points
+
+
+def test_morph_audio_has_the_clip_length_and_no_clicks(morphed):
+    run, _ = morphed
+    morph, sr = sf.read(run / "morph.wav", always_2d=True)
+    reference, ref_sr = sf.read(run / "reference.wav", always_2d=True)
+    assert sr == ref_sr and morph.shape == reference.shape
+    assert sf.info(run / "morph.wav").subtype == "FLOAT"
+    steps = [np.abs(np.diff(sf.read(p, always_2d=True)[0], axis=0)).max() for p in sorted(run.glob("point_*.wav"))]
+    assert np.abs(np.diff(morph, axis=0)).max() <= 1.05 * max(steps)  # no jump bigger than any point's own
+    head = morph[: sr // 4].mean(axis=1)
+    assert np.allclose(head, reference[: sr // 4].mean(axis=1), atol=0.02)  # it starts as the music
+
+
+def _ffmpeg():
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def test_morph_video_streams_duration_and_frames(morphed):
+    run, _ = morphed
+    video = run / "morph.mp4"
+    info = subprocess.run([_ffmpeg(), "-hide_banner", "-i", str(video)], capture_output=True, text=True).stderr
+    assert len(re.findall(r"Stream #\S+.*: Video: h264", info)) == 1
+    assert len(re.findall(r"Stream #\S+.*: Audio: aac", info)) == 1
+    h, m, s = re.search(r"Duration: (\d+):(\d+):([\d.]+)", info).groups()
+    assert abs(int(h) * 3600 + int(m) * 60 + float(s) - 4.0) <= 0.1
+    t = 2.0
+    raw = subprocess.run([_ffmpeg(), "-loglevel", "error", "-ss", str(t), "-i", str(video), "-frames:v", "1", "-f",
+                          "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True).stdout
+    frame = np.frombuffer(raw, dtype=np.uint8).reshape(720, 1280, 3).astype(float)
+    morph, sr = sf.read(run / "morph.wav", always_2d=True)
+    manifest = json.loads((run / "manifest.json").read_text())
+    view = manifest["view"]
+    panel = spectrogram_panel(morph.T, sr, view["n_fft"], view["hop_length"], view["db_range"],
+                              view["freq_scale"]).astype(float)
+    x = int(round(t / 4.0 * WIDTH))
+    heard = frame[:SPEC_HEIGHT, 10: x - 10].mean(axis=2)
+    assert np.abs(heard - panel[:, 10: x - 10]).mean() < 12  # the spectrogram of what has been heard ...
+    assert np.corrcoef(heard.ravel(), panel[:, 10: x - 10].ravel())[0, 1] > 0.9
+    ahead = frame[:SPEC_HEIGHT, x + 10:].mean(axis=2)
+    assert np.abs(ahead - UNREVEALED).mean() < 4  # ... and nothing of what is still to come
+    red = frame[:SPEC_HEIGHT, x - 3: x + 4]
+    assert np.median(red[:, :, 0] - red[:, :, 1], axis=0).max() > 100  # the playhead
+    assert FPS == 30
+
+
+def test_morph_command_and_its_bad_inputs(morphed, tmp_path):
+    run, _ = morphed
+    cmd = [sys.executable, "-m", "moss_engine.cli", "morph"]
+    again = subprocess.run(cmd + [str(run)], capture_output=True, text=True, timeout=300)
+    assert again.returncode == 2 and "already holds" in again.stderr and again.stderr.count("\n") == 1
+    missing = subprocess.run(cmd + [str(tmp_path / "nope")], capture_output=True, text=True, timeout=300)
+    assert missing.returncode == 2 and "not found" in missing.stderr and "Traceback" not in missing.stderr
+    foreign = tmp_path / "Music"
+    foreign.mkdir()
+    (foreign / "song.mp3").write_bytes(b"ID3")
+    bad = subprocess.run(cmd + [str(foreign)], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "no MOSS manifest" in bad.stderr
+    assert sorted(p.name for p in foreign.iterdir()) == ["song.mp3"]
+    with pytest.raises(MossInputError, match="already holds"):
+        write_morph(run)
