@@ -1,4 +1,5 @@
-"""front.png: the front, both anchors and the uniform crossfade, drawn with matplotlib's Agg backend (no display)."""
+"""front.png: the front, both anchors, the uniform crossfade and spectrogram thumbnails, drawn with matplotlib's Agg
+backend (no display)."""
 
 from __future__ import annotations
 
@@ -7,32 +8,58 @@ from typing import Any
 
 import numpy as np
 
+FRONT_BLUE = "#1f6fb4"
+
+
+def _thumbnail(samples: np.ndarray, result: Any) -> np.ndarray:
+    """A small spectrogram of a point's audio as a viewer shows it (its own top, the run's dB range and axis)."""
+    from PIL import Image
+
+    from .video import spectrogram_panel
+
+    s = result.settings
+    panel = spectrogram_panel(samples, result.sample_rate, s.n_fft, s.hop_length, s.db_range, s.freq_scale)
+    return np.asarray(Image.fromarray(panel).resize((320, 160), Image.Resampling.BOX))
+
 
 def plot_front(result: Any, path: Path) -> None:
-    """Draw a ``pipeline.RunResult``'s front to ``path`` (PNG, 150 dpi)."""
+    """Draw a ``pipeline.RunResult``'s front to ``path`` (PNG, 150 dpi), with thumbnails of three points."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(7.0, 5.0), dpi=150)
-    ax = fig.add_subplot(1, 1, 1)
+    fig = Figure(figsize=(9.0, 6.4), dpi=150)
+    ax = fig.add_axes((0.09, 0.09, 0.88, 0.55))
     ax.plot(result.crossfade_audio, result.crossfade_visual, "o--", color="0.6", ms=4, lw=1.2,
-            label="uniform crossfade")
+            label="uniform crossfade (same objectives)")
     visual = np.array([p.visual for p in result.points])
     audio = np.array([p.audio for p in result.points])
-    ax.plot(audio, visual, "o-", color="#1f6fb4", ms=6, lw=2, label="MOSS front", zorder=3)
+    ax.plot(audio, visual, "o-", color=FRONT_BLUE, ms=6, lw=2, label="MOSS front", zorder=3)
     for p, v, a in zip(result.points, visual, audio, strict=True):
-        ax.annotate(f"{p.alpha:.2f}", (a, v), textcoords="offset points", xytext=(6, 4), fontsize=7, color="#1f6fb4")
+        ax.annotate(f"{p.alpha:.2f}", (a, v), textcoords="offset points", xytext=(6, 4), fontsize=7,
+                    color=FRONT_BLUE)
     an = result.anchors
     ax.plot([an.music_audio], [an.music_visual], "s", color="#2a9d3a", ms=9, label="all-music mask", zorder=4)
     ax.plot([an.image_audio], [an.image_visual], "D", color="#d0422c", ms=8, label="all-image mask", zorder=4)
     ax.set_xlabel("audio loss: multi-resolution log-mel distance to the music (dB)")
     ax.set_ylabel("visual loss: 1 - SSIM of the viewer's picture")
-    s = result.settings
-    ax.set_title(f"{s.image.name} in {s.audio.name}\nhypervolume {result.hypervolume:.3f} (anchor-normalised), "
-                 f"{len(result.points)} points, labels = alpha", fontsize=9)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8, loc="upper right")
-    fig.tight_layout()
+
+    # thumbnails: the music end, the point nearest alpha 0.5, the image end
+    picks = sorted({0, int(np.argmin(np.abs(np.array([p.alpha for p in result.points]) - 0.5))),
+                    len(result.points) - 1})
+    for slot, i in enumerate(picks):
+        point = result.points[i]
+        inset = fig.add_axes((0.09 + slot * 0.305, 0.7, 0.27, 0.19))
+        inset.imshow(_thumbnail(point.samples, result), cmap="gray", aspect="auto", interpolation="nearest")
+        inset.set_xticks([])
+        inset.set_yticks([])
+        inset.set_title(f"point {i}: alpha {point.alpha:.2f}, audio {point.audio:.1f} dB", fontsize=8)
+        ax.annotate(str(i), (audio[i], visual[i]), textcoords="offset points", xytext=(-12, -12), fontsize=8,
+                    color="black", fontweight="bold")
+    s = result.settings
+    fig.suptitle(f"{s.image.name} in {s.audio.name}\nhypervolume {result.hypervolume:.3f} (anchor-normalised), "
+                 f"{len(result.points)} points, labels = alpha", fontsize=9, y=0.995)
     fig.savefig(str(path), format="png")
