@@ -61,6 +61,12 @@ def test_run_folder_keeps_the_contract(data_dir, orchestral_run):
     assert visual == sorted(visual, reverse=True) and audio == sorted(audio)  # a front: one falls as the other rises
     assert 0 < manifest["hypervolume"]["value"] < 1.1 * 1.1
     assert np.load(out / "point_001.npy").shape == (64, 128)
+    from PIL import Image
+
+    with Image.open(out / "front.png") as plot:
+        assert plot.size == (1350, 960)
+        pixels = np.asarray(plot.convert("L"))
+    assert pixels[150:380].std() > 20  # the thumbnails row holds pictures, not a blank band
     import hashlib
 
     assert manifest["input"]["image_sha256"] == hashlib.sha256(settings.image.read_bytes()).hexdigest()
