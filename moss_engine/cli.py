@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from .errors import MossError, MossInputError
+from .render import add_render_parser, run_render
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_FAILED = 0, 2, 130, 1
 
@@ -95,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     morph.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run folder made by moss front")
     morph.add_argument("--overwrite", action="store_true", help="replace earlier morph files of this run")
     morph.add_argument("--no-video", action="store_true", help="only morph.json and morph.wav")
+    add_render_parser(sub)
     demo = sub.add_parser("demo", help="run the bundled sample into ./moss-output/<timestamp> (the default)")
     demo.add_argument("--image", type=Path, help="another picture instead of the sample's")
     demo.add_argument("--audio", type=Path, help="other music instead of the sample's")
@@ -190,6 +192,8 @@ def run(args: argparse.Namespace) -> int:
     from .run_folder import check_output_folder, write_run_folder
     from .settings import make_settings
 
+    if args.command == "render":
+        return run_render(args)
     if args.command == "morph":
         from .morph import write_morph
 

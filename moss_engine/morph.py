@@ -46,7 +46,7 @@ def load_run(folder: Path) -> LoadedRun:
     """Read a run folder and rebuild its problem from the original files (checked against the manifest's hashes)."""
     folder = Path(folder)
     manifest = read_manifest(folder)
-    settings = settings_from_manifest(manifest)
+    settings = settings_from_manifest(folder, manifest)
     problem = Problem(*load_inputs(settings), settings)
     logits = [np.load(folder / p["mask"]).astype(np.float32) for p in manifest["points"]]
     iterations = [int(p.get("phase_iterations", 0)) for p in manifest["points"]]

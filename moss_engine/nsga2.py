@@ -112,10 +112,14 @@ class Nsga2Optimizer:
         self.anchors = Anchors(music_visual=float(cross_v[0]), music_audio=float(cross_a[0]),
                                image_visual=float(cross_v[-1]), image_audio=float(cross_a[-1]))
 
-        # the archive: every non-dominated (coarse logits, visual, audio) seen so far
+        # the archive: every non-dominated (coarse logits, visual, audio) seen so far, starting with the crossfade's
+        # inner levels (a constant coarse grid upsamples to the same constant mask), so the run starts from the
+        # crossfade's front as STCH's does
         self.archive_x = np.empty((0, self.n_var))
         self.archive_visual = np.empty(0)
         self.archive_audio = np.empty(0)
+        inner = np.clip(np.log(levels[1:-1] / (1.0 - levels[1:-1])), -LOGIT_BOUND, LOGIT_BOUND)
+        self._add_to_archive(np.repeat(inner[:, None], self.n_var, axis=1), cross_v[1:-1], cross_a[1:-1])
         self.archive_hypervolume_history = [self._archive_hypervolume()]
         self.hypervolume_history = [self._selection()[2]]
 

@@ -167,34 +167,60 @@ def _first_missing_ancestor(path: Path) -> Path | None:
     return missing
 
 
-def read_manifest(run: Path) -> dict[str, Any]:
-    """The manifest of a MOSS run folder, or ``MossInputError`` (missing folder, or a folder that is not a MOSS run)."""
-    run = Path(run)
-    if not run.exists():
-        raise MossInputError("run folder not found", run)
-    if not run.is_dir():
-        raise MossInputError("is not a folder (expected a MOSS run folder)", run)
-    if not is_run_folder(run):
-        raise MossInputError("holds no MOSS manifest (manifest.json with format moss-run/...): not a MOSS run "
-                             "folder", run)
-    return json.loads((run / MANIFEST).read_text(encoding="utf-8"))
+def read_manifest(run_dir: Path) -> dict[str, Any]:
+    """The manifest of a MOSS run folder (``MossInputError`` for a missing, foreign or damaged one)."""
+    run_dir = Path(run_dir)
+    if not run_dir.exists():
+        raise MossInputError("run folder not found", run_dir)
+    if not run_dir.is_dir():
+        raise MossInputError("is a file, not a run folder", run_dir)
+    if not is_run_folder(run_dir):
+        raise MossInputError(f"holds no MOSS manifest ({MANIFEST} with format moss-run/...): not a MOSS run folder",
+                             run_dir)
+    manifest = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
+    for key, kind in (("points", list), ("sample_rate", int), ("input", dict), ("placement", dict),
+                      ("settings", dict)):
+        if not isinstance(manifest.get(key), kind):
+            raise MossInputError(f"{key!r} is missing or malformed", run_dir / MANIFEST)
+    if not manifest["points"]:
+        raise MossInputError("lists no points", run_dir / MANIFEST)
+    return manifest
 
 
-def settings_from_manifest(manifest: dict[str, Any]) -> Any:
-    """Rebuild a run's ``RunSettings`` from its manifest, checking that its picture and music are still the same."""
+def find_input(run_dir: Path, manifest: dict[str, Any], kind: str, purpose: str = "rebuilding the run") -> Path:
+    """The run's song or picture (``kind`` "audio" or "image"), found and checked against the manifest's SHA-256.
+
+    Looked for at the path the settings record (relative to the current folder if relative), then by its name in the
+    run folder and beside it.
+    """
     from .audio_io import sha256_file
+
+    run_dir = Path(run_dir)
+    recorded = Path(str(manifest["settings"].get(kind) or manifest["input"].get(kind) or ""))
+    if not recorded.name:
+        raise MossInputError(f"the manifest does not record the run's {kind} file", run_dir / MANIFEST)
+    candidates = [recorded, run_dir / recorded.name, run_dir.parent / recorded.name]
+    found = next((p for p in candidates if p.is_file()), None)
+    what = "song" if kind == "audio" else "picture"
+    if found is None:
+        raise MossInputError(f"file not found: the run's {what}, which {purpose} needs (looked there, in the run "
+                             "folder and beside it)", recorded)
+    expected = manifest["input"].get(f"{kind}_sha256")
+    if expected and sha256_file(found) != expected:
+        raise MossInputError(f"changed since the run (its SHA-256 differs from the manifest's): {purpose} needs the "
+                             f"{what} the run used", found)
+    return found
+
+
+def settings_from_manifest(run_dir: Path, manifest: dict[str, Any]) -> Any:
+    """Rebuild a run's ``RunSettings`` from its manifest, with its picture and music found and checked."""
     from .settings import RunSettings
 
     record = dict(manifest["settings"])
-    record.pop("band_hz", None)
     for key in ("time", "freq", "mask_shape"):
         if record.get(key) is not None:
             record[key] = tuple(record[key])
     known = set(RunSettings.__dataclass_fields__)
-    settings = RunSettings(**{k: v for k, v in record.items() if k in known})
-    for kind, path in (("image", settings.image), ("audio", settings.audio)):
-        if not Path(path).is_file():
-            raise MossInputError(f"the run's {kind} file is gone; it is needed to rebuild the run", path)
-        if sha256_file(path) != manifest["input"][f"{kind}_sha256"]:
-            raise MossInputError(f"the run's {kind} file has changed since the run (its SHA-256 differs)", path)
-    return settings
+    record["image"] = find_input(run_dir, manifest, "image")
+    record["audio"] = find_input(run_dir, manifest, "audio")
+    return RunSettings(**{k: v for k, v in record.items() if k in known})

@@ -1,0 +1,319 @@
+"""``moss render``: a point as a file in every format, the whole song with the picture in it, and bad input."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from moss_engine import render
+from moss_engine.audio_io import load_audio
+from moss_engine.errors import MossInputError
+from moss_engine.objectives import LogMelDistance
+from moss_engine.pipeline import compute_front, load_inputs
+from moss_engine.problem import Problem
+from moss_engine.render import full_pcm_subtype, render_point, run_render
+from moss_engine.run_folder import write_run_folder
+from moss_engine.settings import make_settings
+from moss_engine.spectral import power
+
+pytestmark = pytest.mark.slow
+
+PORTRAIT = "img_portrait_skimage_astronaut.png"
+SONG_48K = "awkward_48k_stereo_etr_calmrace_30s.ogg"  # 30 s, 48 kHz stereo Vorbis
+OBOE = "awkward_24bit_csound_oboe.aiff"  # 7.8 s, 44.1 kHz mono, 24-bit
+AWAY_S = 0.2  # "away from the seams"
+
+
+def tiny_run(data_dir: Path, audio: str, out: Path):
+    """A real preview run: 4 s from 3 s, 3 steps, 4 points asked."""
+    settings = make_settings(data_dir / PORTRAIT, data_dir / audio, quality="preview", device="cpu", duration_s=4.0,
+                             start_s=3.0, steps=3, points=4, seed=0)
+    inputs = load_inputs(settings)
+    result = compute_front(settings, inputs=inputs)
+    return settings, inputs, write_run_folder(result, out)
+
+
+@pytest.fixture(scope="module")
+def stereo_run(data_dir, tmp_path_factory):
+    return tiny_run(data_dir, SONG_48K, tmp_path_factory.mktemp("render") / "stereo")
+
+
+@pytest.fixture(scope="module")
+def oboe_run(data_dir, tmp_path_factory):
+    return tiny_run(data_dir, OBOE, tmp_path_factory.mktemp("render") / "oboe")
+
+
+def args(run_dir, point, **options) -> argparse.Namespace:
+    values = {"full": False, "format": None, "out": None, "overwrite": False, "quiet": True}
+    values.update(options)
+    return argparse.Namespace(run_dir=Path(run_dir), point=point, **values)
+
+
+def manifest_of(run_dir: Path) -> dict:
+    return json.loads((run_dir / "manifest.json").read_text())
+
+
+def visual_loss(settings, inputs, signal: np.ndarray) -> float:
+    """Re-score (channels, samples) audio at the run's rate with the run's own problem, as a viewer sees it."""
+    problem = Problem(*inputs, settings)
+    with torch.no_grad():
+        mix = torch.from_numpy(np.ascontiguousarray(signal.mean(axis=0), dtype=np.float32))[None]
+        region = problem.stft(mix)[(slice(None), *problem._region)]
+        return problem.visual_loss(power(region)).item()
+
+
+def segment_of(path: Path, manifest: dict) -> np.ndarray:
+    """The run's segment of a written file, decoded and resampled as the run decoded the song."""
+    return load_audio(path, sample_rate=manifest["sample_rate"], start_s=manifest["input"]["start_s"],
+                      duration_s=manifest["input"]["duration_s"]).samples
+
+
+def files_in(folder: Path) -> set[str]:
+    return {p.name for p in folder.iterdir()}
+
+
+# ---------------------------------------------------------------------------------------------- a point, each format
+
+
+@pytest.mark.parametrize("fmt", render.FORMATS)
+def test_point_in_every_format(stereo_run, tmp_path, fmt):
+    settings, inputs, run_dir = stereo_run
+    manifest = manifest_of(run_dir)
+    stored, rate = sf.read(run_dir / manifest["points"][-1]["wav"], dtype="float32", always_2d=True)
+    out = tmp_path / f"image_end.{fmt}"
+    assert run_render(args(run_dir, -1, out=out)) == 0  # format from the suffix
+    info = sf.info(str(out))
+    decoded, decoded_rate = sf.read(out, dtype="float32", always_2d=True)
+    assert decoded.shape[1] == 2 and info.channels == 2
+    expected_rate = 48000 if fmt == "opus" else rate  # Opus runs at 48 kHz; 22.05 kHz is an MP3 rate
+    assert decoded_rate == expected_rate == info.samplerate
+    expected_frames = round(len(stored) * expected_rate / rate)
+    assert abs(len(decoded) - expected_frames) <= (0 if fmt in ("wav", "flac") else 2048)  # codec padding at most
+    seconds = len(stored) / rate
+    if fmt == "wav":
+        assert info.subtype == "FLOAT" and np.array_equal(decoded, stored)
+    elif fmt == "flac":
+        assert info.subtype == "PCM_24" and np.max(np.abs(decoded - stored)) < 2 ** -22
+    elif fmt == "mp3":  # 192 kb/s does not exist at 22.05 kHz (MPEG-2): the most there is, 160
+        assert out.stat().st_size * 8 / seconds / 1000 == pytest.approx(160, rel=0.1)
+    elif fmt == "opus":
+        assert out.stat().st_size * 8 / seconds / 1000 == pytest.approx(render.OPUS_KBPS, rel=0.15)
+    if fmt in ("mp3", "opus", "ogg"):  # the picture survives the lossy codecs (measured, not assumed)
+        music = visual_loss(settings, inputs, inputs[0].samples)
+        original = visual_loss(settings, inputs, stored.T)
+        decoded = load_audio(out, sample_rate=rate).samples[:, :len(stored)]
+        lossy = visual_loss(settings, inputs, np.pad(decoded, ((0, 0), (0, len(stored) - decoded.shape[1]))))
+        assert original < 0.5 * music
+        assert lossy < original + 0.5 * (music - original)
+
+
+def test_default_names_and_formats(stereo_run):
+    _, _, run_dir = stereo_run
+    before = {p.name: p.stat().st_mtime_ns for p in run_dir.iterdir()}
+    result = render_point(run_dir, 1)
+    assert result.path == run_dir / "point_001_copy.wav"  # never the run's own point_001.wav
+    assert result.format == "wav" and result.point == 1 and not result.full
+    result = render_point(run_dir, -1, fmt="flac")
+    n = len(manifest_of(run_dir)["points"])
+    assert result.path == run_dir / f"point_{n - 1:03d}.flac" and result.point == n - 1
+    assert before == {name: (run_dir / name).stat().st_mtime_ns for name in before}  # the run's files untouched
+    for name in ("point_001_copy.wav", f"point_{n - 1:03d}.flac"):
+        (run_dir / name).unlink()
+    assert not any(name.endswith(".moss-tmp") for name in files_in(run_dir))
+
+
+def test_ffmpeg_encodes_when_libsndfile_cannot(stereo_run, tmp_path, monkeypatch):
+    _, _, run_dir = stereo_run
+    monkeypatch.setattr(render, "_soundfile_writes", lambda container, subtype: False)
+    for fmt, rate in (("mp3", 22050), ("opus", 48000)):
+        result = render_point(run_dir, 0, fmt=fmt, out=tmp_path / f"x.{fmt}")
+        assert "ffmpeg" in result.encoding
+        data, got_rate = sf.read(result.path, dtype="float32", always_2d=True)
+        assert got_rate == rate and data.shape[1] == 2 and abs(len(data) - 4.0 * rate) < 0.1 * rate
+
+
+# ---------------------------------------------------------------------------------------------------- --full
+
+
+def test_full_song_stereo_48k(stereo_run, data_dir, tmp_path):
+    settings, inputs, run_dir = stereo_run
+    manifest = manifest_of(run_dir)
+    song = load_audio(data_dir / SONG_48K, sample_rate=None)
+    results = {}
+    for point in (0, -1):
+        results[point] = result = render_point(run_dir, point, full=True, out=tmp_path / f"full_{point}.wav")
+        info = sf.info(str(result.path))
+        assert (info.frames, info.samplerate, info.channels) == (sf.info(str(data_dir / SONG_48K)).frames, 48000, 2)
+        assert info.frames == song.samples.shape[1]
+        assert info.subtype == "FLOAT"  # a Vorbis song has no bit depth of its own
+
+    # outside the segment the file is the song (any gain against clipping undone), away from the seams
+    rate = 48000
+    s0 = round(manifest["input"]["start_s"] * rate)
+    s1 = s0 + round(manifest["input"]["duration_s"] * rate)
+    away = round(AWAY_S * rate)
+    outside = np.r_[0:s0 - away, s1 + away:song.samples.shape[1]]
+    for point, result in results.items():
+        written, _ = sf.read(result.path, dtype="float32", always_2d=True)
+        restored = written.T / 10 ** (result.gain_db / 20)
+        assert np.max(np.abs(restored[:, outside] - song.samples[:, outside])) < 1e-4, point
+        for part in (np.s_[s0 - rate:s0 - away], np.s_[s1 + away:s1 + rate]):  # next to the seams
+            reference = torch.from_numpy(song.samples[:, part].mean(axis=0))
+            distance = LogMelDistance(reference, rate)(torch.from_numpy(restored[:, part].mean(axis=0))[None])
+            assert distance.item() < 0.5, point
+
+    # the music end leaves the song as it is; the image end shows the picture in the segment
+    assert results[0].gain_db == 0.0
+    written, _ = sf.read(results[0].path, dtype="float32", always_2d=True)
+    assert np.max(np.abs(written.T - song.samples)) < 1e-3
+    music = visual_loss(settings, inputs, segment_of(results[0].path, manifest))
+    image = visual_loss(settings, inputs, segment_of(results[-1].path, manifest))
+    stored = visual_loss(settings, inputs, sf.read(run_dir / manifest["points"][-1]["wav"], dtype="float32",
+                                                  always_2d=True)[0].T)
+    assert music == pytest.approx(manifest["points"][0]["visual_loss"], abs=0.02)
+    assert image < 0.5 * music
+    assert image < stored + 0.1  # as visible as in the run's own file (the fades at the edges cost a little)
+
+
+def test_full_song_mono_24bit_aiff_keeps_its_format(oboe_run, data_dir, tmp_path):
+    settings, inputs, run_dir = oboe_run
+    song = load_audio(data_dir / OBOE, sample_rate=None)
+    result = render_point(run_dir, -1, full=True, fmt="wav", out=tmp_path / "oboe.wav")
+    info = sf.info(str(result.path))
+    assert (info.frames, info.samplerate, info.channels, info.subtype) == (344606, 44100, 1, "PCM_24")
+    assert result.frames == 344606 and result.channels == 1
+    written, _ = sf.read(result.path, dtype="float32", always_2d=True)
+    manifest = manifest_of(run_dir)
+    s0 = round(manifest["input"]["start_s"] * 44100)
+    s1 = s0 + round(manifest["input"]["duration_s"] * 44100)
+    away = round(AWAY_S * 44100)
+    restored = written.T / 10 ** (result.gain_db / 20)
+    for part in (np.s_[:s0 - away], np.s_[s1 + away:]):
+        assert np.max(np.abs(restored[:, part] - song.samples[:, part])) < 1e-4
+    music = visual_loss(settings, inputs, inputs[0].samples)
+    assert visual_loss(settings, inputs, segment_of(result.path, manifest)) < 0.5 * music
+    flac = render_point(run_dir, 0, full=True, fmt="flac", out=tmp_path / "oboe.flac")
+    assert sf.info(str(flac.path)).subtype == "PCM_24"
+    assert np.array_equal(sf.read(flac.path, dtype="int32")[0], sf.read(data_dir / OBOE, dtype="int32")[0])
+
+
+def test_pcm_formats_of_full_files():
+    assert full_pcm_subtype("PCM_24", "wav") == "PCM_24" and full_pcm_subtype("PCM_24", "flac") == "PCM_24"
+    assert full_pcm_subtype("PCM_16", "flac") == "PCM_16" and full_pcm_subtype("PCM_U8", "wav") == "PCM_U8"
+    assert full_pcm_subtype("PCM_U8", "flac") == "PCM_S8" and full_pcm_subtype("PCM_S8", "wav") == "PCM_U8"
+    assert full_pcm_subtype("FLOAT", "wav") == "FLOAT" and full_pcm_subtype("FLOAT", "flac") == "PCM_24"
+    assert full_pcm_subtype("VORBIS", "wav") == "FLOAT" and full_pcm_subtype("MPEG_LAYER_III", "flac") == "PCM_16"
+    assert full_pcm_subtype(None, "wav") == "FLOAT" and full_pcm_subtype(None, "flac") == "PCM_16"
+
+
+# ------------------------------------------------------------------------------------------------- bad input
+
+
+@pytest.fixture
+def run_copy(stereo_run, data_dir, tmp_path):
+    """A copy of the stereo run whose song is a copy of its own, so that the song can be changed or removed."""
+    _, _, run_dir = stereo_run
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    song = tmp_path / "songs" / "my_song.ogg"
+    song.parent.mkdir()
+    shutil.copy(data_dir / SONG_48K, song)
+    manifest = manifest_of(copy)
+    manifest["settings"]["audio"] = str(song)
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    return copy, song
+
+
+def expect_error(namespace: argparse.Namespace, *words: str) -> str:
+    folder = namespace.out.parent if namespace.out is not None else namespace.run_dir
+    before = files_in(folder) if folder.is_dir() else None
+    with pytest.raises(MossInputError) as caught:
+        run_render(namespace)
+    message = str(caught.value)
+    assert "\n" not in message
+    for word in words:
+        assert word in message, message
+    if before is not None:
+        assert files_in(folder) == before  # nothing written, nothing left half-written
+    return message
+
+
+def test_bad_input_is_one_line_naming_the_culprit(run_copy, tmp_path):
+    run_dir, song = run_copy
+    n = len(manifest_of(run_dir)["points"])
+    expect_error(args(tmp_path / "nowhere", 0), "nowhere", "not found")
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "manifest.json").write_text('{"format": "something-else/1"}')
+    expect_error(args(foreign, 0), "foreign", "no MOSS manifest")
+    expect_error(args(run_dir, n), f"--point {n}", f"{n} points")
+    expect_error(args(run_dir, -n - 1), f"--point {-n - 1}")
+    expect_error(args(run_dir, 0, format="aac"), "--format aac")
+    expect_error(args(run_dir, 0, out=tmp_path / "x.m4a"), "x.m4a", "--format")
+    expect_error(args(run_dir, 0, format="mp3", out=tmp_path / "x.wav"), "x.wav", "mp3")
+    taken = tmp_path / "taken.wav"
+    taken.write_bytes(b"the user's file")
+    expect_error(args(run_dir, 0, out=taken), "taken.wav", "already exists")
+    assert taken.read_bytes() == b"the user's file"
+    expect_error(args(run_dir, 0, out=run_dir / "point_000.wav", overwrite=True), "point_000.wav", "own files")
+
+    song.write_bytes(song.read_bytes()[:-1000])  # the song changed since the run
+    expect_error(args(run_dir, -1, full=True), "my_song.ogg", "changed")
+    song.unlink()
+    expect_error(args(run_dir, -1, full=True), "my_song.ogg", "not found")
+    manifest = manifest_of(run_dir)
+    manifest["input"]["image_sha256"] = "0" * 64
+    manifest["settings"]["audio"] = manifest["settings"]["image"]  # any existing file; the picture is checked too
+    manifest["input"]["audio_sha256"] = ""
+    (run_dir / "manifest.json").write_text(json.dumps(manifest))
+    expect_error(args(run_dir, -1, full=True), PORTRAIT, "changed")
+
+
+def test_overwrite_replaces_and_a_failed_write_leaves_nothing(stereo_run, tmp_path, monkeypatch):
+    _, _, run_dir = stereo_run
+    out = tmp_path / "sub" / "dir" / "kept.flac"
+    render_point(run_dir, 0, out=out)
+    first = out.read_bytes()
+    render_point(run_dir, -1, out=out, overwrite=True)
+    assert out.read_bytes() != first
+
+    def fail(path, *rest, **options):
+        Path(path).write_bytes(b"half a file")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(render, "encode", fail)
+    with pytest.raises(KeyboardInterrupt):
+        render_point(run_dir, 1, out=tmp_path / "new" / "broken.mp3")
+    with pytest.raises(KeyboardInterrupt):
+        render_point(run_dir, 1, out=out, overwrite=True)
+    assert not (tmp_path / "new").exists()  # the folder it made for the file is gone too
+    assert files_in(out.parent) == {"kept.flac"} and out.read_bytes() != first
+
+
+def test_standalone_command(stereo_run, tmp_path):
+    _, _, run_dir = stereo_run
+    code = "from moss_engine.render import _main; raise SystemExit(_main())"
+
+    def run(*options):
+        proc = subprocess.run([sys.executable, "-c", code, str(run_dir), *map(str, options)], capture_output=True,
+                              text=True, timeout=120)
+        return proc.returncode, proc.stdout, proc.stderr
+
+    rc, stdout, stderr = run("--point", "-1", "--format", "ogg", "--out", tmp_path / "end.ogg")
+    assert rc == 0, stderr
+    assert "end.ogg" in stdout and sf.info(str(tmp_path / "end.ogg")).format == "OGG"
+    rc, stdout, stderr = run("--point", "99")
+    assert rc == 2 and stderr.count("\n") == 1 and stderr.startswith("moss: error:") and "--point 99" in stderr
+    rc, _, stderr = run("--point", "0", "--format", "aac")
+    assert rc == 2 and stderr.count("\n") == 1 and "aac" in stderr
+    rc, _, stderr = run("--format", "wav")
+    assert rc == 2 and "--point" in stderr
