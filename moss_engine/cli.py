@@ -67,7 +67,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--device", help="auto (default), cpu, cuda, cuda:N or mps")
     g.add_argument("--memory-limit", type=float, dest="memory_limit_gb", metavar="GB",
                    help="most memory one chunk of the population may take")
-    g.add_argument("--algorithm", choices=("stch",), help="stch: smooth Tchebycheff, batched (default)")
+    g.add_argument("--algorithm", choices=("stch", "nsga2"),
+                   help="stch: smooth Tchebycheff, batched (default); nsga2: pymoo NSGA-II on a coarse 8x16 logit "
+                   "grid, for comparison")
     g.add_argument("--overwrite", action="store_true", help="replace --out if it is an earlier MOSS run folder")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
 

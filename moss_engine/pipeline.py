@@ -12,6 +12,7 @@ from .audio_io import AudioClip, load_audio, sha256_file
 from .device import describe, resolve_device
 from .front import Anchors, alphas, hypervolume, nondominated, pick_spread, thin_out
 from .image_io import LoadedImage, load_image
+from .nsga2 import Nsga2Optimizer
 from .optimizer import Candidate, OptimisationResult, StchOptimizer
 from .problem import Problem
 from .reporting import Reporter
@@ -141,7 +142,7 @@ def compute_front(settings: RunSettings, reporter: Reporter | None = None,
     clip, image = inputs if inputs is not None else load_inputs(settings)
     problem = Problem(clip, image, settings).to(device)
     prepared = time.perf_counter()
-    optimiser = StchOptimizer(problem, settings, reporter)
+    optimiser = (Nsga2Optimizer if settings.algorithm == "nsga2" else StchOptimizer)(problem, settings, reporter)
     result = optimiser.run()
     optimised = time.perf_counter()
 
