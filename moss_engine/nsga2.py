@@ -13,13 +13,13 @@ from .front import Anchors, hypervolume_2d, nondominated, pick_spread
 from .optimizer import (
     ANCHOR_LOGIT,
     MIN_CROSSFADE_LEVELS,
-    MIN_STEPS,
     Candidate,
     OptimisationResult,
+    SteppableOptimiser,
     choose_chunk_size,
 )
 from .problem import Problem
-from .reporting import FrontSnapshot, NullReporter, Reporter
+from .reporting import NullReporter, Reporter
 from .settings import RunSettings
 
 #: Default (freq, time) size of the coarse logit grid the genetic search works on: 128 decision variables. A GA
@@ -57,7 +57,7 @@ def upsample(coarse: Tensor, shape: tuple[int, int]) -> Tensor:
     return F.interpolate(coarse[:, None], size=tuple(shape), mode="bilinear", align_corners=True)[:, 0]
 
 
-class Nsga2Optimizer:
+class Nsga2Optimizer(SteppableOptimiser):
     """pymoo's NSGA-II over coarse mask logits, with the same objectives, interface and result as ``StchOptimizer``.
 
     Steppable like pymoo's ``Algorithm``: ``while opt.has_next(): opt.next()``, then ``opt.result()``. One step is
@@ -81,6 +81,8 @@ class Nsga2Optimizer:
         reporter: progress, partial fronts and cancellation.
         coarse_shape: (freq, time) size of the searched logit grid (at most ``settings.mask_shape``).
     """
+
+    unit = "generation"
 
     def __init__(self, problem: Problem, settings: RunSettings, reporter: Reporter | None = None,
                  coarse_shape: tuple[int, int] = COARSE_SHAPE):
@@ -180,13 +182,6 @@ class Nsga2Optimizer:
         return visual, audio
 
     # -- stepping ---------------------------------------------------------------------------------------------------
-    @property
-    def progress(self) -> float:
-        return min(1.0, self.step_count / self.settings.steps)
-
-    def has_next(self) -> bool:
-        return not (self.cancelled or self.stopped_early or self.step_count >= self.settings.steps)
-
     def next(self) -> None:
         """One generation: ask pymoo for it, evaluate it chunk by chunk, tell pymoo; sets ``cancelled`` if asked to
         stop (the masks evaluated before that still join the archive)."""
@@ -243,47 +238,19 @@ class Nsga2Optimizer:
         return losses, [int(o) for o in owner[chosen]], hypervolume_2d(self.anchors.normalise(v[chosen], a[chosen]))
 
     def _check_early_stop(self) -> None:
-        history = self.archive_hypervolume_history
-        patience = self.settings.patience
-        if self.step_count < max(MIN_STEPS, patience) or len(history) <= patience:
-            return
-        old, new = history[-1 - patience], history[-1]
-        if new - old <= self.settings.min_improvement * max(abs(old), 1e-9):
-            self.stopped_early = True
+        self.stopped_early = self._settled(self.archive_hypervolume_history)
 
     def _emit(self) -> None:
         losses, _, hv = self._selection()
-        elapsed = time.perf_counter() - self._started
-        self.reporter.partial(FrontSnapshot(
-            step=self.step_count, steps=self.settings.steps, visual=losses[:, 0].copy(), audio=losses[:, 1].copy(),
-            crossfade_visual=self.crossfade_visual.copy(), crossfade_audio=self.crossfade_audio.copy(),
-            hypervolume=hv, elapsed_s=elapsed))
-        rate = self.step_count / elapsed if elapsed > 0 else 0.0
-        self.reporter.progress(self.progress, f"generation {self.step_count}/{self.settings.steps}  HV {hv:.3f}  "
-                                              f"{rate:.2f} generations/s")
-
-    def run(self) -> OptimisationResult:
-        """Step until done, cancelled or converged, and return the result."""
-        while self.has_next():
-            self.next()
-        return self.result()
+        self._report(losses[:, 0], losses[:, 1], hv)
 
     def result(self) -> OptimisationResult:
         """Both anchors and the archive's masks that ``_selection`` keeps, as full ``mask_shape`` float32 logits."""
-        cands = [Candidate(self._cross_logits[0].cpu().numpy(), self.anchors.music_visual, self.anchors.music_audio,
-                           "music"),
-                 Candidate(self._cross_logits[-1].cpu().numpy(), self.anchors.image_visual, self.anchors.image_audio,
-                           "image")]
         _, owners, _ = self._selection()
         picked = [o for o in owners if o >= 0]
+        optimised = []
         if picked:
             logits = self.full_logits(self.archive_x[picked]).cpu().numpy().astype(np.float32)
-            for k, o in enumerate(picked):
-                cands.append(Candidate(logits[k], float(self.archive_visual[o]), float(self.archive_audio[o]),
-                                       "optimised"))
-        return OptimisationResult(
-            candidates=cands, anchors=self.anchors, crossfade_levels=self.crossfade_levels.copy(),
-            crossfade_visual=self.crossfade_visual.copy(), crossfade_audio=self.crossfade_audio.copy(),
-            steps_done=self.step_count, stopped_early=self.stopped_early, cancelled=self.cancelled,
-            elapsed_s=time.perf_counter() - self._started, chunk_size=self.chunk_size,
-            hypervolume_history=list(self.hypervolume_history))
+            optimised = [Candidate(logits[k], float(self.archive_visual[o]), float(self.archive_audio[o]), "optimised")
+                         for k, o in enumerate(picked)]
+        return self._package(optimised)

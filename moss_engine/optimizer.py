@@ -110,7 +110,65 @@ def choose_chunk_size(problem: Problem, population: int, memory_limit_gb: float 
     return max(1, min(chunk, population))
 
 
-class StchOptimizer:
+class SteppableOptimiser:
+    """What every MOSS optimiser shares: the step loop, the early-stop rule, reporting and the result's packaging.
+
+    Subclasses set ``problem``, ``settings``, ``reporter``, ``step_count``, ``cancelled``, ``stopped_early``,
+    ``_started``, ``chunk_size``, the anchors and crossfade (``anchors``, ``crossfade_*``, ``_cross_logits``,
+    ``hypervolume_history``) and implement ``next()`` and ``result()``.
+    """
+
+    unit = "step"
+
+    @property
+    def progress(self) -> float:
+        return min(1.0, self.step_count / self.settings.steps)
+
+    def has_next(self) -> bool:
+        return not (self.cancelled or self.stopped_early or self.step_count >= self.settings.steps)
+
+    def run(self) -> OptimisationResult:
+        """Step until done, cancelled or converged, and return the result."""
+        while self.has_next():
+            self.next()
+        return self.result()
+
+    def _settled(self, history: list[float]) -> bool:
+        """True when ``history`` (hypervolume per step) grew by less than ``min_improvement`` (relative) over the
+        last ``patience`` steps, once ``MIN_STEPS`` are done."""
+        patience = self.settings.patience
+        if self.step_count < max(MIN_STEPS, patience) or len(history) <= patience:
+            return False
+        old, new = history[-1 - patience], history[-1]
+        return new - old <= self.settings.min_improvement * max(abs(old), 1e-9)
+
+    def _report(self, visual: np.ndarray, audio: np.ndarray, hv: float) -> None:
+        """A frozen snapshot of the front and a progress line."""
+        elapsed = time.perf_counter() - self._started
+        self.reporter.partial(FrontSnapshot(
+            step=self.step_count, steps=self.settings.steps, visual=np.array(visual), audio=np.array(audio),
+            crossfade_visual=self.crossfade_visual.copy(), crossfade_audio=self.crossfade_audio.copy(),
+            hypervolume=hv, elapsed_s=elapsed))
+        rate = self.step_count / elapsed if elapsed > 0 else 0.0
+        self.reporter.progress(self.progress, f"{self.unit} {self.step_count}/{self.settings.steps}  HV {hv:.3f}  "
+                                              f"{rate:.2f} {self.unit}s/s")
+
+    def _package(self, optimised: list[Candidate]) -> OptimisationResult:
+        """Both anchors and the ``optimised`` candidates as an ``OptimisationResult``."""
+        cands = [Candidate(self._cross_logits[0].cpu().numpy(), self.anchors.music_visual, self.anchors.music_audio,
+                           "music"),
+                 Candidate(self._cross_logits[-1].cpu().numpy(), self.anchors.image_visual, self.anchors.image_audio,
+                           "image"),
+                 *optimised]
+        return OptimisationResult(
+            candidates=cands, anchors=self.anchors, crossfade_levels=self.crossfade_levels.copy(),
+            crossfade_visual=self.crossfade_visual.copy(), crossfade_audio=self.crossfade_audio.copy(),
+            steps_done=self.step_count, stopped_early=self.stopped_early, cancelled=self.cancelled,
+            elapsed_s=time.perf_counter() - self._started, chunk_size=self.chunk_size,
+            hypervolume_history=list(self.hypervolume_history))
+
+
+class StchOptimizer(SteppableOptimiser):
     """Optimises ``settings.points - 2`` masks, one per preference vector, in one batched Adam run.
 
     Steppable like pymoo's ``Algorithm``: ``while opt.has_next(): opt.next()``, then ``opt.result()``. Each step
@@ -222,13 +280,6 @@ class StchOptimizer:
         return visual, audio
 
     # -- stepping ---------------------------------------------------------------------------------------------------
-    @property
-    def progress(self) -> float:
-        return min(1.0, self.step_count / self.settings.steps)
-
-    def has_next(self) -> bool:
-        return not (self.cancelled or self.stopped_early or self.step_count >= self.settings.steps)
-
     def next(self) -> None:
         """One Adam step over the whole population (chunk by chunk); sets ``cancelled`` if asked to stop."""
         device = self.problem.device
@@ -332,13 +383,7 @@ class StchOptimizer:
         return hypervolume_2d(self.anchors.normalise(v, a))
 
     def _check_early_stop(self) -> None:
-        history = self.hypervolume_history
-        patience = self.settings.patience
-        if self.step_count < max(MIN_STEPS, patience) or len(history) <= patience:
-            return
-        old, new = history[-1 - patience], history[-1]
-        if new - old <= self.settings.min_improvement * max(abs(old), 1e-9):
-            self.stopped_early = True
+        self.stopped_early = self._settled(self.hypervolume_history)
 
     def _front_losses(self) -> tuple[np.ndarray, np.ndarray]:
         v = np.concatenate([[self.anchors.music_visual], self.best_visual, [self.anchors.image_visual]])
@@ -349,32 +394,9 @@ class StchOptimizer:
 
     def _emit(self) -> None:
         v, a = self._front_losses()
-        elapsed = time.perf_counter() - self._started
-        self.reporter.partial(FrontSnapshot(
-            step=self.step_count, steps=self.settings.steps, visual=v, audio=a,
-            crossfade_visual=self.crossfade_visual.copy(), crossfade_audio=self.crossfade_audio.copy(),
-            hypervolume=self.hypervolume_history[-1], elapsed_s=elapsed))
-        rate = self.step_count / elapsed if elapsed > 0 else 0.0
-        self.reporter.progress(self.progress, f"step {self.step_count}/{self.settings.steps}  "
-                                              f"HV {self.hypervolume_history[-1]:.3f}  {rate:.2f} steps/s")
-
-    def run(self) -> OptimisationResult:
-        """Step until done, cancelled or converged, and return the result."""
-        while self.has_next():
-            self.next()
-        return self.result()
+        self._report(v, a, self.hypervolume_history[-1])
 
     def result(self) -> OptimisationResult:
-        cands = [Candidate(self._cross_logits[0].cpu().numpy(), self.anchors.music_visual, self.anchors.music_audio,
-                           "music"),
-                 Candidate(self._cross_logits[-1].cpu().numpy(), self.anchors.image_visual, self.anchors.image_audio,
-                           "image")]
         best = self.best_logits.cpu().numpy()
-        for k in range(self.population):
-            cands.append(Candidate(best[k], float(self.best_visual[k]), float(self.best_audio[k]), "optimised"))
-        return OptimisationResult(
-            candidates=cands, anchors=self.anchors, crossfade_levels=self.crossfade_levels.copy(),
-            crossfade_visual=self.crossfade_visual.copy(), crossfade_audio=self.crossfade_audio.copy(),
-            steps_done=self.step_count, stopped_early=self.stopped_early, cancelled=self.cancelled,
-            elapsed_s=time.perf_counter() - self._started, chunk_size=self.chunk_size,
-            hypervolume_history=list(self.hypervolume_history))
+        return self._package([Candidate(best[k], float(self.best_visual[k]), float(self.best_audio[k]), "optimised")
+                              for k in range(self.population)])
