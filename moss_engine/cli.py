@@ -214,13 +214,8 @@ def run(args: argparse.Namespace) -> int:
     overrides = {k: getattr(args, k) for k in (
         "points", "steps", "sample_rate", "n_fft", "hop_length", "seed", "start_s", "time", "freq",
         "freq_scale", "db_range", "gamma", "invert", "fit", "memory_limit_gb", "algorithm")}
-    duration = args.duration_s
     settings = make_settings(image, audio, quality=args.quality, device_type=device.type, device=args.device,
-                             duration_s=None if duration == float("inf") else duration, **overrides)
-    if duration == float("inf"):
-        import dataclasses
-
-        settings = dataclasses.replace(settings, duration_s=None)
+                             duration_s=args.duration_s, **overrides)
     alpha = getattr(args, "alpha", None)
     if alpha is not None and not (math.isfinite(alpha) and 0.0 <= alpha <= 1.0):
         raise MossInputError(f"--alpha {alpha}: expected a number from 0 (pure music) to 1 (as much picture as "

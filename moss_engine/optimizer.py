@@ -199,7 +199,6 @@ class StchOptimizer(SteppableOptimiser):
         self.stopped_early = False
         self._started = time.perf_counter()
         self.hypervolume_history: list[float] = []
-        torch.manual_seed(settings.seed)
 
         self.reporter.progress(0.0, "measuring the two ends and the crossfade")
         levels = np.linspace(0.0, 1.0, max(MIN_CROSSFADE_LEVELS, self.population + 2))

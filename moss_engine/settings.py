@@ -200,7 +200,8 @@ def make_settings(image: str | Path, audio: str | Path, quality: str | None = No
                   **overrides: Any) -> RunSettings:
     """Settings from a preset (by device when ``quality`` is None: CPU -> preview, GPU -> standard) plus overrides.
 
-    ``overrides`` whose value is None are ignored, so a command line can pass every flag through.
+    ``overrides`` whose value is None are ignored, so a command line can pass every flag through; a
+    ``duration_s`` of infinity means the whole song (``--duration all``).
     """
     if quality is None:
         quality = "preview" if device_type == "cpu" else "standard"
@@ -208,4 +209,6 @@ def make_settings(image: str | Path, audio: str | Path, quality: str | None = No
         raise MossInputError(f"--quality {quality!r}: expected one of {', '.join(QUALITIES)}")
     values: dict[str, Any] = dict(PRESETS[quality])
     values.update({k: v for k, v in overrides.items() if v is not None})
+    if values.get("duration_s") == float("inf"):
+        values["duration_s"] = None
     return RunSettings(image=Path(image), audio=Path(audio), quality=quality, **values)
