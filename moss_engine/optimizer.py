@@ -246,10 +246,6 @@ class StchOptimizer(SteppableOptimiser):
         shape = self.settings.mask_shape
         return logits[:, None, None].expand(-1, *shape).contiguous().to(self.problem.device)
 
-    def _chunks(self, n: int):
-        for start in range(0, n, self.chunk_size):
-            yield slice(start, min(n, start + self.chunk_size))
-
     def _run_chunk(self, fn, *args):
         """Call ``fn`` and, on a GPU out-of-memory error, halve the chunk size and report it (the caller retries)."""
         try:

@@ -53,10 +53,6 @@ class Stft(nn.Module):
     def n_freqs(self) -> int:
         return self.n_fft // 2 + 1
 
-    def n_frames(self, length: int) -> int:
-        """Frames of a signal of ``length`` samples."""
-        return 1 + length // self.hop_length
-
     def forward(self, signal: Tensor) -> Tensor:
         """(..., samples) real -> (..., freq, frames) complex."""
         shape = signal.shape
