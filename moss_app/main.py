@@ -1,4 +1,4 @@
-"""Entry point of the MOSS desktop app (the window itself arrives with issue 4)."""
+"""Entry point of the MOSS desktop app: ``python main.py`` and the ``moss-app`` script."""
 
 from __future__ import annotations
 
@@ -6,6 +6,24 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Start the app. Until the window lands, say so and point at the command line."""
-    print("The MOSS desktop app is not built yet; use the command line: `moss` (see README.md).", file=sys.stderr)
-    return 1
+    """Open the main window with the bundled sample loaded (so Start works at once) and run the event loop."""
+    from PySide6.QtWidgets import QApplication
+
+    from moss_engine.cli import sample_paths
+
+    from . import crash
+    from .main_window import MainWindow
+
+    argv = list(sys.argv if argv is None else argv)
+    app = QApplication.instance() or QApplication(argv)
+    app.setOrganizationName("MOSS")
+    app.setApplicationName("MOSS")
+    crash.install()
+    picture, music = sample_paths()
+    window = MainWindow(picture=picture, music=music)
+    window.show()
+    return app.exec()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

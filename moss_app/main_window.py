@@ -1,0 +1,429 @@
+"""The main window: inputs and the run on the left, the live front and the selected point's views on the right."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from moss_engine.device import available_devices
+from moss_engine.errors import MossError
+from moss_engine.plot import plot_front
+from moss_engine.reporting import FrontSnapshot
+from moss_engine.run_folder import write_run_folder
+from moss_engine.settings import PRESETS, RunSettings, make_settings
+
+from .settings_store import SettingsStore
+from .ui.drop_zone import DropZone
+from .ui.front_plot import FrontPlot
+from .ui.mask_view import MaskView
+from .ui.spectrogram_view import SpectrogramView
+from .worker import WorkerThread
+
+log = logging.getLogger(__name__)
+
+#: (image, audio, quality) -> the run's settings. Tests pass one that makes tiny runs.
+SettingsFactory = Callable[[Path, Path, str], RunSettings]
+
+PRESET_HINTS = {
+    "preview": "22 kHz, 8 points, up to 80 steps: a quick look (a few minutes on a CPU)",
+    "standard": "44.1 kHz, 16 points, up to 300 steps: for a GPU",
+    "high": "44.1 kHz, 32 points, up to 1000 steps: a fine front, slow",
+}
+
+
+def default_settings_factory(image: Path, audio: Path, quality: str) -> RunSettings:
+    """The app's runs: the chosen preset on the best device found."""
+    return make_settings(image, audio, quality=quality, device="auto")
+
+
+def _seconds(value: float) -> str:
+    value = max(0.0, value)
+    return f"{value:.0f} s" if value < 90 else f"{value / 60:.1f} min"
+
+
+class MainWindow(QMainWindow):
+    """The MOSS window.
+
+    Args:
+        store: where preferences live (tests pass one over temporary QSettings).
+        settings_factory: builds a run's ``RunSettings`` from the inputs and the preset.
+        picture, music: files to start with (else the last ones used, else nothing).
+    """
+
+    def __init__(self, store: SettingsStore | None = None, settings_factory: SettingsFactory | None = None,
+                 picture: Path | None = None, music: Path | None = None):
+        super().__init__()
+        self.store = store if store is not None else SettingsStore()
+        self.settings_factory = settings_factory or default_settings_factory
+        self.result = None
+        self.selected: int | None = None
+        self._error_box: QMessageBox | None = None
+        self.setWindowTitle("MOSS: hide a picture in music")
+
+        self.runner = WorkerThread(self)
+        self.runner.snapshot.connect(self._on_snapshot)
+        self.runner.progress.connect(self._on_progress)
+        self.runner.finished.connect(self._on_finished)
+        self.runner.failed.connect(self._on_failed)
+
+        self._build_inputs()
+        self._build_views()
+        self._build_menu()
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.left)
+        splitter.addWidget(self.right)
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 1)
+        splitter.setCollapsible(0, False)
+        splitter.setSizes([300, 980])
+        self.setCentralWidget(splitter)
+        self.statusBar().showMessage(f"Device: {available_devices()[0]}")
+
+        self._restore(picture, music)
+        self._update_actions()
+
+    # --- building -------------------------------------------------------------------------------------------------
+
+    def _build_inputs(self) -> None:
+        self.picture_zone = DropZone("picture")
+        self.music_zone = DropZone("music")
+        self.picture_zone.file_changed.connect(self._on_picture)
+        self.music_zone.file_changed.connect(self._on_music)
+
+        self.preset_combo = QComboBox()
+        for name in PRESETS:
+            self.preset_combo.addItem(name.capitalize(), name)
+            self.preset_combo.setItemData(self.preset_combo.count() - 1, PRESET_HINTS.get(name, ""),
+                                          Qt.ItemDataRole.ToolTipRole)
+        self.preset_combo.setToolTip("How fine the front is, and so how long the run takes")
+        self.preset_combo.currentIndexChanged.connect(self._on_preset)
+
+        self.start_button = QPushButton("Start")
+        self.start_button.setToolTip("Compute the front of trade-offs between music and picture (Ctrl+Return)")
+        self.start_button.setDefault(True)
+        self.start_button.clicked.connect(self.start_run)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop now and keep the best front so far (Esc)")
+        self.cancel_button.clicked.connect(self.cancel_run)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.cancel_button)
+
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setTextVisible(False)
+        self.status_label = QLabel("Ready: press Start")
+        self.status_label.setWordWrap(True)
+
+        form = QFormLayout()
+        form.addRow("Quality", self.preset_combo)
+
+        self.left = QWidget()
+        self.left.setMinimumWidth(260)
+        self.left.setMaximumWidth(380)
+        layout = QVBoxLayout(self.left)
+        layout.addWidget(self.picture_zone)
+        layout.addWidget(self.music_zone)
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress_bar)
+        layout.addWidget(self.status_label)
+        layout.addStretch(1)
+
+    def _build_views(self) -> None:
+        self.front_plot = FrontPlot()
+        self.front_plot.point_selected.connect(self.select_point)
+        self.alpha_slider = QSlider(Qt.Orientation.Horizontal)
+        self.alpha_slider.setRange(0, 100)
+        self.alpha_slider.setToolTip("alpha: 0 is the music, 1 the clearest picture the run found; the slider picks "
+                                     "the front point nearest to it")
+        self.alpha_slider.valueChanged.connect(self._on_alpha)
+        self.alpha_label = QLabel("alpha -")
+        self.alpha_label.setMinimumWidth(150)
+        slider_row = QHBoxLayout()
+        slider_row.addWidget(QLabel("music"))
+        slider_row.addWidget(self.alpha_slider, 1)
+        slider_row.addWidget(QLabel("picture"))
+        slider_row.addWidget(self.alpha_label)
+
+        self.mask_view = MaskView()
+        self.spectrogram_view = SpectrogramView()
+        bottom = QSplitter(Qt.Orientation.Horizontal)
+        bottom.addWidget(self.mask_view)
+        bottom.addWidget(self.spectrogram_view)
+        bottom.setSizes([330, 650])
+
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(self.front_plot, 1)
+        top_layout.addLayout(slider_row)
+
+        self.right = QSplitter(Qt.Orientation.Vertical)
+        self.right.addWidget(top)
+        self.right.addWidget(bottom)
+        self.right.setSizes([430, 330])
+
+    def _build_menu(self) -> None:
+        def action(text: str, slot, shortcut=None, tip: str = "") -> QAction:
+            act = QAction(text, self)
+            if shortcut is not None:
+                act.setShortcut(QKeySequence(shortcut))
+            act.setStatusTip(tip)
+            act.triggered.connect(slot)
+            self.addAction(act)  # shortcuts work even where the menu bar is hidden
+            return act
+
+        self.open_picture_action = action("Open &Picture...", self.picture_zone.choose_file,
+                                          QKeySequence.StandardKey.Open)
+        self.open_music_action = action("Open &Music...", self.music_zone.choose_file, "Ctrl+Shift+O")
+        self.export_action = action("&Export Run Folder...", self.choose_export, "Ctrl+E",
+                                    "Write the front (WAV per point, masks, manifest, plot) to a folder")
+        self.quit_action = action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.start_action = action("&Start", self.start_run, "Ctrl+Return")
+        self.cancel_action = action("&Cancel", self.cancel_run, "Esc")
+        file_menu = self.menuBar().addMenu("&File")
+        for act in (self.open_picture_action, self.open_music_action, None, self.export_action, None,
+                    self.quit_action):
+            if act is None:
+                file_menu.addSeparator()
+            else:
+                file_menu.addAction(act)
+        run_menu = self.menuBar().addMenu("&Run")
+        run_menu.addAction(self.start_action)
+        run_menu.addAction(self.cancel_action)
+
+    def _restore(self, picture: Path | None, music: Path | None) -> None:
+        geometry = self.store.geometry
+        if not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 800)
+        preset = self.store.preset or ("preview" if available_devices()[0] == "cpu" else "standard")
+        index = self.preset_combo.findData(preset)
+        self.preset_combo.setCurrentIndex(max(0, index))
+        for zone, given, last in ((self.picture_zone, picture, self.store.last_picture),
+                                  (self.music_zone, music, self.store.last_music)):
+            for candidate in (given, last):
+                if candidate is not None and zone.set_file(candidate, notify=False):
+                    break
+
+    # --- inputs ---------------------------------------------------------------------------------------------------
+
+    @Slot(object)
+    def _on_picture(self, path: Path) -> None:
+        self.store.last_picture = path
+        self._update_actions()
+
+    @Slot(object)
+    def _on_music(self, path: Path) -> None:
+        self.store.last_music = path
+        self._update_actions()
+
+    @Slot(int)
+    def _on_preset(self, _index: int) -> None:
+        self.store.preset = self.preset_combo.currentData()
+
+    # --- the run --------------------------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self.runner.busy
+
+    def _update_actions(self) -> None:
+        ready = self.picture_zone.path is not None and self.music_zone.path is not None
+        running = self.running
+        self.start_button.setEnabled(ready and not running)
+        self.start_action.setEnabled(ready and not running)
+        self.cancel_button.setEnabled(running)
+        self.cancel_action.setEnabled(running)
+        self.export_action.setEnabled(self.result is not None and not running)
+        for widget in (self.picture_zone, self.music_zone, self.preset_combo, self.open_picture_action,
+                       self.open_music_action):
+            widget.setEnabled(not running)
+        self.alpha_slider.setEnabled(self.result is not None and not running)
+
+    @Slot()
+    def start_run(self) -> bool:
+        """Start a run on the current inputs and preset; False (with the reason shown) if it cannot start."""
+        if self.running or self.picture_zone.path is None or self.music_zone.path is None:
+            return False
+        try:
+            settings = self.settings_factory(self.picture_zone.path, self.music_zone.path,
+                                             self.preset_combo.currentData())
+        except MossError as exc:
+            self._show_error(str(exc))
+            return False
+        self.result, self.selected = None, None
+        self.front_plot.clear_front()
+        self.mask_view.clear_mask()
+        self.spectrogram_view.clear_view()
+        self.alpha_label.setText("alpha -")
+        self.progress_bar.setValue(0)
+        self.status_label.setText(f"Starting: loading the inputs ({settings.quality}, {settings.points} points, "
+                                  f"up to {settings.steps} steps)")
+        self.runner.start(settings)
+        self._update_actions()
+        return True
+
+    @Slot()
+    def cancel_run(self) -> None:
+        if self.running:
+            self.runner.cancel()
+            self.status_label.setText("Cancelling: keeping the best front so far...")
+
+    @Slot(object)
+    def _on_snapshot(self, snapshot: FrontSnapshot) -> None:
+        self.front_plot.show_snapshot(snapshot)
+        rate = snapshot.step / snapshot.elapsed_s if snapshot.elapsed_s > 0 else 0.0
+        parts = [f"step {snapshot.step}/{snapshot.steps}", f"HV {snapshot.hypervolume:.3f}"]
+        if rate > 0:
+            parts.append(f"{rate:.2f} steps/s")
+            parts.append(f"ETA ≤ {_seconds((snapshot.steps - snapshot.step) / rate)}")
+        self.status_label.setText("  ·  ".join(parts))
+        self.progress_bar.setValue(int(1000 * snapshot.step / max(1, snapshot.steps)))
+
+    @Slot(float, str)
+    def _on_progress(self, fraction: float, message: str) -> None:
+        self.progress_bar.setValue(int(1000 * fraction))
+        self.statusBar().showMessage(message)
+
+    @Slot(object)
+    def _on_finished(self, result) -> None:
+        self.show_result(result)
+
+    def show_result(self, result) -> None:
+        """Show a finished (or cancelled) run: its front, clickable, with its middle point selected."""
+        self.result = result
+        opt = result.optimisation
+        self.progress_bar.setValue(1000)
+        how = "cancelled, best front so far" if opt.cancelled else (
+            "converged early" if opt.stopped_early else "done")
+        self.status_label.setText(f"{how}: {len(result.points)} points after {opt.steps_done} steps in "
+                                  f"{_seconds(opt.elapsed_s)}  ·  HV {result.hypervolume:.3f}")
+        self.statusBar().showMessage(f"Run finished on {result.device}", 5000)
+        self.front_plot.show_result(result)
+        self._update_actions()
+        if result.points:
+            self.select_point(len(result.points) // 2)
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self.progress_bar.setValue(0)
+        self.status_label.setText(f"Failed: {message}")
+        self._update_actions()
+        self._show_error(message)
+
+    def _show_error(self, message: str) -> None:
+        """One non-blocking error dialog at a time: a second error replaces the text of the open one."""
+        if self._error_box is not None and self._error_box.isVisible():
+            self._error_box.setText(message)
+            return
+        box = QMessageBox(QMessageBox.Icon.Warning, "MOSS", message, QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.destroyed.connect(self._forget_error_box)
+        self._error_box = box
+        box.open()
+
+    @Slot()
+    def _forget_error_box(self) -> None:
+        self._error_box = None
+
+    # --- exploring ------------------------------------------------------------------------------------------------
+
+    @Slot(int)
+    def select_point(self, index: int) -> None:
+        """Show point ``index`` of the finished front: ring it, its mask, its spectrogram, and the slider's alpha."""
+        if self.result is None or not 0 <= index < len(self.result.points):
+            return
+        self.selected = index
+        point = self.result.points[index]
+        s = self.result.settings
+        self.front_plot.set_selected(index)
+        self.mask_view.show_mask(point.logits)
+        self.spectrogram_view.show_audio(point.samples, self.result.sample_rate, s.n_fft, s.hop_length, s.db_range,
+                                         s.freq_scale, self.result.placement)
+        self.alpha_slider.blockSignals(True)
+        self.alpha_slider.setValue(round(100 * float(np.clip(point.alpha, 0, 1))))
+        self.alpha_slider.blockSignals(False)
+        self.alpha_label.setText(f"alpha {point.alpha:.2f}  ·  point {index + 1}/{len(self.result.points)}")
+
+    @Slot(int)
+    def _on_alpha(self, value: int) -> None:
+        if self.result is None or not self.result.points:
+            return
+        alphas = np.array([p.alpha for p in self.result.points])
+        nearest = int(np.argmin(np.abs(alphas - value / 100)))
+        if nearest != self.selected:
+            self.select_point(nearest)
+
+    # --- export ---------------------------------------------------------------------------------------------------
+
+    @Slot()
+    def choose_export(self) -> None:
+        """Ask for a folder name, ask before replacing an earlier run, then export."""
+        if self.result is None:
+            return
+        base = self.picture_zone.path.parent if self.picture_zone.path is not None else Path.home()
+        proposed = base / f"moss-run-{_dt.datetime.now():%Y%m%d-%H%M%S}"
+        name, _ = QFileDialog.getSaveFileName(self, "Export run folder", str(proposed), "Run folder (*)")
+        if not name:
+            return
+        out = Path(name)
+        overwrite = False
+        if out.exists():
+            answer = QMessageBox.question(self, "MOSS", f"{out.name} already exists. Replace it?\n(MOSS only "
+                                          "replaces its own run folders.)")
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+            overwrite = True
+        self.export_run(out, overwrite)
+
+    def export_run(self, out: Path, overwrite: bool = False) -> Path | None:
+        """Write the finished run to ``out`` (the engine's atomic run folder); errors go to one dialog."""
+        if self.result is None:
+            return None
+        try:
+            written = write_run_folder(self.result, Path(out), overwrite=overwrite, plot=plot_front)
+        except MossError as exc:
+            self._show_error(str(exc))
+            return None
+        except OSError as exc:
+            self._show_error(f"could not write {out}: {exc.strerror or exc}")
+            return None
+        self.statusBar().showMessage(f"Exported to {written}", 8000)
+        return written
+
+    # --- closing --------------------------------------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        """Cancel any run and stop the worker thread, waiting for it (idempotent)."""
+        if self.runner.qthread.isRunning() and not self.runner.shutdown():
+            log.warning("the worker thread did not stop in time")
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
+        self.store.geometry = self.saveGeometry()
+        self.store.sync()
+        self.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,65 @@
+"""Save a screenshot of the window after a short preview run on the bundled sample: ``python -m moss_app.screenshot
+OUT.png`` (runs offscreen unless a display platform is already chosen)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--duration", type=float, default=8.0, help="seconds of the song (default 8)")
+    parser.add_argument("--steps", type=int, default=20, help="optimiser steps (default 20)")
+    parser.add_argument("--points", type=int, default=8)
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+    from PySide6.QtCore import QEventLoop, QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from moss_engine.cli import sample_paths
+    from moss_engine.settings import make_settings
+
+    from .main_window import MainWindow
+    from .settings_store import SettingsStore
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    with tempfile.TemporaryDirectory() as tmp:
+        store = SettingsStore(QSettings(str(Path(tmp) / "moss.ini"), QSettings.Format.IniFormat))
+
+        def factory(image, audio, quality):
+            return make_settings(image, audio, quality=quality, duration_s=args.duration, steps=args.steps,
+                                 points=args.points, device=args.device)
+
+        picture, music = sample_paths()
+        window = MainWindow(store, factory, picture=picture, music=music)
+        window.resize(1280, 800)
+        window.show()
+        loop = QEventLoop()
+        outcome: dict[str, object] = {}
+        window.runner.finished.connect(lambda r: (outcome.setdefault("result", r), QTimer.singleShot(200, loop.quit)))
+        window.runner.failed.connect(lambda m: (outcome.setdefault("error", m), loop.quit()))
+        window.start_run()
+        loop.exec()
+        if "error" in outcome:
+            print(f"the run failed: {outcome['error']}", file=sys.stderr)
+            window.shutdown()
+            return 1
+        window.select_point(len(window.result.points) // 2)
+        app.processEvents()
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        ok = window.grab().save(str(args.out))
+        window.shutdown()
+        window.close()
+    print(args.out if ok else f"could not save {args.out}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,88 @@
+"""The app's persisted preferences: one QSettings wrapper with the defaults declared once and typed reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings
+
+#: Bump when a key changes meaning, and teach ``_migrate`` how to carry the old value over.
+VERSION = 1
+
+#: Every key the app stores, with its default (and so its type).
+DEFAULTS: dict[str, object] = {
+    "last_picture": "",
+    "last_music": "",
+    "preset": "",  # "" = by device: preview on a CPU, standard on a GPU
+    "window/geometry": QByteArray(),
+}
+
+
+class SettingsStore:
+    """Typed access to the app's QSettings.
+
+    Args:
+        settings: the QSettings to use; tests pass a temporary one, the app the user's (organisation "MOSS").
+    """
+
+    def __init__(self, settings: QSettings | None = None):
+        self._settings = settings if settings is not None else QSettings("MOSS", "MOSS")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        stored = self._settings.value("version", 0, type=int)
+        if stored == VERSION:
+            return
+        if stored > VERSION:  # written by a newer MOSS: keep what we understand, touch nothing else
+            return
+        # version 0: nothing stored yet (or a pre-release file); every key of DEFAULTS keeps its meaning.
+        self._settings.setValue("version", VERSION)
+
+    @property
+    def qsettings(self) -> QSettings:
+        return self._settings
+
+    def _get(self, key: str):
+        default = DEFAULTS[key]
+        return self._settings.value(key, default, type=type(default))
+
+    def _path(self, key: str) -> Path | None:
+        text = self._get(key)
+        return Path(text) if text else None
+
+    @property
+    def last_picture(self) -> Path | None:
+        return self._path("last_picture")
+
+    @last_picture.setter
+    def last_picture(self, path: Path | None) -> None:
+        self._settings.setValue("last_picture", "" if path is None else str(path))
+
+    @property
+    def last_music(self) -> Path | None:
+        return self._path("last_music")
+
+    @last_music.setter
+    def last_music(self, path: Path | None) -> None:
+        self._settings.setValue("last_music", "" if path is None else str(path))
+
+    @property
+    def preset(self) -> str:
+        """The quality preset's name, or "" for "by device"."""
+        return self._get("preset")
+
+    @preset.setter
+    def preset(self, name: str) -> None:
+        self._settings.setValue("preset", name)
+
+    @property
+    def geometry(self) -> QByteArray:
+        return self._get("window/geometry")
+
+    @geometry.setter
+    def geometry(self, data: QByteArray) -> None:
+        self._settings.setValue("window/geometry", data)
+
+    def sync(self) -> None:
+        """Write to disk now (QSettings also does so on its own, later)."""
+        self._settings.sync()

@@ -1,0 +1,187 @@
+"""A drop zone for the picture or the music: drag a file in (or Open...), see a preview or why it was refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QPixmap
+from PySide6.QtWidgets import QFileDialog, QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout
+
+from moss_engine.audio_io import load_audio, probe_audio
+from moss_engine.errors import MossInputError
+from moss_engine.image_io import load_image
+from moss_engine.video import spectrogram_panel
+
+KINDS = ("picture", "music")
+_FILTERS = {
+    "picture": "Pictures (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)",
+    "music": "Music (*.wav *.flac *.ogg *.mp3 *.aiff *.aif *.m4a *.opus);;All files (*)",
+}
+PREVIEW_SIZE = (240, 110)
+#: The music's thumbnail shows this much of the song, decoded at this rate (enough to see its shape, fast).
+THUMBNAIL_SECONDS = 30.0
+THUMBNAIL_RATE = 8000
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes}:{secs:02d}"
+
+
+def _reason(exc: MossInputError, path: Path) -> str:
+    """The engine's message without the full path in front (the zone names the file itself)."""
+    text = str(exc)
+    prefix = f"{path}: "
+    return text[len(prefix):] if text.startswith(prefix) else text
+
+
+def _spectrogram_thumbnail(path: Path) -> QPixmap:
+    """A thumbnail of the start of the song's spectrogram (decoding it also proves the file is readable).
+
+    Decoded at a low rate so it takes about a tenth of a second, short enough for the GUI thread.
+    """
+    clip = load_audio(path, sample_rate=THUMBNAIL_RATE, duration_s=THUMBNAIL_SECONDS)
+    panel = spectrogram_panel(clip.samples, clip.sample_rate, 512, 256, 80.0, "linear")
+    rgb = np.ascontiguousarray(pg.colormap.get("inferno").getLookupTable(nPts=256)[panel][:, :, :3])
+    image = QImage(rgb.data, rgb.shape[1], rgb.shape[0], rgb.strides[0], QImage.Format.Format_RGB888)
+    return QPixmap.fromImage(image.scaled(*PREVIEW_SIZE, Qt.AspectRatioMode.IgnoreAspectRatio,
+                                          Qt.TransformationMode.SmoothTransformation))
+
+
+class DropZone(QFrame):
+    """Accepts one picture or music file by drag-and-drop or an Open... button and validates it with the engine.
+
+    Args:
+        kind: ``"picture"`` or ``"music"``.
+
+    Signals:
+        file_changed(Path): a new, valid file was accepted. A refused file emits nothing and keeps the previous one;
+            the zone shows why it was refused.
+    """
+
+    file_changed = Signal(object)
+
+    def __init__(self, kind: str, parent=None):
+        super().__init__(parent)
+        if kind not in KINDS:
+            raise ValueError(f"kind {kind!r}: expected one of {KINDS}")
+        self.kind = kind
+        self._path: Path | None = None
+        self.setAcceptDrops(True)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setObjectName(f"dropZone_{kind}")
+        self.setToolTip(f"Drop a {kind} file here, or press Open...")
+
+        self.title = QLabel(f"<b>{kind.capitalize()}</b>")
+        self.open_button = QPushButton("Open...")
+        self.open_button.setToolTip(f"Choose a {kind} file")
+        self.open_button.clicked.connect(self.choose_file)
+        header = QHBoxLayout()
+        header.addWidget(self.title)
+        header.addStretch(1)
+        header.addWidget(self.open_button)
+
+        self.preview = QLabel(f"Drop a {kind} here")
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview.setMinimumHeight(PREVIEW_SIZE[1])
+        self.preview.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.name_label = QLabel("")
+        self.name_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details = QLabel("")
+        self.error_label = QLabel("")
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet("color: #d9534f;")
+        self.error_label.hide()
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 8)
+        layout.setSpacing(4)
+        layout.addLayout(header)
+        layout.addWidget(self.preview)
+        layout.addWidget(self.name_label)
+        layout.addWidget(self.details)
+        layout.addWidget(self.error_label)
+
+    @property
+    def path(self) -> Path | None:
+        """The accepted file, or None."""
+        return self._path
+
+    @property
+    def error(self) -> str:
+        """Why the last file was refused ("" when the last one was accepted)."""
+        return self.error_label.text() if not self.error_label.isHidden() else ""
+
+    def set_file(self, path: str | Path, notify: bool = True) -> bool:
+        """Validate ``path`` with the engine; on success show it and emit ``file_changed`` (if ``notify``)."""
+        path = Path(path)
+        try:
+            preview, details = self._inspect(path)
+        except MossInputError as exc:
+            self.error_label.setText(f"Refused {path.name}: {_reason(exc, path)}")
+            self.error_label.show()
+            return False
+        self._path = path
+        self.error_label.hide()
+        self.error_label.setText("")
+        if isinstance(preview, QPixmap):
+            self.preview.setPixmap(preview)
+        else:
+            self.preview.setText(preview)
+        self.name_label.setText(path.name)
+        self.name_label.setToolTip(str(path))
+        self.details.setText(details)
+        if notify:
+            self.file_changed.emit(path)
+        return True
+
+    def _inspect(self, path: Path) -> tuple[QPixmap | str, str]:
+        """A preview and a details line for ``path``, or ``MossInputError``."""
+        if self.kind == "picture":
+            image = load_image(path)
+            pixmap = QPixmap(str(path))
+            if pixmap.isNull():  # a format Pillow reads and Qt does not: show the luminance the engine will use
+                lum = np.ascontiguousarray((image.luminance * 255).astype(np.uint8))
+                qimage = QImage(lum.data, lum.shape[1], lum.shape[0], lum.strides[0], QImage.Format.Format_Grayscale8)
+                pixmap = QPixmap.fromImage(qimage.copy())
+            pixmap = pixmap.scaled(*PREVIEW_SIZE, Qt.AspectRatioMode.KeepAspectRatio,
+                                   Qt.TransformationMode.SmoothTransformation)
+            width, height = image.size
+            extra = ", transparent parts" if image.has_transparency else ""
+            return pixmap, f"{width} x {height} px{extra}"
+        info = probe_audio(path)
+        channels = {1: "mono", 2: "stereo"}.get(info.channels, f"{info.channels} channels")
+        summary = f"{_duration(info.duration_s)}  ·  {info.sample_rate / 1000:g} kHz  ·  {channels}  ·  {info.format}"
+        return _spectrogram_thumbnail(path), summary
+
+
+    def choose_file(self) -> None:
+        """Ask for a file with a dialog and take it (if one was chosen)."""
+        start = str(self._path.parent) if self._path is not None else ""
+        name, _ = QFileDialog.getOpenFileName(self, f"Open {self.kind}", start, _FILTERS[self.kind])
+        if name:
+            self.set_file(name)
+
+    @staticmethod
+    def _single_local_file(event: QDragEnterEvent | QDropEvent) -> Path | None:
+        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+        if len(urls) != 1 or not urls[0].isLocalFile():
+            return None
+        return Path(urls[0].toLocalFile())
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt override)
+        if self._single_local_file(event) is not None:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt override)
+        path = self._single_local_file(event)
+        if path is None:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.set_file(path)

@@ -1,0 +1,40 @@
+"""The mask of the selected front point as a heatmap: 0 = the music's own cell, 1 = the picture's."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+
+from .theme import apply_palette
+
+
+def mask_of(logits: np.ndarray) -> np.ndarray:
+    """The blend mask a point's logits stand for: their sigmoid, (freq, time) in [0, 1]."""
+    return 1.0 / (1.0 + np.exp(-np.asarray(logits, dtype=np.float32)))
+
+
+class MaskView(pg.PlotWidget):
+    """A (freq, time) mask, low frequencies at the bottom; one ``ImageItem`` updated in place."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setMenuEnabled(False)
+        apply_palette(self)
+        self.setMouseEnabled(x=False, y=False)
+        self.hideButtons()
+        self.setTitle("mask (0 = music, 1 = picture)", size="9pt")
+        self.setLabel("bottom", "time cell")
+        self.setLabel("left", "frequency cell")
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setColorMap(pg.colormap.get("viridis"))
+        self.addItem(self.image)
+
+    def show_mask(self, logits: np.ndarray) -> None:
+        # the logits are in display space (row 0 = the top of the picture, the highest frequency); the item's
+        # row 0 is drawn at the bottom, so flip to keep the picture upright
+        mask = np.ascontiguousarray(mask_of(logits)[::-1])
+        self.image.setImage(mask, levels=(0.0, 1.0), autoLevels=False)
+        self.getViewBox().setRange(xRange=(0, mask.shape[1]), yRange=(0, mask.shape[0]), padding=0)
+
+    def clear_mask(self) -> None:
+        self.image.clear()

@@ -1,0 +1,163 @@
+"""The worker thread that runs the engine's ``compute_front`` and streams its progress to the GUI as signals."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from moss_engine import pipeline
+from moss_engine.errors import MossError
+from moss_engine.reporting import FrontSnapshot
+from moss_engine.settings import RunSettings
+
+log = logging.getLogger(__name__)
+
+#: At most this many snapshots (and progress lines) a second reach the GUI: more would only flood its event loop.
+MAX_UPDATES_PER_S = 10.0
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    copy = np.array(array, copy=True)
+    copy.setflags(write=False)
+    return copy
+
+
+def freeze_snapshot(snapshot: FrontSnapshot) -> FrontSnapshot:
+    """A copy of ``snapshot`` whose arrays are read-only copies, so the GUI holds nothing the engine may change."""
+    return FrontSnapshot(
+        step=int(snapshot.step), steps=int(snapshot.steps), visual=_frozen(snapshot.visual),
+        audio=_frozen(snapshot.audio), crossfade_visual=_frozen(snapshot.crossfade_visual),
+        crossfade_audio=_frozen(snapshot.crossfade_audio), hypervolume=float(snapshot.hypervolume),
+        elapsed_s=float(snapshot.elapsed_s))
+
+
+class _QtReporter:
+    """The engine's ``Reporter`` for the app: throttled signals out, the cancel flag in. Runs on the worker thread."""
+
+    def __init__(self, worker: FrontWorker):
+        self._worker = worker
+        self._last_snapshot = -float("inf")
+        self._last_progress = -float("inf")
+
+    def progress(self, fraction: float, message: str) -> None:
+        now = time.monotonic()
+        if now - self._last_progress >= 1.0 / MAX_UPDATES_PER_S or fraction >= 1.0:
+            self._last_progress = now
+            self._worker.progress.emit(float(fraction), str(message))
+
+    def partial(self, snapshot: FrontSnapshot) -> None:
+        now = time.monotonic()
+        if now - self._last_snapshot >= 1.0 / MAX_UPDATES_PER_S:  # a dropped one is replaced by the next, or the end
+            self._last_snapshot = now
+            self._worker.snapshot.emit(freeze_snapshot(snapshot))
+
+    def should_stop(self) -> bool:
+        return self._worker.cancel_requested()
+
+
+class FrontWorker(QObject):
+    """Computes a front on whatever thread it lives on (``WorkerThread`` moves it to its own).
+
+    Signals:
+        snapshot(FrontSnapshot): the front so far, frozen copies, at most ``MAX_UPDATES_PER_S`` a second.
+        progress(float, str): work done in [0, 1] and a status line.
+        finished(RunResult): the run ended, completed or cancelled (a cancelled run keeps the best front so far;
+            ``result.optimisation.cancelled`` says which).
+        failed(str): the run stopped with an error: the engine's one-line message, or "internal error: ...".
+    """
+
+    snapshot = Signal(object)
+    progress = Signal(float, str)
+    finished = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._cancel = threading.Event()
+
+    def reset(self) -> None:
+        """Clear the cancel flag; called from the GUI thread before a run is requested."""
+        self._cancel.clear()
+
+    def cancel(self) -> None:
+        """Ask the running computation to stop at its next check (thread-safe: call it from any thread)."""
+        self._cancel.set()
+
+    def cancel_requested(self) -> bool:
+        return self._cancel.is_set()
+
+    @Slot(object)
+    def run(self, settings: RunSettings) -> None:
+        """Compute the front of ``settings`` and emit ``finished`` or ``failed``; never raises."""
+        try:
+            result = pipeline.compute_front(settings, _QtReporter(self))
+        except MossError as exc:
+            self.failed.emit(str(exc))
+        except Exception as exc:  # the window must stay usable whatever the engine does; the log keeps the trace
+            log.exception("the run failed")
+            self.failed.emit(f"internal error: {type(exc).__name__}: {exc}")
+        else:
+            self.finished.emit(result)
+
+
+class WorkerThread(QObject):
+    """One ``FrontWorker`` on its own ``QThread``, started once and reused for every run.
+
+    Signals (``FrontWorker``'s, relayed so that they are emitted on the GUI thread, where this object lives: a plain
+    Python callable connected straight to the worker's signals would run on the worker thread):
+        snapshot(FrontSnapshot), progress(float, str), finished(RunResult), failed(str).
+    """
+
+    snapshot = Signal(object)
+    progress = Signal(float, str)
+    finished = Signal(object)
+    failed = Signal(str)
+    _run_requested = Signal(object)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.qthread = QThread()
+        self.qthread.setObjectName("moss-front-worker")
+        self.worker = FrontWorker()
+        self.worker.moveToThread(self.qthread)
+        # The worker is deleted on its own thread as that thread ends, not later from the GUI thread.
+        self.qthread.finished.connect(self.worker.deleteLater)
+        self._run_requested.connect(self.worker.run)
+        self._busy = False
+        # _done first, so that every receiver of finished/failed already sees busy == False.
+        self.worker.finished.connect(self._done)
+        self.worker.failed.connect(self._done)
+        for name in ("snapshot", "progress", "finished", "failed"):
+            getattr(self.worker, name).connect(getattr(self, name))
+        self.qthread.start()
+
+    @property
+    def busy(self) -> bool:
+        return self._busy
+
+    def start(self, settings: RunSettings) -> None:
+        """Queue a run on the worker thread (one at a time: a second start while busy is refused)."""
+        if self._busy:
+            raise RuntimeError("a run is already in progress")
+        self._busy = True
+        self.worker.reset()
+        self._run_requested.emit(settings)
+
+    def cancel(self) -> None:
+        self.worker.cancel()
+
+    @Slot(object)
+    def _done(self, *_args: object) -> None:
+        self._busy = False
+
+    def shutdown(self, timeout_ms: int = 60000) -> bool:
+        """Cancel any run, stop the thread and wait for it; True when it ended within ``timeout_ms`` (idempotent)."""
+        if self.qthread.isFinished():
+            return True
+        self.worker.cancel()
+        self.qthread.quit()
+        return self.qthread.wait(timeout_ms)

@@ -1,0 +1,140 @@
+"""The main window: a run to the end, selecting points, errors, export, shortcuts and closing during a run."""
+
+import json
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+from moss_app.ui.mask_view import mask_of
+from moss_engine import pipeline
+from moss_engine.errors import MossInputError
+from moss_engine.video import SPEC_HEIGHT, WIDTH, spectrogram_panel
+
+
+def open_dialogs(window) -> list[QMessageBox]:
+    return [w for w in window.findChildren(QMessageBox) if w.isVisible()]
+
+
+def test_the_sample_is_loaded_and_start_is_ready(window, sample):
+    assert (window.picture_zone.path, window.music_zone.path) == sample
+    assert window.start_button.isEnabled() and not window.cancel_button.isEnabled()
+    assert not window.export_action.isEnabled()
+
+
+def test_a_run_ends_with_its_front_in_the_plot(qtbot, window):
+    with qtbot.waitSignal(window.runner.finished, timeout=120000) as done:
+        assert window.start_run()
+        assert not window.start_button.isEnabled() and window.cancel_button.isEnabled()
+        assert not window.picture_zone.isEnabled()
+    result = done.args[0]
+    assert 2 <= len(result.points) <= 4
+    audio, visual = window.front_plot.points_data()
+    np.testing.assert_allclose(audio, [p.audio for p in result.points])
+    np.testing.assert_allclose(visual, [p.visual for p in result.points])
+    cross_a, cross_v = window.front_plot.crossfade.getData()
+    np.testing.assert_allclose(cross_a, result.crossfade_audio)
+    np.testing.assert_allclose(cross_v, result.crossfade_visual)
+    assert window.result is result and window.selected == len(result.points) // 2
+    assert window.start_button.isEnabled() and not window.cancel_button.isEnabled()
+    assert window.export_action.isEnabled() and window.progress_bar.value() == 1000
+    assert window.status_label.text().startswith(("done", "converged early"))
+
+
+def test_selecting_a_point_updates_mask_and_spectrogram(qtbot, window, tiny_result):
+    window.show_result(tiny_result)
+    s = tiny_result.settings
+    for index in (0, len(tiny_result.points) - 1):
+        point = tiny_result.points[index]
+        window.select_point(index)
+        mask = window.mask_view.image.image
+        assert mask.shape == s.mask_shape == point.logits.shape
+        np.testing.assert_allclose(mask, mask_of(point.logits)[::-1], rtol=1e-6)  # upright: top row = highest band
+        spec = window.spectrogram_view.image.image
+        assert spec.shape == (SPEC_HEIGHT, WIDTH) == (430, 1280)
+        expected = spectrogram_panel(point.samples, tiny_result.sample_rate, s.n_fft, s.hop_length, s.db_range,
+                                     s.freq_scale)
+        np.testing.assert_array_equal(spec, expected[::-1])  # flipped: row 0 of the item is the bottom
+        x, y = window.front_plot.marker.getData()
+        assert (x[0], y[0]) == (point.audio, point.visual)
+        assert window.alpha_slider.value() == round(100 * point.alpha)
+    # the music end and the image end look different: the views really changed
+    window.select_point(0)
+    first = window.mask_view.image.image.copy()
+    window.select_point(len(tiny_result.points) - 1)
+    assert not np.array_equal(first, window.mask_view.image.image)
+    # the placement is outlined, in seconds and kHz
+    rect = window.spectrogram_view.outline.rect()
+    p = tiny_result.placement
+    assert window.spectrogram_view.outline.isVisible()
+    assert rect.left() == pytest.approx(p.t0_s) and rect.right() == pytest.approx(p.t1_s)
+    assert rect.top() == pytest.approx(p.f0_hz / 1000) and rect.bottom() == pytest.approx(p.f1_hz / 1000)
+
+
+def test_the_alpha_slider_selects_the_nearest_point(window, tiny_result):
+    window.show_result(tiny_result)
+    alphas = np.array([p.alpha for p in tiny_result.points])
+    window.alpha_slider.setValue(0)
+    assert window.selected == 0
+    window.alpha_slider.setValue(100)
+    assert window.selected == int(np.argmin(np.abs(alphas - 1.0)))
+
+
+def test_clicking_a_point_selects_it(qtbot, window, tiny_result):
+    window.show_result(tiny_result)
+    spots = window.front_plot.scatter.points()
+    with qtbot.waitSignal(window.front_plot.point_selected) as got:
+        window.front_plot.scatter.sigClicked.emit(window.front_plot.scatter, [spots[1]], None)
+    assert got.args == [1] and window.selected == 1
+
+
+def test_a_worker_error_shows_one_dialog_and_the_window_stays_usable(qtbot, window, monkeypatch):
+    def broken(settings, reporter=None, inputs=None):
+        raise MossInputError("not an audio file soundfile or ffmpeg can read", path=settings.audio)
+
+    monkeypatch.setattr(pipeline, "compute_front", broken)
+    for _ in range(2):  # a second error does not stack a second dialog
+        with qtbot.waitSignal(window.runner.failed, timeout=10000):
+            assert window.start_run()
+    dialogs = open_dialogs(window)
+    assert len(dialogs) == 1 and "not an audio file" in dialogs[0].text()
+    assert window.start_button.isEnabled() and window.picture_zone.isEnabled() and window.isEnabled()
+    assert window.status_label.text().startswith("Failed: ")
+    dialogs[0].accept()
+    qtbot.waitUntil(lambda: not open_dialogs(window), timeout=2000)
+
+
+def test_cancel_keeps_the_best_front_so_far(qtbot, window, monkeypatch, tiny_settings):
+    window.settings_factory = lambda image, audio, quality: tiny_settings(image, audio, quality, steps=200)
+    with qtbot.waitSignal(window.runner.snapshot, timeout=120000):
+        window.start_run()
+    with qtbot.waitSignal(window.runner.finished, timeout=10000) as done:
+        qtbot.keyClick(window, Qt.Key.Key_Escape)  # the Esc shortcut
+    assert done.args[0].optimisation.cancelled and window.result is done.args[0]
+    assert window.status_label.text().startswith("cancelled")
+
+
+def test_export_writes_a_run_folder_and_refuses_foreign_folders(qtbot, window, tiny_result, tmp_path):
+    window.show_result(tiny_result)
+    out = window.export_run(tmp_path / "run")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert len(manifest["points"]) == len(tiny_result.points) and (out / "front.png").is_file()
+    assert window.export_run(tmp_path / "run", overwrite=True) == out  # its own earlier run may be replaced
+
+    foreign = tmp_path / "holiday photos"
+    foreign.mkdir()
+    (foreign / "beach.jpg").write_bytes(b"not touched")
+    assert window.export_run(foreign, overwrite=True) is None
+    assert (foreign / "beach.jpg").read_bytes() == b"not touched"
+    dialogs = open_dialogs(window)
+    assert len(dialogs) == 1 and "holds no MOSS manifest" in dialogs[0].text()
+    dialogs[0].accept()
+
+
+def test_closing_during_a_run_cancels_and_waits(qtbot, window, tiny_settings):
+    window.settings_factory = lambda image, audio, quality: tiny_settings(image, audio, quality, steps=200)
+    with qtbot.waitSignal(window.runner.snapshot, timeout=120000):
+        window.start_run()
+    window.close()
+    assert window.runner.qthread.isFinished()

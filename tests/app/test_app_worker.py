@@ -1,0 +1,87 @@
+"""The worker thread: a real tiny run, cancel mid-run, errors, and the throttle of its snapshots."""
+
+import time
+
+import numpy as np
+import pytest
+
+from moss_app.worker import MAX_UPDATES_PER_S
+from moss_engine import pipeline
+from moss_engine.errors import MossInputError
+from moss_engine.reporting import FrontSnapshot
+
+
+def test_a_real_run_ends_with_a_front_of_at_most_the_asked_size(qtbot, runner, sample, tiny_settings):
+    settings = tiny_settings(*sample)
+    snapshots: list[FrontSnapshot] = []
+    runner.snapshot.connect(snapshots.append)
+    with qtbot.waitSignal(runner.finished, timeout=120000) as done:
+        runner.start(settings)
+        assert runner.busy
+    result = done.args[0]
+    assert 2 <= len(result.points) <= settings.points
+    assert result.settings is settings and not result.optimisation.cancelled
+    alphas = [p.alpha for p in result.points]
+    assert alphas == sorted(alphas) and alphas[0] == pytest.approx(0.0)
+    assert result.points[0].logits.shape == settings.mask_shape
+    assert snapshots, "no live snapshot reached the GUI thread"
+    snap = snapshots[-1]
+    assert snap.steps == settings.steps and 0 <= snap.step <= settings.steps
+    assert snap.visual.shape == snap.audio.shape and not snap.visual.flags.writeable
+    qtbot.waitUntil(lambda: not runner.busy, timeout=1000)
+
+
+def test_cancel_mid_run_keeps_the_front_so_far(qtbot, runner, sample, tiny_settings):
+    settings = tiny_settings(*sample, steps=200)
+    with qtbot.waitSignal(runner.snapshot, timeout=120000):
+        runner.start(settings)
+    asked = time.perf_counter()
+    with qtbot.waitSignal(runner.finished, timeout=10000) as done:
+        runner.cancel()
+    assert time.perf_counter() - asked < 5.0
+    result = done.args[0]
+    assert result.optimisation.cancelled
+    assert result.optimisation.steps_done < 200
+    assert 2 <= len(result.points) <= settings.points
+
+
+def test_an_engine_error_is_one_failed_signal(qtbot, runner, sample, monkeypatch, tiny_settings):
+    def broken(settings, reporter=None, inputs=None):
+        raise MossInputError("not an audio file soundfile or ffmpeg can read", path="/music/song.wav")
+
+    monkeypatch.setattr(pipeline, "compute_front", broken)
+    with qtbot.waitSignal(runner.failed, timeout=10000) as failed, qtbot.assertNotEmitted(runner.finished):
+        runner.start(tiny_settings(*sample))
+    assert failed.args == ["/music/song.wav: not an audio file soundfile or ffmpeg can read"]
+
+
+def test_an_unexpected_error_says_internal_error(qtbot, runner, sample, monkeypatch, tiny_settings):
+    def broken(settings, reporter=None, inputs=None):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(pipeline, "compute_front", broken)
+    with qtbot.waitSignal(runner.failed, timeout=10000) as failed:
+        runner.start(tiny_settings(*sample))
+    assert failed.args == ["internal error: ZeroDivisionError: division by zero"]
+    qtbot.waitUntil(lambda: not runner.busy, timeout=1000)
+
+
+def test_snapshots_are_throttled(qtbot, runner, sample, monkeypatch, tiny_settings):
+    """A reporter called 200 times in 0.2 s lets about 10 per second through, the first one included."""
+
+    def chatty(settings, reporter=None, inputs=None):
+        v = np.linspace(1, 0, 5)
+        for step in range(200):
+            reporter.partial(FrontSnapshot(step, 200, v, v[::-1], v, v[::-1], 0.5, step * 0.001))
+            time.sleep(0.001)
+        raise MossInputError("stop here")
+
+    monkeypatch.setattr(pipeline, "compute_front", chatty)
+    got: list[FrontSnapshot] = []
+    runner.snapshot.connect(got.append)
+    started = time.perf_counter()
+    with qtbot.waitSignal(runner.failed, timeout=10000):
+        runner.start(tiny_settings(*sample))
+    elapsed = time.perf_counter() - started
+    assert got[0].step == 0
+    assert 1 <= len(got) <= MAX_UPDATES_PER_S * elapsed + 1
