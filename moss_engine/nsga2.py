@@ -161,16 +161,10 @@ class Nsga2Optimizer(SteppableOptimiser):
                 self.cancelled = True
                 break
             part = slice(done, min(n, done + self.chunk_size))
-            try:
-                v, a = self.problem.objectives(self.problem.masks(logits[part]))
-            except torch.OutOfMemoryError:
-                if self.chunk_size == 1:
-                    raise
-                self.chunk_size = max(1, self.chunk_size // 2)
-                if self.problem.device.type == "cuda":
-                    torch.cuda.empty_cache()
-                self.reporter.progress(self.progress, f"out of GPU memory: retrying in chunks of {self.chunk_size}")
+            out = self._run_chunk(lambda p: self.problem.objectives(self.problem.masks(logits[p])), part)
+            if out is None:  # out of GPU memory: the chunk size was halved, try again
                 continue
+            v, a = out
             visual[part] = v.double().cpu().numpy()
             audio[part] = a.double().cpu().numpy()
             done = part.stop

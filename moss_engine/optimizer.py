@@ -133,6 +133,19 @@ class SteppableOptimiser:
             self.next()
         return self.result()
 
+    def _run_chunk(self, fn, *args):
+        """Call ``fn`` and, on a GPU out-of-memory error, halve the chunk size and report it (the caller retries)."""
+        try:
+            return fn(*args)
+        except torch.OutOfMemoryError:
+            if self.chunk_size == 1:
+                raise
+            self.chunk_size = max(1, self.chunk_size // 2)
+            if self.problem.device.type == "cuda":
+                torch.cuda.empty_cache()
+            self.reporter.progress(self.progress, f"out of GPU memory: retrying in chunks of {self.chunk_size}")
+            return None
+
     def _settled(self, history: list[float]) -> bool:
         """True when ``history`` (hypervolume per step) grew by less than ``min_improvement`` (relative) over the
         last ``patience`` steps, once ``MIN_STEPS`` are done."""
@@ -245,19 +258,6 @@ class StchOptimizer(SteppableOptimiser):
         logits = torch.logit(lv.clamp(1e-13, 1 - 1e-13)).clamp(-ANCHOR_LOGIT, ANCHOR_LOGIT)
         shape = self.settings.mask_shape
         return logits[:, None, None].expand(-1, *shape).contiguous().to(self.problem.device)
-
-    def _run_chunk(self, fn, *args):
-        """Call ``fn`` and, on a GPU out-of-memory error, halve the chunk size and report it (the caller retries)."""
-        try:
-            return fn(*args)
-        except torch.OutOfMemoryError:
-            if self.chunk_size == 1:
-                raise
-            self.chunk_size = max(1, self.chunk_size // 2)
-            if self.problem.device.type == "cuda":
-                torch.cuda.empty_cache()
-            self.reporter.progress(self.progress, f"out of GPU memory: retrying in chunks of {self.chunk_size}")
-            return None
 
     @torch.no_grad()
     def evaluate(self, logits: Tensor) -> tuple[np.ndarray, np.ndarray]:

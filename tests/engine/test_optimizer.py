@@ -113,3 +113,29 @@ def test_adaptive_preferences_fill_the_widest_gap(small):
     assert opt.best_scal[k] == np.inf
     w = opt.weights[k].numpy()
     assert w[1] > w[0]  # the new ray favours audio: it points into the gap by the music end
+
+
+def test_out_of_memory_halves_the_chunk_and_carries_on(small, monkeypatch):
+    """A GPU out-of-memory error in a chunk of several masks retries in smaller chunks (tested with a fake error)."""
+    settings, inputs = small
+    problem = Problem(*inputs, settings)
+    real = problem.objectives
+    calls = []
+
+    def flaky(masks):
+        calls.append(len(masks))
+        if len(masks) > 1:
+            raise torch.OutOfMemoryError("fake: CUDA out of memory")
+        return real(masks)
+
+    monkeypatch.setattr(problem, "objectives", flaky)
+    reporter = Mock()
+    reporter.should_stop.return_value = False
+    opt = StchOptimizer(problem, settings.__class__(**{**settings.__dict__, "steps": 2}), reporter)
+    result = opt.run()
+    assert result.chunk_size == 1 and result.steps_done == 2
+    first_one = calls.index(1)
+    assert calls[:first_one] == sorted(calls[:first_one], reverse=True)  # halved until it fits ...
+    assert set(calls[first_one:]) == {1}  # ... and it stays there
+    messages = [c.args[1] for c in reporter.progress.call_args_list]
+    assert any("out of GPU memory" in m for m in messages)
