@@ -27,23 +27,28 @@ from PySide6.QtWidgets import (
 )
 
 from moss_engine.device import available_devices
-from moss_engine.errors import MossError
+from moss_engine.errors import MossError, MossInputError
 from moss_engine.plot import plot_front
 from moss_engine.reporting import FrontSnapshot
 from moss_engine.run_folder import write_run_folder
 from moss_engine.settings import PRESETS, RunSettings, make_settings
 
+from .player import Player, matched_loudness
+from .run_loader import load_run
 from .settings_store import SettingsStore
+from .ui.advanced_panel import AdvancedPanel
 from .ui.drop_zone import DropZone
 from .ui.front_plot import FrontPlot
 from .ui.mask_view import MaskView
 from .ui.spectrogram_view import SpectrogramView
+from .ui.transport import TransportBar
 from .worker import WorkerThread
 
 log = logging.getLogger(__name__)
 
-#: (image, audio, quality) -> the run's settings. Tests pass one that makes tiny runs.
-SettingsFactory = Callable[[Path, Path, str], RunSettings]
+#: (image, audio, quality, **overrides) -> the run's settings; the Advanced section's changes come as keywords
+#: (none when nothing was changed). Tests pass one that makes tiny runs.
+SettingsFactory = Callable[..., RunSettings]
 
 PRESET_HINTS = {
     "preview": "22 kHz, 8 points, up to 80 steps: a quick look (a few minutes on a CPU)",
@@ -52,9 +57,9 @@ PRESET_HINTS = {
 }
 
 
-def default_settings_factory(image: Path, audio: Path, quality: str) -> RunSettings:
-    """The app's runs: the chosen preset on the best device found."""
-    return make_settings(image, audio, quality=quality, device="auto")
+def default_settings_factory(image: Path, audio: Path, quality: str, **overrides) -> RunSettings:
+    """The app's runs: the chosen preset on the best device found, with the Advanced section's changes."""
+    return make_settings(image, audio, quality=quality, **{"device": "auto", **overrides})
 
 
 def _seconds(value: float) -> str:
@@ -86,6 +91,10 @@ class MainWindow(QMainWindow):
         self.runner.progress.connect(self._on_progress)
         self.runner.finished.connect(self._on_finished)
         self.runner.failed.connect(self._on_failed)
+        self.player = Player(self)
+        self.player.state_changed.connect(self._on_player_state)
+        self.player.position_changed.connect(self._on_player_position)
+        self.player.unavailable.connect(self._update_transport)
 
         self._build_inputs()
         self._build_views()
@@ -138,6 +147,8 @@ class MainWindow(QMainWindow):
 
         form = QFormLayout()
         form.addRow("Quality", self.preset_combo)
+        self.advanced = AdvancedPanel(available_devices())
+        self.advanced.overrides_changed.connect(self._on_overrides)
 
         self.left = QWidget()
         self.left.setMinimumWidth(260)
@@ -146,6 +157,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.picture_zone)
         layout.addWidget(self.music_zone)
         layout.addLayout(form)
+        layout.addWidget(self.advanced)
         layout.addLayout(buttons)
         layout.addWidget(self.progress_bar)
         layout.addWidget(self.status_label)
@@ -173,6 +185,15 @@ class MainWindow(QMainWindow):
         bottom.addWidget(self.mask_view)
         bottom.addWidget(self.spectrogram_view)
         bottom.setSizes([330, 650])
+        self.transport = TransportBar()
+        self.transport.play_pause_clicked.connect(self.player.toggle)
+        self.transport.stop_clicked.connect(self.player.stop)
+        self.transport.ab_toggled.connect(self._on_ab)
+        lower = QWidget()
+        lower_layout = QVBoxLayout(lower)
+        lower_layout.setContentsMargins(0, 0, 0, 0)
+        lower_layout.addWidget(bottom, 1)
+        lower_layout.addWidget(self.transport)
 
         top = QWidget()
         top_layout = QVBoxLayout(top)
@@ -182,7 +203,7 @@ class MainWindow(QMainWindow):
 
         self.right = QSplitter(Qt.Orientation.Vertical)
         self.right.addWidget(top)
-        self.right.addWidget(bottom)
+        self.right.addWidget(lower)
         self.right.setSizes([430, 330])
 
     def _build_menu(self) -> None:
@@ -197,14 +218,18 @@ class MainWindow(QMainWindow):
 
         self.open_picture_action = action("Open &Picture...", self.picture_zone.choose_file,
                                           QKeySequence.StandardKey.Open)
-        self.open_music_action = action("Open &Music...", self.music_zone.choose_file, "Ctrl+Shift+O")
+        self.open_music_action = action("Open &Music...", self.music_zone.choose_file, "Ctrl+Alt+O")
+        self.open_run_action = action("Open &Run...", self.choose_run, "Ctrl+Shift+O",
+                                      "Reopen a run folder: its front, masks and audio")
+        self.play_action = action("&Play/Pause", self.player.toggle, "Space", "Play or pause the selected point")
         self.export_action = action("&Export Run Folder...", self.choose_export, "Ctrl+E",
                                     "Write the front (WAV per point, masks, manifest, plot) to a folder")
         self.quit_action = action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.start_action = action("&Start", self.start_run, "Ctrl+Return")
         self.cancel_action = action("&Cancel", self.cancel_run, "Esc")
         file_menu = self.menuBar().addMenu("&File")
-        for act in (self.open_picture_action, self.open_music_action, None, self.export_action, None,
+        for act in (self.open_picture_action, self.open_music_action, self.open_run_action, None, self.export_action,
+                    None,
                     self.quit_action):
             if act is None:
                 file_menu.addSeparator()
@@ -223,6 +248,8 @@ class MainWindow(QMainWindow):
         preset = self.store.preset or ("preview" if available_devices()[0] == "cpu" else "standard")
         index = self.preset_combo.findData(preset)
         self.preset_combo.setCurrentIndex(max(0, index))
+        self.advanced.set_preset(self.preset_combo.currentData())
+        self.advanced.set_overrides(self.store.advanced_overrides)
         for zone, given, last in ((self.picture_zone, picture, self.store.last_picture),
                                   (self.music_zone, music, self.store.last_music)):
             for candidate in (given, last):
@@ -244,6 +271,11 @@ class MainWindow(QMainWindow):
     @Slot(int)
     def _on_preset(self, _index: int) -> None:
         self.store.preset = self.preset_combo.currentData()
+        self.advanced.set_preset(self.preset_combo.currentData())
+
+    @Slot(dict)
+    def _on_overrides(self, overrides: dict) -> None:
+        self.store.advanced_overrides = overrides
 
     # --- the run --------------------------------------------------------------------------------------------------
 
@@ -259,10 +291,11 @@ class MainWindow(QMainWindow):
         self.cancel_button.setEnabled(running)
         self.cancel_action.setEnabled(running)
         self.export_action.setEnabled(self.result is not None and not running)
-        for widget in (self.picture_zone, self.music_zone, self.preset_combo, self.open_picture_action,
-                       self.open_music_action):
+        for widget in (self.picture_zone, self.music_zone, self.preset_combo, self.advanced, self.open_picture_action,
+                       self.open_music_action, self.open_run_action):
             widget.setEnabled(not running)
         self.alpha_slider.setEnabled(self.result is not None and not running)
+        self._update_transport()
 
     @Slot()
     def start_run(self) -> bool:
@@ -271,10 +304,15 @@ class MainWindow(QMainWindow):
             return False
         try:
             settings = self.settings_factory(self.picture_zone.path, self.music_zone.path,
-                                             self.preset_combo.currentData())
+                                             self.preset_combo.currentData(), **self.advanced.settings_overrides())
+        except MossInputError as exc:  # an impossible Advanced combination: say which, in place, no dialog
+            self.status_label.setText(f"Cannot start: {exc}")
+            return False
         except MossError as exc:
             self._show_error(str(exc))
             return False
+        self.player.stop()
+        self.player.set_audio(None, 1)
         self.result, self.selected = None, None
         self.front_plot.clear_front()
         self.mask_view.clear_mask()
@@ -368,6 +406,7 @@ class MainWindow(QMainWindow):
         self.alpha_slider.setValue(round(100 * float(np.clip(point.alpha, 0, 1))))
         self.alpha_slider.blockSignals(False)
         self.alpha_label.setText(f"alpha {point.alpha:.2f}  ·  point {index + 1}/{len(self.result.points)}")
+        self._load_player(keep_position=True)
 
     @Slot(int)
     def _on_alpha(self, value: int) -> None:
@@ -377,6 +416,72 @@ class MainWindow(QMainWindow):
         nearest = int(np.argmin(np.abs(alphas - value / 100)))
         if nearest != self.selected:
             self.select_point(nearest)
+
+    # --- listening ------------------------------------------------------------------------------------------------
+
+    def playback_audio(self) -> np.ndarray | None:
+        """What Play plays now: the selected point, or (A/B on) the original scaled to that point's RMS."""
+        if self.result is None or self.selected is None:
+            return None
+        point = self.result.points[self.selected]
+        if not self.transport.ab_button.isChecked():
+            return point.samples
+        return matched_loudness(self.result.reference, point.samples)[0]
+
+    def _load_player(self, keep_position: bool) -> None:
+        audio = self.playback_audio()
+        self.player.set_audio(audio, self.result.sample_rate if audio is not None else 1, keep_position)
+        self._update_transport()
+
+    @Slot(bool)
+    def _on_ab(self, _original: bool) -> None:
+        # same place in the song, so A/B compares the same bar of music
+        self._load_player(keep_position=True)
+
+    @Slot()
+    def _update_transport(self, *_args) -> None:
+        has_audio = self.player.has_audio and not self.running
+        self.transport.set_enabled(self.player.available and has_audio,
+                                   self.player.unavailable_reason if not self.player.available else "")
+        self.play_action.setEnabled(self.player.available and has_audio)
+        self.transport.set_time(self.player.position_s, self.player.duration_s)
+
+    @Slot(str)
+    def _on_player_state(self, state: str) -> None:
+        self.transport.set_state(state)
+        if state == "stopped":
+            self.spectrogram_view.set_playhead(None)
+
+    @Slot(float)
+    def _on_player_position(self, seconds: float) -> None:
+        if self.player.state != "stopped":
+            self.spectrogram_view.set_playhead(seconds)
+        self.transport.set_time(seconds, self.player.duration_s)
+
+    # --- reopening a run ------------------------------------------------------------------------------------------
+
+    @Slot()
+    def choose_run(self) -> None:
+        start = str(self.store.last_run_dir or Path.home())
+        name = QFileDialog.getExistingDirectory(self, "Open run folder", start)
+        if name:
+            self.open_run(Path(name))
+
+    def open_run(self, run_dir: Path) -> bool:
+        """Show the run stored in ``run_dir``; a foreign or damaged folder shows a dialog and changes nothing."""
+        if self.running:
+            return False
+        try:
+            result = load_run(run_dir)  # everything is read before anything on screen changes
+        except MossError as exc:
+            self._show_error(str(exc))
+            return False
+        self.store.last_run_dir = Path(run_dir).parent
+        self.player.stop()
+        self.selected = None
+        self.show_result(result)
+        self.statusBar().showMessage(f"Opened {run_dir}", 8000)
+        return True
 
     # --- export ---------------------------------------------------------------------------------------------------
 
@@ -425,5 +530,6 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
         self.store.geometry = self.saveGeometry()
         self.store.sync()
+        self.player.close()
         self.shutdown()
         super().closeEvent(event)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
@@ -15,6 +16,8 @@ DEFAULTS: dict[str, object] = {
     "last_music": "",
     "preset": "",  # "" = by device: preview on a CPU, standard on a GPU
     "window/geometry": QByteArray(),
+    "advanced/overrides": "{}",
+    "last_run_dir": "",  # JSON: the Advanced fields the user changed, by name
 }
 
 
@@ -82,6 +85,27 @@ class SettingsStore:
     @geometry.setter
     def geometry(self, data: QByteArray) -> None:
         self._settings.setValue("window/geometry", data)
+
+    @property
+    def last_run_dir(self) -> Path | None:
+        return self._path("last_run_dir")
+
+    @last_run_dir.setter
+    def last_run_dir(self, path: Path | None) -> None:
+        self._settings.setValue("last_run_dir", "" if path is None else str(path))
+
+    @property
+    def advanced_overrides(self) -> dict:
+        """The Advanced section's changed fields ({} when none, or when the stored text is damaged)."""
+        try:
+            value = json.loads(self._get("advanced/overrides"))
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    @advanced_overrides.setter
+    def advanced_overrides(self, overrides: dict) -> None:
+        self._settings.setValue("advanced/overrides", json.dumps(overrides))
 
     def sync(self) -> None:
         """Write to disk now (QSettings also does so on its own, later)."""

@@ -37,6 +37,11 @@ class SpectrogramView(pg.PlotWidget):
         self.outline.setZValue(10)
         self.outline.hide()
         self.addItem(self.outline)
+        # Created once and moved by the player's clock; hidden while nothing plays.
+        self.playhead = pg.InfiniteLine(pos=0.0, angle=90, movable=False, pen=pg.mkPen("#ffffff", width=2))
+        self.playhead.setZValue(20)
+        self.playhead.hide()
+        self.addItem(self.playhead, ignoreBounds=True)
 
     def show_audio(self, samples: np.ndarray, sample_rate: int, n_fft: int, hop_length: int, db_range: float,
                    freq_scale: str, placement=None) -> np.ndarray:
@@ -70,6 +75,15 @@ class SpectrogramView(pg.PlotWidget):
             return (math.log(hz) - math.log(LOG_AXIS_BOTTOM_HZ)) / (math.log(nyquist) - math.log(LOG_AXIS_BOTTOM_HZ))
         return hz / 1000
 
+    def set_playhead(self, seconds: float | None) -> None:
+        """Draw the playhead at ``seconds`` (None hides it)."""
+        if seconds is None:
+            self.playhead.hide()
+            return
+        self.playhead.setValue(seconds)
+        self.playhead.show()
+
     def clear_view(self) -> None:
         self.image.clear()
         self.outline.hide()
+        self.playhead.hide()

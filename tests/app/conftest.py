@@ -98,7 +98,7 @@ def window(qtbot, store, sample):
     """The main window on the sample, making tiny runs, its worker thread stopped in teardown."""
     from moss_app.main_window import MainWindow
 
-    win = MainWindow(store, lambda image, audio, quality: tiny_settings(image, audio, quality), *sample)
+    win = MainWindow(store, lambda image, audio, quality, **o: tiny_settings(image, audio, quality, **o), *sample)
     qtbot.addWidget(win)
     win.show()
     yield win

@@ -1,0 +1,96 @@
+"""Reopen a run folder as a ``RunResult``: its front from the manifest, point audio from WAV, masks from .npy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soundfile as sf
+
+from moss_engine.errors import MossInputError
+from moss_engine.front import Anchors
+from moss_engine.optimizer import OptimisationResult
+from moss_engine.pipeline import FrontPoint, RunResult
+from moss_engine.run_folder import read_manifest
+from moss_engine.settings import RunSettings
+from moss_engine.target import make_placement
+
+
+def _read_wav(path: Path, sample_rate: int) -> np.ndarray:
+    """(channels, samples) float32 of a run's WAV, checked against the manifest's rate."""
+    try:
+        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except (OSError, RuntimeError, sf.LibsndfileError) as exc:
+        raise MossInputError(f"cannot read the run's audio ({exc})", path) from None
+    if rate != sample_rate:
+        raise MossInputError(f"sample rate {rate} Hz, but the manifest says {sample_rate} Hz", path)
+    return np.ascontiguousarray(data.T)
+
+
+def _read_logits(path: Path, shape: tuple[int, int]) -> np.ndarray:
+    try:
+        logits = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise MossInputError(f"cannot read the point's mask ({exc})", path) from None
+    if logits.shape != shape:
+        raise MossInputError(f"mask of shape {logits.shape}, expected {shape}", path)
+    return logits.astype(np.float32)
+
+
+def _settings(manifest: dict[str, Any]) -> RunSettings:
+    # The inputs need not exist any more to look at and listen to a run, so (unlike settings_from_manifest) the
+    # recorded paths are kept as they are, unchecked.
+    record = dict(manifest["settings"])
+    for key in ("time", "freq", "mask_shape"):
+        if record.get(key) is not None:
+            record[key] = tuple(record[key])
+    known = set(RunSettings.__dataclass_fields__)
+    return RunSettings(**{k: v for k, v in record.items() if k in known})
+
+
+def load_run(run_dir: str | Path) -> RunResult:
+    """The run stored in ``run_dir`` (``MossInputError`` for a foreign, damaged or incomplete folder)."""
+    run_dir = Path(run_dir)
+    manifest = read_manifest(run_dir)
+    try:
+        settings = _settings(manifest)
+        rate = int(manifest["sample_rate"])
+        shape = tuple(int(v) for v in manifest.get("mask_shape", settings.mask_shape))
+        points = [FrontPoint(visual=float(p["visual_loss"]), audio=float(p["audio_loss"]), alpha=float(p["alpha"]),
+                             logits=_read_logits(run_dir / p["mask"], shape),
+                             samples=_read_wav(run_dir / p["wav"], rate), kind=str(p.get("kind", "")),
+                             phase_iterations=int(p.get("phase_iterations", 0)))
+                  for p in manifest["points"]]
+        reference_path = run_dir / "reference.wav"
+        # an older folder without the reference still shows and plays its points; A/B then has nothing to play
+        reference = _read_wav(reference_path, rate) if reference_path.is_file() else np.zeros_like(points[0].samples)
+        inp, place, run = manifest["input"], manifest["placement"], manifest.get("run", {})
+        duration = float(inp.get("duration_s", points[0].samples.shape[-1] / rate))
+        placement = make_placement(duration, rate, settings.n_fft, settings.hop_length,
+                                   (float(place["t0_s"]), float(place["t1_s"])),
+                                   (float(place["f0_hz"]), float(place["f1_hz"])), settings.freq_scale)
+        a = manifest.get("anchors", {})
+        anchors = Anchors(music_visual=float(a["music"]["visual_loss"]), music_audio=float(a["music"]["audio_loss"]),
+                          image_visual=float(a["image"]["visual_loss"]), image_audio=float(a["image"]["audio_loss"]))
+        cross = manifest.get("crossfade", {})
+        cross_v = np.asarray(cross.get("visual_loss", []), dtype=float)
+        cross_a = np.asarray(cross.get("audio_loss", []), dtype=float)
+        seconds = run.get("seconds", {})
+        optimisation = OptimisationResult(
+            candidates=[], anchors=anchors, crossfade_levels=np.zeros(0), crossfade_visual=cross_v,
+            crossfade_audio=cross_a, steps_done=int(run.get("steps", 0)), stopped_early=bool(run.get("stopped_early")),
+            cancelled=False, elapsed_s=float(sum(seconds.values())) if seconds else 0.0,
+            chunk_size=int(run.get("chunk_size", 0)), hypervolume_history=[])
+        return RunResult(
+            settings=settings, device=str(run.get("device", "?")), sample_rate=rate,
+            start_s=float(inp.get("start_s", 0.0)), duration_s=duration, image_sha256=str(inp.get("image_sha256", "")),
+            audio_sha256=str(inp.get("audio_sha256", "")), placement=placement, reference=reference, points=points,
+            anchors=anchors, hypervolume=float(manifest.get("hypervolume", {}).get("value", 0.0)),
+            output_gain_db=float(manifest.get("output_gain_db", 0.0)), crossfade_visual=cross_v,
+            crossfade_audio=cross_a, optimisation=optimisation, notices=tuple(run.get("notices", ())),
+            timings=dict(seconds))
+    except MossInputError:
+        raise
+    except (KeyError, TypeError, ValueError) as exc:  # a manifest edited by hand or from a different format
+        raise MossInputError(f"the manifest is missing or garbles {exc}", run_dir / "manifest.json") from None

@@ -1,0 +1,185 @@
+"""The "Advanced" section: the run's details behind the quality preset, each one overridable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QPushButton,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from moss_engine.settings import PRESETS, RunSettings, default_band
+
+SAMPLE_RATES = (16000, 22050, 32000, 44100, 48000)
+#: The dataclass defaults of the fields no preset sets.
+_BASE = {name: f.default for name, f in RunSettings.__dataclass_fields__.items()}
+
+
+def preset_values(preset: str) -> dict[str, Any]:
+    """Every field this panel shows, as the preset ``preset`` (and RunSettings' defaults) would set it."""
+    values = {k: _BASE[k] for k in ("start_s", "duration_s", "freq_scale", "db_range", "device", "seed")}
+    values.update({k: v for k, v in PRESETS[preset].items() if k in ("points", "steps", "sample_rate")})
+    values["device"] = "auto"
+    values["f0_hz"], values["f1_hz"] = default_band(values["sample_rate"], values["freq_scale"])
+    return values
+
+
+class AdvancedPanel(QWidget):
+    """A collapsible form; a field shows the preset's value until the user changes it, then overrides it.
+
+    Args:
+        devices: the device names offered after "auto" (``moss_engine.device.available_devices()``).
+
+    Signals:
+        overrides_changed(dict): the user changed a field or reset them: the new ``overrides()``.
+    """
+
+    overrides_changed = Signal(dict)
+
+    def __init__(self, devices: list[str], parent=None):
+        super().__init__(parent)
+        self._preset = next(iter(PRESETS))
+        self._overrides: dict[str, Any] = {}
+        self._loading = False  # True while the code (not the user) fills the fields
+
+        self.toggle = QToolButton()
+        self.toggle.setText("Advanced")
+        self.toggle.setCheckable(True)
+        self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.toggle.setToolTip("The details behind the quality preset; a value you change overrides the preset's")
+        self.toggle.toggled.connect(self.set_expanded)
+
+        self.fields: dict[str, QWidget] = {}
+        self.body = QWidget()
+        form = QFormLayout(self.body)
+        form.setContentsMargins(12, 0, 0, 0)
+
+        def spin(key, label, lo, hi, tip, decimals=None, suffix="", special=None):
+            box = QSpinBox() if decimals is None else QDoubleSpinBox()
+            if decimals is not None:
+                box.setDecimals(decimals)
+            box.setRange(lo, hi)
+            box.setSuffix(suffix)
+            if special:
+                box.setSpecialValueText(special)
+            box.setToolTip(tip)
+            box.valueChanged.connect(lambda _v, k=key: self._edited(k))
+            self.fields[key] = box
+            form.addRow(label, box)
+
+        def combo(key, label, items, tip):
+            box = QComboBox()
+            for text, data in items:
+                box.addItem(text, data)
+            box.setToolTip(tip)
+            box.currentIndexChanged.connect(lambda _i, k=key: self._edited(k))
+            self.fields[key] = box
+            form.addRow(label, box)
+
+        spin("points", "Points", 2, 256, "How many trade-offs the front offers, both ends included")
+        spin("steps", "Steps", 1, 100000, "The most optimiser steps (it may stop earlier when the front stops "
+             "improving)")
+        combo("sample_rate", "Sample rate", [(f"{r / 1000:g} kHz", r) for r in SAMPLE_RATES],
+              "The rate the run works at and writes")
+        spin("start_s", "Segment start", 0, 36000, "Where in the song the segment starts", 1, " s")
+        spin("duration_s", "Segment length", 0, 36000, "How much of the song is used (longer = slower)", 1, " s",
+             special="whole song")
+        spin("f0_hz", "Band bottom (F0)", 0, 96000, "The lowest frequency the picture covers", 0, " Hz")
+        spin("f1_hz", "Band top (F1)", 0, 96000, "The highest frequency the picture covers", 0, " Hz")
+        combo("freq_scale", "Frequency scale", [("linear", "linear"), ("log", "log")],
+              "The frequency axis of the viewer the picture is drawn for")
+        spin("db_range", "dB range", 10, 200, "The viewer's dynamic range: black is this far below the loudest cell",
+             0, " dB")
+        combo("device", "Device", [("auto (best found)", "auto")] + [(d, d) for d in devices],
+              "Where the optimisation runs: a GPU is many times faster than the CPU")
+        spin("seed", "Seed", 0, 2 ** 31 - 1, "The seed of every random choice: same seed, same front")
+        self.reset_button = QPushButton("Reset to preset")
+        self.reset_button.setToolTip("Forget every change made here")
+        self.reset_button.clicked.connect(self.reset)
+        form.addRow(self.reset_button)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.toggle)
+        layout.addWidget(self.body)
+        self.body.hide()
+        self._fill()
+
+    # --- showing ---------------------------------------------------------------------------------------------------
+
+    def set_expanded(self, expanded: bool) -> None:
+        self.toggle.setChecked(expanded)
+        self.toggle.setArrowType(Qt.ArrowType.DownArrow if expanded else Qt.ArrowType.RightArrow)
+        self.body.setVisible(expanded)
+
+    def set_preset(self, preset: str) -> None:
+        """Show ``preset``'s values in every field the user has not changed."""
+        self._preset = preset
+        self._fill()
+
+    def _fill(self) -> None:
+        values = {**preset_values(self._preset), **self._overrides}
+        if "f0_hz" not in self._overrides and "f1_hz" not in self._overrides:
+            # the default band follows the rate and the scale, even when those two are overridden
+            values["f0_hz"], values["f1_hz"] = default_band(values["sample_rate"], values["freq_scale"])
+        self._loading = True
+        try:
+            for key, widget in self.fields.items():
+                value = values[key]
+                if isinstance(widget, QComboBox):
+                    widget.setCurrentIndex(max(0, widget.findData(value)))
+                else:
+                    widget.setValue(0 if value is None or value == float("inf") else value)
+                font = widget.font()
+                font.setBold(key in self._overrides)  # changed fields stand out
+                widget.setFont(font)
+        finally:
+            self._loading = False
+
+    def _value(self, key: str) -> Any:
+        widget = self.fields[key]
+        if isinstance(widget, QComboBox):
+            return widget.currentData()
+        value = widget.value()
+        if key == "duration_s" and value == 0:
+            return float("inf")  # make_settings' "whole song"
+        return value
+
+    def _edited(self, key: str) -> None:
+        if self._loading:
+            return
+        self._overrides[key] = self._value(key)
+        self._fill()  # bold it, and move a default band along with a new rate or scale
+        self.overrides_changed.emit(self.overrides())
+
+    # --- reading ---------------------------------------------------------------------------------------------------
+
+    def overrides(self) -> dict[str, Any]:
+        """The fields the user changed, by field name (F0 and F1 as ``f0_hz``/``f1_hz``)."""
+        return dict(self._overrides)
+
+    def set_overrides(self, overrides: dict[str, Any]) -> None:
+        """Restore earlier changes (unknown keys are dropped: they may come from another MOSS version)."""
+        self._overrides = {k: v for k, v in overrides.items() if k in self.fields}
+        self._fill()
+
+    def settings_overrides(self) -> dict[str, Any]:
+        """The changes as ``make_settings`` keywords: F0/F1 become ``freq`` (both, since the engine takes a pair)."""
+        out = {k: v for k, v in self._overrides.items() if k not in ("f0_hz", "f1_hz")}
+        if "f0_hz" in self._overrides or "f1_hz" in self._overrides:
+            out["freq"] = (float(self._value("f0_hz")), float(self._value("f1_hz")))
+        return out
+
+    def reset(self) -> None:
+        self._overrides = {}
+        self._fill()
+        self.overrides_changed.emit({})

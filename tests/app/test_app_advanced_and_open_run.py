@@ -1,0 +1,84 @@
+"""The Advanced section (overrides reach the run's settings, persist, bad combos say why) and File > Open Run."""
+
+import numpy as np
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMessageBox
+
+from moss_app.run_loader import load_run
+from moss_app.settings_store import SettingsStore
+from moss_app.ui.mask_view import mask_of
+from moss_engine.run_folder import write_run_folder
+from moss_engine.settings import PRESETS
+
+
+def test_changed_fields_override_the_preset_in_the_run(qtbot, window):
+    adv = window.advanced
+    assert adv.fields["points"].value() == PRESETS[window.preset_combo.currentData()]["points"]
+    adv.fields["points"].setValue(3)
+    adv.fields["steps"].setValue(2)
+    adv.fields["seed"].setValue(7)
+    assert adv.overrides() == {"points": 3, "steps": 2, "seed": 7}
+    window.preset_combo.setCurrentIndex(window.preset_combo.findData("high"))
+    assert adv.fields["points"].value() == 3  # the user's value survives a preset change
+    with qtbot.waitSignal(window.runner.finished, timeout=120000) as done:
+        assert window.start_run()
+    s = done.args[0].settings
+    assert (s.points, s.steps, s.seed, s.quality) == (3, 2, 7, "high")
+    assert window.store.advanced_overrides == {"points": 3, "steps": 2, "seed": 7}
+
+
+def test_overrides_are_restored_by_the_next_window(qtbot, tmp_path, sample):
+    from moss_app.main_window import MainWindow
+
+    path = str(tmp_path / "moss.ini")
+    first = MainWindow(SettingsStore(QSettings(path, QSettings.Format.IniFormat)), None, *sample)
+    qtbot.addWidget(first)
+    first.advanced.fields["seed"].setValue(11)
+    first.advanced.fields["freq_scale"].setCurrentIndex(1)  # log
+    first.close()
+    second = MainWindow(SettingsStore(QSettings(path, QSettings.Format.IniFormat)), None, *sample)
+    qtbot.addWidget(second)
+    try:
+        assert second.advanced.overrides() == {"seed": 11, "freq_scale": "log"}
+        assert second.advanced.fields["seed"].value() == 11
+        assert second.advanced.settings_overrides() == {"seed": 11, "freq_scale": "log"}
+    finally:
+        second.shutdown()
+
+
+def test_an_impossible_band_says_why_in_the_status_line(window):
+    window.advanced.fields["f0_hz"].setValue(9000)
+    window.advanced.fields["f1_hz"].setValue(100)
+    assert not window.start_run()
+    assert window.status_label.text().startswith("Cannot start: --freq 9000:100")
+    assert not window.running and window.start_button.isEnabled()
+    assert not [w for w in window.findChildren(QMessageBox) if w.isVisible()]
+
+
+def test_open_run_shows_the_front_masks_and_audio(qtbot, window, tiny_result, tmp_path):
+    out = write_run_folder(tiny_result, tmp_path / "run")
+    assert window.open_run(out)
+    loaded = window.result
+    audio, visual = window.front_plot.points_data()
+    np.testing.assert_allclose(audio, [p.audio for p in tiny_result.points])
+    np.testing.assert_allclose(visual, [p.visual for p in tiny_result.points])
+    window.select_point(0)
+    np.testing.assert_allclose(window.mask_view.image.image, mask_of(tiny_result.points[0].logits)[::-1], rtol=1e-6)
+    np.testing.assert_allclose(loaded.points[0].samples, tiny_result.points[0].samples, atol=1e-7)
+    assert window.player.duration_s == tiny_result.points[0].samples.shape[-1] / tiny_result.sample_rate
+    assert window.spectrogram_view.outline.isVisible() and window.export_action.isEnabled()
+    # the reopened run exports again
+    again = window.export_run(tmp_path / "again")
+    assert len(load_run(again).points) == len(tiny_result.points)
+
+
+def test_a_foreign_folder_shows_a_dialog_and_changes_nothing(qtbot, window, tiny_result, tmp_path):
+    window.show_result(tiny_result)
+    window.select_point(1)
+    foreign = tmp_path / "holiday"
+    foreign.mkdir()
+    assert not window.open_run(foreign)
+    assert window.result is tiny_result and window.selected == 1
+    dialogs = [w for w in window.findChildren(QMessageBox) if w.isVisible()]
+    assert len(dialogs) == 1 and "not a MOSS run folder" in dialogs[0].text()
+    dialogs[0].accept()

@@ -1,0 +1,158 @@
+"""Playback: a fake sounddevice pulls frames through the callback; the playhead, A/B at matched loudness, no device."""
+
+import sys
+import types
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from moss_app.player import NO_DEVICE, find_output, rms
+
+
+class FakeStream:
+    """Records start/stop/close; the test calls ``pull`` as PortAudio would call the callback."""
+
+    instances: list["FakeStream"] = []
+
+    def __init__(self, samplerate, channels, dtype, callback):
+        self.samplerate, self.channels, self.dtype, self.callback = samplerate, channels, dtype, callback
+        self.calls: list[str] = []
+        self.active = False
+        FakeStream.instances.append(self)
+
+    def start(self):
+        self.calls.append("start")
+        self.active = True
+
+    def stop(self):
+        self.calls.append("stop")
+        self.active = False
+
+    def close(self):
+        self.calls.append("close")
+
+    def pull(self, frames):
+        out = np.full((frames, self.channels), np.nan, dtype=np.float32)
+        self.callback(out, frames, None, None)
+        return out
+
+
+def fake_sounddevice(query=None):
+    module = types.ModuleType("sounddevice")
+    module.OutputStream = FakeStream
+    module.query_devices = query or (lambda kind=None: {"name": "fake", "max_output_channels": 2})
+    return module
+
+
+@pytest.fixture
+def fake_sd(monkeypatch):
+    FakeStream.instances = []
+    monkeypatch.setitem(sys.modules, "sounddevice", fake_sounddevice())
+    return FakeStream
+
+
+@pytest.fixture
+def played(fake_sd, window, tiny_result):  # fake_sd first: the window probes the fake
+    window.show_result(tiny_result)
+    return window
+
+
+def test_play_pulls_the_selected_points_samples_and_moves_the_playhead(qtbot, played, tiny_result, fake_sd):
+    window = played
+    point = tiny_result.points[window.selected]
+    assert window.transport.play_button.isEnabled()
+    qtbot.mouseClick(window.transport.play_button, Qt.MouseButton.LeftButton)
+    assert window.player.state == "playing" and window.transport.play_button.text() == "Pause"
+    assert len(fake_sd.instances) == 1
+    stream = fake_sd.instances[0]
+    assert (stream.samplerate, stream.channels, stream.calls) == (tiny_result.sample_rate, point.samples.shape[0],
+                                                                  ["start"])
+    first = stream.pull(1000)
+    second = stream.pull(500)
+    np.testing.assert_array_equal(np.concatenate([first, second]), point.samples[:, :1500].T)
+    qtbot.waitUntil(lambda: window.spectrogram_view.playhead.isVisible(), timeout=2000)
+    assert window.spectrogram_view.playhead.value() == pytest.approx(1500 / tiny_result.sample_rate)
+    # Space pauses (the stream stops, the position stays), Space again resumes on the same stream
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    assert window.player.state == "paused" and stream.calls == ["start", "stop"]
+    assert window.player.position_s == pytest.approx(1500 / tiny_result.sample_rate)
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    assert window.player.state == "playing" and stream.calls[-1] == "start" and len(fake_sd.instances) == 1
+    # Stop resets to the start and hides the playhead
+    qtbot.mouseClick(window.transport.stop_button, Qt.MouseButton.LeftButton)
+    assert window.player.state == "stopped" and window.player.position_s == 0
+    assert not window.spectrogram_view.playhead.isVisible()
+    window.player.play()
+    np.testing.assert_array_equal(stream.pull(10), point.samples[:, :10].T)
+
+
+def test_playback_stops_at_the_end_with_silence_after_the_last_frame(qtbot, played, tiny_result, fake_sd):
+    window = played
+    window.player.play()
+    stream = fake_sd.instances[0]
+    n = tiny_result.points[window.selected].samples.shape[-1]
+    tail = stream.pull(n + 100)[n:]
+    assert np.all(tail == 0)
+    qtbot.waitUntil(lambda: window.player.state == "stopped", timeout=2000)
+    assert window.transport.play_button.text() == "Play" and stream.calls[-1] == "stop"
+
+
+def test_ab_plays_the_original_at_the_points_loudness(qtbot, played, tiny_result, fake_sd):
+    window = played
+    point = tiny_result.points[window.selected]
+    window.player.play()
+    stream = fake_sd.instances[0]
+    stream.pull(2000)
+    window.transport.ab_button.setChecked(True)
+    assert "loudness" in window.transport.ab_button.toolTip()
+    assert window.player.state == "playing"
+    assert window.player.position_s == pytest.approx(2000 / tiny_result.sample_rate)
+    gain = rms(point.samples) / rms(tiny_result.reference)
+    got = stream.pull(3000)
+    np.testing.assert_allclose(got, (tiny_result.reference[:, 2000:5000] * gain).T, rtol=1e-5, atol=1e-7)
+    whole = window.playback_audio()
+    assert rms(whole) == pytest.approx(rms(point.samples), rel=0.01)
+    assert not np.allclose(whole, point.samples)  # it really is the original, not the point
+    window.transport.ab_button.setChecked(False)
+    np.testing.assert_array_equal(stream.pull(100), point.samples[:, 5000:5100].T)
+
+
+def test_no_output_device_disables_play_with_the_reason(qtbot, monkeypatch, store, sample):
+    from moss_app.main_window import MainWindow
+
+    def query(kind=None):
+        raise ValueError("No output device available")
+
+    monkeypatch.setitem(sys.modules, "sounddevice", fake_sounddevice(query))
+    sd, reason = find_output()
+    assert sd is None and reason.startswith(NO_DEVICE)
+    win = MainWindow(store, None, *sample)
+    qtbot.addWidget(win)
+    try:
+        assert not win.player.available
+        assert not win.transport.play_button.isEnabled() and not win.play_action.isEnabled()
+        assert NO_DEVICE in win.transport.play_button.toolTip()
+        win.player.toggle()  # Space with no device: nothing happens, nothing breaks
+        assert win.player.state == "stopped"
+    finally:
+        win.shutdown()
+
+
+def test_a_missing_portaudio_is_no_device(monkeypatch):
+    monkeypatch.setitem(sys.modules, "sounddevice", None)  # import raises ImportError
+    sd, reason = find_output()
+    assert sd is None and reason.startswith(NO_DEVICE)
+
+
+def test_a_real_device_plays_when_there_is_one(qtbot, tiny_result):
+    sd, reason = find_output()
+    if sd is None:
+        pytest.skip(f"this machine has no audio output: {reason}")
+    from moss_app.player import Player
+
+    player = Player()
+    player.set_audio(tiny_result.points[0].samples[:, :4410], tiny_result.sample_rate)
+    player.play()
+    qtbot.waitUntil(lambda: player.state == "stopped", timeout=5000)
+    player.close()
