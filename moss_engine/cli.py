@@ -181,6 +181,7 @@ def _summary(result: Any, out: Path) -> str:
     lines.append(f"view it with n_fft {result.settings.n_fft}, hop {result.settings.hop_length}, "
                  f"{result.settings.db_range:g} dB range, {result.settings.freq_scale} axis; the picture spans "
                  f"{p.t0_s:.2f}-{p.t1_s:.2f} s and {p.f0_hz:.0f}-{p.f1_hz:.0f} Hz")
+    lines.append(f"next: moss render {out} --point K --format mp3  |  moss morph {out}")
     return "\n".join(lines)
 
 
