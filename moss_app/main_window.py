@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -26,13 +31,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from moss_engine.audio_io import probe_audio
 from moss_engine.device import available_devices
 from moss_engine.errors import MossError, MossInputError
+from moss_engine.image_io import load_image
+from moss_engine.morph import write_morph
 from moss_engine.plot import plot_front
+from moss_engine.render import render_point
 from moss_engine.reporting import FrontSnapshot
 from moss_engine.run_folder import write_run_folder
 from moss_engine.settings import PRESETS, RunSettings, make_settings
 
+from . import autosave
 from .player import Player, matched_loudness
 from .run_loader import load_run
 from .settings_store import SettingsStore
@@ -84,6 +94,14 @@ class MainWindow(QMainWindow):
         self.result = None
         self.selected: int | None = None
         self._error_box: QMessageBox | None = None
+        self.reopen_box: QMessageBox | None = None
+        self._offered_run: Path | None = None
+        # a run folder that holds ``self.result`` (the autosave, the folder it was opened from or exported to), which
+        # the point and morph exports render from; None until one is needed and written
+        self._run_dir: Path | None = None
+        self._autosaved_dir: Path | None = None
+        self._scratch: tempfile.TemporaryDirectory | None = None
+        self.setAcceptDrops(True)  # a picture and a song dropped together anywhere go to their zones
         self.setWindowTitle("MOSS: hide a picture in music")
 
         self.runner = WorkerThread(self)
@@ -91,6 +109,8 @@ class MainWindow(QMainWindow):
         self.runner.progress.connect(self._on_progress)
         self.runner.finished.connect(self._on_finished)
         self.runner.failed.connect(self._on_failed)
+        self.runner.autosaved.connect(self._on_autosaved)
+        self.runner.autosave_dir = autosave.last_run_dir()
         self.player = Player(self)
         self.player.state_changed.connect(self._on_player_state)
         self.player.position_changed.connect(self._on_player_position)
@@ -108,9 +128,15 @@ class MainWindow(QMainWindow):
         splitter.setSizes([300, 980])
         self.setCentralWidget(splitter)
         self.statusBar().showMessage(f"Device: {available_devices()[0]}")
+        self.gpu_notice = QLabel("")  # stays, unlike the progress messages: the run went on in smaller chunks or CPU
+        self.gpu_notice.setStyleSheet("color: #d9534f;")
+        self.gpu_notice.hide()
+        self.statusBar().addPermanentWidget(self.gpu_notice)
 
         self._restore(picture, music)
+        self._rebuild_recent_menu()
         self._update_actions()
+        QTimer.singleShot(0, self, self.offer_last_run)  # once the window is up: the question is about it
 
     # --- building -------------------------------------------------------------------------------------------------
 
@@ -224,15 +250,21 @@ class MainWindow(QMainWindow):
         self.play_action = action("&Play/Pause", self.player.toggle, "Space", "Play or pause the selected point")
         self.export_action = action("&Export Run Folder...", self.choose_export, "Ctrl+E",
                                     "Write the front (WAV per point, masks, manifest, plot) to a folder")
+        self.export_point_action = action("Export &Point...", self.choose_export_point, "Ctrl+Shift+E",
+                                          "Write the selected point's audio as a WAV or FLAC file")
+        self.export_morph_action = action("Export &Morph Video...", self.choose_export_morph, None,
+                                          "A video that glides along the front from the music to the picture")
         self.quit_action = action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.start_action = action("&Start", self.start_run, "Ctrl+Return")
         self.cancel_action = action("&Cancel", self.cancel_run, "Esc")
         file_menu = self.menuBar().addMenu("&File")
-        for act in (self.open_picture_action, self.open_music_action, self.open_run_action, None, self.export_action,
-                    None,
-                    self.quit_action):
+        self.recent_menu = QMenu("Open Re&cent", self)
+        for act in (self.open_picture_action, self.open_music_action, self.recent_menu, self.open_run_action, None,
+                    self.export_action, self.export_point_action, self.export_morph_action, None, self.quit_action):
             if act is None:
                 file_menu.addSeparator()
+            elif isinstance(act, QMenu):
+                file_menu.addMenu(act)
             else:
                 file_menu.addAction(act)
         run_menu = self.menuBar().addMenu("&Run")
@@ -261,12 +293,80 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_picture(self, path: Path) -> None:
         self.store.last_picture = path
+        self.store.add_recent("picture", path)
+        self._rebuild_recent_menu()
         self._update_actions()
 
     @Slot(object)
     def _on_music(self, path: Path) -> None:
         self.store.last_music = path
+        self.store.add_recent("music", path)
+        self._rebuild_recent_menu()
         self._update_actions()
+
+    def _rebuild_recent_menu(self) -> None:
+        """File > Open Recent: the last pictures, then the last songs, newest first."""
+        self.recent_menu.clear()
+        for kind, zone in (("picture", self.picture_zone), ("music", self.music_zone)):
+            paths = self.store.recent(kind)
+            if paths and not self.recent_menu.isEmpty():
+                self.recent_menu.addSeparator()
+            for path in paths:
+                act = self.recent_menu.addAction(path.name)
+                act.setToolTip(str(path))
+                act.setStatusTip(str(path))
+                act.setData((kind, str(path)))
+                act.triggered.connect(lambda _checked=False, z=zone, p=path: z.set_file(p))
+        if self.recent_menu.isEmpty():
+            self.recent_menu.addAction("(none yet)").setEnabled(False)
+
+    def recent_actions(self) -> list[QAction]:
+        """The entries of File > Open Recent that open a file."""
+        return [a for a in self.recent_menu.actions() if a.data()]
+
+    @staticmethod
+    def _local_files(event: QDragEnterEvent | QDropEvent) -> list[Path]:
+        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+        return [Path(u.toLocalFile()) for u in urls if u.isLocalFile()] if all(u.isLocalFile() for u in urls) else []
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt override)
+        # what the zones refuse (two files at once) reaches the window
+        if self._local_files(event) and not self.running:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt override)
+        paths = self._local_files(event)
+        if not paths or self.running:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.route_files(paths)
+
+    def route_files(self, paths: list[Path]) -> list[str]:
+        """Give each file to the zone it fits: a picture if the engine reads it as one, else music if it reads it as
+        audio; returns the zone each went to ("picture", "music" or "" when neither), said in the status bar."""
+        routed: list[str] = []
+        for path in paths:
+            kind = ""
+            try:
+                load_image(path)
+                kind = "picture"
+            except MossInputError:
+                try:
+                    probe_audio(path)
+                    kind = "music"
+                except MossInputError:
+                    pass
+            zone = {"picture": self.picture_zone, "music": self.music_zone}.get(kind)
+            if zone is not None and not zone.set_file(path):
+                kind = ""
+            routed.append(kind)
+        refused = [p.name for p, k in zip(paths, routed, strict=True) if not k]
+        if refused:
+            self.statusBar().showMessage(f"Neither a picture nor music MOSS can read: {', '.join(refused)}", 8000)
+        return routed
 
     @Slot(int)
     def _on_preset(self, _index: int) -> None:
@@ -290,7 +390,8 @@ class MainWindow(QMainWindow):
         self.start_action.setEnabled(ready and not running)
         self.cancel_button.setEnabled(running)
         self.cancel_action.setEnabled(running)
-        self.export_action.setEnabled(self.result is not None and not running)
+        for act in (self.export_action, self.export_point_action, self.export_morph_action):
+            act.setEnabled(self.result is not None and not running)
         for widget in (self.picture_zone, self.music_zone, self.preset_combo, self.advanced, self.open_picture_action,
                        self.open_music_action, self.open_run_action):
             widget.setEnabled(not running)
@@ -319,6 +420,8 @@ class MainWindow(QMainWindow):
         self.spectrogram_view.clear_view()
         self.alpha_label.setText("alpha -")
         self.progress_bar.setValue(0)
+        self.gpu_notice.hide()
+        self._autosaved_dir = None
         self.status_label.setText(f"Starting: loading the inputs ({settings.quality}, {settings.points} points, "
                                   f"up to {settings.steps} steps)")
         self.runner.start(settings)
@@ -346,14 +449,25 @@ class MainWindow(QMainWindow):
     def _on_progress(self, fraction: float, message: str) -> None:
         self.progress_bar.setValue(int(1000 * fraction))
         self.statusBar().showMessage(message)
+        if "out of GPU memory" in message:
+            self.gpu_notice.setText(message[0].upper() + message[1:])
+            self.gpu_notice.setToolTip("The GPU ran out of memory: the run goes on in smaller chunks (then on the "
+                                       "CPU), slower but with the same result")
+            self.gpu_notice.show()
+
+    @Slot(object)
+    def _on_autosaved(self, folder: Path) -> None:
+        self._autosaved_dir = Path(folder)
 
     @Slot(object)
     def _on_finished(self, result) -> None:
         self.show_result(result)
+        self._run_dir, self._autosaved_dir = self._autosaved_dir, None
 
     def show_result(self, result) -> None:
         """Show a finished (or cancelled) run: its front, clickable, with its middle point selected."""
         self.result = result
+        self._run_dir = None
         opt = result.optimisation
         self.progress_bar.setValue(1000)
         how = "cancelled, best front so far" if opt.cancelled else (
@@ -467,8 +581,11 @@ class MainWindow(QMainWindow):
         if name:
             self.open_run(Path(name))
 
-    def open_run(self, run_dir: Path) -> bool:
-        """Show the run stored in ``run_dir``; a foreign or damaged folder shows a dialog and changes nothing."""
+    def open_run(self, run_dir: Path, remember: bool = True) -> bool:
+        """Show the run stored in ``run_dir``; a foreign or damaged folder shows a dialog and changes nothing.
+
+        ``remember``: File > Open Run starts in its folder next time (not for the autosave offered back).
+        """
         if self.running:
             return False
         try:
@@ -476,12 +593,38 @@ class MainWindow(QMainWindow):
         except MossError as exc:
             self._show_error(str(exc))
             return False
-        self.store.last_run_dir = Path(run_dir).parent
+        if remember:
+            self.store.last_run_dir = Path(run_dir).parent
         self.player.stop()
         self.selected = None
         self.show_result(result)
+        self._run_dir = Path(run_dir)
         self.statusBar().showMessage(f"Opened {run_dir}", 8000)
         return True
+
+    @Slot()
+    def offer_last_run(self) -> QMessageBox | None:
+        """Ask, without blocking, whether to reopen the autosaved run (when there is one and nothing is shown)."""
+        saved = autosave.saved_run()
+        if saved is None or self.result is not None or self.running:
+            return None
+        folder, written = saved
+        box = QMessageBox(QMessageBox.Icon.Question, "MOSS", f"Reopen your last run from {written:%d %b %Y, %H:%M}?",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.finished.connect(self._on_reopen_answer)
+        self.reopen_box, self._offered_run = box, folder
+        box.open()
+        return box
+
+    @Slot(int)
+    def _on_reopen_answer(self, _result: int) -> None:
+        box, self.reopen_box = self.reopen_box, None
+        if box is None:
+            return
+        yes = box.standardButton(box.clickedButton()) == QMessageBox.StandardButton.Yes
+        box.deleteLater()
+        if yes:
+            self.open_run(self._offered_run, remember=False)
 
     # --- export ---------------------------------------------------------------------------------------------------
 
@@ -518,7 +661,103 @@ class MainWindow(QMainWindow):
             self._show_error(f"could not write {out}: {exc.strerror or exc}")
             return None
         self.statusBar().showMessage(f"Exported to {written}", 8000)
+        self._run_dir = written
         return written
+
+    def _ensure_run_dir(self) -> Path:
+        """A run folder holding ``self.result``: the one known, else a new one in a temporary folder."""
+        if self._run_dir is not None and (self._run_dir / "manifest.json").is_file():
+            return self._run_dir
+        if self._scratch is None:
+            self._scratch = tempfile.TemporaryDirectory(prefix="moss-app-")
+        self._run_dir = write_run_folder(self.result, Path(self._scratch.name) / f"run-{id(self.result)}",
+                                         overwrite=True, plot=plot_front)
+        return self._run_dir
+
+    def _ask_overwrite(self, out: Path) -> bool:
+        if not out.exists():
+            return True
+        answer = QMessageBox.question(self, "MOSS", f"{out.name} already exists. Replace it?")
+        return answer == QMessageBox.StandardButton.Yes
+
+    @Slot()
+    def choose_export_point(self) -> None:
+        """Ask for a WAV or FLAC file name (and before replacing a file), then export the selected point."""
+        if self.result is None or self.selected is None:
+            return
+        base = self.picture_zone.path.parent if self.picture_zone.path is not None else Path.home()
+        proposed = base / f"moss-point-{self.selected + 1}.wav"
+        name, chosen = QFileDialog.getSaveFileName(self, "Export point", str(proposed), "WAV (*.wav);;FLAC (*.flac)",
+                                                   options=QFileDialog.Option.DontConfirmOverwrite)
+        if not name:
+            return
+        out = Path(name)
+        if out.suffix.lower() not in (".wav", ".flac"):
+            out = out.with_suffix(".flac" if "FLAC" in chosen else ".wav")
+        if self._ask_overwrite(out):
+            self.export_point(out, overwrite=True)
+
+    def export_point(self, out: Path, fmt: str | None = None, overwrite: bool = False) -> Path | None:
+        """Write the selected point's audio to ``out`` (format from ``fmt`` or the suffix); errors go to one dialog."""
+        if self.result is None or self.selected is None:
+            return None
+        try:
+            rendered = render_point(self._ensure_run_dir(), self.selected, fmt=fmt, out=Path(out), overwrite=overwrite)
+        except MossError as exc:
+            self._show_error(str(exc))
+            return None
+        except OSError as exc:
+            self._show_error(f"could not write {out}: {exc.strerror or exc}")
+            return None
+        self.statusBar().showMessage(f"Exported point {self.selected + 1} to {rendered.path}", 8000)
+        return Path(rendered.path)
+
+    @Slot()
+    def choose_export_morph(self) -> None:
+        """Ask for an .mp4 name (and before replacing a file), then export the morph video."""
+        if self.result is None:
+            return
+        base = self.picture_zone.path.parent if self.picture_zone.path is not None else Path.home()
+        name, _ = QFileDialog.getSaveFileName(self, "Export morph video", str(base / "moss-morph.mp4"),
+                                              "Video (*.mp4)", options=QFileDialog.Option.DontConfirmOverwrite)
+        if not name:
+            return
+        out = Path(name).with_suffix(".mp4")
+        if self._ask_overwrite(out):
+            self.export_morph(out)
+
+    def export_morph(self, out: Path) -> Path | None:
+        """Render the morph video in the run folder and copy it to ``out`` whole (temporary file, then rename)."""
+        if self.result is None:
+            return None
+        out = Path(out)
+        tmp: Path | None = None
+        try:
+            run_dir = self._ensure_run_dir()
+            self.statusBar().showMessage("Rendering the morph video...")
+            # on the GUI thread for now (seconds for a preview run): the busy cursor says the window is working
+            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+            try:
+                write_morph(run_dir, overwrite=True)
+            finally:
+                QApplication.restoreOverrideCursor()
+            fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+            os.close(fd)
+            tmp = Path(name)
+            shutil.copyfile(run_dir / "morph.mp4", tmp)
+            os.replace(tmp, out)
+            tmp = None
+        except MossError as exc:
+            self._show_error(str(exc))
+            return None
+        except OSError as exc:
+            self._show_error(f"could not write {out}: {exc.strerror or exc}")
+            return None
+        finally:
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
+        self.statusBar().showMessage(f"Exported the morph video to {out}", 8000)
+        return out
 
     # --- closing --------------------------------------------------------------------------------------------------
 
@@ -532,4 +771,7 @@ class MainWindow(QMainWindow):
         self.store.sync()
         self.player.close()
         self.shutdown()
+        if self._scratch is not None:
+            self._scratch.cleanup()
+            self._scratch = None
         super().closeEvent(event)

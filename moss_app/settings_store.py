@@ -18,7 +18,12 @@ DEFAULTS: dict[str, object] = {
     "window/geometry": QByteArray(),
     "advanced/overrides": "{}",
     "last_run_dir": "",  # JSON: the Advanced fields the user changed, by name
+    "recent/picture": "[]",  # JSON: the last pictures opened, newest first
+    "recent/music": "[]",  # JSON: the last songs opened, newest first
 }
+
+#: File > Open Recent keeps this many pictures and this many songs.
+MAX_RECENT = 8
 
 
 class SettingsStore:
@@ -106,6 +111,21 @@ class SettingsStore:
     @advanced_overrides.setter
     def advanced_overrides(self, overrides: dict) -> None:
         self._settings.setValue("advanced/overrides", json.dumps(overrides))
+
+    def recent(self, kind: str) -> list[Path]:
+        """The last files of ``kind`` ("picture" or "music") opened, newest first ([] when the text is damaged)."""
+        try:
+            value = json.loads(self._get(f"recent/{kind}"))
+        except ValueError:
+            return []
+        return [Path(v) for v in value if isinstance(v, str) and v][:MAX_RECENT] if isinstance(value, list) else []
+
+    def add_recent(self, kind: str, path: Path) -> list[Path]:
+        """Put ``path`` first in the recent files of ``kind`` (once, at most ``MAX_RECENT``); returns the new list."""
+        path = Path(path)
+        paths = [path] + [p for p in self.recent(kind) if p != path]
+        self._settings.setValue(f"recent/{kind}", json.dumps([str(p) for p in paths[:MAX_RECENT]]))
+        return paths[:MAX_RECENT]
 
     def sync(self) -> None:
         """Write to disk now (QSettings also does so on its own, later)."""

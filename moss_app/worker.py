@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from moss_engine import pipeline
 from moss_engine.errors import MossError
+from moss_engine.plot import plot_front
 from moss_engine.reporting import FrontSnapshot
+from moss_engine.run_folder import write_run_folder
 from moss_engine.settings import RunSettings
 
 log = logging.getLogger(__name__)
@@ -45,7 +48,9 @@ class _QtReporter:
 
     def progress(self, fraction: float, message: str) -> None:
         now = time.monotonic()
-        if now - self._last_progress >= 1.0 / MAX_UPDATES_PER_S or fraction >= 1.0:
+        # a notice the user must see (the GPU ran out of memory) is never dropped by the throttle
+        notice = "out of GPU memory" in message
+        if now - self._last_progress >= 1.0 / MAX_UPDATES_PER_S or fraction >= 1.0 or notice:
             self._last_progress = now
             self._worker.progress.emit(float(fraction), str(message))
 
@@ -68,12 +73,15 @@ class FrontWorker(QObject):
         finished(RunResult): the run ended, completed or cancelled (a cancelled run keeps the best front so far;
             ``result.optimisation.cancelled`` says which).
         failed(str): the run stopped with an error: the engine's one-line message, or "internal error: ...".
+        autosaved(Path): the finished run was written as a run folder there (emitted just before ``finished``; not
+            for a run cancelled before it had any point, nor when writing failed: that is only logged).
     """
 
     snapshot = Signal(object)
     progress = Signal(float, str)
     finished = Signal(object)
     failed = Signal(str)
+    autosaved = Signal(object)
 
     def __init__(self) -> None:
         super().__init__()
@@ -90,9 +98,12 @@ class FrontWorker(QObject):
     def cancel_requested(self) -> bool:
         return self._cancel.is_set()
 
-    @Slot(object)
-    def run(self, settings: RunSettings) -> None:
-        """Compute the front of ``settings`` and emit ``finished`` or ``failed``; never raises."""
+    @Slot(object, object)
+    def run(self, settings: RunSettings, autosave_dir: Path | None = None) -> None:
+        """Compute the front of ``settings`` and emit ``finished`` or ``failed``; never raises.
+
+        With ``autosave_dir``, a run that has points is first written there as a run folder (replacing the last).
+        """
         try:
             result = pipeline.compute_front(settings, _QtReporter(self))
         except MossError as exc:
@@ -101,7 +112,18 @@ class FrontWorker(QObject):
             log.exception("the run failed")
             self.failed.emit(f"internal error: {type(exc).__name__}: {exc}")
         else:
+            if autosave_dir is not None and result.points:
+                self._autosave(result, Path(autosave_dir))
             self.finished.emit(result)
+
+    def _autosave(self, result, folder: Path) -> None:
+        # here, off the GUI thread: writing WAVs and drawing front.png takes a noticeable moment
+        try:
+            written = write_run_folder(result, folder, overwrite=True, plot=plot_front)
+        except (MossError, OSError):  # a full disk must not cost the user the run on screen
+            log.exception("could not autosave the run to %s", folder)
+            return
+        self.autosaved.emit(written)
 
 
 class WorkerThread(QObject):
@@ -109,14 +131,18 @@ class WorkerThread(QObject):
 
     Signals (``FrontWorker``'s, relayed so that they are emitted on the GUI thread, where this object lives: a plain
     Python callable connected straight to the worker's signals would run on the worker thread):
-        snapshot(FrontSnapshot), progress(float, str), finished(RunResult), failed(str).
+        snapshot(FrontSnapshot), progress(float, str), finished(RunResult), failed(str), autosaved(Path).
+
+    Attributes:
+        autosave_dir: where each finished run is written as a run folder (None, the default: nowhere).
     """
 
     snapshot = Signal(object)
     progress = Signal(float, str)
     finished = Signal(object)
     failed = Signal(str)
-    _run_requested = Signal(object)
+    autosaved = Signal(object)
+    _run_requested = Signal(object, object)
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -128,10 +154,11 @@ class WorkerThread(QObject):
         self.qthread.finished.connect(self.worker.deleteLater)
         self._run_requested.connect(self.worker.run)
         self._busy = False
+        self.autosave_dir: Path | None = None
         # _done first, so that every receiver of finished/failed already sees busy == False.
         self.worker.finished.connect(self._done)
         self.worker.failed.connect(self._done)
-        for name in ("snapshot", "progress", "finished", "failed"):
+        for name in ("snapshot", "progress", "finished", "failed", "autosaved"):
             getattr(self.worker, name).connect(getattr(self, name))
         self.qthread.start()
 
@@ -145,7 +172,7 @@ class WorkerThread(QObject):
             raise RuntimeError("a run is already in progress")
         self._busy = True
         self.worker.reset()
-        self._run_requested.emit(settings)
+        self._run_requested.emit(settings, self.autosave_dir)
 
     def cancel(self) -> None:
         self.worker.cancel()

@@ -46,6 +46,16 @@ def _no_user_settings(tmp_path_factory):
             QSettings.setPath(fmt, scope, folder)
 
 
+@pytest.fixture(autouse=True)
+def autosave_dir(tmp_path, monkeypatch) -> Path:
+    """Autosaves go to the test's own temporary folder, never the user's data folder."""
+    from moss_app import autosave
+
+    folder = tmp_path / "autosave-base"
+    monkeypatch.setattr(autosave, "BASE_DIR", folder)
+    return folder
+
+
 @pytest.fixture
 def temp_qsettings(tmp_path) -> QSettings:
     """A QSettings in an .ini file of the test's own temporary folder."""
