@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
 from pathlib import Path
 
 import numpy as np
+import torch
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from moss_engine import pipeline
@@ -105,7 +107,7 @@ class FrontWorker(QObject):
         With ``autosave_dir``, a run that has points is first written there as a run folder (replacing the last).
         """
         try:
-            result = pipeline.compute_front(settings, _QtReporter(self))
+            result = self._compute(settings)
         except MossError as exc:
             self.failed.emit(str(exc))
         except Exception as exc:  # the window must stay usable whatever the engine does; the log keeps the trace
@@ -115,6 +117,23 @@ class FrontWorker(QObject):
             if autosave_dir is not None and result.points:
                 self._autosave(result, Path(autosave_dir))
             self.finished.emit(result)
+
+    def _compute(self, settings: RunSettings):
+        """``compute_front``; if the GPU runs out of memory even in chunks of one mask, the same run on the CPU.
+
+        (The engine itself first retries in smaller chunks and reports "out of GPU memory" through progress.)
+        """
+        reporter = _QtReporter(self)
+        try:
+            return pipeline.compute_front(settings, reporter)
+        except torch.OutOfMemoryError:
+            if settings.device == "cpu":
+                raise
+            log.warning("out of GPU memory even in chunks of one mask; running on the CPU")
+            if settings.device.startswith("cuda"):
+                torch.cuda.empty_cache()
+            self.progress.emit(0.0, "out of GPU memory even in chunks of one mask: running on the CPU instead")
+            return pipeline.compute_front(dataclasses.replace(settings, device="cpu"), reporter)
 
     def _autosave(self, result, folder: Path) -> None:
         # here, off the GUI thread: writing WAVs and drawing front.png takes a noticeable moment

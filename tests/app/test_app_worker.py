@@ -85,3 +85,30 @@ def test_snapshots_are_throttled(qtbot, runner, sample, monkeypatch, tiny_settin
     elapsed = time.perf_counter() - started
     assert got[0].step == 0
     assert 1 <= len(got) <= MAX_UPDATES_PER_S * elapsed + 1
+
+
+def test_gpu_out_of_memory_falls_back_to_the_cpu(qtbot, runner, sample, monkeypatch, tiny_settings):
+    """Out of GPU memory even in chunks of one mask: the same run again on the CPU, said in the progress line."""
+    import dataclasses
+
+    import torch
+
+    real = pipeline.compute_front
+    devices = []
+
+    def gpu_then_cpu(settings, reporter=None, inputs=None):
+        devices.append(settings.device)
+        if settings.device != "cpu":
+            raise torch.OutOfMemoryError("fake: CUDA out of memory")
+        return real(settings, reporter, inputs)
+
+    monkeypatch.setattr(pipeline, "compute_front", gpu_then_cpu)
+    messages = []
+    runner.progress.connect(lambda _fraction, message: messages.append(message))
+    settings = dataclasses.replace(tiny_settings(*sample), device="cuda")
+    with qtbot.waitSignal(runner.finished, timeout=120000) as done:
+        runner.start(settings)
+    assert devices == ["cuda", "cpu"]
+    assert done.args[0].settings.device == "cpu" and len(done.args[0].points) >= 2
+    assert any("running on the CPU instead" in m for m in messages)
+    qtbot.waitUntil(lambda: not runner.busy, timeout=1000)
