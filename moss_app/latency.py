@@ -16,10 +16,40 @@ from pathlib import Path
 TICK_MS = 5
 
 
+class GapRecorder:
+    """Counts the gaps between ticks of a ``TICK_MS`` timer on the GUI thread: a long gap is a frozen event loop."""
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.gaps: list[float] = []
+        self._last = time.perf_counter()
+        self.timer = QTimer()
+        self.timer.timeout.connect(self._tick)
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.gaps.append(now - self._last)
+        self._last = now
+
+    def start(self) -> None:
+        self._last = time.perf_counter()
+        self.timer.start(TICK_MS)
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+    def worst_ms(self) -> tuple[float, int]:
+        """(worst latency in ms, ticks counted), leaving out the first tick (the run's start) and the last two (its
+        end, when the GUI thread draws the result)."""
+        during = self.gaps[1:-2]
+        return (1000 * (max(during) - TICK_MS / 1000) if during else float("nan")), len(during)
+
+
 def measure(duration_s: float = 6.0, steps: int = 15, warm_up: bool = True) -> tuple[float, int, float]:
     """(worst latency in ms, ticks counted, run seconds) of one run on the sample, in a fresh offscreen window."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QEventLoop, QSettings, QTimer, qInstallMessageHandler
+    from PySide6.QtCore import QEventLoop, QSettings, qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
 
     from moss_engine.cli import sample_paths
@@ -56,29 +86,17 @@ def measure(duration_s: float = 6.0, steps: int = 15, warm_up: bool = True) -> t
 
     if warm_up:  # the first run of a process warms torch up; what users feel run after run is the warm case
         run_once()
-    gaps: list[float] = []
-    last = [time.perf_counter()]
-
-    def tick() -> None:
-        now = time.perf_counter()
-        gaps.append(now - last[0])
-        last[0] = now
-
-    timer = QTimer()
-    timer.timeout.connect(tick)
-    timer.start(TICK_MS)
+    recorder = GapRecorder()
     started = time.perf_counter()
-    last[0] = started
+    recorder.start()
     run_once()
     seconds = time.perf_counter() - started
-    timer.stop()
+    recorder.stop()
     window.close()
     scratch.cleanup()
     del app
-    # the first tick includes the run's start and the last ones its end on the GUI thread (drawing the result)
-    during = gaps[1:-2]
-    worst_ms = 1000 * (max(during) - TICK_MS / 1000) if during else float("nan")
-    return worst_ms, len(during), seconds
+    worst_ms, ticks = recorder.worst_ms()
+    return worst_ms, ticks, seconds
 
 
 def main(argv: list[str] | None = None) -> int:
