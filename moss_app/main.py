@@ -3,10 +3,45 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+
+SELF_TEST_FLAG = "--self-test"
+
+
+def split_self_test(argv: list[str]) -> tuple[bool, Path | None, list[str]]:
+    """``--self-test [REPORT]`` (or ``--self-test=REPORT``) taken out of ``argv``: (asked, report path, the rest).
+
+    ``argv[0]`` is the program. The report path is the word after the flag unless that word is another option.
+    """
+    rest, asked, report = list(argv[:1]), False, None
+    words = iter(argv[1:])
+    for word in words:
+        if word == SELF_TEST_FLAG:
+            asked = True
+            following = next(words, None)
+            if following is not None and following.startswith("-"):
+                rest.append(following)
+            elif following is not None:
+                report = Path(following)
+        elif word.startswith(SELF_TEST_FLAG + "="):
+            asked, report = True, Path(word.split("=", 1)[1]) if word.split("=", 1)[1] else None
+        else:
+            rest.append(word)
+    return asked, report, rest
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Open the main window with the bundled sample loaded (so Start works at once) and run the event loop."""
+    """Open the main window with the bundled sample loaded (so Start works at once) and run the event loop.
+
+    With ``--self-test [REPORT]``: check the app instead (offscreen unless told otherwise) and return its status.
+    """
+    argv = list(sys.argv if argv is None else argv)
+    self_test, report, argv = split_self_test(argv)
+    if self_test:
+        from .self_test import run_self_test
+
+        return run_self_test(report)
+
     from PySide6.QtWidgets import QApplication
 
     from moss_engine.cli import sample_paths
@@ -14,7 +49,6 @@ def main(argv: list[str] | None = None) -> int:
     from . import crash
     from .main_window import MainWindow
 
-    argv = list(sys.argv if argv is None else argv)
     app = QApplication.instance() or QApplication(argv)
     app.setOrganizationName("MOSS")
     app.setApplicationName("MOSS")
