@@ -50,6 +50,7 @@ from .ui.advanced_panel import AdvancedPanel
 from .ui.drop_zone import DropZone
 from .ui.front_plot import FrontPlot
 from .ui.mask_view import MaskView
+from .ui.placement_view import PlacementView
 from .ui.spectrogram_view import SpectrogramView
 from .ui.transport import TransportBar
 from .worker import WorkerThread
@@ -175,6 +176,11 @@ class MainWindow(QMainWindow):
         form.addRow("Quality", self.preset_combo)
         self.advanced = AdvancedPanel(available_devices())
         self.advanced.overrides_changed.connect(self._on_overrides)
+        # where the picture goes: the rectangle's time span lives in the view, its band in the Advanced F0/F1
+        # overrides (the one source of truth for the band: the rectangle writes them, editing them moves it)
+        self.placement_view = PlacementView()
+        self.placement_view.placement_changed.connect(self._on_placement)
+        self._segment_key = None
 
         self.left = QWidget()
         self.left.setMinimumWidth(260)
@@ -182,6 +188,7 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(self.left)
         layout.addWidget(self.picture_zone)
         layout.addWidget(self.music_zone)
+        layout.addWidget(self.placement_view)
         layout.addLayout(form)
         layout.addWidget(self.advanced)
         layout.addLayout(buttons)
@@ -287,6 +294,7 @@ class MainWindow(QMainWindow):
             for candidate in (given, last):
                 if candidate is not None and zone.set_file(candidate, notify=False):
                     break
+        self._update_placement_view()
 
     # --- inputs ---------------------------------------------------------------------------------------------------
 
@@ -299,6 +307,8 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_music(self, path: Path) -> None:
+        self.placement_view.set_placement(None, notify=False)  # a rectangle on another song means nothing here
+        self._update_placement_view()
         self.store.last_music = path
         self.store.add_recent("music", path)
         self._rebuild_recent_menu()
@@ -372,10 +382,45 @@ class MainWindow(QMainWindow):
     def _on_preset(self, _index: int) -> None:
         self.store.preset = self.preset_combo.currentData()
         self.advanced.set_preset(self.preset_combo.currentData())
+        self._update_placement_view()
 
     @Slot(dict)
     def _on_overrides(self, overrides: dict) -> None:
         self.store.advanced_overrides = overrides
+        self._update_placement_view()
+
+    def _update_placement_view(self) -> None:
+        """Show the segment the Advanced section names (decoded again only when it changed), and its band."""
+        from moss_engine.settings import default_band
+
+        rate = int(self.advanced.value("sample_rate"))
+        key = (self.music_zone.path, float(self.advanced.value("start_s")), float(self.advanced.value("duration_s")),
+               rate, self.advanced.value("freq_scale"))
+        if key != self._segment_key:
+            self._segment_key = key
+            self.placement_view.set_segment(key[0], key[1], key[2], rate, default_band(rate, key[4]))
+        overrides = self.advanced.overrides()
+        band = None
+        if "f0_hz" in overrides or "f1_hz" in overrides:
+            band = (float(self.advanced.value("f0_hz")), float(self.advanced.value("f1_hz")))
+        self.placement_view.set_band(band)
+
+    @Slot(object)
+    def _on_placement(self, placement) -> None:
+        """The rectangle moved (or was reset): its band becomes the Advanced F0/F1 overrides (or stops being one)."""
+        overrides = {k: v for k, v in self.advanced.overrides().items() if k not in ("f0_hz", "f1_hz")}
+        if placement is not None:
+            overrides["f0_hz"], overrides["f1_hz"] = placement[1]
+        self.advanced.set_overrides(overrides)
+        self.store.advanced_overrides = self.advanced.overrides()
+
+    def run_overrides(self) -> dict:
+        """The ``make_settings`` keywords of the next run: the Advanced changes and the rectangle's time span."""
+        overrides = self.advanced.settings_overrides()
+        placement = self.placement_view.placement()
+        if placement is not None:
+            overrides["time"] = placement[0]
+        return overrides
 
     # --- the run --------------------------------------------------------------------------------------------------
 
@@ -392,7 +437,8 @@ class MainWindow(QMainWindow):
         self.cancel_action.setEnabled(running)
         for act in (self.export_action, self.export_point_action, self.export_morph_action):
             act.setEnabled(self.result is not None and not running)
-        for widget in (self.picture_zone, self.music_zone, self.preset_combo, self.advanced, self.open_picture_action,
+        for widget in (self.picture_zone, self.music_zone, self.placement_view, self.preset_combo, self.advanced,
+                       self.open_picture_action,
                        self.open_music_action, self.open_run_action):
             widget.setEnabled(not running)
         self.alpha_slider.setEnabled(self.result is not None and not running)
@@ -405,7 +451,7 @@ class MainWindow(QMainWindow):
             return False
         try:
             settings = self.settings_factory(self.picture_zone.path, self.music_zone.path,
-                                             self.preset_combo.currentData(), **self.advanced.settings_overrides())
+                                             self.preset_combo.currentData(), **self.run_overrides())
         except MossInputError as exc:  # an impossible Advanced combination: say which, in place, no dialog
             self.status_label.setText(f"Cannot start: {exc}")
             return False
