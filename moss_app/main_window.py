@@ -50,7 +50,7 @@ from .ui.advanced_panel import AdvancedPanel
 from .ui.drop_zone import DropZone
 from .ui.front_plot import FrontPlot
 from .ui.mask_view import MaskView
-from .ui.placement_view import PlacementView
+from .ui.placement_view import Placement, PlacementView
 from .ui.spectrogram_view import SpectrogramView
 from .ui.transport import TransportBar
 from .worker import WorkerThread
@@ -61,6 +61,8 @@ log = logging.getLogger(__name__)
 #: (none when nothing was changed). Tests pass one that makes tiny runs.
 SettingsFactory = Callable[..., RunSettings]
 
+#: The Advanced fields that name the segment: a new song forgets them.
+SEGMENT_FIELDS = ("start_s", "duration_s")
 PRESET_HINTS = {
     "preview": "22 kHz, 8 points, up to 80 steps: a quick look (a few minutes on a CPU)",
     "standard": "44.1 kHz, 16 points, up to 300 steps: for a GPU",
@@ -143,7 +145,12 @@ class MainWindow(QMainWindow):
 
     def _build_inputs(self) -> None:
         self.picture_zone = DropZone("picture")
-        self.music_zone = DropZone("music")
+        # the music's spectrogram, the whole song, with the rectangle the picture goes into: its span is the Advanced
+        # segment (start, length), its height the band (F0, F1); those four fields are the one source of truth
+        self.placement_view = PlacementView()
+        self.placement_view.placement_changed.connect(self._on_placement)
+        self.placement_view.reset_requested.connect(self._on_placement_reset)
+        self.music_zone = DropZone("music", preview=self.placement_view)
         self.picture_zone.file_changed.connect(self._on_picture)
         self.music_zone.file_changed.connect(self._on_music)
 
@@ -176,11 +183,6 @@ class MainWindow(QMainWindow):
         form.addRow("Quality", self.preset_combo)
         self.advanced = AdvancedPanel(available_devices())
         self.advanced.overrides_changed.connect(self._on_overrides)
-        # where the picture goes: the rectangle's time span lives in the view, its band in the Advanced F0/F1
-        # overrides (the one source of truth for the band: the rectangle writes them, editing them moves it)
-        self.placement_view = PlacementView()
-        self.placement_view.placement_changed.connect(self._on_placement)
-        self._segment_key = None
 
         self.left = QWidget()
         self.left.setMinimumWidth(260)
@@ -188,7 +190,6 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(self.left)
         layout.addWidget(self.picture_zone)
         layout.addWidget(self.music_zone)
-        layout.addWidget(self.placement_view)
         layout.addLayout(form)
         layout.addWidget(self.advanced)
         layout.addLayout(buttons)
@@ -307,7 +308,11 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_music(self, path: Path) -> None:
-        self.placement_view.set_placement(None, notify=False)  # a rectangle on another song means nothing here
+        # a segment chosen in another song means nothing in this one (the band still does)
+        overrides = {k: v for k, v in self.advanced.overrides().items() if k not in SEGMENT_FIELDS}
+        if overrides != self.advanced.overrides():
+            self.advanced.set_overrides(overrides)
+            self.store.advanced_overrides = overrides
         self._update_placement_view()
         self.store.last_music = path
         self.store.add_recent("music", path)
@@ -390,37 +395,27 @@ class MainWindow(QMainWindow):
         self._update_placement_view()
 
     def _update_placement_view(self) -> None:
-        """Show the segment the Advanced section names (decoded again only when it changed), and its band."""
-        from moss_engine.settings import default_band
-
-        rate = int(self.advanced.value("sample_rate"))
-        key = (self.music_zone.path, float(self.advanced.value("start_s")), float(self.advanced.value("duration_s")),
-               rate, self.advanced.value("freq_scale"))
-        if key != self._segment_key:
-            self._segment_key = key
-            self.placement_view.set_segment(key[0], key[1], key[2], rate, default_band(rate, key[4]))
-        overrides = self.advanced.overrides()
-        band = None
-        if "f0_hz" in overrides or "f1_hz" in overrides:
-            band = (float(self.advanced.value("f0_hz")), float(self.advanced.value("f1_hz")))
-        self.placement_view.set_band(band)
+        """Draw the rectangle where the Advanced segment and band put it."""
+        value = self.advanced.value
+        self.placement_view.set_placement(Placement(float(value("start_s")), float(value("duration_s")),
+                                                    float(value("f0_hz")), float(value("f1_hz"))))
 
     @Slot(object)
-    def _on_placement(self, placement) -> None:
-        """The rectangle moved (or was reset): its band becomes the Advanced F0/F1 overrides (or stops being one)."""
-        overrides = {k: v for k, v in self.advanced.overrides().items() if k not in ("f0_hz", "f1_hz")}
-        if placement is not None:
-            overrides["f0_hz"], overrides["f1_hz"] = placement[1]
+    def _on_placement(self, placement: Placement) -> None:
+        """The user moved or drew the rectangle: it becomes the Advanced segment and band overrides."""
+        overrides = self.advanced.overrides()
+        overrides.update(start_s=placement.start_s, duration_s=placement.duration_s, f0_hz=placement.f0_hz,
+                         f1_hz=placement.f1_hz)
         self.advanced.set_overrides(overrides)
         self.store.advanced_overrides = self.advanced.overrides()
 
-    def run_overrides(self) -> dict:
-        """The ``make_settings`` keywords of the next run: the Advanced changes and the rectangle's time span."""
-        overrides = self.advanced.settings_overrides()
-        placement = self.placement_view.placement()
-        if placement is not None:
-            overrides["time"] = placement[0]
-        return overrides
+    @Slot()
+    def _on_placement_reset(self) -> None:
+        """Double-click on the song: back to the preset's segment and band (other Advanced changes stay)."""
+        overrides = {k: v for k, v in self.advanced.overrides().items() if k not in (*SEGMENT_FIELDS, "f0_hz", "f1_hz")}
+        self.advanced.set_overrides(overrides)
+        self.store.advanced_overrides = overrides
+        self._update_placement_view()
 
     # --- the run --------------------------------------------------------------------------------------------------
 
@@ -451,7 +446,7 @@ class MainWindow(QMainWindow):
             return False
         try:
             settings = self.settings_factory(self.picture_zone.path, self.music_zone.path,
-                                             self.preset_combo.currentData(), **self.run_overrides())
+                                             self.preset_combo.currentData(), **self.advanced.settings_overrides())
         except MossInputError as exc:  # an impossible Advanced combination: say which, in place, no dialog
             self.status_label.setText(f"Cannot start: {exc}")
             return False
