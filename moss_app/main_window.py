@@ -50,6 +50,7 @@ from .ui.advanced_panel import AdvancedPanel
 from .ui.drop_zone import DropZone
 from .ui.front_plot import FrontPlot
 from .ui.mask_view import MaskView
+from .ui.placement_view import Placement, PlacementView
 from .ui.spectrogram_view import SpectrogramView
 from .ui.transport import TransportBar
 from .worker import WorkerThread
@@ -60,6 +61,8 @@ log = logging.getLogger(__name__)
 #: (none when nothing was changed). Tests pass one that makes tiny runs.
 SettingsFactory = Callable[..., RunSettings]
 
+#: The Advanced fields that name the segment: a new song forgets them.
+SEGMENT_FIELDS = ("start_s", "duration_s")
 PRESET_HINTS = {
     "preview": "22 kHz, 8 points, up to 80 steps: a quick look (a few minutes on a CPU)",
     "standard": "44.1 kHz, 16 points, up to 300 steps: for a GPU",
@@ -142,7 +145,12 @@ class MainWindow(QMainWindow):
 
     def _build_inputs(self) -> None:
         self.picture_zone = DropZone("picture")
-        self.music_zone = DropZone("music")
+        # the music's spectrogram, the whole song, with the rectangle the picture goes into: its span is the Advanced
+        # segment (start, length), its height the band (F0, F1); those four fields are the one source of truth
+        self.placement_view = PlacementView()
+        self.placement_view.placement_changed.connect(self._on_placement)
+        self.placement_view.reset_requested.connect(self._on_placement_reset)
+        self.music_zone = DropZone("music", preview=self.placement_view)
         self.picture_zone.file_changed.connect(self._on_picture)
         self.music_zone.file_changed.connect(self._on_music)
 
@@ -287,6 +295,7 @@ class MainWindow(QMainWindow):
             for candidate in (given, last):
                 if candidate is not None and zone.set_file(candidate, notify=False):
                     break
+        self._update_placement_view()
 
     # --- inputs ---------------------------------------------------------------------------------------------------
 
@@ -299,6 +308,12 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_music(self, path: Path) -> None:
+        # a segment chosen in another song means nothing in this one (the band still does)
+        overrides = {k: v for k, v in self.advanced.overrides().items() if k not in SEGMENT_FIELDS}
+        if overrides != self.advanced.overrides():
+            self.advanced.set_overrides(overrides)
+            self.store.advanced_overrides = overrides
+        self._update_placement_view()
         self.store.last_music = path
         self.store.add_recent("music", path)
         self._rebuild_recent_menu()
@@ -372,10 +387,35 @@ class MainWindow(QMainWindow):
     def _on_preset(self, _index: int) -> None:
         self.store.preset = self.preset_combo.currentData()
         self.advanced.set_preset(self.preset_combo.currentData())
+        self._update_placement_view()
 
     @Slot(dict)
     def _on_overrides(self, overrides: dict) -> None:
         self.store.advanced_overrides = overrides
+        self._update_placement_view()
+
+    def _update_placement_view(self) -> None:
+        """Draw the rectangle where the Advanced segment and band put it."""
+        value = self.advanced.value
+        self.placement_view.set_placement(Placement(float(value("start_s")), float(value("duration_s")),
+                                                    float(value("f0_hz")), float(value("f1_hz"))))
+
+    @Slot(object)
+    def _on_placement(self, placement: Placement) -> None:
+        """The user moved or drew the rectangle: it becomes the Advanced segment and band overrides."""
+        overrides = self.advanced.overrides()
+        overrides.update(start_s=placement.start_s, duration_s=placement.duration_s, f0_hz=placement.f0_hz,
+                         f1_hz=placement.f1_hz)
+        self.advanced.set_overrides(overrides)
+        self.store.advanced_overrides = self.advanced.overrides()
+
+    @Slot()
+    def _on_placement_reset(self) -> None:
+        """Double-click on the song: back to the preset's segment and band (other Advanced changes stay)."""
+        overrides = {k: v for k, v in self.advanced.overrides().items() if k not in (*SEGMENT_FIELDS, "f0_hz", "f1_hz")}
+        self.advanced.set_overrides(overrides)
+        self.store.advanced_overrides = overrides
+        self._update_placement_view()
 
     # --- the run --------------------------------------------------------------------------------------------------
 
@@ -392,7 +432,8 @@ class MainWindow(QMainWindow):
         self.cancel_action.setEnabled(running)
         for act in (self.export_action, self.export_point_action, self.export_morph_action):
             act.setEnabled(self.result is not None and not running)
-        for widget in (self.picture_zone, self.music_zone, self.preset_combo, self.advanced, self.open_picture_action,
+        for widget in (self.picture_zone, self.music_zone, self.placement_view, self.preset_combo, self.advanced,
+                       self.open_picture_action,
                        self.open_music_action, self.open_run_action):
             widget.setEnabled(not running)
         self.alpha_slider.setEnabled(self.result is not None and not running)
