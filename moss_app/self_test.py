@@ -141,7 +141,10 @@ def check_audio_devices() -> dict[str, Any]:
     devices = list(sd.query_devices())
     outputs = [d["name"] for d in devices if int(d.get("max_output_channels", 0)) > 0]
     _module, why_not = find_output()
-    return {"portaudio": sd.get_portaudio_version()[1], "library": str(getattr(sd, "_libname", "")),
+    library = str(getattr(sd, "_libname", ""))
+    root = _bundle_root()
+    return {"portaudio": sd.get_portaudio_version()[1], "library": library,
+            "bundled": root is not None and Path(library).is_absolute() and root in Path(library).parents,
             "devices": len(devices), "outputs": len(outputs), "output_names": outputs[:8],
             "playback": why_not or "available"}
 
@@ -226,14 +229,19 @@ class _WindowSession:
         if not _wait(self.app, lambda: handle is not None and handle.isExposed(), WINDOW_TIMEOUT_S):
             raise CheckFailed(f"the main window was not shown within {WINDOW_TIMEOUT_S:.0f} s")
         shown_after, source = process_age_s()
+        shown_at = time.time()
         self.app.processEvents()
         if self.window.picture_zone.path != self.picture or self.window.music_zone.path != self.music:
             raise CheckFailed(f"the sample is not loaded: picture {self.window.picture_zone.path}, "
                               f"music {self.window.music_zone.path}")
+        sizes = sorted(size.width() for size in self.window.windowIcon().availableSizes())
+        if not sizes:
+            raise CheckFailed("the window has no icon")
         return {"title": self.window.windowTitle(), "size": [self.window.width(), self.window.height()],
+                "icon_sizes": sizes,
                 "status_bar": self.window.statusBar().currentMessage(),
                 "shown_after_launch_s": None if shown_after is None else round(shown_after, 3),
-                "launch_time_source": source}
+                "launch_time_source": source, "shown_at_unix": round(shown_at, 3)}
 
     def run(self) -> dict[str, Any]:
         import math
@@ -271,11 +279,15 @@ class _WindowSession:
                 "audio": [round(a, 4) for _, a in losses], "run_folder_files": sorted(p.name for p in folder.iterdir()),
                 "settings": {k: v for k, v in RUN.items()}}
 
-    def close(self) -> None:
+    def close(self) -> dict[str, Any]:
         self.window.close()
+        worker_stopped = not self.window.runner.qthread.isRunning()
         self.window.deleteLater()
         self.app.processEvents()
         self.autosave.BASE_DIR = self._previous_autosave_base
+        if not worker_stopped:
+            raise CheckFailed("the worker thread still runs after the window closed")
+        return {"worker_stopped": worker_stopped}
 
 
 def _check(report: dict[str, Any], name: str, function: Callable[[], dict[str, Any]]) -> bool:
@@ -315,9 +327,10 @@ def run_self_test(report_path: Path | None = None) -> int:
     path = Path(report_path) if report_path else default_report_path()
     report: dict[str, Any] = {"format": FORMAT, "ok": False, "failures": [], "checks": {},
                               "started": _dt.datetime.now().isoformat(timespec="seconds")}
+    from .main import identify_app
+
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "moss-app"])
-    app.setOrganizationName("MOSS")
-    app.setApplicationName("MOSS")
+    identify_app(app)
     with _Recorder() as recorder, tempfile.TemporaryDirectory(prefix="moss-self-test-") as scratch:
         _check(report, "environment", environment)
         _check(report, "resources", check_resources)
@@ -336,7 +349,7 @@ def run_self_test(report_path: Path | None = None) -> int:
         _check(report, "ffmpeg", check_ffmpeg)
         _check(report, "audio_devices", check_audio_devices)
         if session is not None:
-            _check(report, "close", lambda: session.close() or {})
+            _check(report, "close", session.close)
     report["qt_messages"] = recorder.qt_messages
     report["uncaught_exceptions"] = recorder.exceptions
     if recorder.qt_errors:
