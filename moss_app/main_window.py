@@ -192,6 +192,11 @@ class MainWindow(QMainWindow):
         self.progress_bar.setTextVisible(False)
         self.status_label = QLabel("Ready: press Start")
         self.status_label.setWordWrap(True)
+        self.status_label.setToolTip(
+            "HV (hypervolume): how much of the loss plane the front dominates, measured against\n"
+            "the song and the picture alone. It grows as the front improves; it compares runs\n"
+            "of the same picture and song, not different ones. ETA is an upper bound: runs\n"
+            "stop early once the front stops improving.")
 
         form = QFormLayout()
         form.addRow("Quality", self.preset_combo)
