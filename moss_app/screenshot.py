@@ -13,8 +13,9 @@ from pathlib import Path
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("out", type=Path)
+    parser.add_argument("--start", type=float, default=4.0, help="where the segment starts (s, default 4)")
     parser.add_argument("--duration", type=float, default=8.0, help="seconds of the song (default 8)")
-    parser.add_argument("--steps", type=int, default=20, help="optimiser steps (default 20)")
+    parser.add_argument("--steps", type=int, default=60, help="optimiser steps (default 60)")
     parser.add_argument("--points", type=int, default=8)
     parser.add_argument("--device", default="auto")
     args = parser.parse_args(argv)
@@ -24,7 +25,6 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from moss_engine.cli import sample_paths
-    from moss_engine.settings import make_settings
 
     from .main_window import MainWindow
     from .settings_store import SettingsStore
@@ -33,12 +33,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         store = SettingsStore(QSettings(str(Path(tmp) / "moss.ini"), QSettings.Format.IniFormat))
 
-        def factory(image, audio, quality):
-            return make_settings(image, audio, quality=quality, duration_s=args.duration, steps=args.steps,
-                                 points=args.points, device=args.device)
-
+        store.preset = "preview"
+        # through the Advanced section, as a user would: the placement rectangle shows the same segment
+        store.advanced_overrides = {"start_s": args.start, "duration_s": args.duration, "steps": args.steps,
+                                    "points": args.points, "device": args.device}
         picture, music = sample_paths()
-        window = MainWindow(store, factory, picture=picture, music=music)
+        window = MainWindow(store, picture=picture, music=music)
         window.resize(1280, 800)
         window.show()
         loop = QEventLoop()

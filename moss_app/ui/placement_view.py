@@ -20,6 +20,8 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from moss_engine.audio_io import load_audio
 from moss_engine.video import spectrogram_panel
 
+from .theme import apply_palette
+
 #: The song is decoded at this rate for the view (or its own, if lower): 16 kHz at the top covers the default band.
 VIEW_RATE = 32000
 #: About this many STFT frames for the whole song, whatever its length (the panel has 1280 columns).
@@ -108,6 +110,7 @@ class PlacementView(QWidget):
         self.view_box = _DrawingViewBox(self._on_draw, self.reset_requested.emit)
         self.plot = pg.PlotWidget(viewBox=self.view_box)
         self.plot.hideButtons()
+        apply_palette(self.plot)
         self.plot.setLabel("bottom", "time (s)")
         self.plot.setLabel("left", "kHz")
         for axis in ("bottom", "left"):

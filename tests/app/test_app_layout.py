@@ -1,0 +1,55 @@
+"""The window fits 1280x800 and keeps its controls whole at 150 % scaling (issue 4, item 8)."""
+
+import json
+import os
+import subprocess
+import sys
+
+PROBE = r"""
+import json, sys, tempfile
+from pathlib import Path
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+from moss_app.main_window import MainWindow
+from moss_app.settings_store import SettingsStore
+from moss_engine.cli import sample_paths
+
+app = QApplication(sys.argv[:1])
+with tempfile.TemporaryDirectory() as tmp:
+    store = SettingsStore(QSettings(str(Path(tmp) / "moss.ini"), QSettings.Format.IniFormat))
+    picture, music = sample_paths()
+    window = MainWindow(store, picture=picture, music=music)
+    window.resize(1280, 800)
+    window.show()
+    app.processEvents()
+    shot = window.grab()
+    widgets = {"start": window.start_button, "cancel": window.cancel_button, "preset": window.preset_combo,
+               "alpha": window.alpha_slider, "front": window.front_plot, "spectrogram": window.spectrogram_view,
+               "placement": window.placement_view, "play": window.transport.play_button}
+    inside = {}
+    for name, w in widgets.items():
+        top_left = w.mapTo(window, w.rect().topLeft())
+        bottom_right = w.mapTo(window, w.rect().bottomRight())
+        inside[name] = (w.isVisible() and window.rect().contains(top_left) and window.rect().contains(bottom_right)
+                        and w.width() >= w.minimumSizeHint().width() and w.height() >= w.minimumSizeHint().height())
+    hint = window.minimumSizeHint()
+    print(json.dumps({"logical": [window.width(), window.height()], "pixels": [shot.width(), shot.height()],
+                      "minimum": [hint.width(), hint.height()], "inside": inside,
+                      "start_text": window.start_button.text()}))
+    window.shutdown()
+"""
+
+
+def probe(scale: str) -> dict:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", QT_SCALE_FACTOR=scale)
+    out = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_the_window_fits_1280x800_at_100_and_150_percent():
+    for scale, pixels in (("1", [1280, 800]), ("1.5", [1920, 1200])):
+        got = probe(scale)
+        assert got["logical"] == [1280, 800] and got["pixels"] == pixels, (scale, got)
+        assert got["minimum"][0] <= 1280 and got["minimum"][1] <= 800, (scale, got)
+        assert all(got["inside"].values()), (scale, got["inside"])  # every control whole and on screen
