@@ -106,11 +106,17 @@ def check_resources() -> dict[str, Any]:
               resources / "sample" / "NOTICE.md", resources / "icons" / "moss-256.png"]
     root = _bundle_root()
     if root is not None:
-        wanted.append(root / "notices" / "THIRD_PARTY_NOTICES.md")
+        wanted += [root / "THIRD_PARTY_NOTICES.md", root / "notices" / "PYTHON_PACKAGES.md",
+                   root / "notices" / "licenses" / "GPL-3.0.txt", root / "notices" / "sample" / "NOTICE.md"]
     missing = [str(path) for path in wanted if not path.is_file()]
     if missing:
         raise CheckFailed(f"missing: {', '.join(missing)}")
-    return {"resources": str(resources), "files": len(wanted)}
+    from .about import notices_path
+
+    about = notices_path()
+    if root is not None and about != root / "THIRD_PARTY_NOTICES.md":
+        raise CheckFailed(f"the About box points to {about}, not the bundle's notices")
+    return {"resources": str(resources), "files": len(wanted), "about_notices": str(about)}
 
 
 def check_ffmpeg() -> dict[str, Any]:
@@ -239,7 +245,7 @@ class _WindowSession:
             raise CheckFailed("the window has no icon")
         return {"title": self.window.windowTitle(), "size": [self.window.width(), self.window.height()],
                 "icon_sizes": sizes,
-                "status_bar": self.window.statusBar().currentMessage(),
+                "status_bar": self.window.statusBar().currentMessage(), "device_text": self.window.device_text(),
                 "shown_after_launch_s": None if shown_after is None else round(shown_after, 3),
                 "launch_time_source": source, "shown_at_unix": round(shown_at, 3)}
 

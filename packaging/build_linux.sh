@@ -127,7 +127,7 @@ if [[ $MAKE_DEB == 1 ]]; then
 Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
 Upstream-Name: MOSS
 Comment: The app in /opt/moss bundles Python, Qt, PyTorch, FFmpeg, PortAudio, libsndfile and more. Their licences
- and the sample picture's and music's are in /opt/moss/_internal/notices/ (THIRD_PARTY_NOTICES.md first).
+ and the sample picture's and music's are in /opt/moss/_internal/THIRD_PARTY_NOTICES.md and notices/ beside it.
 
 Files: *
 Copyright: the MOSS authors
@@ -149,7 +149,7 @@ EOF
     CONTENTS="$(dpkg-deb --contents "$DEB" | awk '{print $6}')"
     for wanted in ./usr/bin/moss-app ./usr/share/applications/moss-app.desktop \
             ./usr/share/icons/hicolor/256x256/apps/moss-app.png ./opt/moss/moss-app \
-            ./opt/moss/_internal/notices/THIRD_PARTY_NOTICES.md ./opt/moss/_internal/portaudio/libportaudio.so.2; do
+            ./opt/moss/_internal/THIRD_PARTY_NOTICES.md ./opt/moss/_internal/portaudio/libportaudio.so.2; do
         grep -qx "$wanted" <<<"$CONTENTS" \
             || { echo "build_linux.sh: $wanted is missing from $DEB" >&2; exit 1; }
     done

@@ -150,7 +150,7 @@ def test_the_spec_bundles_the_sample_icons_notices_and_moocore_metadata(spec):
         by_dest.setdefault(dest, []).append(Path(source))
     assert ROOT / "resources" / "sample" in by_dest["resources/sample"]
     assert ROOT / "resources" / "icons" in by_dest["resources/icons"]
-    assert PACKAGING / "THIRD_PARTY_NOTICES.md" in by_dest["notices"]
+    assert PACKAGING / "THIRD_PARTY_NOTICES.md" in by_dest["."]  # sys._MEIPASS: where the About box looks
     assert PACKAGING / "licenses" in by_dest["notices/licenses"]
     assert ROOT / "resources" / "sample" / "NOTICE.md" in by_dest["notices/sample"]
     # moocore reads its own metadata at import: without the dist-info the frozen app crashed
