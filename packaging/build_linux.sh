@@ -166,7 +166,7 @@ if [[ $INSTALL_TEST == 1 ]]; then
         SUDO=(sudo)
     fi
     say "install test: $DEB"
-    if ! "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y "$DEB"; then
+    if ! "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --reinstall "$DEB"; then
         echo "apt-get install failed (offline?): dpkg -i instead"
         "${SUDO[@]}" dpkg -i "$DEB"
     fi
