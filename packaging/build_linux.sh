@@ -171,7 +171,14 @@ if [[ $INSTALL_TEST == 1 ]]; then
         "${SUDO[@]}" dpkg -i "$DEB"
     fi
     dpkg -s "$PACKAGE" | grep -q '^Status: install ok installed' || { echo "not installed" >&2; exit 1; }
-    command -v desktop-file-validate >/dev/null && desktop-file-validate /usr/share/applications/moss-app.desktop
+    ENTRY=/usr/share/applications/moss-app.desktop
+    grep -qx 'Exec=moss-app' "$ENTRY" || { echo "no menu entry starting moss-app at $ENTRY" >&2; exit 1; }
+    if command -v desktop-file-validate >/dev/null; then
+        desktop-file-validate "$ENTRY"
+        echo "menu entry: $ENTRY (desktop-file-validate: valid)"
+    else
+        echo "menu entry: $ENTRY (desktop-file-validate not installed: not validated)"
+    fi
     test -f /usr/share/icons/hicolor/256x256/apps/moss-app.png
     [[ -x /usr/bin/moss-app && -x /opt/moss/moss-app ]] || { echo "no /usr/bin/moss-app or /opt/moss" >&2; exit 1; }
     installed_ok=0
