@@ -56,6 +56,7 @@ def measure(duration_s: float = 6.0, steps: int = 15, warm_up: bool = True) -> t
     from moss_engine.settings import make_settings
 
     from . import autosave
+    from .heap import settle_heap
     from .main_window import MainWindow
     from .settings_store import SettingsStore
 
@@ -73,6 +74,7 @@ def measure(duration_s: float = 6.0, steps: int = 15, warm_up: bool = True) -> t
 
     window = MainWindow(store, factory, *sample_paths())
     window.show()
+    settle_heap()  # as the app does once its window is up
 
     def run_once() -> None:
         loop = QEventLoop()

@@ -64,11 +64,13 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_self_test(report)
 
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from moss_engine.cli import sample_paths
 
     from . import crash
+    from .heap import settle_heap
     from .main_window import MainWindow
 
     app = QApplication.instance() or QApplication(argv)
@@ -77,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     picture, music = sample_paths()
     window = MainWindow(picture=picture, music=music)
     window.show()
+    QTimer.singleShot(0, settle_heap)  # once the window is up: short collector pauses during runs (heap.py)
     return app.exec()
 
 
