@@ -155,10 +155,16 @@ class LogMelDistance(nn.Module):
             self.register_buffer(f"floor{i}", floor, persistent=False)
             self.register_buffer(f"ref{i}", power_to_db(mel + floor), persistent=False)
 
-    def forward(self, signal: Tensor) -> Tensor:
-        """(population, samples) -> (population,) distance in dB."""
+    def forward(self, signal: Tensor, shared: dict[tuple[int, int], Tensor] | None = None) -> Tensor:
+        """(population, samples) -> (population,) distance in dB.
+
+        ``shared`` maps (n_fft, hop_length) to the power spectrogram (population, freq, frames) of ``signal`` the
+        caller already has; a resolution found there is not analysed again.
+        """
         total = 0.0
-        for i in range(len(self.stfts)):
-            db = power_to_db(self._mel_power(i, signal) + getattr(self, f"floor{i}"))
+        for i, stft in enumerate(self.stfts):
+            known = None if shared is None else shared.get((stft.n_fft, stft.hop_length))
+            mel = self._mel_power(i, signal) if known is None else getattr(self, f"bank{i}") @ known
+            db = power_to_db(mel + getattr(self, f"floor{i}"))
             total = total + (db - getattr(self, f"ref{i}")).abs().mean(dim=(-2, -1))
         return total / len(self.stfts)

@@ -12,6 +12,7 @@ from torch import Tensor, nn
 
 from .audio_io import AudioClip
 from .image_io import LoadedImage
+from .mixing import blend_into_spectrum
 from .objectives import LogMelDistance, ViewRenderer, VisualLoss, WeightedSsim
 from .settings import RunSettings
 from .spectral import Stft, magnitude_to_db, power
@@ -98,6 +99,8 @@ class Problem(nn.Module):
         silence = inaudible * torch.pow(10.0, self.music_db / 20.0) * torch.polar(torch.ones_like(phase), phase)
         self.has_silence = bool((inaudible > 0).any())
         self.register_buffer("silence", torch.view_as_real(silence).contiguous(), persistent=False)
+        self.register_buffer("blend_rate", self.picture_minus_music_db * (math.log(10.0) / 20.0), persistent=False)
+        self.register_buffer("music_region", region.contiguous(), persistent=False)
 
         rows, cols = view_matrices(self.placement, self.grid_shape, music.sample_rate, settings.n_fft,
                                    settings.hop_length)
@@ -145,21 +148,26 @@ class Problem(nn.Module):
 
     def synthesise_mix(self, mask: Tensor) -> Tensor:
         """(population, bins, frames) effective masks -> (population, samples) mix of the synthesised audio."""
-        delta = self._blend_delta(mask, self.spec_mix[self._region])
-        return self.music_mix_synth + self.stft.inverse(self._padded(delta), self.n_samples)
+        silence = torch.view_as_complex(self.silence) if self.has_silence else None
+        delta = blend_into_spectrum(mask, self.blend_rate, self.music_region, silence, tuple(self.spec_mix.shape),
+                                    self._region)
+        return self.music_mix_synth + self.stft.inverse(delta, self.n_samples)
 
     def objectives(self, mask: Tensor) -> tuple[Tensor, Tensor]:
         """(population, bins, frames) effective masks -> (visual, audio), each (population,), differentiable."""
-        signal = self.synthesise_mix(mask)
-        region_power = power(self.stft(signal)[(slice(None), *self._region)])
-        return self.visual_loss(region_power), self.audio_loss(signal)
+        return self._objectives_of_signal(self.synthesise_mix(mask))
 
+    def _objectives_of_signal(self, signal: Tensor) -> tuple[Tensor, Tensor]:
+        """(population, samples) mix -> (visual, audio). The viewer's analysis is shared with the audio objective's
+        resolution of the same STFT settings (the largest one in both presets)."""
+        full_power = power(self.stft(signal))
+        region_power = full_power[(slice(None), *self._region)]
+        shared = {(self.stft.n_fft, self.stft.hop_length): full_power}
+        return self.visual_loss(region_power), self.audio_loss(signal, shared)
 
     def _objectives_of_spectrum(self, spec_mix: Tensor) -> tuple[Tensor, Tensor]:
         """(population, freq, frames) complex mix spectrogram -> (visual, audio) of its synthesised audio."""
-        signal = self.stft.inverse(spec_mix, self.n_samples)
-        region_power = power(self.stft(signal)[(slice(None), *self._region)])
-        return self.visual_loss(region_power), self.audio_loss(signal)
+        return self._objectives_of_signal(self.stft.inverse(spec_mix, self.n_samples))
 
     @torch.no_grad()
     def phase_rotation(self, mask: Tensor, iterations: int) -> Tensor:
