@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from pytorch_msssim.ssim import _fspecial_gauss_1d
 from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
 
 from .spectral import Stft, mel_filterbank, power, power_to_db
 
@@ -155,16 +156,27 @@ class LogMelDistance(nn.Module):
             self.register_buffer(f"floor{i}", floor, persistent=False)
             self.register_buffer(f"ref{i}", power_to_db(mel + floor), persistent=False)
 
-    def forward(self, signal: Tensor, shared: dict[tuple[int, int], Tensor] | None = None) -> Tensor:
+    def distance(self, i: int, signal: Tensor, known: Tensor | None = None) -> Tensor:
+        """(population,) ``D_i`` of resolution ``i``; ``known`` is that resolution's power spectrogram if the caller
+        has it already."""
+        mel = self._mel_power(i, signal) if known is None else getattr(self, f"bank{i}") @ known
+        db = power_to_db(mel + getattr(self, f"floor{i}"))
+        return (db - getattr(self, f"ref{i}")).abs().mean(dim=(-2, -1))
+
+    def forward(self, signal: Tensor, shared: dict[tuple[int, int], Tensor] | None = None,
+                checkpointed: bool = False) -> Tensor:
         """(population, samples) -> (population,) distance in dB.
 
         ``shared`` maps (n_fft, hop_length) to the power spectrogram (population, freq, frames) of ``signal`` the
-        caller already has; a resolution found there is not analysed again.
+        caller already has; a resolution found there is not analysed again. ``checkpointed`` keeps no activations of
+        a resolution's analysis for the backward pass (they are recomputed there): less memory, a little more work.
         """
         total = 0.0
         for i, stft in enumerate(self.stfts):
             known = None if shared is None else shared.get((stft.n_fft, stft.hop_length))
-            mel = self._mel_power(i, signal) if known is None else getattr(self, f"bank{i}") @ known
-            db = power_to_db(mel + getattr(self, f"floor{i}"))
-            total = total + (db - getattr(self, f"ref{i}")).abs().mean(dim=(-2, -1))
+            if checkpointed:
+                d = checkpoint(self.distance, i, signal, known, use_reentrant=False)
+            else:
+                d = self.distance(i, signal, known)
+            total = total + d
         return total / len(self.stfts)

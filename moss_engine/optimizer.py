@@ -27,6 +27,8 @@ CPU_SAMPLES_PER_CHUNK = 1_000_000
 #: Default memory a chunk may take: on the CPU a fixed amount, on a GPU a share of what is free.
 CPU_MEMORY_BYTES = 3 * 1024 ** 3
 GPU_MEMORY_SHARE = 0.6
+#: ... and on a GPU at most this much, so that a long clip's peak stays bounded on a large card too.
+GPU_MEMORY_BYTES = 16 * 1024 ** 3
 #: Crossfade levels evaluated for the baseline and the start points (at least this many).
 MIN_CROSSFADE_LEVELS = 9
 #: Steps before early stopping may end a run.
@@ -93,21 +95,46 @@ class OptimisationResult:
     hypervolume_history: list[float]
 
 
-def choose_chunk_size(problem: Problem, population: int, memory_limit_gb: float | None) -> int:
-    """How many masks to process at once: what fits the memory budget, and on the CPU about half a second of work."""
-    device = problem.device
-    per_mask = problem.bytes_per_mask()
+@dataclass(frozen=True)
+class ChunkPlan:
+    """How the population is processed: ``size`` masks at once, and whether the STFT round trip is checkpointed."""
+
+    size: int
+    checkpointing: bool
+
+
+def memory_budget(device: torch.device, memory_limit_gb: float | None) -> float:
+    """Bytes one chunk may take: the asked limit, or on a GPU a share of what is free (at most
+    ``GPU_MEMORY_BYTES``), or ``CPU_MEMORY_BYTES``."""
     if memory_limit_gb is not None:
-        budget = memory_limit_gb * 1024 ** 3
-    elif device.type == "cuda":
+        return memory_limit_gb * 1024 ** 3
+    if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
-        budget = GPU_MEMORY_SHARE * free
-    else:
-        budget = CPU_MEMORY_BYTES
-    chunk = max(1, int(budget // per_mask))
+        return min(GPU_MEMORY_SHARE * free, GPU_MEMORY_BYTES)
+    return CPU_MEMORY_BYTES
+
+
+def plan_chunks(problem: Problem, population: int, memory_limit_gb: float | None) -> ChunkPlan:
+    """What fits the memory budget (and on the CPU about half a second of work).
+
+    Checkpointing costs a second forward pass, so it is used only when not even one mask fits the budget without
+    it; the chunk is then sized by the checkpointed estimate. A run's peak is thus about the music's own tensors
+    (linear in the clip's length, independent of the population) plus the budget.
+    """
+    device = problem.device
+    budget = memory_budget(device, memory_limit_gb)
+    chunk = int(budget // problem.bytes_per_mask())
+    checkpointing = chunk < 1
+    if checkpointing:
+        chunk = max(1, int(budget // problem.bytes_per_mask(checkpointed=True)))
     if device.type == "cpu":
         chunk = min(chunk, max(1, CPU_SAMPLES_PER_CHUNK // problem.n_samples))
-    return max(1, min(chunk, population))
+    return ChunkPlan(size=max(1, min(chunk, population)), checkpointing=checkpointing)
+
+
+def choose_chunk_size(problem: Problem, population: int, memory_limit_gb: float | None) -> int:
+    """How many masks to process at once (``plan_chunks(...).size``)."""
+    return plan_chunks(problem, population, memory_limit_gb).size
 
 
 class SteppableOptimiser:
@@ -134,16 +161,22 @@ class SteppableOptimiser:
         return self.result()
 
     def _run_chunk(self, fn, *args):
-        """Call ``fn`` and, on a GPU out-of-memory error, halve the chunk size and report it (the caller retries)."""
+        """Call ``fn`` and, on a GPU out-of-memory error, halve the chunk size, or at one mask a chunk turn
+        checkpointing on, and report it (the caller retries)."""
         try:
             return fn(*args)
         except torch.OutOfMemoryError:
-            if self.chunk_size == 1:
+            if self.chunk_size == 1 and self.problem.checkpointing:
                 raise
-            self.chunk_size = max(1, self.chunk_size // 2)
+            if self.chunk_size > 1:
+                self.chunk_size = max(1, self.chunk_size // 2)
+                how = f"in chunks of {self.chunk_size}"
+            else:
+                self.problem.checkpointing = True
+                how = "one mask at a time, recomputing the STFT round trip in the backward pass"
             if self.problem.device.type == "cuda":
                 torch.cuda.empty_cache()
-            self.reporter.progress(self.progress, f"out of GPU memory: retrying in chunks of {self.chunk_size}")
+            self.reporter.progress(self.progress, f"out of GPU memory: retrying {how}")
             return None
 
     def _settled(self, history: list[float]) -> bool:
@@ -205,8 +238,9 @@ class StchOptimizer(SteppableOptimiser):
         self.settings = settings
         self.reporter = reporter or NullReporter()
         self.population = max(1, settings.points - 2) if weights is None else len(weights)
-        self.chunk_size = choose_chunk_size(problem, max(self.population, MIN_CROSSFADE_LEVELS),
-                                            settings.memory_limit_gb)
+        plan = plan_chunks(problem, max(self.population, MIN_CROSSFADE_LEVELS), settings.memory_limit_gb)
+        self.chunk_size = plan.size
+        problem.checkpointing = plan.checkpointing
         self.step_count = 0
         self.cancelled = False
         self.stopped_early = False
