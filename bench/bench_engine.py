@@ -4,7 +4,8 @@ Run by hand (not in the tests):
 
     python bench/bench_engine.py                       # the CPU matrix that fits minutes on a laptop
     python bench/bench_engine.py --device cuda --full  # 8/16/64 masks x 10/30/180 s x 22.05/44.1 kHz
-    python bench/bench_engine.py --front               # also: time to a finished preview front of a 20 s clip
+    python bench/bench_engine.py --front               # also: time to a finished default front (20 s CPU, 30 s GPU)
+    python bench/bench_engine.py --device cuda --populations 64 --durations 180 --rates 44100 --memory-limit 16
 
 Each case runs in a subprocess of its own so that its peak memory (CUDA max_memory_allocated, or the process's peak
 RSS on the CPU) is its own. The music is a real piece from ../shared/data (looped when a case asks for more than it
@@ -28,7 +29,8 @@ IMAGE = DATA / "img_portrait_skimage_astronaut.png"
 MUSIC = DATA / "music_orchestral_wesnoth_transience.ogg"
 
 
-def run_case(device: str, population: int, duration: float, rate: int, steps: int) -> dict:
+def run_case(device: str, population: int, duration: float, rate: int, steps: int,
+             memory_limit_gb: float | None = None) -> dict:
     """One case, in this process: build the problem, one warm-up step, then time ``steps`` steps."""
     import numpy as np
     import torch
@@ -44,7 +46,8 @@ def run_case(device: str, population: int, duration: float, rate: int, steps: in
     dev = resolve_device(device)
     quality = "preview" if rate <= 22050 else "standard"
     settings = make_settings(IMAGE, MUSIC, quality=quality, device=device, sample_rate=rate, points=population + 2,
-                             steps=steps + 1, duration_s=duration, patience=10_000)
+                             steps=steps + 1, duration_s=duration, patience=10_000, memory_limit_gb=memory_limit_gb,
+                             coarse_steps=0)
     clip = load_audio(MUSIC, sample_rate=rate)
     need = int(round(duration * rate))
     reps = -(-need // clip.samples.shape[1])
@@ -74,7 +77,8 @@ def run_case(device: str, population: int, duration: float, rate: int, steps: in
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
         peak_kind = "peak RSS"
     return {"device": str(dev), "population": population, "duration_s": duration, "sample_rate": rate,
-            "n_fft": settings.n_fft, "hop": settings.hop_length, "chunk": opt.chunk_size, "steps_timed": steps,
+            "n_fft": settings.n_fft, "hop": settings.hop_length, "chunk": opt.chunk_size,
+            "checkpointing": problem.checkpointing, "memory_limit_gb": memory_limit_gb, "steps_timed": steps,
             "ms_per_step": round(ms, 1), "ms_per_mask_step": round(ms / population, 1), "peak_gb": round(peak, 3),
             "peak_kind": peak_kind}
 
@@ -93,7 +97,9 @@ def run_front(device: str, duration: float) -> dict:
     result = compute_front(settings, inputs=inputs)
     return {"device": str(dev), "case": "front", "quality": settings.quality, "duration_s": duration,
             "points": len(result.points), "steps": result.optimisation.steps_done,
-            "stopped_early": result.optimisation.stopped_early, "seconds": round(time.perf_counter() - started, 1),
+            "coarse_steps": settings.coarse_steps, "stopped_early": result.optimisation.stopped_early,
+            "seconds": round(time.perf_counter() - started, 1), "timings": {k: round(v, 2) for k, v in
+                                                                            result.timings.items()},
             "hypervolume": round(result.hypervolume, 4)}
 
 
@@ -114,7 +120,8 @@ def main() -> int:
     parser.add_argument("--rates", type=int, nargs="*")
     parser.add_argument("--steps", type=int, default=None, help="timed steps per case (default 3, 1 for big CPU ones)")
     parser.add_argument("--front", action="store_true", help="also time a whole front of a 20 s clip")
-    parser.add_argument("--front-duration", type=float, default=20.0)
+    parser.add_argument("--front-duration", type=float, default=None, help="default 20 s on the CPU, 30 s on a GPU")
+    parser.add_argument("--memory-limit", type=float, default=None, help="GB one chunk may take (default: by device)")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     parser.add_argument("--one", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -124,8 +131,8 @@ def main() -> int:
         if kind == "front":
             out = run_front(rest[0], float(rest[1]))
         else:
-            device, pop, dur, rate, steps = rest
-            out = run_case(device, int(pop), float(dur), int(rate), int(steps))
+            device, pop, dur, rate, steps, limit = rest
+            out = run_case(device, int(pop), float(dur), int(rate), int(steps), None if limit == "-" else float(limit))
         print(json.dumps(out))
         return 0
 
@@ -135,21 +142,25 @@ def main() -> int:
     rates = args.rates or [22050, 44100]
     rows = []
     print(f"# {platform.processor() or platform.machine()}, python {platform.python_version()}, device {args.device}")
-    print(f"{'masks':>5} {'dur s':>6} {'rate':>6} {'chunk':>5} {'ms/step':>9} {'ms/mask':>8} {'peak GB':>8}")
+    print(f"{'masks':>5} {'dur s':>6} {'rate':>6} {'chunk':>5} {'ckpt':>4} {'ms/step':>9} {'ms/mask':>8} "
+          f"{'peak GB':>8}")
     for rate in rates:
         for dur in durs:
             for pop in pops:
                 work = pop * dur * rate
                 steps = args.steps or (1 if cpu and work > 16 * 30 * 44100 else 3)
-                row = in_subprocess(["case", args.device, str(pop), str(dur), str(rate), str(steps)])
+                limit = "-" if args.memory_limit is None else str(args.memory_limit)
+                row = in_subprocess(["case", args.device, str(pop), str(dur), str(rate), str(steps), limit])
                 rows.append(row)
                 if "error" in row:
                     print(f"{pop:>5} {dur:>6.0f} {rate:>6} failed: {row['error']}")
                 else:
-                    print(f"{pop:>5} {dur:>6.0f} {rate:>6} {row['chunk']:>5} {row['ms_per_step']:>9.1f} "
+                    ckpt = "yes" if row["checkpointing"] else "no"
+                    print(f"{pop:>5} {dur:>6.0f} {rate:>6} {row['chunk']:>5} {ckpt:>4} {row['ms_per_step']:>9.1f} "
                           f"{row['ms_per_mask_step']:>8.1f} {row['peak_gb']:>8.2f}", flush=True)
     if args.front:
-        row = in_subprocess(["front", args.device, str(args.front_duration)])
+        duration = args.front_duration or (20.0 if cpu else 30.0)
+        row = in_subprocess(["front", args.device, str(duration)])
         rows.append(row)
         print(f"front: {row}")
     if args.json:

@@ -131,15 +131,16 @@ class LogMelDistance(nn.Module):
     Args:
         reference: (samples,) the music's mix.
         sample_rate: its rate; the window lengths scale with it.
+        hop_divisor: hop = n_fft / hop_divisor (4; the coarse stage of coarse-to-fine uses 2).
     """
 
-    def __init__(self, reference: Tensor, sample_rate: int):
+    def __init__(self, reference: Tensor, sample_rate: int, hop_divisor: int = 4):
         super().__init__()
         scale = sample_rate / 44100
         self.stfts = nn.ModuleList()
         for n in AUDIO_N_FFTS_44K:
             n_fft = max(64, int(round(n * scale / 2)) * 2)
-            self.stfts.append(Stft(n_fft, n_fft // 4))
+            self.stfts.append(Stft(n_fft, n_fft // hop_divisor))
         for i, stft in enumerate(self.stfts):
             bank = mel_filterbank(stft.n_freqs, sample_rate, N_MELS, f_min=20.0)
             self.register_buffer(f"bank{i}", bank, persistent=False)

@@ -230,10 +230,12 @@ class StchOptimizer(SteppableOptimiser):
         settings: the run's settings (points, steps, seed, learning rate, patience, memory limit).
         reporter: progress, partial fronts and cancellation.
         weights: (K, 2) preference vectors (visual, audio) instead of ``preference_vectors(points - 2)``.
+        start_logits: (K, *mask_shape) start points instead of the crossfade (coarse-to-fine hands its coarse result
+            on this way); the archive keeps, per preference, the better of these and the crossfade start.
     """
 
     def __init__(self, problem: Problem, settings: RunSettings, reporter: Reporter | None = None,
-                 weights: np.ndarray | None = None):
+                 weights: np.ndarray | None = None, start_logits: Tensor | None = None):
         self.problem = problem
         self.settings = settings
         self.reporter = reporter or NullReporter()
@@ -257,9 +259,9 @@ class StchOptimizer(SteppableOptimiser):
                                image_visual=float(cross_v[-1]), image_audio=float(cross_a[-1]))
         self._cross_logits = cross_logits
 
-        self.retarget(preference_vectors(self.population) if weights is None else weights)
+        self.retarget(preference_vectors(self.population) if weights is None else weights, start_logits)
 
-    def retarget(self, weights: np.ndarray) -> None:
+    def retarget(self, weights: np.ndarray, start_logits: Tensor | None = None) -> None:
         """Start over with new (K, 2) preference vectors: each starts from the crossfade level it likes best.
 
         The anchors and the crossfade are kept (they do not depend on the preferences).
@@ -283,8 +285,24 @@ class StchOptimizer(SteppableOptimiser):
         self.best_logits = init.detach().clone()
         self.best_visual = cross_v[start].copy()
         self.best_audio = cross_a[start].copy()
+        if start_logits is not None:
+            self._start_from(start_logits.to(device))
         self.hypervolume_history = [self._archive_hypervolume()]
         self._emit()
+
+    def _start_from(self, logits: Tensor) -> None:
+        """Start every preference from ``logits`` (K, *mask_shape); the archive keeps the better of each and its
+        crossfade start."""
+        v, a = self.evaluate(logits)
+        norm = torch.as_tensor(self.anchors.normalise(v, a), dtype=torch.float32, device=self.problem.device)
+        scal = smooth_tchebycheff(norm, self.weights).cpu().numpy()
+        self.logits = logits.detach().clone().requires_grad_(True)
+        self.adam = torch.optim.Adam([self.logits], lr=self.settings.learning_rate)
+        better = scal < self.best_scal
+        self.best_logits[torch.as_tensor(better, device=self.problem.device)] = logits.detach()[
+            torch.as_tensor(better, device=self.problem.device)]
+        self.best_scal[better], self.best_visual[better], self.best_audio[better] = scal[better], v[better], a[better]
+        self.hypervolume_history = [self._archive_hypervolume()]
 
     # -- evaluation -------------------------------------------------------------------------------------------------
     def _constant_logits(self, levels: np.ndarray) -> Tensor:

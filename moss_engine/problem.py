@@ -58,9 +58,10 @@ class Problem(nn.Module):
         music: the segment, (channels, samples) at ``settings.sample_rate``.
         image: the loaded picture.
         settings: the run's settings.
+        audio_hop_divisor: the audio objective's hop is n_fft / this (see ``LogMelDistance``).
     """
 
-    def __init__(self, music: AudioClip, image: LoadedImage, settings: RunSettings):
+    def __init__(self, music: AudioClip, image: LoadedImage, settings: RunSettings, audio_hop_divisor: int = 4):
         super().__init__()
         self.settings = settings
         #: Recompute the STFT round trip in the backward pass instead of keeping it (see ``objectives``).
@@ -112,7 +113,7 @@ class Problem(nn.Module):
                                    settings.hop_length)
         self.visual_loss = VisualLoss(ViewRenderer(rows, cols, settings.db_range),
                                       WeightedSsim(self.target.levels, self.target.alpha))
-        self.audio_loss = LogMelDistance(self.music_mix, music.sample_rate)
+        self.audio_loss = LogMelDistance(self.music_mix, music.sample_rate, audio_hop_divisor)
 
     @property
     def device(self) -> torch.device:

@@ -1,0 +1,266 @@
+"""The speed-ups give the front of the plain path (same seed): hand-written backward passes, the shared analysis,
+chunking with gradient accumulation, checkpointing; on the CPU always, on a GPU when there is one.
+
+Tolerance: every objective of the final front within 1e-4 relative (``FRONT_RTOL``) of the plain path's after the same
+steps; gradients of one chunk within 1e-4 relative to their largest entry. Coarse-to-fine changes the path on purpose
+and is judged by hypervolume instead (bench/compare_coarse_to_fine.py, docs/performance.md), here only in outline.
+"""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from moss_engine import objectives as objectives_module
+from moss_engine.front import hypervolume, nondominated
+from moss_engine.mixing import blend_into_spectrum
+from moss_engine.optimizer import ChunkPlan, StchOptimizer, plan_chunks
+from moss_engine.pipeline import compute_front, load_inputs
+from moss_engine.problem import Problem
+from moss_engine.settings import make_settings
+from moss_engine.spectral import Stft, power, rfft
+
+FRONT_RTOL = 1e-4
+GRAD_RTOL = 1e-4
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here: the GPU variants of the "
+                                                                      "equivalence run only on a machine with one")
+
+
+@pytest.fixture(scope="module")
+def small(data_dir):
+    settings = make_settings(data_dir / "img_portrait_skimage_astronaut.png",
+                             data_dir / "music_orchestral_wesnoth_transience.ogg", quality="preview", device="cpu",
+                             duration_s=3.0, start_s=5.0, steps=6, points=5, seed=2, coarse_steps=0,
+                             phase_iterations=0)
+    return settings, load_inputs(settings)
+
+
+# -- the plain path: torch's own STFT and autograd everywhere, no sharing
+def plain_power(spec):
+    parts = torch.view_as_real(spec)
+    return (parts * parts).sum(dim=-1)
+
+
+def plain_stft(self, signal):
+    shape = signal.shape
+    spec = torch.stft(signal.reshape(-1, shape[-1]), self.n_fft, self.hop_length, window=self.window, center=True,
+                      pad_mode="reflect", return_complex=True)
+    return spec.reshape(*shape[:-1], *spec.shape[-2:])
+
+
+def plain_synthesise_mix(self, mask):
+    delta = self._blend_delta(mask, self.spec_mix[self._region])
+    return self.music_mix_synth + self.stft.inverse(self._padded(delta), self.n_samples)
+
+
+def plain_objectives_of_signal(self, signal, checkpointed=False):
+    region_power = plain_power(self.stft(signal)[(slice(None), *self._region)])
+    return self.visual_loss(region_power), self.audio_loss(signal)
+
+
+def plain_path_on(mp):
+    """Turns every speed-up of a step off: the engine then runs the straightforward autograd code."""
+    mp.setattr(objectives_module, "power", plain_power)
+    mp.setattr(Stft, "forward", plain_stft)
+    mp.setattr(Problem, "synthesise_mix", plain_synthesise_mix)
+    mp.setattr(Problem, "_objectives_of_signal", plain_objectives_of_signal)
+
+
+def run_front(problem, settings, chunk_size=None, checkpointing=False):
+    opt = StchOptimizer(problem, settings)
+    if chunk_size is not None:
+        opt.chunk_size = chunk_size
+    problem.checkpointing = checkpointing
+    result = opt.run()
+    return np.array([[c.visual, c.audio] for c in result.candidates])
+
+
+def chunk_gradient(problem, logits):
+    x = logits.clone().requires_grad_(True)
+    v, a = problem.objectives(problem.masks(x))
+    (v.sum() + 0.05 * a.sum()).backward()
+    return torch.stack([v, a]).detach(), x.grad
+
+
+# -- the pieces
+@pytest.mark.parametrize("n", [9, 16])
+def test_onesided_rfft_backward_is_the_adjoint(n):
+    frames = torch.randn(3, 4, n, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda f: torch.view_as_real(rfft(f)), (frames,))
+
+
+def test_stft_equals_torch_stft_in_value_and_gradient():
+    stft = Stft(64, 16).double()
+    signal = torch.randn(2, 500, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    weights = torch.randn(2, 33, 32, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    grads = []
+    for forward in (Stft.forward, plain_stft):
+        x = signal.clone().requires_grad_(True)
+        spec = forward(stft, x)
+        (torch.view_as_real(spec) * weights).sum().backward()
+        grads.append((spec.detach(), x.grad))
+    assert torch.equal(grads[0][0], grads[1][0])
+    assert torch.allclose(grads[0][1], grads[1][1], rtol=1e-12, atol=1e-12)
+
+
+def test_power_backward_is_exact():
+    spec = torch.randn(3, 5, 7, dtype=torch.complex128, requires_grad=True)
+    assert torch.autograd.gradcheck(power, (spec,))
+    assert torch.equal(power(spec.detach()), plain_power(spec.detach()))
+
+
+@pytest.mark.parametrize("with_silence", [False, True])
+def test_blend_backward_is_exact(with_silence):
+    gen = torch.Generator().manual_seed(3)
+    mask = torch.rand(2, 5, 6, dtype=torch.float64, generator=gen).requires_grad_(True)
+    rate = torch.randn(5, 6, dtype=torch.float64, generator=gen)
+    music = torch.randn(5, 6, dtype=torch.complex128, generator=gen)
+    silence = torch.randn(5, 6, dtype=torch.complex128, generator=gen) if with_silence else None
+    region = (slice(1, 6), slice(2, 8))
+    out = blend_into_spectrum(mask.detach(), rate, music, silence, (7, 9), region)
+    gain = torch.exp(mask.detach() * rate)
+    expected = (gain - 1) * music + (gain * mask.detach() * silence if with_silence else 0)
+    assert torch.allclose(out[:, 1:6, 2:8], expected) and out.abs()[:, 0].max() == 0 and out.abs()[..., :2].max() == 0
+    assert torch.autograd.gradcheck(
+        lambda m: torch.view_as_real(blend_into_spectrum(m, rate, music, silence, (7, 9), region)), (mask,))
+
+
+def test_shared_viewer_analysis_equals_its_own(small):
+    settings, inputs = small
+    problem = Problem(*inputs, settings)
+    signal = problem.music_mix[None] * torch.linspace(0.5, 1.5, problem.n_samples)
+    shared = {(settings.n_fft, settings.hop_length): power(problem.stft(signal))}
+    assert (settings.n_fft, settings.hop_length) in [(s.n_fft, s.hop_length) for s in problem.audio_loss.stfts]
+    assert torch.equal(problem.audio_loss(signal, shared), problem.audio_loss(signal))
+
+
+# -- one chunk: objectives and gradients
+def test_fast_step_equals_plain_step(small):
+    settings, inputs = small
+    logits = torch.randn(3, *settings.mask_shape, generator=torch.Generator().manual_seed(0))
+    fast_objectives, fast_grad = chunk_gradient(Problem(*inputs, settings), logits)
+    with pytest.MonkeyPatch.context() as mp:
+        plain_path_on(mp)
+        plain_objectives, plain_grad = chunk_gradient(Problem(*inputs, settings), logits)
+    assert torch.allclose(fast_objectives, plain_objectives, rtol=1e-5)
+    assert (fast_grad - plain_grad).abs().max() <= GRAD_RTOL * plain_grad.abs().max()
+
+
+
+def test_checkpointing_gives_the_same_gradient(small):
+    settings, inputs = small
+    problem = Problem(*inputs, settings)
+    logits = torch.randn(2, *settings.mask_shape, generator=torch.Generator().manual_seed(1))
+    plain = chunk_gradient(problem, logits)
+    problem.checkpointing = True
+    checkpointed = chunk_gradient(problem, logits)
+    assert torch.equal(plain[0], checkpointed[0])
+    assert torch.allclose(plain[1], checkpointed[1], rtol=0, atol=1e-6 * plain[1].abs().max().item())
+
+
+# -- whole fronts: same seed, same front
+@pytest.fixture(scope="module")
+def fast_front(small):
+    settings, inputs = small
+    return run_front(Problem(*inputs, settings), settings)
+
+
+def assert_same_front(got, expected):
+    assert got.shape == expected.shape
+    assert np.allclose(got, expected, rtol=FRONT_RTOL, atol=FRONT_RTOL * np.abs(expected).max(axis=0))
+
+
+def test_front_equals_plain_path(small, fast_front):
+    settings, inputs = small
+    with pytest.MonkeyPatch.context() as mp:
+        plain_path_on(mp)
+        plain = run_front(Problem(*inputs, settings), settings)
+    assert_same_front(fast_front, plain)
+
+
+def test_chunks_of_one_with_gradient_accumulation_give_the_same_front(small, fast_front):
+    settings, inputs = small
+    problem = Problem(*inputs, settings)
+    assert plan_chunks(problem, settings.points - 2, None).size == settings.points - 2  # the reference is one chunk
+    assert_same_front(run_front(problem, settings, chunk_size=1), fast_front)
+
+
+def test_checkpointing_gives_the_same_front(small, fast_front):
+    settings, inputs = small
+    assert_same_front(run_front(Problem(*inputs, settings), settings, checkpointing=True), fast_front)
+
+
+def test_memory_budget_turns_checkpointing_on_only_when_one_mask_does_not_fit(small):
+    settings, inputs = small
+    problem = Problem(*inputs, settings)
+    plain, checkpointed = problem.bytes_per_mask(), problem.bytes_per_mask(checkpointed=True)
+    assert checkpointed < plain
+    gb = 1024 ** 3
+    assert plan_chunks(problem, 64, 2.5 * plain / gb) == ChunkPlan(size=2, checkpointing=False)
+    between = 0.5 * (plain + checkpointed) / gb
+    assert plan_chunks(problem, 64, between).checkpointing and plan_chunks(problem, 64, between).size == 1
+
+
+# -- coarse-to-fine: a different path, judged by hypervolume
+def test_coarse_to_fine_front_dominates_the_crossfade_and_reports_one_run(small):
+    settings, inputs = small
+    seen = []
+
+    class Recorder:
+        def progress(self, fraction, message):
+            seen.append(fraction)
+
+        def partial(self, snapshot):
+            seen.append((snapshot.step, snapshot.steps))
+
+        def should_stop(self):
+            return False
+
+    run = dataclasses.replace(settings, steps=8, coarse_steps=4)
+    result = compute_front(run, Recorder(), inputs=inputs)
+    assert result.optimisation.steps_done == 8
+    steps = [s for s in seen if isinstance(s, tuple)]
+    assert steps[-1] == (8, 8) and all(total == 8 for _, total in steps)
+    fractions = [f for f in seen if not isinstance(f, tuple)]
+    assert max(fractions) == pytest.approx(1.0) and min(fractions) >= 0
+    crossfade = hypervolume(result.anchors.normalise(result.crossfade_visual, result.crossfade_audio))
+    assert result.hypervolume > crossfade > 0.5
+    front = np.array([[p.visual, p.audio] for p in result.points])
+    assert len(nondominated(front)) == len(front)
+
+
+def test_preview_preset_runs_half_its_steps_coarse():
+    s = make_settings("a.png", "b.wav", quality="preview", steps=30)
+    assert s.coarse_steps == 15
+    assert make_settings("a.png", "b.wav", quality="standard").coarse_steps == 0
+    assert make_settings("a.png", "b.wav", quality="preview", coarse_steps=0).coarse_steps == 0
+
+
+# -- the GPU
+@needs_cuda
+def test_cuda_front_equals_cpu_front(small, fast_front):
+    settings, inputs = small
+    problem = Problem(*inputs, settings).to("cuda")
+    got = run_front(problem, dataclasses.replace(settings, device="cuda"))
+    # cuFFT and pocketfft round differently: the same front to 1e-3 relative
+    assert np.allclose(got, fast_front, rtol=1e-3, atol=1e-3 * np.abs(fast_front).max(axis=0))
+
+
+@needs_cuda
+def test_cuda_checkpointing_and_chunks_give_the_same_front(small):
+    settings, inputs = small
+    cuda = dataclasses.replace(settings, device="cuda")
+    reference = run_front(Problem(*inputs, settings).to("cuda"), cuda)
+    assert_same_front(run_front(Problem(*inputs, settings).to("cuda"), cuda, chunk_size=1, checkpointing=True),
+                      reference)
+
+
+def test_blend_stays_in_single_precision():
+    mask = torch.rand(1, 3, 4, requires_grad=True)
+    out = blend_into_spectrum(mask, torch.ones(3, 4), torch.ones(3, 4, dtype=torch.complex64), None, (5, 4),
+                              (slice(1, 4), slice(0, 4)))
+    assert out.dtype == torch.complex64
+    torch.view_as_real(out).sum().backward()
+    assert mask.grad.dtype == torch.float32
+    assert torch.allclose(mask.grad, torch.exp(mask.detach()))  # d/dm of (e^m - 1) * 1, summed over re and im
