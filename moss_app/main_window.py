@@ -11,10 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication,
     QComboBox,
     QFileDialog,
     QFormLayout,
@@ -32,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from moss_engine.audio_io import probe_audio
-from moss_engine.device import available_devices
+from moss_engine.device import available_devices, describe, resolve_device
 from moss_engine.errors import MossError, MossInputError
 from moss_engine.image_io import load_image
 from moss_engine.morph import write_morph
@@ -43,6 +42,8 @@ from moss_engine.run_folder import write_run_folder
 from moss_engine.settings import PRESETS, RunSettings, make_settings
 
 from . import autosave
+from .about import about_text
+from .background import BackgroundJob
 from .player import Player, matched_loudness
 from .run_loader import load_run
 from .settings_store import SettingsStore
@@ -50,6 +51,7 @@ from .ui.advanced_panel import AdvancedPanel
 from .ui.drop_zone import DropZone
 from .ui.front_plot import FrontPlot
 from .ui.mask_view import MaskView
+from .ui.placement_view import Placement, PlacementView
 from .ui.spectrogram_view import SpectrogramView
 from .ui.transport import TransportBar
 from .worker import WorkerThread
@@ -60,6 +62,8 @@ log = logging.getLogger(__name__)
 #: (none when nothing was changed). Tests pass one that makes tiny runs.
 SettingsFactory = Callable[..., RunSettings]
 
+#: The Advanced fields that name the segment: a new song forgets them.
+SEGMENT_FIELDS = ("start_s", "duration_s")
 PRESET_HINTS = {
     "preview": "22 kHz, 8 points, up to 80 steps: a quick look (a few minutes on a CPU)",
     "standard": "44.1 kHz, 16 points, up to 300 steps: for a GPU",
@@ -86,6 +90,8 @@ class MainWindow(QMainWindow):
         picture, music: files to start with (else the last ones used, else nothing).
     """
 
+    morph_exported = Signal(object)  # Path: the morph video is complete at its destination
+
     def __init__(self, store: SettingsStore | None = None, settings_factory: SettingsFactory | None = None,
                  picture: Path | None = None, music: Path | None = None):
         super().__init__()
@@ -101,6 +107,7 @@ class MainWindow(QMainWindow):
         self._run_dir: Path | None = None
         self._autosaved_dir: Path | None = None
         self._scratch: tempfile.TemporaryDirectory | None = None
+        self.morph_job: BackgroundJob | None = None  # the morph video being rendered, if any
         self.setAcceptDrops(True)  # a picture and a song dropped together anywhere go to their zones
         self.setWindowTitle("MOSS: hide a picture in music")
 
@@ -127,14 +134,24 @@ class MainWindow(QMainWindow):
         splitter.setCollapsible(0, False)
         splitter.setSizes([300, 980])
         self.setCentralWidget(splitter)
-        self.statusBar().showMessage(f"Device: {available_devices()[0]}")
+        self.device_label = QLabel("")  # which device the next run goes to (Advanced > Device), always shown
+        self.device_label.setToolTip("Where MOSS optimises: an NVIDIA GPU (CUDA), Apple Metal, or the CPU.\n"
+                                     "Change it in Advanced > Device.")
+        self.statusBar().addPermanentWidget(self.device_label)
         self.gpu_notice = QLabel("")  # stays, unlike the progress messages: the run went on in smaller chunks or CPU
         self.gpu_notice.setStyleSheet("color: #d9534f;")
         self.gpu_notice.hide()
         self.statusBar().addPermanentWidget(self.gpu_notice)
+        self.morph_busy = QProgressBar()  # a busy bar while the morph video renders off the GUI thread
+        self.morph_busy.setRange(0, 0)
+        self.morph_busy.setMaximumWidth(120)
+        self.morph_busy.setToolTip("Rendering the morph video")
+        self.morph_busy.hide()
+        self.statusBar().addPermanentWidget(self.morph_busy)
 
         self._restore(picture, music)
         self._rebuild_recent_menu()
+        self._update_device_label()
         self._update_actions()
         QTimer.singleShot(0, self, self.offer_last_run)  # once the window is up: the question is about it
 
@@ -142,7 +159,12 @@ class MainWindow(QMainWindow):
 
     def _build_inputs(self) -> None:
         self.picture_zone = DropZone("picture")
-        self.music_zone = DropZone("music")
+        # the music's spectrogram, the whole song, with the rectangle the picture goes into: its span is the Advanced
+        # segment (start, length), its height the band (F0, F1); those four fields are the one source of truth
+        self.placement_view = PlacementView()
+        self.placement_view.placement_changed.connect(self._on_placement)
+        self.placement_view.reset_requested.connect(self._on_placement_reset)
+        self.music_zone = DropZone("music", preview=self.placement_view)
         self.picture_zone.file_changed.connect(self._on_picture)
         self.music_zone.file_changed.connect(self._on_music)
 
@@ -270,6 +292,9 @@ class MainWindow(QMainWindow):
         run_menu = self.menuBar().addMenu("&Run")
         run_menu.addAction(self.start_action)
         run_menu.addAction(self.cancel_action)
+        help_menu = self.menuBar().addMenu("&Help")
+        self.about_action = action("&About MOSS", self.show_about)
+        help_menu.addAction(self.about_action)
 
     def _restore(self, picture: Path | None, music: Path | None) -> None:
         geometry = self.store.geometry
@@ -287,6 +312,7 @@ class MainWindow(QMainWindow):
             for candidate in (given, last):
                 if candidate is not None and zone.set_file(candidate, notify=False):
                     break
+        self._update_placement_view()
 
     # --- inputs ---------------------------------------------------------------------------------------------------
 
@@ -299,6 +325,12 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_music(self, path: Path) -> None:
+        # a segment chosen in another song means nothing in this one (the band still does)
+        overrides = {k: v for k, v in self.advanced.overrides().items() if k not in SEGMENT_FIELDS}
+        if overrides != self.advanced.overrides():
+            self.advanced.set_overrides(overrides)
+            self.store.advanced_overrides = overrides
+        self._update_placement_view()
         self.store.last_music = path
         self.store.add_recent("music", path)
         self._rebuild_recent_menu()
@@ -372,10 +404,58 @@ class MainWindow(QMainWindow):
     def _on_preset(self, _index: int) -> None:
         self.store.preset = self.preset_combo.currentData()
         self.advanced.set_preset(self.preset_combo.currentData())
+        self._update_placement_view()
 
     @Slot(dict)
     def _on_overrides(self, overrides: dict) -> None:
         self.store.advanced_overrides = overrides
+        self._update_placement_view()
+        self._update_device_label()
+
+    def device_text(self) -> str:
+        """The device the next run uses, in words (``GPU: cuda:0 (NVIDIA H100)``, ``CPU: cpu (8 threads)``)."""
+        try:
+            device = resolve_device(str(self.advanced.value("device")))
+        except MossError as exc:
+            return f"Device unavailable: {exc}"
+        kind = {"cuda": "GPU", "mps": "GPU", "cpu": "CPU"}.get(device.type, device.type)
+        return f"{kind}: {describe(device)}"
+
+    def _update_device_label(self) -> None:
+        self.device_label.setText(self.device_text())
+
+    @Slot()
+    def show_about(self) -> QMessageBox:
+        """The About box: version, the device runs use, the libraries' versions, the licence notices' place."""
+        box = QMessageBox(QMessageBox.Icon.NoIcon, "About MOSS", about_text(self.device_text()),
+                          QMessageBox.StandardButton.Ok, self)
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        return box
+
+    def _update_placement_view(self) -> None:
+        """Draw the rectangle where the Advanced segment and band put it."""
+        value = self.advanced.value
+        self.placement_view.set_placement(Placement(float(value("start_s")), float(value("duration_s")),
+                                                    float(value("f0_hz")), float(value("f1_hz"))))
+
+    @Slot(object)
+    def _on_placement(self, placement: Placement) -> None:
+        """The user moved or drew the rectangle: it becomes the Advanced segment and band overrides."""
+        overrides = self.advanced.overrides()
+        overrides.update(start_s=placement.start_s, duration_s=placement.duration_s, f0_hz=placement.f0_hz,
+                         f1_hz=placement.f1_hz)
+        self.advanced.set_overrides(overrides)
+        self.store.advanced_overrides = self.advanced.overrides()
+
+    @Slot()
+    def _on_placement_reset(self) -> None:
+        """Double-click on the song: back to the preset's segment and band (other Advanced changes stay)."""
+        overrides = {k: v for k, v in self.advanced.overrides().items() if k not in (*SEGMENT_FIELDS, "f0_hz", "f1_hz")}
+        self.advanced.set_overrides(overrides)
+        self.store.advanced_overrides = overrides
+        self._update_placement_view()
 
     # --- the run --------------------------------------------------------------------------------------------------
 
@@ -386,13 +466,17 @@ class MainWindow(QMainWindow):
     def _update_actions(self) -> None:
         ready = self.picture_zone.path is not None and self.music_zone.path is not None
         running = self.running
-        self.start_button.setEnabled(ready and not running)
-        self.start_action.setEnabled(ready and not running)
+        # a new run would replace the autosaved folder the morph export may be reading: it waits for the export
+        startable = ready and not running and self.morph_job is None
+        self.start_button.setEnabled(startable)
+        self.start_action.setEnabled(startable)
         self.cancel_button.setEnabled(running)
         self.cancel_action.setEnabled(running)
         for act in (self.export_action, self.export_point_action, self.export_morph_action):
             act.setEnabled(self.result is not None and not running)
-        for widget in (self.picture_zone, self.music_zone, self.preset_combo, self.advanced, self.open_picture_action,
+        self.export_morph_action.setEnabled(self.export_morph_action.isEnabled() and self.morph_job is None)
+        for widget in (self.picture_zone, self.music_zone, self.placement_view, self.preset_combo, self.advanced,
+                       self.open_picture_action,
                        self.open_music_action, self.open_run_action):
             widget.setEnabled(not running)
         self.alpha_slider.setEnabled(self.result is not None and not running)
@@ -401,7 +485,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def start_run(self) -> bool:
         """Start a run on the current inputs and preset; False (with the reason shown) if it cannot start."""
-        if self.running or self.picture_zone.path is None or self.music_zone.path is None:
+        if self.running or self.morph_job is not None or self.picture_zone.path is None or self.music_zone.path is None:
             return False
         try:
             settings = self.settings_factory(self.picture_zone.path, self.music_zone.path,
@@ -726,38 +810,58 @@ class MainWindow(QMainWindow):
         if self._ask_overwrite(out):
             self.export_morph(out)
 
-    def export_morph(self, out: Path) -> Path | None:
-        """Render the morph video in the run folder and copy it to ``out`` whole (temporary file, then rename)."""
-        if self.result is None:
+    def export_morph(self, out: Path) -> BackgroundJob | None:
+        """Render the morph video off the GUI thread and copy it to ``out`` whole (temporary file, then rename).
+
+        Returns the running job (``morph_exported(Path)`` or one error dialog follow), or None when there is nothing
+        to export or a morph export is already running. ``out`` is only replaced once the video is complete.
+        """
+        if self.result is None or self.morph_job is not None:
             return None
         out = Path(out)
-        tmp: Path | None = None
         try:
             run_dir = self._ensure_run_dir()
-            self.statusBar().showMessage("Rendering the morph video...")
-            # on the GUI thread for now (seconds for a preview run): the busy cursor says the window is working
-            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-            try:
-                write_morph(run_dir, overwrite=True)
-            finally:
-                QApplication.restoreOverrideCursor()
-            fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-            os.close(fd)
-            tmp = Path(name)
-            shutil.copyfile(run_dir / "morph.mp4", tmp)
-            os.replace(tmp, out)
-            tmp = None
         except MossError as exc:
             self._show_error(str(exc))
             return None
         except OSError as exc:
-            self._show_error(f"could not write {out}: {exc.strerror or exc}")
+            self._show_error(f"could not prepare the run folder: {exc.strerror or exc}")
             return None
-        finally:
-            if tmp is not None:
+
+        def work() -> Path:
+            write_morph(run_dir, overwrite=True)
+            fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+            os.close(fd)
+            tmp = Path(name)
+            try:
+                shutil.copyfile(run_dir / "morph.mp4", tmp)
+                os.replace(tmp, out)
+            finally:
                 tmp.unlink(missing_ok=True)
+            return out
+
+        self.morph_job = BackgroundJob(work, target=out, parent=self)
+        self.morph_job.done.connect(self._on_morph_done)
+        self.morph_job.failed.connect(self._on_morph_failed)
+        self.morph_busy.show()
+        self.statusBar().showMessage("Rendering the morph video...")
+        self._update_actions()
+        return self.morph_job.start()
+
+    def _end_morph_job(self) -> None:
+        self.morph_job = None
+        self.morph_busy.hide()
+        self._update_actions()
+
+    def _on_morph_done(self, out: Path) -> None:
+        self._end_morph_job()
         self.statusBar().showMessage(f"Exported the morph video to {out}", 8000)
-        return out
+        self.morph_exported.emit(out)
+
+    def _on_morph_failed(self, message: str) -> None:
+        self._end_morph_job()
+        self.statusBar().clearMessage()
+        self._show_error(message)
 
     # --- closing --------------------------------------------------------------------------------------------------
 
@@ -771,6 +875,8 @@ class MainWindow(QMainWindow):
         self.store.sync()
         self.player.close()
         self.shutdown()
+        if self.morph_job is not None and not self.morph_job.wait(60):
+            log.warning("the morph export did not finish in time")
         if self._scratch is not None:
             self._scratch.cleanup()
             self._scratch = None

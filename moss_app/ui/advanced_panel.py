@@ -163,6 +163,10 @@ class AdvancedPanel(QWidget):
 
     # --- reading ---------------------------------------------------------------------------------------------------
 
+    def value(self, key: str) -> Any:
+        """The value field ``key`` shows (``duration_s``: infinity for the whole song)."""
+        return self._value(key)
+
     def overrides(self) -> dict[str, Any]:
         """The fields the user changed, by field name (F0 and F1 as ``f0_hz``/``f1_hz``)."""
         return dict(self._overrides)

@@ -8,7 +8,16 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QPixmap
-from PySide6.QtWidgets import QFileDialog, QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from moss_engine.audio_io import load_audio, probe_audio
 from moss_engine.errors import MossInputError
@@ -56,6 +65,8 @@ class DropZone(QFrame):
 
     Args:
         kind: ``"picture"`` or ``"music"``.
+        preview: a widget shown instead of the built-in thumbnail, with ``inspect(path) -> found`` (raises
+            ``MossInputError``; a refused file changes nothing) and ``present(found)`` (the music's placement view).
 
     Signals:
         file_changed(Path): a new, valid file was accepted. A refused file emits nothing and keeps the previous one;
@@ -64,12 +75,13 @@ class DropZone(QFrame):
 
     file_changed = Signal(object)
 
-    def __init__(self, kind: str, parent=None):
+    def __init__(self, kind: str, preview: QWidget | None = None, parent=None):
         super().__init__(parent)
         if kind not in KINDS:
             raise ValueError(f"kind {kind!r}: expected one of {KINDS}")
         self.kind = kind
         self._path: Path | None = None
+        self._custom_preview = preview
         self.setAcceptDrops(True)
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setObjectName(f"dropZone_{kind}")
@@ -100,7 +112,10 @@ class DropZone(QFrame):
         layout.setContentsMargins(8, 6, 8, 8)
         layout.setSpacing(4)
         layout.addLayout(header)
-        layout.addWidget(self.preview)
+        if preview is None:
+            layout.addWidget(self.preview)
+        else:
+            layout.addWidget(preview)
         layout.addWidget(self.name_label)
         layout.addWidget(self.details)
         layout.addWidget(self.error_label)
@@ -127,7 +142,9 @@ class DropZone(QFrame):
         self._path = path
         self.error_label.hide()
         self.error_label.setText("")
-        if isinstance(preview, QPixmap):
+        if self._custom_preview is not None:
+            self._custom_preview.present(preview)
+        elif isinstance(preview, QPixmap):
             self.preview.setPixmap(preview)
         else:
             self.preview.setText(preview)
@@ -138,8 +155,8 @@ class DropZone(QFrame):
             self.file_changed.emit(path)
         return True
 
-    def _inspect(self, path: Path) -> tuple[QPixmap | str, str]:
-        """A preview and a details line for ``path``, or ``MossInputError``."""
+    def _inspect(self, path: Path) -> tuple[object, str]:
+        """A preview (for the custom preview widget, if any) and a details line for ``path``, or ``MossInputError``."""
         if self.kind == "picture":
             image = load_image(path)
             pixmap = QPixmap(str(path))
@@ -155,8 +172,8 @@ class DropZone(QFrame):
         info = probe_audio(path)
         channels = {1: "mono", 2: "stereo"}.get(info.channels, f"{info.channels} channels")
         summary = f"{_duration(info.duration_s)}  ·  {info.sample_rate / 1000:g} kHz  ·  {channels}  ·  {info.format}"
-        return _spectrogram_thumbnail(path), summary
-
+        found = self._custom_preview.inspect(path) if self._custom_preview is not None else _spectrogram_thumbnail(path)
+        return found, summary
 
     def choose_file(self) -> None:
         """Ask for a file with a dialog and take it (if one was chosen)."""

@@ -33,6 +33,10 @@ class FrontPlot(pg.PlotWidget):
         self.showGrid(x=True, y=True, alpha=0.2)
         self.setLabel("bottom", "audio loss (dB, log-mel distance to the song)")
         self.setLabel("left", "visual loss (lower = clearer picture)")
+        self.setToolTip("The Pareto front: each dot is one result that no other beats on both counts.\n"
+                        "Left = closer to the song, down = clearer picture. The dashed line is a plain crossfade\n"
+                        "of song and picture for comparison: MOSS's dots usually lie below it.\n"
+                        "Click a dot to see and hear it.")
         self.getAxis("left").enableAutoSIPrefix(False)  # a loss is a plain number: no "(x0.001)"
         self.addLegend(offset=(-10, 10))
         # Items are created once; runs only change their data.

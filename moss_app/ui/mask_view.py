@@ -23,6 +23,8 @@ class MaskView(pg.PlotWidget):
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
         self.setTitle("mask (0 = music, 1 = picture)", size="9pt")
+        self.setToolTip("The mask of the selected point: for each time and frequency cell, how much of the sound\n"
+                        "comes from the picture's spectrogram (1, yellow) rather than the music's (0, dark).")
         self.setLabel("bottom", "time cell")
         self.setLabel("left", "frequency cell")
         self.image = pg.ImageItem(axisOrder="row-major")

@@ -27,6 +27,9 @@ class SpectrogramView(pg.PlotWidget):
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
         self.setTitle("spectrogram (as a viewer shows it)", size="9pt")
+        self.setToolTip("The selected point's sound as a spectrogram viewer (Audacity, Sonic Visualiser, a phone app)\n"
+                        "shows it: time across, frequency up, loudness as brightness. The outline is where the\n"
+                        "picture was placed; the line is the playhead.")
         self.setLabel("bottom", "time (s)")
         self.setLabel("left", "frequency (kHz)")
         self.image = pg.ImageItem(axisOrder="row-major")

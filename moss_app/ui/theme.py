@@ -3,12 +3,34 @@
 from __future__ import annotations
 
 import pyqtgraph as pg
+from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication
 
+_PALETTE_EVENTS = (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange, QEvent.Type.ThemeChange)
 
-def apply_palette(plot: pg.PlotWidget) -> None:
-    """Give ``plot`` the palette's base colour as background and its text colour for axes and titles."""
+
+class _PaletteFollower(QObject):
+    """Re-colours its plot when the system switches between light and dark while MOSS is open."""
+
+    def __init__(self, plot: pg.PlotWidget):
+        super().__init__(plot)
+        self._plot = plot
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        if event.type() in _PALETTE_EVENTS:
+            apply_palette(self._plot, follow=False)
+        return False
+
+
+def apply_palette(plot: pg.PlotWidget, follow: bool = True) -> None:
+    """Give ``plot`` the palette's base colour as background and its text colour for axes and titles.
+
+    With ``follow``, it is given them again whenever the application's palette changes (the system's light or
+    dark scheme switched).
+    """
+    if follow and plot.findChild(_PaletteFollower) is None:
+        plot.installEventFilter(_PaletteFollower(plot))
     palette = QApplication.palette()
     plot.setBackground(palette.color(QPalette.ColorRole.Base))
     text = palette.color(QPalette.ColorRole.Text)

@@ -200,9 +200,34 @@ def test_export_morph_video(qtbot, window, tiny_result, tmp_path):
     window.show_result(tiny_result)
     out = tmp_path / "morph.mp4"
     out.write_bytes(b"old")
-    assert window.export_morph(out) == out
+    with qtbot.waitSignal(window.morph_exported, timeout=120_000) as got:
+        job = window.export_morph(out)
+        assert job is not None and job.running()  # rendered off the GUI thread: the call returns at once
+        assert out.read_bytes() == b"old"  # replaced only once complete
+        assert not window.export_morph_action.isEnabled() and not window.start_button.isEnabled()
+        assert window.export_morph(out) is None  # one at a time
+    assert got.args == [out] and window.morph_job is None
     assert out.stat().st_size > 1000 and out.read_bytes()[4:8] == b"ftyp"
+    assert window.export_morph_action.isEnabled() and window.start_button.isEnabled()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_failed_morph_export_shows_one_dialog_and_keeps_the_old_file(qtbot, window, tiny_result, tmp_path,
+                                                                      monkeypatch):
+    import moss_app.main_window as main_window
+
+    def broken(folder, overwrite=False):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(main_window, "write_morph", broken)
+    window.show_result(tiny_result)
+    out = tmp_path / "morph.mp4"
+    out.write_bytes(b"old")
+    assert window.export_morph(out) is not None
+    qtbot.waitUntil(lambda: bool(visible_boxes(window)), timeout=10_000)
+    assert [box.text() for box in visible_boxes(window)] == [f"could not write {out}: No space left on device"]
+    assert out.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    assert window.morph_job is None and window.export_morph_action.isEnabled()
 
 
 # --- GPU out of memory ------------------------------------------------------------------------------------------------

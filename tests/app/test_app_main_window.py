@@ -4,11 +4,14 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
+import moss_engine
 from moss_app.ui.mask_view import mask_of
 from moss_engine import pipeline
+from moss_engine.device import describe
 from moss_engine.errors import MossInputError
 from moss_engine.video import SPEC_HEIGHT, WIDTH, spectrogram_panel
 
@@ -138,3 +141,17 @@ def test_closing_during_a_run_cancels_and_waits(qtbot, window, tiny_settings):
         window.start_run()
     window.close()
     assert window.runner.qthread.isFinished()
+
+
+def test_the_status_bar_and_the_about_box_say_which_device_runs(qtbot, window):
+    assert window.device_label.isVisibleTo(window)
+    if not torch.cuda.is_available():  # auto = the best device found: the CPU here
+        assert window.device_label.text() == "CPU: " + describe(torch.device("cpu"))
+    window.advanced.set_overrides({**window.advanced.overrides(), "device": "cpu"})
+    window._on_overrides(window.advanced.overrides())
+    assert window.device_label.text() == f"CPU: cpu ({torch.get_num_threads()} threads)"
+    box = window.show_about()
+    assert box.isVisible() and f"MOSS {moss_engine.__version__}" in box.text()
+    assert f"Runs on</b> CPU: cpu ({torch.get_num_threads()} threads)" in box.text()
+    assert f"torch {torch.__version__}" in box.text()
+    box.close()

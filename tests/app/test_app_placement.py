@@ -1,0 +1,138 @@
+"""The placement rectangle on the music's spectrogram (issue 4, item 3): whole song, rectangle = segment + band."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from moss_app.ui.drop_zone import DropZone
+from moss_app.ui.placement_view import Placement, PlacementView
+
+
+@pytest.fixture
+def view(qtbot, sample):
+    widget = PlacementView()
+    zone = DropZone("music", preview=widget)  # the zone decodes the song through the view, as in the window
+    qtbot.addWidget(zone)
+    zone.resize(400, 260)
+    zone.show()
+    assert zone.set_file(sample[1])
+    yield widget  # pytest-qt keeps only a weak reference: the zone must stay alive here
+    del zone
+
+
+def test_the_view_shows_the_whole_song(view):
+    assert view.song_length == pytest.approx(30.0, abs=0.05)  # the sample is 30 s at 44.1 kHz, viewed at 32 kHz
+    assert view.nyquist_hz == 16000
+    data = view.image.image
+    assert data.shape == (1280, 430) and data.dtype == np.uint8
+    assert data.std() > 20  # a real spectrogram, not a blank panel
+    rect = view.image.mapRectToParent(view.image.boundingRect())
+    assert (rect.width(), rect.height()) == pytest.approx((30.0, 16.0), abs=0.05)  # s, kHz
+
+
+def test_moving_and_resizing_the_rectangle_emits_the_placement(qtbot, view):
+    view.set_placement(Placement(0.0, 10.0, 0.0, 8000.0))
+    with qtbot.waitSignal(view.placement_changed) as got:
+        view.roi.setPos((5.0, 2.0))  # s, kHz
+    assert got.args[0] == Placement(5.0, 10.0, 2000.0, 10000.0)
+    with qtbot.waitSignal(view.placement_changed) as got:
+        view.roi.setSize((4.0, 3.0))
+    assert got.args[0] == Placement(5.0, 4.0, 2000.0, 5000.0)
+    assert view.placement() == got.args[0]
+
+
+def test_the_rectangle_stays_inside_the_song(qtbot, view):
+    view.set_placement(Placement(25.0, 60.0, 12000.0, 40000.0))  # past the end and the view's top: clipped
+    x, y = view.roi.pos()
+    w, h = view.roi.size()
+    assert (x, x + w) == pytest.approx((25.0, 30.0), abs=0.05)
+    assert (y, y + h) == pytest.approx((12.0, 16.0), abs=0.01)
+    view.set_placement(Placement(3.0, float("inf"), 0.0, 15000.0))  # "whole song" from 3 s
+    assert view.roi.pos()[0] + view.roi.size()[0] == pytest.approx(30.0, abs=0.05)
+
+
+def _drag(qtbot, view, a, b):
+    """A left-button drag on the plot from view coordinates ``a`` to ``b`` (s, kHz), through real mouse events."""
+    vb = view.view_box
+    widget = view.plot.viewport()
+
+    def to_widget(p):
+        scene = vb.mapViewToScene(pg_point(*p))
+        return view.plot.mapFromScene(scene)
+
+    start, end = to_widget(a), to_widget(b)
+    qtbot.mousePress(widget, Qt.MouseButton.LeftButton, pos=start)
+    for f in np.linspace(0.1, 1.0, 6):
+        qtbot.mouseMove(widget, QPoint(int(start.x() + f * (end.x() - start.x())),
+                                       int(start.y() + f * (end.y() - start.y()))))
+    qtbot.mouseRelease(widget, Qt.MouseButton.LeftButton, pos=end)
+
+
+def pg_point(x, y):
+    from PySide6.QtCore import QPointF
+
+    return QPointF(x, y)
+
+
+def test_dragging_outside_the_rectangle_draws_a_new_one(qtbot, view):
+    view.set_placement(Placement(0.0, 5.0, 0.0, 3000.0))
+    with qtbot.waitSignal(view.placement_changed, timeout=2000) as got:
+        _drag(qtbot, view, (12.0, 13.0), (24.0, 6.0))  # right to left in kHz: corners in any order
+    placement = got.args[0]
+    pixel_s = 30.0 / view.plot.viewport().width() * 2  # a mouse position is whole pixels
+    pixel_hz = 16000.0 / view.plot.viewport().height() * 2
+    assert placement.start_s == pytest.approx(12.0, abs=pixel_s)
+    assert placement.start_s + placement.duration_s == pytest.approx(24.0, abs=2 * pixel_s)
+    assert placement.f0_hz == pytest.approx(6000.0, abs=pixel_hz)
+    assert placement.f1_hz == pytest.approx(13000.0, abs=pixel_hz)
+
+
+def test_a_refused_song_leaves_the_view_alone(qtbot, view, tmp_path):
+    before = view.image.image.copy()
+    bad = tmp_path / "not-music.ogg"
+    bad.write_bytes(b"OggS but not really")
+    zone = view.parentWidget()
+    assert not zone.set_file(bad)
+    assert "not-music.ogg" in zone.error
+    assert np.array_equal(view.image.image, before)
+    assert view.song_length == pytest.approx(30.0, abs=0.05)
+
+
+def test_the_rectangle_and_the_advanced_fields_are_one(qtbot, window):
+    view = window.placement_view
+    assert window.music_zone.isAncestorOf(view)  # the music's own spectrogram, not a second one
+    # defaults: the preset's segment (first 30 s here, the sample's whole length) and band
+    x, y = view.roi.pos()
+    assert x == pytest.approx(0.0) and y == pytest.approx(0.0)
+
+    with qtbot.waitSignal(view.placement_changed):
+        view.roi.setPos((6.0, 1.0))
+    with qtbot.waitSignal(view.placement_changed):
+        view.roi.setSize((2.0, 4.0))
+    overrides = window.advanced.overrides()
+    assert (overrides["start_s"], overrides["duration_s"]) == pytest.approx((6.0, 2.0))
+    assert (overrides["f0_hz"], overrides["f1_hz"]) == pytest.approx((1000.0, 5000.0))
+    assert window.store.advanced_overrides == overrides  # persisted
+
+    window.advanced.fields["start_s"].setValue(10.0)  # the other way: the field moves the rectangle
+    assert view.roi.pos()[0] == pytest.approx(10.0)
+
+    with qtbot.waitSignal(window.runner.finished, timeout=120000) as done:
+        assert window.start_run()
+    settings, placement = done.args[0].settings, done.args[0].placement
+    assert (settings.start_s, settings.duration_s) == pytest.approx((10.0, 2.0))
+    bin_hz = settings.sample_rate / settings.n_fft
+    assert placement.f0_hz == pytest.approx(1000.0, abs=bin_hz) and placement.f1_hz == pytest.approx(5000.0, abs=bin_hz)
+
+    view.reset_requested.emit()  # what a double-click on the song sends
+    assert not {"start_s", "duration_s", "f0_hz", "f1_hz"} & set(window.advanced.overrides())
+    assert view.roi.pos()[0] == pytest.approx(0.0)
+
+
+def test_a_new_song_forgets_the_segment_but_keeps_the_band(qtbot, window, data_dir):
+    window.advanced.set_overrides({"start_s": 20.0, "duration_s": 5.0, "f0_hz": 500.0, "f1_hz": 4000.0, "seed": 3})
+    assert window.music_zone.set_file(data_dir / "music_ambient_sonicpi_ambi_glass_hum.flac")
+    overrides = window.advanced.overrides()
+    assert "start_s" not in overrides and "duration_s" not in overrides
+    assert (overrides["f0_hz"], overrides["f1_hz"], overrides["seed"]) == (500.0, 4000.0, 3)
+    assert window.placement_view.song_length == pytest.approx(10.0, abs=0.05)
