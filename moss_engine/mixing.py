@@ -23,7 +23,9 @@ class _BlendIntoSpectrum(torch.autograd.Function):
     def forward(ctx, mask: Tensor, rate: Tensor, music: Tensor, silence: Tensor | None, full_shape: tuple[int, int],
                 region: tuple[slice, slice]) -> Tensor:
         gain = torch.exp(mask * rate)
-        out = torch.zeros((mask.shape[0], *full_shape), dtype=music.dtype, device=mask.device)
+        # frame-major memory, handed on as its (freq, frames) transpose: the inverse STFT reads it without a copy
+        out = torch.zeros((mask.shape[0], full_shape[1], full_shape[0]), dtype=music.dtype,
+                          device=mask.device).transpose(1, 2)
         planes = torch.view_as_real(out[(slice(None), *region)])
         music_parts = torch.view_as_real(music)
         less_one = gain - 1.0
@@ -66,6 +68,6 @@ def blend_into_spectrum(mask: Tensor, rate: Tensor, music: Tensor, silence: Tens
         full_shape: (freq, frames) of the whole spectrum.
         region: the (bins, frames) slices of the region inside it.
 
-    Returns (population, freq, frames) complex, zero outside the region.
+    Returns (population, freq, frames) complex, zero outside the region (a transposed view of frame-major memory).
     """
     return _BlendIntoSpectrum.apply(mask, rate, music, silence, full_shape, region)

@@ -16,7 +16,7 @@ from .image_io import LoadedImage
 from .mixing import blend_into_spectrum
 from .objectives import LogMelDistance, ViewRenderer, VisualLoss, WeightedSsim
 from .settings import RunSettings
-from .spectral import Stft, magnitude_to_db, power
+from .spectral import Stft, frame_major, magnitude_to_db, power
 from .target import (
     Placement,
     Target,
@@ -25,6 +25,7 @@ from .target import (
     make_placement,
     make_target,
     sampling_grid,
+    separable_warp,
     view_matrices,
     warp_to_stft,
 )
@@ -106,8 +107,15 @@ class Problem(nn.Module):
         silence = inaudible * torch.pow(10.0, self.music_db / 20.0) * torch.polar(torch.ones_like(phase), phase)
         self.has_silence = bool((inaudible > 0).any())
         self.register_buffer("silence", torch.view_as_real(silence).contiguous(), persistent=False)
-        self.register_buffer("blend_rate", self.picture_minus_music_db * (math.log(10.0) / 20.0), persistent=False)
-        self.register_buffer("music_region", region.contiguous(), persistent=False)
+        # the optimiser's hot path works frame-major (see ``masks``): its copies of the region's tensors too
+        self.register_buffer("blend_silence", frame_major(silence), persistent=False)
+        self.register_buffer("blend_rate", frame_major(self.picture_minus_music_db * (math.log(10.0) / 20.0)),
+                             persistent=False)
+        self.register_buffer("music_region", frame_major(region), persistent=False)
+        self.register_buffer("alpha_frame_major", frame_major(self.alpha), persistent=False)
+        warp_rows, warp_cols = separable_warp(grid, settings.mask_shape)
+        self.register_buffer("warp_rows_t", warp_rows.T.contiguous(), persistent=False)  # (mask rows, bins)
+        self.register_buffer("warp_cols", warp_cols, persistent=False)  # (frames, mask cols)
 
         rows, cols = view_matrices(self.placement, self.grid_shape, music.sample_rate, settings.n_fft,
                                    settings.hop_length)
@@ -120,9 +128,15 @@ class Problem(nn.Module):
         return self.spec.device
 
     def masks(self, logits: Tensor) -> Tensor:
-        """(population, *mask_shape) logits -> (population, bins, frames) effective mask on the covered region."""
-        m = torch.sigmoid(warp_to_stft(logits, self.grid))
-        return self.alpha * m
+        """(population, *mask_shape) logits -> (population, bins, frames) effective mask on the covered region.
+
+        Computed frame-major, (population, frames, bins) in memory, and returned as its transpose: the blend writes
+        into a frame-major spectrogram (what the inverse STFT reads fastest), so every pass of the step then runs
+        in memory order.
+        """
+        # warp_to_stft(logits, grid), transposed: (frames, cols) @ (population, cols, rows) @ (rows, bins)
+        warped = self.warp_cols @ (logits.transpose(1, 2) @ self.warp_rows_t)
+        return (self.alpha_frame_major.T * torch.sigmoid(warped)).transpose(1, 2)
 
     def constant_masks(self, levels: Tensor) -> Tensor:
         """(population,) constant blend levels -> (population, bins, frames) effective masks (a uniform crossfade)."""
@@ -155,7 +169,7 @@ class Problem(nn.Module):
 
     def synthesise_mix(self, mask: Tensor) -> Tensor:
         """(population, bins, frames) effective masks -> (population, samples) mix of the synthesised audio."""
-        silence = torch.view_as_complex(self.silence) if self.has_silence else None
+        silence = self.blend_silence if self.has_silence else None
         delta = blend_into_spectrum(mask, self.blend_rate, self.music_region, silence, tuple(self.spec_mix.shape),
                                     self._region)
         return self.music_mix_synth + self.stft.inverse(delta, self.n_samples)
@@ -172,7 +186,8 @@ class Problem(nn.Module):
         return self._objectives_of_signal(self.synthesise_mix(mask))
 
     def _view_power(self, signal: Tensor) -> Tensor:
-        return power(self.stft(signal))
+        """(population, samples) -> (population, frames, freq) power with the viewer's settings, frame-major."""
+        return power(self.stft.frames(signal))
 
     def _objectives_of_signal(self, signal: Tensor, checkpointed: bool = False) -> tuple[Tensor, Tensor]:
         """(population, samples) mix -> (visual, audio). The viewer's analysis is shared with the audio objective's
@@ -181,7 +196,8 @@ class Problem(nn.Module):
             full_power = checkpoint(self._view_power, signal, use_reentrant=False)
         else:
             full_power = self._view_power(signal)
-        region_power = full_power[(slice(None), *self._region)]
+        # sliced frame-major, so that the gradient of the slice (and all before it) stays frame-major too
+        region_power = full_power[:, self._region[1], self._region[0]].transpose(1, 2)
         shared = {(self.stft.n_fft, self.stft.hop_length): full_power}
         return self.visual_loss(region_power), self.audio_loss(signal, shared, checkpointed)
 

@@ -15,11 +15,13 @@ import torch
 from moss_engine import objectives as objectives_module
 from moss_engine.front import hypervolume, nondominated
 from moss_engine.mixing import blend_into_spectrum
+from moss_engine.objectives import leaky_clamp01, viewer_level
 from moss_engine.optimizer import ChunkPlan, StchOptimizer, plan_chunks
 from moss_engine.pipeline import compute_front, load_inputs
 from moss_engine.problem import Problem
 from moss_engine.settings import make_settings
-from moss_engine.spectral import Stft, power, rfft
+from moss_engine.spectral import Stft, overlap_add, power, power_to_db, rfft
+from moss_engine.target import warp_to_stft
 
 FRONT_RTOL = 1e-4
 GRAD_RTOL = 1e-4
@@ -37,6 +39,11 @@ def small(data_dir):
 
 
 # -- the plain path: torch's own STFT and autograd everywhere, no sharing
+def plain_viewer_level(power_, db_range):
+    db = power_to_db(power_)
+    return leaky_clamp01((db - db.amax(dim=(-2, -1), keepdim=True)) / db_range + 1.0)
+
+
 def plain_power(spec):
     parts = torch.view_as_real(spec)
     return (parts * parts).sum(dim=-1)
@@ -49,9 +56,28 @@ def plain_stft(self, signal):
     return spec.reshape(*shape[:-1], *spec.shape[-2:])
 
 
+def plain_frames(self, signal):
+    return plain_stft(self, signal).transpose(-1, -2)
+
+
+def plain_inverse(self, spec, length):
+    shape = spec.shape
+    signal = torch.istft(spec.reshape(-1, *shape[-2:]), self.n_fft, self.hop_length, window=self.window, center=True,
+                         length=length)
+    return signal.reshape(*shape[:-2], length)
+
+
+def plain_masks(self, logits):
+    return self.alpha * torch.sigmoid(warp_to_stft(logits, self.grid))
+
+
 def plain_synthesise_mix(self, mask):
     delta = self._blend_delta(mask, self.spec_mix[self._region])
     return self.music_mix_synth + self.stft.inverse(self._padded(delta), self.n_samples)
+
+
+def plain_renderer(self, power_):
+    return self.rows @ plain_viewer_level(power_, self.db_range) @ self.cols.T
 
 
 def plain_objectives_of_signal(self, signal, checkpointed=False):
@@ -62,7 +88,11 @@ def plain_objectives_of_signal(self, signal, checkpointed=False):
 def plain_path_on(mp):
     """Turns every speed-up of a step off: the engine then runs the straightforward autograd code."""
     mp.setattr(objectives_module, "power", plain_power)
+    mp.setattr(objectives_module.ViewRenderer, "forward", plain_renderer)
     mp.setattr(Stft, "forward", plain_stft)
+    mp.setattr(Stft, "frames", plain_frames)
+    mp.setattr(Stft, "inverse", plain_inverse)
+    mp.setattr(Problem, "masks", plain_masks)
     mp.setattr(Problem, "synthesise_mix", plain_synthesise_mix)
     mp.setattr(Problem, "_objectives_of_signal", plain_objectives_of_signal)
 
@@ -104,10 +134,74 @@ def test_stft_equals_torch_stft_in_value_and_gradient():
     assert torch.allclose(grads[0][1], grads[1][1], rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("n_fft,hop,length", [(32, 8, 150), (32, 12, 111), (16, 8, 40), (32, 16, 32 * 3 + 7)])
+def test_analysis_and_synthesis_backwards_are_the_adjoints(n_fft, hop, length):
+    """gradcheck in float64, hops that do and do not divide n_fft, lengths cut and padded."""
+    stft = Stft(n_fft, hop).double()
+    gen = torch.Generator().manual_seed(4)
+    signal = torch.randn(2, length, dtype=torch.float64, generator=gen, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x: torch.view_as_real(stft.frames(x)), (signal,))
+    spec = torch.randn(2, n_fft // 2 + 1, 1 + length // hop, dtype=torch.complex128, generator=gen,
+                       requires_grad=True)
+    for out_length in (length, length + 20, length - 10):
+        assert torch.autograd.gradcheck(lambda z, n=out_length: stft.inverse(z, n), (spec,), fast_mode=True)
+
+
+def test_inverse_equals_torch_istft_in_value_and_gradient():
+    stft = Stft(64, 16).double()
+    spec = torch.randn(3, 33, 40, dtype=torch.complex128, generator=torch.Generator().manual_seed(5))
+    weights = torch.randn(3, 620, dtype=torch.float64, generator=torch.Generator().manual_seed(6))
+    results = []
+    for inverse in (Stft.inverse, plain_inverse):
+        z = spec.clone().requires_grad_(True)
+        signal = inverse(stft, z, 620)
+        (signal * weights).sum().backward()
+        results.append((signal.detach(), z.grad))
+    assert torch.allclose(results[0][0], results[1][0], rtol=0, atol=1e-12)
+    assert torch.allclose(results[0][1], results[1][1], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("n,hop", [(16, 4), (16, 5), (12, 6)])
+def test_overlap_add_equals_fold(n, hop):
+    frames = torch.randn(2, 7, n, dtype=torch.float64)
+    full = 6 * hop + n
+    folded = torch.nn.functional.fold(frames.transpose(1, 2), output_size=(1, full), kernel_size=(1, n),
+                                      stride=(1, hop)).reshape(2, full)
+    assert torch.allclose(overlap_add(frames, hop, full), folded, rtol=0, atol=1e-12)
+    assert torch.equal(overlap_add(frames, hop, full + 9)[:, full:], torch.zeros(2, 9, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("frame_major", [False, True])
+def test_viewer_level_equals_the_autograd_chain(frame_major):
+    gen = torch.Generator().manual_seed(7)
+    power_ = torch.rand(3, 7, 9, dtype=torch.float64, generator=gen) ** 6 * 10
+    power_[0, 0, 0] = 0.0  # under the floor: no gradient
+    power_[1, 2, 3] = 1e-14
+    if frame_major:
+        power_ = power_.transpose(1, 2).contiguous().transpose(1, 2)
+    weights = torch.randn(3, 7, 9, dtype=torch.float64, generator=gen)
+    results = []
+    for level in (viewer_level, plain_viewer_level):
+        p = power_.clone().requires_grad_(True)
+        out = level(p, 40.0)
+        (out * weights).sum().backward()
+        results.append((out.detach(), p.grad))
+    assert torch.allclose(results[0][0], results[1][0], rtol=0, atol=1e-12)
+    assert torch.allclose(results[0][1], results[1][1], rtol=1e-12, atol=0)
+
+
+def test_separable_warp_equals_grid_sample(small):
+    settings, inputs = small
+    problem = Problem(*inputs, settings)
+    logits = 3 * torch.randn(2, *settings.mask_shape, generator=torch.Generator().manual_seed(8))
+    # grid_sample computes its coordinates in float32; the matrices in float64: masks within 2e-5
+    assert torch.allclose(problem.masks(logits), plain_masks(problem, logits), rtol=0, atol=2e-5)
+
+
 def test_power_backward_is_exact():
     spec = torch.randn(3, 5, 7, dtype=torch.complex128, requires_grad=True)
     assert torch.autograd.gradcheck(power, (spec,))
-    assert torch.equal(power(spec.detach()), plain_power(spec.detach()))
+    assert torch.allclose(power(spec.detach()), plain_power(spec.detach()), rtol=1e-15, atol=0)
 
 
 @pytest.mark.parametrize("with_silence", [False, True])
@@ -130,7 +224,7 @@ def test_shared_viewer_analysis_equals_its_own(small):
     settings, inputs = small
     problem = Problem(*inputs, settings)
     signal = problem.music_mix[None] * torch.linspace(0.5, 1.5, problem.n_samples)
-    shared = {(settings.n_fft, settings.hop_length): power(problem.stft(signal))}
+    shared = {(settings.n_fft, settings.hop_length): power(problem.stft.frames(signal))}
     assert (settings.n_fft, settings.hop_length) in [(s.n_fft, s.hop_length) for s in problem.audio_loss.stfts]
     assert torch.equal(problem.audio_loss(signal, shared), problem.audio_loss(signal))
 
