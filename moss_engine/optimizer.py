@@ -131,7 +131,10 @@ def plan_chunks(problem: Problem, population: int, memory_limit_gb: float | None
         chunk = max(1, int(budget // problem.bytes_per_mask(checkpointed=True)))
     if device.type == "cpu":
         chunk = min(chunk, max(1, CPU_SAMPLES_PER_CHUNK // problem.n_samples))
-    return ChunkPlan(size=max(1, min(chunk, population)), checkpointing=checkpointing)
+    chunk = max(1, min(chunk, population))
+    # as many chunks as needed, evenly filled: 64 masks with room for 55 run as 32 + 32, not 55 + 9
+    chunk = -(-population // -(-population // chunk))
+    return ChunkPlan(size=chunk, checkpointing=checkpointing)
 
 
 def choose_chunk_size(problem: Problem, population: int, memory_limit_gb: float | None) -> int:
@@ -338,9 +341,8 @@ class StchOptimizer(SteppableOptimiser):
         self.adam.zero_grad(set_to_none=False)
         if self.logits.grad is None:
             self.logits.grad = torch.zeros_like(self.logits)
-        visual = np.empty(self.population)
-        audio = np.empty(self.population)
-        scal_all = np.empty(self.population)
+        # the chunks' losses stay on the device until the step is done: one transfer (one host sync) per step
+        parts: list[Tensor] = []
         done = 0
         while done < self.population:
             if self.reporter.should_stop():
@@ -358,11 +360,10 @@ class StchOptimizer(SteppableOptimiser):
             out = self._run_chunk(chunk, part)
             if out is None:
                 continue
-            visual[part] = out[0].double().cpu().numpy()
-            audio[part] = out[1].double().cpu().numpy()
-            scal_all[part] = out[2].double().cpu().numpy()
+            parts.append(torch.stack(out))
             done = part.stop
 
+        visual, audio, scal_all = torch.cat(parts, dim=1).double().cpu().numpy()
         better = scal_all < self.best_scal
         if better.any():
             idx = torch.as_tensor(np.flatnonzero(better), device=device)
