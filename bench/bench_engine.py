@@ -13,8 +13,9 @@ the reason. Each case runs in a subprocess of its own: it builds the problem and
 baseline included), runs one warm-up step, then times ``--steps`` steps (default 5 on a GPU; on the CPU 3, or 1 for
 the large cases). Memory: on a GPU ``torch.cuda.max_memory_allocated`` over the timed steps; on the CPU the process's
 peak RSS over the timed steps (``/proc/self/clear_refs`` resets the high-water mark first). ``base`` is what was held
-before the steps (the music's tensors, the optimiser, and on the CPU Python and torch themselves): the run's memory
-budget (``--memory-limits``, else the device's default) bounds peak - base.
+before the first pass (the music's tensors, and on the CPU Python and torch themselves): the run's memory
+budget (``--memory-limits``, else the device's default) bounds peak - base. The CPU's figure is the resident memory the
+system sees, glibc's retained heap included, so it is an upper bound of what the engine allocates.
 
 ``--front`` also times whole fronts with the device's default preset, end to end (``compute_front``, early stopping
 on): on the CPU the preview of a 20 s clip, on a GPU the standard preset on a 30 s clip.
@@ -120,15 +121,16 @@ def run_case(device: str, population: int, duration: float, rate: int, steps: in
         if dev.type == "cuda":
             torch.cuda.synchronize(dev)
 
+    sync()
+    # the base: everything held before the first pass (on the CPU Python, torch and the music's tensors)
+    base = torch.cuda.memory_allocated(dev) / GB if dev.type == "cuda" else _rss_gb()[0]
     opt = StchOptimizer(problem, settings)
     opt.next()  # warm-up: allocator, FFT plans, window envelopes
     sync()
     if dev.type == "cuda":
-        base = torch.cuda.memory_allocated(dev) / GB
         torch.cuda.reset_peak_memory_stats(dev)
     else:
-        _reset_peak_rss()
-        base = _rss_gb()[0]
+        _reset_peak_rss()  # the high-water mark restarts from the current RSS
     started = time.perf_counter()
     for _ in range(steps):
         opt.next()

@@ -99,10 +99,15 @@ class OptimisationResult:
 
 @dataclass(frozen=True)
 class ChunkPlan:
-    """How the population is processed: ``size`` masks at once, and whether the STFT round trip is checkpointed."""
+    """How the population is processed: ``size`` masks at once, and whether the STFT round trip is checkpointed.
+
+    ``fits`` is False when even one checkpointed mask needs more than the budget: the run then goes one mask at a
+    time anyway, and its peak exceeds the budget by that much (a bound below one mask's need cannot be kept).
+    """
 
     size: int
     checkpointing: bool
+    fits: bool = True
 
 
 def memory_budget(device: torch.device, memory_limit_gb: float | None) -> float:
@@ -127,14 +132,17 @@ def plan_chunks(problem: Problem, population: int, memory_limit_gb: float | None
     budget = memory_budget(device, memory_limit_gb)
     chunk = int(budget // problem.bytes_per_mask())
     checkpointing = chunk < 1
+    fits = True
     if checkpointing:
-        chunk = max(1, int(budget // problem.bytes_per_mask(checkpointed=True)))
+        chunk = int(budget // problem.bytes_per_mask(checkpointed=True))
+        fits = chunk >= 1
+        chunk = max(1, chunk)
     if device.type == "cpu":
         chunk = min(chunk, max(1, CPU_SAMPLES_PER_CHUNK // problem.n_samples))
     chunk = max(1, min(chunk, population))
     # as many chunks as needed, evenly filled: 64 masks with room for 55 run as 32 + 32, not 55 + 9
     chunk = -(-population // -(-population // chunk))
-    return ChunkPlan(size=chunk, checkpointing=checkpointing)
+    return ChunkPlan(size=chunk, checkpointing=checkpointing, fits=fits)
 
 
 def choose_chunk_size(problem: Problem, population: int, memory_limit_gb: float | None) -> int:
@@ -248,6 +256,11 @@ class StchOptimizer(SteppableOptimiser):
         plan = plan_chunks(problem, max(self.population, MIN_CROSSFADE_LEVELS), settings.memory_limit_gb)
         self.chunk_size = plan.size
         problem.checkpointing = plan.checkpointing
+        if not plan.fits:
+            need = problem.bytes_per_mask(checkpointed=True) / 1024 ** 3
+            have = memory_budget(problem.device, settings.memory_limit_gb) / 1024 ** 3
+            self.reporter.progress(0.0, f"the memory limit ({have:.2g} GB) is below what one mask needs "
+                                        f"({need:.2g} GB): running one mask at a time anyway")
         self.step_count = 0
         self.cancelled = False
         self.stopped_early = False

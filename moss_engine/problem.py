@@ -34,8 +34,8 @@ from .target import (
 #: its own (a fixed random one), since silence has no phase to borrow.
 SILENCE_BELOW_BLACK_DB = 20.0
 #: Shares of ``bytes_per_mask``'s formula a mask was measured to take, plus a quarter (see there).
-PLAIN_SHARE = 0.55
-CHECKPOINTED_SHARE = 0.42
+PLAIN_SHARE = 0.45
+CHECKPOINTED_SHARE = 0.33
 
 
 @dataclass(frozen=True)
@@ -257,9 +257,11 @@ class Problem(nn.Module):
     def bytes_per_mask(self, checkpointed: bool = False) -> int:
         """The memory one population member takes in a forward and backward pass, with some headroom.
 
-        Calibrated on the CPU against torch.profiler's allocation trace (preview and standard presets, 10-60 s): the
-        peak per mask was 42 % of ``FORMULA`` (32 % with ``checkpointed``, the STFT round trip recomputed in the
-        backward pass); the factors below keep a quarter on top of that.
+        Calibrated on the CPU by the peak resident memory of one forward and backward pass of one and of two masks,
+        with glibc's allocator made to return every large block at once (``MALLOC_MMAP_THRESHOLD_=131072``, so that
+        the resident memory is what is allocated): preview 30 s, standard 30 s and 90 s; the peak per mask was 36 % of
+        the formula below (26 % with ``checkpointed``, the STFT round trip recomputed in the backward pass), the same
+        for one and two masks. ``PLAIN_SHARE`` and ``CHECKPOINTED_SHARE`` keep a quarter on top of that.
         """
         n_freq, n_frames = self.spec_mix.shape
         bins, frames = self.placement.shape

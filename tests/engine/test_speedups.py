@@ -308,7 +308,32 @@ def test_memory_budget_turns_checkpointing_on_only_when_one_mask_does_not_fit(sm
     gb = 1024 ** 3
     assert plan_chunks(problem, 64, 2.5 * plain / gb) == ChunkPlan(size=2, checkpointing=False)
     between = 0.5 * (plain + checkpointed) / gb
-    assert plan_chunks(problem, 64, between).checkpointing and plan_chunks(problem, 64, between).size == 1
+    assert plan_chunks(problem, 64, between) == ChunkPlan(size=1, checkpointing=True, fits=True)
+    assert plan_chunks(problem, 64, 0.5 * checkpointed / gb) == ChunkPlan(size=1, checkpointing=True, fits=False)
+    # evenly filled chunks: room for 5 of 16 masks -> 4 chunks of 4, not 5 + 5 + 5 + 1
+    assert plan_chunks(problem, 16, 5.5 * plain / gb).size == 4
+
+
+def test_a_budget_below_one_mask_is_said(small):
+    settings, inputs = small
+    problem = Problem(*inputs, settings)
+    problem.bytes_per_mask = lambda checkpointed=False: 2 ** 30  # as if one mask needed 1 GB
+    too_small = dataclasses.replace(settings, memory_limit_gb=0.5)
+    messages = []
+
+    class Recorder:
+        def progress(self, fraction, message):
+            messages.append(message)
+
+        def partial(self, snapshot):
+            pass
+
+        def should_stop(self):
+            return False
+
+    opt = StchOptimizer(problem, too_small, Recorder())
+    assert opt.chunk_size == 1 and problem.checkpointing
+    assert any("below what one mask needs" in m for m in messages)
 
 
 # -- coarse-to-fine: a different path, judged by hypervolume
