@@ -1,20 +1,36 @@
 """Benchmark the engine: ms per optimiser step and peak memory for population x duration x rate x device.
 
-Run by hand (not in the tests):
+Run by hand (not in the tests); the JSON goes under bench/results/, named after the machine:
 
-    python bench/bench_engine.py                       # the CPU matrix that fits minutes on a laptop
-    python bench/bench_engine.py --device cuda --full  # 8/16/64 masks x 10/30/180 s x 22.05/44.1 kHz
-    python bench/bench_engine.py --front               # also: time to a finished preview front of a 20 s clip
+    python bench/bench_engine.py --json bench/results/engine-cpu2.json           # the whole matrix, CPU and CUDA
+    python bench/bench_engine.py --devices cuda --front                          # GPU only, plus a default front
+    python bench/bench_engine.py --devices cpu --populations 64 --durations 180 --rates 44100 \\
+        --memory-limits 3 1.5 0.75                                              # the memory budget at work
 
-Each case runs in a subprocess of its own so that its peak memory (CUDA max_memory_allocated, or the process's peak
-RSS on the CPU) is its own. The music is a real piece from ../shared/data (looped when a case asks for more than it
-has), the picture a real portrait. Prints a table and writes the figures as JSON (``--json``).
+The matrix is population 8/16/64 x clip 10/30/180 s x 22.05/44.1 kHz (22.05 kHz with the preview preset's STFT and
+mask grid, 44.1 kHz with the standard preset's). A device that is not there (no CUDA) is reported as skipped, with
+the reason. Each case runs in a subprocess of its own: it builds the problem and the optimiser (the crossfade
+baseline included), runs one warm-up step, then times ``--steps`` steps (default 5 on a GPU; on the CPU 3, or 1 for
+the large cases). Memory: on a GPU ``torch.cuda.max_memory_allocated`` over the timed steps; on the CPU the process's
+peak RSS over the timed steps (``/proc/self/clear_refs`` resets the high-water mark first). ``base`` is what was held
+before the first pass (the music's tensors, and on the CPU Python and torch themselves): the run's memory
+budget (``--memory-limits``, else the device's default) bounds peak - base. The CPU's figure is the resident memory the
+system sees, glibc's retained heap included, so it is an upper bound of what the engine allocates.
+
+``--front`` also times whole fronts with the device's default preset, end to end (``compute_front``, early stopping
+on): on the CPU the preview of a 20 s clip, on a GPU the standard preset on a 30 s clip.
+
+The music is the bundled sample (resources/sample, looped when a case asks for more than its 30 s), the picture
+the bundled portrait, so the benchmark runs from a bare checkout (the GPU machine has no ../shared).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -23,13 +39,60 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
-IMAGE = DATA / "img_portrait_skimage_astronaut.png"
-MUSIC = DATA / "music_orchestral_wesnoth_transience.ogg"
+SAMPLE = ROOT / "resources" / "sample"
+IMAGE = SAMPLE / "astronaut.png"
+MUSIC = SAMPLE / "metal_madness_sectoid.ogg"
+#: CPU cases bigger than this (masks x samples) time one step instead of three.
+CPU_BIG_WORK = 16 * 30 * 44100
+GB = 1024 ** 3
 
 
-def run_case(device: str, population: int, duration: float, rate: int, steps: int) -> dict:
-    """One case, in this process: build the problem, one warm-up step, then time ``steps`` steps."""
+def machine() -> dict:
+    """What the figures were measured on."""
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError, StopIteration):
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))
+    out = {"cpu": cpu, "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+           "python": platform.python_version(), "torch": torch.__version__}
+    if torch.cuda.is_available():
+        out["gpu"] = torch.cuda.get_device_name(0)
+    return out
+
+
+def _rss_gb() -> tuple[float, float]:
+    """(current, peak since the last reset) resident set size of this process, GB."""
+    fields = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            fields[key] = int(value.split()[0]) * 1024 / GB
+    if not fields:  # not Linux: the lifetime peak, no current
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
+        return peak, peak
+    return fields["VmRSS"], fields["VmHWM"]
+
+
+def _reset_peak_rss() -> bool:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def torch_sync(dev) -> None:
+    import torch
+
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+
+
+def run_case(device: str, population: int, duration: float, rate: int, steps: int,
+             memory_limit_gb: float | None = None) -> dict:
+    """One case, in this process: build the problem and optimiser, one warm-up step, then time ``steps`` steps."""
     import numpy as np
     import torch
 
@@ -37,14 +100,15 @@ def run_case(device: str, population: int, duration: float, rate: int, steps: in
     from moss_engine.audio_io import AudioClip, load_audio
     from moss_engine.device import resolve_device
     from moss_engine.image_io import load_image
-    from moss_engine.optimizer import StchOptimizer
+    from moss_engine.optimizer import StchOptimizer, memory_budget
     from moss_engine.problem import Problem
     from moss_engine.settings import make_settings
 
     dev = resolve_device(device)
     quality = "preview" if rate <= 22050 else "standard"
     settings = make_settings(IMAGE, MUSIC, quality=quality, device=device, sample_rate=rate, points=population + 2,
-                             steps=steps + 1, duration_s=duration, patience=10_000)
+                             steps=steps + 1, duration_s=duration, patience=10 ** 5, memory_limit_gb=memory_limit_gb,
+                             coarse_steps=0)
     clip = load_audio(MUSIC, sample_rate=rate)
     need = int(round(duration * rate))
     reps = -(-need // clip.samples.shape[1])
@@ -57,44 +121,58 @@ def run_case(device: str, population: int, duration: float, rate: int, steps: in
         if dev.type == "cuda":
             torch.cuda.synchronize(dev)
 
+    sync()
+    # the base: everything held before the first pass (on the CPU Python, torch and the music's tensors)
+    base = torch.cuda.memory_allocated(dev) / GB if dev.type == "cuda" else _rss_gb()[0]
+    opt = StchOptimizer(problem, settings)
+    opt.next()  # warm-up: allocator, FFT plans, window envelopes
+    sync()
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
-    opt = StchOptimizer(problem, settings)
-    opt.next()  # warm-up
-    sync()
+    else:
+        _reset_peak_rss()  # the high-water mark restarts from the current RSS
     started = time.perf_counter()
     for _ in range(steps):
         opt.next()
     sync()
     ms = (time.perf_counter() - started) / steps * 1000
     if dev.type == "cuda":
-        peak = torch.cuda.max_memory_allocated(dev) / 1024 ** 3
-        peak_kind = "cuda max_memory_allocated"
+        peak, peak_kind = torch.cuda.max_memory_allocated(dev) / GB, "cuda max_memory_allocated"
     else:
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
-        peak_kind = "peak RSS"
+        peak, peak_kind = _rss_gb()[1], "peak RSS"
+    budget = memory_budget(dev, memory_limit_gb) / GB
     return {"device": str(dev), "population": population, "duration_s": duration, "sample_rate": rate,
-            "n_fft": settings.n_fft, "hop": settings.hop_length, "chunk": opt.chunk_size, "steps_timed": steps,
-            "ms_per_step": round(ms, 1), "ms_per_mask_step": round(ms / population, 1), "peak_gb": round(peak, 3),
-            "peak_kind": peak_kind}
+            "n_fft": settings.n_fft, "hop": settings.hop_length, "mask_shape": list(settings.mask_shape),
+            "chunk": opt.chunk_size, "chunks": -(-population // opt.chunk_size),
+            "checkpointing": problem.checkpointing, "memory_limit_gb": memory_limit_gb,
+            "budget_gb": round(budget, 3), "steps_timed": steps, "ms_per_step": round(ms, 1),
+            "ms_per_mask_step": round(ms / population, 2), "base_gb": round(base, 3), "peak_gb": round(peak, 3),
+            "peak_minus_base_gb": round(peak - base, 3), "peak_kind": peak_kind,
+            "estimate_gb_per_chunk": round(opt.chunk_size * problem.bytes_per_mask(problem.checkpointing) / GB, 3)}
 
 
 def run_front(device: str, duration: float) -> dict:
     """Time to a finished front with the device's default preset (what ``moss front`` does, minus the writing)."""
     sys.path.insert(0, str(ROOT))
     from moss_engine.device import resolve_device
+    from moss_engine.front import hypervolume
     from moss_engine.pipeline import compute_front, load_inputs
     from moss_engine.settings import make_settings
 
     dev = resolve_device(device)
     settings = make_settings(IMAGE, MUSIC, quality=None, device_type=dev.type, device=device, duration_s=duration)
+    if dev.type == "cuda":  # a short untimed run first: CUDA context, cuFFT plans, allocator
+        compute_front(dataclasses.replace(settings, steps=3, phase_iterations=1), inputs=load_inputs(settings))
+        torch_sync(dev)
     started = time.perf_counter()
-    inputs = load_inputs(settings)
-    result = compute_front(settings, inputs=inputs)
+    result = compute_front(settings, inputs=load_inputs(settings))
+    seconds = time.perf_counter() - started
+    crossfade = hypervolume(result.anchors.normalise(result.crossfade_visual, result.crossfade_audio))
     return {"device": str(dev), "case": "front", "quality": settings.quality, "duration_s": duration,
-            "points": len(result.points), "steps": result.optimisation.steps_done,
-            "stopped_early": result.optimisation.stopped_early, "seconds": round(time.perf_counter() - started, 1),
-            "hypervolume": round(result.hypervolume, 4)}
+            "sample_rate": settings.sample_rate, "points": len(result.points), "steps": result.optimisation.steps_done,
+            "coarse_steps": settings.coarse_steps, "stopped_early": result.optimisation.stopped_early,
+            "seconds": round(seconds, 2), "timings": {k: round(v, 2) for k, v in result.timings.items()},
+            "hypervolume": round(result.hypervolume, 4), "crossfade_hypervolume": round(crossfade, 4)}
 
 
 def in_subprocess(args: list[str]) -> dict:
@@ -105,16 +183,40 @@ def in_subprocess(args: list[str]) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def cuda_missing() -> str | None:
+    """Why CUDA cases cannot run here, or None."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return (f"no CUDA device on this machine (torch {torch.__version__}: torch.cuda.is_available() is False); "
+                "run bench/gpu_run.sh on a GPU machine")
+    return None
+
+
+def print_row(row: dict) -> None:
+    if "error" in row:
+        print(f"  failed {row['args']}: {row['error']}", flush=True)
+        return
+    ckpt = "yes" if row["checkpointing"] else "no"
+    limit = "-" if row["memory_limit_gb"] is None else f"{row['memory_limit_gb']:g}"
+    print(f"{row['device']:>6} {row['population']:>5} {row['duration_s']:>5.0f} {row['sample_rate']:>6} "
+          f"{row['chunk']:>5} {ckpt:>4} {limit:>6} {row['budget_gb']:>6.2f} {row['ms_per_step']:>9.1f} "
+          f"{row['ms_per_mask_step']:>8.2f} {row['base_gb']:>7.2f} {row['peak_gb']:>7.2f} "
+          f"{row['peak_minus_base_gb']:>7.2f} {row['steps_timed']:>3}", flush=True)
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--full", action="store_true", help="8/16/64 masks x 10/30/180 s x 22.05/44.1 kHz")
-    parser.add_argument("--populations", type=int, nargs="*")
-    parser.add_argument("--durations", type=float, nargs="*")
-    parser.add_argument("--rates", type=int, nargs="*")
-    parser.add_argument("--steps", type=int, default=None, help="timed steps per case (default 3, 1 for big CPU ones)")
-    parser.add_argument("--front", action="store_true", help="also time a whole front of a 20 s clip")
-    parser.add_argument("--front-duration", type=float, default=20.0)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser.add_argument("--devices", nargs="*", default=["cpu", "cuda"])
+    parser.add_argument("--populations", type=int, nargs="*", default=[8, 16, 64])
+    parser.add_argument("--durations", type=float, nargs="*", default=[10.0, 30.0, 180.0])
+    parser.add_argument("--rates", type=int, nargs="*", default=[22050, 44100])
+    parser.add_argument("--steps", type=int, default=None, help="timed steps per case (default: see above)")
+    parser.add_argument("--memory-limits", type=float, nargs="*", default=None,
+                        help="GB one chunk may take; each value is a case of its own (default: by device)")
+    parser.add_argument("--front", action="store_true", help="also time whole fronts with the default preset")
+    parser.add_argument("--no-matrix", action="store_true", help="only the fronts")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     parser.add_argument("--one", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -124,36 +226,44 @@ def main() -> int:
         if kind == "front":
             out = run_front(rest[0], float(rest[1]))
         else:
-            device, pop, dur, rate, steps = rest
-            out = run_case(device, int(pop), float(dur), int(rate), int(steps))
+            device, pop, dur, rate, steps, limit = rest
+            out = run_case(device, int(pop), float(dur), int(rate), int(steps), None if limit == "-" else float(limit))
         print(json.dumps(out))
         return 0
 
-    cpu = args.device == "cpu"
-    pops = args.populations or ([8, 16, 64] if args.full or not cpu else [8, 16])
-    durs = args.durations or ([10.0, 30.0, 180.0] if args.full or not cpu else [10.0, 30.0])
-    rates = args.rates or [22050, 44100]
-    rows = []
-    print(f"# {platform.processor() or platform.machine()}, python {platform.python_version()}, device {args.device}")
-    print(f"{'masks':>5} {'dur s':>6} {'rate':>6} {'chunk':>5} {'ms/step':>9} {'ms/mask':>8} {'peak GB':>8}")
-    for rate in rates:
-        for dur in durs:
-            for pop in pops:
-                work = pop * dur * rate
-                steps = args.steps or (1 if cpu and work > 16 * 30 * 44100 else 3)
-                row = in_subprocess(["case", args.device, str(pop), str(dur), str(rate), str(steps)])
+    info = machine()
+    print(f"# {info}")
+    rows: list[dict] = []
+    limits = args.memory_limits or [None]
+    for device in args.devices:
+        missing = cuda_missing() if device.startswith("cuda") else None
+        if missing:
+            print(f"# {device}: skipped: {missing}", flush=True)
+            rows.append({"device": device, "skipped": missing})
+            continue
+        cpu = device == "cpu"
+        if not args.no_matrix:
+            print(f"{'device':>6} {'masks':>5} {'dur s':>5} {'rate':>6} {'chunk':>5} {'ckpt':>4} {'limit':>6} "
+                  f"{'budget':>6} {'ms/step':>9} {'ms/mask':>8} {'base GB':>7} {'peak GB':>7} {'p-b GB':>7} "
+                  f"{'n':>3}")
+            for rate in args.rates:
+                for dur in args.durations:
+                    for pop in args.populations:
+                        for limit in limits:
+                            big = pop * dur * rate > CPU_BIG_WORK
+                            steps = args.steps or ((1 if big else 3) if cpu else 5)
+                            row = in_subprocess(["case", device, str(pop), str(dur), str(rate), str(steps),
+                                                 "-" if limit is None else str(limit)])
+                            rows.append(row)
+                            print_row(row)
+        if args.front:
+            for duration in ([20.0] if cpu else [30.0]):
+                row = in_subprocess(["front", device, str(duration)])
                 rows.append(row)
-                if "error" in row:
-                    print(f"{pop:>5} {dur:>6.0f} {rate:>6} failed: {row['error']}")
-                else:
-                    print(f"{pop:>5} {dur:>6.0f} {rate:>6} {row['chunk']:>5} {row['ms_per_step']:>9.1f} "
-                          f"{row['ms_per_mask_step']:>8.1f} {row['peak_gb']:>8.2f}", flush=True)
-    if args.front:
-        row = in_subprocess(["front", args.device, str(args.front_duration)])
-        rows.append(row)
-        print(f"front: {row}")
+                print(f"# front, {device}: {json.dumps(row)}", flush=True)
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=2) + "\n")
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"machine": info, "rows": rows}, indent=2) + "\n")
     return 0
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from pytorch_msssim.ssim import _fspecial_gauss_1d
 from torch import Tensor, nn
+from torch.autograd.function import once_differentiable
+from torch.utils.checkpoint import checkpoint
 
-from .spectral import Stft, mel_filterbank, power, power_to_db
+from .spectral import TINY, Stft, mel_filterbank, power, power_to_db
 
 #: Gradient that leaks through the viewer's clamp, so a cell below black (or above white) still feels the mask.
 #: The forward value is the exact clamp.
@@ -23,6 +27,57 @@ def leaky_clamp01(x: Tensor) -> Tensor:
     clamped = x.clamp(0.0, 1.0)
     outside = x - clamped
     return clamped + CLAMP_LEAK * (outside - outside.detach())
+
+
+class _ViewerLevel(torch.autograd.Function):
+    """(population, bins, frames) power -> ``leaky_clamp01((power_to_db(power) - top) / db_range + 1)`` with ``top``
+    the loudest cell of each member: the same value and gradient as that autograd chain in about half the passes over
+    the region (the largest tensor of the visual objective).
+
+    Backward: ``s = g`` inside [0, 1] (``CLAMP_LEAK * g`` outside); ``dL/dpower = 10 / (ln 10 * db_range) * s / power``
+    where the power is above ``TINY``, and the loudest cell also takes ``-sum(s) / db_range`` through ``top`` (as
+    ``amax``'s backward does for a single maximum; the first one if several tie).
+    """
+
+    @staticmethod
+    def forward(ctx, power: Tensor, db_range: float) -> Tensor:
+        # a dense copy in the memory order of ``power`` (a region of a frame-major spectrogram, or not)
+        frame_major = power.stride(-2) < power.stride(-1)
+        floored = torch.empty(_memory_shape(power.shape, frame_major), dtype=power.dtype, device=power.device)
+        floored = torch.clamp(power, min=TINY, out=_memory_view(floored, frame_major))
+        flat = _memory_view(floored, frame_major).reshape(power.shape[0], -1)  # a view: memory order
+        loudest = flat.argmax(dim=1, keepdim=True)  # (population, 1): the top cell (power and dB agree)
+        top = power_to_db(flat.gather(1, loudest))[:, :, None]
+        level = floored.log10().mul_(10.0 / db_range).sub_(top / db_range - 1.0)
+        ctx.save_for_backward(floored, level, loudest)
+        ctx.db_range, ctx.frame_major = db_range, frame_major
+        return level.clamp(0.0, 1.0)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad: Tensor):
+        floored, level, loudest = ctx.saved_tensors
+        # s = grad inside [0, 1], CLAMP_LEAK * grad outside, built in place in one buffer
+        s = (level - 0.5).abs_().gt_(0.5).mul_(CLAMP_LEAK - 1.0).add_(1.0).mul_(grad)
+        flat = _memory_view(s, ctx.frame_major).reshape(s.shape[0], -1)  # a view: memory order, as ``loudest``
+        flat.scatter_add_(1, loudest, -flat.sum(dim=1, keepdim=True))  # through ``top``, times db_range
+        s.mul_(10.0 / (math.log(10.0) * ctx.db_range)).div_(floored)
+        return s.masked_fill_(floored <= TINY, 0.0), None
+
+
+def _memory_shape(shape: torch.Size, frame_major: bool) -> tuple[int, ...]:
+    return (*shape[:-2], shape[-1], shape[-2]) if frame_major else tuple(shape)
+
+
+def _memory_view(x: Tensor, frame_major: bool) -> Tensor:
+    """(…, bins, frames) <-> its memory order: the transpose when frame-major, else ``x``."""
+    return x.transpose(-1, -2) if frame_major else x
+
+
+def viewer_level(power: Tensor, db_range: float) -> Tensor:
+    """(population, bins, frames) power -> the viewer's level in [0, 1] per cell: its dB under the loudest cell, over
+    ``db_range``, plus one, clamped (with ``CLAMP_LEAK`` in the backward pass)."""
+    return _ViewerLevel.apply(power, float(db_range))
 
 
 class ViewRenderer(nn.Module):
@@ -46,10 +101,7 @@ class ViewRenderer(nn.Module):
 
     def forward(self, power: Tensor) -> Tensor:
         """(population, bins, frames) power of the covered region -> (population, grid_rows, grid_cols) in [0, 1]."""
-        db = power_to_db(power)
-        top = db.amax(dim=(-2, -1), keepdim=True)
-        level = leaky_clamp01((db - top) / self.db_range + 1.0)
-        return self.rows @ level @ self.cols.T
+        return self.rows @ viewer_level(power, self.db_range) @ self.cols.T
 
 
 def gaussian_band(size: int, win: Tensor) -> Tensor:
@@ -130,22 +182,27 @@ class LogMelDistance(nn.Module):
     Args:
         reference: (samples,) the music's mix.
         sample_rate: its rate; the window lengths scale with it.
+        hop_divisor: hop = n_fft / hop_divisor (4; the coarse stage of coarse-to-fine uses 2).
     """
 
-    def __init__(self, reference: Tensor, sample_rate: int):
+    def __init__(self, reference: Tensor, sample_rate: int, hop_divisor: int = 4):
         super().__init__()
         scale = sample_rate / 44100
         self.stfts = nn.ModuleList()
         for n in AUDIO_N_FFTS_44K:
             n_fft = max(64, int(round(n * scale / 2)) * 2)
-            self.stfts.append(Stft(n_fft, n_fft // 4))
+            self.stfts.append(Stft(n_fft, n_fft // hop_divisor))
         for i, stft in enumerate(self.stfts):
             bank = mel_filterbank(stft.n_freqs, sample_rate, N_MELS, f_min=20.0)
             self.register_buffer(f"bank{i}", bank, persistent=False)
         self.set_reference(reference)
 
     def _mel_power(self, i: int, signal: Tensor) -> Tensor:
-        return getattr(self, f"bank{i}") @ power(self.stfts[i](signal))
+        """(population, samples) -> (population, frames, mels): frame-major, like the STFT's memory."""
+        return self._mel_of_power(i, power(self.stfts[i].frames(signal)))
+
+    def _mel_of_power(self, i: int, frame_power: Tensor) -> Tensor:
+        return frame_power @ getattr(self, f"bank{i}").T
 
     @torch.no_grad()
     def set_reference(self, reference: Tensor) -> None:
@@ -155,10 +212,27 @@ class LogMelDistance(nn.Module):
             self.register_buffer(f"floor{i}", floor, persistent=False)
             self.register_buffer(f"ref{i}", power_to_db(mel + floor), persistent=False)
 
-    def forward(self, signal: Tensor) -> Tensor:
-        """(population, samples) -> (population,) distance in dB."""
+    def distance(self, i: int, signal: Tensor, known: Tensor | None = None) -> Tensor:
+        """(population,) ``D_i`` of resolution ``i``; ``known`` is that resolution's power spectrogram, frame-major
+        (population, frames, freq), if the caller has it already."""
+        mel = self._mel_power(i, signal) if known is None else self._mel_of_power(i, known)
+        db = power_to_db(mel + getattr(self, f"floor{i}"))
+        return (db - getattr(self, f"ref{i}")).abs().mean(dim=(-2, -1))
+
+    def forward(self, signal: Tensor, shared: dict[tuple[int, int], Tensor] | None = None,
+                checkpointed: bool = False) -> Tensor:
+        """(population, samples) -> (population,) distance in dB.
+
+        ``shared`` maps (n_fft, hop_length) to the power spectrogram (population, frames, freq) of ``signal`` the
+        caller already has; a resolution found there is not analysed again. ``checkpointed`` keeps no activations of
+        a resolution's analysis for the backward pass (they are recomputed there): less memory, a little more work.
+        """
         total = 0.0
-        for i in range(len(self.stfts)):
-            db = power_to_db(self._mel_power(i, signal) + getattr(self, f"floor{i}"))
-            total = total + (db - getattr(self, f"ref{i}")).abs().mean(dim=(-2, -1))
+        for i, stft in enumerate(self.stfts):
+            known = None if shared is None else shared.get((stft.n_fft, stft.hop_length))
+            if checkpointed:
+                d = checkpoint(self.distance, i, signal, known, use_reentrant=False)
+            else:
+                d = self.distance(i, signal, known)
+            total = total + d
         return total / len(self.stfts)

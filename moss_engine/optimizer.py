@@ -21,12 +21,16 @@ ANCHOR_LOGIT = 30.0
 STCH_MU = 0.05
 #: The ideal point, a little beyond the anchors so that every preference ray has room to improve.
 IDEAL = (-0.2, -0.05)
-#: On the CPU, one chunk holds about this many samples x masks: about half a second of work on two cores, so a cancel
-#: takes effect at once. A fixed number (not a timing) keeps a run deterministic.
-CPU_SAMPLES_PER_CHUNK = 1_000_000
+#: On the CPU, one chunk holds about this many samples x masks: a fifth of a second of work on two cores, so a cancel
+#: takes effect at once, and small enough to stay in cache: measured on the 2-core CPU (preview, 5 to 20 s clips),
+#: chunks of 0.2 to 0.9 M samples ran fastest, and 2.6 M (six 20 s masks at once) took twice as long per mask.
+#: A fixed number (not a timing) keeps a run deterministic.
+CPU_SAMPLES_PER_CHUNK = 500_000
 #: Default memory a chunk may take: on the CPU a fixed amount, on a GPU a share of what is free.
 CPU_MEMORY_BYTES = 3 * 1024 ** 3
 GPU_MEMORY_SHARE = 0.6
+#: ... and on a GPU at most this much, so that a long clip's peak stays bounded on a large card too.
+GPU_MEMORY_BYTES = 16 * 1024 ** 3
 #: Crossfade levels evaluated for the baseline and the start points (at least this many).
 MIN_CROSSFADE_LEVELS = 9
 #: Steps before early stopping may end a run.
@@ -93,21 +97,57 @@ class OptimisationResult:
     hypervolume_history: list[float]
 
 
-def choose_chunk_size(problem: Problem, population: int, memory_limit_gb: float | None) -> int:
-    """How many masks to process at once: what fits the memory budget, and on the CPU about half a second of work."""
-    device = problem.device
-    per_mask = problem.bytes_per_mask()
+@dataclass(frozen=True)
+class ChunkPlan:
+    """How the population is processed: ``size`` masks at once, and whether the STFT round trip is checkpointed.
+
+    ``fits`` is False when even one checkpointed mask needs more than the budget: the run then goes one mask at a
+    time anyway, and its peak exceeds the budget by that much (a bound below one mask's need cannot be kept).
+    """
+
+    size: int
+    checkpointing: bool
+    fits: bool = True
+
+
+def memory_budget(device: torch.device, memory_limit_gb: float | None) -> float:
+    """Bytes one chunk may take: the asked limit, or on a GPU a share of what is free (at most
+    ``GPU_MEMORY_BYTES``), or ``CPU_MEMORY_BYTES``."""
     if memory_limit_gb is not None:
-        budget = memory_limit_gb * 1024 ** 3
-    elif device.type == "cuda":
+        return memory_limit_gb * 1024 ** 3
+    if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
-        budget = GPU_MEMORY_SHARE * free
-    else:
-        budget = CPU_MEMORY_BYTES
-    chunk = max(1, int(budget // per_mask))
+        return min(GPU_MEMORY_SHARE * free, GPU_MEMORY_BYTES)
+    return CPU_MEMORY_BYTES
+
+
+def plan_chunks(problem: Problem, population: int, memory_limit_gb: float | None) -> ChunkPlan:
+    """What fits the memory budget (and on the CPU about half a second of work).
+
+    Checkpointing costs a second forward pass, so it is used only when not even one mask fits the budget without
+    it; the chunk is then sized by the checkpointed estimate. A run's peak is thus about the music's own tensors
+    (linear in the clip's length, independent of the population) plus the budget.
+    """
+    device = problem.device
+    budget = memory_budget(device, memory_limit_gb)
+    chunk = int(budget // problem.bytes_per_mask())
+    checkpointing = chunk < 1
+    fits = True
+    if checkpointing:
+        chunk = int(budget // problem.bytes_per_mask(checkpointed=True))
+        fits = chunk >= 1
+        chunk = max(1, chunk)
     if device.type == "cpu":
         chunk = min(chunk, max(1, CPU_SAMPLES_PER_CHUNK // problem.n_samples))
-    return max(1, min(chunk, population))
+    chunk = max(1, min(chunk, population))
+    # as many chunks as needed, evenly filled: 64 masks with room for 55 run as 32 + 32, not 55 + 9
+    chunk = -(-population // -(-population // chunk))
+    return ChunkPlan(size=chunk, checkpointing=checkpointing, fits=fits)
+
+
+def choose_chunk_size(problem: Problem, population: int, memory_limit_gb: float | None) -> int:
+    """How many masks to process at once (``plan_chunks(...).size``)."""
+    return plan_chunks(problem, population, memory_limit_gb).size
 
 
 class SteppableOptimiser:
@@ -134,16 +174,22 @@ class SteppableOptimiser:
         return self.result()
 
     def _run_chunk(self, fn, *args):
-        """Call ``fn`` and, on a GPU out-of-memory error, halve the chunk size and report it (the caller retries)."""
+        """Call ``fn`` and, on a GPU out-of-memory error, halve the chunk size, or at one mask a chunk turn
+        checkpointing on, and report it (the caller retries)."""
         try:
             return fn(*args)
         except torch.OutOfMemoryError:
-            if self.chunk_size == 1:
+            if self.chunk_size == 1 and self.problem.checkpointing:
                 raise
-            self.chunk_size = max(1, self.chunk_size // 2)
+            if self.chunk_size > 1:
+                self.chunk_size = max(1, self.chunk_size // 2)
+                how = f"in chunks of {self.chunk_size}"
+            else:
+                self.problem.checkpointing = True
+                how = "one mask at a time, recomputing the STFT round trip in the backward pass"
             if self.problem.device.type == "cuda":
                 torch.cuda.empty_cache()
-            self.reporter.progress(self.progress, f"out of GPU memory: retrying in chunks of {self.chunk_size}")
+            self.reporter.progress(self.progress, f"out of GPU memory: retrying {how}")
             return None
 
     def _settled(self, history: list[float]) -> bool:
@@ -197,16 +243,24 @@ class StchOptimizer(SteppableOptimiser):
         settings: the run's settings (points, steps, seed, learning rate, patience, memory limit).
         reporter: progress, partial fronts and cancellation.
         weights: (K, 2) preference vectors (visual, audio) instead of ``preference_vectors(points - 2)``.
+        start_logits: (K, *mask_shape) start points instead of the crossfade (coarse-to-fine hands its coarse result
+            on this way); the archive keeps, per preference, the better of these and the crossfade start.
     """
 
     def __init__(self, problem: Problem, settings: RunSettings, reporter: Reporter | None = None,
-                 weights: np.ndarray | None = None):
+                 weights: np.ndarray | None = None, start_logits: Tensor | None = None):
         self.problem = problem
         self.settings = settings
         self.reporter = reporter or NullReporter()
         self.population = max(1, settings.points - 2) if weights is None else len(weights)
-        self.chunk_size = choose_chunk_size(problem, max(self.population, MIN_CROSSFADE_LEVELS),
-                                            settings.memory_limit_gb)
+        plan = plan_chunks(problem, max(self.population, MIN_CROSSFADE_LEVELS), settings.memory_limit_gb)
+        self.chunk_size = plan.size
+        problem.checkpointing = plan.checkpointing
+        if not plan.fits:
+            need = problem.bytes_per_mask(checkpointed=True) / 1024 ** 3
+            have = memory_budget(problem.device, settings.memory_limit_gb) / 1024 ** 3
+            self.reporter.progress(0.0, f"the memory limit ({have:.2g} GB) is below what one mask needs "
+                                        f"({need:.2g} GB): running one mask at a time anyway")
         self.step_count = 0
         self.cancelled = False
         self.stopped_early = False
@@ -223,9 +277,9 @@ class StchOptimizer(SteppableOptimiser):
                                image_visual=float(cross_v[-1]), image_audio=float(cross_a[-1]))
         self._cross_logits = cross_logits
 
-        self.retarget(preference_vectors(self.population) if weights is None else weights)
+        self.retarget(preference_vectors(self.population) if weights is None else weights, start_logits)
 
-    def retarget(self, weights: np.ndarray) -> None:
+    def retarget(self, weights: np.ndarray, start_logits: Tensor | None = None) -> None:
         """Start over with new (K, 2) preference vectors: each starts from the crossfade level it likes best.
 
         The anchors and the crossfade are kept (they do not depend on the preferences).
@@ -249,8 +303,24 @@ class StchOptimizer(SteppableOptimiser):
         self.best_logits = init.detach().clone()
         self.best_visual = cross_v[start].copy()
         self.best_audio = cross_a[start].copy()
+        if start_logits is not None:
+            self._start_from(start_logits.to(device))
         self.hypervolume_history = [self._archive_hypervolume()]
         self._emit()
+
+    def _start_from(self, logits: Tensor) -> None:
+        """Start every preference from ``logits`` (K, *mask_shape); the archive keeps the better of each and its
+        crossfade start."""
+        v, a = self.evaluate(logits)
+        norm = torch.as_tensor(self.anchors.normalise(v, a), dtype=torch.float32, device=self.problem.device)
+        scal = smooth_tchebycheff(norm, self.weights).cpu().numpy()
+        self.logits = logits.detach().clone().requires_grad_(True)
+        self.adam = torch.optim.Adam([self.logits], lr=self.settings.learning_rate)
+        better = scal < self.best_scal
+        self.best_logits[torch.as_tensor(better, device=self.problem.device)] = logits.detach()[
+            torch.as_tensor(better, device=self.problem.device)]
+        self.best_scal[better], self.best_visual[better], self.best_audio[better] = scal[better], v[better], a[better]
+        self.hypervolume_history = [self._archive_hypervolume()]
 
     # -- evaluation -------------------------------------------------------------------------------------------------
     def _constant_logits(self, levels: np.ndarray) -> Tensor:
@@ -284,9 +354,8 @@ class StchOptimizer(SteppableOptimiser):
         self.adam.zero_grad(set_to_none=False)
         if self.logits.grad is None:
             self.logits.grad = torch.zeros_like(self.logits)
-        visual = np.empty(self.population)
-        audio = np.empty(self.population)
-        scal_all = np.empty(self.population)
+        # the chunks' losses stay on the device until the step is done: one transfer (one host sync) per step
+        parts: list[Tensor] = []
         done = 0
         while done < self.population:
             if self.reporter.should_stop():
@@ -304,11 +373,10 @@ class StchOptimizer(SteppableOptimiser):
             out = self._run_chunk(chunk, part)
             if out is None:
                 continue
-            visual[part] = out[0].double().cpu().numpy()
-            audio[part] = out[1].double().cpu().numpy()
-            scal_all[part] = out[2].double().cpu().numpy()
+            parts.append(torch.stack(out))
             done = part.stop
 
+        visual, audio, scal_all = torch.cat(parts, dim=1).double().cpu().numpy()
         better = scal_all < self.best_scal
         if better.any():
             idx = torch.as_tensor(np.flatnonzero(better), device=device)

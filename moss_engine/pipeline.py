@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from .audio_io import AudioClip, load_audio, sha256_file
+from .coarse import optimise_coarse_to_fine
 from .device import describe, resolve_device
 from .front import Anchors, alphas, hypervolume, nondominated, pick_spread, thin_out
 from .image_io import LoadedImage, load_image
@@ -142,8 +143,11 @@ def compute_front(settings: RunSettings, reporter: Reporter | None = None,
     clip, image = inputs if inputs is not None else load_inputs(settings)
     problem = Problem(clip, image, settings).to(device)
     prepared = time.perf_counter()
-    optimiser = (Nsga2Optimizer if settings.algorithm == "nsga2" else StchOptimizer)(problem, settings, reporter)
-    result = optimiser.run()
+    if settings.algorithm == "stch" and settings.coarse_steps > 0 and settings.steps > 1:
+        result = optimise_coarse_to_fine(problem, clip, image, settings, reporter)
+    else:
+        optimiser = (Nsga2Optimizer if settings.algorithm == "nsga2" else StchOptimizer)(problem, settings, reporter)
+        result = optimiser.run()
     optimised = time.perf_counter()
 
     candidates = result.candidates

@@ -9,12 +9,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
 
 from .audio_io import AudioClip
 from .image_io import LoadedImage
+from .mixing import blend_into_spectrum
 from .objectives import LogMelDistance, ViewRenderer, VisualLoss, WeightedSsim
 from .settings import RunSettings
-from .spectral import Stft, magnitude_to_db, power
+from .spectral import Stft, frame_major, magnitude_to_db, power
 from .target import (
     Placement,
     Target,
@@ -23,6 +25,7 @@ from .target import (
     make_placement,
     make_target,
     sampling_grid,
+    separable_warp,
     view_matrices,
     warp_to_stft,
 )
@@ -30,6 +33,9 @@ from .target import (
 #: Music quieter than this many dB below the viewer's black counts as silence: there the picture gets a phase of
 #: its own (a fixed random one), since silence has no phase to borrow.
 SILENCE_BELOW_BLACK_DB = 20.0
+#: Shares of ``bytes_per_mask``'s formula a mask was measured to take, plus a quarter (see there).
+PLAIN_SHARE = 0.45
+CHECKPOINTED_SHARE = 0.33
 
 
 @dataclass(frozen=True)
@@ -53,11 +59,14 @@ class Problem(nn.Module):
         music: the segment, (channels, samples) at ``settings.sample_rate``.
         image: the loaded picture.
         settings: the run's settings.
+        audio_hop_divisor: the audio objective's hop is n_fft / this (see ``LogMelDistance``).
     """
 
-    def __init__(self, music: AudioClip, image: LoadedImage, settings: RunSettings):
+    def __init__(self, music: AudioClip, image: LoadedImage, settings: RunSettings, audio_hop_divisor: int = 4):
         super().__init__()
         self.settings = settings
+        #: Recompute the STFT round trip in the backward pass instead of keeping it (see ``objectives``).
+        self.checkpointing = False
         self.sample_rate = music.sample_rate
         self.n_samples = music.samples.shape[1]
         self.stft = Stft(settings.n_fft, settings.hop_length)
@@ -98,21 +107,36 @@ class Problem(nn.Module):
         silence = inaudible * torch.pow(10.0, self.music_db / 20.0) * torch.polar(torch.ones_like(phase), phase)
         self.has_silence = bool((inaudible > 0).any())
         self.register_buffer("silence", torch.view_as_real(silence).contiguous(), persistent=False)
+        # the optimiser's hot path works frame-major (see ``masks``): its copies of the region's tensors too
+        self.register_buffer("blend_silence", frame_major(silence), persistent=False)
+        self.register_buffer("blend_rate", frame_major(self.picture_minus_music_db * (math.log(10.0) / 20.0)),
+                             persistent=False)
+        self.register_buffer("music_region", frame_major(region), persistent=False)
+        self.register_buffer("alpha_frame_major", frame_major(self.alpha), persistent=False)
+        warp_rows, warp_cols = separable_warp(grid, settings.mask_shape)
+        self.register_buffer("warp_rows_t", warp_rows.T.contiguous(), persistent=False)  # (mask rows, bins)
+        self.register_buffer("warp_cols", warp_cols, persistent=False)  # (frames, mask cols)
 
         rows, cols = view_matrices(self.placement, self.grid_shape, music.sample_rate, settings.n_fft,
                                    settings.hop_length)
         self.visual_loss = VisualLoss(ViewRenderer(rows, cols, settings.db_range),
                                       WeightedSsim(self.target.levels, self.target.alpha))
-        self.audio_loss = LogMelDistance(self.music_mix, music.sample_rate)
+        self.audio_loss = LogMelDistance(self.music_mix, music.sample_rate, audio_hop_divisor)
 
     @property
     def device(self) -> torch.device:
         return self.spec.device
 
     def masks(self, logits: Tensor) -> Tensor:
-        """(population, *mask_shape) logits -> (population, bins, frames) effective mask on the covered region."""
-        m = torch.sigmoid(warp_to_stft(logits, self.grid))
-        return self.alpha * m
+        """(population, *mask_shape) logits -> (population, bins, frames) effective mask on the covered region.
+
+        Computed frame-major, (population, frames, bins) in memory, and returned as its transpose: the blend writes
+        into a frame-major spectrogram (what the inverse STFT reads fastest), so every pass of the step then runs
+        in memory order.
+        """
+        # warp_to_stft(logits, grid), transposed: (frames, cols) @ (population, cols, rows) @ (rows, bins)
+        warped = self.warp_cols @ (logits.transpose(1, 2) @ self.warp_rows_t)
+        return (self.alpha_frame_major.T * torch.sigmoid(warped)).transpose(1, 2)
 
     def constant_masks(self, levels: Tensor) -> Tensor:
         """(population,) constant blend levels -> (population, bins, frames) effective masks (a uniform crossfade)."""
@@ -145,21 +169,41 @@ class Problem(nn.Module):
 
     def synthesise_mix(self, mask: Tensor) -> Tensor:
         """(population, bins, frames) effective masks -> (population, samples) mix of the synthesised audio."""
-        delta = self._blend_delta(mask, self.spec_mix[self._region])
-        return self.music_mix_synth + self.stft.inverse(self._padded(delta), self.n_samples)
+        silence = self.blend_silence if self.has_silence else None
+        delta = blend_into_spectrum(mask, self.blend_rate, self.music_region, silence, tuple(self.spec_mix.shape),
+                                    self._region)
+        return self.music_mix_synth + self.stft.inverse(delta, self.n_samples)
 
     def objectives(self, mask: Tensor) -> tuple[Tensor, Tensor]:
-        """(population, bins, frames) effective masks -> (visual, audio), each (population,), differentiable."""
-        signal = self.synthesise_mix(mask)
-        region_power = power(self.stft(signal)[(slice(None), *self._region)])
-        return self.visual_loss(region_power), self.audio_loss(signal)
+        """(population, bins, frames) effective masks -> (visual, audio), each (population,), differentiable.
 
+        With ``checkpointing`` on (and gradients wanted) the STFT round trip keeps no activations for the backward
+        pass but its inputs and outputs: synthesis, the viewer's analysis and each audio resolution are recomputed
+        one at a time there, so a chunk's peak is that of its largest stage, not of all of them.
+        """
+        if self.checkpointing and torch.is_grad_enabled():
+            return self._objectives_of_signal(checkpoint(self.synthesise_mix, mask, use_reentrant=False), True)
+        return self._objectives_of_signal(self.synthesise_mix(mask))
+
+    def _view_power(self, signal: Tensor) -> Tensor:
+        """(population, samples) -> (population, frames, freq) power with the viewer's settings, frame-major."""
+        return power(self.stft.frames(signal))
+
+    def _objectives_of_signal(self, signal: Tensor, checkpointed: bool = False) -> tuple[Tensor, Tensor]:
+        """(population, samples) mix -> (visual, audio). The viewer's analysis is shared with the audio objective's
+        resolution of the same STFT settings (the largest one in both presets)."""
+        if checkpointed:
+            full_power = checkpoint(self._view_power, signal, use_reentrant=False)
+        else:
+            full_power = self._view_power(signal)
+        # sliced frame-major, so that the gradient of the slice (and all before it) stays frame-major too
+        region_power = full_power[:, self._region[1], self._region[0]].transpose(1, 2)
+        shared = {(self.stft.n_fft, self.stft.hop_length): full_power}
+        return self.visual_loss(region_power), self.audio_loss(signal, shared, checkpointed)
 
     def _objectives_of_spectrum(self, spec_mix: Tensor) -> tuple[Tensor, Tensor]:
         """(population, freq, frames) complex mix spectrogram -> (visual, audio) of its synthesised audio."""
-        signal = self.stft.inverse(spec_mix, self.n_samples)
-        region_power = power(self.stft(signal)[(slice(None), *self._region)])
-        return self.visual_loss(region_power), self.audio_loss(signal)
+        return self._objectives_of_signal(self.stft.inverse(spec_mix, self.n_samples))
 
     @torch.no_grad()
     def phase_rotation(self, mask: Tensor, iterations: int) -> Tensor:
@@ -210,10 +254,18 @@ class Problem(nn.Module):
         out = self.stft.inverse(self.spectrogram(mask, rotation), self.n_samples)
         return out.cpu().numpy().astype(np.float32)
 
-    def bytes_per_mask(self) -> int:
-        """A generous estimate of the memory one population member takes in a forward and backward pass."""
+    def bytes_per_mask(self, checkpointed: bool = False) -> int:
+        """The memory one population member takes in a forward and backward pass, with some headroom.
+
+        Calibrated on the CPU by the peak resident memory of one forward and backward pass of one and of two masks,
+        with glibc's allocator made to return every large block at once (``MALLOC_MMAP_THRESHOLD_=131072``, so that
+        the resident memory is what is allocated): preview 30 s, standard 30 s and 90 s; the peak per mask was 36 % of
+        the formula below (26 % with ``checkpointed``, the STFT round trip recomputed in the backward pass), the same
+        for one and two masks. ``PLAIN_SHARE`` and ``CHECKPOINTED_SHARE`` keep a quarter on top of that.
+        """
         n_freq, n_frames = self.spec_mix.shape
         bins, frames = self.placement.shape
         stft_bytes = n_freq * n_frames * 8 * 6 + bins * frames * 4 * 24
         audio_bytes = self.n_samples * 4 * 3 * 14
-        return int(stft_bytes + audio_bytes)
+        factor = CHECKPOINTED_SHARE if checkpointed else PLAIN_SHARE
+        return int(factor * (stft_bytes + audio_bytes))

@@ -1,0 +1,78 @@
+"""Coarse-to-fine: optimise on a time grid twice as coarse first, then refine the masks at full resolution.
+
+The mask logits live on the picture's grid in display space, not on the STFT cells, so the coarse stage's masks,
+preferences (after their adaptive moves) and archive carry over unchanged; only the objectives are measured anew.
+A coarse step costs about half a full one (half the frames in every STFT of the round trip).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+from .audio_io import AudioClip
+from .image_io import LoadedImage
+from .optimizer import OptimisationResult, StchOptimizer
+from .problem import Problem
+from .reporting import FrontSnapshot, NullReporter, Reporter
+from .settings import RunSettings
+
+#: How much coarser the coarse stage's time grid is (its hop and the audio objective's hops are this many times
+#: longer).
+COARSE_FACTOR = 2
+
+
+class StageReporter:
+    """Passes one stage's reports on as part of the whole run: its ``steps`` steps come after ``first`` of ``total``.
+
+    The coarse stage's partial fronts are measured on the coarse grid: close to the final losses, and on screen
+    within seconds.
+    """
+
+    def __init__(self, reporter: Reporter, first: int, steps: int, total: int, label: str):
+        self.reporter, self.first, self.steps, self.total, self.label = reporter, first, steps, max(1, total), label
+
+    def progress(self, fraction: float, message: str) -> None:
+        self.reporter.progress(min(1.0, (self.first + fraction * self.steps) / self.total), f"{self.label}: {message}")
+
+    def partial(self, snapshot: FrontSnapshot) -> None:
+        self.reporter.partial(dataclasses.replace(snapshot, step=self.first + snapshot.step, steps=self.total))
+
+    def should_stop(self) -> bool:
+        return self.reporter.should_stop()
+
+
+def coarse_settings(settings: RunSettings) -> RunSettings:
+    """The coarse stage's settings: the hop doubled (at most n_fft / 2), ``coarse_steps`` steps, no phase step."""
+    hop = min(settings.n_fft // 2, COARSE_FACTOR * settings.hop_length)
+    steps = max(1, min(settings.coarse_steps, settings.steps - 1))
+    return dataclasses.replace(settings, hop_length=hop, steps=steps, coarse_steps=0,
+                               phase_iterations=0)
+
+
+def optimise_coarse_to_fine(problem: Problem, clip: AudioClip, image: LoadedImage, settings: RunSettings,
+                            reporter: Reporter | None = None) -> OptimisationResult:
+    """``settings.coarse_steps`` steps on the coarse grid, then the rest of ``settings.steps`` on ``problem``.
+
+    The result is the fine stage's (its anchors and crossfade are measured at full resolution), with the steps of both
+    stages counted.
+    """
+    started = time.perf_counter()
+    coarse_run = coarse_settings(settings)
+    coarse_problem = Problem(clip, image, coarse_run, audio_hop_divisor=4 // COARSE_FACTOR).to(problem.device)
+    reporter = reporter or NullReporter()
+    coarse = StchOptimizer(coarse_problem, coarse_run,
+                           StageReporter(reporter, 0, coarse_run.steps, settings.steps, "coarse"))
+    coarse.run()
+    del coarse_problem
+    fine_run = dataclasses.replace(settings, steps=max(1, settings.steps - coarse.step_count), coarse_steps=0)
+    fine = StchOptimizer(problem, fine_run,
+                         StageReporter(reporter, coarse.step_count, fine_run.steps, coarse.step_count + fine_run.steps,
+                                       "fine"),
+                         weights=coarse.weights.cpu().numpy(),
+                         start_logits=coarse.logits.detach())
+    if coarse.cancelled:
+        fine.cancelled = True
+    result = fine.run()
+    return dataclasses.replace(result, steps_done=result.steps_done + coarse.step_count,
+                               elapsed_s=time.perf_counter() - started)
