@@ -289,5 +289,23 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT if isinstance(err, MossInputError) else EXIT_FAILED
 
 
+def entry() -> None:
+    """The ``moss`` script and ``python -m moss_engine.cli``: ``main()``'s status as the process's exit status.
+
+    After Ctrl-C the process ends with ``os._exit(130)`` once its output is flushed (every temporary file is already
+    removed by then). A plain ``sys.exit(130)`` was not always enough: in one full test run the process printed its
+    "interrupted" line and still ended killed by SIGINT (status -2), which is what CPython does at exit when it
+    believes an interrupt went unhandled (likely one that landed in code torch runs through the C API).
+    """
+    import os
+
+    status = main()
+    if status == EXIT_INTERRUPTED:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    sys.exit(status)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    entry()
