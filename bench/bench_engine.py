@@ -100,7 +100,7 @@ def run_case(device: str, population: int, duration: float, rate: int, steps: in
     from moss_engine.audio_io import AudioClip, load_audio
     from moss_engine.device import resolve_device
     from moss_engine.image_io import load_image
-    from moss_engine.optimizer import StchOptimizer, memory_budget
+    from moss_engine.optimizer import StchOptimizer, mask_bytes, memory_budget
     from moss_engine.problem import Problem
     from moss_engine.settings import make_settings
 
@@ -148,7 +148,7 @@ def run_case(device: str, population: int, duration: float, rate: int, steps: in
             "budget_gb": round(budget, 3), "steps_timed": steps, "ms_per_step": round(ms, 1),
             "ms_per_mask_step": round(ms / population, 2), "base_gb": round(base, 3), "peak_gb": round(peak, 3),
             "peak_minus_base_gb": round(peak - base, 3), "peak_kind": peak_kind,
-            "estimate_gb_per_chunk": round(opt.chunk_size * problem.bytes_per_mask(problem.checkpointing) / GB, 3)}
+            "estimate_gb_per_chunk": round(opt.chunk_size * mask_bytes(problem, problem.checkpointing) / GB, 3)}
 
 
 def run_front(device: str, duration: float) -> dict:
@@ -205,10 +205,25 @@ def print_row(row: dict) -> None:
           f"{row['peak_minus_base_gb']:>7.2f} {row['steps_timed']:>3}", flush=True)
 
 
+def markdown(results: dict) -> str:
+    """The matrix rows of a ``--json`` file as a Markdown table (docs/performance.md)."""
+    lines = ["| device | masks | clip | rate | chunk | ckpt | budget GB | ms/step | ms/mask | base GB | peak GB | "
+             "peak - base GB |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in results["rows"]:
+        if "ms_per_step" not in r:
+            continue
+        lines.append(f"| {r['device']} | {r['population']} | {r['duration_s']:g} s | {r['sample_rate'] / 1000:g} kHz "
+                     f"| {r['chunk']} | {'yes' if r['checkpointing'] else 'no'} | {r['budget_gb']:g} "
+                     f"| {r['ms_per_step']:,.0f} | {r['ms_per_mask_step']:,.1f} | {r['base_gb']:.2f} "
+                     f"| {r['peak_gb']:.2f} | {r['peak_minus_base_gb']:.2f} |")
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    parser.add_argument("--devices", nargs="*", default=["cpu", "cuda"])
+    parser.add_argument("--devices", "--device", nargs="*", default=["cpu", "cuda"])
+    parser.add_argument("--full", action="store_true", help="(the whole matrix is the default; kept for old commands)")
     parser.add_argument("--populations", type=int, nargs="*", default=[8, 16, 64])
     parser.add_argument("--durations", type=float, nargs="*", default=[10.0, 30.0, 180.0])
     parser.add_argument("--rates", type=int, nargs="*", default=[22050, 44100])
@@ -218,9 +233,13 @@ def main() -> int:
     parser.add_argument("--front", action="store_true", help="also time whole fronts with the default preset")
     parser.add_argument("--no-matrix", action="store_true", help="only the fronts")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
+    parser.add_argument("--markdown", type=Path, default=None, help="only print this JSON's rows as a Markdown table")
     parser.add_argument("--one", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
+    if args.markdown:
+        print(markdown(json.loads(args.markdown.read_text())))
+        return 0
     if args.one is not None:
         kind, *rest = args.one
         if kind == "front":

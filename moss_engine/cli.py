@@ -66,7 +66,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("how it runs")
     g.add_argument("--device", help="auto (default), cpu, cuda, cuda:N or mps")
     g.add_argument("--memory-limit", type=float, dest="memory_limit_gb", metavar="GB",
-                   help="most memory one chunk of the population may take")
+                   help="most memory the masks being optimised may take at once, beyond the music's own tensors "
+                   "(default: 3 GB on a CPU, 60%% of the free GPU memory up to 16 GB); below one mask's need the run "
+                   "goes one mask at a time, recomputing the STFT round trip")
     g.add_argument("--algorithm", choices=("stch", "nsga2"),
                    help="stch: smooth Tchebycheff, batched (default); nsga2: pymoo NSGA-II on a coarse 8x16 logit "
                    "grid, for comparison")
