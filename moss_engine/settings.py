@@ -21,8 +21,9 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 QUALITIES = tuple(PRESETS)
 #: Share of the steps that run coarse-to-fine's coarse stage (``RunSettings.coarse_steps``), by preset. Measured on
-#: the 2-core CPU, preview front of a 20 s clip: half the steps coarse reached hypervolume 0.969 in 37 s where the
-#: plain path reached 0.953 in 51 s (80 steps) and 0.950 in 38 s (60 steps); see docs/performance.md.
+#: the 2-core CPU, preview front of the orchestral 20 s clip: 80 steps with half of them coarse reached hypervolume
+#: 0.969 in 27 s where the plain path reached 0.950 in 24 s (60 steps) and 0.953 in 30 s (80 steps); the bundled
+#: sample likewise (bench/results/c2f-cpu2.json, docs/performance.md).
 COARSE_SHARE = {"preview": 0.5, "standard": 0.0, "high": 0.0}
 FREQ_SCALES = ("linear", "log")
 FITS = ("stretch", "contain")
