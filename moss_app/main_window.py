@@ -44,7 +44,7 @@ from moss_engine.settings import PRESETS, RunSettings, make_settings
 from . import autosave
 from .about import about_text
 from .background import BackgroundJob
-from .player import Player, matched_loudness
+from .player import Player, listening_pair
 from .run_loader import load_run
 from .settings_store import SettingsStore
 from .ui.advanced_panel import AdvancedPanel
@@ -623,13 +623,16 @@ class MainWindow(QMainWindow):
     # --- listening ------------------------------------------------------------------------------------------------
 
     def playback_audio(self) -> np.ndarray | None:
-        """What Play plays now: the selected point, or (A/B on) the original scaled to that point's RMS."""
+        """What Play plays now: the selected point at the song's level, or (A/B on) the original at its loudness.
+
+        See ``listening_pair``: the run's one gain against clipping is undone, so the music end sounds as loud as
+        the song, and only a pair that would clip is turned down.
+        """
         if self.result is None or self.selected is None:
             return None
-        point = self.result.points[self.selected]
-        if not self.transport.ab_button.isChecked():
-            return point.samples
-        return matched_loudness(self.result.reference, point.samples)[0]
+        point, original = listening_pair(self.result.points[self.selected].samples, self.result.reference,
+                                         self.result.output_gain_db)
+        return original if self.transport.ab_button.isChecked() else point
 
     def _load_player(self, keep_position: bool) -> None:
         audio = self.playback_audio()

@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from moss_engine.render import OUTPUT_PEAK_DBFS, at_song_level
+
 log = logging.getLogger(__name__)
 
 NO_DEVICE = "No audio output device found"
@@ -46,6 +48,24 @@ def matched_loudness(reference: np.ndarray, target: np.ndarray) -> tuple[np.ndar
     ref_rms, target_rms = rms(reference), rms(target)
     gain = target_rms / ref_rms if ref_rms > 1e-12 and target_rms > 1e-12 else 1.0
     return (reference * np.float32(gain)).astype(np.float32), gain
+
+
+def listening_pair(point: np.ndarray, reference: np.ndarray, output_gain_db: float) -> tuple[np.ndarray, np.ndarray]:
+    """What Play plays for a point, and what A/B plays against it: (point, original), both (channels, samples).
+
+    At the song's level: the run's files share one gain against clipping (``output_gain_db``), set by its loudest
+    point; a bright picture's image end can make it 20 dB or more, and the music end would then play that much
+    quieter than the song. So the gain is undone (as ``moss render`` does for a file to keep), the original is
+    brought to the point's loudness (``matched_loudness``), and if either would then clip, one gain for both brings
+    the louder peak to -1 dBFS, so A/B stays at equal loudness.
+    """
+    played = at_song_level(point, output_gain_db)
+    original, _ = matched_loudness(at_song_level(reference, output_gain_db), played)
+    peak = max(float(np.max(np.abs(played), initial=0.0)), float(np.max(np.abs(original), initial=0.0)))
+    if peak > 1.0:
+        gain = np.float32(10 ** (OUTPUT_PEAK_DBFS / 20) / peak)
+        played, original = played * gain, original * gain
+    return played, original
 
 
 class Player(QObject):

@@ -178,7 +178,8 @@ def _summary(result: Any, out: Path) -> str:
     for i, p in enumerate(result.points):
         lines.append(f"{i:>5}  {p.alpha:5.2f}  {p.visual:11.4f}  {p.audio:15.3f}  point_{i:03d}.wav")
     if result.output_gain_db != 0.0:
-        lines.append(f"output gain {result.output_gain_db:+.2f} dB on every file (some point would have clipped)")
+        lines.append(f"output gain {result.output_gain_db:+.2f} dB on every file of the run folder (its loudest point "
+                     "would have clipped); moss render writes a point at the song's level")
     p = result.placement
     lines.append(f"view it with n_fft {result.settings.n_fft}, hop {result.settings.hop_length}, "
                  f"{result.settings.db_range:g} dB range, {result.settings.freq_scale} axis; the picture spans "

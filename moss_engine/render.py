@@ -1,12 +1,15 @@
 """``moss render``: one front point of a run folder as a file to keep, alone or inside the whole song.
 
-Without ``--full`` the point's audio is written as the run folder holds it (the run's rate, channels and
-``output_gain_db``), encoded to the asked format. With ``--full`` the whole song is written at its own rate, channel
-count and (for WAV and FLAC) bit depth, with the point's picture in the run's segment: the point's mask logits are
-re-gridded to an STFT of the song at its own rate (the run's time-frequency resolution, so the picture looks the
-same), rendered over the segment plus one window of the song on each side, faded in and out over ``TAPER_S`` at the
-picture's edges, and spliced in with a crossfade where both are still the music. Outside the segment the file is the
-song itself.
+Without ``--full`` the point's audio is written at the run's rate and channels, encoded to the asked format, at the
+song's level: the run folder's files share one gain against clipping (``output_gain_db``), set by the loudest point,
+which a bright picture's image end can make 20 dB or more; a file to keep gets that gain undone, and a gain of its own
+only if it would then clip (bringing its peak to -1 dBFS, as ``--full`` does).
+
+With ``--full`` the whole song is written at its own rate, channel count and (for WAV and FLAC) bit depth, with the
+point's picture in the run's segment: the point's mask logits are re-gridded to an STFT of the song at its own rate
+(the run's time-frequency resolution, so the picture looks the same), rendered over the segment plus one window of
+the song on each side, faded in and out over ``TAPER_S`` at the picture's edges, and spliced in with a crossfade
+where both are still the music. Outside the segment the file is the song itself.
 
 Formats (all through soundfile's libsndfile; the bundled ffmpeg only where that libsndfile cannot encode MP3/Opus):
 
@@ -77,7 +80,7 @@ class RenderResult:
         full: the whole song (True) or the point's segment as the run folder holds it.
         sample_rate, channels, frames: of the written audio.
         encoding: what was written, in words (``"MP3 192 kb/s CBR (libsndfile)"``).
-        gain_db: gain applied to avoid clipping (``--full`` only; 0 when none was needed).
+        gain_db: the gain the file got against clipping, in dB from the song's level (0 when none was needed).
         notices: notes for the user.
     """
 
@@ -182,7 +185,10 @@ def render_point(run_dir: str | Path, point: int, full: bool = False, fmt: str |
         full: the whole song at its own rate, channels and bit depth with the point's picture in the segment,
             at the song's own level (no ``output_gain_db``): a gain applies only if the file would clip, one gain for
             the whole file bringing its peak to -1 dBFS (``RenderResult.gain_db``, and a notice). Without ``full``:
-            the point's audio as the run folder holds it (at the run's rate, its ``output_gain_db`` applied).
+            the point's audio at the run's rate and channels, likewise at the song's level: the run's
+            ``output_gain_db`` (one gain for all points, set by the loudest, often the image end) is undone, and only
+            a point that would then clip gets a gain of its own. A bright picture's run is turned down by 20 dB or
+            more; a music-end point written at that level would be useless to keep.
         fmt: one of ``FORMATS``; None: from ``out``'s suffix, else ``wav``.
         out: the file; None: ``run_dir/point_KKK[_full].EXT`` (``point_KKK_copy.wav`` where that would be the run's
             own point file).
@@ -205,7 +211,8 @@ def render_point(run_dir: str | Path, point: int, full: bool = False, fmt: str |
         samples, rate, source_subtype, gain_db = full_song(run_dir, manifest, index, notices)
     else:
         samples, rate = point_samples(run_dir, entry)
-        source_subtype, gain_db = None, 0.0
+        samples = at_song_level(samples, float(manifest.get("output_gain_db", 0.0)))
+        source_subtype, gain_db = None, keep_from_clipping(samples, notices)
     encoding, written_rate, frames = _write_atomic(
         out, overwrite, run_dir, manifest, lambda path: encode(path, samples, rate, fmt, source_subtype, full, notices))
     return RenderResult(path=out, format=fmt, point=index, alpha=float(entry.get("alpha", float("nan"))), full=full,
@@ -339,7 +346,6 @@ def full_song(run_dir: Path, manifest: dict[str, Any], index: int, notices: list
     Returns (channels, frames) float32 at the song's rate, that rate, the song's sample format (soundfile's subtype,
     None when ffmpeg decoded it) and the gain applied to avoid clipping, in dB (0: none).
     """
-    import numpy as np
     import soundfile as sf
 
     from .audio_io import load_audio
@@ -356,15 +362,32 @@ def full_song(run_dir: Path, manifest: dict[str, Any], index: int, notices: list
     delta, (a, b) = segment_delta(run_dir, manifest, index, samples, song.sample_rate, audio, image, notices)
     out = samples.copy()
     out[:, a:b] += delta
-    gain_db = 0.0
-    peak = float(np.max(np.abs(out))) if out.size else 0.0
-    if peak > 1.0:
-        gain = 10 ** (OUTPUT_PEAK_DBFS / 20) / peak
-        out *= np.float32(gain)
-        gain_db = 20 * math.log10(gain)
-        notices.append(f"the whole file turned down by {-gain_db:.1f} dB so that it does not clip "
-                       f"(peak {OUTPUT_PEAK_DBFS:g} dBFS)")
-    return out, song.sample_rate, source_subtype, gain_db
+    return out, song.sample_rate, source_subtype, keep_from_clipping(out, notices)
+
+
+def keep_from_clipping(samples: np.ndarray, notices: list[str]) -> float:
+    """Turn ``samples`` down in place, if they would clip, to peak at ``OUTPUT_PEAK_DBFS``; the gain in dB (0: none).
+
+    One gain for the whole file (never a limiter: the picture's levels stay as they are), said in ``notices``.
+    """
+    import numpy as np
+
+    peak = float(np.max(np.abs(samples))) if samples.size else 0.0
+    if peak <= 1.0:
+        return 0.0
+    gain = 10 ** (OUTPUT_PEAK_DBFS / 20) / peak
+    samples *= np.float32(gain)
+    gain_db = 20 * math.log10(gain)
+    notices.append(f"the whole file turned down by {-gain_db:.1f} dB so that it does not clip "
+                   f"(peak {OUTPUT_PEAK_DBFS:g} dBFS)")
+    return gain_db
+
+
+def at_song_level(samples: np.ndarray, output_gain_db: float) -> np.ndarray:
+    """A run's audio (``output_gain_db`` applied) back at the song's own level: a copy, the run's one gain undone."""
+    import numpy as np
+
+    return (samples * np.float32(10 ** (-output_gain_db / 20))).astype(np.float32)
 
 
 def work_settings(manifest: dict[str, Any], image: Path, audio: Path, rate: int, window_start_s: float,

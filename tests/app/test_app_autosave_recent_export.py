@@ -177,6 +177,13 @@ def test_export_point_writes_the_selected_points_audio(qtbot, window, tiny_resul
     assert rate == tiny_result.sample_rate
     assert data.shape == (point.samples.shape[-1], point.samples.shape[0])
     assert sf.info(str(out)).format == fmt.upper()
+    # at the song's level, as Play plays it (the run was turned down for its image end), and never clipping; Play
+    # may be a little quieter still, when the original A/B compares against would clip at the point's loudness
+    played = window.playback_audio().T
+    assert tiny_result.output_gain_db < -6 and np.max(np.abs(data)) <= 1.0
+    ratio = float(np.sum(data * played) / np.sum(played * played))
+    assert ratio >= 1.0 - 1e-4 and np.max(np.abs(data - ratio * played)) < 1e-4
+    assert np.sqrt(np.mean(data ** 2)) > 2 * np.sqrt(np.mean(point.samples ** 2))
     # a second export refuses to replace without overwrite, and replaces with it
     assert window.export_point(out) is None
     boxes = visible_boxes(window)

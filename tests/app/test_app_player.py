@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from moss_app.player import NO_DEVICE, find_output, rms
+from moss_app.player import NO_DEVICE, find_output, listening_pair, rms
 
 
 class FakeStream:
@@ -52,6 +52,32 @@ def fake_sd(monkeypatch):
     return FakeStream
 
 
+def heard(result, index):
+    """(point, original) as Play and A/B should play point ``index`` of ``result``."""
+    return listening_pair(result.points[index].samples, result.reference, result.output_gain_db)
+
+
+def test_listening_pair_is_at_the_songs_level_and_never_clips():
+    t = np.arange(22050) / 22050
+    point = np.stack([0.05 * np.sin(2 * np.pi * 440 * t)] * 2).astype(np.float32)
+    reference = np.stack([0.02 * np.sign(np.sin(2 * np.pi * 110 * t))] * 2).astype(np.float32)  # RMS = peak
+    # the run turned everything down by 20 dB: the point plays 10x louder, the original at the point's RMS
+    played, original = listening_pair(point, reference, -20.0)
+    np.testing.assert_allclose(played, 10 * point, rtol=1e-5)
+    assert rms(original) == pytest.approx(rms(played), rel=1e-4) and np.max(np.abs(original)) < 1
+    # by 40 dB: the point would peak at 5.0; both get one gain, the louder peak (the sine) at -1 dBFS, still equal RMS
+    played, original = listening_pair(point, reference, -40.0)
+    assert np.max(np.abs(played)) == pytest.approx(10 ** (-1 / 20), rel=1e-4)
+    assert rms(original) == pytest.approx(rms(played), rel=1e-4)
+    assert np.max(np.abs(original)) <= 10 ** (-1 / 20) + 1e-6
+    # no gain in the run, quiet enough: played as it is
+    played, original = listening_pair(point, reference, 0.0)
+    np.testing.assert_array_equal(played, point)
+    # silence stays silence (no division by zero)
+    played, original = listening_pair(np.zeros_like(point), reference, -20.0)
+    assert not np.any(played) and np.all(np.isfinite(original))
+
+
 @pytest.fixture
 def played(fake_sd, window, tiny_result):  # fake_sd first: the window probes the fake
     window.show_result(tiny_result)
@@ -61,6 +87,9 @@ def played(fake_sd, window, tiny_result):  # fake_sd first: the window probes th
 def test_play_pulls_the_selected_points_samples_and_moves_the_playhead(qtbot, played, tiny_result, fake_sd):
     window = played
     point = tiny_result.points[window.selected]
+    audio, _ = heard(tiny_result, window.selected)
+    assert tiny_result.output_gain_db < -6  # the run was turned down: Play undoes it (the song's level)
+    assert rms(audio) > 2 * rms(point.samples)
     assert window.transport.play_button.isEnabled()
     qtbot.mouseClick(window.transport.play_button, Qt.MouseButton.LeftButton)
     assert window.player.state == "playing" and window.transport.play_button.text() == "Pause"
@@ -70,7 +99,7 @@ def test_play_pulls_the_selected_points_samples_and_moves_the_playhead(qtbot, pl
                                                                   ["start"])
     first = stream.pull(1000)
     second = stream.pull(500)
-    np.testing.assert_array_equal(np.concatenate([first, second]), point.samples[:, :1500].T)
+    np.testing.assert_array_equal(np.concatenate([first, second]), audio[:, :1500].T)
     qtbot.waitUntil(lambda: window.spectrogram_view.playhead.isVisible(), timeout=2000)
     assert window.spectrogram_view.playhead.value() == pytest.approx(1500 / tiny_result.sample_rate)
     # Space pauses (the stream stops, the position stays), Space again resumes on the same stream
@@ -84,7 +113,7 @@ def test_play_pulls_the_selected_points_samples_and_moves_the_playhead(qtbot, pl
     assert window.player.state == "stopped" and window.player.position_s == 0
     assert not window.spectrogram_view.playhead.isVisible()
     window.player.play()
-    np.testing.assert_array_equal(stream.pull(10), point.samples[:, :10].T)
+    np.testing.assert_array_equal(stream.pull(10), audio[:, :10].T)
 
 
 def test_playback_stops_at_the_end_with_silence_after_the_last_frame(qtbot, played, tiny_result, fake_sd):
@@ -100,7 +129,6 @@ def test_playback_stops_at_the_end_with_silence_after_the_last_frame(qtbot, play
 
 def test_ab_plays_the_original_at_the_points_loudness(qtbot, played, tiny_result, fake_sd):
     window = played
-    point = tiny_result.points[window.selected]
     window.player.play()
     stream = fake_sd.instances[0]
     stream.pull(2000)
@@ -108,14 +136,17 @@ def test_ab_plays_the_original_at_the_points_loudness(qtbot, played, tiny_result
     assert "loudness" in window.transport.ab_button.toolTip()
     assert window.player.state == "playing"
     assert window.player.position_s == pytest.approx(2000 / tiny_result.sample_rate)
-    gain = rms(point.samples) / rms(tiny_result.reference)
+    audio, original = heard(tiny_result, window.selected)
     got = stream.pull(3000)
-    np.testing.assert_allclose(got, (tiny_result.reference[:, 2000:5000] * gain).T, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(got, original[:, 2000:5000].T, rtol=1e-5, atol=1e-7)
     whole = window.playback_audio()
-    assert rms(whole) == pytest.approx(rms(point.samples), rel=0.01)
-    assert not np.allclose(whole, point.samples)  # it really is the original, not the point
+    assert rms(whole) == pytest.approx(rms(audio), rel=0.01)
+    # it really is the original (the song's segment, the same shape up to one gain), not the point
+    assert not np.allclose(whole, audio)
+    ratio = rms(whole) / rms(tiny_result.reference)
+    np.testing.assert_allclose(whole, tiny_result.reference * np.float32(ratio), rtol=1e-4, atol=1e-6)
     window.transport.ab_button.setChecked(False)
-    np.testing.assert_array_equal(stream.pull(100), point.samples[:, 5000:5100].T)
+    np.testing.assert_array_equal(stream.pull(100), audio[:, 5000:5100].T)
 
 
 def test_no_output_device_disables_play_with_the_reason(qtbot, monkeypatch, store, sample):

@@ -99,10 +99,14 @@ def test_point_in_every_format(stereo_run, tmp_path, fmt):
     expected_frames = round(len(stored) * expected_rate / rate)
     assert abs(len(decoded) - expected_frames) <= (0 if fmt in ("wav", "flac") else 2048)  # codec padding at most
     seconds = len(stored) / rate
+    song_level = stored * np.float32(10 ** (-manifest["output_gain_db"] / 20))  # the run's one gain undone
+    peak = float(np.max(np.abs(song_level)))
+    expected = song_level * np.float32(10 ** (-1 / 20) / peak) if peak > 1.0 else song_level
     if fmt == "wav":
-        assert info.subtype == "FLOAT" and np.array_equal(decoded, stored)
+        assert info.subtype == "FLOAT" and np.allclose(decoded, expected, rtol=1e-5, atol=1e-7)
+        assert float(np.max(np.abs(decoded))) <= 1.0
     elif fmt == "flac":
-        assert info.subtype == "PCM_24" and np.max(np.abs(decoded - stored)) < 2 ** -22
+        assert info.subtype == "PCM_24" and np.max(np.abs(decoded - expected)) < 2 ** -22 + 1e-6
     elif fmt == "mp3":  # 192 kb/s does not exist at 22.05 kHz (MPEG-2): the most there is, 160
         assert out.stat().st_size * 8 / seconds / 1000 == pytest.approx(160, rel=0.1)
     elif fmt == "opus":
@@ -139,6 +143,34 @@ def test_ffmpeg_encodes_when_libsndfile_cannot(stereo_run, tmp_path, monkeypatch
         assert "ffmpeg" in result.encoding
         data, got_rate = sf.read(result.path, dtype="float32", always_2d=True)
         assert got_rate == rate and data.shape[1] == 2 and abs(len(data) - 4.0 * rate) < 0.1 * rate
+
+
+def test_a_point_is_written_at_the_songs_level_not_the_runs(stereo_run, tmp_path):
+    """The portrait's image end is far louder than the calm song, so the run turned every file down (by about 20 dB).
+    A point written to keep must not be that quiet: it is written at the song's level (the run's gain undone), and
+    only a file that would then clip is turned down, by its own gain, to -1 dBFS."""
+    _, _, run_dir = stereo_run
+    manifest = manifest_of(run_dir)
+    undo = np.float32(10 ** (-manifest["output_gain_db"] / 20))
+    assert manifest["output_gain_db"] < -10  # the case this test is about
+
+    music_end = render_point(run_dir, 0, out=tmp_path / "music.wav")
+    written, _ = sf.read(music_end.path, dtype="float32", always_2d=True)
+    stored, _ = sf.read(run_dir / manifest["points"][0]["wav"], dtype="float32", always_2d=True)
+    reference, _ = sf.read(run_dir / "reference.wav", dtype="float32", always_2d=True)
+    assert music_end.gain_db == 0.0 and not music_end.notices
+    assert np.allclose(written, stored * undo, rtol=1e-5, atol=1e-7)
+    rms = lambda x: float(np.sqrt(np.mean(x ** 2)))  # noqa: E731
+    assert rms(written) == pytest.approx(rms(reference * undo), rel=0.05)  # as loud as the song's segment
+
+    image_end = render_point(run_dir, -1, fmt="flac", out=tmp_path / "image.flac")
+    written, _ = sf.read(image_end.path, dtype="float32", always_2d=True)
+    stored, _ = sf.read(run_dir / manifest["points"][-1]["wav"], dtype="float32", always_2d=True)
+    song_peak = float(np.max(np.abs(stored))) * undo
+    assert song_peak > 1.0
+    assert float(np.max(np.abs(written))) == pytest.approx(10 ** (-1 / 20), abs=1e-4)
+    assert image_end.gain_db == pytest.approx(20 * np.log10(10 ** (-1 / 20) / song_peak), abs=1e-3)
+    assert any(f"turned down by {-image_end.gain_db:.1f} dB" in n for n in image_end.notices)
 
 
 # ---------------------------------------------------------------------------------------------------- --full
