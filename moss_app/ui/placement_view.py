@@ -146,8 +146,9 @@ class PlacementView(QWidget):
         self._nyquist = overview.nyquist_hz
         self.image.setImage(overview.panel[::-1].T, levels=(0, 255))  # ImageItem: [x, y], y up
         self.image.setRect(QRectF(0, 0, self._length, self._nyquist / 1000))
-        self.plot.setRange(xRange=(0, self._length), yRange=(0, self._nyquist / 1000), padding=0)
+        # limits first: the previous song's would clamp the new range (a short song then a long one stayed zoomed)
         self.plot.setLimits(xMin=0, xMax=self._length, yMin=0, yMax=self._nyquist / 1000)
+        self.plot.setRange(xRange=(0, self._length), yRange=(0, self._nyquist / 1000), padding=0)
         self._place_roi()
 
     @property

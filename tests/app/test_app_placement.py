@@ -136,3 +136,21 @@ def test_a_new_song_forgets_the_segment_but_keeps_the_band(qtbot, window, data_d
     assert "start_s" not in overrides and "duration_s" not in overrides
     assert (overrides["f0_hz"], overrides["f1_hz"], overrides["seed"]) == (500.0, 4000.0, 3)
     assert window.placement_view.song_length == pytest.approx(10.0, abs=0.05)
+
+
+def test_a_longer_song_after_a_short_one_is_shown_whole(qtbot, view, data_dir, sample):
+    """The view's limits from the first song must not clamp the second song's range (a 2.5 s song then the 30 s
+    sample left the view at 0-2.5 s and the rectangle out of sight)."""
+    zone = view.parentWidget()
+    while not isinstance(zone, DropZone):
+        zone = zone.parentWidget()
+    assert zone.set_file(data_dir / "awkward_short_alsa_front_center.wav")
+    short = view.song_length
+    assert short < 5
+    assert zone.set_file(sample[1])
+    (x0, x1), (y0, y1) = view.view_box.viewRange()
+    assert (x0, x1) == pytest.approx((0.0, view.song_length), abs=0.05)
+    assert (y0, y1) == pytest.approx((0.0, view.nyquist_hz / 1000), abs=0.05)
+    view.set_placement(Placement(4.0, 3.0, 0.0, 8000.0))
+    rx, _ = view.roi.pos()
+    assert x0 <= rx and rx + view.roi.size()[0] <= x1  # the rectangle is in sight
