@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QMainWindow,
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSlider,
     QSplitter,
     QVBoxLayout,
@@ -202,19 +204,33 @@ class MainWindow(QMainWindow):
         form.addRow("Quality", self.preset_combo)
         self.advanced = AdvancedPanel(available_devices())
         self.advanced.overrides_changed.connect(self._on_overrides)
+        # opened: scroll it into sight (its fields below the toggle, as many as fit)
+        self.advanced.toggle.toggled.connect(
+            lambda on: on and QTimer.singleShot(0, self, lambda: self.inputs_scroll.ensureWidgetVisible(self.advanced)))
+
+        # the inputs scroll (Advanced open is taller than a 800 px screen); Start and the status stay in sight below
+        inputs = QWidget()
+        inputs_layout = QVBoxLayout(inputs)
+        inputs_layout.setContentsMargins(0, 0, 0, 0)
+        inputs_layout.addWidget(self.picture_zone)
+        inputs_layout.addWidget(self.music_zone)
+        inputs_layout.addLayout(form)
+        inputs_layout.addWidget(self.advanced)
+        inputs_layout.addStretch(1)
+        self.inputs_scroll = QScrollArea()
+        self.inputs_scroll.setWidget(inputs)
+        self.inputs_scroll.setWidgetResizable(True)
+        self.inputs_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.inputs_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
         self.left = QWidget()
         self.left.setMinimumWidth(260)
         self.left.setMaximumWidth(380)
         layout = QVBoxLayout(self.left)
-        layout.addWidget(self.picture_zone)
-        layout.addWidget(self.music_zone)
-        layout.addLayout(form)
-        layout.addWidget(self.advanced)
+        layout.addWidget(self.inputs_scroll, 1)
         layout.addLayout(buttons)
         layout.addWidget(self.progress_bar)
         layout.addWidget(self.status_label)
-        layout.addStretch(1)
 
     def _build_views(self) -> None:
         self.front_plot = FrontPlot()

@@ -33,9 +33,27 @@ with tempfile.TemporaryDirectory() as tmp:
         inside[name] = (w.isVisible() and window.rect().contains(top_left) and window.rect().contains(bottom_right)
                         and w.width() >= w.minimumSizeHint().width() and w.height() >= w.minimumSizeHint().height())
     hint = window.minimumSizeHint()
+    # Advanced open (with a refusal message in a zone, the tallest the column gets): the window keeps its height,
+    # Start and the status line stay on screen, the inputs column scrolls
+    window.advanced.set_expanded(True)
+    window.music_zone.error_label.setText("not an audio file MOSS can read: a long reason that wraps onto a second line")
+    window.music_zone.error_label.show()
+    for _ in range(3):
+        app.processEvents()
+    open_hint = window.minimumSizeHint()
+    on_screen = {}
+    for name, w in {"start": window.start_button, "status": window.status_label,
+                    "advanced": window.advanced.toggle}.items():
+        top_left = w.mapTo(window, w.rect().topLeft())
+        bottom_right = w.mapTo(window, w.rect().bottomRight())
+        on_screen[name] = (w.isVisible() and window.rect().contains(top_left) and window.rect().contains(bottom_right)
+                           and w.visibleRegion().boundingRect().size() == w.size())  # not cut off by the scrolling
     print(json.dumps({"logical": [window.width(), window.height()], "pixels": [shot.width(), shot.height()],
                       "minimum": [hint.width(), hint.height()], "inside": inside,
-                      "start_text": window.start_button.text()}))
+                      "start_text": window.start_button.text(),
+                      "advanced_open": {"size": [window.width(), window.height()],
+                                        "minimum": [open_hint.width(), open_hint.height()],
+                                        "on_screen": on_screen}}))
     window.shutdown()
 """
 
@@ -53,3 +71,6 @@ def test_the_window_fits_1280x800_at_100_and_150_percent():
         assert got["logical"] == [1280, 800] and got["pixels"] == pixels, (scale, got)
         assert got["minimum"][0] <= 1280 and got["minimum"][1] <= 800, (scale, got)
         assert all(got["inside"].values()), (scale, got["inside"])  # every control whole and on screen
+        opened = got["advanced_open"]
+        assert opened["size"] == [1280, 800] and opened["minimum"][1] <= 800, (scale, opened)
+        assert all(opened["on_screen"].values()), (scale, opened)
