@@ -48,6 +48,7 @@ class FrontPlot(pg.PlotWidget):
         self.addItem(self.scatter)
         self.marker = pg.ScatterPlotItem(size=18, pen=pg.mkPen(SELECTED_COLOUR, width=3), brush=None)
         self.addItem(self.marker)
+        apply_palette(self, follow=False)  # again, now that the legend has its entries (its text was a pale grey)
         self.scatter.sigClicked.connect(self._clicked)
         self._selectable = False
 

@@ -39,7 +39,14 @@ def apply_palette(plot: pg.PlotWidget, follow: bool = True) -> None:
         axis = item.getAxis(name)
         axis.setPen(pg.mkPen(text))
         axis.setTextPen(pg.mkPen(text))
-    item.titleLabel.opts["color"] = text.name()  # used by later setTitle calls
+    title = item.titleLabel
+    title.opts["color"] = text.name()  # used by later setTitle calls
+    if title.text:  # and the one shown now
+        title.setText(title.text, color=text.name())
+    if item.legend is not None:
+        item.legend.setLabelTextColor(text)  # for entries added later; the ones shown are set again
+        for _sample, label in item.legend.items:
+            label.setText(label.text, color=text.name())
 
 
 def is_dark() -> bool:

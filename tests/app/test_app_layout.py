@@ -36,7 +36,7 @@ with tempfile.TemporaryDirectory() as tmp:
     # Advanced open (with a refusal message in a zone, the tallest the column gets): the window keeps its height,
     # Start and the status line stay on screen, the inputs column scrolls
     window.advanced.set_expanded(True)
-    window.music_zone.error_label.setText("not an audio file MOSS can read: a long reason that wraps onto a second line")
+    window.music_zone.error_label.setText("not an audio file MOSS can read: a long reason that wraps onto two lines")
     window.music_zone.error_label.show()
     for _ in range(3):
         app.processEvents()
