@@ -52,6 +52,7 @@ from .settings_store import SettingsStore
 from .ui.advanced_panel import AdvancedPanel
 from .ui.drop_zone import DropZone
 from .ui.front_plot import FrontPlot
+from .ui.keys import SpaceForControls
 from .ui.mask_view import MaskView
 from .ui.placement_view import Placement, PlacementView
 from .ui.spectrogram_view import SpectrogramView
@@ -151,6 +152,7 @@ class MainWindow(QMainWindow):
         self.morph_busy.hide()
         self.statusBar().addPermanentWidget(self.morph_busy)
 
+        self.space_guard = SpaceForControls(self)  # Space plays, but a focused button or list keeps its Space
         self._restore(picture, music)
         self._rebuild_recent_menu()
         self._update_device_label()
@@ -288,14 +290,17 @@ class MainWindow(QMainWindow):
         self.open_picture_action = action("Open &Picture...", self.picture_zone.choose_file,
                                           QKeySequence.StandardKey.Open)
         self.open_music_action = action("Open &Music...", self.music_zone.choose_file, "Ctrl+Alt+O")
-        self.open_run_action = action("Open &Run...", self.choose_run, "Ctrl+Shift+O",
+        self.open_run_action = action("Open R&un...", self.choose_run, "Ctrl+Shift+O",
                                       "Reopen a run folder: its front, masks and audio")
         self.play_action = action("&Play/Pause", self.player.toggle, "Space", "Play or pause the selected point")
+        self.stop_action = action("&Stop", self.player.stop, "Shift+Space", "Stop and go back to the start")
+        self.ab_action = action("&A/B: Original", lambda: self.transport.ab_button.toggle(), "A",
+                                "Switch between the point and the original music at the same loudness")
         self.export_action = action("&Export Run Folder...", self.choose_export, "Ctrl+E",
                                     "Write the front (WAV per point, masks, manifest, plot) to a folder")
-        self.export_point_action = action("Export &Point...", self.choose_export_point, "Ctrl+Shift+E",
+        self.export_point_action = action("Export P&oint...", self.choose_export_point, "Ctrl+Shift+E",
                                           "Write the selected point's audio as a WAV or FLAC file")
-        self.export_morph_action = action("Export &Morph Video...", self.choose_export_morph, None,
+        self.export_morph_action = action("Export Morp&h Video...", self.choose_export_morph, None,
                                           "A video that glides along the front from the music to the picture")
         self.quit_action = action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.start_action = action("&Start", self.start_run, "Ctrl+Return")
@@ -313,6 +318,9 @@ class MainWindow(QMainWindow):
         run_menu = self.menuBar().addMenu("&Run")
         run_menu.addAction(self.start_action)
         run_menu.addAction(self.cancel_action)
+        playback_menu = self.menuBar().addMenu("&Playback")
+        for act in (self.play_action, self.stop_action, self.ab_action):
+            playback_menu.addAction(act)
         help_menu = self.menuBar().addMenu("&Help")
         self.about_action = action("&About MOSS", self.show_about)
         help_menu.addAction(self.about_action)
@@ -665,7 +673,8 @@ class MainWindow(QMainWindow):
         has_audio = self.player.has_audio and not self.running
         self.transport.set_enabled(self.player.available and has_audio,
                                    self.player.unavailable_reason if not self.player.available else "")
-        self.play_action.setEnabled(self.player.available and has_audio)
+        for act in (self.play_action, self.stop_action, self.ab_action):
+            act.setEnabled(self.player.available and has_audio)
         self.transport.set_time(self.player.position_s, self.player.duration_s)
 
     @Slot(str)

@@ -38,11 +38,15 @@ class TransportBar(QWidget):
         self.ab_button.setToolTip(AB_TIP)
         self.time_label = QLabel(_clock(0))
         self.time_label.setMinimumWidth(110)
+        self.reason_label = QLabel("")  # why nothing can play (no audio device), in sight rather than in a tooltip
+        self.reason_label.setStyleSheet("color: #d9534f;")
+        self.reason_label.hide()
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         for widget in (self.play_button, self.stop_button, self.ab_button):
             layout.addWidget(widget)
         layout.addWidget(self.time_label)
+        layout.addWidget(self.reason_label)
         layout.addStretch(1)
         self.play_button.clicked.connect(self.play_pause_clicked)
         self.stop_button.clicked.connect(self.stop_clicked)
@@ -60,3 +64,7 @@ class TransportBar(QWidget):
         for button in (self.play_button, self.stop_button, self.ab_button):
             button.setEnabled(can_play)
         self.play_button.setToolTip(self._play_tip if can_play or not reason else reason)
+        # the short form beside the buttons ("No audio output device found"), the details in its tooltip
+        self.reason_label.setText(reason.split(" (")[0] if reason and not can_play else "")
+        self.reason_label.setToolTip(reason)
+        self.reason_label.setVisible(bool(reason) and not can_play)

@@ -155,3 +155,21 @@ def test_the_status_bar_and_the_about_box_say_which_device_runs(qtbot, window):
     assert f"Runs on</b> CPU: cpu ({torch.get_num_threads()} threads)" in box.text()
     assert f"torch {torch.__version__}" in box.text()
     box.close()
+
+
+def test_menus_have_distinct_access_keys_and_list_the_playback_shortcuts(window):
+    """Alt+letter must reach one entry per menu (Open Picture and Export Point both took P), and the playback keys are
+    in a menu where people look for them."""
+    import re
+
+    menus = {m.title().replace("&", ""): m for m in (a.menu() for a in window.menuBar().actions()) if m is not None}
+    titles = [a.text() for a in window.menuBar().actions()]
+    keys = [re.search(r"&(\w)", t).group(1).lower() for t in titles]
+    assert len(set(keys)) == len(keys), titles
+    for name, menu in menus.items():
+        texts = [a.text() for a in menu.actions() if not a.isSeparator()]
+        letters = [re.search(r"&(\w)", t).group(1).lower() for t in texts]
+        assert len(letters) == len(texts) and len(set(letters)) == len(letters), (name, texts)
+    playback = {a.text().replace("&", ""): a.shortcut().toString() for a in menus["Playback"].actions()
+                if not a.isSeparator()}
+    assert playback["Play/Pause"] == "Space" and "Stop" in playback and playback["A/B: Original"]

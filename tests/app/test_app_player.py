@@ -187,3 +187,44 @@ def test_a_real_device_plays_when_there_is_one(qtbot, tiny_result):
     player.play()
     qtbot.waitUntil(lambda: player.state == "stopped", timeout=5000)
     player.close()
+
+
+def test_space_plays_unless_a_control_that_takes_space_has_the_focus(qtbot, played, fake_sd):
+    window = played
+    window.activateWindow()
+    # a button or a list with the focus takes Space as it always does (the A/B button toggles, nothing plays)
+    window.transport.ab_button.setFocus()
+    qtbot.waitUntil(window.transport.ab_button.hasFocus, timeout=2000)
+    qtbot.keyClick(window.transport.ab_button, Qt.Key.Key_Space)
+    assert window.transport.ab_button.isChecked() and window.player.state == "stopped"
+    window.transport.ab_button.setChecked(False)
+    window.preset_combo.setFocus()
+    qtbot.keyClick(window.preset_combo, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: window.preset_combo.view().isVisible(), timeout=2000)
+    assert window.player.state == "stopped"
+    window.preset_combo.hidePopup()
+    # elsewhere (the front plot), Space plays and pauses
+    window.front_plot.setFocus()
+    qtbot.keyClick(window.front_plot, Qt.Key.Key_Space)
+    assert window.player.state == "playing"
+    qtbot.keyClick(window.front_plot, Qt.Key.Key_Space)
+    assert window.player.state == "paused"
+
+
+def test_without_a_device_the_reason_is_shown_beside_the_buttons(qtbot, monkeypatch, store, sample, tiny_result):
+    from moss_app.main_window import MainWindow
+
+    def query(kind=None):
+        raise ValueError("No output device available")
+
+    monkeypatch.setitem(sys.modules, "sounddevice", fake_sounddevice(query))
+    win = MainWindow(store, None, *sample)
+    qtbot.addWidget(win)
+    try:
+        win.show()
+        win.show_result(tiny_result)
+        note = win.transport.reason_label
+        assert note.isVisible() and NO_DEVICE.split(" (")[0] in note.text()
+        assert not win.play_action.isEnabled()
+    finally:
+        win.shutdown()
