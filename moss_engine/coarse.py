@@ -8,6 +8,7 @@ A coarse step costs about half a full one (half the frames in every STFT of the 
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 
 from .audio_io import AudioClip
@@ -22,6 +23,9 @@ from .settings import RunSettings
 COARSE_FACTOR = 2
 
 
+_STEP = re.compile(r"(step|generation) (\d+)/(\d+)(.*)", re.DOTALL)
+
+
 class StageReporter:
     """Passes one stage's reports on as part of the whole run: its ``steps`` steps come after ``first`` of ``total``.
 
@@ -33,6 +37,10 @@ class StageReporter:
         self.reporter, self.first, self.steps, self.total, self.label = reporter, first, steps, max(1, total), label
 
     def progress(self, fraction: float, message: str) -> None:
+        # "step 4/40 ..." of the stage becomes "step 44/80 ..." of the run, as the partial fronts count them
+        counted = _STEP.match(message)
+        if counted:
+            message = f"{counted[1]} {self.first + int(counted[2])}/{self.total}{counted[4]}"
         self.reporter.progress(min(1.0, (self.first + fraction * self.steps) / self.total), f"{self.label}: {message}")
 
     def partial(self, snapshot: FrontSnapshot) -> None:
@@ -62,13 +70,13 @@ def optimise_coarse_to_fine(problem: Problem, clip: AudioClip, image: LoadedImag
     coarse_problem = Problem(clip, image, coarse_run, audio_hop_divisor=4 // COARSE_FACTOR).to(problem.device)
     reporter = reporter or NullReporter()
     coarse = StchOptimizer(coarse_problem, coarse_run,
-                           StageReporter(reporter, 0, coarse_run.steps, settings.steps, "coarse"))
+                           StageReporter(reporter, 0, coarse_run.steps, settings.steps, "coarse pass"))
     coarse.run()
     del coarse_problem
     fine_run = dataclasses.replace(settings, steps=max(1, settings.steps - coarse.step_count), coarse_steps=0)
     fine = StchOptimizer(problem, fine_run,
                          StageReporter(reporter, coarse.step_count, fine_run.steps, coarse.step_count + fine_run.steps,
-                                       "fine"),
+                                       "fine pass"),
                          weights=coarse.weights.cpu().numpy(),
                          start_logits=coarse.logits.detach())
     if coarse.cancelled:

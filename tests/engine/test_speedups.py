@@ -340,11 +340,12 @@ def test_a_budget_below_one_mask_is_said(small):
 # -- coarse-to-fine: a different path, judged by hypervolume
 def test_coarse_to_fine_front_dominates_the_crossfade_and_reports_one_run(small):
     settings, inputs = small
-    seen = []
+    seen, messages = [], []
 
     class Recorder:
         def progress(self, fraction, message):
             seen.append(fraction)
+            messages.append(message)
 
         def partial(self, snapshot):
             seen.append((snapshot.step, snapshot.steps))
@@ -359,6 +360,13 @@ def test_coarse_to_fine_front_dominates_the_crossfade_and_reports_one_run(small)
     assert steps[-1] == (8, 8) and all(total == 8 for _, total in steps)
     fractions = [f for f in seen if not isinstance(f, tuple)]
     assert max(fractions) == pytest.approx(1.0) and min(fractions) >= 0
+    # the messages count the run's steps, not each stage's (the app showed "step 4/14" beside "coarse: step 4/7")
+    import re
+
+    counted = [re.search(r"step (\d+)/(\d+)", m) for m in messages]
+    counted = [(int(c[1]), int(c[2])) for c in counted if c]
+    assert counted and all(total == 8 for _, total in counted) and max(k for k, _ in counted) == 8
+    assert any("coarse pass" in m for m in messages) and any("fine pass" in m for m in messages)
     crossfade = hypervolume(result.anchors.normalise(result.crossfade_visual, result.crossfade_audio))
     assert result.hypervolume > crossfade > 0.5
     front = np.array([[p.visual, p.audio] for p in result.points])
