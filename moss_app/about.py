@@ -26,7 +26,7 @@ def notices_path() -> Path | None:
 
 
 def about_text(device: str) -> str:
-    """Rich text for the About box; ``device`` is the window's device line (e.g. ``GPU: cuda:0 (NVIDIA H100)``)."""
+    """Rich text for the About box; ``device`` is the window's device line (e.g. ``GPU: NVIDIA H100 (cuda:0)``)."""
     cuda = f"CUDA {torch.version.cuda}" if torch.version.cuda else "CPU build"
     notices = notices_path()
     where = f"<br>Licences of the parts MOSS ships: {html.escape(str(notices))}" if notices else ""

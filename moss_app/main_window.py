@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import torch
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
@@ -49,7 +50,7 @@ from .background import BackgroundJob
 from .player import Player, listening_pair
 from .run_loader import load_run
 from .settings_store import SettingsStore
-from .ui.advanced_panel import AdvancedPanel
+from .ui.advanced_panel import AdvancedPanel, explain
 from .ui.drop_zone import DropZone
 from .ui.front_plot import FrontPlot
 from .ui.keys import SpaceForControls
@@ -101,6 +102,7 @@ class MainWindow(QMainWindow):
         self.store = store if store is not None else SettingsStore()
         self.settings_factory = settings_factory or default_settings_factory
         self.result = None
+        self._outcome = ""  # the last run's outcome line ("Done: ...", "Failed: ..."), shown between runs
         self.selected: int | None = None
         self._error_box: QMessageBox | None = None
         self.reopen_box: QMessageBox | None = None
@@ -434,21 +436,28 @@ class MainWindow(QMainWindow):
         self.store.preset = self.preset_combo.currentData()
         self.advanced.set_preset(self.preset_combo.currentData())
         self._update_placement_view()
+        self._update_actions()
 
     @Slot(dict)
     def _on_overrides(self, overrides: dict) -> None:
         self.store.advanced_overrides = overrides
         self._update_placement_view()
         self._update_device_label()
+        self._update_actions()
 
     def device_text(self) -> str:
-        """The device the next run uses, in words (``GPU: cuda:0 (NVIDIA H100)``, ``CPU: cpu (8 threads)``)."""
+        """The device the next run uses, in words (``GPU: NVIDIA H100 (cuda:0)``, ``CPU (8 threads)``)."""
         try:
             device = resolve_device(str(self.advanced.value("device")))
         except MossError as exc:
             return f"Device unavailable: {exc}"
-        kind = {"cuda": "GPU", "mps": "GPU", "cpu": "CPU"}.get(device.type, device.type)
-        return f"{kind}: {describe(device)}"
+        if device.type == "cpu":
+            return f"CPU ({torch.get_num_threads()} threads)"
+        if device.type == "cuda":
+            return f"GPU: {torch.cuda.get_device_name(device)} ({device})"
+        if device.type == "mps":
+            return "GPU: Apple Metal (mps)"
+        return describe(device)
 
     def _update_device_label(self) -> None:
         self.device_label.setText(self.device_text())
@@ -492,11 +501,57 @@ class MainWindow(QMainWindow):
     def running(self) -> bool:
         return self.runner.busy
 
+    def next_settings(self) -> RunSettings:
+        """The settings Start would run with now (``MossInputError`` for an impossible Advanced combination)."""
+        return self.settings_factory(self.picture_zone.path, self.music_zone.path, self.preset_combo.currentData(),
+                                     **self.advanced.settings_overrides())
+
+    def _settings_problem(self) -> str:
+        """Why the current inputs and Advanced values cannot run, in words (the fields at fault marked); "" if
+        they can. Checked on every change, so the message comes before Start and goes once the value is fixed."""
+        problem, fields = "", ()
+        if self.picture_zone.path is not None and self.music_zone.path is not None:
+            try:
+                self.next_settings()
+            except MossInputError as exc:
+                problem, fields = explain(str(exc))
+            except MossError:
+                pass  # said when Start is pressed
+        self.advanced.mark_invalid(fields)
+        return problem
+
+    def _refresh_status(self, problem: str) -> None:
+        """The status line between runs: what is missing or wrong, else the last run's outcome, else ready."""
+        if self.running:
+            return
+        if problem:
+            text = f"Cannot start: {problem[0].upper()}{problem[1:]}."
+        elif self.picture_zone.path is None or self.music_zone.path is None:
+            text = "Choose a picture and a song: drop them on the window, or File > Open"
+        elif self.result is not None and self._result_is_stale():
+            text = f"{self._outcome}  ·  from the earlier inputs: press Start for the new ones"
+        else:
+            text = self._outcome or "Ready: press Start"
+        self.status_label.setText(text)
+
+    def _result_is_stale(self) -> bool:
+        """Whether the result shown was made from other inputs or placement than Start would use now."""
+        try:
+            now = self.next_settings()
+        except MossError:
+            return True
+        then = self.result.settings
+        same_files = all(Path(a).resolve() == Path(b).resolve()
+                         for a, b in ((then.image, now.image), (then.audio, now.audio)))
+        keys = ("start_s", "duration_s", "freq", "sample_rate", "freq_scale", "db_range")
+        return not same_files or any(getattr(then, k) != getattr(now, k) for k in keys)
+
     def _update_actions(self) -> None:
         ready = self.picture_zone.path is not None and self.music_zone.path is not None
         running = self.running
+        problem = "" if running else self._settings_problem()
         # a new run would replace the autosaved folder the morph export may be reading: it waits for the export
-        startable = ready and not running and self.morph_job is None
+        startable = ready and not running and self.morph_job is None and not problem
         self.start_button.setEnabled(startable)
         self.start_action.setEnabled(startable)
         self.cancel_button.setEnabled(running)
@@ -510,6 +565,7 @@ class MainWindow(QMainWindow):
             widget.setEnabled(not running)
         self.alpha_slider.setEnabled(self.result is not None and not running)
         self._update_transport()
+        self._refresh_status(problem)
 
     @Slot()
     def start_run(self) -> bool:
@@ -517,10 +573,9 @@ class MainWindow(QMainWindow):
         if self.running or self.morph_job is not None or self.picture_zone.path is None or self.music_zone.path is None:
             return False
         try:
-            settings = self.settings_factory(self.picture_zone.path, self.music_zone.path,
-                                             self.preset_combo.currentData(), **self.advanced.settings_overrides())
-        except MossInputError as exc:  # an impossible Advanced combination: say which, in place, no dialog
-            self.status_label.setText(f"Cannot start: {exc}")
+            settings = self.next_settings()
+        except MossInputError:  # an impossible Advanced combination: said in place (no dialog), fields marked
+            self._update_actions()
             return False
         except MossError as exc:
             self._show_error(str(exc))
@@ -532,7 +587,11 @@ class MainWindow(QMainWindow):
         self.mask_view.clear_mask()
         self.spectrogram_view.clear_view()
         self.alpha_label.setText("alpha -")
+        self.alpha_slider.blockSignals(True)
+        self.alpha_slider.setValue(0)
+        self.alpha_slider.blockSignals(False)
         self.progress_bar.setValue(0)
+        self._outcome = ""
         self.gpu_notice.hide()
         self._autosaved_dir = None
         self.status_label.setText(f"Starting: loading the inputs ({settings.quality}, {settings.points} points, "
@@ -555,7 +614,8 @@ class MainWindow(QMainWindow):
         if rate > 0:
             parts.append(f"{rate:.2f} steps/s")
             parts.append(f"ETA ≤ {_seconds((snapshot.steps - snapshot.step) / rate)}")
-        self.status_label.setText("  ·  ".join(parts))
+        # each part whole on its line ("ETA" and "≤ 1 s" were wrapped apart in the narrow column)
+        self.status_label.setText("  ·  ".join(part.replace(" ", "\u00a0") for part in parts))
         self.progress_bar.setValue(int(1000 * snapshot.step / max(1, snapshot.steps)))
 
     @Slot(float, str)
@@ -583,11 +643,15 @@ class MainWindow(QMainWindow):
         self._run_dir = None
         opt = result.optimisation
         self.progress_bar.setValue(1000)
-        how = "cancelled, best front so far" if opt.cancelled else (
-            "converged early" if opt.stopped_early else "done")
-        self.status_label.setText(f"{how}: {len(result.points)} points after {opt.steps_done} steps in "
-                                  f"{_seconds(opt.elapsed_s)}  ·  HV {result.hypervolume:.3f}")
-        self.statusBar().showMessage(f"Run finished on {result.device}", 5000)
+        how = "Cancelled, best front so far" if opt.cancelled else (
+            "Converged early" if opt.stopped_early else "Done")
+        count = f"{len(result.points)} points"
+        if len(result.points) < result.settings.points:  # near-duplicates and beaten points are not offered twice
+            count = f"{len(result.points)} of {result.settings.points} points (the others were duplicates or beaten)"
+        steps = f"{opt.steps_done} step{'s' if opt.steps_done != 1 else ''}"
+        self._outcome = (f"{how}: {count} after {steps} in {_seconds(opt.elapsed_s)}"
+                         f"  ·  HV\u00a0{result.hypervolume:.3f}")
+        self.statusBar().showMessage(f"Run finished ({result.device})", 5000)
         self.front_plot.show_result(result)
         self._update_actions()
         if result.points:
@@ -596,7 +660,7 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _on_failed(self, message: str) -> None:
         self.progress_bar.setValue(0)
-        self.status_label.setText(f"Failed: {message}")
+        self._outcome = f"Failed: {message}"
         self._update_actions()
         self._show_error(message)
 

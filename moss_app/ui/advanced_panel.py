@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -30,6 +31,33 @@ def preset_values(preset: str) -> dict[str, Any]:
     values["device"] = "auto"
     values["f0_hz"], values["f1_hz"] = default_band(values["sample_rate"], values["freq_scale"])
     return values
+
+
+#: The Advanced fields each engine option names, and how people call them.
+_OPTION_FIELDS = {"--points": ("points",), "--steps": ("steps",), "--sample-rate": ("sample_rate",),
+                  "--start": ("start_s",), "--duration": ("duration_s",), "--freq": ("f0_hz", "f1_hz"),
+                  "--freq-scale": ("freq_scale",), "--db-range": ("db_range",), "--seed": ("seed",)}
+
+
+def explain(message: str) -> tuple[str, tuple[str, ...]]:
+    """An engine settings error in the words of the Advanced fields, and the fields at fault.
+
+    The engine speaks the command line's language ("--freq 9000:2000: expected 0 <= F0 < F1 (Hz)"); the window says
+    "The band's bottom (F0) must be below its top (F1)" and marks both fields.
+    """
+    option = message.split(" ", 1)[0]
+    fields = _OPTION_FIELDS.get(option, ())
+    nyquist = re.search(r"Nyquist frequency \(([\d.]+) Hz\)", message)
+    if nyquist:
+        return (f"the band's top (F1) can be at most {float(nyquist[1]):g} Hz at this sample rate (half the rate)",
+                ("f1_hz",))
+    if "F0 < F1" in message:
+        return "the band's bottom (F0) must be below its top (F1)", fields
+    if "log frequency scale needs F0 > 0" in message:
+        return "a log frequency scale needs the band's bottom (F0) above 0 Hz", ("f0_hz",)
+    if option == "--duration" and "at least" in message:
+        return "the segment must be at least 0.5 s long (or 0 for the whole song)", fields
+    return message, fields
 
 
 class AdvancedPanel(QWidget):
@@ -160,6 +188,16 @@ class AdvancedPanel(QWidget):
         self._overrides[key] = self._value(key)
         self._fill()  # bold it, and move a default band along with a new rate or scale
         self.overrides_changed.emit(self.overrides())
+
+    def mark_invalid(self, keys: tuple[str, ...]) -> None:
+        """Outline the fields ``keys`` in red (the others plain); open the panel when one is marked."""
+        for key, widget in self.fields.items():
+            bad = key in keys
+            if bool(widget.property("invalid")) != bad:
+                widget.setProperty("invalid", bad)
+                widget.setStyleSheet("border: 1px solid #d9534f;" if bad else "")
+        if keys:
+            self.set_expanded(True)
 
     # --- reading ---------------------------------------------------------------------------------------------------
 

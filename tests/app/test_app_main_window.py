@@ -11,7 +11,6 @@ from PySide6.QtWidgets import QMessageBox
 import moss_engine
 from moss_app.ui.mask_view import mask_of
 from moss_engine import pipeline
-from moss_engine.device import describe
 from moss_engine.errors import MossInputError
 from moss_engine.video import SPEC_HEIGHT, WIDTH, spectrogram_panel
 
@@ -42,7 +41,7 @@ def test_a_run_ends_with_its_front_in_the_plot(qtbot, window):
     assert window.result is result and window.selected == len(result.points) // 2
     assert window.start_button.isEnabled() and not window.cancel_button.isEnabled()
     assert window.export_action.isEnabled() and window.progress_bar.value() == 1000
-    assert window.status_label.text().startswith(("done", "converged early"))
+    assert window.status_label.text().startswith(("Done", "Converged early"))
 
 
 def test_selecting_a_point_updates_mask_and_spectrogram(qtbot, window, tiny_result):
@@ -115,7 +114,7 @@ def test_cancel_keeps_the_best_front_so_far(qtbot, window, monkeypatch, tiny_set
     with qtbot.waitSignal(window.runner.finished, timeout=10000) as done:
         qtbot.keyClick(window, Qt.Key.Key_Escape)  # the Esc shortcut
     assert done.args[0].optimisation.cancelled and window.result is done.args[0]
-    assert window.status_label.text().startswith("cancelled")
+    assert window.status_label.text().startswith("Cancelled")
 
 
 def test_export_writes_a_run_folder_and_refuses_foreign_folders(qtbot, window, tiny_result, tmp_path):
@@ -146,13 +145,13 @@ def test_closing_during_a_run_cancels_and_waits(qtbot, window, tiny_settings):
 def test_the_status_bar_and_the_about_box_say_which_device_runs(qtbot, window):
     assert window.device_label.isVisibleTo(window)
     if not torch.cuda.is_available():  # auto = the best device found: the CPU here
-        assert window.device_label.text() == "CPU: " + describe(torch.device("cpu"))
+        assert window.device_label.text() == f"CPU ({torch.get_num_threads()} threads)"
     window.advanced.set_overrides({**window.advanced.overrides(), "device": "cpu"})
     window._on_overrides(window.advanced.overrides())
-    assert window.device_label.text() == f"CPU: cpu ({torch.get_num_threads()} threads)"
+    assert window.device_label.text() == f"CPU ({torch.get_num_threads()} threads)"
     box = window.show_about()
     assert box.isVisible() and f"MOSS {moss_engine.__version__}" in box.text()
-    assert f"Runs on</b> CPU: cpu ({torch.get_num_threads()} threads)" in box.text()
+    assert f"Runs on</b> CPU ({torch.get_num_threads()} threads)" in box.text()
     assert f"torch {torch.__version__}" in box.text()
     box.close()
 
@@ -173,3 +172,47 @@ def test_menus_have_distinct_access_keys_and_list_the_playback_shortcuts(window)
     playback = {a.text().replace("&", ""): a.shortcut().toString() for a in menus["Playback"].actions()
                 if not a.isSeparator()}
     assert playback["Play/Pause"] == "Space" and "Stop" in playback and playback["A/B: Original"]
+
+
+def test_the_status_says_what_is_missing(qtbot, store, tiny_settings):
+    from moss_app.main_window import MainWindow
+
+    win = MainWindow(store, tiny_settings, None, None)
+    qtbot.addWidget(win)
+    try:
+        assert not win.start_button.isEnabled()
+        assert win.status_label.text().startswith("Choose a picture and a song")
+    finally:
+        win.shutdown()
+
+
+def test_an_impossible_band_is_said_in_words_at_once_and_forgotten_once_fixed(qtbot, window):
+    fields = window.advanced.fields
+    assert window.start_button.isEnabled() and window.status_label.text() == "Ready: press Start"
+    fields["f0_hz"].setValue(9000)
+    fields["f1_hz"].setValue(2000)
+    text = window.status_label.text()
+    assert text.startswith("Cannot start:") and "bottom" in text and "--" not in text, text
+    assert not window.start_button.isEnabled() and not window.start_action.isEnabled()
+    assert fields["f0_hz"].property("invalid") and fields["f1_hz"].property("invalid")
+    assert window.advanced.body.isVisible()  # opened, so the field at fault is in sight
+    fields["f1_hz"].setValue(16000)  # above Nyquist at the preview's 22.05 kHz
+    text = window.status_label.text()
+    assert "11025 Hz" in text and "Nyquist" not in text, text
+    assert fields["f1_hz"].property("invalid") and not fields["f0_hz"].property("invalid")
+    fields["f1_hz"].setValue(10000)
+    assert window.status_label.text() == "Ready: press Start" and window.start_button.isEnabled()
+    assert not fields["f1_hz"].property("invalid")
+
+
+def test_a_result_of_earlier_inputs_says_so(qtbot, window, tiny_result, data_dir):
+    window.show_result(tiny_result)
+    done = window.status_label.text()
+    assert done.startswith(("Done", "Converged early")), done
+    asked = tiny_result.settings.points
+    if len(tiny_result.points) < asked:
+        assert f"{len(tiny_result.points)} of {asked} points" in done
+    assert window.music_zone.set_file(data_dir / "music_orchestral_wesnoth_transience.ogg")
+    assert "earlier" in window.status_label.text() and "Start" in window.status_label.text()
+    window.select_point(0)  # still the old result to explore and play
+    assert window.result is tiny_result

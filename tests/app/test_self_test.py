@@ -51,7 +51,7 @@ def test_a_self_test_on_this_machine_passes_and_reports_each_check(qapp, tmp_pat
     assert checks["resources"]["files"] == 4 and checks["resources"]["about_notices"].endswith("THIRD_PARTY_NOTICES.md")
     window = checks["window"]
     assert window["title"].startswith("MOSS")
-    assert 256 in window["icon_sizes"] and window["device_text"].startswith(("CPU: ", "GPU: "))
+    assert 256 in window["icon_sizes"] and window["device_text"].startswith(("CPU (", "GPU: "))
     assert before <= window["shown_at_unix"] <= time.time()
     run = checks["engine_run"]
     assert run["points"] == len(run["alphas"]) == len(run["visual"]) == len(run["audio"])
