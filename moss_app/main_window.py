@@ -51,7 +51,7 @@ from .player import Player, listening_pair
 from .run_loader import load_run
 from .settings_store import SettingsStore
 from .ui.advanced_panel import AdvancedPanel, explain
-from .ui.drop_zone import DropZone
+from .ui.drop_zone import MUSIC_SUFFIXES, PICTURE_SUFFIXES, DropZone
 from .ui.front_plot import FrontPlot
 from .ui.keys import SpaceForControls
 from .ui.mask_view import MaskView
@@ -83,6 +83,18 @@ def default_settings_factory(image: Path, audio: Path, quality: str, **overrides
 def _seconds(value: float) -> str:
     value = max(0.0, value)
     return f"{value:.0f} s" if value < 90 else f"{value / 60:.1f} min"
+
+
+def _refusal(path: Path, picture_error: MossInputError, music_error: MossInputError) -> str:
+    """One line on why a file dropped on the window went to neither zone: by its suffix, the reason that fits."""
+    picture_like = path.suffix.lower() in PICTURE_SUFFIXES
+    music_like = path.suffix.lower() in MUSIC_SUFFIXES
+    if picture_like or music_like:
+        error = picture_error if picture_like else music_error
+        reason = str(error)
+        prefix = f"{path}: "
+        return f"Refused {path.name}: {reason[len(prefix):] if reason.startswith(prefix) else reason}"
+    return f"Refused {path.name}: neither a picture nor music MOSS can read"
 
 
 class MainWindow(QMainWindow):
@@ -411,24 +423,27 @@ class MainWindow(QMainWindow):
         """Give each file to the zone it fits: a picture if the engine reads it as one, else music if it reads it as
         audio; returns the zone each went to ("picture", "music" or "" when neither), said in the status bar."""
         routed: list[str] = []
+        reasons: list[str] = []
         for path in paths:
             kind = ""
             try:
                 load_image(path)
                 kind = "picture"
-            except MossInputError:
+            except MossInputError as picture_error:
                 try:
                     probe_audio(path)
                     kind = "music"
-                except MossInputError:
-                    pass
+                except MossInputError as music_error:
+                    reasons.append(_refusal(path, picture_error, music_error))
             zone = {"picture": self.picture_zone, "music": self.music_zone}.get(kind)
             if zone is not None and not zone.set_file(path):
+                reasons.append(zone.error)
                 kind = ""
             routed.append(kind)
         refused = [p.name for p, k in zip(paths, routed, strict=True) if not k]
         if refused:
             self.statusBar().showMessage(f"Neither a picture nor music MOSS can read: {', '.join(refused)}", 8000)
+            self._show_error("\n".join(reasons))  # a status-bar message alone goes unseen after a drop
         return routed
 
     @Slot(int)

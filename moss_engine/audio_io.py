@@ -172,7 +172,7 @@ def _ffmpeg_probe(path: Path) -> _FfmpegProbe:
     text = result.stderr.decode("utf-8", errors="replace")
     stream = _FFMPEG_STREAM.search(text)
     if stream is None:
-        raise MossInputError("not an audio file soundfile or ffmpeg can read", path=path)
+        raise MossInputError("not an audio file MOSS can read (WAV, FLAC, Ogg, MP3, AIFF, M4A...)", path=path)
     layout = stream["layout"].strip()
     layout_name = layout.split("(")[0].strip()
     channels = _FFMPEG_LAYOUTS.get(layout_name)

@@ -132,7 +132,7 @@ def load_image(path: str | Path) -> LoadedImage:
         size = f" ({int(pixels[1]) / 1e6:.0f} megapixels)" if pixels else ""
         raise MossInputError(f"the image is too large{size}", path=path) from exc
     except UnidentifiedImageError as exc:
-        raise MossInputError("not an image Pillow can read", path=path) from exc
+        raise MossInputError("not a picture MOSS can read (PNG, JPEG, GIF, BMP, TIFF, WebP...)", path=path) from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         if isinstance(exc, OSError) and exc.errno is not None:
             raise MossInputError(f"cannot read the file ({exc.strerror or exc})", path=path) from exc

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QPixmap
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -25,9 +25,11 @@ from moss_engine.image_io import load_image
 from moss_engine.video import spectrogram_panel
 
 KINDS = ("picture", "music")
+PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+MUSIC_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".m4a", ".opus")
 _FILTERS = {
-    "picture": "Pictures (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)",
-    "music": "Music (*.wav *.flac *.ogg *.mp3 *.aiff *.aif *.m4a *.opus);;All files (*)",
+    "picture": f"Pictures ({' '.join('*' + s for s in PICTURE_SUFFIXES)});;All files (*)",
+    "music": f"Music ({' '.join('*' + s for s in MUSIC_SUFFIXES)});;All files (*)",
 }
 PREVIEW_SIZE = (240, 110)
 #: The music's thumbnail shows this much of the song, decoded at this rate (enough to see its shape, fast).
@@ -36,8 +38,37 @@ THUMBNAIL_RATE = 8000
 
 
 def _duration(seconds: float) -> str:
+    """``2.5 s`` under ten seconds (a short clip shown as ``0:02`` hides a fifth of it), else ``m:ss``."""
+    if seconds < 9.95:
+        return f"{seconds:.1f} s"
     minutes, secs = divmod(int(round(seconds)), 60)
     return f"{minutes}:{secs:02d}"
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that shortens its text in the middle (``long_na…mix.wav``) to the width it is given,
+    instead of widening the column or cutting the end off; the whole text stays in ``full_text``."""
+
+    def __init__(self, text: str = "", parent=None):
+        super().__init__(parent)
+        self.full_text = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.set_full_text(text)
+
+    def set_full_text(self, text: str) -> None:
+        self.full_text = text
+        self._elide()
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        return QSize(40, super().minimumSizeHint().height())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = max(40, self.contentsRect().width())
+        self.setText(self.fontMetrics().elidedText(self.full_text, Qt.TextElideMode.ElideMiddle, width))
 
 
 def _reason(exc: MossInputError, path: Path) -> str:
@@ -100,7 +131,7 @@ class DropZone(QFrame):
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.preview.setMinimumHeight(PREVIEW_SIZE[1])
         self.preview.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        self.name_label = QLabel("")
+        self.name_label = ElidedLabel("")
         self.name_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.details = QLabel("")
         self.error_label = QLabel("")
@@ -148,7 +179,7 @@ class DropZone(QFrame):
             self.preview.setPixmap(preview)
         else:
             self.preview.setText(preview)
-        self.name_label.setText(path.name)
+        self.name_label.set_full_text(path.name)
         self.name_label.setToolTip(str(path))
         self.details.setText(details)
         if notify:

@@ -51,6 +51,7 @@ class FrontPlot(pg.PlotWidget):
         apply_palette(self, follow=False)  # again, now that the legend has its entries (its text was a pale grey)
         self.scatter.sigClicked.connect(self._clicked)
         self._selectable = False
+        self._selected: int | None = None
 
     def clear_front(self) -> None:
         """Forget any front (a new run starts)."""
@@ -80,6 +81,7 @@ class FrontPlot(pg.PlotWidget):
 
     def set_selected(self, index: int | None) -> None:
         """Ring the point ``index`` (None: no ring)."""
+        self._selected = index
         if index is None:
             self.marker.setData([], [])
             return
@@ -90,6 +92,23 @@ class FrontPlot(pg.PlotWidget):
         """(audio, visual) arrays the scatter holds now."""
         x, y = self.scatter.getData()
         return np.asarray(x), np.asarray(y)
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        """Left/Up step to the neighbouring point towards the music (up-left on the plot), Right/Down towards the
+        picture, Home/End to the two ends."""
+        count = len(self.scatter.data) if self._selectable else 0
+        step = {Qt.Key.Key_Left: -1, Qt.Key.Key_Up: -1, Qt.Key.Key_Right: 1, Qt.Key.Key_Down: 1}.get(event.key())
+        if count and (step is not None or event.key() in (Qt.Key.Key_Home, Qt.Key.Key_End)):
+            if event.key() == Qt.Key.Key_Home:
+                index = 0
+            elif event.key() == Qt.Key.Key_End:
+                index = count - 1
+            else:
+                index = min(count - 1, max(0, (self._selected if self._selected is not None else -step) + step))
+            self.point_selected.emit(index)
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     def _clicked(self, _item, points, _event=None) -> None:
         if self._selectable and len(points):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 
-from .theme import apply_palette
+from .theme import apply_palette, set_empty
 
 
 def mask_of(logits: np.ndarray) -> np.ndarray:
@@ -16,11 +17,15 @@ def mask_of(logits: np.ndarray) -> np.ndarray:
 class MaskView(pg.PlotWidget):
     """A (freq, time) mask, low frequencies at the bottom; one ``ImageItem`` updated in place."""
 
+    #: What the view says while it shows nothing.
+    HINT = "Pick a point of the front to see its mask"
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setMenuEnabled(False)
         apply_palette(self)
         self.setMouseEnabled(x=False, y=False)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # nothing to do with the keyboard here: not a Tab stop
         self.hideButtons()
         self.setTitle("mask (0 = music, 1 = picture)", size="9pt")
         self.setToolTip("The mask of the selected point: for each time and frequency cell, how much of the sound\n"
@@ -30,13 +35,18 @@ class MaskView(pg.PlotWidget):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setColorMap(pg.colormap.get("viridis"))
         self.addItem(self.image)
+        for name in ("left", "bottom"):
+            self.getAxis(name).enableAutoSIPrefix(False)  # cells are whole numbers: no "(x0.001)"
+        set_empty(self, self.HINT)
 
     def show_mask(self, logits: np.ndarray) -> None:
         # the logits are in display space (row 0 = the top of the picture, the highest frequency); the item's
         # row 0 is drawn at the bottom, so flip to keep the picture upright
         mask = np.ascontiguousarray(mask_of(logits)[::-1])
+        set_empty(self, None)
         self.image.setImage(mask, levels=(0.0, 1.0), autoLevels=False)
         self.getViewBox().setRange(xRange=(0, mask.shape[1]), yRange=(0, mask.shape[0]), padding=0)
 
     def clear_mask(self) -> None:
         self.image.clear()
+        set_empty(self, self.HINT)

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from moss_engine.audio_io import load_audio
 from moss_engine.video import spectrogram_panel
 
-from .theme import apply_palette
+from .theme import apply_palette, set_empty
 
 #: The song is decoded at this rate for the view (or its own, if lower): 16 kHz at the top covers the default band.
 VIEW_RATE = 32000
@@ -126,6 +126,8 @@ class PlacementView(QWidget):
         self.roi.sigRegionChangeFinished.connect(self._on_roi)
         self.plot.addItem(self.roi)
         self.roi.setZValue(10)
+        self.roi.hide()  # until there is a song to place the picture in
+        set_empty(self.plot, "Drop a song here, or press Open...")
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -149,6 +151,8 @@ class PlacementView(QWidget):
         # limits first: the previous song's would clamp the new range (a short song then a long one stayed zoomed)
         self.plot.setLimits(xMin=0, xMax=self._length, yMin=0, yMax=self._nyquist / 1000)
         self.plot.setRange(xRange=(0, self._length), yRange=(0, self._nyquist / 1000), padding=0)
+        set_empty(self.plot, None)
+        self.roi.show()
         self._place_roi()
 
     @property

@@ -6,12 +6,12 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QGraphicsRectItem
 
 from moss_engine.video import spectrogram_panel
 
-from .theme import apply_palette
+from .theme import apply_palette, set_empty
 
 #: The lowest frequency of spectrogram_panel's log axis.
 LOG_AXIS_BOTTOM_HZ = 20.0
@@ -20,11 +20,15 @@ LOG_AXIS_BOTTOM_HZ = 20.0
 class SpectrogramView(pg.PlotWidget):
     """Time in seconds across, frequency up (kHz on a linear axis, a 0..1 position on a log one)."""
 
+    #: What the view says while it shows nothing.
+    HINT = "Pick a point of the front to see its spectrogram"
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setMenuEnabled(False)
         apply_palette(self)
         self.setMouseEnabled(x=False, y=False)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # nothing to do with the keyboard here: not a Tab stop
         self.hideButtons()
         self.setTitle("spectrogram (as a viewer shows it)", size="9pt")
         self.setToolTip("The selected point's sound as a spectrogram viewer (Audacity, Sonic Visualiser, a phone app)\n"
@@ -45,6 +49,9 @@ class SpectrogramView(pg.PlotWidget):
         self.playhead.setZValue(20)
         self.playhead.hide()
         self.addItem(self.playhead, ignoreBounds=True)
+        for name in ("left", "bottom"):
+            self.getAxis(name).enableAutoSIPrefix(False)  # seconds and kHz as they are: no "(x0.001)"
+        set_empty(self, self.HINT)
 
     def show_audio(self, samples: np.ndarray, sample_rate: int, n_fft: int, hop_length: int, db_range: float,
                    freq_scale: str, placement=None) -> np.ndarray:
@@ -56,6 +63,7 @@ class SpectrogramView(pg.PlotWidget):
     def show_panel(self, panel: np.ndarray, duration_s: float, sample_rate: int, freq_scale: str,
                    placement=None) -> None:
         """Show a ``spectrogram_panel`` (row 0 = the top) spanning ``duration_s``."""
+        set_empty(self, None)
         nyquist = sample_rate / 2
         self._scale = (freq_scale, nyquist)
         top = 1.0 if freq_scale == "log" else nyquist / 1000
@@ -90,3 +98,4 @@ class SpectrogramView(pg.PlotWidget):
         self.image.clear()
         self.outline.hide()
         self.playhead.hide()
+        set_empty(self, self.HINT)

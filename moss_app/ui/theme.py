@@ -43,10 +43,33 @@ def apply_palette(plot: pg.PlotWidget, follow: bool = True) -> None:
     title.opts["color"] = text.name()  # used by later setTitle calls
     if title.text:  # and the one shown now
         title.setText(title.text, color=text.name())
+    if getattr(plot, "empty_hint", None) is not None:
+        plot.empty_hint.setColor(text)
     if item.legend is not None:
         item.legend.setLabelTextColor(text)  # for entries added later; the ones shown are set again
         for _sample, label in item.legend.items:
             label.setText(label.text, color=text.name())
+
+
+def set_empty(plot: pg.PlotWidget, hint: str | None) -> None:
+    """With ``hint``: no axes, the hint in the middle (an empty plot's bare axes read as broken); None: axes back.
+
+    The hint item is made on first use and kept as ``plot.empty_hint``; it follows the palette like the axes.
+    """
+    item = plot.getPlotItem()
+    if getattr(plot, "empty_hint", None) is None:
+        plot.empty_hint = pg.TextItem("", anchor=(0.5, 0.5))
+        plot.addItem(plot.empty_hint, ignoreBounds=True)
+        apply_palette(plot, follow=False)
+    for name in ("left", "bottom"):
+        item.showAxis(name, hint is None)
+    if hint is None:
+        plot.empty_hint.hide()
+        return
+    plot.empty_hint.setText(hint)
+    plot.empty_hint.setPos(0.5, 0.5)
+    plot.getViewBox().setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+    plot.empty_hint.show()
 
 
 def is_dark() -> bool:

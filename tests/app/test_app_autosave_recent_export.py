@@ -161,6 +161,20 @@ def test_a_file_that_is_neither_changes_nothing(qtbot, window, tmp_path, sample)
     assert window.route_files([junk]) == [""]
     assert (window.picture_zone.path, window.music_zone.path) == sample
     assert "notes.txt" in window.statusBar().currentMessage()
+    boxes = visible_boxes(window)  # said in a dialog too: a status-bar message alone goes unseen
+    assert len(boxes) == 1 and "notes.txt" in boxes[0].text() and "neither a picture nor" in boxes[0].text()
+    boxes[0].accept()
+
+
+def test_a_broken_picture_dropped_with_a_song_says_why_and_takes_the_song(qtbot, window, tmp_path, data_dir, sample):
+    broken = tmp_path / "x.png"
+    broken.write_text("not really a PNG")
+    song = data_dir / "music_ambient_sonicpi_ambi_glass_hum.flac"
+    assert window.route_files([broken, song]) == ["", "music"]
+    assert window.picture_zone.path == sample[0] and window.music_zone.path == song
+    boxes = visible_boxes(window)
+    assert len(boxes) == 1 and "x.png" in boxes[0].text() and "not a picture MOSS can read" in boxes[0].text()
+    boxes[0].accept()
 
 
 # --- exports ----------------------------------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ def test_valid_drops_update_the_zones(qtbot, zones, data_dir):
     assert got_picture.args == [image] and picture.path == image and picture.error == ""
     assert not picture.preview.pixmap().isNull()
     assert max(picture.preview.pixmap().width(), picture.preview.pixmap().height()) > 50
-    assert picture.name_label.text() == image.name
+    assert picture.name_label.full_text == image.name
     assert music.path == audio and got_music.args == [audio]
     assert music.details.text().startswith("0:15  ·  44.1 kHz  ·  mono")  # the file: 14.9 s, 44.1 kHz, one channel
     thumbnail = music.preview.pixmap().toImage()
@@ -64,7 +64,7 @@ def test_a_text_file_named_wav_is_refused_and_the_previous_file_kept(qtbot, zone
         drop(music, fake)
 
     assert music.path == good
-    assert music.details.text() == before and music.name_label.text() == good.name
+    assert music.details.text() == before and music.name_label.full_text == good.name
     assert music.error.startswith("Refused song.wav: ") and "not an audio file" in music.error
     assert not music.error_label.isHidden()
     # the next valid file clears the reason
@@ -79,7 +79,7 @@ def test_an_image_dropped_on_the_music_zone_is_refused(qtbot, zones, data_dir):
     assert music.path is None and "Refused img_portrait_skimage_astronaut.png" in music.error
     with qtbot.assertNotEmitted(picture.file_changed):
         drop(picture, data_dir / "awkward_short_alsa_front_center.wav")
-    assert picture.path is None and "not an image" in picture.error
+    assert picture.path is None and "not a picture" in picture.error
 
 
 def test_a_drop_of_two_files_is_not_accepted(qtbot, zones, data_dir):
@@ -88,3 +88,28 @@ def test_a_drop_of_two_files_is_not_accepted(qtbot, zones, data_dir):
         accepted = drop(picture, data_dir / "img_portrait_skimage_astronaut.png",
                         data_dir / "img_text_skimage_page.png")
     assert accepted == (False, False) and picture.path is None
+
+
+def test_a_long_name_is_shortened_in_the_middle_and_whole_in_the_tooltip(qtbot, zones, data_dir, tmp_path):
+    _, music = zones
+    music.resize(300, 260)
+    long_name = tmp_path / ("a_very_long_file_name_that_an_artist_might_give_a_song_" * 2 + "final_mix.wav")
+    long_name.write_bytes((data_dir / "awkward_short_alsa_front_center.wav").read_bytes())
+    assert music.set_file(long_name)
+    text = music.name_label.text()
+    assert "…" in text and text.startswith("a_very") and text.endswith("final_mix.wav"), text
+    assert music.name_label.toolTip() == str(long_name)
+    assert music.name_label.minimumSizeHint().width() < 200  # the column does not grow with the name
+    music.resize(2000, 260)
+    qtbot.waitUntil(lambda: music.name_label.text() == long_name.name, timeout=2000)  # room enough: whole
+
+
+def test_a_short_song_shows_seconds_with_a_tenth(zones, data_dir):
+    from moss_engine.audio_io import probe_audio
+
+    _, music = zones
+    path = data_dir / "awkward_short_alsa_front_center.wav"
+    assert music.set_file(path)
+    assert music.details.text().startswith(f"{probe_audio(path).duration_s:.1f} s  ·  ")
+    assert music.set_file(data_dir / "music_rock_sectoid_metal_madness_30s.ogg")
+    assert music.details.text().startswith("0:30  ·  ")

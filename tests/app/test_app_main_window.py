@@ -93,7 +93,7 @@ def test_clicking_a_point_selects_it(qtbot, window, tiny_result):
 
 def test_a_worker_error_shows_one_dialog_and_the_window_stays_usable(qtbot, window, monkeypatch):
     def broken(settings, reporter=None, inputs=None):
-        raise MossInputError("not an audio file soundfile or ffmpeg can read", path=settings.audio)
+        raise MossInputError("not an audio file MOSS can read (WAV, FLAC, Ogg, MP3, AIFF, M4A...)", path=settings.audio)
 
     monkeypatch.setattr(pipeline, "compute_front", broken)
     for _ in range(2):  # a second error does not stack a second dialog
@@ -216,3 +216,40 @@ def test_a_result_of_earlier_inputs_says_so(qtbot, window, tiny_result, data_dir
     assert "earlier" in window.status_label.text() and "Start" in window.status_label.text()
     window.select_point(0)  # still the old result to explore and play
     assert window.result is tiny_result
+
+
+def test_empty_views_say_what_will_appear_instead_of_showing_bare_axes(qtbot, window, tiny_result):
+    views = (window.mask_view, window.spectrogram_view)
+    for view in views:
+        item = view.getPlotItem()
+        assert view.empty_hint.isVisible() and "point" in view.empty_hint.textItem.toPlainText()
+        assert not item.getAxis("left").isVisible() and not item.getAxis("bottom").isVisible()
+    window.show_result(tiny_result)
+    for view in views:
+        item = view.getPlotItem()
+        assert not view.empty_hint.isVisible()
+        assert item.getAxis("left").isVisible() and item.getAxis("bottom").isVisible()
+        for name in ("left", "bottom"):  # plain units: no "(x0.001)" that pyqtgraph adds on its own
+            assert "x0.001" not in item.getAxis(name).labelString() and "x1e" not in item.getAxis(name).labelString()
+    window.start_run()  # a new run clears them: the hint comes back
+    for view in views:
+        assert view.empty_hint.isVisible()
+    qtbot.waitUntil(lambda: not window.running, timeout=120000)
+
+
+def test_arrow_keys_on_the_front_step_through_the_points_and_the_pictures_take_no_focus(qtbot, window, tiny_result):
+    assert window.mask_view.focusPolicy() == Qt.FocusPolicy.NoFocus
+    assert window.spectrogram_view.focusPolicy() == Qt.FocusPolicy.NoFocus
+    window.show_result(tiny_result)
+    window.select_point(0)
+    window.front_plot.setFocus()
+    qtbot.keyClick(window.front_plot, Qt.Key.Key_Right)
+    assert window.selected == 1
+    qtbot.keyClick(window.front_plot, Qt.Key.Key_End)
+    assert window.selected == len(tiny_result.points) - 1
+    qtbot.keyClick(window.front_plot, Qt.Key.Key_Right)  # at the image end: stays
+    assert window.selected == len(tiny_result.points) - 1
+    qtbot.keyClick(window.front_plot, Qt.Key.Key_Left)
+    assert window.selected == len(tiny_result.points) - 2
+    qtbot.keyClick(window.front_plot, Qt.Key.Key_Home)
+    assert window.selected == 0

@@ -154,3 +154,15 @@ def test_a_longer_song_after_a_short_one_is_shown_whole(qtbot, view, data_dir, s
     view.set_placement(Placement(4.0, 3.0, 0.0, 8000.0))
     rx, _ = view.roi.pos()
     assert x0 <= rx and rx + view.roi.size()[0] <= x1  # the rectangle is in sight
+
+
+def test_without_a_song_the_view_asks_for_one(qtbot, sample):
+    widget = PlacementView()
+    zone = DropZone("music", preview=widget)
+    qtbot.addWidget(zone)
+    zone.show()
+    assert widget.plot.empty_hint.isVisible() and "song" in widget.plot.empty_hint.textItem.toPlainText()
+    assert not widget.roi.isVisible()
+    assert zone.set_file(sample[1])
+    assert not widget.plot.empty_hint.isVisible() and widget.roi.isVisible()
+    del zone

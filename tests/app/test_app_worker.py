@@ -47,12 +47,13 @@ def test_cancel_mid_run_keeps_the_front_so_far(qtbot, runner, sample, tiny_setti
 
 def test_an_engine_error_is_one_failed_signal(qtbot, runner, sample, monkeypatch, tiny_settings):
     def broken(settings, reporter=None, inputs=None):
-        raise MossInputError("not an audio file soundfile or ffmpeg can read", path="/music/song.wav")
+        raise MossInputError("not an audio file MOSS can read (WAV, FLAC, Ogg, MP3, AIFF, M4A...)",
+                             path="/music/song.wav")
 
     monkeypatch.setattr(pipeline, "compute_front", broken)
     with qtbot.waitSignal(runner.failed, timeout=10000) as failed, qtbot.assertNotEmitted(runner.finished):
         runner.start(tiny_settings(*sample))
-    assert failed.args == ["/music/song.wav: not an audio file soundfile or ffmpeg can read"]
+    assert failed.args == ["/music/song.wav: not an audio file MOSS can read (WAV, FLAC, Ogg, MP3, AIFF, M4A...)"]
 
 
 def test_an_unexpected_error_says_internal_error(qtbot, runner, sample, monkeypatch, tiny_settings):

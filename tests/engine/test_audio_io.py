@@ -216,7 +216,7 @@ def empty_file(data_dir, tmp_path):
 @pytest.mark.parametrize("make,kwargs,message", [
     (lambda d, t: t / "missing.wav", {}, "file not found"),
     (empty_file, {}, "empty file (0 bytes)"),
-    (text_wav, {}, "not an audio file soundfile or ffmpeg can read"),
+    (text_wav, {}, "not an audio file MOSS can read (WAV, FLAC, Ogg, MP3, AIFF, M4A...)"),
     (truncated_flac, {}, "the file is truncated or damaged"),
     (lambda d, t: d / "music_ambient_sonicpi_ambi_glass_hum.flac", {"start_s": 12.0},
      "start 12.0 s is past the end of the audio (10.0 s)"),

@@ -241,7 +241,7 @@ def bomb_png(data_dir, tmp_path):
 @pytest.mark.parametrize("make,message", [
     (lambda d, t: t / "missing.png", "file not found"),
     (empty_png, "empty file (0 bytes)"),
-    (text_png, "not an image Pillow can read"),
+    (text_png, "not a picture MOSS can read (PNG, JPEG, GIF, BMP, TIFF, WebP...)"),
     (truncated_png, "the image is truncated or damaged"),
     (bomb_png, "the image is too large"),
     (lambda d, t: t, "is a folder, not a file"),
