@@ -12,7 +12,7 @@ from .front import alphas
 from .mask import interpolated_logits
 from .pipeline import load_inputs
 from .problem import Problem
-from .run_folder import read_manifest, settings_from_manifest
+from .run_folder import load_logits, read_manifest, settings_from_manifest
 
 #: Interpolated states between two neighbouring front points (the points themselves come on top).
 STATES_BETWEEN = 3
@@ -48,7 +48,7 @@ def load_run(folder: Path) -> LoadedRun:
     manifest = read_manifest(folder)
     settings = settings_from_manifest(folder, manifest)
     problem = Problem(*load_inputs(settings), settings)
-    logits = [np.load(folder / p["mask"]).astype(np.float32) for p in manifest["points"]]
+    logits = [load_logits(folder / str(p.get("mask", "")), settings.mask_shape) for p in manifest["points"]]
     iterations = [int(p.get("phase_iterations", 0)) for p in manifest["points"]]
     return LoadedRun(folder, manifest, problem, logits, iterations)
 
@@ -143,7 +143,10 @@ def write_morph(folder: Path, overwrite: bool = False, video: bool = True) -> li
         raise MossInputError(f"already holds {', '.join(existing)}; pass --overwrite to replace", folder)
     states = morph_path(run)
     audio, frame_alpha = morph_audio(run, states)
-    tmp = Path(tempfile.mkdtemp(prefix=".morph.", suffix=".moss-tmp", dir=folder))
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=".morph.", suffix=".moss-tmp", dir=folder))
+    except OSError as exc:
+        raise MossInputError(f"cannot write the morph into the run folder ({exc.strerror or exc})", folder) from None
     try:
         write_json(tmp / "morph.json", {"states": [
             {"alpha": s.alpha, "visual_loss": s.visual, "audio_loss": s.audio, "phase_iterations": s.phase_iterations}
@@ -160,6 +163,8 @@ def write_morph(folder: Path, overwrite: bool = False, video: bool = True) -> li
         for name in MORPH_FILES:
             if (tmp / name).exists():
                 os.replace(tmp / name, folder / name)
+    except OSError as exc:  # a folder that lets nothing in: one line, not a traceback (the run's files untouched)
+        raise MossInputError(f"cannot write the morph into the run folder ({exc.strerror or exc})", folder) from None
     finally:
         import shutil
 

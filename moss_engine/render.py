@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from .errors import MossError, MossInputError
-from .run_folder import find_input, read_manifest
+from .run_folder import find_input, load_logits, read_manifest
 
 if TYPE_CHECKING:  # numpy, soundfile and torch load on first use: the parser of ``moss`` must stay quick
     import numpy as np
@@ -210,7 +210,7 @@ def render_point(run_dir: str | Path, point: int, full: bool = False, fmt: str |
     if full:
         samples, rate, source_subtype, gain_db = full_song(run_dir, manifest, index, notices)
     else:
-        samples, rate = point_samples(run_dir, entry)
+        samples, rate = point_samples(run_dir, entry, manifest)
         samples = at_song_level(samples, float(manifest.get("output_gain_db", 0.0)))
         source_subtype, gain_db = None, keep_from_clipping(samples, notices)
     encoding, written_rate, frames = _write_atomic(
@@ -228,8 +228,10 @@ def resolve_point(manifest: dict[str, Any], point: int) -> int:
     return point % n
 
 
-def point_samples(run_dir: Path, entry: dict[str, Any]) -> tuple[np.ndarray, int]:
-    """The point's audio file as (channels, frames) float32 and its rate."""
+def point_samples(run_dir: Path, entry: dict[str, Any], manifest: dict[str, Any] | None = None
+                  ) -> tuple[np.ndarray, int]:
+    """The point's audio file as (channels, frames) float32 and its rate; with ``manifest``, checked against its rate,
+    channels and length (a truncated copy would otherwise be written out as a short or empty file)."""
     import soundfile as sf
 
     path = run_dir / str(entry.get("wav", ""))
@@ -239,6 +241,13 @@ def point_samples(run_dir: Path, entry: dict[str, Any]) -> tuple[np.ndarray, int
         data, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise MossInputError(f"the point's audio file cannot be read ({exc})", path) from None
+    if manifest is not None:
+        want_rate, want_channels = int(manifest["sample_rate"]), int(manifest["channels"])
+        want_frames = round(float(manifest["input"]["duration_s"]) * want_rate)
+        if (int(rate), data.shape[1]) != (want_rate, want_channels) or abs(data.shape[0] - want_frames) > 1:
+            raise MossInputError(f"the point's audio file holds {data.shape[0] / rate:.2f} s at {rate} Hz, "
+                                 f"{data.shape[1]} ch; the manifest says {want_frames / want_rate:.2f} s at "
+                                 f"{want_rate} Hz, {want_channels} ch (a damaged copy?)", path)
     return data.T.copy(), int(rate)
 
 
@@ -461,7 +470,7 @@ def segment_delta(run_dir: Path, manifest: dict[str, Any], index: int, song: np.
                              a / song_rate, window.shape[1] / rate, (s0 - a) / song_rate)
     clip = AudioClip(np.ascontiguousarray(window, dtype=np.float32), rate, song_rate, song.shape[0], a / song_rate)
     problem = Problem(clip, load_image(image_path), settings)
-    logits = _load_logits(logits_path, settings.mask_shape)
+    logits = load_logits(logits_path, settings.mask_shape)
     song_s = n / song_rate
     taper = _time_taper(problem, rate, fade_in=a / song_rate + problem.placement.t0_s > 0.5 / song_rate,
                         fade_out=a / song_rate + problem.placement.t1_s < song_s - 0.5 / song_rate)
@@ -481,20 +490,6 @@ def segment_delta(run_dir: Path, manifest: dict[str, Any], index: int, song: np.
     if b < n:
         weight[-fade:] = np.minimum(weight[-fade:], ramp[::-1])
     return (np.asarray(delta, dtype=np.float32) * weight).astype(np.float32), (a, b)
-
-
-def _load_logits(path: Path, shape: tuple[int, int]) -> np.ndarray:
-    import numpy as np
-
-    if not path.is_file():
-        raise MossInputError("the point's mask file is missing from the run folder", path)
-    try:
-        logits = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise MossInputError(f"the point's mask file cannot be read ({exc})", path) from None
-    if logits.shape != tuple(shape) or not np.isfinite(logits).all():
-        raise MossInputError(f"the point's mask has shape {logits.shape}, the manifest says {list(shape)}", path)
-    return np.ascontiguousarray(logits, dtype=np.float32)
 
 
 def _time_taper(problem: Any, rate: int, fade_in: bool, fade_out: bool) -> np.ndarray:

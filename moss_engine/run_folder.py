@@ -35,6 +35,8 @@ def check_output_folder(out: Path, overwrite: bool) -> None:
     Called before the work starts (so nobody waits minutes to learn this) and again just before the write.
     """
     out = Path(out)
+    if _is_empty_folder(out):
+        return  # a folder made for the run: nothing in it to lose
     if out.exists() or out.is_symlink():
         if not overwrite:
             raise MossInputError("already exists; choose another --out or pass --overwrite to replace an earlier "
@@ -44,6 +46,13 @@ def check_output_folder(out: Path, overwrite: bool) -> None:
                                  "its own run folders)", out)
     else:
         _check_can_create(out)
+
+
+def _is_empty_folder(path: Path) -> bool:
+    try:
+        return path.is_dir() and not path.is_symlink() and not any(path.iterdir())
+    except OSError:
+        return False
 
 
 def _check_can_create(out: Path) -> None:
@@ -128,8 +137,13 @@ def write_run_folder(result: Any, out: Path, overwrite: bool = False,
     out = Path(out).absolute()
     check_output_folder(out, overwrite)
     created = _first_missing_ancestor(out.parent)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".moss-tmp", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".moss-tmp", dir=out.parent))
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it 0700: other users and tools must read a run folder
+    except OSError as exc:
+        _remove_if_empty(created)
+        raise MossInputError(f"cannot write the run folder here ({exc.strerror or exc})", out) from None
     old: Path | None = None
     try:
         write_wav(tmp / "reference.wav", result.reference, result.sample_rate)
@@ -140,22 +154,37 @@ def write_run_folder(result: Any, out: Path, overwrite: bool = False,
             plot(result, tmp / "front.png")
         write_json(tmp / MANIFEST, manifest_for(result))
         check_output_folder(out, overwrite)
+        if _is_empty_folder(out):
+            out.rmdir()
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".moss-old", dir=out.parent))
             os.replace(out, old / out.name)  # the earlier run waits in a fresh hidden folder until the new one is in
         os.replace(tmp, out)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         if old is not None:
             if (old / out.name).exists() and not out.exists():
                 os.replace(old / out.name, out)
             shutil.rmtree(old, ignore_errors=True)
-        if created is not None and created.exists() and not any(p.is_file() for p in created.rglob("*")):
-            shutil.rmtree(created, ignore_errors=True)
+        _remove_if_empty(created)
+        if isinstance(exc, OSError):  # a folder that cannot be written or replaced: one line, not a traceback
+            raise MossInputError(f"cannot write the run folder here ({exc.strerror or exc})", out) from None
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     return out
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _remove_if_empty(created: Path | None) -> None:
+    """Remove the folders this write created (``created``: the first of them) if no file ended up inside."""
+    if created is not None and created.exists() and not any(p.is_file() for p in created.rglob("*")):
+        shutil.rmtree(created, ignore_errors=True)
 
 
 def _first_missing_ancestor(path: Path) -> Path | None:
@@ -165,6 +194,24 @@ def _first_missing_ancestor(path: Path) -> Path | None:
             break
         missing = p
     return missing
+
+
+def load_logits(path: Path, shape: tuple[int, int]) -> np.ndarray:
+    """A point's mask logits from its .npy file, checked against the manifest's ``mask_shape`` and for finite values
+    (``MossInputError`` naming the file when it is missing, unreadable or not what the manifest says)."""
+    path = Path(path)
+    if not path.is_file():
+        raise MossInputError("the point's mask file is missing from the run folder", path)
+    try:
+        logits = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise MossInputError(f"the point's mask file cannot be read ({' '.join(str(exc).split())[:120]})",
+                             path) from None
+    if logits.shape != tuple(shape):
+        raise MossInputError(f"the point's mask has shape {logits.shape}, the manifest says {list(shape)}", path)
+    if not np.isfinite(logits).all():
+        raise MossInputError("the point's mask holds values that are not finite numbers", path)
+    return np.ascontiguousarray(logits, dtype=np.float32)
 
 
 def read_manifest(run_dir: Path) -> dict[str, Any]:

@@ -107,3 +107,41 @@ def test_morph_command_and_its_bad_inputs(morphed, tmp_path):
     assert sorted(p.name for p in foreign.iterdir()) == ["song.mp3"]
     with pytest.raises(MossInputError, match="already holds"):
         write_morph(run)
+
+
+@pytest.mark.parametrize("damage", ["missing", "wrong-shape", "not-numpy"])
+def test_a_damaged_mask_is_one_line_naming_it(morphed, tmp_path, damage):
+    import shutil
+
+    run, _ = morphed
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    mask = copy / "point_001.npy"
+    if damage == "missing":
+        mask.unlink()
+    elif damage == "wrong-shape":
+        np.save(mask, np.zeros((3, 3), dtype=np.float32))
+    else:
+        mask.write_text("not numpy")
+    with pytest.raises(MossInputError) as exc:
+        write_morph(copy, overwrite=True, video=False)
+    assert "point_001.npy" in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_a_folder_that_cannot_take_the_morph_is_one_line(morphed, tmp_path, monkeypatch):
+    import shutil
+    import tempfile
+
+    run, _ = morphed
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    before = sorted(p.name for p in copy.iterdir())
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkdtemp", refuse)
+    with pytest.raises(MossInputError) as exc:
+        write_morph(copy, overwrite=True, video=False)
+    assert str(copy) in str(exc.value) and "Permission denied" in str(exc.value)
+    assert sorted(p.name for p in copy.iterdir()) == before

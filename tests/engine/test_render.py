@@ -145,6 +145,18 @@ def test_ffmpeg_encodes_when_libsndfile_cannot(stereo_run, tmp_path, monkeypatch
         assert got_rate == rate and data.shape[1] == 2 and abs(len(data) - 4.0 * rate) < 0.1 * rate
 
 
+def test_a_truncated_point_file_is_refused_not_written_as_silence(stereo_run, tmp_path):
+    _, _, run_dir = stereo_run
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    wav = copy / manifest_of(copy)["points"][1]["wav"]
+    wav.write_bytes(wav.read_bytes()[:200])  # a header and a few samples: what a broken copy leaves
+    with pytest.raises(MossInputError) as exc:
+        render_point(copy, 1, fmt="mp3", out=tmp_path / "p.mp3")
+    assert wav.name in str(exc.value) and "manifest" in str(exc.value)
+    assert not (tmp_path / "p.mp3").exists()
+
+
 def test_a_point_is_written_at_the_songs_level_not_the_runs(stereo_run, tmp_path):
     """The portrait's image end is far louder than the calm song, so the run turned every file down (by about 20 dB).
     A point written to keep must not be that quiet: it is written at the song's level (the run's gain undone), and

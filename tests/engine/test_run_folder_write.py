@@ -1,0 +1,73 @@
+"""Writing a run folder: its permissions, an empty folder to write into, and failures that say so in one line."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import pytest
+
+from moss_engine import run_folder
+from moss_engine.errors import MossInputError
+from moss_engine.pipeline import compute_front
+from moss_engine.run_folder import write_run_folder
+from moss_engine.settings import make_settings
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def result(data_dir):
+    settings = make_settings(data_dir / "img_tiny_gimp_icon_16x16_rgba.png",
+                             data_dir / "awkward_short_alsa_front_center.wav", quality="preview", device="cpu",
+                             duration_s=1.0, steps=2, points=3, seed=0)
+    return compute_front(settings)
+
+
+def leftovers(folder):
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+def test_the_folder_is_readable_by_others_as_the_umask_says(result, tmp_path):
+    before = os.umask(0o022)
+    try:
+        out = write_run_folder(result, tmp_path / "run")
+    finally:
+        os.umask(before)
+    assert out.stat().st_mode & 0o777 == 0o755  # mkdtemp's 0700 would lock out every other tool and user
+    assert (out / "manifest.json").stat().st_mode & 0o777 == 0o644
+
+
+def test_an_empty_folder_made_for_the_run_is_used(result, tmp_path):
+    (tmp_path / "run").mkdir()
+    out = write_run_folder(result, tmp_path / "run")
+    assert (out / "manifest.json").is_file() and leftovers(tmp_path) == []
+
+
+def test_a_failure_to_move_the_earlier_run_aside_is_one_line_and_keeps_it(result, tmp_path, monkeypatch):
+    out = write_run_folder(result, tmp_path / "run")
+    before = sorted(p.name for p in out.iterdir())
+    real_replace = os.replace
+
+    def refuse(src, dst):
+        if os.fspath(src) == os.fspath(out):
+            raise PermissionError(13, "Permission denied")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(run_folder.os, "replace", refuse)
+    with pytest.raises(MossInputError) as exc:
+        write_run_folder(result, out, overwrite=True)
+    assert str(out) in str(exc.value) and "Permission denied" in str(exc.value) and "\n" not in str(exc.value)
+    assert sorted(p.name for p in out.iterdir()) == before and leftovers(tmp_path) == []
+
+
+def test_a_folder_where_nothing_can_be_written_is_one_line(result, tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(run_folder, "_check_can_create", lambda out: None)  # as if the check had passed earlier
+    monkeypatch.setattr(tempfile, "mkdtemp", refuse)
+    with pytest.raises(MossInputError) as exc:
+        write_run_folder(result, tmp_path / "run")
+    assert "run" in str(exc.value) and "Permission denied" in str(exc.value)
+    assert not (tmp_path / "run").exists()
