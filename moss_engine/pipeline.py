@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
@@ -11,6 +12,7 @@ import torch
 from .audio_io import AudioClip, load_audio, sha256_file
 from .coarse import optimise_coarse_to_fine
 from .device import describe, resolve_device
+from .errors import MossInputError
 from .front import Anchors, alphas, hypervolume, nondominated, pick_spread, thin_out
 from .image_io import LoadedImage, load_image
 from .nsga2 import Nsga2Optimizer
@@ -68,11 +70,38 @@ class RunResult:
         return int(self.reference.shape[0])
 
 
+#: A segment whose peak stays below this (dBFS) is silence: no music to hide a picture in.
+SILENT_DBFS = -80.0
+#: A picture whose visible luminance (after --invert) stays below this is "black all over".
+BLACK_LUMINANCE = 0.02
+
+
 def load_inputs(settings: RunSettings) -> tuple[AudioClip, LoadedImage]:
-    """Decode the song's segment at the run's rate and the picture (``MossInputError`` on bad files)."""
+    """Decode the song's segment at the run's rate and the picture (``MossInputError`` on bad files).
+
+    Inputs that make the front meaningless are refused: a fully transparent picture (nothing to show) and a silent
+    segment (nothing to hide it in: every mask would score the same and the hypervolume would read as perfect). A
+    picture black all over runs, with a notice: black is the quietest level, so it barely shows.
+    """
     image = load_image(settings.image)
+    visible = image.alpha > 0
+    if not visible.any():
+        raise MossInputError("the picture is fully transparent: there is nothing to show (transparent parts leave the "
+                             "music as it is)", path=settings.image)
     clip = load_audio(settings.audio, sample_rate=settings.sample_rate, start_s=settings.start_s,
                       duration_s=settings.duration_s)
+    peak = float(np.max(np.abs(clip.samples))) if clip.samples.size else 0.0
+    if peak < 10 ** (SILENT_DBFS / 20):
+        end = clip.start_s + clip.samples.shape[-1] / clip.sample_rate
+        raise MossInputError(f"the segment from {clip.start_s:g} s to {end:g} s is silent: there is no music to hide "
+                             "a picture in; choose another part of the song (--start) or another song",
+                             path=settings.audio)
+    luminance = image.luminance[visible]
+    if float((1.0 - luminance if settings.invert else luminance).max()) < BLACK_LUMINANCE:
+        note = (f"{image.path.name}: the picture is black all over{' once inverted' if settings.invert else ''}; "
+                f"black is the quietest level, so it will barely show "
+                f"({'drop --invert' if settings.invert else '--invert'} draws it in sound)")
+        clip = dataclasses.replace(clip, notices=(*clip.notices, note))
     return clip, image
 
 

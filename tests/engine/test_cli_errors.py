@@ -138,7 +138,7 @@ CASES: dict[str, Case] = {
                                ("truncated.flac", "truncated or damaged")),
     "truncated-flac-seek": Case(front("--start", "7", *FAST, audio="truncated.flac"),
                                 ("truncated.flac", "truncated or damaged")),
-    "text-as-png": Case(front(*FAST, image="text.png"), ("text.png", "not an image")),
+    "text-as-png": Case(front(*FAST, image="text.png"), ("text.png", "not a picture MOSS can read")),
     "empty-png": Case(front(*FAST, image="empty.png"), ("empty.png", "empty")),
     # 3: a segment under 0.5 s, a start past the end (short.wav is 1.43 s)
     "under-half-a-second": Case(front("--start", "1.1", "--steps", "1", "--points", "2", audio="short.wav"),

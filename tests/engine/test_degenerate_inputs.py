@@ -1,0 +1,56 @@
+"""Inputs that would make a meaningless front: a silent segment, a fully transparent or an all-black picture."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+from PIL import Image
+
+from moss_engine.errors import MossInputError
+from moss_engine.pipeline import load_inputs
+from moss_engine.settings import make_settings
+
+SONG = "music_orchestral_wesnoth_transience.ogg"
+PICTURE = "img_portrait_skimage_astronaut.png"
+
+
+def settings(image, audio, **overrides):
+    return make_settings(image, audio, quality="preview", device="cpu", duration_s=2.0, steps=2, points=3,
+                         **overrides)
+
+
+def test_a_silent_segment_is_refused_naming_the_song(tmp_path, data_dir):
+    song = tmp_path / "silence.wav"
+    samples = np.zeros((3 * 22050, 2), dtype=np.float32)
+    samples[-100:] = 0.5  # sound after the segment does not count
+    sf.write(song, samples, 22050)
+    with pytest.raises(MossInputError) as exc:
+        load_inputs(settings(data_dir / PICTURE, song, start_s=0.0))
+    assert "silence.wav" in str(exc.value) and "silent" in str(exc.value) and "\n" not in str(exc.value)
+    quiet = samples.copy()
+    quiet[:, :] = 1e-3 * np.sin(np.arange(len(quiet)) / 7.0)[:, None]  # -60 dBFS is quiet, not silent
+    sf.write(song, quiet, 22050, subtype="FLOAT")
+    clip, _ = load_inputs(settings(data_dir / PICTURE, song, start_s=0.0))
+    assert clip.samples.shape[1] == 2 * 22050
+
+
+def test_a_fully_transparent_picture_is_refused(tmp_path, data_dir):
+    picture = tmp_path / "nothing.png"
+    Image.new("RGBA", (64, 32), (255, 255, 255, 0)).save(picture)
+    with pytest.raises(MossInputError) as exc:
+        load_inputs(settings(picture, data_dir / SONG))
+    assert "nothing.png" in str(exc.value) and "fully transparent" in str(exc.value)
+
+
+def test_an_all_black_picture_is_run_with_a_notice_and_invert_silences_it(tmp_path, data_dir):
+    picture = tmp_path / "black.png"
+    Image.new("L", (64, 32), 0).save(picture)
+    clip, _ = load_inputs(settings(picture, data_dir / SONG))
+    assert any("black.png" in n and "black all over" in n and "invert" in n for n in clip.notices), clip.notices
+    white = tmp_path / "white.png"
+    Image.new("L", (64, 32), 255).save(white)
+    clip, _ = load_inputs(settings(white, data_dir / SONG, invert=True))  # inverted white is black
+    assert any("black all over" in n for n in clip.notices)
+    clip, _ = load_inputs(settings(data_dir / PICTURE, data_dir / SONG))
+    assert not any("black all over" in n for n in clip.notices)
