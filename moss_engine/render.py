@@ -355,6 +355,7 @@ def full_song(run_dir: Path, manifest: dict[str, Any], index: int, notices: list
     Returns (channels, frames) float32 at the song's rate, that rate, the song's sample format (soundfile's subtype,
     None when ffmpeg decoded it) and the gain applied to avoid clipping, in dB (0: none).
     """
+    import numpy as np
     import soundfile as sf
 
     from .audio_io import load_audio
@@ -371,18 +372,22 @@ def full_song(run_dir: Path, manifest: dict[str, Any], index: int, notices: list
     delta, (a, b) = segment_delta(run_dir, manifest, index, samples, song.sample_rate, audio, image, notices)
     out = samples.copy()
     out[:, a:b] += delta
-    return out, song.sample_rate, source_subtype, keep_from_clipping(out, notices)
+    # the song's own peaks (a lossy decode can pass full scale) are the song's: only what the picture adds beyond them
+    # calls for a gain
+    own_peak = float(np.max(np.abs(samples))) if samples.size else 0.0
+    return out, song.sample_rate, source_subtype, keep_from_clipping(out, notices, allowed_peak=max(1.0, own_peak))
 
 
-def keep_from_clipping(samples: np.ndarray, notices: list[str]) -> float:
-    """Turn ``samples`` down in place, if they would clip, to peak at ``OUTPUT_PEAK_DBFS``; the gain in dB (0: none).
+def keep_from_clipping(samples: np.ndarray, notices: list[str], allowed_peak: float = 1.0) -> float:
+    """Turn ``samples`` down in place, if they peak above ``allowed_peak`` (full scale, or the song's own peak where
+    that is higher), to peak at ``OUTPUT_PEAK_DBFS``; the gain in dB (0: none).
 
     One gain for the whole file (never a limiter: the picture's levels stay as they are), said in ``notices``.
     """
     import numpy as np
 
     peak = float(np.max(np.abs(samples))) if samples.size else 0.0
-    if peak <= 1.0:
+    if peak <= allowed_peak:
         return 0.0
     gain = 10 ** (OUTPUT_PEAK_DBFS / 20) / peak
     samples *= np.float32(gain)

@@ -361,3 +361,16 @@ def test_standalone_command(stereo_run, tmp_path):
     assert rc == 2 and stderr.count("\n") == 1 and "aac" in stderr
     rc, _, stderr = run("--format", "wav")
     assert rc == 2 and "--point" in stderr
+
+
+def test_full_music_end_of_a_song_that_peaks_above_full_scale_is_the_song_itself(data_dir, tmp_path):
+    """The rock sample's Vorbis decodes to peaks a little above 1.0. The music end of --full is the song: it must not
+    be turned down for peaks the song itself has (only what the picture adds may need a gain)."""
+    rock = "music_rock_sectoid_metal_madness_30s.ogg"
+    song = load_audio(data_dir / rock, sample_rate=None)
+    assert np.max(np.abs(song.samples)) > 1.0  # the case this test is about
+    _, _, run_dir = tiny_run(data_dir, rock, tmp_path / "rock")
+    result = render_point(run_dir, 0, full=True, fmt="wav", out=tmp_path / "music_end.wav")
+    written, _ = sf.read(result.path, dtype="float32", always_2d=True)
+    assert result.gain_db == 0.0 and not any("turned down" in n for n in result.notices)
+    assert np.max(np.abs(written.T - song.samples)) < 1e-3
