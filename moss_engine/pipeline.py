@@ -208,5 +208,15 @@ def assemble_result(settings: RunSettings, device: torch.device, clip: AudioClip
         audio_sha256=sha256_file(settings.audio), placement=problem.placement, reference=reference * np.float32(gain),
         points=points, anchors=result.anchors, hypervolume=hypervolume(front_norm),
         output_gain_db=float(20 * np.log10(gain)), crossfade_visual=result.crossfade_visual,
-        crossfade_audio=result.crossfade_audio, optimisation=result, notices=clip.notices,
+        crossfade_audio=result.crossfade_audio, optimisation=result,
+        notices=(*clip.notices, *placement_notices(settings, problem.placement)),
         timings={**timings, "render_s": time.perf_counter() - started})
+
+
+def placement_notices(settings: RunSettings, placement: Placement) -> tuple[str, ...]:
+    """What the run changed of the asked placement, said rather than done silently: a --time span reaching past the
+    segment's end is cut there."""
+    if settings.time is not None and settings.time[1] > placement.t1_s + 1e-6:
+        return (f"--time {settings.time[0]:g}:{settings.time[1]:g} reaches past the end of the segment: the picture "
+                f"spans {placement.t0_s:g}-{placement.t1_s:g} s of it",)
+    return ()

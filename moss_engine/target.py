@@ -62,7 +62,8 @@ def make_placement(duration_s: float, sample_rate: int, n_fft: int, hop_length: 
     b1 = min(n_fft // 2 + 1, math.floor(f1 * n_fft / sample_rate + 1e-9) + 1)
     if c1 - c0 < MIN_GRID or b1 - b0 < MIN_GRID:
         raise MossInputError(
-            f"--time/--freq: the picture covers only {c1 - c0} frames x {b1 - b0} bins; at least {MIN_GRID} x "
+            f"--time/--freq: the picture covers only {c1 - c0} frame{'s' * (c1 - c0 != 1)} x {b1 - b0} "
+            f"bin{'s' * (b1 - b0 != 1)}; at least {MIN_GRID} x "
             f"{MIN_GRID} are needed (a longer time span, a wider band, or a smaller --hop)")
     return Placement(t0_s=float(t0), t1_s=float(t1), f0_hz=float(f0), f1_hz=float(f1), freq_scale=freq_scale,
                      frames=(c0, c1), bins=(b0, b1))

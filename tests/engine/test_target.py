@@ -55,3 +55,17 @@ def test_levels_white_at_peak_black_at_range():
     assert np.allclose(picture_levels(lum, gamma=2.0, invert=True), [1, 0.25, 0])
     db = level_to_db(torch.tensor([0.0, 1.0]), top_db=-10.0, db_range=80.0)
     assert db.tolist() == [-90.0, -10.0]
+
+
+def test_a_time_span_past_the_segment_is_cut_and_said():
+    from moss_engine.pipeline import placement_notices
+    from moss_engine.settings import make_settings
+    from moss_engine.target import make_placement
+
+    settings = make_settings("a.png", "b.wav", quality="preview", time=(3.0, 10.0), duration_s=4.0)
+    placement = make_placement(4.0, 22050, 1024, 256, settings.time, (0.0, 8000.0), "linear")
+    assert (placement.t0_s, placement.t1_s) == (3.0, 4.0)
+    notes = placement_notices(settings, placement)
+    assert len(notes) == 1 and "--time 3:10" in notes[0] and "3-4 s" in notes[0]
+    inside = make_settings("a.png", "b.wav", quality="preview", time=(1.0, 3.0), duration_s=4.0)
+    assert placement_notices(inside, make_placement(4.0, 22050, 1024, 256, inside.time, (0.0, 8000.0), "linear")) == ()
