@@ -15,6 +15,7 @@ import torch
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QAbstractSlider,
     QComboBox,
     QFileDialog,
     QFormLayout,
@@ -256,6 +257,8 @@ class MainWindow(QMainWindow):
         self.alpha_slider.setToolTip("alpha: 0 is the music, 1 the clearest picture the run found; the slider picks "
                                      "the front point nearest to it")
         self.alpha_slider.valueChanged.connect(self._on_alpha)
+        self.alpha_slider.actionTriggered.connect(self._on_alpha_step)
+        self._stepping_to: int | None = None  # the point an arrow press on the slider goes to
         self.alpha_label = QLabel("alpha -")
         self.alpha_label.setMinimumWidth(150)
         slider_row = QHBoxLayout()
@@ -715,8 +718,30 @@ class MainWindow(QMainWindow):
         self._load_player(keep_position=True)
 
     @Slot(int)
+    def _on_alpha_step(self, action: int) -> None:
+        """An arrow or page key on the slider: the neighbouring point, not 0.01 of alpha (often the same point)."""
+        step = {QAbstractSlider.SliderAction.SliderSingleStepAdd.value: 1,
+                QAbstractSlider.SliderAction.SliderPageStepAdd.value: 1,
+                QAbstractSlider.SliderAction.SliderSingleStepSub.value: -1,
+                QAbstractSlider.SliderAction.SliderPageStepSub.value: -1}.get(int(action))
+        if step is None or self.result is None or not self.result.points or self.selected is None:
+            return
+        target = min(len(self.result.points) - 1, max(0, self.selected + step))
+        self._stepping_to = target
+        # the slider applies this position after the signal (Qt's documented way to change an action's outcome)
+        self.alpha_slider.setSliderPosition(round(100 * float(np.clip(self.result.points[target].alpha, 0, 1))))
+        if self.alpha_slider.sliderPosition() == self.alpha_slider.value():  # no change: no valueChanged follows
+            self._stepping_to = None
+            self.select_point(target)
+
+    @Slot(int)
     def _on_alpha(self, value: int) -> None:
         if self.result is None or not self.result.points:
+            return
+        if self._stepping_to is not None:
+            target, self._stepping_to = self._stepping_to, None
+            if target != self.selected:
+                self.select_point(target)
             return
         alphas = np.array([p.alpha for p in self.result.points])
         nearest = int(np.argmin(np.abs(alphas - value / 100)))

@@ -253,3 +253,19 @@ def test_arrow_keys_on_the_front_step_through_the_points_and_the_pictures_take_n
     assert window.selected == len(tiny_result.points) - 2
     qtbot.keyClick(window.front_plot, Qt.Key.Key_Home)
     assert window.selected == 0
+
+
+def test_arrow_keys_on_the_alpha_slider_step_to_the_next_point(qtbot, window, tiny_result):
+    """One press, one point (0.01 of alpha per press often stayed on the same point)."""
+    window.show_result(tiny_result)
+    window.select_point(0)
+    slider = window.alpha_slider
+    slider.setFocus()
+    qtbot.keyClick(slider, Qt.Key.Key_Right)
+    assert window.selected == 1 and slider.value() == round(100 * tiny_result.points[1].alpha)
+    qtbot.keyClick(slider, Qt.Key.Key_Right)
+    assert window.selected == min(2, len(tiny_result.points) - 1)
+    qtbot.keyClick(slider, Qt.Key.Key_Left)
+    assert window.selected == 1
+    slider.setValue(0)  # dragging or clicking still picks the nearest point
+    assert window.selected == 0
