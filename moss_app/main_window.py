@@ -52,7 +52,7 @@ from .player import Player, listening_pair
 from .run_loader import load_run
 from .settings_store import SettingsStore
 from .ui.advanced_panel import AdvancedPanel, explain
-from .ui.drop_zone import MUSIC_SUFFIXES, PICTURE_SUFFIXES, DropZone
+from .ui.drop_zone import MUSIC_SUFFIXES, PICTURE_SUFFIXES, DropZone, reason
 from .ui.front_plot import FrontPlot
 from .ui.keys import SpaceForControls
 from .ui.mask_view import MaskView
@@ -88,13 +88,9 @@ def _seconds(value: float) -> str:
 
 def _refusal(path: Path, picture_error: MossInputError, music_error: MossInputError) -> str:
     """One line on why a file dropped on the window went to neither zone: by its suffix, the reason that fits."""
-    picture_like = path.suffix.lower() in PICTURE_SUFFIXES
-    music_like = path.suffix.lower() in MUSIC_SUFFIXES
-    if picture_like or music_like:
-        error = picture_error if picture_like else music_error
-        reason = str(error)
-        prefix = f"{path}: "
-        return f"Refused {path.name}: {reason[len(prefix):] if reason.startswith(prefix) else reason}"
+    suffix = path.suffix.lower()
+    if suffix in PICTURE_SUFFIXES or suffix in MUSIC_SUFFIXES:
+        return f"Refused {path.name}: {reason(picture_error if suffix in PICTURE_SUFFIXES else music_error, path)}"
     return f"Refused {path.name}: neither a picture nor music MOSS can read"
 
 
@@ -524,21 +520,22 @@ class MainWindow(QMainWindow):
         return self.settings_factory(self.picture_zone.path, self.music_zone.path, self.preset_combo.currentData(),
                                      **self.advanced.settings_overrides())
 
-    def _settings_problem(self) -> str:
-        """Why the current inputs and Advanced values cannot run, in words (the fields at fault marked); "" if
-        they can. Checked on every change, so the message comes before Start and goes once the value is fixed."""
-        problem, fields = "", ()
+    def _check_settings(self) -> tuple[RunSettings | None, str]:
+        """The settings Start would use (None when they cannot be made) and why they cannot, in words ("" if they
+        can; the fields at fault marked). Checked on every change, so the message comes before Start and goes once
+        the value is fixed."""
+        settings, problem, fields = None, "", ()
         if self.picture_zone.path is not None and self.music_zone.path is not None:
             try:
-                self.next_settings()
+                settings = self.next_settings()
             except MossInputError as exc:
                 problem, fields = explain(str(exc))
             except MossError:
                 pass  # said when Start is pressed
         self.advanced.mark_invalid(fields)
-        return problem
+        return settings, problem
 
-    def _refresh_status(self, problem: str) -> None:
+    def _refresh_status(self, settings: RunSettings | None, problem: str) -> None:
         """The status line between runs: what is missing or wrong, else the last run's outcome, else ready."""
         if self.running:
             return
@@ -546,17 +543,15 @@ class MainWindow(QMainWindow):
             text = f"Cannot start: {problem[0].upper()}{problem[1:]}."
         elif self.picture_zone.path is None or self.music_zone.path is None:
             text = "Choose a picture and a song: drop them on the window, or File > Open"
-        elif self.result is not None and self._result_is_stale():
+        elif self.result is not None and self._result_is_stale(settings):
             text = f"{self._outcome}  ·  from the earlier inputs: press Start for the new ones"
         else:
             text = self._outcome or "Ready: press Start"
         self.status_label.setText(text)
 
-    def _result_is_stale(self) -> bool:
-        """Whether the result shown was made from other inputs or placement than Start would use now."""
-        try:
-            now = self.next_settings()
-        except MossError:
+    def _result_is_stale(self, now: RunSettings | None) -> bool:
+        """Whether the result shown was made from other inputs or placement than ``now`` (Start's settings)."""
+        if now is None:
             return True
         then = self.result.settings
         same_files = all(Path(a).resolve() == Path(b).resolve()
@@ -567,7 +562,7 @@ class MainWindow(QMainWindow):
     def _update_actions(self) -> None:
         ready = self.picture_zone.path is not None and self.music_zone.path is not None
         running = self.running
-        problem = "" if running else self._settings_problem()
+        settings, problem = (None, "") if running else self._check_settings()
         # a new run would replace the autosaved folder the morph export may be reading: it waits for the export
         startable = ready and not running and self.morph_job is None and not problem
         self.start_button.setEnabled(startable)
@@ -583,7 +578,7 @@ class MainWindow(QMainWindow):
             widget.setEnabled(not running)
         self.alpha_slider.setEnabled(self.result is not None and not running)
         self._update_transport()
-        self._refresh_status(problem)
+        self._refresh_status(settings, problem)
 
     @Slot()
     def start_run(self) -> bool:

@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from moss_engine.render import OUTPUT_PEAK_DBFS, at_song_level
+from moss_engine.pipeline import output_gain
+from moss_engine.render import at_song_level
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +62,10 @@ def listening_pair(point: np.ndarray, reference: np.ndarray, output_gain_db: flo
     """
     played = at_song_level(point, output_gain_db)
     original, _ = matched_loudness(at_song_level(reference, output_gain_db), played)
-    peak = max(float(np.max(np.abs(played), initial=0.0)), float(np.max(np.abs(original), initial=0.0)))
-    if peak > 1.0:
-        gain = np.float32(10 ** (OUTPUT_PEAK_DBFS / 20) / peak)
-        played, original = played * gain, original * gain
-    return played, original
+    gain = output_gain([played, original])  # the run's own rule: 1, or the louder peak to -1 dBFS
+    if gain == 1.0:
+        return played, original
+    return played * np.float32(gain), original * np.float32(gain)
 
 
 class Player(QObject):

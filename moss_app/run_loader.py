@@ -12,7 +12,7 @@ from moss_engine.errors import MossInputError
 from moss_engine.front import Anchors
 from moss_engine.optimizer import OptimisationResult
 from moss_engine.pipeline import FrontPoint, RunResult
-from moss_engine.run_folder import read_manifest
+from moss_engine.run_folder import load_logits, read_manifest
 from moss_engine.settings import RunSettings
 from moss_engine.target import make_placement
 
@@ -26,16 +26,6 @@ def _read_wav(path: Path, sample_rate: int) -> np.ndarray:
     if rate != sample_rate:
         raise MossInputError(f"sample rate {rate} Hz, but the manifest says {sample_rate} Hz", path)
     return np.ascontiguousarray(data.T)
-
-
-def _read_logits(path: Path, shape: tuple[int, int]) -> np.ndarray:
-    try:
-        logits = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise MossInputError(f"cannot read the point's mask ({exc})", path) from None
-    if logits.shape != shape:
-        raise MossInputError(f"mask of shape {logits.shape}, expected {shape}", path)
-    return logits.astype(np.float32)
 
 
 def _settings(manifest: dict[str, Any]) -> RunSettings:
@@ -58,7 +48,7 @@ def load_run(run_dir: str | Path) -> RunResult:
         rate = int(manifest["sample_rate"])
         shape = tuple(int(v) for v in manifest.get("mask_shape", settings.mask_shape))
         points = [FrontPoint(visual=float(p["visual_loss"]), audio=float(p["audio_loss"]), alpha=float(p["alpha"]),
-                             logits=_read_logits(run_dir / p["mask"], shape),
+                             logits=load_logits(run_dir / p["mask"], shape),
                              samples=_read_wav(run_dir / p["wav"], rate), kind=str(p.get("kind", "")),
                              phase_iterations=int(p.get("phase_iterations", 0)))
                   for p in manifest["points"]]

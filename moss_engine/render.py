@@ -77,7 +77,7 @@ class RenderResult:
         format: one of ``FORMATS``.
         point: the point's index in the manifest (never negative).
         alpha: the point's alpha.
-        full: the whole song (True) or the point's segment as the run folder holds it.
+        full: the whole song (True) or the point's segment (False), both at the song's level.
         sample_rate, channels, frames: of the written audio.
         encoding: what was written, in words (``"MP3 192 kb/s CBR (libsndfile)"``).
         gain_db: the gain the file got against clipping, in dB from the song's level (0 when none was needed).

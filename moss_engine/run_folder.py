@@ -67,8 +67,7 @@ def _check_can_create(out: Path) -> None:
     except OSError as exc:
         raise MossInputError(f"cannot create the run folder here ({exc.strerror or exc})", out) from None
     finally:
-        if created is not None and created.exists() and not any(p.is_file() for p in created.rglob("*")):
-            shutil.rmtree(created, ignore_errors=True)
+        _remove_if_empty(created)
 
 
 def _json_default(value: Any) -> Any:

@@ -71,7 +71,7 @@ class ElidedLabel(QLabel):
         self.setText(self.fontMetrics().elidedText(self.full_text, Qt.TextElideMode.ElideMiddle, width))
 
 
-def _reason(exc: MossInputError, path: Path) -> str:
+def reason(exc: MossInputError, path: Path) -> str:
     """The engine's message without the full path in front (the zone names the file itself)."""
     text = str(exc)
     prefix = f"{path}: "
@@ -167,7 +167,7 @@ class DropZone(QFrame):
         try:
             preview, details = self._inspect(path)
         except MossInputError as exc:
-            self.error_label.setText(f"Refused {path.name}: {_reason(exc, path)}")
+            self.error_label.setText(f"Refused {path.name}: {reason(exc, path)}")
             self.error_label.show()
             return False
         self._path = path
