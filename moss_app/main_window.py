@@ -53,7 +53,7 @@ from .run_loader import load_run
 from .settings_store import SettingsStore
 from .ui.advanced_panel import AdvancedPanel, explain
 from .ui.drop_zone import MUSIC_SUFFIXES, PICTURE_SUFFIXES, DropZone, reason
-from .ui.front_plot import FrontPlot
+from .ui.front_plot import FrontPlot, point_summary
 from .ui.keys import SpaceForControls
 from .ui.mask_view import MaskView
 from .ui.placement_view import Placement, PlacementView
@@ -709,7 +709,13 @@ class MainWindow(QMainWindow):
         self.alpha_slider.blockSignals(True)
         self.alpha_slider.setValue(round(100 * float(np.clip(point.alpha, 0, 1))))
         self.alpha_slider.blockSignals(False)
-        self.alpha_label.setText(f"alpha {point.alpha:.2f}  ·  point {index + 1}/{len(self.result.points)}")
+        figures = [f"alpha {point.alpha:.2f}", f"point {index + 1}/{len(self.result.points)}",
+                   "sounds like: not measured" if point.mos is None else f"sounds like {point.mos:.1f}/5"]
+        if point.loudness_lu is not None:
+            figures.append(f"{point.loudness_lu:+.1f} LU")
+        self.alpha_label.setText("  ·  ".join(figures))
+        summary = point_summary(index, point)
+        self.statusBar().showMessage(summary[0].upper() + summary[1:])
         self._load_player(keep_position=True)
 
     @Slot(int)
@@ -748,13 +754,11 @@ class MainWindow(QMainWindow):
     def playback_audio(self) -> np.ndarray | None:
         """What Play plays now: the selected point at the song's level, or (A/B on) the original at its loudness.
 
-        See ``listening_pair``: the run's one gain against clipping is undone, so the music end sounds as loud as
-        the song, and only a pair that would clip is turned down.
+        See ``listening_pair``: both at the song's level, and only a pair that would clip is turned down.
         """
         if self.result is None or self.selected is None:
             return None
-        point, original = listening_pair(self.result.points[self.selected].samples, self.result.reference,
-                                         self.result.output_gain_db)
+        point, original = listening_pair(self.result.points[self.selected].samples, self.result.reference)
         return original if self.transport.ab_button.isChecked() else point
 
     def _load_player(self, keep_position: bool) -> None:

@@ -8,8 +8,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from moss_engine.pipeline import output_gain
-from moss_engine.render import at_song_level
+from moss_engine.levels import peak_gain
 
 log = logging.getLogger(__name__)
 
@@ -51,21 +50,19 @@ def matched_loudness(reference: np.ndarray, target: np.ndarray) -> tuple[np.ndar
     return (reference * np.float32(gain)).astype(np.float32), gain
 
 
-def listening_pair(point: np.ndarray, reference: np.ndarray, output_gain_db: float) -> tuple[np.ndarray, np.ndarray]:
+def listening_pair(point: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """What Play plays for a point, and what A/B plays against it: (point, original), both (channels, samples).
 
-    At the song's level: the run's files share one gain against clipping (``output_gain_db``), set by its loudest
-    point; a bright picture's image end can make it 20 dB or more, and the music end would then play that much
-    quieter than the song. So the gain is undone (as ``moss render`` does for a file to keep), the original is
-    brought to the point's loudness (``matched_loudness``), and if either would then clip, one gain for both brings
-    the louder peak to -1 dBFS, so A/B stays at equal loudness.
+    The point as it is (at the song's level, DESIGN.md "Output level"), and the original brought to the point's
+    loudness (``matched_loudness``): a point turned down against clipping is then compared at equal loudness. If
+    either would clip, one gain for both brings the louder peak to -1 dBFS, so A/B stays at equal loudness.
     """
-    played = at_song_level(point, output_gain_db)
-    original, _ = matched_loudness(at_song_level(reference, output_gain_db), played)
-    gain = output_gain([played, original])  # the run's own rule: 1, or the louder peak to -1 dBFS
-    if gain == 1.0:
-        return played, original
-    return played * np.float32(gain), original * np.float32(gain)
+    original, _ = matched_loudness(reference, point)
+    gain_db = min(peak_gain(point), peak_gain(original))  # the louder peak decides
+    if gain_db == 0.0:
+        return point, original
+    gain = np.float32(10 ** (gain_db / 20))
+    return point * gain, original * gain
 
 
 class Player(QObject):

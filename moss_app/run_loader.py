@@ -1,4 +1,8 @@
-"""Reopen a run folder as a ``RunResult``: its front from the manifest, point audio from WAV, masks from .npy."""
+"""Reopen a run folder as a ``RunResult``: its front from the manifest, point audio from WAV, masks from .npy.
+
+moss-run/2 and moss-run/1 folders both open; a moss-run/1 folder's audio is brought back to the song's level (its
+run-wide ``output_gain_db`` undone) and its points have no loudness or MOS (``None``: not measured then).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,8 @@ from moss_engine.errors import MossInputError
 from moss_engine.front import Anchors
 from moss_engine.optimizer import OptimisationResult
 from moss_engine.pipeline import FrontPoint, RunResult
-from moss_engine.run_folder import load_logits, read_manifest
+from moss_engine.render import at_song_level
+from moss_engine.run_folder import load_logits, picture_level_db, read_manifest, run_gain_db
 from moss_engine.settings import RunSettings
 from moss_engine.target import make_placement
 
@@ -47,14 +52,22 @@ def load_run(run_dir: str | Path) -> RunResult:
         settings = _settings(manifest)
         rate = int(manifest["sample_rate"])
         shape = tuple(int(v) for v in manifest.get("mask_shape", settings.mask_shape))
+        undo = run_gain_db(manifest)  # moss-run/1: every file carries the run's one gain; moss-run/2: 0
+
+        def optional(p: dict[str, Any], key: str) -> float | None:
+            return None if p.get(key) is None else float(p[key])
+
         points = [FrontPoint(visual=float(p["visual_loss"]), audio=float(p["audio_loss"]), alpha=float(p["alpha"]),
                              logits=load_logits(run_dir / p["mask"], shape),
-                             samples=_read_wav(run_dir / p["wav"], rate), kind=str(p.get("kind", "")),
-                             phase_iterations=int(p.get("phase_iterations", 0)))
+                             samples=at_song_level(_read_wav(run_dir / p["wav"], rate), undo),
+                             kind=str(p.get("kind", "")), phase_iterations=int(p.get("phase_iterations", 0)),
+                             level_db=picture_level_db(p), gain_db=float(p.get("gain_db", 0.0)),
+                             loudness_lu=optional(p, "loudness_lu"), mos=optional(p, "mos"))
                   for p in manifest["points"]]
         reference_path = run_dir / "reference.wav"
         # an older folder without the reference still shows and plays its points; A/B then has nothing to play
-        reference = _read_wav(reference_path, rate) if reference_path.is_file() else np.zeros_like(points[0].samples)
+        reference = (at_song_level(_read_wav(reference_path, rate), undo) if reference_path.is_file()
+                     else np.zeros_like(points[0].samples))
         inp, place, run = manifest["input"], manifest["placement"], manifest.get("run", {})
         duration = float(inp.get("duration_s", points[0].samples.shape[-1] / rate))
         placement = make_placement(duration, rate, settings.n_fft, settings.hop_length,
@@ -77,9 +90,8 @@ def load_run(run_dir: str | Path) -> RunResult:
             start_s=float(inp.get("start_s", 0.0)), duration_s=duration, image_sha256=str(inp.get("image_sha256", "")),
             audio_sha256=str(inp.get("audio_sha256", "")), placement=placement, reference=reference, points=points,
             anchors=anchors, hypervolume=float(manifest.get("hypervolume", {}).get("value", 0.0)),
-            output_gain_db=float(manifest.get("output_gain_db", 0.0)), crossfade_visual=cross_v,
-            crossfade_audio=cross_a, optimisation=optimisation, notices=tuple(run.get("notices", ())),
-            timings=dict(seconds))
+            crossfade_visual=cross_v, crossfade_audio=cross_a, optimisation=optimisation,
+            notices=tuple(run.get("notices", ())), timings=dict(seconds))
     except MossInputError:
         raise
     except (KeyError, TypeError, ValueError) as exc:  # a manifest edited by hand or from a different format

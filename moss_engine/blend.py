@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
-import torch
 
 from .audio_io import AudioClip
 from .device import resolve_device
 from .errors import MossInputError
-from .front import alphas
 from .image_io import LoadedImage
 from .mask import interpolated_logits
-from .optimizer import Candidate, StchOptimizer, weight_through
+from .optimizer import ANCHOR_LOGIT, Candidate, StchOptimizer, weight_through
 from .pipeline import RunResult, assemble_result, load_inputs
 from .problem import Problem
 from .reporting import Reporter
@@ -49,16 +48,16 @@ def compute_blend(settings: RunSettings, alpha: float, reporter: Reporter | None
     problem = Problem(clip, image, settings).to(device)
 
     # the image end first: it decides what the asked alpha means
-    all_image = problem.constant_masks(torch.ones(1))[0]
-    image_anchor_logits = np.full(settings.mask_shape, 30.0, dtype=np.float32)
-    rotation = problem.phase_rotation(all_image, settings.phase_iterations) if settings.phase_iterations else None
+    image_anchor_logits = np.full(settings.mask_shape, ANCHOR_LOGIT, dtype=np.float32)
     optimiser = StchOptimizer(problem, settings, reporter, weights=np.array([[1.0, 0.0]]))  # measures the anchors
     anchors = optimiser.anchors
-    image_end = Candidate(image_anchor_logits, anchors.image_visual, anchors.image_audio, "image")
-    if rotation is not None:
-        v, a = problem.objectives_with_rotation(all_image, rotation)
+    level = problem.matched_level_db
+    image_end = Candidate(image_anchor_logits, anchors.image_visual, anchors.image_audio, "image", level_db=level,
+                          loudness_excess=float(optimiser.crossfade_excess[-1]))
+    if settings.phase_iterations:
+        v, a, x = problem.score_point(image_anchor_logits, level, settings.phase_iterations)
         if v < image_end.visual:
-            image_end = Candidate(image_anchor_logits, v, a, "image+phase", settings.phase_iterations)
+            image_end = Candidate(image_anchor_logits, v, a, "image+phase", settings.phase_iterations, level, x)
     v_music = anchors.music_visual
     v_goal = v_music - alpha * (v_music - image_end.visual)
 
@@ -73,11 +72,10 @@ def compute_blend(settings: RunSettings, alpha: float, reporter: Reporter | None
 
     music_end = next(c for c in result.candidates if c.kind == "music")
     blend = _bisect(problem, best, music_end, image_end, v_goal, v_music)
-    chosen = [music_end, blend, image_end]
-    point_alphas = alphas(np.array([c.visual for c in chosen]), v_music, min(c.visual for c in chosen))
-    run = assemble_result(settings, device, clip, problem, result, chosen, point_alphas,
-                          {"optimise_s": optimised - started, "bisect_s": time.perf_counter() - optimised})
-    run.extra["blend"] = {"alpha_requested": float(alpha), "alpha": float(point_alphas[1]), "point": 1}
+    run = assemble_result(settings, device, clip, problem, result, [music_end, blend, image_end],
+                          {"optimise_s": optimised - started, "bisect_s": time.perf_counter() - optimised}, reporter)
+    index = next((i for i, p in enumerate(run.points) if p.kind == "blend"), len(run.points) // 2)
+    run.extra["blend"] = {"alpha_requested": float(alpha), "alpha": float(run.points[index].alpha), "point": index}
     return run
 
 
@@ -86,24 +84,19 @@ def _bisect(problem: Problem, best: Candidate, music_end: Candidate, image_end: 
     """Move along the line between ``best`` and the end beyond ``v_goal`` until the visual loss is ``v_goal``.
 
     Every mask on the way is scored as it will be rendered: with the image end's phase refinement when it has one,
-    so the line runs continuously from ``best`` to exactly the image end.
+    so the line runs continuously from ``best`` to exactly the image end; the picture's level moves along with the
+    mask, in dB.
     """
     iterations = image_end.phase_iterations
 
-    def evaluate(logits: np.ndarray) -> Candidate:
-        with torch.no_grad():
-            mask = problem.masks(torch.as_tensor(logits, device=problem.device)[None])[0]
-            if iterations:
-                v, a = problem.objectives_with_rotation(mask, problem.phase_rotation(mask, iterations))
-            else:
-                vv, aa = problem.objectives(mask[None])
-                v, a = float(vv[0]), float(aa[0])
-        return Candidate(logits, v, a, "blend", iterations)
+    def evaluate(logits: np.ndarray, level: float) -> Candidate:
+        v, a, x = problem.score_point(logits, level, iterations)
+        return Candidate(logits, v, a, "blend", iterations, level, x)
 
     span = max(v_music - image_end.visual, 1e-9)
     if v_goal <= image_end.visual:
-        return Candidate(image_end.logits, image_end.visual, image_end.audio, "blend", iterations)
-    start = evaluate(best.logits) if iterations else Candidate(best.logits, best.visual, best.audio, "blend")
+        return dataclasses.replace(image_end, kind="blend")
+    start = evaluate(best.logits, best.level_db) if iterations else dataclasses.replace(best, kind="blend")
     if abs(start.visual - v_goal) / span <= ALPHA_TOLERANCE:
         return start
     other = image_end if start.visual > v_goal else music_end  # the end on the other side of v*
@@ -111,7 +104,8 @@ def _bisect(problem: Problem, best: Candidate, music_end: Candidate, image_end: 
     found = start
     for _ in range(BISECTION_STEPS):
         t = 0.5 * (lo + hi)
-        point = evaluate(interpolated_logits(start.logits, other.logits, t))
+        point = evaluate(interpolated_logits(start.logits, other.logits, t),
+                         (1 - t) * start.level_db + t * other.level_db)
         if abs(point.visual - v_goal) < abs(found.visual - v_goal):
             found = point
         if abs(point.visual - v_goal) / span <= ALPHA_TOLERANCE:

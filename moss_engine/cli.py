@@ -169,17 +169,24 @@ def _new_demo_folder(base: Path) -> Path:
 
 
 def _summary(result: Any, out: Path) -> str:
+    from .listening import available
+
     lines = [f"run folder: {out}",
              f"device {result.device}, {result.optimisation.steps_done} steps"
              f"{' (front settled early)' if result.optimisation.stopped_early else ''}, "
              f"{sum(result.timings.values()):.1f} s; hypervolume {result.hypervolume:.4f} (anchor-normalised)",
-             f"{'point':>5}  {'alpha':>5}  {'visual loss':>11}  {'audio loss (dB)':>15}  file",
+             f"{'point':>5}  {'alpha':>5}  {'visual loss':>11}  {'sounds like (MOS)':>17}  {'loudness (LU)':>13}  "
+             f"{'audio loss (dB)':>15}  file",
              ]
     for i, p in enumerate(result.points):
-        lines.append(f"{i:>5}  {p.alpha:5.2f}  {p.visual:11.4f}  {p.audio:15.3f}  point_{i:03d}.wav")
-    if result.output_gain_db != 0.0:
-        lines.append(f"output gain {result.output_gain_db:+.2f} dB on every file of the run folder (its loudest point "
-                     "would have clipped); moss render writes a point at the song's level")
+        mos = "n/a" if p.mos is None else f"{p.mos:.2f}"
+        gain = f"  (turned down {-p.gain_db:.1f} dB against clipping)" if p.gain_db < 0 else ""
+        lines.append(f"{i:>5}  {p.alpha:5.2f}  {p.visual:11.4f}  {mos:>17}  {p.loudness_lu:+13.1f}  {p.audio:15.3f}  "
+                     f"point_{i:03d}.wav{gain}")
+    lines.append("sounds like: how like the song a listener hears the point, 5 = no difference, 1 = very different "
+                 "(Zimtohrli, an independent model of hearing); loudness: against the song (BS.1770)"
+                 if available() else "sounds like: not measured (the perceptual model zimtohrli is not installed for "
+                 "this platform)")
     p = result.placement
     lines.append(f"view it with n_fft {result.settings.n_fft}, hop {result.settings.hop_length}, "
                  f"{result.settings.db_range:g} dB range, {result.settings.freq_scale} axis; the picture spans "

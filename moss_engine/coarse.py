@@ -78,7 +78,8 @@ def optimise_coarse_to_fine(problem: Problem, clip: AudioClip, image: LoadedImag
                          StageReporter(reporter, coarse.step_count, fine_run.steps, coarse.step_count + fine_run.steps,
                                        "fine pass"),
                          weights=coarse.weights.cpu().numpy(),
-                         start_logits=coarse.logits.detach())
+                         start_logits=coarse.logits.detach(),
+                         start_levels=coarse.levels_db().detach().cpu().numpy())
     if coarse.cancelled:
         fine.cancelled = True
     result = fine.run()

@@ -12,17 +12,21 @@ from torch.autograd.function import once_differentiable
 
 
 class _BlendIntoSpectrum(torch.autograd.Function):
-    """mask (P, bins, frames) -> (P, freq, all frames) complex change of the mix spectrum, zero outside the region.
+    """mask (P, bins, frames) and level shift (P,) -> (P, freq, all frames) complex change of the mix spectrum, zero
+    outside the region.
 
-    Forward ``delta = (g - 1) X + g m S`` with ``g = exp(k m)``; backward
-    ``dL/dm = g (k Re(G conj(X + m S)) + Re(G conj S))`` with ``G`` the incoming gradient on the region, computed on
-    real and imaginary planes so that no pass sums over a length-2 axis or promotes a real tensor to complex.
+    Forward ``delta = (g - 1) X + g m S`` with ``g = exp(m (k + s))``, ``s`` the member's picture level in the same
+    units as ``k``; backward, with ``u = g Re(G conj(X + m S))`` and ``G`` the incoming gradient on the region,
+    ``dL/dm = (k + s) u + g Re(G conj S)`` and ``dL/ds = sum(m u)``, computed on real and imaginary planes so that no
+    pass sums over a length-2 axis or promotes a real tensor to complex.
     """
 
     @staticmethod
     def forward(ctx, mask: Tensor, rate: Tensor, music: Tensor, silence: Tensor | None, full_shape: tuple[int, int],
-                region: tuple[slice, slice]) -> Tensor:
-        gain = torch.exp(mask * rate)
+                region: tuple[slice, slice], shift: Tensor) -> Tensor:
+        exponent = mask * rate
+        exponent.addcmul_(mask, shift[:, None, None])
+        gain = exponent.exp_()
         # frame-major memory, handed on as its (freq, frames) transpose: the inverse STFT reads it without a copy
         out = torch.zeros((mask.shape[0], full_shape[1], full_shape[0]), dtype=music.dtype,
                           device=mask.device).transpose(1, 2)
@@ -36,38 +40,46 @@ class _BlendIntoSpectrum(torch.autograd.Function):
             gm = gain * mask
             planes[..., 0].addcmul_(gm, silence_parts[..., 0])
             planes[..., 1].addcmul_(gm, silence_parts[..., 1])
-        ctx.save_for_backward(mask, gain, rate, music, silence)
+        ctx.save_for_backward(mask, gain, rate, music, silence, shift)
         ctx.region = region
         return out
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad: Tensor):
-        mask, gain, rate, music, silence = ctx.saved_tensors
+        mask, gain, rate, music, silence, shift = ctx.saved_tensors
         g = torch.view_as_real(grad[(slice(None), *ctx.region)])
         x = torch.view_as_real(music)
-        along_music = g[..., 0] * x[..., 0] + g[..., 1] * x[..., 1]  # Re(G conj X)
-        if silence is None:
-            grad_mask = gain * rate * along_music
-        else:
+        along = g[..., 0] * x[..., 0] + g[..., 1] * x[..., 1]  # Re(G conj X)
+        if silence is not None:
             s = torch.view_as_real(silence)
             along_silence = g[..., 0] * s[..., 0] + g[..., 1] * s[..., 1]  # Re(G conj S)
-            grad_mask = gain * (rate * (along_music + mask * along_silence) + along_silence)
-        return grad_mask, None, None, None, None, None
+            along.addcmul_(mask, along_silence)  # Re(G conj(X + m S))
+        u = along.mul_(gain)
+        grad_shift = (u * mask).sum(dim=(-2, -1)) if ctx.needs_input_grad[6] else None
+        grad_mask = u * (rate + shift[:, None, None])
+        if silence is not None:
+            grad_mask.addcmul_(gain, along_silence)
+        return grad_mask, None, None, None, None, None, grad_shift
 
 
 def blend_into_spectrum(mask: Tensor, rate: Tensor, music: Tensor, silence: Tensor | None,
-                        full_shape: tuple[int, int], region: tuple[slice, slice]) -> Tensor:
+                        full_shape: tuple[int, int], region: tuple[slice, slice],
+                        shift: Tensor | None = None) -> Tensor:
     """The change the blend makes to a (freq, frames) complex spectrum, for every mask of a population.
 
     Args:
         mask: (population, bins, frames) effective masks on the region.
-        rate: (bins, frames) ``ln(10) / 20 * (picture_dB - music_dB)``: the gain is ``exp(rate * mask)``.
+        rate: (bins, frames) ``ln(10) / 20 * (picture_dB - music_dB)`` with the picture's white at level 0 dB: the
+            gain is ``exp(mask * (rate + shift))``.
         music: (bins, frames) complex, the music's spectrum on the region.
         silence: (bins, frames) complex, the picture's own carrier where the music is silent, or None if none is.
         full_shape: (freq, frames) of the whole spectrum.
         region: the (bins, frames) slices of the region inside it.
+        shift: (population,) each member's picture level, ``ln(10) / 20 * level_dB`` (None: 0 dB); differentiable.
 
     Returns (population, freq, frames) complex, zero outside the region (a transposed view of frame-major memory).
     """
-    return _BlendIntoSpectrum.apply(mask, rate, music, silence, full_shape, region)
+    if shift is None:
+        shift = mask.new_zeros(mask.shape[0])
+    return _BlendIntoSpectrum.apply(mask, rate, music, silence, full_shape, region, shift)

@@ -9,10 +9,11 @@ import numpy as np
 import torch
 
 from .front import alphas
+from .levels import peak, peak_gain
 from .mask import interpolated_logits
 from .pipeline import load_inputs
 from .problem import Problem
-from .run_folder import load_logits, read_manifest, settings_from_manifest
+from .run_folder import load_logits, picture_level_db, read_manifest, settings_from_manifest
 
 #: Interpolated states between two neighbouring front points (the points themselves come on top).
 STATES_BETWEEN = 3
@@ -22,9 +23,11 @@ MONOTONE_TOLERANCE = 0.02
 
 @dataclass(frozen=True)
 class MorphState:
-    """One state of the path: its mask logits, phase refinement, and measured losses and alpha."""
+    """One state of the path: its mask logits, picture level (dB), phase refinement, and measured losses and
+    alpha."""
 
     logits: np.ndarray
+    level_db: float
     phase_iterations: int
     visual: float
     audio: float
@@ -33,12 +36,15 @@ class MorphState:
 
 @dataclass(frozen=True)
 class LoadedRun:
-    """A run folder brought back to life: its manifest, settings, problem (on the CPU) and points' logits."""
+    """A run folder brought back to life: its manifest, settings, problem (on the CPU) and points' logits and
+    picture levels (moss-run/1 points: 0 dB, the level they were made at)."""
 
     folder: Path
     manifest: dict
     problem: Problem
+    reference: np.ndarray
     logits: list[np.ndarray]
+    levels_db: list[float]
     phase_iterations: list[int]
 
 
@@ -47,19 +53,12 @@ def load_run(folder: Path) -> LoadedRun:
     folder = Path(folder)
     manifest = read_manifest(folder)
     settings = settings_from_manifest(folder, manifest)
-    problem = Problem(*load_inputs(settings), settings)
+    clip, image = load_inputs(settings)
+    problem = Problem(clip, image, settings)
     logits = [load_logits(folder / str(p.get("mask", "")), settings.mask_shape) for p in manifest["points"]]
+    levels = [picture_level_db(p) for p in manifest["points"]]
     iterations = [int(p.get("phase_iterations", 0)) for p in manifest["points"]]
-    return LoadedRun(folder, manifest, problem, logits, iterations)
-
-
-def _score(problem: Problem, logits: np.ndarray, iterations: int) -> tuple[float, float]:
-    with torch.no_grad():
-        mask = problem.masks(torch.as_tensor(logits, device=problem.device)[None])[0]
-        if iterations:
-            return problem.objectives_with_rotation(mask, problem.phase_rotation(mask, iterations))
-        v, a = problem.objectives(mask[None])
-        return float(v[0]), float(a[0])
+    return LoadedRun(folder, manifest, problem, clip.samples, logits, levels, iterations)
 
 
 def morph_path(run: LoadedRun, states_between: int = STATES_BETWEEN) -> list[MorphState]:
@@ -70,27 +69,31 @@ def morph_path(run: LoadedRun, states_between: int = STATES_BETWEEN) -> list[Mor
     more than ``MONOTONE_TOLERANCE`` of the ends' range) are left out, so the path only ever moves towards the picture.
     """
     points = run.manifest["points"]
-    raw: list[tuple[np.ndarray, int, float, float]] = []
+    raw: list[tuple[np.ndarray, float, int, float, float]] = []
     for i, p in enumerate(points):
-        raw.append((run.logits[i], run.phase_iterations[i], float(p["visual_loss"]), float(p["audio_loss"])))
+        raw.append((run.logits[i], run.levels_db[i], run.phase_iterations[i], float(p["visual_loss"]),
+                    float(p["audio_loss"])))
         if i + 1 < len(points):
             iterations = min(run.phase_iterations[i], run.phase_iterations[i + 1])
             for k in range(1, states_between + 1):
-                logits = interpolated_logits(run.logits[i], run.logits[i + 1], k / (states_between + 1))
-                raw.append((logits, iterations, *_score(run.problem, logits, iterations)))
-    v_music, v_image = raw[0][2], raw[-1][2]
-    a_music, a_image = raw[0][3], raw[-1][3]
+                t = k / (states_between + 1)
+                logits = interpolated_logits(run.logits[i], run.logits[i + 1], t)
+                level = (1 - t) * run.levels_db[i] + t * run.levels_db[i + 1]
+                v, a, _ = run.problem.score_point(logits, level, iterations)
+                raw.append((logits, level, iterations, v, a))
+    v_music, v_image = raw[0][3], raw[-1][3]
+    a_music, a_image = raw[0][4], raw[-1][4]
     v_tol = MONOTONE_TOLERANCE * abs(v_music - v_image)
     a_tol = MONOTONE_TOLERANCE * abs(a_image - a_music)
     kept = [raw[0]]
     for state in raw[1:]:
         last = kept[-1]
-        if state[2] <= last[2] + v_tol and state[3] >= last[3] - a_tol:
+        if state[3] <= last[3] + v_tol and state[4] >= last[4] - a_tol:
             kept.append(state)
     if kept[-1] is not raw[-1]:
         kept.append(raw[-1])
-    a = alphas(np.array([s[2] for s in kept]), v_music, v_image)
-    return [MorphState(s[0], s[1], s[2], s[3], float(al)) for s, al in zip(kept, a, strict=True)]
+    a = alphas(np.array([s[3] for s in kept]), v_music, v_image)
+    return [MorphState(*s, float(al)) for s, al in zip(kept, a, strict=True)]
 
 
 def morph_audio(run: LoadedRun, states: list[MorphState]) -> tuple[np.ndarray, np.ndarray]:
@@ -98,7 +101,8 @@ def morph_audio(run: LoadedRun, states: list[MorphState]) -> tuple[np.ndarray, n
 
     STFT frame c of the clip takes the spectrogram of the state at position ``c / (frames - 1)`` along the path,
     interpolated linearly between the two nearest states; overlap-add then spreads each change over a window, so
-    there are no clicks. The audio carries the run's output gain.
+    there are no clicks. The audio is at the song's level, turned down as a whole only if it would clip
+    (``levels.peak_gain``).
     """
     problem = run.problem
     n_frames = problem.spec.shape[-1]
@@ -108,15 +112,16 @@ def morph_audio(run: LoadedRun, states: list[MorphState]) -> tuple[np.ndarray, n
     spec = torch.zeros_like(problem.spec)
     for s, state in enumerate(states):
         with torch.no_grad():
-            mask = problem.masks(torch.as_tensor(state.logits)[None])[0]
-            rotation = problem.phase_rotation(mask, state.phase_iterations) if state.phase_iterations else None
-            state_spec = problem.spectrogram(mask, rotation)  # (channels, freq, frames)
+            mask = problem.point_mask(state.logits)
+            rotation = (problem.phase_rotation(mask, state.phase_iterations, state.level_db)
+                        if state.phase_iterations else None)
+            state_spec = problem.spectrogram(mask, rotation, state.level_db)  # (channels, freq, frames)
         share = torch.zeros(n_frames)
         share[lower == s] += 1 - weight[lower == s]
         share[lower + 1 == s] += weight[lower + 1 == s]
         spec += state_spec * share
-    gain = 10 ** (run.manifest["output_gain_db"] / 20)
-    audio = problem.stft.inverse(spec, problem.n_samples).numpy() * gain
+    audio = problem.stft.inverse(spec, problem.n_samples).numpy()
+    audio *= np.float32(10 ** (peak_gain(audio, peak(run.reference)) / 20))
     frame_alpha = np.interp(position, np.arange(len(states)), [s.alpha for s in states])
     return audio.astype(np.float32), frame_alpha
 
@@ -149,8 +154,8 @@ def write_morph(folder: Path, overwrite: bool = False, video: bool = True) -> li
         raise MossInputError(f"cannot write the morph into the run folder ({exc.strerror or exc})", folder) from None
     try:
         write_json(tmp / "morph.json", {"states": [
-            {"alpha": s.alpha, "visual_loss": s.visual, "audio_loss": s.audio, "phase_iterations": s.phase_iterations}
-            for s in states]})
+            {"alpha": s.alpha, "visual_loss": s.visual, "audio_loss": s.audio, "picture_level_db": s.level_db,
+             "phase_iterations": s.phase_iterations} for s in states]})
         write_wav(tmp / "morph.wav", audio, run.problem.sample_rate)
         if video:
             from .video import write_morph_video

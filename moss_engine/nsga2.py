@@ -108,9 +108,9 @@ class Nsga2Optimizer(SteppableOptimiser):
         self.reporter.progress(0.0, "measuring the two ends and the crossfade")
         levels = np.linspace(0.0, 1.0, max(MIN_CROSSFADE_LEVELS, settings.points))
         self._cross_logits = constant_logits(levels, settings.mask_shape, problem.device)
-        cross_v, cross_a, _ = self._evaluate_full(self._cross_logits, cancellable=False)
+        cross_v, cross_a, cross_x, _ = self._evaluate_full(self._cross_logits, cancellable=False)
         self.crossfade_levels = levels
-        self.crossfade_visual, self.crossfade_audio = cross_v, cross_a
+        self.crossfade_visual, self.crossfade_audio, self.crossfade_excess = cross_v, cross_a, cross_x
         self.anchors = Anchors(music_visual=float(cross_v[0]), music_audio=float(cross_a[0]),
                                image_visual=float(cross_v[-1]), image_audio=float(cross_a[-1]))
 
@@ -151,10 +151,13 @@ class Nsga2Optimizer(SteppableOptimiser):
         return upsample(coarse.to(self.problem.device), self.settings.mask_shape)
 
     @torch.no_grad()
-    def _evaluate_full(self, logits: Tensor, cancellable: bool = True) -> tuple[np.ndarray, np.ndarray, int]:
-        """(n, *mask_shape) logits -> (visual, audio) float64 numpy and how many were done before a cancel."""
+    def _evaluate_full(self, logits: Tensor, cancellable: bool = True
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """(n, *mask_shape) logits at the matched picture level -> (visual, audio, loudness excess) float64 numpy and
+        how many were done before a cancel. The genetic search does not move the level: the pipeline brings every
+        point it keeps within the loudness limits."""
         n = len(logits)
-        visual, audio = np.full(n, np.nan), np.full(n, np.nan)
+        visual, audio, excess = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
         done = 0
         while done < n:
             if cancellable and self.reporter.should_stop():
@@ -164,15 +167,15 @@ class Nsga2Optimizer(SteppableOptimiser):
             out = self._run_chunk(lambda p: self.problem.objectives(self.problem.masks(logits[p])), part)
             if out is None:  # out of GPU memory: the chunk size was halved, try again
                 continue
-            v, a = out
-            visual[part] = v.double().cpu().numpy()
-            audio[part] = a.double().cpu().numpy()
+            visual[part] = out.visual.double().cpu().numpy()
+            audio[part] = out.audio.double().cpu().numpy()
+            excess[part] = out.loudness_excess.double().cpu().numpy()
             done = part.stop
-        return visual, audio, done
+        return visual, audio, excess, done
 
     def evaluate(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(n, n_var) coarse logits -> (visual, audio) losses as float64 numpy, chunked, no gradients, no cancel."""
-        visual, audio, _ = self._evaluate_full(self.full_logits(x), cancellable=False)
+        visual, audio, _, _ = self._evaluate_full(self.full_logits(x), cancellable=False)
         return visual, audio
 
     # -- stepping ---------------------------------------------------------------------------------------------------
@@ -187,7 +190,7 @@ class Nsga2Optimizer(SteppableOptimiser):
             self.stopped_early = True
             return
         x = pop.get("X")
-        visual, audio, done = self._evaluate_full(self.full_logits(x))
+        visual, audio, _, done = self._evaluate_full(self.full_logits(x))
         self.evaluations += done
         self._add_to_archive(x[:done], visual[:done], audio[:done])
         if done < len(x):
@@ -245,6 +248,7 @@ class Nsga2Optimizer(SteppableOptimiser):
         optimised = []
         if picked:
             logits = self.full_logits(self.archive_x[picked]).cpu().numpy().astype(np.float32)
-            optimised = [Candidate(logits[k], float(self.archive_visual[o]), float(self.archive_audio[o]), "optimised")
-                         for k, o in enumerate(picked)]
+            level = self.problem.matched_level_db
+            optimised = [Candidate(logits[k], float(self.archive_visual[o]), float(self.archive_audio[o]), "optimised",
+                                   level_db=level) for k, o in enumerate(picked)]
         return self._package(optimised)

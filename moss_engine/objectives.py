@@ -5,11 +5,25 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from pytorch_msssim.ssim import _fspecial_gauss_1d
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 from torch.utils.checkpoint import checkpoint
 
+from .loudness import (
+    ABSOLUTE_GATE_LUFS,
+    BLOCK_S,
+    BLOCK_STEP_S,
+    INTEGRATED_LIMIT_LU,
+    LUFS_OFFSET,
+    RELATIVE_GATE_LU,
+    SHORT_TERM_HOP_S,
+    SHORT_TERM_LIMIT_LU,
+    SHORT_TERM_S,
+    SILENCE_BELOW_SONG_LU,
+    k_weighting_gain,
+)
 from .spectral import TINY, Stft, mel_filterbank, power, power_to_db
 
 #: Gradient that leaks through the viewer's clamp, so a cell below black (or above white) still feels the mask.
@@ -20,6 +34,13 @@ AUDIO_FLOOR_DB = 80.0
 #: Window lengths of the audio objective at 44.1 kHz (about 12, 23 and 46 ms); scaled with the sample rate.
 AUDIO_N_FFTS_44K = (512, 1024, 2048)
 N_MELS = 64
+#: What ``LogMelDistance`` is, in words (the run folder's ``audio_objective``).
+AUDIO_OBJECTIVE = "multi-resolution log-mel distance to the song (dB; 64 bands, windows of about 12, 23 and 46 ms)"
+#: The optimiser aims this far inside the loudness limits (LU), so that the exact measurement of the written file,
+#: which the estimate below only approximates, stays within them.
+LOUDNESS_MARGIN_LU = 0.5
+#: Smoothing of the worst short-term window (LU): a soft maximum, so that every window near the worst one feels it.
+WORST_WINDOW_SMOOTHING_LU = 0.25
 
 
 def leaky_clamp01(x: Tensor) -> Tensor:
@@ -236,3 +257,81 @@ class LogMelDistance(nn.Module):
                 d = self.distance(i, signal, known)
             total = total + d
         return total / len(self.stfts)
+
+
+class LoudnessExcess(nn.Module):
+    """How far a population's audio is over the song's loudness, estimated from the viewer's power spectrogram.
+
+    ``loudness.py`` measures BS.1770 exactly on a file; this is the same measure made differentiable: per frame the
+    K-weighted power ``e_t = sum_f k(f) P_t(f)``, averaged over 400 ms gating blocks (BS.1770's two gates chosen
+    without gradient) for the integrated loudness and over 3 s windows for the short-term loudness, calibrated so that
+    the song's own integrated loudness equals its exact figure. The result per member is
+    ``relu(L - L_song - (1 - m))^2 + relu(softmax_w(S_w - C_w) - (3 - m))^2`` in LU^2, with ``L`` the integrated and
+    ``S_w`` the short-term loudness, ``C_w`` the song's short-term ceiling (``loudness.short_term_ceiling``) and
+    ``m = LOUDNESS_MARGIN_LU``: 0 inside the limits, growing smoothly beyond them.
+
+    Args:
+        reference_power: (frames, freq) the song's mix power spectrogram with the STFT that the population's will use.
+        sample_rate, hop_length, n_fft: that STFT.
+        song_lufs: the song's mix's exact integrated loudness (``loudness.integrated_loudness``).
+    """
+
+    def __init__(self, reference_power: Tensor, sample_rate: int, n_fft: int, hop_length: int, song_lufs: float):
+        super().__init__()
+        freqs = torch.arange(n_fft // 2 + 1, dtype=torch.float64) * sample_rate / n_fft
+        weight = torch.from_numpy(k_weighting_gain(freqs.numpy(), sample_rate))
+        weight[1:-1] *= 2.0  # a one-sided spectrum: every bin but DC and Nyquist stands for two
+        self.register_buffer("weight", weight.float(), persistent=False)
+        frames_per_s = sample_rate / hop_length
+        n_frames = reference_power.shape[-2]
+        self.block = (max(1, round(BLOCK_S * frames_per_s)), max(1, round(BLOCK_STEP_S * frames_per_s)))
+        window = min(n_frames, max(1, round(SHORT_TERM_S * frames_per_s)))
+        self.window = (window, max(1, round(SHORT_TERM_HOP_S * frames_per_s)))
+        self.calibration = 0.0
+        if not math.isfinite(song_lufs):  # a silent song: nothing to be measured against, nothing to hold back
+            self.song_lufs = None
+            return
+        self.calibration = song_lufs - self._integrated(self._frame_power(reference_power[None]))[0].item()
+        self.song_lufs = song_lufs
+        song_short = self._short_term(self._frame_power(reference_power[None]))[0]
+        self.register_buffer("ceiling", torch.clamp(song_short, min=song_lufs - SILENCE_BELOW_SONG_LU),
+                             persistent=False)
+
+    def _frame_power(self, power: Tensor) -> Tensor:
+        """(population, frames, freq) -> (population, frames) K-weighted power per frame."""
+        return power @ self.weight
+
+    def _lufs(self, mean_power: Tensor) -> Tensor:
+        return LUFS_OFFSET + self.calibration + 10.0 * torch.log10(mean_power.clamp(min=TINY))
+
+    def _integrated(self, frame_power: Tensor) -> Tensor:
+        """(population, frames) -> (population,) gated integrated loudness in LUFS."""
+        kernel, stride = self.block
+        blocks = F.avg_pool1d(frame_power[:, None], min(kernel, frame_power.shape[-1]), stride)[:, 0]
+        with torch.no_grad():
+            loud = self._lufs(blocks)
+            above = loud >= ABSOLUTE_GATE_LUFS
+            mean_above = (blocks * above).sum(dim=-1) / above.sum(dim=-1).clamp(min=1)
+            kept = above & (loud > self._lufs(mean_above)[:, None] + RELATIVE_GATE_LU)
+            kept = torch.where(kept.any(dim=-1, keepdim=True), kept, torch.ones_like(kept))
+        return self._lufs((blocks * kept).sum(dim=-1) / kept.sum(dim=-1))
+
+    def _short_term(self, frame_power: Tensor) -> Tensor:
+        """(population, frames) -> (population, windows) short-term loudness in LUFS."""
+        kernel, stride = self.window
+        return self._lufs(F.avg_pool1d(frame_power[:, None], kernel, stride)[:, 0])
+
+    def integrated(self, power: Tensor) -> Tensor:
+        """(population, frames, freq) power -> (population,) estimated integrated loudness in LUFS."""
+        return self._integrated(self._frame_power(power))
+
+    def forward(self, power: Tensor) -> Tensor:
+        """(population, frames, freq) power of the mix -> (population,) squared excess over the limits, LU^2."""
+        if self.song_lufs is None:
+            return power.new_zeros(power.shape[0])
+        frame_power = self._frame_power(power)
+        over = self._integrated(frame_power) - self.song_lufs - (INTEGRATED_LIMIT_LU - LOUDNESS_MARGIN_LU)
+        smooth = WORST_WINDOW_SMOOTHING_LU
+        worst = smooth * torch.logsumexp((self._short_term(frame_power) - self.ceiling) / smooth, dim=-1)
+        over_short = worst - (SHORT_TERM_LIMIT_LU - LOUDNESS_MARGIN_LU)
+        return F.relu(over) ** 2 + F.relu(over_short) ** 2

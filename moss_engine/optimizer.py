@@ -44,6 +44,13 @@ MIN_STEPS = 10
 ADAPT_EVERY = 8
 #: ... when the widest gap is at least this many times the crowded point's own gaps.
 ADAPT_RATIO = 2.0
+#: One unit of the optimised level parameter in dB: with Adam's step of about the learning rate (0.15), the picture's
+#: level moves up to 1.5 dB a step, so 40 steps can take it 60 dB from where it started.
+LEVEL_UNIT_DB = 10.0
+#: Weight of the loudness excess (``Scores.loudness_excess``, LU^2) next to the scalarised objectives (which span
+#: about 1): a point 1 LU beyond the optimiser's loudness target costs as much as the whole front's width, so the
+#: loudness limits act as a constraint, not as a preference.
+LOUDNESS_WEIGHT = 1.0
 
 
 def preference_vectors(count: int) -> np.ndarray:
@@ -73,8 +80,10 @@ def smooth_tchebycheff(normalised: Tensor, weights: Tensor, mu: float = STCH_MU)
 class Candidate:
     """One mask the run found and its losses. ``kind`` is ``music``, ``image``, ``crossfade`` or ``optimised``.
 
+    ``level_db`` is the picture's level the mask blends it at (``picture_level_db``, DESIGN.md "Levels").
     ``phase_iterations`` > 0 means the audio is synthesised with that many iterations of phase refinement
-    (``Problem.phase_rotation``); the losses are those of that audio.
+    (``Problem.phase_rotation``); the losses are those of that audio. ``loudness_excess`` is the optimiser's estimate
+    of how far the audio is over the song's loudness (``Scores.loudness_excess``; 0 within the limits).
     """
 
     logits: np.ndarray
@@ -82,6 +91,8 @@ class Candidate:
     audio: float
     kind: str
     phase_iterations: int = 0
+    level_db: float = 0.0
+    loudness_excess: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -166,7 +177,8 @@ class SteppableOptimiser:
 
     Subclasses set ``problem``, ``settings``, ``reporter``, ``step_count``, ``cancelled``, ``stopped_early``,
     ``_started``, ``chunk_size``, the anchors and crossfade (``anchors``, ``crossfade_*``, ``_cross_logits``,
-    ``hypervolume_history``) and implement ``next()`` and ``result()``.
+    ``hypervolume_history``, measured at ``problem.matched_level_db``: the loudness-matched crossfade) and implement
+    ``next()`` and ``result()``.
     """
 
     unit = "step"
@@ -225,10 +237,11 @@ class SteppableOptimiser:
 
     def _package(self, optimised: list[Candidate]) -> OptimisationResult:
         """Both anchors and the ``optimised`` candidates as an ``OptimisationResult``."""
+        level = self.problem.matched_level_db
         cands = [Candidate(self._cross_logits[0].cpu().numpy(), self.anchors.music_visual, self.anchors.music_audio,
-                           "music"),
+                           "music", level_db=level),
                  Candidate(self._cross_logits[-1].cpu().numpy(), self.anchors.image_visual, self.anchors.image_audio,
-                           "image"),
+                           "image", level_db=level, loudness_excess=float(self.crossfade_excess[-1])),
                  *optimised]
         return OptimisationResult(
             candidates=cands, anchors=self.anchors, crossfade_levels=self.crossfade_levels.copy(),
@@ -241,13 +254,18 @@ class SteppableOptimiser:
 class StchOptimizer(SteppableOptimiser):
     """Optimises ``settings.points - 2`` masks, one per preference vector, in one batched Adam run.
 
+    Each mask has a picture level of its own (dB, DESIGN.md "Levels"), optimised with it: it starts at
+    ``problem.matched_level_db`` and moves as the objectives and the loudness limits ask (``LEVEL_UNIT_DB``). A
+    member's value is its smooth Tchebycheff scalarisation plus ``LOUDNESS_WEIGHT`` times its loudness excess.
+
     Steppable like pymoo's ``Algorithm``: ``while opt.has_next(): opt.next()``, then ``opt.result()``. Each step
     evaluates the population in chunks (checking ``reporter.should_stop()`` between them), keeps for every preference
     the best mask seen so far, and stops early when the hypervolume of that archive has not grown by
     ``settings.min_improvement`` (relative) for ``settings.patience`` steps.
 
-    Start points: the uniform crossfade is evaluated at a few levels (the comparison baseline), and each preference
-    starts from the crossfade level that its own scalarisation likes best, so the run can only improve on it.
+    Start points: the loudness-matched uniform crossfade is evaluated at a few levels (the comparison baseline), and
+    each preference starts from the crossfade level that its own scalarisation likes best, so the run can only improve
+    on it.
 
     Args:
         problem: the picture and song, on the run's device.
@@ -256,10 +274,12 @@ class StchOptimizer(SteppableOptimiser):
         weights: (K, 2) preference vectors (visual, audio) instead of ``preference_vectors(points - 2)``.
         start_logits: (K, *mask_shape) start points instead of the crossfade (coarse-to-fine hands its coarse result
             on this way); the archive keeps, per preference, the better of these and the crossfade start.
+        start_levels: (K,) their picture levels in dB (default: the matched level).
     """
 
     def __init__(self, problem: Problem, settings: RunSettings, reporter: Reporter | None = None,
-                 weights: np.ndarray | None = None, start_logits: Tensor | None = None):
+                 weights: np.ndarray | None = None, start_logits: Tensor | None = None,
+                 start_levels: np.ndarray | None = None):
         self.problem = problem
         self.settings = settings
         self.reporter = reporter or NullReporter()
@@ -281,16 +301,18 @@ class StchOptimizer(SteppableOptimiser):
         self.reporter.progress(0.0, "measuring the two ends and the crossfade")
         levels = np.linspace(0.0, 1.0, max(MIN_CROSSFADE_LEVELS, self.population + 2))
         cross_logits = self._constant_logits(levels)
-        cross_v, cross_a = self.evaluate(cross_logits)
+        cross_v, cross_a, cross_x = self.evaluate(cross_logits)
         self.crossfade_levels = levels
-        self.crossfade_visual, self.crossfade_audio = cross_v, cross_a
+        self.crossfade_visual, self.crossfade_audio, self.crossfade_excess = cross_v, cross_a, cross_x
         self.anchors = Anchors(music_visual=float(cross_v[0]), music_audio=float(cross_a[0]),
                                image_visual=float(cross_v[-1]), image_audio=float(cross_a[-1]))
         self._cross_logits = cross_logits
 
-        self.retarget(preference_vectors(self.population) if weights is None else weights, start_logits)
+        self.retarget(preference_vectors(self.population) if weights is None else weights, start_logits,
+                      start_levels)
 
-    def retarget(self, weights: np.ndarray, start_logits: Tensor | None = None) -> None:
+    def retarget(self, weights: np.ndarray, start_logits: Tensor | None = None,
+                 start_levels: np.ndarray | None = None) -> None:
         """Start over with new (K, 2) preference vectors: each starts from the crossfade level it likes best.
 
         The anchors and the crossfade are kept (they do not depend on the preferences).
@@ -300,38 +322,51 @@ class StchOptimizer(SteppableOptimiser):
         self.step_count = 0
         self.cancelled = self.stopped_early = False
         self.weights = torch.as_tensor(np.asarray(weights), dtype=torch.float32, device=device)
-        cross_v, cross_a = self.crossfade_visual, self.crossfade_audio
-        cross_norm = torch.as_tensor(self.anchors.normalise(cross_v, cross_a), dtype=torch.float32, device=device)
+        cross_norm = torch.as_tensor(self.anchors.normalise(self.crossfade_visual, self.crossfade_audio),
+                                     dtype=torch.float32, device=device)
         scal = smooth_tchebycheff(cross_norm[None, :, :], self.weights[:, None, :])  # (population, levels)
+        scal = scal + LOUDNESS_WEIGHT * torch.as_tensor(self.crossfade_excess, dtype=torch.float32, device=device)
         start = scal.argmin(dim=1).cpu().numpy()
         init = self._cross_logits[start].clone()
         gen = torch.Generator().manual_seed(self.settings.seed)
         init += 0.01 * torch.randn(init.shape, generator=gen).to(device)
         self.logits = init.requires_grad_(True)
-        self.adam = torch.optim.Adam([self.logits], lr=self.settings.learning_rate)
+        self.level_params = torch.zeros(self.population, device=device, requires_grad=True)
+        self.adam = torch.optim.Adam([self.logits, self.level_params], lr=self.settings.learning_rate)
 
         self.best_scal = scal.gather(1, torch.as_tensor(start, device=device)[:, None])[:, 0].detach().cpu().numpy()
         self.best_logits = init.detach().clone()
-        self.best_visual = cross_v[start].copy()
-        self.best_audio = cross_a[start].copy()
+        self.best_levels = np.full(self.population, self.problem.matched_level_db)
+        self.best_visual = self.crossfade_visual[start].copy()
+        self.best_audio = self.crossfade_audio[start].copy()
+        self.best_excess = self.crossfade_excess[start].copy()
         if start_logits is not None:
-            self._start_from(start_logits.to(device))
+            self._start_from(start_logits.to(device), start_levels)
         self.hypervolume_history = [self._archive_hypervolume()]
         self._emit()
 
-    def _start_from(self, logits: Tensor) -> None:
-        """Start every preference from ``logits`` (K, *mask_shape); the archive keeps the better of each and its
-        crossfade start."""
-        v, a = self.evaluate(logits)
-        norm = torch.as_tensor(self.anchors.normalise(v, a), dtype=torch.float32, device=self.problem.device)
-        scal = smooth_tchebycheff(norm, self.weights).cpu().numpy()
+    def _start_from(self, logits: Tensor, levels: np.ndarray | None) -> None:
+        """Start every preference from ``logits`` (K, *mask_shape) at ``levels`` (K,) dB; the archive keeps the
+        better of each and its crossfade start."""
+        device = self.problem.device
+        levels = np.full(len(logits), self.problem.matched_level_db) if levels is None else np.asarray(levels, float)
+        v, a, x = self.evaluate(logits, levels)
+        norm = torch.as_tensor(self.anchors.normalise(v, a), dtype=torch.float32, device=device)
+        scal = smooth_tchebycheff(norm, self.weights).cpu().numpy() + LOUDNESS_WEIGHT * x
         self.logits = logits.detach().clone().requires_grad_(True)
-        self.adam = torch.optim.Adam([self.logits], lr=self.settings.learning_rate)
+        params = (levels - self.problem.matched_level_db) / LEVEL_UNIT_DB
+        self.level_params = torch.as_tensor(params, dtype=torch.float32, device=device).clone().requires_grad_(True)
+        self.adam = torch.optim.Adam([self.logits, self.level_params], lr=self.settings.learning_rate)
         better = scal < self.best_scal
-        self.best_logits[torch.as_tensor(better, device=self.problem.device)] = logits.detach()[
-            torch.as_tensor(better, device=self.problem.device)]
+        self.best_logits[torch.as_tensor(better, device=device)] = logits.detach()[torch.as_tensor(better,
+                                                                                                   device=device)]
         self.best_scal[better], self.best_visual[better], self.best_audio[better] = scal[better], v[better], a[better]
+        self.best_levels[better], self.best_excess[better] = levels[better], x[better]
         self.hypervolume_history = [self._archive_hypervolume()]
+
+    def levels_db(self) -> Tensor:
+        """(population,) the picture level of every member now, dB (differentiable in ``level_params``)."""
+        return self.problem.matched_level_db + LEVEL_UNIT_DB * self.level_params
 
     # -- evaluation -------------------------------------------------------------------------------------------------
     def _constant_logits(self, levels: np.ndarray) -> Tensor:
@@ -341,19 +376,22 @@ class StchOptimizer(SteppableOptimiser):
         return logits[:, None, None].expand(-1, *shape).contiguous().to(self.problem.device)
 
     @torch.no_grad()
-    def evaluate(self, logits: Tensor) -> tuple[np.ndarray, np.ndarray]:
-        """(population, *mask_shape) logits -> (visual, audio) losses as float64 numpy, chunked, no gradients."""
-        visual, audio = np.empty(len(logits)), np.empty(len(logits))
+    def evaluate(self, logits: Tensor, levels: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(population, *mask_shape) logits at (population,) picture levels in dB (default: the matched level) ->
+        (visual, audio, loudness excess) as float64 numpy, chunked, no gradients."""
+        if levels is None:
+            levels = np.full(len(logits), self.problem.matched_level_db)
+        level_t = torch.as_tensor(np.asarray(levels), dtype=torch.float32, device=self.problem.device)
+        out_all = np.empty((3, len(logits)))
         done = 0
         while done < len(logits):
             part = slice(done, min(len(logits), done + self.chunk_size))
-            out = self._run_chunk(lambda p: self.problem.objectives(self.problem.masks(logits[p])), part)
+            out = self._run_chunk(lambda p: self.problem.objectives(self.problem.masks(logits[p]), level_t[p]), part)
             if out is None:
                 continue
-            visual[part] = out[0].double().cpu().numpy()
-            audio[part] = out[1].double().cpu().numpy()
+            out_all[:, part] = torch.stack(tuple(out)).double().cpu().numpy()
             done = part.stop
-        return visual, audio
+        return out_all[0], out_all[1], out_all[2]
 
     # -- stepping ---------------------------------------------------------------------------------------------------
     def next(self) -> None:
@@ -363,10 +401,12 @@ class StchOptimizer(SteppableOptimiser):
         v_span = max(anchors.music_visual - anchors.image_visual, 1e-9)
         a_span = max(anchors.image_audio - anchors.music_audio, 1e-9)
         self.adam.zero_grad(set_to_none=False)
-        if self.logits.grad is None:
-            self.logits.grad = torch.zeros_like(self.logits)
+        for param in (self.logits, self.level_params):
+            if param.grad is None:
+                param.grad = torch.zeros_like(param)
         # the chunks' losses stay on the device until the step is done: one transfer (one host sync) per step
         parts: list[Tensor] = []
+        levels_now = self.levels_db().detach()
         done = 0
         while done < self.population:
             if self.reporter.should_stop():
@@ -375,11 +415,11 @@ class StchOptimizer(SteppableOptimiser):
             part = slice(done, min(self.population, done + self.chunk_size))
 
             def chunk(p: slice):
-                v, a = self.problem.objectives(self.problem.masks(self.logits[p]))
+                v, a, excess = self.problem.objectives(self.problem.masks(self.logits[p]), self.levels_db()[p])
                 norm = torch.stack([(v - anchors.image_visual) / v_span, (a - anchors.music_audio) / a_span], dim=-1)
-                scal = smooth_tchebycheff(norm, self.weights[p])
+                scal = smooth_tchebycheff(norm, self.weights[p]) + LOUDNESS_WEIGHT * excess
                 scal.sum().backward()
-                return v.detach(), a.detach(), scal.detach()
+                return v.detach(), a.detach(), excess.detach(), scal.detach()
 
             out = self._run_chunk(chunk, part)
             if out is None:
@@ -387,14 +427,16 @@ class StchOptimizer(SteppableOptimiser):
             parts.append(torch.stack(out))
             done = part.stop
 
-        visual, audio, scal_all = torch.cat(parts, dim=1).double().cpu().numpy()
+        visual, audio, excess, scal_all = torch.cat(parts, dim=1).double().cpu().numpy()
         better = scal_all < self.best_scal
         if better.any():
             idx = torch.as_tensor(np.flatnonzero(better), device=device)
             self.best_logits[idx] = self.logits.detach()[idx]
+            self.best_levels[better] = levels_now.double().cpu().numpy()[better]
             self.best_scal[better] = scal_all[better]
             self.best_visual[better] = visual[better]
             self.best_audio[better] = audio[better]
+            self.best_excess[better] = excess[better]
         self.adam.step()
         self.step_count += 1
         if self.step_count % ADAPT_EVERY == 0 and self.step_count + ADAPT_EVERY <= self.settings.steps:
@@ -408,7 +450,8 @@ class StchOptimizer(SteppableOptimiser):
 
         The front here is the archive plus both anchors, in anchor-normalised units, sorted from the music end. The
         pure-visual preference (index 0) never moves: it looks for the image end. The moved mask restarts from the
-        mean of the logits at the gap's two ends, with fresh Adam state and an empty archive slot.
+        mean of the masks (and of the picture levels) at the gap's two ends, with fresh Adam state and an empty
+        archive slot.
         """
         norm = self.anchors.normalise(self.best_visual, self.best_audio)
         music, image = np.array([1.0, 0.0]), np.array([0.0, 1.0])
@@ -436,18 +479,24 @@ class StchOptimizer(SteppableOptimiser):
                 return self._cross_logits[-1]
             return self.best_logits[o]
 
+        def level_of(o: int) -> float:
+            return self.problem.matched_level_db if o < 0 else float(self.best_levels[o])
+
         with torch.no_grad():
             # average the two masks (not their logits: an anchor's +-30 would saturate the sigmoid) and step back
             # from saturation so the gradient can move it
-            ends = (logits_of(int(owner[widest])), logits_of(int(owner[widest + 1])))
-            mean_mask = 0.5 * (torch.sigmoid(ends[0]) + torch.sigmoid(ends[1]))
+            ends = (int(owner[widest]), int(owner[widest + 1]))
+            mean_mask = 0.5 * (torch.sigmoid(logits_of(ends[0])) + torch.sigmoid(logits_of(ends[1])))
             start = torch.logit(mean_mask.clamp(0.01, 0.99))
             self.logits[k] = start
+            mean_level = 0.5 * (level_of(ends[0]) + level_of(ends[1]))
+            self.level_params[k] = (mean_level - self.problem.matched_level_db) / LEVEL_UNIT_DB
             self.weights[k] = torch.as_tensor(weight, dtype=self.weights.dtype, device=self.weights.device)
-            state = self.adam.state.get(self.logits, {})
-            for key in ("exp_avg", "exp_avg_sq"):
-                if key in state:
-                    state[key][k] = 0.0
+            for param in (self.logits, self.level_params):
+                state = self.adam.state.get(param, {})
+                for key in ("exp_avg", "exp_avg_sq"):
+                    if key in state:
+                        state[key][k] = 0.0
         self.best_scal[k] = np.inf
         return True
 
@@ -472,5 +521,7 @@ class StchOptimizer(SteppableOptimiser):
 
     def result(self) -> OptimisationResult:
         best = self.best_logits.cpu().numpy()
-        return self._package([Candidate(best[k], float(self.best_visual[k]), float(self.best_audio[k]), "optimised")
+        return self._package([Candidate(best[k], float(self.best_visual[k]), float(self.best_audio[k]), "optimised",
+                                        level_db=float(self.best_levels[k]),
+                                        loudness_excess=float(self.best_excess[k]))
                               for k in range(self.population)])

@@ -15,22 +15,40 @@ from .device import describe, resolve_device
 from .errors import MossInputError
 from .front import Anchors, alphas, hypervolume, nondominated, pick_spread, thin_out
 from .image_io import LoadedImage, load_image
+from .levels import peak_gain
+from .listening import SAME_AS_SONG_MOS, Listener
+from .loudness import SongLoudness
 from .nsga2 import Nsga2Optimizer
 from .optimizer import Candidate, OptimisationResult, StchOptimizer
-from .problem import Problem
-from .reporting import Reporter
+from .problem import LEVEL_RANGE_DB, Problem
+from .reporting import NullReporter, Reporter
 from .settings import RunSettings
 from .target import Placement
 
 #: Front points closer than this (as a share of the front's extent in each loss) count as one.
 MIN_POINT_DISTANCE = 0.02
-#: Peak the output is brought down to when some point would clip (DESIGN.md "Output level").
-OUTPUT_PEAK_DBFS = -1.0
+#: A point found over the loudness limits has its picture level lowered by its excess plus this much (dB) and is
+#: measured again, at most ``LEVEL_TRIES`` times (then it takes the lowest level, where the picture is inaudible).
+LEVEL_STEP_MARGIN_DB = 0.25
+LEVEL_TRIES = 8
 
 
 @dataclass(frozen=True)
 class FrontPoint:
-    """One point of the finished front: its losses, alpha, mask logits and audio (channels, samples)."""
+    """One point of the finished front.
+
+    Attributes:
+        visual, audio: its losses (``audio_loss`` is the optimiser's audio objective).
+        alpha: how far along the front (0 the music, 1 the image end).
+        logits: its mask logits; with ``level_db`` and ``phase_iterations`` they rebuild its audio exactly.
+        samples: (channels, samples) its audio as written, ``gain_db`` applied.
+        kind: where it came from (``music``, ``image``, ``optimised``, ``…+phase``).
+        level_db: the picture's level (``picture_level_db``, DESIGN.md "Levels").
+        gain_db: its own gain against clipping (0: none; DESIGN.md "Output level").
+        loudness_lu: integrated loudness change against the song (BS.1770, before the gain); None when unmeasured
+            (a moss-run/1 folder).
+        mos: how like the song it sounds (Zimtohrli's MOS, 1-5); None when not measured.
+    """
 
     visual: float
     audio: float
@@ -39,11 +57,16 @@ class FrontPoint:
     samples: np.ndarray
     kind: str
     phase_iterations: int = 0
+    level_db: float = 0.0
+    gain_db: float = 0.0
+    loudness_lu: float | None = None
+    mos: float | None = None
 
 
 @dataclass(frozen=True)
 class RunResult:
-    """Everything a run folder holds, in memory. Audio already has ``output_gain_db`` applied."""
+    """Everything a run folder holds, in memory: ``reference`` is the song's segment as decoded, every point's
+    audio is at the song's level (a point's own ``gain_db`` against clipping applied)."""
 
     settings: RunSettings
     device: str
@@ -57,7 +80,6 @@ class RunResult:
     points: list[FrontPoint]
     anchors: Anchors
     hypervolume: float
-    output_gain_db: float
     crossfade_visual: np.ndarray
     crossfade_audio: np.ndarray
     optimisation: OptimisationResult
@@ -125,15 +147,6 @@ def select_front(candidates: list[Candidate], points: int) -> tuple[list[int], n
     return [int(i) for i in keep], alphas(losses[keep, 0], v_music, v_image)
 
 
-def render_candidate(problem: Problem, candidate: Candidate) -> np.ndarray:
-    """(channels, samples) audio of a candidate: its mask, with its phase refinement if it has one."""
-    with torch.no_grad():
-        logits = torch.as_tensor(candidate.logits, device=problem.device)[None]
-        mask = problem.masks(logits)[0]
-        rotation = problem.phase_rotation(mask, candidate.phase_iterations) if candidate.phase_iterations else None
-        return problem.render(mask, rotation)
-
-
 def refine_phases(problem: Problem, candidates: list[Candidate], iterations: int,
                   reporter: Reporter | None = None) -> list[Candidate]:
     """The phase-refined twin of every candidate but the music end, scored with the same objectives.
@@ -149,19 +162,9 @@ def refine_phases(problem: Problem, candidates: list[Candidate], iterations: int
             if reporter.should_stop():
                 break
             reporter.progress(1.0, f"refining the phase of point {n + 1}/{len(todo)}")
-        with torch.no_grad():
-            mask = problem.masks(torch.as_tensor(c.logits, device=problem.device)[None])[0]
-            v, a = problem.objectives_with_rotation(mask, problem.phase_rotation(mask, iterations))
-        twins.append(Candidate(c.logits, v, a, f"{c.kind}+phase", iterations))
+        v, a, x = problem.score_point(c.logits, c.level_db, iterations)
+        twins.append(Candidate(c.logits, v, a, f"{c.kind}+phase", iterations, c.level_db, x))
     return twins
-
-
-def output_gain(arrays: list[np.ndarray]) -> float:
-    """The one gain (linear) for the whole run: 1, or what brings the highest peak to -1 dBFS if any would clip."""
-    peak = max(float(np.max(np.abs(a))) if a.size else 0.0 for a in arrays)
-    if peak <= 1.0:
-        return 1.0
-    return 10 ** (OUTPUT_PEAK_DBFS / 20) / peak
 
 
 def compute_front(settings: RunSettings, reporter: Reporter | None = None,
@@ -184,31 +187,81 @@ def compute_front(settings: RunSettings, reporter: Reporter | None = None,
         candidates = candidates + refine_phases(problem, candidates, settings.phase_iterations, reporter)
     refined = time.perf_counter()
 
-    chosen, point_alphas = select_front(candidates, settings.points)
-    return assemble_result(settings, device, clip, problem, result, [candidates[i] for i in chosen], point_alphas,
+    chosen, _ = select_front(candidates, settings.points)
+    return assemble_result(settings, device, clip, problem, result, [candidates[i] for i in chosen],
                            {"prepare_s": prepared - started, "optimise_s": optimised - prepared,
-                            "phase_s": refined - optimised})
+                            "phase_s": refined - optimised}, reporter)
+
+
+def keep_loudness(problem: Problem, candidate: Candidate, song: SongLoudness) -> tuple[Candidate, np.ndarray, float]:
+    """The candidate within the song's loudness, its audio and its loudness change (LU, before any gain).
+
+    The optimiser aims inside the limits with an estimate; here the rendered audio is measured exactly
+    (``SongLoudness.measure``) and, if it is still over, the picture's level is lowered and the point rendered and
+    scored again: a lower level changes the picture in the viewer only through the mask's blend, never the music
+    outside the mask.
+    """
+    level = candidate.level_db
+    for attempt in range(LEVEL_TRIES + 1):
+        samples = problem.render_point(candidate.logits, level, candidate.phase_iterations)
+        measured = song.measure(samples)
+        over = measured.over_limits_lu
+        if over <= 0.0:
+            break
+        # loudness falls at most dB for dB with the level: lowering by the excess is the least that can do
+        level = LEVEL_RANGE_DB[0] if attempt >= LEVEL_TRIES - 1 else level - over * (1 + attempt) - LEVEL_STEP_MARGIN_DB
+        level = max(level, LEVEL_RANGE_DB[0])
+    if level != candidate.level_db:
+        v, a, x = problem.score_point(candidate.logits, level, candidate.phase_iterations)
+        candidate = dataclasses.replace(candidate, visual=v, audio=a, level_db=level, loudness_excess=x)
+    return candidate, samples, measured.lu
 
 
 def assemble_result(settings: RunSettings, device: torch.device, clip: AudioClip, problem: Problem,
-                    result: OptimisationResult, chosen: list[Candidate], point_alphas: np.ndarray,
-                    timings: dict[str, float]) -> RunResult:
-    """Render the chosen candidates (ordered by alpha), apply the run's one output gain, and package everything."""
+                    result: OptimisationResult, chosen: list[Candidate], timings: dict[str, float],
+                    reporter: Reporter | None = None) -> RunResult:
+    """Render the chosen candidates, each within the song's loudness, order them by alpha, give each its own gain
+    against clipping and its MOS, and package everything (DESIGN.md "Output level (moss-run/2)")."""
     started = time.perf_counter()
-    rendered = [render_candidate(problem, c) for c in chosen]
+    reporter = reporter or NullReporter()
     reference = np.ascontiguousarray(clip.samples, dtype=np.float32)
-    gain = output_gain([reference, *rendered])
-    points = [FrontPoint(visual=c.visual, audio=c.audio, alpha=float(a), logits=c.logits.astype(np.float32),
-                         samples=r * np.float32(gain), kind=c.kind, phase_iterations=c.phase_iterations)
-              for c, a, r in zip(chosen, point_alphas, rendered, strict=True)]
+    song = SongLoudness(reference, clip.sample_rate)
+    rendered: list[tuple[Candidate, np.ndarray, float]] = []
+    for n, candidate in enumerate(chosen):
+        reporter.progress(1.0, f"rendering point {n + 1}/{len(chosen)} at the song's loudness")
+        if candidate.kind == "music":  # the all-music mask is the song: its file is the song itself, sample-exact
+            rendered.append((candidate, reference.copy(), 0.0))
+        else:
+            rendered.append(keep_loudness(problem, candidate, song))
+    # a lowered level can move a point along the front: order again, and drop any it now dominates
+    losses = np.array([[c.visual, c.audio] for c, _, _ in rendered])
+    keep = nondominated(losses)
+    music = next(i for i, (c, _, _) in enumerate(rendered) if c.kind == "music")
+    keep = sorted({*keep.tolist(), music}, key=lambda i: -losses[i, 0])
+    rendered = [rendered[i] for i in keep]
+    point_alphas = alphas(losses[keep, 0], losses[music, 0], float(losses[keep, 0].min()))
+
+    listener = Listener(reference, clip.sample_rate, (problem.placement.t0_s, problem.placement.t1_s))
+    reference_peak = float(np.max(np.abs(reference))) if reference.size else 0.0
+    points = []
+    for i, ((c, samples, lu), a) in enumerate(zip(rendered, point_alphas, strict=True)):
+        gain_db = peak_gain(samples, reference_peak)
+        samples = samples * np.float32(10 ** (gain_db / 20)) if gain_db else samples
+        if c.kind == "music":
+            mos = SAME_AS_SONG_MOS
+        else:
+            reporter.progress(1.0, f"listening to point {i} of 0-{len(rendered) - 1} (Zimtohrli)")
+            mos = listener.mos(samples)
+        points.append(FrontPoint(visual=c.visual, audio=c.audio, alpha=float(a), logits=c.logits.astype(np.float32),
+                                 samples=samples, kind=c.kind, phase_iterations=c.phase_iterations,
+                                 level_db=float(c.level_db), gain_db=gain_db, loudness_lu=float(lu), mos=mos))
     front_norm = result.anchors.normalise(np.array([p.visual for p in points]), np.array([p.audio for p in points]))
     return RunResult(
         settings=settings, device=describe(device), sample_rate=clip.sample_rate, start_s=clip.start_s,
         duration_s=clip.duration_s, image_sha256=sha256_file(settings.image),
-        audio_sha256=sha256_file(settings.audio), placement=problem.placement, reference=reference * np.float32(gain),
+        audio_sha256=sha256_file(settings.audio), placement=problem.placement, reference=reference,
         points=points, anchors=result.anchors, hypervolume=hypervolume(front_norm),
-        output_gain_db=float(20 * np.log10(gain)), crossfade_visual=result.crossfade_visual,
-        crossfade_audio=result.crossfade_audio, optimisation=result,
+        crossfade_visual=result.crossfade_visual, crossfade_audio=result.crossfade_audio, optimisation=result,
         notices=(*clip.notices, *placement_notices(settings, problem.placement)),
         timings={**timings, "render_s": time.perf_counter() - started})
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -13,8 +13,9 @@ from torch.utils.checkpoint import checkpoint
 
 from .audio_io import AudioClip
 from .image_io import LoadedImage
+from .loudness import integrated_loudness
 from .mixing import blend_into_spectrum
-from .objectives import LogMelDistance, ViewRenderer, VisualLoss, WeightedSsim
+from .objectives import LogMelDistance, LoudnessExcess, ViewRenderer, VisualLoss, WeightedSsim
 from .settings import RunSettings
 from .spectral import Stft, frame_major, magnitude_to_db, power
 from .target import (
@@ -38,22 +39,36 @@ PLAIN_SHARE = 0.45
 CHECKPOINTED_SHARE = 0.33
 
 
-@dataclass(frozen=True)
-class Objectives:
-    """Losses of a population: ``visual`` and ``audio``, each (population,) float64 numpy."""
+#: ``ln(10) / 20``: dB to the natural log of an amplitude ratio.
+DB_TO_LOG = math.log(10.0) / 20.0
+#: The picture's level is looked for in this range (dB of white relative to the music's loudest cell of the
+#: placement): never louder than moss-run/1's fixed level, where a bright picture already made points 30 LU too loud.
+LEVEL_RANGE_DB = (-100.0, 0.0)
 
-    visual: np.ndarray
-    audio: np.ndarray
+
+class Scores(NamedTuple):
+    """What ``Problem.objectives`` measures of a population, each (population,): the two objectives and how far the
+    audio is over the song's loudness (``objectives.LoudnessExcess``, LU^2, 0 within the limits)."""
+
+    visual: Tensor
+    audio: Tensor
+    loudness_excess: Tensor
 
 
 class Problem(nn.Module):
     """The blend of DESIGN.md and its two objectives, for one picture and one song segment.
 
     A mask ``M`` in [0, 1] on the covered STFT region (``image_alpha * sigmoid(warp(logits))``: transparency keeps the
-    music) blends the mix's magnitude in dB, ``R_dB = M * I_dB + (1 - M) * A_dB``. Every channel is multiplied by the
-    gain ``g = 10^((R_dB - A_dB) / 20)`` that takes the mix to ``R``, keeping the music's phase; in silence a fixed
-    random phase carries the picture. The inverse STFT gives the audio, which is analysed again with the viewer's
-    settings to score it (``VisualLoss``, ``LogMelDistance``).
+    music) blends the mix's magnitude in dB, ``R_dB = M * (I_dB + level) + (1 - M) * A_dB``, where ``I_dB`` puts the
+    picture's white at the music's loudest cell of the placement and ``level`` (dB, per mask: ``picture_level_db``)
+    moves it (DESIGN.md "Levels": a viewer levels itself, so the level is the run's to choose). Every channel is
+    multiplied by the gain ``g = 10^((R_dB - A_dB) / 20)`` that takes the mix to ``R``, keeping the music's phase; in
+    silence a fixed random phase carries the picture. The inverse STFT gives the audio, which is analysed again with
+    the viewer's settings to score it (``VisualLoss``, ``LogMelDistance``) and to estimate how far it is over the song's
+    loudness (``LoudnessExcess``).
+
+    Every method that turns masks into audio takes ``level_db``: one level (a number) or one per mask ((population,)
+    tensor); None means ``matched_level_db``.
 
     Args:
         music: the segment, (channels, samples) at ``settings.sample_rate``.
@@ -92,6 +107,7 @@ class Problem(nn.Module):
         floor_db = self.top_db - settings.db_range - SILENCE_BELOW_BLACK_DB
         grid = sampling_grid(self.placement, music.sample_rate, settings.n_fft, settings.hop_length)
         self.register_buffer("grid", grid, persistent=False)
+        # the picture with its white at the music's loudest cell (level 0 dB); each mask's level moves it
         picture_db = level_to_db(warp_to_stft(self.target.fine_levels[None], grid)[0], self.top_db, settings.db_range)
         self.register_buffer("picture_db", picture_db, persistent=False)
         self.register_buffer("picture_minus_music_db", picture_db - music_db.clamp(min=floor_db), persistent=False)
@@ -109,8 +125,7 @@ class Problem(nn.Module):
         self.register_buffer("silence", torch.view_as_real(silence).contiguous(), persistent=False)
         # the optimiser's hot path works frame-major (see ``masks``): its copies of the region's tensors too
         self.register_buffer("blend_silence", frame_major(silence), persistent=False)
-        self.register_buffer("blend_rate", frame_major(self.picture_minus_music_db * (math.log(10.0) / 20.0)),
-                             persistent=False)
+        self.register_buffer("blend_rate", frame_major(self.picture_minus_music_db * DB_TO_LOG), persistent=False)
         self.register_buffer("music_region", frame_major(region), persistent=False)
         self.register_buffer("alpha_frame_major", frame_major(self.alpha), persistent=False)
         warp_rows, warp_cols = separable_warp(grid, settings.mask_shape)
@@ -122,6 +137,12 @@ class Problem(nn.Module):
         self.visual_loss = VisualLoss(ViewRenderer(rows, cols, settings.db_range),
                                       WeightedSsim(self.target.levels, self.target.alpha))
         self.audio_loss = LogMelDistance(self.music_mix, music.sample_rate, audio_hop_divisor)
+        with torch.no_grad():
+            mix_power = self._view_power(self.music_mix[None])[0]
+        self.loudness = LoudnessExcess(mix_power, music.sample_rate, settings.n_fft, settings.hop_length,
+                                       integrated_loudness(music.samples.mean(axis=0, keepdims=True),
+                                                           music.sample_rate))
+        self._matched_level_db: float | None = None
 
     @property
     def device(self) -> torch.device:
@@ -142,15 +163,47 @@ class Problem(nn.Module):
         """(population,) constant blend levels -> (population, bins, frames) effective masks (a uniform crossfade)."""
         return self.alpha * levels.to(self.device, torch.float32)[:, None, None]
 
-    def _blend_delta(self, mask: Tensor, spec_region: Tensor) -> Tensor:
+    @property
+    def matched_level_db(self) -> float:
+        """The picture's level (dB of white relative to the music's loudest cell of the placement) at which the
+        all-image mask is as loud as the song (integrated, estimated by ``LoudnessExcess``), within
+        ``LEVEL_RANGE_DB``: the level every mask starts from and the loudness-matched crossfade's.
+
+        Found by a few Newton steps of slope one (loudness grows at most dB for dB with the level, so they approach
+        it from one side) on the synthesised audio; computed once, on first use.
+        """
+        if self._matched_level_db is None:
+            level = 0.0
+            if self.loudness.song_lufs is not None:
+                ones = self.constant_masks(torch.ones(1))
+                with torch.no_grad():
+                    for _ in range(6):
+                        signal = self.synthesise_mix(ones, level)
+                        over = float(self.loudness.integrated(self._view_power(signal))[0]) - self.loudness.song_lufs
+                        new = min(max(level - over, LEVEL_RANGE_DB[0]), LEVEL_RANGE_DB[1])
+                        if abs(new - level) < 0.05:
+                            break
+                        level = new
+            self._matched_level_db = float(level)
+        return self._matched_level_db
+
+    def level_tensor(self, level_db: Tensor | float | None, population: int) -> Tensor:
+        """(population,) picture levels in dB on the device from one level, one per mask, or None (matched)."""
+        if level_db is None:
+            level_db = self.matched_level_db
+        level = torch.as_tensor(level_db, dtype=torch.float32, device=self.device)
+        return level.expand(population) if level.dim() == 0 else level
+
+    def _blend_delta(self, mask: Tensor, spec_region: Tensor, level_db: Tensor | float | None = None) -> Tensor:
         """What the blend adds to the (…, bins, frames) region of ``spec_region``; ``mask`` (population, bins, frames).
 
-        ``(g - 1) X + g M S`` with the gain ``g = 10^(M (I_dB - A_dB) / 20)`` and ``S`` the picture's own phase where
-        the music is silent (zero elsewhere). Returning the change, not the new spectrogram, lets synthesis reuse the
-        music's own inverse STFT, since the inverse STFT is linear. Real views avoid complex promotion of the gain.
-        Returns (population, …, bins, frames, 2) real.
+        ``(g - 1) X + g M S`` with the gain ``g = 10^(M (I_dB + level - A_dB) / 20)`` and ``S`` the picture's own phase
+        where the music is silent (zero elsewhere). Returning the change, not the new spectrogram, lets synthesis
+        reuse the music's own inverse STFT, since the inverse STFT is linear. Real views avoid complex promotion of
+        the gain. Returns (population, …, bins, frames, 2) real.
         """
-        gain = torch.exp(mask * self.picture_minus_music_db * (math.log(10.0) / 20.0))
+        shift = self.level_tensor(level_db, mask.shape[0]) * DB_TO_LOG
+        gain = torch.exp(mask * (self.picture_minus_music_db * DB_TO_LOG + shift[:, None, None]))
         while gain.dim() < spec_region.dim() + 1:  # channels between population and bins
             gain = gain.unsqueeze(1)
         delta = (gain - 1.0).unsqueeze(-1) * torch.view_as_real(spec_region)
@@ -167,31 +220,34 @@ class Problem(nn.Module):
         n_freq, n_frames = self.spec_mix.shape
         return torch.view_as_complex(F.pad(region, (0, 0, c0, n_frames - c1, b0, n_freq - b1)))
 
-    def synthesise_mix(self, mask: Tensor) -> Tensor:
-        """(population, bins, frames) effective masks -> (population, samples) mix of the synthesised audio."""
+    def synthesise_mix(self, mask: Tensor, level_db: Tensor | float | None = None) -> Tensor:
+        """(population, bins, frames) effective masks at their picture levels -> (population, samples) mix of the
+        synthesised audio; differentiable in both."""
         silence = self.blend_silence if self.has_silence else None
+        shift = self.level_tensor(level_db, mask.shape[0]) * DB_TO_LOG
         delta = blend_into_spectrum(mask, self.blend_rate, self.music_region, silence, tuple(self.spec_mix.shape),
-                                    self._region)
+                                    self._region, shift)
         return self.music_mix_synth + self.stft.inverse(delta, self.n_samples)
 
-    def objectives(self, mask: Tensor) -> tuple[Tensor, Tensor]:
-        """(population, bins, frames) effective masks -> (visual, audio), each (population,), differentiable.
+    def objectives(self, mask: Tensor, level_db: Tensor | float | None = None) -> Scores:
+        """(population, bins, frames) effective masks (and their picture levels) -> ``Scores``, differentiable.
 
         With ``checkpointing`` on (and gradients wanted) the STFT round trip keeps no activations for the backward
         pass but its inputs and outputs: synthesis, the viewer's analysis and each audio resolution are recomputed
         one at a time there, so a chunk's peak is that of its largest stage, not of all of them.
         """
+        levels = self.level_tensor(level_db, mask.shape[0])
         if self.checkpointing and torch.is_grad_enabled():
-            return self._objectives_of_signal(checkpoint(self.synthesise_mix, mask, use_reentrant=False), True)
-        return self._objectives_of_signal(self.synthesise_mix(mask))
+            return self._objectives_of_signal(checkpoint(self.synthesise_mix, mask, levels, use_reentrant=False), True)
+        return self._objectives_of_signal(self.synthesise_mix(mask, levels))
 
     def _view_power(self, signal: Tensor) -> Tensor:
         """(population, samples) -> (population, frames, freq) power with the viewer's settings, frame-major."""
         return power(self.stft.frames(signal))
 
-    def _objectives_of_signal(self, signal: Tensor, checkpointed: bool = False) -> tuple[Tensor, Tensor]:
-        """(population, samples) mix -> (visual, audio). The viewer's analysis is shared with the audio objective's
-        resolution of the same STFT settings (the largest one in both presets)."""
+    def _objectives_of_signal(self, signal: Tensor, checkpointed: bool = False) -> Scores:
+        """(population, samples) mix -> ``Scores``. The viewer's analysis is shared with the audio objective's
+        resolution of the same STFT settings (the largest one in both presets) and with the loudness estimate."""
         if checkpointed:
             full_power = checkpoint(self._view_power, signal, use_reentrant=False)
         else:
@@ -199,14 +255,20 @@ class Problem(nn.Module):
         # sliced frame-major, so that the gradient of the slice (and all before it) stays frame-major too
         region_power = full_power[:, self._region[1], self._region[0]].transpose(1, 2)
         shared = {(self.stft.n_fft, self.stft.hop_length): full_power}
-        return self.visual_loss(region_power), self.audio_loss(signal, shared, checkpointed)
+        return Scores(self.visual_loss(region_power), self.audio_loss(signal, shared, checkpointed),
+                      self.loudness(full_power))
 
-    def _objectives_of_spectrum(self, spec_mix: Tensor) -> tuple[Tensor, Tensor]:
-        """(population, freq, frames) complex mix spectrogram -> (visual, audio) of its synthesised audio."""
+    def _objectives_of_spectrum(self, spec_mix: Tensor) -> Scores:
+        """(population, freq, frames) complex mix spectrogram -> ``Scores`` of its synthesised audio."""
         return self._objectives_of_signal(self.stft.inverse(spec_mix, self.n_samples))
 
+    def _blended_region(self, mask: Tensor, level_db: Tensor | float | None) -> Tensor:
+        """(bins, frames) effective mask -> (bins, frames) complex blended mix spectrum of the region."""
+        region = self.spec_mix[self._region]
+        return region + torch.view_as_complex(self._blend_delta(mask[None], region, level_db)[0].contiguous())
+
     @torch.no_grad()
-    def phase_rotation(self, mask: Tensor, iterations: int) -> Tensor:
+    def phase_rotation(self, mask: Tensor, iterations: int, level_db: Tensor | float | None = None) -> Tensor:
         """Phase refinement of one mask's blend: (bins, frames) effective mask -> (bins, frames) unit rotations.
 
         Griffin-Lim iterations that start from the music's phase and keep the blended magnitude. Where the mask is
@@ -215,8 +277,7 @@ class Problem(nn.Module):
         viewer shows the blended magnitude more faithfully. The result is the per-cell rotation from the blend's
         phase to the refined one, applied alike to every channel (like the gain, DESIGN.md "Stereo").
         """
-        start = self.spec_mix[self._region] + torch.view_as_complex(
-            self._blend_delta(mask[None], self.spec_mix[self._region])[0].contiguous())
+        start = self._blended_region(mask, level_db)
         magnitude = start.abs()
         start_unit = start / magnitude.clamp(min=1e-20)
         unit = start_unit
@@ -229,29 +290,54 @@ class Problem(nn.Module):
         return unit * start_unit.conj()
 
     @torch.no_grad()
-    def objectives_with_rotation(self, mask: Tensor, rotation: Tensor) -> tuple[float, float]:
-        """(visual, audio) of one mask whose blend is turned by ``phase_rotation``."""
+    def objectives_with_rotation(self, mask: Tensor, rotation: Tensor | None,
+                                 level_db: Tensor | float | None = None) -> tuple[float, float, float]:
+        """(visual, audio, loudness excess) of one mask at its level, its blend turned by ``phase_rotation`` (None:
+        not turned)."""
         spec = self.spec_mix.clone()
-        delta = torch.view_as_complex(self._blend_delta(mask[None], spec[self._region])[0].contiguous())
-        spec[self._region] = (spec[self._region] + delta) * rotation
-        v, a = self._objectives_of_spectrum(spec[None])
-        return float(v), float(a)
+        spec[self._region] = self._blended_region(mask, level_db) * (1.0 if rotation is None else rotation)
+        scores = self._objectives_of_spectrum(spec[None])
+        return tuple(float(v[0]) for v in scores)
+
+    def point_mask(self, logits: np.ndarray | Tensor) -> Tensor:
+        """(*mask_shape) logits of one point -> its (bins, frames) effective mask on the run's device."""
+        return self.masks(torch.as_tensor(logits, device=self.device)[None])[0]
 
     @torch.no_grad()
-    def spectrogram(self, mask: Tensor, rotation: Tensor | None = None) -> Tensor:
-        """(bins, frames) effective mask (and optional phase rotation) -> (channels, freq, frames) complex."""
+    def score_point(self, logits: np.ndarray | Tensor, level_db: float,
+                    phase_iterations: int = 0) -> tuple[float, float, float]:
+        """(visual, audio, loudness excess) of one point as it is rendered: its mask at its picture level, with its
+        phase refinement when it has one."""
+        mask = self.point_mask(logits)
+        rotation = self.phase_rotation(mask, phase_iterations, level_db) if phase_iterations else None
+        return self.objectives_with_rotation(mask, rotation, level_db)
+
+    @torch.no_grad()
+    def render_point(self, logits: np.ndarray | Tensor, level_db: float, phase_iterations: int = 0) -> np.ndarray:
+        """(channels, samples) float32 audio of one point: its mask at its level, phase-refined when it is."""
+        mask = self.point_mask(logits)
+        rotation = self.phase_rotation(mask, phase_iterations, level_db) if phase_iterations else None
+        return self.render(mask, rotation, level_db)
+
+    @torch.no_grad()
+    def spectrogram(self, mask: Tensor, rotation: Tensor | None = None,
+                    level_db: Tensor | float | None = None) -> Tensor:
+        """(bins, frames) effective mask (its level, and optional phase rotation) -> (channels, freq, frames)
+        complex."""
         spec = self.spec.clone()
         region = (slice(None), *self._region)
-        delta = torch.view_as_complex(self._blend_delta(mask[None], spec[region])[0].contiguous())
+        delta = torch.view_as_complex(self._blend_delta(mask[None], spec[region], level_db)[0].contiguous())
         spec[region] = spec[region] + delta
         if rotation is not None:
             spec[region] = spec[region] * rotation
         return spec
 
     @torch.no_grad()
-    def render(self, mask: Tensor, rotation: Tensor | None = None) -> np.ndarray:
-        """(bins, frames) effective mask (and optional phase rotation) -> (channels, samples) float32 audio."""
-        out = self.stft.inverse(self.spectrogram(mask, rotation), self.n_samples)
+    def render(self, mask: Tensor, rotation: Tensor | None = None,
+               level_db: Tensor | float | None = None) -> np.ndarray:
+        """(bins, frames) effective mask (its level, and optional phase rotation) -> (channels, samples) float32
+        audio."""
+        out = self.stft.inverse(self.spectrogram(mask, rotation, level_db), self.n_samples)
         return out.cpu().numpy().astype(np.float32)
 
     def bytes_per_mask(self, checkpointed: bool = False) -> int:

@@ -1,15 +1,17 @@
 """``moss render``: one front point of a run folder as a file to keep, alone or inside the whole song.
 
 Without ``--full`` the point's audio is written at the run's rate and channels, encoded to the asked format, at the
-song's level: the run folder's files share one gain against clipping (``output_gain_db``), set by the loudest point,
-which a bright picture's image end can make 20 dB or more; a file to keep gets that gain undone, and a gain of its own
-only if it would then clip (bringing its peak to -1 dBFS, as ``--full`` does).
+song's level: a moss-run/2 point file already is (with its own gain against clipping, ``gain_db``, if it has one);
+a moss-run/1 folder's files share one gain against clipping (``output_gain_db``), set by the loudest point, which a
+bright picture's image end could make 20 dB or more, and a file to keep gets that gain undone. A file that would then
+clip (an encoder's samples stop at full scale) gets a gain of its own, bringing its peak to -1 dBFS.
 
 With ``--full`` the whole song is written at its own rate, channel count and (for WAV and FLAC) bit depth, with the
-point's picture in the run's segment: the point's mask logits are re-gridded to an STFT of the song at its own rate
-(the run's time-frequency resolution, so the picture looks the same), rendered over the segment plus one window of
-the song on each side, faded in and out over ``TAPER_S`` at the picture's edges, and spliced in with a crossfade
-where both are still the music. Outside the segment the file is the song itself.
+point's picture in the run's segment: the point's mask logits and picture level are re-gridded to an STFT of the song
+at its own rate (the run's time-frequency resolution, so the picture looks the same), rendered over the segment plus
+one window of the song on each side, faded in and out over ``TAPER_S`` at the picture's edges, and added to the song
+inside the segment only. Outside the segment the file is the song itself, sample for sample, always: if the segment
+would clip, the segment alone is turned down, with ``TAPER_S`` fades inside it (``segment_gain``).
 
 Formats (all through soundfile's libsndfile; the bundled ffmpeg only where that libsndfile cannot encode MP3/Opus):
 
@@ -37,7 +39,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from .errors import MossError, MossInputError
-from .run_folder import find_input, load_logits, read_manifest
+from .levels import OUTPUT_PEAK_DBFS, peak, peak_gain
+from .run_folder import find_input, load_logits, picture_level_db, read_manifest, run_gain_db
 
 if TYPE_CHECKING:  # numpy, soundfile and torch load on first use: the parser of ``moss`` must stay quick
     import numpy as np
@@ -57,10 +60,12 @@ OPUS_KBPS = 128
 # 0.346. Both codecs spend few bits on the quiet (dark) cells of the picture; MP3 keeps more of it than Opus.
 #: Vorbis quality in [0, 1] (libvorbis q6).
 VORBIS_QUALITY = 0.6
-#: The picture fades in and out over this long at edges that lie inside the song (``--full``), so no seam is heard.
+#: The picture fades in and out over this long at edges that lie inside the song (``--full``), so no seam is heard;
+#: a segment turned down against clipping fades to its gain over as long.
 TAPER_S = 0.1
-#: Peak a ``--full`` file is brought down to when it would clip.
-OUTPUT_PEAK_DBFS = -1.0
+#: Where a faded segment gain alone would still let a sample clip (a loud song next to the picture's first
+#: milliseconds), the gain follows the samples' need, smoothed over this long (a brick-wall limiter's release).
+LIMIT_SMOOTHING_S = 0.005
 
 _MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 _OPUS_RATE = 48000
@@ -182,13 +187,12 @@ def render_point(run_dir: str | Path, point: int, full: bool = False, fmt: str |
     Args:
         run_dir: the run folder.
         point: index into the manifest's points; negative counts from the end (-1 = the image end).
-        full: the whole song at its own rate, channels and bit depth with the point's picture in the segment,
-            at the song's own level (no ``output_gain_db``): a gain applies only if the file would clip, one gain for
-            the whole file bringing its peak to -1 dBFS (``RenderResult.gain_db``, and a notice). Without ``full``:
-            the point's audio at the run's rate and channels, likewise at the song's level: the run's
-            ``output_gain_db`` (one gain for all points, set by the loudest, often the image end) is undone, and only
-            a point that would then clip gets a gain of its own. A bright picture's run is turned down by 20 dB or
-            more; a music-end point written at that level would be useless to keep.
+        full: the whole song at its own rate, channels and bit depth with the point's picture in the segment, at
+            the song's own level; outside the segment it is the song, sample for sample. If the segment would clip,
+            the segment alone is turned down (``segment_gain``; ``RenderResult.gain_db``, and a notice). Without
+            ``full``: the point's audio at the run's rate and channels, likewise at the song's level (a moss-run/1
+            folder's ``output_gain_db``, one gain for all its points, undone), turned down as a whole only if it would
+            clip.
         fmt: one of ``FORMATS``; None: from ``out``'s suffix, else ``wav``.
         out: the file; None: ``run_dir/point_KKK[_full].EXT`` (``point_KKK_copy.wav`` where that would be the run's
             own point file).
@@ -211,7 +215,7 @@ def render_point(run_dir: str | Path, point: int, full: bool = False, fmt: str |
         samples, rate, source_subtype, gain_db = full_song(run_dir, manifest, index, notices)
     else:
         samples, rate = point_samples(run_dir, entry, manifest)
-        samples = at_song_level(samples, float(manifest.get("output_gain_db", 0.0)))
+        samples = at_song_level(samples, run_gain_db(manifest))
         source_subtype, gain_db = None, keep_from_clipping(samples, notices)
     encoding, written_rate, frames = _write_atomic(
         out, overwrite, run_dir, manifest, lambda path: encode(path, samples, rate, fmt, source_subtype, full, notices))
@@ -353,9 +357,8 @@ def full_song(run_dir: Path, manifest: dict[str, Any], index: int, notices: list
     """The whole song with point ``index``'s picture in the run's segment.
 
     Returns (channels, frames) float32 at the song's rate, that rate, the song's sample format (soundfile's subtype,
-    None when ffmpeg decoded it) and the gain applied to avoid clipping, in dB (0: none).
+    None when ffmpeg decoded it) and the segment's gain against clipping, in dB (0: none).
     """
-    import numpy as np
     import soundfile as sf
 
     from .audio_io import load_audio
@@ -369,13 +372,66 @@ def full_song(run_dir: Path, manifest: dict[str, Any], index: int, notices: list
     except (sf.LibsndfileError, RuntimeError):
         source_subtype = None
     samples = song.samples
-    delta, (a, b) = segment_delta(run_dir, manifest, index, samples, song.sample_rate, audio, image, notices)
+    delta, (s0, s1) = segment_delta(run_dir, manifest, index, samples, song.sample_rate, audio, image, notices)
     out = samples.copy()
-    out[:, a:b] += delta
+    segment = out[:, s0:s1] + delta
     # the song's own peaks (a lossy decode can pass full scale) are the song's: only what the picture adds beyond them
-    # calls for a gain
-    own_peak = float(np.max(np.abs(samples))) if samples.size else 0.0
-    return out, song.sample_rate, source_subtype, keep_from_clipping(out, notices, allowed_peak=max(1.0, own_peak))
+    # calls for a gain, and only the segment gets it
+    gain = segment_gain(segment, peak(samples), round(TAPER_S * song.sample_rate),
+                        round(LIMIT_SMOOTHING_S * song.sample_rate), fade_in=s0 > 0, fade_out=s1 < samples.shape[1])
+    gain_db = 0.0
+    if gain is not None:
+        segment *= gain
+        gain_db = float(20 * np.log10(np.min(gain)))
+        notices.append(f"the segment turned down by {-gain_db:.1f} dB (with {TAPER_S * 1000:.0f} ms fades) so that it "
+                       "does not clip; the rest of the song is as it was")
+    out[:, s0:s1] = segment
+    return out, song.sample_rate, source_subtype, gain_db
+
+
+def segment_gain(segment: np.ndarray, allowed_peak: float, fade: int, smoothing: int, fade_in: bool = True,
+                 fade_out: bool = True) -> np.ndarray | None:
+    """(samples,) gain for a (channels, samples) segment of a song that would clip, or None when it would not.
+
+    The segment peaks above both full scale and ``allowed_peak`` (the song's own peak): it gets the gain that brings
+    its peak to ``OUTPUT_PEAK_DBFS``, reached over ``fade`` samples (raised cosine) from 1 at the segment's ends that
+    lie inside the song (``fade_in``/``fade_out``), so it meets the untouched song without a step. Should a sample in
+    a fade still clip, the gain there also follows what each sample needs, smoothed over ``smoothing`` samples (as a
+    limiter would), never more than 1 and never letting a sample clip.
+    """
+    import numpy as np
+
+    top = peak(segment)
+    allowed = max(1.0, allowed_peak)
+    if top <= allowed:
+        return None
+    n = segment.shape[-1]
+    gain = 10 ** (OUTPUT_PEAK_DBFS / 20) / top
+    envelope = np.full(n, gain)
+    fade = max(1, min(fade, n // 2))
+    ramp = 1.0 - (1.0 - gain) * (0.5 - 0.5 * np.cos(np.pi * (np.arange(fade) + 0.5) / fade))
+    if fade_in:
+        envelope[:fade] = ramp
+    if fade_out:
+        envelope[n - fade:] = ramp[::-1]
+    level = np.max(np.abs(segment), axis=0)
+    if np.any(level * envelope > allowed):
+        need = np.minimum(1.0, allowed * 10 ** (-0.01 / 20) / np.maximum(level, 1e-12))
+        envelope = np.minimum(envelope, _smoothed_minimum(need, 2 * max(1, smoothing // 2) + 1))
+    return envelope.astype(np.float32)
+
+
+def _smoothed_minimum(values: np.ndarray, width: int) -> np.ndarray:
+    """A smooth curve never above ``values``: the running minimum over ``width`` samples, then the running mean over
+    ``width`` (each mean's window lies inside the minimum's window of every sample it covers)."""
+    import numpy as np
+
+    half = width // 2
+    padded = np.pad(values, half, mode="edge")
+    minimum = np.lib.stride_tricks.sliding_window_view(padded, width).min(axis=1)
+    padded = np.pad(minimum, half, mode="edge")
+    total = np.concatenate([[0.0], np.cumsum(padded)])
+    return (total[width:] - total[:-width]) / width
 
 
 def keep_from_clipping(samples: np.ndarray, notices: list[str], allowed_peak: float = 1.0) -> float:
@@ -386,22 +442,21 @@ def keep_from_clipping(samples: np.ndarray, notices: list[str], allowed_peak: fl
     """
     import numpy as np
 
-    peak = float(np.max(np.abs(samples))) if samples.size else 0.0
-    if peak <= allowed_peak:
+    gain_db = peak_gain(samples, allowed_peak)
+    if gain_db == 0.0:
         return 0.0
-    gain = 10 ** (OUTPUT_PEAK_DBFS / 20) / peak
-    samples *= np.float32(gain)
-    gain_db = 20 * math.log10(gain)
+    samples *= np.float32(10 ** (gain_db / 20))
     notices.append(f"the whole file turned down by {-gain_db:.1f} dB so that it does not clip "
                    f"(peak {OUTPUT_PEAK_DBFS:g} dBFS)")
     return gain_db
 
 
-def at_song_level(samples: np.ndarray, output_gain_db: float) -> np.ndarray:
-    """A run's audio (``output_gain_db`` applied) back at the song's own level: a copy, the run's one gain undone."""
+def at_song_level(samples: np.ndarray, run_gain_db: float) -> np.ndarray:
+    """A moss-run/1 folder's audio (its ``output_gain_db`` applied) back at the song's own level: a copy, the run's one
+    gain undone (0 dB: a moss-run/2 folder's audio already is at the song's level)."""
     import numpy as np
 
-    return (samples * np.float32(10 ** (-output_gain_db / 20))).astype(np.float32)
+    return (samples * np.float32(10 ** (-run_gain_db / 20))).astype(np.float32)
 
 
 def work_settings(manifest: dict[str, Any], image: Path, audio: Path, rate: int, window_start_s: float,
@@ -434,12 +489,14 @@ def work_settings(manifest: dict[str, Any], image: Path, audio: Path, rate: int,
 
 def segment_delta(run_dir: Path, manifest: dict[str, Any], index: int, song: np.ndarray, song_rate: int,
                   audio_path: Path, image_path: Path, notices: list[str]) -> tuple[np.ndarray, tuple[int, int]]:
-    """What point ``index`` adds to the song: (channels, b - a) float32 for the song's samples ``a:b``.
+    """What point ``index`` adds to the song's segment: (channels, s1 - s0) float32 for the song's samples
+    ``s0:s1``, the run's segment.
 
     The segment plus one window of the song on each side is rendered twice with the same STFT, with the point's mask
-    (tapered in time at edges inside the song, phase-refined as the point was) and with none; their difference is
-    what the picture adds, exactly 0 where the picture's frames do not reach. It is crossfaded (linearly, equal gain)
-    to 0 over the outer half of each margin, where rendered and song are both the music.
+    at its picture level (tapered in time at edges inside the song, phase-refined as the point was) and with none;
+    their difference is what the picture adds. Only the segment's part is kept, faded in and out over one window at
+    ends that lie inside the song (where the tapered picture has all but vanished already), so the song outside the
+    segment stays sample-exact.
     """
     import numpy as np
     import soxr
@@ -451,6 +508,7 @@ def segment_delta(run_dir: Path, manifest: dict[str, Any], index: int, song: np.
 
     entry = manifest["points"][index]
     logits_path = run_dir / str(entry.get("mask", ""))
+    level_db = picture_level_db(entry)
     n = song.shape[1]
     run_rate = int(manifest["sample_rate"])
     f1 = float(manifest["placement"]["f1_hz"])
@@ -480,21 +538,21 @@ def segment_delta(run_dir: Path, manifest: dict[str, Any], index: int, song: np.
     taper = _time_taper(problem, rate, fade_in=a / song_rate + problem.placement.t0_s > 0.5 / song_rate,
                         fade_out=a / song_rate + problem.placement.t1_s < song_s - 0.5 / song_rate)
     with torch.no_grad():
-        mask = problem.masks(torch.from_numpy(logits)[None])[0] * torch.from_numpy(taper)[None, :]
+        mask = problem.point_mask(logits) * torch.from_numpy(taper)[None, :]
         iterations = int(entry.get("phase_iterations", 0) or 0)
-        rotation = problem.phase_rotation(mask, iterations) if iterations > 0 else None
-        delta = problem.render(mask, rotation) - problem.render(torch.zeros_like(mask))
+        rotation = problem.phase_rotation(mask, iterations, level_db) if iterations > 0 else None
+        delta = problem.render(mask, rotation, level_db) - problem.render(torch.zeros_like(mask), None, level_db)
     if rate != song_rate:
         delta = soxr.resample(np.ascontiguousarray(delta.T), rate, song_rate, quality="HQ").T
         delta = np.pad(delta, ((0, 0), (0, max(0, (b - a) - delta.shape[1]))))[:, : b - a]
-    weight = np.ones(b - a, dtype=np.float32)
-    fade = max(1, margin // 2)
-    ramp = (np.arange(fade, dtype=np.float32) + 0.5) / fade
-    if a > 0:
-        weight[:fade] = np.minimum(weight[:fade], ramp)
-    if b < n:
-        weight[-fade:] = np.minimum(weight[-fade:], ramp[::-1])
-    return (np.asarray(delta, dtype=np.float32) * weight).astype(np.float32), (a, b)
+    delta = np.asarray(delta[:, s0 - a:s1 - a], dtype=np.float32)
+    fade = max(1, min(margin, (s1 - s0) // 2))
+    ramp = (0.5 - 0.5 * np.cos(np.pi * (np.arange(fade) + 0.5) / fade)).astype(np.float32)
+    if s0 > 0:
+        delta[:, :fade] *= ramp
+    if s1 < n:
+        delta[:, delta.shape[1] - fade:] *= ramp[::-1]
+    return delta, (s0, s1)
 
 
 def _time_taper(problem: Any, rate: int, fade_in: bool, fade_out: bool) -> np.ndarray:

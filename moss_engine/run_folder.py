@@ -16,17 +16,46 @@ from .audio_io import write_wav
 from .errors import MossInputError
 from .front import HV_REFERENCE
 
-FORMAT = "moss-run/1"
+#: The run folder format this version writes (DESIGN.md "The run folder"), and every format it reads. moss-run/2
+#: differs from moss-run/1 only in levels: no run-wide ``output_gain_db``; per point ``gain_db``, ``loudness_lu``,
+#: ``picture_level_db`` and ``mos``; ``audio_objective`` at the top.
+FORMAT = "moss-run/2"
+FORMATS = ("moss-run/1", "moss-run/2")
 MANIFEST = "manifest.json"
 
 
 def is_run_folder(path: Path) -> bool:
-    """True when ``path`` is a folder whose manifest.json says it is a MOSS run."""
+    """True when ``path`` is a folder whose manifest.json names a run folder format MOSS knows (``FORMATS``)."""
     try:
         manifest = json.loads((Path(path) / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return isinstance(manifest, dict) and str(manifest.get("format", "")).startswith("moss-run/")
+    return isinstance(manifest, dict) and manifest.get("format") in FORMATS
+
+
+def format_version(manifest: dict[str, Any]) -> int:
+    """1 or 2: the manifest's format number."""
+    return int(str(manifest.get("format", FORMAT)).rpartition("/")[2])
+
+
+def run_gain_db(manifest: dict[str, Any]) -> float:
+    """The one gain every audio file of a moss-run/1 folder carries (``output_gain_db``); 0 for moss-run/2, whose
+    files are at the song's level."""
+    if format_version(manifest) >= 2:
+        return 0.0
+    return _number(manifest.get("output_gain_db", 0.0), "output_gain_db")
+
+
+def picture_level_db(entry: dict[str, Any]) -> float:
+    """A point's picture level (dB of white relative to the music's loudest cell of the placement); a moss-run/1
+    point has none recorded and was made at 0 dB (white at that cell)."""
+    return _number(entry.get("picture_level_db", 0.0), "picture_level_db")
+
+
+def _number(value: Any, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+        raise MossInputError(f"{key!r} is {value!r}, not a number", MANIFEST)
+    return float(value)
 
 
 def check_output_folder(out: Path, overwrite: bool) -> None:
@@ -87,14 +116,22 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 def manifest_for(result: Any) -> dict[str, Any]:
     """The manifest of a ``pipeline.RunResult`` (every key the contract requires, plus a few more)."""
     s = result.settings
+    from .listening import model_name
+    from .objectives import AUDIO_OBJECTIVE
+
     points = []
     for i, p in enumerate(result.points):
         points.append({"wav": f"point_{i:03d}.wav", "mask": f"point_{i:03d}.npy", "visual_loss": float(p.visual),
-                       "audio_loss": float(p.audio), "alpha": float(p.alpha), "kind": p.kind,
+                       "audio_loss": float(p.audio), "alpha": float(p.alpha), "gain_db": round(float(p.gain_db), 4),
+                       "loudness_lu": None if p.loudness_lu is None else round(float(p.loudness_lu), 3),
+                       "mos": None if p.mos is None else round(float(p.mos), 4),
+                       "picture_level_db": float(p.level_db), "kind": p.kind,
                        "phase_iterations": int(p.phase_iterations)})
     opt = result.optimisation
     return {
         "format": FORMAT,
+        "audio_objective": f"audio_loss: {AUDIO_OBJECTIVE}; mos: {model_name()} (mos_from_zimtohrli, 1-5, against "
+                           "the song over the picture's time span)",
         "sample_rate": int(result.sample_rate),
         "channels": int(result.channels),
         "input": {"image": s.image.name, "audio": s.audio.name, "image_sha256": result.image_sha256,
@@ -103,7 +140,6 @@ def manifest_for(result: Any) -> dict[str, Any]:
         "view": {"n_fft": int(s.n_fft), "hop_length": int(s.hop_length), "window": "hann",
                  "db_range": float(s.db_range), "freq_scale": s.freq_scale, "channel": "mix"},
         "placement": result.placement.to_record(),
-        "output_gain_db": float(result.output_gain_db),
         "hypervolume": {"value": float(result.hypervolume), "reference_point": list(HV_REFERENCE),
                         "space": "anchor-normalised"},
         "points_requested": int(s.points),

@@ -1,4 +1,6 @@
-"""The live Pareto front: audio loss against visual loss, the uniform crossfade for comparison, clickable points."""
+"""The Pareto front: live while a run optimises (the optimiser's audio loss against visual loss, with the uniform
+crossfade for comparison), then, finished, on the perceptual axis a listener would use (how like the song each point
+sounds, Zimtohrli's MOS), with clickable points whose tooltips give their MOS and loudness."""
 
 from __future__ import annotations
 
@@ -13,6 +15,18 @@ from .theme import apply_palette
 FRONT_COLOUR = "#4e9be6"
 SELECTED_COLOUR = "#f0a020"
 CROSSFADE_COLOUR = "#9a9a9a"
+#: The audio axis while optimising, and of a finished run that has no MOS (a moss-run/1 folder, or a platform without
+#: the perceptual model).
+LOGMEL_LABEL = "audio loss (dB, log-mel distance to the song)"
+#: The audio axis of a finished run: the perceptual measure, 5 (no difference heard) on the left.
+MOS_LABEL = "sounds like the song (MOS 1-5, Zimtohrli: 5 = no difference heard)"
+
+
+def point_summary(index: int, point) -> str:
+    """One line about a finished point: its number, alpha, MOS and loudness (what the tooltip and status show)."""
+    mos = ": not measured" if point.mos is None else f" {point.mos:.2f}/5 (MOS)"
+    lu = "" if point.loudness_lu is None else f", {point.loudness_lu:+.1f} LU against the song"
+    return f"point {index + 1}: alpha {point.alpha:.2f}, sounds like the song{mos}{lu}"
 
 
 class FrontPlot(pg.PlotWidget):
@@ -31,12 +45,13 @@ class FrontPlot(pg.PlotWidget):
         self.setMenuEnabled(False)
         apply_palette(self)
         self.showGrid(x=True, y=True, alpha=0.2)
-        self.setLabel("bottom", "audio loss (dB, log-mel distance to the song)")
+        self.setLabel("bottom", LOGMEL_LABEL)
         self.setLabel("left", "visual loss (lower = clearer picture)")
         self.setToolTip("The Pareto front: each dot is one result that no other beats on both counts.\n"
-                        "Left = closer to the song, down = clearer picture. The dashed line is a plain crossfade\n"
-                        "of song and picture for comparison: MOSS's dots usually lie below it.\n"
-                        "Click a dot to see and hear it.")
+                        "Left = closer to the song, down = clearer picture. While MOSS works, the audio axis is its\n"
+                        "own measure and the dashed line a plain crossfade of song and picture for comparison;\n"
+                        "finished, it is how like the song a listener hears each result (MOS, 5 = no difference).\n"
+                        "Point at a dot for its figures; click it to see and hear it.")
         self.getAxis("left").enableAutoSIPrefix(False)  # a loss is a plain number: no "(x0.001)"
         self.addLegend(offset=(-10, 10))
         # Items are created once; runs only change their data.
@@ -44,7 +59,7 @@ class FrontPlot(pg.PlotWidget):
         self.crossfade = self.plot([], [], pen=dashed, name="uniform crossfade")
         self.line = self.plot([], [], pen=pg.mkPen(FRONT_COLOUR, width=2), name="MOSS front")
         self.scatter = pg.ScatterPlotItem(size=11, pen=pg.mkPen("w", width=1), brush=pg.mkBrush(FRONT_COLOUR),
-                                          hoverable=True, hoverSize=14, tip=None)
+                                          hoverable=True, hoverSize=14, tip=self._tip)
         self.addItem(self.scatter)
         self.marker = pg.ScatterPlotItem(size=18, pen=pg.mkPen(SELECTED_COLOUR, width=3), brush=None)
         self.addItem(self.marker)
@@ -52,10 +67,25 @@ class FrontPlot(pg.PlotWidget):
         self.scatter.sigClicked.connect(self._clicked)
         self._selectable = False
         self._selected: int | None = None
+        self._tips: list[str] = []
+        #: What the audio axis shows now: "logmel" (live, or a run without MOS) or "mos".
+        self.audio_axis = "logmel"
+
+    def _tip(self, x: float, y: float, data) -> str | None:
+        if self._selectable and data is not None and 0 <= int(data) < len(self._tips):
+            return self._tips[int(data)]
+        return None
+
+    def _set_audio_axis(self, axis: str, note: str = "") -> None:
+        self.audio_axis = axis
+        self.setLabel("bottom", (MOS_LABEL if axis == "mos" else LOGMEL_LABEL) + note)
+        self.getViewBox().invertX(axis == "mos")
 
     def clear_front(self) -> None:
         """Forget any front (a new run starts)."""
         self._selectable = False
+        self._tips = []
+        self._set_audio_axis("logmel")
         for item in (self.crossfade, self.line, self.scatter, self.marker):
             item.setData([], [])
 
@@ -67,16 +97,29 @@ class FrontPlot(pg.PlotWidget):
         self.crossfade.setData(np.asarray(cross_a, dtype=float), np.asarray(cross_v, dtype=float))
 
     def show_snapshot(self, snapshot: FrontSnapshot) -> None:
-        """The front so far (not selectable)."""
+        """The front so far (not selectable), on the optimiser's own audio axis."""
         self._selectable = False
+        if self.audio_axis != "logmel":
+            self._set_audio_axis("logmel")
         self.marker.setData([], [])
         self._show(snapshot.visual, snapshot.audio, snapshot.crossfade_visual, snapshot.crossfade_audio)
 
     def show_result(self, result) -> None:
-        """The finished front of a ``RunResult``; its points become clickable."""
+        """The finished front of a ``RunResult``; its points become clickable.
+
+        With every point's MOS measured, the audio axis is the MOS (the crossfade, measured only by the optimiser's
+        loss, is then not drawn); else the optimiser's loss, saying that the MOS was not measured.
+        """
         visual = np.array([p.visual for p in result.points])
-        audio = np.array([p.audio for p in result.points])
-        self._show(visual, audio, result.crossfade_visual, result.crossfade_audio)
+        mos = [p.mos for p in result.points]
+        if mos and all(m is not None for m in mos):
+            self._set_audio_axis("mos")
+            self._show(visual, np.array(mos, dtype=float), np.zeros(0), np.zeros(0))
+        else:
+            self._set_audio_axis("logmel", " · MOS not measured for this run")
+            self._show(visual, np.array([p.audio for p in result.points]), result.crossfade_visual,
+                       result.crossfade_audio)
+        self._tips = [point_summary(i, p) for i, p in enumerate(result.points)]
         self._selectable = True
 
     def set_selected(self, index: int | None) -> None:

@@ -1,0 +1,218 @@
+"""Loudness as ITU-R BS.1770-4 / EBU R128 measure it: K-weighting, gated integrated loudness, 3 s short-term loudness.
+
+MOSS keeps every point at the song's loudness (DESIGN.md "Loudness"): a point may be at most ``INTEGRATED_LIMIT_LU``
+louder than the song over the whole segment, and at most ``SHORT_TERM_LIMIT_LU`` louder over any 3 s window than the
+song at the same time. These functions measure that exactly on the audio a user gets (numpy, float64); the optimiser
+uses a differentiable estimate of the same figures (``problem.LoudnessEstimate``) and the pipeline checks every point
+with these before it is written.
+
+The K-weighting filters are BS.1770's two biquads (a high shelf of +4 dB above about 1.5 kHz and a high-pass near
+38 Hz), designed for any sample rate by the bilinear transform as pyloudnorm and libebur128 do; the results agree
+with pyloudnorm to within 0.01 LU (``tests/engine/test_loudness.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+#: A point may be this much louder than the song (integrated, gated), in LU.
+INTEGRATED_LIMIT_LU = 1.0
+#: ... and this much louder over any ``SHORT_TERM_S`` window than the song over the same window, in LU.
+SHORT_TERM_LIMIT_LU = 3.0
+#: EBU R128's short-term window, seconds.
+SHORT_TERM_S = 3.0
+#: Step between the short-term windows that are checked, seconds (the R128 meter's 10 Hz would cost more and finds
+#: the same worst window to within a fraction of a LU at the levels a picture changes).
+SHORT_TERM_HOP_S = 0.5
+#: Where the song is silent (a window below the absolute gate, or far below the song's own loudness), a point is held
+#: against the song's integrated loudness minus this many LU instead: quiet passages and silence must not turn into
+#: loud bursts, but the picture may still be drawn there, softly.
+SILENCE_BELOW_SONG_LU = 20.0
+#: BS.1770's gating: 400 ms blocks, 75 % overlap, absolute gate -70 LUFS, relative gate 10 LU under the mean.
+BLOCK_S = 0.4
+BLOCK_STEP_S = 0.1
+ABSOLUTE_GATE_LUFS = -70.0
+RELATIVE_GATE_LU = -10.0
+#: The constant of BS.1770's loudness formula, ``L = -0.691 + 10 log10(sum_i G_i z_i)``.
+LUFS_OFFSET = -0.691
+
+
+def k_weighting_biquads(sample_rate: float) -> list[tuple[np.ndarray, np.ndarray]]:
+    """BS.1770's two K-weighting stages as ``(b, a)`` biquad coefficients for ``sample_rate``: a high shelf of +4 dB
+    (Q 1/sqrt(2), 1.5 kHz), then a high-pass (Q 0.5, 38 Hz), each designed by the RBJ cookbook's formulae as
+    pyloudnorm does, so that MOSS's figures and those of the tools that check it agree."""
+    stages = []
+    for kind, gain_db, q, corner in (("shelf", 4.0, 1 / math.sqrt(2), 1500.0), ("high-pass", 0.0, 0.5, 38.0)):
+        amp = 10 ** (gain_db / 40)
+        w0 = 2 * math.pi * corner / sample_rate
+        alpha, cos = math.sin(w0) / (2 * q), math.cos(w0)
+        if kind == "shelf":
+            root = 2 * math.sqrt(amp) * alpha
+            b = [amp * ((amp + 1) + (amp - 1) * cos + root), -2 * amp * ((amp - 1) + (amp + 1) * cos),
+                 amp * ((amp + 1) + (amp - 1) * cos - root)]
+            a = [(amp + 1) - (amp - 1) * cos + root, 2 * ((amp - 1) - (amp + 1) * cos),
+                 (amp + 1) - (amp - 1) * cos - root]
+        else:
+            b = [(1 + cos) / 2, -(1 + cos), (1 + cos) / 2]
+            a = [1 + alpha, -2 * cos, 1 - alpha]
+        stages.append((np.array(b) / a[0], np.array(a) / a[0]))
+    return stages
+
+
+def k_weighting_response(freqs_hz: np.ndarray, sample_rate: float) -> np.ndarray:
+    """The K-weighting's complex frequency response ``H(f)`` at ``freqs_hz``."""
+    z = np.exp(-1j * 2 * np.pi * np.asarray(freqs_hz, dtype=np.float64) / sample_rate)
+    response = np.ones_like(z)
+    for b, a in k_weighting_biquads(sample_rate):
+        response *= (b[0] + b[1] * z + b[2] * z * z) / (a[0] + a[1] * z + a[2] * z * z)
+    return response
+
+
+def k_weighting_gain(freqs_hz: np.ndarray, sample_rate: float) -> np.ndarray:
+    """The K-weighting's power gain ``|H(f)|^2`` at ``freqs_hz`` (for weighting a power spectrum)."""
+    return np.abs(k_weighting_response(freqs_hz, sample_rate)) ** 2
+
+
+#: The K-weighting's impulse response is cut after this long: its slowest pole (the 38 Hz high-pass) has decayed by
+#: more than 200 dB by then, so the cut filter is the IIR filter to float64 precision.
+IMPULSE_S = 0.5
+#: Samples filtered per FFT block (overlap-add), bounding the memory for a whole song.
+FILTER_BLOCK = 1 << 18
+
+
+def k_weighted_power(samples: np.ndarray, sample_rate: float) -> np.ndarray:
+    """(channels, n) audio -> (n,) the K-weighted signal's power summed over channels (BS.1770's ``sum_i G_i y_i^2``
+    with ``G_i = 1``: MOSS's audio has at most two channels, left and right).
+
+    The two biquads are applied as an FIR of their impulse response (``IMPULSE_S``), by FFT overlap-add: the same
+    output as running the IIR filters from rest, without importing scipy (a second of start-up).
+    """
+    x = np.atleast_2d(np.asarray(samples, dtype=np.float64))
+    n = x.shape[-1]
+    taps = 1 << int(math.ceil(math.log2(max(16, IMPULSE_S * sample_rate))))
+    impulse = np.fft.irfft(k_weighting_response(np.fft.rfftfreq(taps, 1 / sample_rate), sample_rate), taps)
+    size = 1 << int(math.ceil(math.log2(FILTER_BLOCK + taps)))
+    kernel = np.fft.rfft(impulse, size)
+    out = np.zeros((x.shape[0], n + size))
+    for start in range(0, n, FILTER_BLOCK):
+        block = np.fft.irfft(np.fft.rfft(x[:, start:start + FILTER_BLOCK], size) * kernel, size)
+        out[:, start:start + size] += block
+    y = out[:, :n]
+    return np.sum(y * y, axis=0)
+
+
+def _window_means(power: np.ndarray, sample_rate: float, window_s: float, step_s: float) -> np.ndarray:
+    """Mean of ``power`` over windows of ``window_s`` every ``step_s`` (whole windows only), placed as BS.1770 (and
+    pyloudnorm) place gating blocks: window j spans samples ``int(window_s (j r) rate) .. int(window_s (j r + 1)
+    rate)`` with ``r = step_s / window_s``, and the mean divides by ``window_s * rate``."""
+    n = len(power)
+    if n < int(window_s * sample_rate) or window_s <= 0:
+        return np.zeros(0)
+    ratio = step_s / window_s
+    count = int(np.round((n / sample_rate - window_s) / step_s)) + 1
+    j = np.arange(count)
+    lower = np.array([int(window_s * (k * ratio) * sample_rate) for k in j])
+    upper = np.minimum(n, np.array([int(window_s * (k * ratio + 1) * sample_rate) for k in j]))
+    total = np.concatenate([[0.0], np.cumsum(power)])
+    return (total[upper] - total[lower]) / (window_s * sample_rate)
+
+
+def _lufs(mean_power: np.ndarray | float) -> np.ndarray | float:
+    with np.errstate(divide="ignore"):
+        return LUFS_OFFSET + 10.0 * np.log10(mean_power)
+
+
+def integrated_loudness(samples: np.ndarray, sample_rate: float) -> float:
+    """Integrated loudness in LUFS of (channels, n) audio (BS.1770-4 gating); ``-inf`` for silence.
+
+    Raises ``ValueError`` for audio shorter than one 400 ms block.
+    """
+    power = k_weighted_power(samples, sample_rate)
+    blocks = _window_means(power, sample_rate, BLOCK_S, BLOCK_STEP_S)
+    if len(blocks) == 0:
+        raise ValueError(f"loudness needs at least {BLOCK_S} s of audio, got {len(power) / sample_rate:.3f} s")
+    return gated_loudness(blocks)
+
+
+def gated_loudness(block_power: np.ndarray) -> float:
+    """BS.1770's two gates over the mean power of 400 ms blocks -> loudness in LUFS (``-inf`` if nothing passes)."""
+    loud = _lufs(block_power)
+    above = block_power[loud >= ABSOLUTE_GATE_LUFS]
+    if len(above) == 0:
+        return -math.inf
+    relative = _lufs(float(np.mean(above))) + RELATIVE_GATE_LU
+    kept = block_power[(loud > relative) & (loud >= ABSOLUTE_GATE_LUFS)]
+    return float(_lufs(float(np.mean(kept)))) if len(kept) else -math.inf
+
+
+def short_term_loudness(samples: np.ndarray, sample_rate: float, step_s: float = SHORT_TERM_HOP_S) -> np.ndarray:
+    """(windows,) short-term loudness in LUFS of (channels, n) audio: ``SHORT_TERM_S`` windows every ``step_s``,
+    from the start, whole windows only (one shorter window when the audio is shorter than that)."""
+    power = k_weighted_power(samples, sample_rate)
+    window = min(SHORT_TERM_S, len(power) / sample_rate)
+    return np.asarray(_lufs(_window_means(power, sample_rate, window, step_s)), dtype=np.float64)
+
+
+def short_term_ceiling(song_short_term: np.ndarray, song_integrated: float) -> np.ndarray:
+    """What a point's short-term loudness is held against, window by window: the song's own, but never less than
+    ``SILENCE_BELOW_SONG_LU`` under the song's integrated loudness (silence has no loudness to compare with)."""
+    return np.maximum(song_short_term, song_integrated - SILENCE_BELOW_SONG_LU)
+
+
+class SongLoudness:
+    """The song's loudness, measured once, to hold its points against (``measure``).
+
+    Args:
+        reference: (channels, n) the song's segment as the run used it.
+        sample_rate: its rate.
+    """
+
+    def __init__(self, reference: np.ndarray, sample_rate: float):
+        self.sample_rate = sample_rate
+        self._views = []  # the channels (BS.1770 proper) and their mix (the mean: the contract's viewer, most tools)
+        for signal in (reference, np.mean(reference, axis=0, keepdims=True)):
+            integrated = integrated_loudness(signal, sample_rate)
+            ceiling = short_term_ceiling(short_term_loudness(signal, sample_rate), integrated)
+            self._views.append((integrated, ceiling))
+
+    @property
+    def integrated(self) -> float:
+        """The song's integrated loudness, LUFS (BS.1770 on its channels)."""
+        return self._views[0][0]
+
+    def measure(self, point: np.ndarray) -> PointLoudness:
+        """How loud a (channels, n) point is next to the song."""
+        if not math.isfinite(self.integrated):
+            return PointLoudness(0.0, 0.0, 0.0)
+        changes, worst_short = [], -math.inf
+        for (integrated, ceiling), signal in zip(self._views, (point, np.mean(point, axis=0, keepdims=True)),
+                                                 strict=True):
+            changes.append(integrated_loudness(signal, self.sample_rate) - integrated)
+            excess = short_term_loudness(signal, self.sample_rate) - ceiling
+            if len(excess):
+                worst_short = max(worst_short, float(np.max(excess)))
+        lu, worst_integrated = changes[0], max(changes)
+        return PointLoudness(float(lu), float(worst_integrated), float(worst_short))
+
+
+@dataclass(frozen=True)
+class PointLoudness:
+    """A point's loudness next to its song.
+
+    Attributes:
+        lu: integrated loudness change, LU (BS.1770 on the channels): ``points[].loudness_lu``.
+        worst_integrated_lu: the larger of that and the same on the channels' mix.
+        worst_short_term_lu: the largest excess of a short-term window over ``short_term_ceiling`` (channels or mix).
+    """
+
+    lu: float
+    worst_integrated_lu: float
+    worst_short_term_lu: float
+
+    @property
+    def over_limits_lu(self) -> float:
+        """How far beyond the nearer-broken limit the point is, LU (at most 0 when it keeps the song's loudness)."""
+        return max(self.worst_integrated_lu - INTEGRATED_LIMIT_LU, self.worst_short_term_lu - SHORT_TERM_LIMIT_LU)
