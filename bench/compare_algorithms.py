@@ -72,7 +72,7 @@ def sync(device: torch.device) -> None:
 def crossfade_hypervolume(problem: Problem, points: int, anchors) -> float:
     """HV of the uniform crossfade at ``points`` evenly spaced levels, both ends included: the baseline."""
     with torch.no_grad():
-        v, a = problem.objectives(problem.constant_masks(torch.linspace(0.0, 1.0, points)))
+        v, a, _ = problem.objectives(problem.constant_masks(torch.linspace(0.0, 1.0, points)))
     return hypervolume(anchors.normalise(v.double().cpu().numpy(), a.double().cpu().numpy()))
 
 
@@ -161,7 +161,8 @@ def main() -> int:
         settings = base.__class__(**{**base.__dict__, "seed": seed})
         problem = Problem(*inputs, settings).to(device)
         logits = torch.zeros(1, *settings.mask_shape, device=device, requires_grad=True)
-        sum(problem.objectives(problem.masks(logits))).sum().backward()  # warm-up: first-call costs count for neither
+        scores = problem.objectives(problem.masks(logits))
+        (scores.visual + scores.audio).sum().backward()  # warm-up: first-call costs count for neither
         order = args.algorithms if n % 2 == 0 else args.algorithms[::-1]  # neither always runs first
         for name in order:
             run = run_one(name, problem, settings, args.budget)

@@ -359,6 +359,7 @@ def full_song(run_dir: Path, manifest: dict[str, Any], index: int, notices: list
     Returns (channels, frames) float32 at the song's rate, that rate, the song's sample format (soundfile's subtype,
     None when ffmpeg decoded it) and the segment's gain against clipping, in dB (0: none).
     """
+    import numpy as np
     import soundfile as sf
 
     from .audio_io import load_audio

@@ -9,3 +9,36 @@ import pytest
 def data_dir() -> Path:
     """The real recordings and images of ../shared/data (see its NOTICE.md)."""
     return Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def as_moss_run_1(run_dir: Path, out: Path, output_gain_db: float, louder_image_end_db: float = 0.0) -> Path:
+    """A copy of a moss-run/2 folder as MOSS wrote it before moss-run/2: one run-wide ``output_gain_db`` on every
+    file (each point's own gain undone first), no per-point levels, loudness or MOS. ``louder_image_end_db`` makes the
+    image end that much louder before the gain, as a bright picture's image end was at moss-run/1's fixed level.
+
+    The points' masks are kept: rebuilt at moss-run/1's level (0 dB) they are not the stored audio, which is all a
+    test of opening, rendering and morphing such a folder needs.
+    """
+    import json
+    import shutil
+
+    import numpy as np
+    import soundfile as sf
+
+    shutil.copytree(run_dir, out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    gain = 10 ** (output_gain_db / 20)
+    data, rate = sf.read(out / "reference.wav", dtype="float32", always_2d=True)
+    sf.write(out / "reference.wav", data * np.float32(gain), rate, subtype="FLOAT")
+    for i, entry in enumerate(manifest["points"]):
+        data, rate = sf.read(out / entry["wav"], dtype="float32", always_2d=True)
+        own = 10 ** (-entry.pop("gain_db") / 20)
+        louder = 10 ** (louder_image_end_db / 20) if i == len(manifest["points"]) - 1 else 1.0
+        sf.write(out / entry["wav"], data * np.float32(own * louder * gain), rate, subtype="FLOAT")
+        for key in ("loudness_lu", "mos", "picture_level_db"):
+            entry.pop(key)
+    manifest.pop("audio_objective")
+    manifest["format"] = "moss-run/1"
+    manifest["output_gain_db"] = output_gain_db
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return out

@@ -9,6 +9,7 @@ from moss_app.settings_store import SettingsStore
 from moss_app.ui.mask_view import mask_of
 from moss_engine.run_folder import write_run_folder
 from moss_engine.settings import PRESETS
+from tests.conftest import as_moss_run_1
 
 
 def test_changed_fields_override_the_preset_in_the_run(qtbot, window):
@@ -60,7 +61,10 @@ def test_open_run_shows_the_front_masks_and_audio(qtbot, window, tiny_result, tm
     assert window.open_run(out)
     loaded = window.result
     audio, visual = window.front_plot.points_data()
-    np.testing.assert_allclose(audio, [p.audio for p in tiny_result.points])
+    # moss-run/2: the audio axis is how like the song each point sounds (MOS), the music end at 5
+    assert window.front_plot.audio_axis == "mos" and "MOS" in window.front_plot.getAxis("bottom").labelText
+    np.testing.assert_allclose(audio, [p.mos for p in tiny_result.points], atol=1e-4)
+    assert audio[0] == 5.0 and window.front_plot.getViewBox().xInverted()
     np.testing.assert_allclose(visual, [p.visual for p in tiny_result.points])
     window.select_point(0)
     np.testing.assert_allclose(window.mask_view.image.image, mask_of(tiny_result.points[0].logits)[::-1], rtol=1e-6)
@@ -70,6 +74,26 @@ def test_open_run_shows_the_front_masks_and_audio(qtbot, window, tiny_result, tm
     # the reopened run exports again
     again = window.export_run(tmp_path / "again")
     assert len(load_run(again).points) == len(tiny_result.points)
+
+
+def test_a_moss_run_1_folder_opens_on_its_log_mel_axis_at_the_songs_level(qtbot, window, tiny_result, tmp_path):
+    """An older run folder opens: its front on the axis it was made with (log-mel), the MOS said to be unmeasured,
+    and its audio back at the song's level (its one run-wide gain undone)."""
+    old = as_moss_run_1(write_run_folder(tiny_result, tmp_path / "run"), tmp_path / "old", -12.0)
+    assert window.open_run(old)
+    audio, _ = window.front_plot.points_data()
+    np.testing.assert_allclose(audio, [p.audio for p in tiny_result.points], rtol=1e-6)
+    label = window.front_plot.getAxis("bottom").labelText
+    assert window.front_plot.audio_axis == "logmel" and "MOS not measured" in label
+    assert not window.front_plot.getViewBox().xInverted()
+    loaded = window.result
+    assert all(p.mos is None and p.loudness_lu is None for p in loaded.points)
+    np.testing.assert_allclose(loaded.reference, tiny_result.reference, rtol=1e-5, atol=1e-7)
+    end = tiny_result.points[-1]  # moss-run/1 had no gain of a point's own: the stored audio is before it
+    np.testing.assert_allclose(loaded.points[-1].samples, end.samples * 10 ** (-end.gain_db / 20), rtol=1e-5,
+                               atol=1e-6)
+    window.select_point(1)
+    assert "not measured" in window.alpha_label.text()
 
 
 def test_a_foreign_folder_shows_a_dialog_and_changes_nothing(qtbot, window, tiny_result, tmp_path):

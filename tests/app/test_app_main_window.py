@@ -32,12 +32,18 @@ def test_a_run_ends_with_its_front_in_the_plot(qtbot, window):
         assert not window.picture_zone.isEnabled()
     result = done.args[0]
     assert 2 <= len(result.points) <= 4
+    # finished, the front is on the perceptual axis: how like the song each point sounds (MOS), measured off the
+    # GUI thread; the crossfade, measured only by the optimiser's own loss, is not drawn on it
     audio, visual = window.front_plot.points_data()
-    np.testing.assert_allclose(audio, [p.audio for p in result.points])
+    np.testing.assert_allclose(audio, [p.mos for p in result.points])
     np.testing.assert_allclose(visual, [p.visual for p in result.points])
-    cross_a, cross_v = window.front_plot.crossfade.getData()
-    np.testing.assert_allclose(cross_a, result.crossfade_audio)
-    np.testing.assert_allclose(cross_v, result.crossfade_visual)
+    assert audio[0] == 5.0 and all(1.0 <= m <= 5.0 for m in audio)
+    assert "sounds like the song (MOS" in window.front_plot.getAxis("bottom").labelText
+    cross_a, _ = window.front_plot.crossfade.getData()
+    assert cross_a is None or len(cross_a) == 0
+    tip = window.front_plot._tip(audio[-1], visual[-1], len(audio) - 1)
+    last = result.points[-1]
+    assert f"{last.mos:.2f}/5" in tip and f"{last.loudness_lu:+.1f} LU" in tip
     assert window.result is result and window.selected == len(result.points) // 2
     assert window.start_button.isEnabled() and not window.cancel_button.isEnabled()
     assert window.export_action.isEnabled() and window.progress_bar.value() == 1000
@@ -59,8 +65,11 @@ def test_selecting_a_point_updates_mask_and_spectrogram(qtbot, window, tiny_resu
                                      s.freq_scale)
         np.testing.assert_array_equal(spec, expected[::-1])  # flipped: row 0 of the item is the bottom
         x, y = window.front_plot.marker.getData()
-        assert (x[0], y[0]) == (point.audio, point.visual)
+        assert (x[0], y[0]) == (point.mos, point.visual)
         assert window.alpha_slider.value() == round(100 * point.alpha)
+        assert f"sounds like {point.mos:.1f}/5" in window.alpha_label.text()
+        assert f"{point.loudness_lu:+.1f} LU" in window.alpha_label.text()
+        assert f"{point.mos:.2f}/5 (MOS)" in window.statusBar().currentMessage()
     # the music end and the image end look different: the views really changed
     window.select_point(0)
     first = window.mask_view.image.image.copy()

@@ -54,27 +54,25 @@ def fake_sd(monkeypatch):
 
 def heard(result, index):
     """(point, original) as Play and A/B should play point ``index`` of ``result``."""
-    return listening_pair(result.points[index].samples, result.reference, result.output_gain_db)
+    return listening_pair(result.points[index].samples, result.reference)
 
 
 def test_listening_pair_is_at_the_songs_level_and_never_clips():
     t = np.arange(22050) / 22050
     point = np.stack([0.05 * np.sin(2 * np.pi * 440 * t)] * 2).astype(np.float32)
     reference = np.stack([0.02 * np.sign(np.sin(2 * np.pi * 110 * t))] * 2).astype(np.float32)  # RMS = peak
-    # the run turned everything down by 20 dB: the point plays 10x louder, the original at the point's RMS
-    played, original = listening_pair(point, reference, -20.0)
-    np.testing.assert_allclose(played, 10 * point, rtol=1e-5)
+    # the point as it is (at the song's level), the original at the point's RMS
+    played, original = listening_pair(point, reference)
+    np.testing.assert_array_equal(played, point)
     assert rms(original) == pytest.approx(rms(played), rel=1e-4) and np.max(np.abs(original)) < 1
-    # by 40 dB: the point would peak at 5.0; both get one gain, the louder peak (the sine) at -1 dBFS, still equal RMS
-    played, original = listening_pair(point, reference, -40.0)
+    # a point peaking at 5.0 (as no written point does) and the original at its RMS: one gain for both, the louder
+    # peak at -1 dBFS, still equal RMS
+    played, original = listening_pair(100 * point, reference)
     assert np.max(np.abs(played)) == pytest.approx(10 ** (-1 / 20), rel=1e-4)
     assert rms(original) == pytest.approx(rms(played), rel=1e-4)
     assert np.max(np.abs(original)) <= 10 ** (-1 / 20) + 1e-6
-    # no gain in the run, quiet enough: played as it is
-    played, original = listening_pair(point, reference, 0.0)
-    np.testing.assert_array_equal(played, point)
     # silence stays silence (no division by zero)
-    played, original = listening_pair(np.zeros_like(point), reference, -20.0)
+    played, original = listening_pair(np.zeros_like(point), reference)
     assert not np.any(played) and np.all(np.isfinite(original))
 
 
@@ -88,8 +86,7 @@ def test_play_pulls_the_selected_points_samples_and_moves_the_playhead(qtbot, pl
     window = played
     point = tiny_result.points[window.selected]
     audio, _ = heard(tiny_result, window.selected)
-    assert tiny_result.output_gain_db < -6  # the run was turned down: Play undoes it (the song's level)
-    assert rms(audio) > 2 * rms(point.samples)
+    np.testing.assert_array_equal(audio, point.samples)  # moss-run/2: the point is at the song's level already
     assert window.transport.play_button.isEnabled()
     qtbot.mouseClick(window.transport.play_button, Qt.MouseButton.LeftButton)
     assert window.player.state == "playing" and window.transport.play_button.text() == "Pause"

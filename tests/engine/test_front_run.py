@@ -43,7 +43,8 @@ def test_run_folder_keeps_the_contract(data_dir, orchestral_run):
     settings, _, result, out = orchestral_run
     check_run(data_dir, out)
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["format"] == "moss-run/1"
+    assert manifest["format"] == "moss-run/2" and "output_gain_db" not in manifest
+    assert "Zimtohrli" in manifest["audio_objective"] and "log-mel" in manifest["audio_objective"]
     assert manifest["sample_rate"] == 22050 and manifest["channels"] == 2
     assert manifest["input"]["start_s"] == 5.0
     assert manifest["input"]["duration_s"] == pytest.approx(8.0, abs=1e-3)
@@ -61,6 +62,13 @@ def test_run_folder_keeps_the_contract(data_dir, orchestral_run):
     assert visual == sorted(visual, reverse=True) and audio == sorted(audio)  # a front: one falls as the other rises
     assert 0 < manifest["hypervolume"]["value"] < 1.1 * 1.1
     assert np.load(out / "point_001.npy").shape == (64, 128)
+    # moss-run/2: every point at the song's loudness, heard by an outside model, with the level that made it
+    points = manifest["points"]
+    assert points[0]["mos"] == 5.0 and points[0]["loudness_lu"] == 0.0 and points[0]["gain_db"] == 0.0
+    assert all(1.0 <= p["mos"] <= 5.0 for p in points)
+    assert points[-1]["mos"] < points[0]["mos"]  # the image end does not sound like the song
+    assert all(p["loudness_lu"] <= 1.0 and p["gain_db"] <= 0.0 for p in points)
+    assert all(-100.0 <= p["picture_level_db"] <= 0.0 for p in points)
     from PIL import Image
 
     with Image.open(out / "front.png") as plot:
@@ -79,7 +87,7 @@ def test_music_end_reproduces_reference(orchestral_run):
     distance = LogMelDistance(torch.from_numpy(reference.mean(axis=1)), sr)
     d = distance(torch.from_numpy(music_end.mean(axis=1))[None]).item()
     assert d < 0.5  # dB
-    assert np.max(np.abs(music_end - reference)) < 1e-4
+    assert np.array_equal(music_end, reference)  # the music end is the song itself, sample for sample
 
 
 def test_every_point_is_aligned_with_reference(orchestral_run):
@@ -104,7 +112,7 @@ def test_honest_front_dominates_the_uniform_crossfade(orchestral_run):
     problem = Problem(*inputs, settings)
     levels = torch.linspace(0.05, 0.95, 10)
     with torch.no_grad():
-        v, a = problem.objectives(problem.constant_masks(levels))
+        v, a, _ = problem.objectives(problem.constant_masks(levels))
     front = np.array([[p.visual, p.audio] for p in result.points])
     dominated = [bool(np.any(np.all(front <= [vi, ai], axis=1) & np.any(front < [vi, ai], axis=1)))
                  for vi, ai in zip(v.numpy(), a.numpy(), strict=True)]
@@ -128,7 +136,7 @@ def test_degenerate_l1_objectives_sum_to_a_constant(orchestral_run):
     assert np.ptp(sums) < 1e-4 * np.mean(sums)
     # while the honest objectives of the same masks do not sum to a constant
     with torch.no_grad():
-        v, a = problem.objectives(torch.stack(masks[:3]) * problem.alpha)
+        v, a, _ = problem.objectives(torch.stack(masks[:3]) * problem.alpha)
     v_span, a_span = (v.max() - v.min()).item(), (a.max() - a.min()).item()
     assert v_span > 0.1 and a_span > 1.0
     honest = (v / v_span + a / a_span).numpy()
@@ -157,8 +165,8 @@ def test_transparent_area_keeps_the_music(data_dir, picture, inside):
     assert far[problem._region].float().mean() >= inside  # ... and, for line art and logos, inside the placement
     music_db = 20 * torch.log10(problem.spec_mix.abs().clamp(min=1e-7))
     loud = music_db > music_db.max() - 60  # cells a viewer would show
-    gain = 10 ** (-result.output_gain_db / 20)
     for point in result.points:
+        gain = np.float32(10 ** (-point.gain_db / 20))  # a point's own gain against clipping, undone
         spec = problem.stft(torch.from_numpy(point.samples * gain).mean(dim=0))
         diff = (20 * torch.log10(spec.abs().clamp(min=1e-7)) - music_db).abs()
         assert diff[far & loud].max() < 0.5
@@ -166,13 +174,13 @@ def test_transparent_area_keeps_the_music(data_dir, picture, inside):
 
 
 def test_manifest_losses_are_those_of_the_written_files(orchestral_run):
-    """Honesty: re-scoring each written WAV (gain undone) gives the losses the manifest reports."""
+    """Honesty: re-scoring each written WAV (its own gain undone) gives the losses the manifest reports."""
     settings, inputs, result, out = orchestral_run
     problem = Problem(*inputs, settings)
     manifest = json.loads((out / "manifest.json").read_text())
-    gain = 10 ** (-manifest["output_gain_db"] / 20)
     kinds = set()
     for entry in manifest["points"]:
+        gain = 10 ** (-entry["gain_db"] / 20)
         audio, _ = sf.read(out / entry["wav"], dtype="float32", always_2d=True)
         signal = torch.from_numpy(audio.mean(axis=1) * gain)[None]
         with torch.no_grad():
@@ -183,6 +191,44 @@ def test_manifest_losses_are_those_of_the_written_files(orchestral_run):
         assert audio_loss == pytest.approx(entry["audio_loss"], abs=0.02)
         kinds.add(entry["kind"])
     assert any(k.endswith("+phase") for k in kinds)  # phase refinement made it onto the front
+
+
+def test_a_points_mask_and_level_rebuild_its_wav(orchestral_run):
+    """DESIGN.md "Levels": the mask logits plus ``picture_level_db`` (and the phase refinement the manifest names)
+    rebuild a point's audio exactly; the same mask at another level does not."""
+    settings, inputs, _, out = orchestral_run
+    problem = Problem(*inputs, settings)
+    manifest = json.loads((out / "manifest.json").read_text())
+    for entry in manifest["points"][1:]:
+        logits = np.load(out / entry["mask"])
+        written, _ = sf.read(out / entry["wav"], dtype="float32", always_2d=True)
+        rebuilt = problem.render_point(logits, entry["picture_level_db"], entry["phase_iterations"])
+        rebuilt = rebuilt * np.float32(10 ** (entry["gain_db"] / 20))
+        assert np.max(np.abs(rebuilt - written.T)) < 1e-5, entry["wav"]
+    other = problem.render_point(logits, entry["picture_level_db"] - 6.0, entry["phase_iterations"])
+    assert np.max(np.abs(other - rebuilt)) > 1e-2
+
+
+def test_every_point_keeps_the_songs_loudness(orchestral_run):
+    """DESIGN.md "Loudness", measured on the written files with pyloudnorm (BS.1770, the tool outside MOSS that the
+    quality benchmark uses): no point above +1 LU integrated, none above +3 LU over any 3 s window."""
+    import pyloudnorm
+
+    _, _, _, out = orchestral_run
+    manifest = json.loads((out / "manifest.json").read_text())
+    reference, sr = sf.read(out / "reference.wav", dtype="float64", always_2d=True)
+    meter = pyloudnorm.Meter(sr)
+    short = pyloudnorm.Meter(sr, block_size=3.0)
+    song = meter.integrated_loudness(reference)
+    width = 3 * sr
+    for entry in manifest["points"]:
+        point, _ = sf.read(out / entry["wav"], dtype="float64", always_2d=True)
+        change = meter.integrated_loudness(point) - song
+        assert change <= 1.0 + 1e-6
+        assert change == pytest.approx(entry["loudness_lu"] + entry["gain_db"], abs=0.05)
+        for i in range(0, len(point) - width + 1, sr // 2):
+            song_window = short.integrated_loudness(reference[i:i + width])
+            assert short.integrated_loudness(point[i:i + width]) <= max(song_window, song - 20) + 3.0 + 1e-6
 
 
 def test_phase_refinement_shows_the_picture_better_at_the_image_end(orchestral_run):

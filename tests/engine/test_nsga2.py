@@ -53,8 +53,8 @@ def test_upsampled_constant_grid_is_the_uniform_crossfade(small):
     assert torch.allclose(fine[0], torch.tensor(0.7)) and torch.allclose(fine[1], torch.tensor(-1.3))
     levels = torch.sigmoid(torch.tensor([0.7, -1.3])).numpy()
     with torch.no_grad():
-        v1, a1 = problem.objectives(problem.masks(fine))
-        v2, a2 = problem.objectives(problem.masks(constant_logits(levels, settings.mask_shape, problem.device)))
+        v1, a1, _ = problem.objectives(problem.masks(fine))
+        v2, a2, _ = problem.objectives(problem.masks(constant_logits(levels, settings.mask_shape, problem.device)))
     assert torch.allclose(v1, v2, atol=1e-5) and torch.allclose(a1, a2, rtol=1e-4)
 
 
@@ -93,7 +93,7 @@ def test_result_has_both_anchors_and_a_nondominated_front_of_full_logits(small, 
     # a candidate's logits give back its losses
     best = min((c for c in result.candidates if c.kind == "optimised"), key=lambda c: c.visual)
     with torch.no_grad():
-        v, a = problem.objectives(problem.masks(torch.as_tensor(best.logits)[None]))
+        v, a, _ = problem.objectives(problem.masks(torch.as_tensor(best.logits)[None]), best.level_db)
     assert float(v) == pytest.approx(best.visual, abs=1e-5) and float(a) == pytest.approx(best.audio, rel=1e-4)
 
     # the archive only grows; the selected front is what was reported last
@@ -151,8 +151,8 @@ def test_result_makes_a_run_folder_that_keeps_the_contract(data_dir, small, fini
     _, result, _ = finished
     clip, _ = load_inputs(settings)
     candidates = result.candidates + refine_phases(problem, result.candidates, 2)
-    chosen, alphas = select_front(candidates, settings.points)
-    run = assemble_result(settings, problem.device, clip, problem, result, [candidates[i] for i in chosen], alphas, {})
+    chosen, _ = select_front(candidates, settings.points)
+    run = assemble_result(settings, problem.device, clip, problem, result, [candidates[i] for i in chosen], {})
     out = write_run_folder(run, tmp_path / "nsga2", plot=plot_front)
     tool = data_dir.parent / "tools" / "check_run.py"
     proc = subprocess.run([sys.executable, str(tool), str(out)], capture_output=True, text=True, timeout=120)

@@ -53,10 +53,13 @@ def test_batched_objectives_equal_one_at_a_time(small):
     problem = Problem(*inputs, settings)
     logits = torch.randn(3, *settings.mask_shape, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
-        v, a = problem.objectives(problem.masks(logits))
-        singles = [problem.objectives(problem.masks(logits[i:i + 1])) for i in range(3)]
+        levels = problem.matched_level_db + torch.tensor([-3.0, 0.0, 8.0])
+        v, a, x = problem.objectives(problem.masks(logits), levels)
+        singles = [problem.objectives(problem.masks(logits[i:i + 1]), levels[i:i + 1]) for i in range(3)]
     assert torch.allclose(v, torch.cat([s[0] for s in singles]), atol=1e-5)
     assert torch.allclose(a, torch.cat([s[1] for s in singles]), atol=1e-4)
+    assert torch.allclose(x, torch.cat([s[2] for s in singles]), atol=1e-3)
+    assert a[2] > a[1]  # a louder picture is further from the song
 
 
 def test_same_seed_same_front_and_chunking_does_not_change_it(small):
@@ -128,11 +131,11 @@ def test_out_of_memory_halves_the_chunk_and_carries_on(small, monkeypatch):
     real = problem.objectives
     calls = []
 
-    def flaky(masks):
+    def flaky(masks, level_db=None):
         calls.append(len(masks))
         if len(masks) > 1:
             raise torch.OutOfMemoryError("fake: CUDA out of memory")
-        return real(masks)
+        return real(masks, level_db)
 
     monkeypatch.setattr(problem, "objectives", flaky)
     reporter = Mock()

@@ -24,7 +24,7 @@ from moss_engine.mixing import blend_into_spectrum
 from moss_engine.objectives import leaky_clamp01, viewer_level
 from moss_engine.optimizer import CPU_ALLOCATOR_SLACK, ChunkPlan, StchOptimizer, mask_bytes, plan_chunks
 from moss_engine.pipeline import compute_front, load_inputs
-from moss_engine.problem import Problem
+from moss_engine.problem import Problem, Scores
 from moss_engine.settings import make_settings
 from moss_engine.spectral import Stft, overlap_add, power, power_to_db, rfft
 from moss_engine.target import warp_to_stft
@@ -87,8 +87,8 @@ def plain_masks(self, logits):
     return self.alpha * torch.sigmoid(warp_to_stft(logits, self.grid))
 
 
-def plain_synthesise_mix(self, mask):
-    delta = self._blend_delta(mask, self.spec_mix[self._region])
+def plain_synthesise_mix(self, mask, level_db=None):
+    delta = self._blend_delta(mask, self.spec_mix[self._region], level_db)
     return self.music_mix_synth + self.stft.inverse(self._padded(delta), self.n_samples)
 
 
@@ -97,8 +97,9 @@ def plain_renderer(self, power_):
 
 
 def plain_objectives_of_signal(self, signal, checkpointed=False):
-    region_power = plain_power(self.stft(signal)[(slice(None), *self._region)])
-    return self.visual_loss(region_power), self.audio_loss(signal)
+    full_power = plain_power(self.stft(signal))
+    region_power = full_power[(slice(None), *self._region)]
+    return Scores(self.visual_loss(region_power), self.audio_loss(signal), self.loudness(full_power.transpose(1, 2)))
 
 
 def plain_path_on(mp):
@@ -122,11 +123,17 @@ def run_front(problem, settings, chunk_size=None, checkpointing=False):
     return np.array([[c.visual, c.audio] for c in result.candidates])
 
 
-def chunk_gradient(problem, logits):
+def chunk_gradient(problem, logits, levels_db=None):
+    """Objectives and loudness excess, and the gradient of a mix of them in the logits and the picture levels
+    (each mask at its own level: by default a spread around the matched level, one too loud to keep)."""
     x = logits.clone().requires_grad_(True)
-    v, a = problem.objectives(problem.masks(x))
-    (v.sum() + 0.05 * a.sum()).backward()
-    return torch.stack([v, a]).detach(), x.grad
+    if levels_db is None:
+        levels_db = problem.matched_level_db + torch.linspace(-6.0, 12.0, len(logits))
+    level = levels_db.to(logits.device).clone().requires_grad_(True)
+    v, a, excess = problem.objectives(problem.masks(x), level)
+    assert excess.max() > 0  # the loudest mask is over the song's loudness: the excess is part of the check
+    (v.sum() + 0.05 * a.sum() + 0.01 * excess.sum()).backward()
+    return torch.stack([v, a, excess]).detach(), torch.cat([x.grad.flatten(), level.grad])
 
 
 # -- the pieces
