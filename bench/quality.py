@@ -84,14 +84,17 @@ def log_axis_scoring(score_run):
 
     def log_rows(S_db, freqs, fi, rows):
         edges = np.exp(np.linspace(math.log(freqs[fi[0]]), math.log(freqs[fi[-1]]), rows + 1))
+        f = freqs[fi]
         out = np.empty((rows, S_db.shape[1]))
         for r in range(rows):
-            inside = fi[(freqs[fi] >= edges[r]) & (freqs[fi] < edges[r + 1])]
+            inside = fi[(f >= edges[r]) & (f < edges[r + 1])]
             if len(inside):
                 out[r] = S_db[inside].mean(axis=0)
-            else:
+            else:  # a row narrower than a bin: between its two nearest bins
                 centre = math.sqrt(edges[r] * edges[r + 1])
-                out[r] = [np.interp(centre, freqs[fi], S_db[fi, c]) for c in range(S_db.shape[1])]
+                j = int(np.clip(np.searchsorted(f, centre) - 1, 0, len(f) - 2))
+                w = (centre - f[j]) / (f[j + 1] - f[j])
+                out[r] = (1 - w) * S_db[fi[j]] + w * S_db[fi[j + 1]]
         return out
 
     def region(S_db, st, n, sr, pl):

@@ -27,10 +27,6 @@ SHORT_TERM_S = 3.0
 #: Step between the short-term windows that are checked, seconds (the R128 meter's 10 Hz would cost more and finds
 #: the same worst window to within a fraction of a LU at the levels a picture changes).
 SHORT_TERM_HOP_S = 0.5
-#: Where the song is silent (a window below the absolute gate, or far below the song's own loudness), a point is held
-#: against the song's integrated loudness minus this many LU instead: quiet passages and silence must not turn into
-#: loud bursts, but the picture may still be drawn there, softly.
-SILENCE_BELOW_SONG_LU = 20.0
 #: BS.1770's gating: 400 ms blocks, 75 % overlap, absolute gate -70 LUFS, relative gate 10 LU under the mean.
 BLOCK_S = 0.4
 BLOCK_STEP_S = 0.1
@@ -156,10 +152,11 @@ def short_term_loudness(samples: np.ndarray, sample_rate: float, step_s: float =
     return np.asarray(_lufs(_window_means(power, sample_rate, window, step_s)), dtype=np.float64)
 
 
-def short_term_ceiling(song_short_term: np.ndarray, song_integrated: float) -> np.ndarray:
-    """What a point's short-term loudness is held against, window by window: the song's own, but never less than
-    ``SILENCE_BELOW_SONG_LU`` under the song's integrated loudness (silence has no loudness to compare with)."""
-    return np.maximum(song_short_term, song_integrated - SILENCE_BELOW_SONG_LU)
+def short_term_ceiling(song_short_term: np.ndarray) -> np.ndarray:
+    """What a point's short-term loudness is held against, window by window: the song's own, quiet passages included
+    (a picture at the song's average loudness would be a burst there), and BS.1770's absolute gate (-70 LUFS, as good
+    as inaudible) where the song is silent, which has no loudness to compare with."""
+    return np.maximum(song_short_term, ABSOLUTE_GATE_LUFS)
 
 
 class SongLoudness:
@@ -175,7 +172,7 @@ class SongLoudness:
         self._views = []  # the channels (BS.1770 proper) and their mix (the mean: the contract's viewer, most tools)
         for signal in (reference, np.mean(reference, axis=0, keepdims=True)):
             integrated = integrated_loudness(signal, sample_rate)
-            ceiling = short_term_ceiling(short_term_loudness(signal, sample_rate), integrated)
+            ceiling = short_term_ceiling(short_term_loudness(signal, sample_rate))
             self._views.append((integrated, ceiling))
 
     @property

@@ -21,7 +21,6 @@ from .loudness import (
     SHORT_TERM_HOP_S,
     SHORT_TERM_LIMIT_LU,
     SHORT_TERM_S,
-    SILENCE_BELOW_SONG_LU,
     k_weighting_gain,
 )
 from .spectral import TINY, Stft, mel_filterbank, power, power_to_db
@@ -294,8 +293,7 @@ class LoudnessExcess(nn.Module):
         self.calibration = song_lufs - self._integrated(self._frame_power(reference_power[None]))[0].item()
         self.song_lufs = song_lufs
         song_short = self._short_term(self._frame_power(reference_power[None]))[0]
-        self.register_buffer("ceiling", torch.clamp(song_short, min=song_lufs - SILENCE_BELOW_SONG_LU),
-                             persistent=False)
+        self.register_buffer("ceiling", torch.clamp(song_short, min=ABSOLUTE_GATE_LUFS), persistent=False)
 
     def _frame_power(self, power: Tensor) -> Tensor:
         """(population, frames, freq) -> (population, frames) K-weighted power per frame."""

@@ -32,7 +32,7 @@ def plot_front(result: Any, path: Path) -> None:
     fig = Figure(figsize=(9.0, 6.4), dpi=150)
     ax = fig.add_axes((0.09, 0.09, 0.88, 0.55))
     ax.plot(result.crossfade_audio, result.crossfade_visual, "o--", color="0.6", ms=4, lw=1.2,
-            label="uniform crossfade (same objectives)")
+            label="loudness-matched uniform crossfade (same objectives)")
     visual = np.array([p.visual for p in result.points])
     audio = np.array([p.audio for p in result.points])
     ax.plot(audio, visual, "o-", color=FRONT_BLUE, ms=6, lw=2, label="MOSS front", zorder=3)
@@ -56,7 +56,8 @@ def plot_front(result: Any, path: Path) -> None:
         inset.imshow(_thumbnail(point.samples, result), cmap="gray", aspect="auto", interpolation="nearest")
         inset.set_xticks([])
         inset.set_yticks([])
-        inset.set_title(f"point {i}: alpha {point.alpha:.2f}, audio {point.audio:.1f} dB", fontsize=8)
+        heard = "" if point.mos is None else f", MOS {point.mos:.1f}"
+        inset.set_title(f"point {i}: alpha {point.alpha:.2f}, audio {point.audio:.1f} dB{heard}", fontsize=8)
         ax.annotate(str(i), (audio[i], visual[i]), textcoords="offset points", xytext=(-12, -12), fontsize=8,
                     color="black", fontweight="bold")
     s = result.settings

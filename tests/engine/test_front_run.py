@@ -226,9 +226,9 @@ def test_every_point_keeps_the_songs_loudness(orchestral_run):
         change = meter.integrated_loudness(point) - song
         assert change <= 1.0 + 1e-6
         assert change == pytest.approx(entry["loudness_lu"] + entry["gain_db"], abs=0.05)
-        for i in range(0, len(point) - width + 1, sr // 2):
+        for i in range(0, len(point) - width + 1, sr // 2):  # pyloudnorm filters each window afresh: 0.02 LU
             song_window = short.integrated_loudness(reference[i:i + width])
-            assert short.integrated_loudness(point[i:i + width]) <= max(song_window, song - 20) + 3.0 + 1e-6
+            assert short.integrated_loudness(point[i:i + width]) <= max(song_window, -70.0) + 3.0 + 0.02
 
 
 def test_phase_refinement_shows_the_picture_better_at_the_image_end(orchestral_run):

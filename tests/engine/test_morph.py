@@ -16,6 +16,7 @@ from moss_engine.plot import plot_front
 from moss_engine.run_folder import write_run_folder
 from moss_engine.settings import make_settings
 from moss_engine.video import FPS, SPEC_HEIGHT, UNREVEALED, WIDTH, spectrogram_panel
+from tests.conftest import as_moss_run_1
 
 pytestmark = pytest.mark.slow
 
@@ -145,3 +146,31 @@ def test_a_folder_that_cannot_take_the_morph_is_one_line(morphed, tmp_path, monk
         write_morph(copy, overwrite=True, video=False)
     assert str(copy) in str(exc.value) and "Permission denied" in str(exc.value)
     assert sorted(p.name for p in copy.iterdir()) == before
+
+
+def test_morph_of_a_moss_run_1_folder(morphed, tmp_path):
+    """An older run folder (one run-wide gain, no picture levels) still morphs: its points rebuilt at the level
+    moss-run/1 made them at, the morph at the song's level, turned down only if it would clip."""
+    run, _ = morphed
+    old = as_moss_run_1(run, tmp_path / "old", -15.0)
+    for name in ("morph.json", "morph.wav", "morph.mp4"):
+        (old / name).unlink()
+    states = write_morph(old, video=False)
+    assert states[0].alpha == 0.0 and states[-1].alpha == 1.0
+    assert all(s.level_db == 0.0 for s in states)
+    doc = json.loads((old / "morph.json").read_text())
+    assert [s["picture_level_db"] for s in doc["states"]] == [0.0] * len(states)
+    morph, _ = sf.read(old / "morph.wav", always_2d=True)
+    reference, _ = sf.read(run / "reference.wav", always_2d=True)  # the song's level (the old folder's is -15 dB)
+    assert np.max(np.abs(morph)) <= max(1.0, np.max(np.abs(reference))) + 1e-6
+    head, song = morph[:2000].mean(axis=1), reference[:2000].mean(axis=1)
+    gain = float(np.dot(head, song) / np.dot(song, song))  # 1, or the morph's own gain against clipping
+    assert 0.1 < gain <= 1.0 + 1e-3
+    assert np.sqrt(np.mean((head - gain * song) ** 2)) < 0.1 * np.sqrt(np.mean(song ** 2))
+
+
+def test_morph_states_carry_the_points_picture_levels(morphed):
+    run, states = morphed
+    manifest = json.loads((run / "manifest.json").read_text())
+    levels = {round(p["picture_level_db"], 4) for p in manifest["points"]}
+    assert {round(s.level_db, 4) for s in states} >= levels  # every point's own level is on the path
