@@ -47,6 +47,10 @@ ADAPT_RATIO = 2.0
 #: One unit of the optimised level parameter in dB: with Adam's step of about the learning rate (0.15), the picture's
 #: level moves up to 1.5 dB a step, so 40 steps can take it 60 dB from where it started.
 LEVEL_UNIT_DB = 10.0
+#: Adam's epsilon for the level parameters: a gradient far below this (a member whose objectives do not care about its
+#: level, such as the pure-visual one at the image end, where a viewer levels itself) moves the level hardly at all,
+#: instead of a full step in whatever direction rounding noise points.
+LEVEL_ADAM_EPS = 1e-3
 #: Weight of the loudness excess (``Scores.loudness_excess``, LU^2) next to the scalarised objectives (which span
 #: about 1): a point 1 LU beyond the optimiser's loudness target costs as much as the whole front's width, so the
 #: loudness limits act as a constraint, not as a preference.
@@ -332,7 +336,7 @@ class StchOptimizer(SteppableOptimiser):
         init += 0.01 * torch.randn(init.shape, generator=gen).to(device)
         self.logits = init.requires_grad_(True)
         self.level_params = torch.zeros(self.population, device=device, requires_grad=True)
-        self.adam = torch.optim.Adam([self.logits, self.level_params], lr=self.settings.learning_rate)
+        self.adam = self._adam()
 
         self.best_scal = scal.gather(1, torch.as_tensor(start, device=device)[:, None])[:, 0].detach().cpu().numpy()
         self.best_logits = init.detach().clone()
@@ -356,13 +360,17 @@ class StchOptimizer(SteppableOptimiser):
         self.logits = logits.detach().clone().requires_grad_(True)
         params = (levels - self.problem.matched_level_db) / LEVEL_UNIT_DB
         self.level_params = torch.as_tensor(params, dtype=torch.float32, device=device).clone().requires_grad_(True)
-        self.adam = torch.optim.Adam([self.logits, self.level_params], lr=self.settings.learning_rate)
+        self.adam = self._adam()
         better = scal < self.best_scal
         self.best_logits[torch.as_tensor(better, device=device)] = logits.detach()[torch.as_tensor(better,
                                                                                                    device=device)]
         self.best_scal[better], self.best_visual[better], self.best_audio[better] = scal[better], v[better], a[better]
         self.best_levels[better], self.best_excess[better] = levels[better], x[better]
         self.hypervolume_history = [self._archive_hypervolume()]
+
+    def _adam(self) -> torch.optim.Adam:
+        return torch.optim.Adam([{"params": [self.logits]}, {"params": [self.level_params], "eps": LEVEL_ADAM_EPS}],
+                                lr=self.settings.learning_rate)
 
     def levels_db(self) -> Tensor:
         """(population,) the picture level of every member now, dB (differentiable in ``level_params``)."""

@@ -128,7 +128,7 @@ def chunk_gradient(problem, logits, levels_db=None):
     (each mask at its own level: by default a spread around the matched level, one too loud to keep)."""
     x = logits.clone().requires_grad_(True)
     if levels_db is None:
-        levels_db = problem.matched_level_db + torch.linspace(-6.0, 12.0, len(logits))
+        levels_db = problem.matched_level_db + torch.linspace(-6.0, 30.0, len(logits))
     level = levels_db.to(logits.device).clone().requires_grad_(True)
     v, a, excess = problem.objectives(problem.masks(x), level)
     assert excess.max() > 0  # the loudest mask is over the song's loudness: the excess is part of the check
