@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from moss_engine.front import hypervolume  # noqa: E402
+from moss_engine.listening import default_workers  # noqa: E402
 from moss_engine.pipeline import compute_front, load_inputs  # noqa: E402
 from moss_engine.plot import plot_front  # noqa: E402
 from moss_engine.run_folder import write_run_folder  # noqa: E402
@@ -41,7 +42,7 @@ def run(image: Path, audio: Path, duration: float, **overrides) -> dict:
     """One front with the Preview preset (plus ``overrides``), timed from loading the inputs to the written folder."""
     settings = make_settings(image, audio, quality="preview", device="cpu", duration_s=duration, **overrides)
     started = time.perf_counter()
-    result = compute_front(settings, inputs=load_inputs(settings))
+    result = compute_front(settings, inputs=load_inputs(settings), listen_workers=default_workers())  # as the app
     with tempfile.TemporaryDirectory() as tmp:
         write_run_folder(result, Path(tmp) / "run", plot=plot_front)
     seconds = time.perf_counter() - started

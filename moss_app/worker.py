@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from moss_engine import pipeline
 from moss_engine.errors import MossError
+from moss_engine.listening import default_workers
 from moss_engine.plot import plot_front
 from moss_engine.reporting import FrontSnapshot
 from moss_engine.run_folder import write_run_folder
@@ -125,7 +126,7 @@ class FrontWorker(QObject):
         """
         reporter = _QtReporter(self)
         try:
-            return pipeline.compute_front(settings, reporter)
+            return pipeline.compute_front(settings, reporter, listen_workers=default_workers())
         except torch.OutOfMemoryError:
             if settings.device == "cpu":
                 raise
@@ -133,7 +134,8 @@ class FrontWorker(QObject):
             if settings.device.startswith("cuda"):
                 torch.cuda.empty_cache()
             self.progress.emit(0.0, "out of GPU memory even in chunks of one mask: running on the CPU instead")
-            return pipeline.compute_front(dataclasses.replace(settings, device="cpu"), reporter)
+            return pipeline.compute_front(dataclasses.replace(settings, device="cpu"), reporter,
+                                          listen_workers=default_workers())
 
     def _autosave(self, result, folder: Path) -> None:
         # here, off the GUI thread: writing WAVs and drawing front.png takes a noticeable moment

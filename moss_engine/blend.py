@@ -27,7 +27,7 @@ AUDIO_SHARE_GUESS = 0.5
 
 
 def compute_blend(settings: RunSettings, alpha: float, reporter: Reporter | None = None,
-                  inputs: tuple[AudioClip, LoadedImage] | None = None) -> RunResult:
+                  inputs: tuple[AudioClip, LoadedImage] | None = None, listen_workers: int = 1) -> RunResult:
     """The music end, the image end and one result whose measured alpha is within 0.05 of ``alpha`` (0..1).
 
     1. The two ends: the all-music mask, and the better of the all-image mask and its phase-refined twin (the lowest
@@ -37,7 +37,8 @@ def compute_blend(settings: RunSettings, alpha: float, reporter: Reporter | None
        uniform crossfade's at that visual loss): a population of one instead of a whole front.
     3. A bisection along the straight line (in mask space) from that mask towards the end on the other side of ``v*``
        lands on ``v*`` within ``ALPHA_TOLERANCE`` in alpha.
-    The result is a run folder of three points (``points_requested`` = 3).
+    The result is a run folder of three points (``points_requested`` = 3). ``listen_workers``: as
+    ``pipeline.compute_front``'s.
     """
     if not 0.0 <= alpha <= 1.0 or not np.isfinite(alpha):
         raise MossInputError(f"--alpha {alpha}: expected a number from 0 (pure music) to 1 (as much picture as "
@@ -73,7 +74,8 @@ def compute_blend(settings: RunSettings, alpha: float, reporter: Reporter | None
     music_end = next(c for c in result.candidates if c.kind == "music")
     blend = _bisect(problem, best, music_end, image_end, v_goal, v_music)
     run = assemble_result(settings, device, clip, problem, result, [music_end, blend, image_end],
-                          {"optimise_s": optimised - started, "bisect_s": time.perf_counter() - optimised}, reporter)
+                          {"optimise_s": optimised - started, "bisect_s": time.perf_counter() - optimised}, reporter,
+                          listen_workers)
     index = next((i for i, p in enumerate(run.points) if p.kind == "blend"), len(run.points) // 2)
     run.extra["blend"] = {"alpha_requested": float(alpha), "alpha": float(run.points[index].alpha), "point": index}
     return run

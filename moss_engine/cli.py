@@ -200,6 +200,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from .device import resolve_device
+    from .listening import default_workers
     from .pipeline import compute_front, load_inputs
     from .plot import plot_front
     from .run_folder import check_output_folder, write_run_folder
@@ -240,9 +241,9 @@ def run(args: argparse.Namespace) -> int:
         if alpha is not None:
             from .blend import compute_blend
 
-            result = compute_blend(settings, alpha, reporter, inputs=inputs)
+            result = compute_blend(settings, alpha, reporter, inputs=inputs, listen_workers=default_workers())
         else:
-            result = compute_front(settings, reporter, inputs=inputs)
+            result = compute_front(settings, reporter, inputs=inputs, listen_workers=default_workers())
     except torch.OutOfMemoryError:
         raise MossError(f"out of memory on {device}: try a smaller --memory-limit, fewer --points, a shorter "
                         "--duration or --device cpu") from None

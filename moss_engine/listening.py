@@ -9,11 +9,19 @@ Measured on the picture's time span of the point's audio as written (its mix, th
 song's segment, both resampled to Zimtohrli's 48 kHz, in pieces of at most ``PIECE_S`` (the length the reference
 benchmark scores; Zimtohrli's cost grows faster than the length), the distance averaged over the pieces by length.
 Where no wheel of zimtohrli exists for the platform, ``available()`` is False and the MOS is None.
+
+Zimtohrli holds Python's lock while it works (about a second per 20 s on one core), so ``Scorer`` runs it in worker
+processes, one point each, while the engine renders the next point: on two cores the MOS of eight points costs
+about half as long. Where processes cannot be started it scores them one after the other, in this process.
 """
 
 from __future__ import annotations
 
 import math
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
 from importlib import metadata
 
 import numpy as np
@@ -24,6 +32,8 @@ ZIMTOHRLI_RATE = 48000
 PIECE_S = 20.0
 #: The MOS of a point that is the song itself.
 SAME_AS_SONG_MOS = 5.0
+#: At most this many worker processes score points at once (each holds two 48 kHz copies of the span).
+MAX_WORKERS = 4
 
 
 def _zimtohrli():
@@ -78,18 +88,105 @@ class Listener:
         zimtohrli = _zimtohrli()
         self._model = zimtohrli.Pyohrli() if zimtohrli is not None else None
 
+    @property
+    def available(self) -> bool:
+        return self._model is not None
+
+    def heard(self, point: np.ndarray) -> np.ndarray:
+        """What is compared of a (channels, samples) point: its mix over the span, at 48 kHz, as long as the song's."""
+        heard = _mono_48k(point[..., self.span], self.sample_rate)[:len(self.reference)]
+        return np.pad(heard, (0, len(self.reference) - len(heard)))
+
     def distance(self, point: np.ndarray) -> float | None:
         """Zimtohrli's distance of a (channels, samples) point to the song (0: the same), or None without the model."""
         if self._model is None:
             return None
-        heard = _mono_48k(point[..., self.span], self.sample_rate)[:len(self.reference)]
-        heard = np.pad(heard, (0, len(self.reference) - len(heard)))
-        total = 0.0
-        for a, b in zip(self.edges[:-1], self.edges[1:], strict=True):
-            total += (b - a) * float(self._model.distance(self.reference[a:b], heard[a:b]))
-        return total / max(1, self.edges[-1])
+        return piecewise_distance(self.reference, self.heard(point), self.edges, self._model)
 
     def mos(self, point: np.ndarray) -> float | None:
         """The MOS (1-5) of a (channels, samples) point against the song, or None without the model."""
-        d = self.distance(point)
-        return None if d is None else float(_zimtohrli().mos_from_zimtohrli(d))
+        return mos_of(self.distance(point))
+
+
+def mos_of(distance: float | None) -> float | None:
+    """Zimtohrli's MOS (1-5) of a distance (None stays None)."""
+    return None if distance is None else float(_zimtohrli().mos_from_zimtohrli(distance))
+
+
+def piecewise_distance(reference: np.ndarray, heard: np.ndarray, edges: np.ndarray, model=None) -> float:
+    """The length-weighted mean of Zimtohrli's distance over the pieces ``edges`` of two 48 kHz signals (also the job
+    a worker process runs: module-level, so that it can be sent there)."""
+    model = model if model is not None else _zimtohrli().Pyohrli()
+    total = 0.0
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        total += (b - a) * float(model.distance(reference[a:b], heard[a:b]))
+    return total / max(1, int(edges[-1]))
+
+
+class Scorer:
+    """Scores points against one song as they are handed in (``submit``), in up to ``workers`` processes.
+
+    Use as a context manager: the processes (started with "spawn", which neither copies the engine's threads nor its
+    memory) start at once, so that their start-up overlaps the rendering of the first point, and are gone on exit.
+
+    Args:
+        listener: the song and how points are compared with it.
+        workers: processes at most (1: score in this process, one after the other).
+    """
+
+    def __init__(self, listener: Listener, workers: int):
+        self.listener = listener
+        self._pool: ProcessPoolExecutor | None = None
+        if listener.available and workers > 1:
+            try:
+                self._pool = ProcessPoolExecutor(min(workers, MAX_WORKERS),
+                                                 mp_context=multiprocessing.get_context("spawn"))
+            except (OSError, ValueError, NotImplementedError):
+                self._pool = None
+        self._jobs: list[tuple[Future | None, np.ndarray]] = []
+
+    def __enter__(self) -> Scorer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, point: np.ndarray) -> None:
+        """Queue a (channels, samples) point; its MOS comes back from ``results`` in the order submitted."""
+        heard = self.listener.heard(point)
+        job = None
+        if self._pool is not None:
+            try:
+                job = self._pool.submit(piecewise_distance, self.listener.reference, heard, self.listener.edges)
+            except RuntimeError:  # the pool broke (a worker died): score the rest here
+                self._pool = None
+        self._jobs.append((job, heard))
+
+    def results(self, should_stop: Callable[[], bool] = lambda: False,
+                progress: Callable[[int, int], None] | None = None) -> list[float | None]:
+        """The MOS of every submitted point, in order (None without the model, or for points still waiting when
+        ``should_stop`` says so); ``progress(done, total)`` after each."""
+        out: list[float | None] = []
+        for n, (job, heard) in enumerate(self._jobs):
+            if not self.listener.available or should_stop():
+                out.append(None)
+                continue
+            distance = None
+            if job is not None:
+                try:
+                    distance = job.result()
+                except Exception:  # noqa: BLE001 - a worker that died (BrokenProcessPool, MemoryError): score here
+                    distance = None
+            if distance is None:
+                distance = piecewise_distance(self.listener.reference, heard, self.listener.edges,
+                                              self.listener._model)
+            out.append(mos_of(distance))
+            if progress is not None:
+                progress(n + 1, len(self._jobs))
+        return out
+
+
+def default_workers() -> int:
+    """How many processes score at once: one per core, at most ``MAX_WORKERS``."""
+    return max(1, min(MAX_WORKERS, os.cpu_count() or 1))

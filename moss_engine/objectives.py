@@ -323,13 +323,19 @@ class LoudnessExcess(nn.Module):
         """(population, frames, freq) power -> (population,) estimated integrated loudness in LUFS."""
         return self._integrated(self._frame_power(power))
 
+    def change(self, power: Tensor) -> tuple[Tensor, Tensor]:
+        """(population, frames, freq) power of the mix -> (integrated loudness change against the song, LU; the soft
+        maximum over the short-term windows of their loudness above the song's ceiling, LU), each (population,)."""
+        frame_power = self._frame_power(power)
+        smooth = WORST_WINDOW_SMOOTHING_LU
+        worst = smooth * torch.logsumexp((self._short_term(frame_power) - self.ceiling) / smooth, dim=-1)
+        return self._integrated(frame_power) - self.song_lufs, worst
+
     def forward(self, power: Tensor) -> Tensor:
         """(population, frames, freq) power of the mix -> (population,) squared excess over the limits, LU^2."""
         if self.song_lufs is None:
             return power.new_zeros(power.shape[0])
-        frame_power = self._frame_power(power)
-        over = self._integrated(frame_power) - self.song_lufs - (INTEGRATED_LIMIT_LU - LOUDNESS_MARGIN_LU)
-        smooth = WORST_WINDOW_SMOOTHING_LU
-        worst = smooth * torch.logsumexp((self._short_term(frame_power) - self.ceiling) / smooth, dim=-1)
+        integrated, worst = self.change(power)
+        over = integrated - (INTEGRATED_LIMIT_LU - LOUDNESS_MARGIN_LU)
         over_short = worst - (SHORT_TERM_LIMIT_LU - LOUDNESS_MARGIN_LU)
         return F.relu(over) ** 2 + F.relu(over_short) ** 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -87,7 +87,8 @@ class Candidate:
     ``level_db`` is the picture's level the mask blends it at (``picture_level_db``, DESIGN.md "Levels").
     ``phase_iterations`` > 0 means the audio is synthesised with that many iterations of phase refinement
     (``Problem.phase_rotation``); the losses are those of that audio. ``loudness_excess`` is the optimiser's estimate
-    of how far the audio is over the song's loudness (``Scores.loudness_excess``; 0 within the limits).
+    of how far the audio is over the song's loudness (``Scores.loudness_excess``; 0 within the limits). ``samples``,
+    when not None, is that audio, (channels, samples), already rendered.
     """
 
     logits: np.ndarray
@@ -97,6 +98,7 @@ class Candidate:
     phase_iterations: int = 0
     level_db: float = 0.0
     loudness_excess: float = 0.0
+    samples: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

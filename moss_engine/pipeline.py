@@ -16,7 +16,7 @@ from .errors import MossInputError
 from .front import Anchors, alphas, hypervolume, nondominated, pick_spread, thin_out
 from .image_io import LoadedImage, load_image
 from .levels import peak_gain
-from .listening import SAME_AS_SONG_MOS, Listener
+from .listening import SAME_AS_SONG_MOS, Listener, Scorer
 from .loudness import SongLoudness
 from .nsga2 import Nsga2Optimizer
 from .optimizer import Candidate, OptimisationResult, StchOptimizer
@@ -31,6 +31,9 @@ MIN_POINT_DISTANCE = 0.02
 #: measured again, at most ``LEVEL_TRIES`` times (then it takes the lowest level, where the picture is inaudible).
 LEVEL_STEP_MARGIN_DB = 0.25
 LEVEL_TRIES = 8
+#: Phase-refined candidates keep their rendered audio up to this much in all, so that those on the front are not
+#: refined (16 Griffin-Lim iterations each) a second time to be written.
+KEPT_AUDIO_BYTES = 256 * 1024 ** 2
 
 
 @dataclass(frozen=True)
@@ -157,19 +160,29 @@ def refine_phases(problem: Problem, candidates: list[Candidate], iterations: int
     """
     twins = []
     todo = [c for c in candidates if c.kind != "music" and c.phase_iterations == 0]
+    kept_bytes = 0
     for n, c in enumerate(todo):
         if reporter is not None:
             if reporter.should_stop():
                 break
             reporter.progress(1.0, f"refining the phase of point {n + 1}/{len(todo)}")
-        v, a, x = problem.score_point(c.logits, c.level_db, iterations)
-        twins.append(Candidate(c.logits, v, a, f"{c.kind}+phase", iterations, c.level_db, x))
+        samples, (v, a, x) = problem.render_and_score_point(c.logits, c.level_db, iterations)
+        keep = kept_bytes + samples.nbytes <= KEPT_AUDIO_BYTES  # the front's twins need not refine again
+        kept_bytes += samples.nbytes if keep else 0
+        twins.append(Candidate(c.logits, v, a, f"{c.kind}+phase", iterations, c.level_db, x,
+                               samples if keep else None))
     return twins
 
 
 def compute_front(settings: RunSettings, reporter: Reporter | None = None,
-                  inputs: tuple[AudioClip, LoadedImage] | None = None) -> RunResult:
-    """Load the inputs (unless given), optimise, pick the front and render every point's audio."""
+                  inputs: tuple[AudioClip, LoadedImage] | None = None, listen_workers: int = 1) -> RunResult:
+    """Load the inputs (unless given), optimise, pick the front and render every point's audio.
+
+    ``listen_workers`` > 1 hears the points (their MOS, ``listening.Scorer``) in that many worker processes. They are
+    started with multiprocessing's "spawn", which imports the caller's main module again in each: the ``moss`` command
+    and the app pass ``listening.default_workers()``; a script of one's own may do so too if its work runs under
+    ``if __name__ == "__main__":``.
+    """
     started = time.perf_counter()
     device = resolve_device(settings.device)
     clip, image = inputs if inputs is not None else load_inputs(settings)
@@ -190,7 +203,7 @@ def compute_front(settings: RunSettings, reporter: Reporter | None = None,
     chosen, _ = select_front(candidates, settings.points)
     return assemble_result(settings, device, clip, problem, result, [candidates[i] for i in chosen],
                            {"prepare_s": prepared - started, "optimise_s": optimised - prepared,
-                            "phase_s": refined - optimised}, reporter)
+                            "phase_s": refined - optimised}, reporter, listen_workers)
 
 
 def keep_loudness(problem: Problem, candidate: Candidate, song: SongLoudness) -> tuple[Candidate, np.ndarray, float]:
@@ -202,59 +215,65 @@ def keep_loudness(problem: Problem, candidate: Candidate, song: SongLoudness) ->
     outside the mask.
     """
     level = candidate.level_db
-    for attempt in range(LEVEL_TRIES + 1):
-        samples = problem.render_point(candidate.logits, level, candidate.phase_iterations)
-        measured = song.measure(samples)
-        over = measured.over_limits_lu
-        if over <= 0.0:
-            break
+    samples = (candidate.samples if candidate.samples is not None
+               else problem.render_point(candidate.logits, level, candidate.phase_iterations))
+    measured = song.measure(samples)
+    attempt = 0
+    while measured.over_limits_lu > 0.0 and level > LEVEL_RANGE_DB[0]:
         # loudness falls at most dB for dB with the level: lowering by the excess is the least that can do
+        over = measured.over_limits_lu
         level = LEVEL_RANGE_DB[0] if attempt >= LEVEL_TRIES - 1 else level - over * (1 + attempt) - LEVEL_STEP_MARGIN_DB
         level = max(level, LEVEL_RANGE_DB[0])
+        samples, scores = problem.render_and_score_point(candidate.logits, level, candidate.phase_iterations)
+        measured = song.measure(samples)
+        attempt += 1
     if level != candidate.level_db:
-        v, a, x = problem.score_point(candidate.logits, level, candidate.phase_iterations)
-        candidate = dataclasses.replace(candidate, visual=v, audio=a, level_db=level, loudness_excess=x)
-    return candidate, samples, measured.lu
+        candidate = dataclasses.replace(candidate, visual=scores[0], audio=scores[1], level_db=level,
+                                        loudness_excess=scores[2])
+    return dataclasses.replace(candidate, samples=None), samples, measured.lu
 
 
 def assemble_result(settings: RunSettings, device: torch.device, clip: AudioClip, problem: Problem,
                     result: OptimisationResult, chosen: list[Candidate], timings: dict[str, float],
-                    reporter: Reporter | None = None) -> RunResult:
+                    reporter: Reporter | None = None, listen_workers: int = 1) -> RunResult:
     """Render the chosen candidates, each within the song's loudness, order them by alpha, give each its own gain
     against clipping and its MOS, and package everything (DESIGN.md "Output level (moss-run/2)")."""
     started = time.perf_counter()
     reporter = reporter or NullReporter()
     reference = np.ascontiguousarray(clip.samples, dtype=np.float32)
     song = SongLoudness(reference, clip.sample_rate)
-    rendered: list[tuple[Candidate, np.ndarray, float]] = []
-    for n, candidate in enumerate(chosen):
-        reporter.progress(1.0, f"rendering point {n + 1}/{len(chosen)} at the song's loudness")
-        if candidate.kind == "music":  # the all-music mask is the song: its file is the song itself, sample-exact
-            rendered.append((candidate, reference.copy(), 0.0))
-        else:
-            rendered.append(keep_loudness(problem, candidate, song))
-    # a lowered level can move a point along the front: order again, and drop any it now dominates
-    losses = np.array([[c.visual, c.audio] for c, _, _ in rendered])
-    keep = nondominated(losses)
-    music = next(i for i, (c, _, _) in enumerate(rendered) if c.kind == "music")
-    keep = sorted({*keep.tolist(), music}, key=lambda i: -losses[i, 0])
-    rendered = [rendered[i] for i in keep]
-    point_alphas = alphas(losses[keep, 0], losses[music, 0], float(losses[keep, 0].min()))
-
     listener = Listener(reference, clip.sample_rate, (problem.placement.t0_s, problem.placement.t1_s))
     reference_peak = float(np.max(np.abs(reference))) if reference.size else 0.0
+    rendered: list[tuple[Candidate, np.ndarray, float, float]] = []
+    # the worker processes that listen start now, and hear each point while the next one renders
+    with Scorer(listener, listen_workers if len(chosen) > 2 else 1) as scorer:
+        for n, candidate in enumerate(chosen):
+            reporter.progress(1.0, f"rendering point {n + 1}/{len(chosen)} at the song's loudness")
+            if candidate.kind == "music":  # the all-music mask is the song: its file is the song itself, exactly
+                rendered.append((candidate, reference.copy(), 0.0, 0.0))
+                continue
+            candidate, samples, lu = keep_loudness(problem, candidate, song)
+            gain_db = peak_gain(samples, reference_peak)
+            if gain_db:
+                samples = samples * np.float32(10 ** (gain_db / 20))
+            rendered.append((candidate, samples, lu, gain_db))
+            scorer.submit(samples)
+        heard = iter(scorer.results(
+            reporter.should_stop,
+            lambda done, total: reporter.progress(1.0, f"listening to the points (Zimtohrli): {done} of {total}")))
+    mos = [SAME_AS_SONG_MOS if c.kind == "music" else next(heard) for c, _, _, _ in rendered]
+    # a lowered level can move a point along the front: order again, and drop any it now dominates
+    losses = np.array([[c.visual, c.audio] for c, _, _, _ in rendered])
+    keep = nondominated(losses)
+    music = next(i for i, (c, _, _, _) in enumerate(rendered) if c.kind == "music")
+    keep = sorted({*keep.tolist(), music}, key=lambda i: -losses[i, 0])
+    point_alphas = alphas(losses[keep, 0], losses[music, 0], float(losses[keep, 0].min()))
     points = []
-    for i, ((c, samples, lu), a) in enumerate(zip(rendered, point_alphas, strict=True)):
-        gain_db = peak_gain(samples, reference_peak)
-        samples = samples * np.float32(10 ** (gain_db / 20)) if gain_db else samples
-        if c.kind == "music":
-            mos = SAME_AS_SONG_MOS
-        else:
-            reporter.progress(1.0, f"listening to point {i} of 0-{len(rendered) - 1} (Zimtohrli)")
-            mos = listener.mos(samples)
+    for i, a in zip(keep, point_alphas, strict=True):
+        c, samples, lu, gain_db = rendered[i]
         points.append(FrontPoint(visual=c.visual, audio=c.audio, alpha=float(a), logits=c.logits.astype(np.float32),
                                  samples=samples, kind=c.kind, phase_iterations=c.phase_iterations,
-                                 level_db=float(c.level_db), gain_db=gain_db, loudness_lu=float(lu), mos=mos))
+                                 level_db=float(c.level_db), gain_db=gain_db, loudness_lu=float(lu), mos=mos[i]))
     front_norm = result.anchors.normalise(np.array([p.visual for p in points]), np.array([p.audio for p in points]))
     return RunResult(
         settings=settings, device=describe(device), sample_rate=clip.sample_rate, start_s=clip.start_s,

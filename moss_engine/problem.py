@@ -13,9 +13,9 @@ from torch.utils.checkpoint import checkpoint
 
 from .audio_io import AudioClip
 from .image_io import LoadedImage
-from .loudness import integrated_loudness
+from .loudness import SHORT_TERM_LIMIT_LU, integrated_loudness
 from .mixing import blend_into_spectrum
-from .objectives import LogMelDistance, LoudnessExcess, ViewRenderer, VisualLoss, WeightedSsim
+from .objectives import LOUDNESS_MARGIN_LU, LogMelDistance, LoudnessExcess, ViewRenderer, VisualLoss, WeightedSsim
 from .settings import RunSettings
 from .spectral import Stft, frame_major, magnitude_to_db, power
 from .target import (
@@ -166,22 +166,24 @@ class Problem(nn.Module):
     @property
     def matched_level_db(self) -> float:
         """The picture's level (dB of white relative to the music's loudest cell of the placement) at which the
-        all-image mask is as loud as the song (integrated, estimated by ``LoudnessExcess``), within
-        ``LEVEL_RANGE_DB``: the level every mask starts from and the loudness-matched crossfade's.
+        all-image mask is as loud as the song (integrated), or lower where that would take a 3 s window of it over
+        the short-term limit (a quiet passage), within ``LEVEL_RANGE_DB``: the level every mask starts from, and the
+        crossfade's (a loudness-matched crossfade, held to the song's quiet passages too).
 
-        Found by a few Newton steps of slope one (loudness grows at most dB for dB with the level, so they approach
-        it from one side) on the synthesised audio; computed once, on first use.
+        Estimated by ``LoudnessExcess`` on the synthesised audio, with a few Newton steps of slope one (loudness moves
+        at most dB for dB with the level, so they approach it from one side); computed once, on first use.
         """
         if self._matched_level_db is None:
             level = 0.0
             if self.loudness.song_lufs is not None:
                 ones = self.constant_masks(torch.ones(1))
+                short_target = SHORT_TERM_LIMIT_LU - LOUDNESS_MARGIN_LU
                 with torch.no_grad():
                     for _ in range(6):
-                        signal = self.synthesise_mix(ones, level)
-                        over = float(self.loudness.integrated(self._view_power(signal))[0]) - self.loudness.song_lufs
+                        integrated, worst = self.loudness.change(self._view_power(self.synthesise_mix(ones, level)))
+                        over = max(float(integrated[0]), float(worst[0]) - short_target)
                         new = min(max(level - over, LEVEL_RANGE_DB[0]), LEVEL_RANGE_DB[1])
-                        if abs(new - level) < 0.05:
+                        if abs(new - level) < 0.1:
                             break
                         level = new
             self._matched_level_db = float(level)
@@ -315,9 +317,18 @@ class Problem(nn.Module):
     @torch.no_grad()
     def render_point(self, logits: np.ndarray | Tensor, level_db: float, phase_iterations: int = 0) -> np.ndarray:
         """(channels, samples) float32 audio of one point: its mask at its level, phase-refined when it is."""
+        return self.render_and_score_point(logits, level_db, phase_iterations)[0]
+
+    @torch.no_grad()
+    def render_and_score_point(self, logits: np.ndarray | Tensor, level_db: float, phase_iterations: int = 0
+                               ) -> tuple[np.ndarray, tuple[float, float, float]]:
+        """``render_point`` and ``score_point`` of one point at once (one phase refinement for both)."""
         mask = self.point_mask(logits)
         rotation = self.phase_rotation(mask, phase_iterations, level_db) if phase_iterations else None
-        return self.render(mask, rotation, level_db)
+        spec = self.spectrogram(mask, rotation, level_db)  # (channels, freq, frames)
+        audio = self.stft.inverse(spec, self.n_samples)
+        scores = self._objectives_of_signal(audio.mean(dim=0)[None])
+        return audio.cpu().numpy().astype(np.float32), tuple(float(v[0]) for v in scores)
 
     @torch.no_grad()
     def spectrogram(self, mask: Tensor, rotation: Tensor | None = None,
