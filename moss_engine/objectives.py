@@ -262,21 +262,29 @@ class LoudnessExcess(nn.Module):
     """How far a population's audio is over the song's loudness, estimated from the viewer's power spectrogram.
 
     ``loudness.py`` measures BS.1770 exactly on a file; this is the same measure made differentiable: per frame the
-    K-weighted power ``e_t = sum_f k(f) P_t(f)``, averaged over 400 ms gating blocks (BS.1770's two gates chosen
-    without gradient) for the integrated loudness and over 3 s windows for the short-term loudness, calibrated so that
-    the song's own integrated loudness equals its exact figure. The result per member is
+    K-weighted power of the channels ``e_t = sum_f k(f) r_t(f) P_t(f)``, averaged over 400 ms gating blocks (BS.1770's
+    two gates chosen without gradient) for the integrated loudness and over 3 s windows for the short-term loudness,
+    calibrated so that the song's own integrated loudness equals its exact figure. The result per member is
     ``relu(L - L_song - (1 - m))^2 + relu(softmax_w(S_w - C_w) - (3 - m))^2`` in LU^2, with ``L`` the integrated and
     ``S_w`` the short-term loudness, ``C_w`` the song's short-term ceiling (``loudness.short_term_ceiling``) and
     ``m = LOUDNESS_MARGIN_LU``: 0 inside the limits, growing smoothly beyond them.
 
+    The optimiser synthesises only the channels' mix; BS.1770 sums the channels. The blend gives every channel the gain
+    that takes the mix to the blended level (DESIGN.md "Stereo"), so in a cell the channels carry ``r = sum_c |X_c|^2
+    / |X_mix|^2`` times the mix's power (1 for mono, 2 for identical channels, more where the channels' difference
+    is louder than their mix: there a gain raises the channels far more than the mix): ``r`` is the song's, per cell.
+
     Args:
         reference_power: (frames, freq) the song's mix power spectrogram with the STFT that the population's will use.
+        stereo: (frames, freq) ``r`` per cell.
         sample_rate, hop_length, n_fft: that STFT.
-        song_lufs: the song's mix's exact integrated loudness (``loudness.integrated_loudness``).
+        song_lufs: the song's exact integrated loudness (``loudness.integrated_loudness`` of its channels).
     """
 
-    def __init__(self, reference_power: Tensor, sample_rate: int, n_fft: int, hop_length: int, song_lufs: float):
+    def __init__(self, reference_power: Tensor, stereo: Tensor, sample_rate: int, n_fft: int, hop_length: int,
+                 song_lufs: float):
         super().__init__()
+        self.register_buffer("stereo", stereo.contiguous(), persistent=False)
         freqs = torch.arange(n_fft // 2 + 1, dtype=torch.float64) * sample_rate / n_fft
         weight = torch.from_numpy(k_weighting_gain(freqs.numpy(), sample_rate))
         weight[1:-1] *= 2.0  # a one-sided spectrum: every bin but DC and Nyquist stands for two
@@ -296,8 +304,9 @@ class LoudnessExcess(nn.Module):
         self.register_buffer("ceiling", torch.clamp(song_short, min=ABSOLUTE_GATE_LUFS), persistent=False)
 
     def _frame_power(self, power: Tensor) -> Tensor:
-        """(population, frames, freq) -> (population, frames) K-weighted power per frame."""
-        return power @ self.weight
+        """(population, frames, freq) power of the mix -> (population, frames) the channels' K-weighted power per
+        frame."""
+        return (power * self.stereo) @ self.weight
 
     def _lufs(self, mean_power: Tensor) -> Tensor:
         return LUFS_OFFSET + self.calibration + 10.0 * torch.log10(mean_power.clamp(min=TINY))

@@ -34,6 +34,9 @@ from .target import (
 #: Music quieter than this many dB below the viewer's black counts as silence: there the picture gets a phase of
 #: its own (a fixed random one), since silence has no phase to borrow.
 SILENCE_BELOW_BLACK_DB = 20.0
+#: The most the channels are taken to carry per unit of the mix's power in a cell (``Problem._stereo_ratio``): 30 dB,
+#: a side signal far louder than the mid, where a blend's gain would raise the channels 30 dB above the picture.
+STEREO_RATIO_MAX = 1000.0
 #: Shares of ``bytes_per_mask``'s formula a mask was measured to take, plus a quarter (see there).
 PLAIN_SHARE = 0.45
 CHECKPOINTED_SHARE = 0.33
@@ -139,10 +142,21 @@ class Problem(nn.Module):
         self.audio_loss = LogMelDistance(self.music_mix, music.sample_rate, audio_hop_divisor)
         with torch.no_grad():
             mix_power = self._view_power(self.music_mix[None])[0]
-        self.loudness = LoudnessExcess(mix_power, music.sample_rate, settings.n_fft, settings.hop_length,
-                                       integrated_loudness(music.samples.mean(axis=0, keepdims=True),
-                                                           music.sample_rate))
+            self.loudness = LoudnessExcess(mix_power, self._stereo_ratio(settings.db_range), music.sample_rate,
+                                           settings.n_fft, settings.hop_length,
+                                           integrated_loudness(music.samples, music.sample_rate))
         self._matched_level_db: float | None = None
+
+    def _stereo_ratio(self, db_range: float) -> Tensor:
+        """(frames, freq) ``sum_c |X_c|^2 / |X_mix|^2`` per cell of the song (``LoudnessExcess``): what the channels
+        carry for each unit of the mix's power. Where the mix is silent (below the viewer's black and as far again)
+        the picture's own carrier, the same in every channel, is what sounds: there the ratio is the channel count."""
+        channels = power(self.spec).sum(dim=0)
+        mix = power(self.spec_mix)
+        floor = mix.max() * 10 ** (-(db_range + SILENCE_BELOW_BLACK_DB) / 10)
+        ratio = torch.where(mix > floor, (channels / mix.clamp(min=1e-30)).clamp(max=STEREO_RATIO_MAX),
+                            torch.full_like(mix, float(self.spec.shape[0])))
+        return ratio.T
 
     @property
     def device(self) -> torch.device:
