@@ -27,19 +27,21 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
-from moss_engine.front import hypervolume  # noqa: E402
-from moss_engine.listening import default_workers  # noqa: E402
-from moss_engine.pipeline import compute_front, load_inputs  # noqa: E402
-from moss_engine.plot import plot_front  # noqa: E402
-from moss_engine.run_folder import write_run_folder  # noqa: E402
-from moss_engine.settings import make_settings  # noqa: E402
-
 SAMPLE = ROOT / "resources" / "sample"
 
 
 def run(image: Path, audio: Path, duration: float, **overrides) -> dict:
-    """One front with the Preview preset (plus ``overrides``), timed from loading the inputs to the written folder."""
+    """One front with the Preview preset (plus ``overrides``), timed from loading the inputs to the written folder.
+
+    The engine is imported here, not at the top: the worker processes that hear the points import this script again
+    (multiprocessing's "spawn"), and should find it as light as the ``moss`` command is."""
+    from moss_engine.front import hypervolume
+    from moss_engine.listening import default_workers
+    from moss_engine.pipeline import compute_front, load_inputs
+    from moss_engine.plot import plot_front
+    from moss_engine.run_folder import write_run_folder
+    from moss_engine.settings import make_settings
+
     settings = make_settings(image, audio, quality="preview", device="cpu", duration_s=duration, **overrides)
     started = time.perf_counter()
     result = compute_front(settings, inputs=load_inputs(settings), listen_workers=default_workers())  # as the app

@@ -51,12 +51,6 @@ DATA = ROOT.parent / "shared" / "data"
 SCORE_RUN = ROOT.parent / "shared" / "tools" / "score_run.py"
 SAMPLE = ROOT / "resources" / "sample"
 
-from moss_engine.pipeline import compute_front, load_inputs  # noqa: E402
-from moss_engine.plot import plot_front  # noqa: E402
-from moss_engine.render import render_point  # noqa: E402
-from moss_engine.run_folder import write_run_folder  # noqa: E402
-from moss_engine.settings import make_settings  # noqa: E402
-
 #: name -> (picture, song, settings beyond the default CPU front). Stereo songs (see the module's notes).
 PAIRS = {
     "page": (DATA / "img_text_skimage_page.png", DATA / "music_orchestral_wesnoth_transience.ogg", {}),
@@ -151,6 +145,8 @@ def score(score_run, run_dir: Path, image: Path, audio: Path, log_axis: bool) ->
 
 def mp3_ssim(score_run, run_dir: Path, index: int, image: Path, log_axis: bool) -> float:
     """SSIM (score_run's) of point ``index`` after ``moss render --format mp3`` (192 kb/s) and an ffmpeg decode."""
+    from moss_engine.render import render_point
+
     manifest = json.loads((run_dir / "manifest.json").read_text())
     rendered = render_point(run_dir, index, fmt="mp3", out=run_dir / f"bench_point_{index:03d}.mp3", overwrite=True)
     sr, v, pl = manifest["sample_rate"], manifest["view"], manifest["placement"]
@@ -178,10 +174,18 @@ def aligned(decoded: np.ndarray, original: np.ndarray, most: int = 4096) -> np.n
 
 
 def bench_pair(name: str, score_run, keep: Path | None) -> dict:
+    """One pair: the front, timed, written and scored. (The engine is imported here, not at the top: the worker
+    processes that hear the points import this script again, and should find it as light as the ``moss`` command.)"""
+    from moss_engine.listening import default_workers
+    from moss_engine.pipeline import compute_front, load_inputs
+    from moss_engine.plot import plot_front
+    from moss_engine.run_folder import write_run_folder
+    from moss_engine.settings import make_settings
+
     image, audio, extra = PAIRS[name]
     settings = make_settings(image, audio, device_type="cpu", device="cpu", duration_s=SEGMENT_S, **extra)
     started = time.perf_counter()
-    result = compute_front(settings, inputs=load_inputs(settings))
+    result = compute_front(settings, inputs=load_inputs(settings), listen_workers=default_workers())  # as `moss`
     front_s = time.perf_counter() - started
     folder = Path(tempfile.mkdtemp(prefix=f"moss-quality-{name}-")) if keep is None else keep / name
     run_dir = write_run_folder(result, folder / "run" if keep is None else folder, overwrite=True, plot=plot_front)

@@ -37,6 +37,8 @@ SILENCE_BELOW_BLACK_DB = 20.0
 #: The most the channels are taken to carry per unit of the mix's power in a cell (``Problem._stereo_ratio``): 30 dB,
 #: a side signal far louder than the mid, where a blend's gain would raise the channels 30 dB above the picture.
 STEREO_RATIO_MAX = 1000.0
+#: The most ``LoudnessExcess.boost_db`` may be (measured 0-2.3 dB on the songs of ../shared/data).
+LOUDNESS_BOOST_MAX_DB = 12.0
 #: Shares of ``bytes_per_mask``'s formula a mask was measured to take, plus a quarter (see there).
 PLAIN_SHARE = 0.45
 CHECKPOINTED_SHARE = 0.33
@@ -144,7 +146,9 @@ class Problem(nn.Module):
             mix_power = self._view_power(self.music_mix[None])[0]
             self.loudness = LoudnessExcess(mix_power, self._stereo_ratio(settings.db_range), music.sample_rate,
                                            settings.n_fft, settings.hop_length,
-                                           integrated_loudness(music.samples, music.sample_rate))
+                                           integrated_loudness(music.samples, music.sample_rate), self._region[1])
+            if self.loudness.song_lufs is not None:
+                self._calibrate_loudness()
         self._matched_level_db: float | None = None
 
     def _stereo_ratio(self, db_range: float) -> Tensor:
@@ -194,7 +198,8 @@ class Problem(nn.Module):
                 short_target = SHORT_TERM_LIMIT_LU - LOUDNESS_MARGIN_LU
                 with torch.no_grad():
                     for _ in range(6):
-                        integrated, worst = self.loudness.change(self._view_power(self.synthesise_mix(ones, level)))
+                        integrated, worst = self.loudness.change(self._view_power(self.synthesise_mix(ones, level)),
+                                                                 self.mask_share(ones))
                         over = max(float(integrated[0]), float(worst[0]) - short_target)
                         new = min(max(level - over, LEVEL_RANGE_DB[0]), LEVEL_RANGE_DB[1])
                         if abs(new - level) < 0.1:
@@ -254,14 +259,37 @@ class Problem(nn.Module):
         """
         levels = self.level_tensor(level_db, mask.shape[0])
         if self.checkpointing and torch.is_grad_enabled():
-            return self._objectives_of_signal(checkpoint(self.synthesise_mix, mask, levels, use_reentrant=False), True)
-        return self._objectives_of_signal(self.synthesise_mix(mask, levels))
+            return self._objectives_of_signal(checkpoint(self.synthesise_mix, mask, levels, use_reentrant=False),
+                                              self.mask_share(mask), True)
+        return self._objectives_of_signal(self.synthesise_mix(mask, levels), self.mask_share(mask))
 
     def _view_power(self, signal: Tensor) -> Tensor:
         """(population, samples) -> (population, frames, freq) power with the viewer's settings, frame-major."""
         return power(self.stft.frames(signal))
 
-    def _objectives_of_signal(self, signal: Tensor, checkpointed: bool = False) -> Scores:
+    @staticmethod
+    def mask_share(mask: Tensor) -> Tensor:
+        """(population, bins, frames) effective masks -> (population, frames) their mean square per frame (how much
+        of each frame is picture, for ``LoudnessExcess``)."""
+        return (mask * mask).mean(dim=1)
+
+    def _calibrate_loudness(self) -> None:
+        """Set ``LoudnessExcess.boost_db`` so that the estimate of the all-image mask's channels is their loudness
+        (the channels rendered and analysed with the estimate's own STFT and weighting)."""
+        ones = self.constant_masks(torch.ones(1))
+        channels = self.stft.inverse(self.spectrogram(ones[0], None, 0.0), self.n_samples)
+        exact = self.loudness._integrated((power(self.stft.frames(channels)).sum(dim=0) @ self.loudness.weight)[None])
+        mix_power = self._view_power(channels.mean(dim=0)[None])
+        share = self.mask_share(ones)
+        for _ in range(4):
+            estimate = self.loudness._integrated(self.loudness._frame_power(mix_power, share))
+            boost = min(max(self.loudness.boost_db + float(exact - estimate), 0.0), LOUDNESS_BOOST_MAX_DB)
+            if abs(boost - self.loudness.boost_db) < 0.02:
+                break
+            self.loudness.boost_db = boost
+
+    def _objectives_of_signal(self, signal: Tensor, mask_share: Tensor | None = None,
+                              checkpointed: bool = False) -> Scores:
         """(population, samples) mix -> ``Scores``. The viewer's analysis is shared with the audio objective's
         resolution of the same STFT settings (the largest one in both presets) and with the loudness estimate."""
         if checkpointed:
@@ -272,11 +300,11 @@ class Problem(nn.Module):
         region_power = full_power[:, self._region[1], self._region[0]].transpose(1, 2)
         shared = {(self.stft.n_fft, self.stft.hop_length): full_power}
         return Scores(self.visual_loss(region_power), self.audio_loss(signal, shared, checkpointed),
-                      self.loudness(full_power))
+                      self.loudness(full_power, mask_share))
 
-    def _objectives_of_spectrum(self, spec_mix: Tensor) -> Scores:
+    def _objectives_of_spectrum(self, spec_mix: Tensor, mask_share: Tensor | None = None) -> Scores:
         """(population, freq, frames) complex mix spectrogram -> ``Scores`` of its synthesised audio."""
-        return self._objectives_of_signal(self.stft.inverse(spec_mix, self.n_samples))
+        return self._objectives_of_signal(self.stft.inverse(spec_mix, self.n_samples), mask_share)
 
     def _blended_region(self, mask: Tensor, level_db: Tensor | float | None) -> Tensor:
         """(bins, frames) effective mask -> (bins, frames) complex blended mix spectrum of the region."""
@@ -312,7 +340,7 @@ class Problem(nn.Module):
         not turned)."""
         spec = self.spec_mix.clone()
         spec[self._region] = self._blended_region(mask, level_db) * (1.0 if rotation is None else rotation)
-        scores = self._objectives_of_spectrum(spec[None])
+        scores = self._objectives_of_spectrum(spec[None], self.mask_share(mask[None]))
         return tuple(float(v[0]) for v in scores)
 
     def point_mask(self, logits: np.ndarray | Tensor) -> Tensor:
@@ -341,7 +369,7 @@ class Problem(nn.Module):
         rotation = self.phase_rotation(mask, phase_iterations, level_db) if phase_iterations else None
         spec = self.spectrogram(mask, rotation, level_db)  # (channels, freq, frames)
         audio = self.stft.inverse(spec, self.n_samples)
-        scores = self._objectives_of_signal(audio.mean(dim=0)[None])
+        scores = self._objectives_of_signal(audio.mean(dim=0)[None], self.mask_share(mask[None]))
         return audio.cpu().numpy().astype(np.float32), tuple(float(v[0]) for v in scores)
 
     @torch.no_grad()

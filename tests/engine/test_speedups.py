@@ -96,10 +96,11 @@ def plain_renderer(self, power_):
     return self.rows @ plain_viewer_level(power_, self.db_range) @ self.cols.T
 
 
-def plain_objectives_of_signal(self, signal, checkpointed=False):
+def plain_objectives_of_signal(self, signal, mask_share=None, checkpointed=False):
     full_power = plain_power(self.stft(signal))
     region_power = full_power[(slice(None), *self._region)]
-    return Scores(self.visual_loss(region_power), self.audio_loss(signal), self.loudness(full_power.transpose(1, 2)))
+    return Scores(self.visual_loss(region_power), self.audio_loss(signal),
+                  self.loudness(full_power.transpose(1, 2), mask_share))
 
 
 def plain_path_on(mp):
