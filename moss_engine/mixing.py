@@ -57,7 +57,8 @@ class _BlendIntoSpectrum(torch.autograd.Function):
             along.addcmul_(mask, along_silence)  # Re(G conj(X + m S))
         u = along.mul_(gain)
         grad_shift = (u * mask).sum(dim=(-2, -1)) if ctx.needs_input_grad[6] else None
-        grad_mask = u * (rate + shift[:, None, None])
+        grad_mask = u * rate
+        grad_mask.addcmul_(u, shift[:, None, None])
         if silence is not None:
             grad_mask.addcmul_(gain, along_silence)
         return grad_mask, None, None, None, None, None, grad_shift
