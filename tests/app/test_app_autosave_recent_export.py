@@ -99,7 +99,7 @@ def test_a_run_cancelled_before_any_point_is_not_autosaved(qtbot, runner, sample
 
     real = pipeline.compute_front
 
-    def no_points(settings, reporter=None, inputs=None):
+    def no_points(settings, reporter=None, inputs=None, listen_workers=1):
         result = real(settings)
         result.points.clear()
         return result

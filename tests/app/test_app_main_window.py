@@ -101,7 +101,7 @@ def test_clicking_a_point_selects_it(qtbot, window, tiny_result):
 
 
 def test_a_worker_error_shows_one_dialog_and_the_window_stays_usable(qtbot, window, monkeypatch):
-    def broken(settings, reporter=None, inputs=None):
+    def broken(settings, reporter=None, inputs=None, listen_workers=1):
         raise MossInputError("not an audio file MOSS can read (WAV, FLAC, Ogg, MP3, AIFF, M4A...)", path=settings.audio)
 
     monkeypatch.setattr(pipeline, "compute_front", broken)

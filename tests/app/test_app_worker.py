@@ -46,7 +46,7 @@ def test_cancel_mid_run_keeps_the_front_so_far(qtbot, runner, sample, tiny_setti
 
 
 def test_an_engine_error_is_one_failed_signal(qtbot, runner, sample, monkeypatch, tiny_settings):
-    def broken(settings, reporter=None, inputs=None):
+    def broken(settings, reporter=None, inputs=None, listen_workers=1):
         raise MossInputError("not an audio file MOSS can read (WAV, FLAC, Ogg, MP3, AIFF, M4A...)",
                              path="/music/song.wav")
 
@@ -57,7 +57,7 @@ def test_an_engine_error_is_one_failed_signal(qtbot, runner, sample, monkeypatch
 
 
 def test_an_unexpected_error_says_internal_error(qtbot, runner, sample, monkeypatch, tiny_settings):
-    def broken(settings, reporter=None, inputs=None):
+    def broken(settings, reporter=None, inputs=None, listen_workers=1):
         raise ZeroDivisionError("division by zero")
 
     monkeypatch.setattr(pipeline, "compute_front", broken)
@@ -70,7 +70,7 @@ def test_an_unexpected_error_says_internal_error(qtbot, runner, sample, monkeypa
 def test_snapshots_are_throttled(qtbot, runner, sample, monkeypatch, tiny_settings):
     """A reporter called 200 times in 0.2 s lets about 10 per second through, the first one included."""
 
-    def chatty(settings, reporter=None, inputs=None):
+    def chatty(settings, reporter=None, inputs=None, listen_workers=1):
         v = np.linspace(1, 0, 5)
         for step in range(200):
             reporter.partial(FrontSnapshot(step, 200, v, v[::-1], v, v[::-1], 0.5, step * 0.001))
@@ -97,11 +97,11 @@ def test_gpu_out_of_memory_falls_back_to_the_cpu(qtbot, runner, sample, monkeypa
     real = pipeline.compute_front
     devices = []
 
-    def gpu_then_cpu(settings, reporter=None, inputs=None):
+    def gpu_then_cpu(settings, reporter=None, inputs=None, listen_workers=1):
         devices.append(settings.device)
         if settings.device != "cpu":
             raise torch.OutOfMemoryError("fake: CUDA out of memory")
-        return real(settings, reporter, inputs)
+        return real(settings, reporter, inputs, listen_workers=listen_workers)
 
     monkeypatch.setattr(pipeline, "compute_front", gpu_then_cpu)
     messages = []

@@ -33,6 +33,12 @@ def test_demo_twice_makes_two_run_folders(tmp_path, data_dir):
         proc = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, proc.stderr
         assert "run folder:" in proc.stdout and "point_000.wav" in proc.stdout
+        # the table says how like the song each point sounds and how loud it is against it
+        head = next(line for line in proc.stdout.splitlines() if "sounds like (MOS)" in line)
+        assert "loudness (LU)" in head
+        music_end = next(line for line in proc.stdout.splitlines() if line.rstrip().endswith("point_000.wav"))
+        assert "5.00" in music_end.split() and "+0.0" in music_end.split()
+        assert "Zimtohrli" in proc.stdout
     runs = sorted((tmp_path / "moss-output").iterdir())
     assert len(runs) == 2 and runs[0].name != runs[1].name
     tool = data_dir.parent / "tools" / "check_run.py"
