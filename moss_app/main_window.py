@@ -596,7 +596,7 @@ class MainWindow(QMainWindow):
         self.player.stop()
         self.player.set_audio(None, 1)
         self.result, self.selected = None, None
-        self.front_plot.clear_front()
+        self.front_plot.clear_front(settings.audio_objective)
         self.mask_view.clear_mask()
         self.spectrogram_view.clear_view()
         self.alpha_label.setText("alpha -")

@@ -72,6 +72,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--algorithm", choices=("stch", "nsga2"),
                    help="stch: smooth Tchebycheff, batched (default); nsga2: pymoo NSGA-II on a coarse 8x16 logit "
                    "grid, for comparison")
+    g.add_argument("--audio-objective", choices=("neurogram", "logmel"), dest="audio_objective",
+                   help="what the optimiser listens with: neurogram (auditory bands, threshold of hearing, NSIM; the "
+                   "default) or logmel (the older log-mel distance, for comparison)")
     g.add_argument("--overwrite", action="store_true", help="replace --out if it is an earlier MOSS run folder")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -170,23 +173,25 @@ def _new_demo_folder(base: Path) -> Path:
 
 def _summary(result: Any, out: Path) -> str:
     from .listening import available
+    from .settings import OBJECTIVE_NAMES
 
     lines = [f"run folder: {out}",
              f"device {result.device}, {result.optimisation.steps_done} steps"
              f"{' (front settled early)' if result.optimisation.stopped_early else ''}, "
              f"{sum(result.timings.values()):.1f} s; hypervolume {result.hypervolume:.4f} (anchor-normalised)",
              f"{'point':>5}  {'alpha':>5}  {'visual loss':>11}  {'sounds like (MOS)':>17}  {'loudness (LU)':>13}  "
-             f"{'audio loss (dB)':>15}  file",
+             f"{'audio loss':>10}  file",
              ]
     for i, p in enumerate(result.points):
         mos = "n/a" if p.mos is None else f"{p.mos:.2f}"
         gain = f"  (turned down {-p.gain_db:.1f} dB against clipping)" if p.gain_db < 0 else ""
-        lines.append(f"{i:>5}  {p.alpha:5.2f}  {p.visual:11.4f}  {mos:>17}  {p.loudness_lu:+13.1f}  {p.audio:15.3f}  "
+        lines.append(f"{i:>5}  {p.alpha:5.2f}  {p.visual:11.4f}  {mos:>17}  {p.loudness_lu:+13.1f}  {p.audio:10.4f}  "
                      f"point_{i:03d}.wav{gain}")
     lines.append("sounds like: how like the song a listener hears the point, 5 = no difference, 1 = very different "
                  "(Zimtohrli, an independent model of hearing); loudness: against the song (BS.1770)"
                  if available() else "sounds like: not measured (the perceptual model zimtohrli is not installed for "
                  "this platform)")
+    lines.append(f"audio loss: what the optimiser minimised, the {OBJECTIVE_NAMES[result.settings.audio_objective]}")
     p = result.placement
     lines.append(f"view it with n_fft {result.settings.n_fft}, hop {result.settings.hop_length}, "
                  f"{result.settings.db_range:g} dB range, {result.settings.freq_scale} axis; the picture spans "
@@ -225,7 +230,7 @@ def run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device or "auto")
     overrides = {k: getattr(args, k) for k in (
         "points", "steps", "sample_rate", "n_fft", "hop_length", "seed", "start_s", "time", "freq",
-        "freq_scale", "db_range", "gamma", "invert", "fit", "memory_limit_gb", "algorithm")}
+        "freq_scale", "db_range", "gamma", "invert", "fit", "memory_limit_gb", "algorithm", "audio_objective")}
     settings = make_settings(image, audio, quality=args.quality, device_type=device.type, device=args.device,
                              duration_s=args.duration_s, **overrides)
     alpha = getattr(args, "alpha", None)

@@ -16,7 +16,7 @@ from .errors import MossInputError
 from .front import Anchors, alphas, hypervolume, nondominated, pick_spread, thin_out
 from .image_io import LoadedImage, load_image
 from .levels import peak_gain
-from .listening import SAME_AS_SONG_MOS, Listener, Scorer
+from .listening import SAME_AS_SONG_MOS, Listener, Scorer, available
 from .loudness import SongLoudness
 from .nsga2 import Nsga2Optimizer
 from .optimizer import Candidate, OptimisationResult, StchOptimizer
@@ -27,6 +27,14 @@ from .target import Placement
 
 #: Front points closer than this (as a share of the front's extent in each loss) count as one.
 MIN_POINT_DISTANCE = 0.02
+#: The front is chosen by ear (Zimtohrli's MOS) from up to this many times the asked points: the candidates the
+#: optimiser's objectives keep are rendered and heard, and the points kept are those no other beats on both what a
+#: viewer shows and what a listener hears.
+EAR_POOL_FACTOR = 2
+#: Two points whose MOS differ by at most this much and whose visual losses (1 - SSIM) by at most
+#: ``SAME_VISUAL`` look and sound the same: they count once.
+SAME_MOS = 0.05
+SAME_VISUAL = 0.02
 #: A point found over the loudness limits has its picture level lowered by its excess plus this much (dB) and is
 #: measured again, at most ``LEVEL_TRIES`` times (then it takes the lowest level, where the picture is inaudible).
 LEVEL_STEP_MARGIN_DB = 0.25
@@ -150,6 +158,28 @@ def select_front(candidates: list[Candidate], points: int) -> tuple[list[int], n
     return [int(i) for i in keep], alphas(losses[keep, 0], v_music, v_image)
 
 
+def select_by_ear(visual: np.ndarray, mos: np.ndarray, music: int, points: int) -> list[int]:
+    """Indices of the rendered points to keep (at most ``points``, the music end first, by falling visual loss).
+
+    A point stays if no other both shows the picture better (lower visual loss) and sounds more like the song (higher
+    MOS) or as well; of points a listener and a viewer cannot tell apart (MOS within ``SAME_MOS``, visual loss within
+    ``SAME_VISUAL`` of the one kept before them) the one that shows the picture better stays; the image end (the
+    lowest visual loss) always stays, and then the kept points are spread evenly along the front.
+    """
+    keep = nondominated(np.stack([visual, -mos], axis=1)).tolist()
+    keep = sorted({*keep, music}, key=lambda i: (-visual[i], -mos[i]))
+    kept = [keep[0]]
+    for i in keep[1:]:
+        last = kept[-1]
+        if last != music and abs(mos[i] - mos[last]) <= SAME_MOS and abs(visual[i] - visual[last]) <= SAME_VISUAL:
+            kept[-1] = i  # the same to eye and ear: keep the one that shows the picture better
+        else:
+            kept.append(i)
+    scaled = np.stack([visual[kept], -mos[kept]], axis=1)
+    scaled = (scaled - scaled.min(axis=0)) / np.maximum(np.ptp(scaled, axis=0), 1e-12)
+    return [kept[i] for i in pick_spread(scaled, points)]
+
+
 def refine_phases(problem: Problem, candidates: list[Candidate], iterations: int,
                   reporter: Reporter | None = None) -> list[Candidate]:
     """The phase-refined twin of every candidate but the music end, scored with the same objectives.
@@ -200,7 +230,8 @@ def compute_front(settings: RunSettings, reporter: Reporter | None = None,
         candidates = candidates + refine_phases(problem, candidates, settings.phase_iterations, reporter)
     refined = time.perf_counter()
 
-    chosen, _ = select_front(candidates, settings.points)
+    by_ear = available()
+    chosen, _ = select_front(candidates, settings.points * (EAR_POOL_FACTOR if by_ear else 1))
     return assemble_result(settings, device, clip, problem, result, [candidates[i] for i in chosen],
                            {"prepare_s": prepared - started, "optimise_s": optimised - prepared,
                             "phase_s": refined - optimised}, reporter, listen_workers)
@@ -262,11 +293,16 @@ def assemble_result(settings: RunSettings, device: torch.device, clip: AudioClip
             reporter.should_stop,
             lambda done, total: reporter.progress(1.0, f"listening to the points (Zimtohrli): {done} of {total}")))
     mos = [SAME_AS_SONG_MOS if c.kind == "music" else next(heard) for c, _, _, _ in rendered]
-    # a lowered level can move a point along the front: order again, and drop any it now dominates
     losses = np.array([[c.visual, c.audio] for c, _, _, _ in rendered])
-    keep = nondominated(losses)
     music = next(i for i, (c, _, _, _) in enumerate(rendered) if c.kind == "music")
-    keep = sorted({*keep.tolist(), music}, key=lambda i: -losses[i, 0])
+    if all(m is not None for m in mos):
+        keep = select_by_ear(losses[:, 0], np.array(mos, dtype=np.float64), music, settings.points)
+    else:  # no ear on this platform (or the listening was cancelled): the objectives' front
+        # a lowered level can move a point along the front: order again, and drop any it now dominates
+        keep = nondominated(losses)
+        keep = sorted({*keep.tolist(), music}, key=lambda i: -losses[i, 0])
+        keep = [keep[i] for i in pick_spread(losses[keep] / np.maximum(np.ptp(losses[keep], axis=0), 1e-12),
+                                             settings.points)]
     point_alphas = alphas(losses[keep, 0], losses[music, 0], float(losses[keep, 0].min()))
     points = []
     for i, a in zip(keep, point_alphas, strict=True):

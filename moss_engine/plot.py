@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from .settings import OBJECTIVE_NAMES
+
 FRONT_BLUE = "#1f6fb4"
 
 
@@ -42,7 +44,7 @@ def plot_front(result: Any, path: Path) -> None:
     an = result.anchors
     ax.plot([an.music_audio], [an.music_visual], "s", color="#2a9d3a", ms=9, label="all-music mask", zorder=4)
     ax.plot([an.image_audio], [an.image_visual], "D", color="#d0422c", ms=8, label="all-image mask", zorder=4)
-    ax.set_xlabel("audio loss: multi-resolution log-mel distance to the music (dB)")
+    ax.set_xlabel(f"audio loss: {OBJECTIVE_NAMES[result.settings.audio_objective]}")
     ax.set_ylabel("visual loss: 1 - SSIM of the viewer's picture")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8, loc="upper right")
@@ -57,7 +59,7 @@ def plot_front(result: Any, path: Path) -> None:
         inset.set_xticks([])
         inset.set_yticks([])
         heard = "" if point.mos is None else f", MOS {point.mos:.1f}"
-        inset.set_title(f"point {i}: alpha {point.alpha:.2f}, audio {point.audio:.1f} dB{heard}", fontsize=8)
+        inset.set_title(f"point {i}: alpha {point.alpha:.2f}, audio loss {point.audio:.3g}{heard}", fontsize=8)
         ax.annotate(str(i), (audio[i], visual[i]), textcoords="offset points", xytext=(-12, -12), fontsize=8,
                     color="black", fontweight="bold")
     s = result.settings

@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
 from .audio_io import AudioClip
+from .hearing import NeurogramDistance
 from .image_io import LoadedImage
 from .loudness import SHORT_TERM_LIMIT_LU, integrated_loudness
 from .mixing import blend_into_spectrum
@@ -141,7 +142,10 @@ class Problem(nn.Module):
                                    settings.hop_length)
         self.visual_loss = VisualLoss(ViewRenderer(rows, cols, settings.db_range),
                                       WeightedSsim(self.target.levels, self.target.alpha))
-        self.audio_loss = LogMelDistance(self.music_mix, music.sample_rate, audio_hop_divisor)
+        if settings.audio_objective == "logmel":
+            self.audio_loss = LogMelDistance(self.music_mix, music.sample_rate, audio_hop_divisor)
+        else:  # on the viewer's own analysis, which the objectives share
+            self.audio_loss = NeurogramDistance(self.music_mix, music.sample_rate, settings.n_fft, settings.hop_length)
         with torch.no_grad():
             mix_power = self._view_power(self.music_mix[None])[0]
             self.loudness = LoudnessExcess(mix_power, self._stereo_ratio(settings.db_range), music.sample_rate,

@@ -116,9 +116,11 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 def manifest_for(result: Any) -> dict[str, Any]:
     """The manifest of a ``pipeline.RunResult`` (every key the contract requires, plus a few more)."""
     s = result.settings
+    from .hearing import NEUROGRAM_OBJECTIVE
     from .listening import model_name
     from .objectives import AUDIO_OBJECTIVE
 
+    objective = AUDIO_OBJECTIVE if s.audio_objective == "logmel" else NEUROGRAM_OBJECTIVE
     points = []
     for i, p in enumerate(result.points):
         points.append({"wav": f"point_{i:03d}.wav", "mask": f"point_{i:03d}.npy", "visual_loss": float(p.visual),
@@ -130,7 +132,7 @@ def manifest_for(result: Any) -> dict[str, Any]:
     opt = result.optimisation
     return {
         "format": FORMAT,
-        "audio_objective": f"audio_loss: {AUDIO_OBJECTIVE}; mos: {model_name()} (mos_from_zimtohrli, 1-5, against "
+        "audio_objective": f"audio_loss: {objective}; mos: {model_name()} (mos_from_zimtohrli, 1-5, against "
                            "the song over the picture's time span)",
         "sample_rate": int(result.sample_rate),
         "channels": int(result.channels),
@@ -299,6 +301,7 @@ def settings_from_manifest(run_dir: Path, manifest: dict[str, Any]) -> Any:
     from .settings import RunSettings
 
     record = dict(manifest["settings"])
+    record.setdefault("audio_objective", "logmel")  # every run before the setting existed listened with log-mel
     for key in ("time", "freq", "mask_shape"):
         if record.get(key) is not None:
             record[key] = tuple(record[key])

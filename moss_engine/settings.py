@@ -28,6 +28,12 @@ COARSE_SHARE = {"preview": 0.5, "standard": 0.0, "high": 0.0}
 FREQ_SCALES = ("linear", "log")
 FITS = ("stretch", "contain")
 ALGORITHMS = ("stch", "nsga2")
+#: The audio objectives: the perceptual neurogram distance (``hearing.py``, the default) and the older log-mel distance
+#: (``objectives.LogMelDistance``), kept for comparison.
+AUDIO_OBJECTIVES = ("neurogram", "logmel")
+#: Their names, for tables and axes.
+OBJECTIVE_NAMES = {"neurogram": "neurogram distance to the song (0 = the song)",
+                   "logmel": "multi-resolution log-mel distance to the song (dB)"}
 #: The command-line flag of each setting, for error messages.
 _FLAGS = {"start_s": "--start", "duration_s": "--duration", "db_range": "--db-range", "gamma": "--gamma",
           "memory_limit_gb": "--memory-limit"}
@@ -65,6 +71,8 @@ class RunSettings:
         fit: ``stretch`` fills the placement, ``contain`` keeps the aspect ratio (letterbox is transparent).
         device: ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
         memory_limit_gb: bound on the memory one chunk of the population may take (None = from the device).
+        audio_objective: ``neurogram`` (how a listener hears the difference, ``hearing.NeurogramDistance``; the
+            default) or ``logmel`` (the multi-resolution log-mel distance of moss-run/1, for comparison).
         algorithm: ``stch`` (smooth Tchebycheff, batched gradient descent) or ``nsga2`` (pymoo NSGA-II on an
             8 x 16 logit grid, steps = generations; for comparison: at equal time it reaches a lower hypervolume).
         patience: early stop after this many steps without a relative hypervolume gain of ``min_improvement``.
@@ -96,6 +104,7 @@ class RunSettings:
     device: str = "auto"
     memory_limit_gb: float | None = None
     algorithm: str = "stch"
+    audio_objective: str = "neurogram"
     learning_rate: float = 0.15
     patience: int = 12
     phase_iterations: int = 16
@@ -170,6 +179,8 @@ class RunSettings:
             raise bad("--fit", self.fit, "expected stretch or contain")
         if self.algorithm not in ALGORITHMS:
             raise bad("--algorithm", self.algorithm, f"expected one of {', '.join(ALGORITHMS)}")
+        if self.audio_objective not in AUDIO_OBJECTIVES:
+            raise bad("--audio-objective", self.audio_objective, f"expected one of {', '.join(AUDIO_OBJECTIVES)}")
         if self.memory_limit_gb is not None and not 0.05 <= self.memory_limit_gb <= 4096:
             raise bad("--memory-limit", self.memory_limit_gb, "expected 0.05..4096 GB")
         if not 0 < self.learning_rate <= 10:

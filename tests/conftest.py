@@ -38,6 +38,7 @@ def as_moss_run_1(run_dir: Path, out: Path, output_gain_db: float, louder_image_
         for key in ("loudness_lu", "mos", "picture_level_db"):
             entry.pop(key)
     manifest.pop("audio_objective")
+    manifest["settings"].pop("audio_objective", None)  # moss-run/1 had the one (log-mel) audio objective
     manifest["format"] = "moss-run/1"
     manifest["output_gain_db"] = output_gain_db
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))

@@ -16,8 +16,11 @@ FRONT_COLOUR = "#4e9be6"
 SELECTED_COLOUR = "#f0a020"
 CROSSFADE_COLOUR = "#9a9a9a"
 #: The audio axis while optimising, and of a finished run that has no MOS (a moss-run/1 folder, or a platform without
-#: the perceptual model).
-LOGMEL_LABEL = "audio loss (dB, log-mel distance to the song)"
+#: the perceptual model): the optimiser's own audio objective (``RunSettings.audio_objective``).
+OBJECTIVE_LABELS = {
+    "neurogram": "audio loss (neurogram distance to the song: how a model of hearing tells them apart, 0 = the song)",
+    "logmel": "audio loss (dB, log-mel distance to the song)",
+}
 #: The audio axis of a finished run: the perceptual measure, 5 (no difference heard) on the left.
 MOS_LABEL = "sounds like the song (MOS 1-5, Zimtohrli: 5 = no difference heard)"
 
@@ -45,7 +48,9 @@ class FrontPlot(pg.PlotWidget):
         self.setMenuEnabled(False)
         apply_palette(self)
         self.showGrid(x=True, y=True, alpha=0.2)
-        self.setLabel("bottom", LOGMEL_LABEL)
+        #: The optimiser's audio objective the "loss" axis shows (``RunSettings.audio_objective``).
+        self.objective = "neurogram"
+        self.setLabel("bottom", OBJECTIVE_LABELS[self.objective])
         self.setLabel("left", "visual loss (lower = clearer picture)")
         self.setToolTip("The Pareto front: each dot is one result that no other beats on both counts.\n"
                         "Left = closer to the song, down = clearer picture. While MOSS works, the audio axis is its\n"
@@ -68,8 +73,8 @@ class FrontPlot(pg.PlotWidget):
         self._selectable = False
         self._selected: int | None = None
         self._tips: list[str] = []
-        #: What the audio axis shows now: "logmel" (live, or a run without MOS) or "mos".
-        self.audio_axis = "logmel"
+        #: What the audio axis shows now: "loss" (the optimiser's, live or a run without MOS) or "mos".
+        self.audio_axis = "loss"
 
     def _tip(self, x: float, y: float, data) -> str | None:
         if self._selectable and data is not None and 0 <= int(data) < len(self._tips):
@@ -78,14 +83,16 @@ class FrontPlot(pg.PlotWidget):
 
     def _set_audio_axis(self, axis: str, note: str = "") -> None:
         self.audio_axis = axis
-        self.setLabel("bottom", (MOS_LABEL if axis == "mos" else LOGMEL_LABEL) + note)
+        loss_label = OBJECTIVE_LABELS.get(self.objective, OBJECTIVE_LABELS["logmel"])
+        self.setLabel("bottom", (MOS_LABEL if axis == "mos" else loss_label) + note)
         self.getViewBox().invertX(axis == "mos")
 
-    def clear_front(self) -> None:
-        """Forget any front (a new run starts)."""
+    def clear_front(self, objective: str = "neurogram") -> None:
+        """Forget any front (a new run starts, optimising with the audio ``objective``)."""
         self._selectable = False
         self._tips = []
-        self._set_audio_axis("logmel")
+        self.objective = objective
+        self._set_audio_axis("loss")
         for item in (self.crossfade, self.line, self.scatter, self.marker):
             item.setData([], [])
 
@@ -99,8 +106,8 @@ class FrontPlot(pg.PlotWidget):
     def show_snapshot(self, snapshot: FrontSnapshot) -> None:
         """The front so far (not selectable), on the optimiser's own audio axis."""
         self._selectable = False
-        if self.audio_axis != "logmel":
-            self._set_audio_axis("logmel")
+        if self.audio_axis != "loss":
+            self._set_audio_axis("loss")
         self.marker.setData([], [])
         self._show(snapshot.visual, snapshot.audio, snapshot.crossfade_visual, snapshot.crossfade_audio)
 
@@ -110,13 +117,14 @@ class FrontPlot(pg.PlotWidget):
         With every point's MOS measured, the audio axis is the MOS (the crossfade, measured only by the optimiser's
         loss, is then not drawn); else the optimiser's loss, saying that the MOS was not measured.
         """
+        self.objective = getattr(result.settings, "audio_objective", "logmel")
         visual = np.array([p.visual for p in result.points])
         mos = [p.mos for p in result.points]
         if mos and all(m is not None for m in mos):
             self._set_audio_axis("mos")
             self._show(visual, np.array(mos, dtype=float), np.zeros(0), np.zeros(0))
         else:
-            self._set_audio_axis("logmel", " · MOS not measured for this run")
+            self._set_audio_axis("loss", " · MOS not measured for this run")
             self._show(visual, np.array([p.audio for p in result.points]), result.crossfade_visual,
                        result.crossfade_audio)
         self._tips = [point_summary(i, p) for i, p in enumerate(result.points)]

@@ -84,7 +84,7 @@ def test_a_moss_run_1_folder_opens_on_its_log_mel_axis_at_the_songs_level(qtbot,
     audio, _ = window.front_plot.points_data()
     np.testing.assert_allclose(audio, [p.audio for p in tiny_result.points], rtol=1e-6)
     label = window.front_plot.getAxis("bottom").labelText
-    assert window.front_plot.audio_axis == "logmel" and "MOS not measured" in label
+    assert window.front_plot.audio_axis == "loss" and "MOS not measured" in label
     assert not window.front_plot.getViewBox().xInverted()
     loaded = window.result
     assert all(p.mos is None and p.loudness_lu is None for p in loaded.points)
