@@ -91,7 +91,7 @@ def torch_sync(dev) -> None:
 
 
 def run_case(device: str, population: int, duration: float, rate: int, steps: int,
-             memory_limit_gb: float | None = None) -> dict:
+             memory_limit_gb: float | None = None, audio_objective: str = "neurogram") -> dict:
     """One case, in this process: build the problem and optimiser, one warm-up step, then time ``steps`` steps."""
     import numpy as np
     import torch
@@ -108,7 +108,7 @@ def run_case(device: str, population: int, duration: float, rate: int, steps: in
     quality = "preview" if rate <= 22050 else "standard"
     settings = make_settings(IMAGE, MUSIC, quality=quality, device=device, sample_rate=rate, points=population + 2,
                              steps=steps + 1, duration_s=duration, patience=10 ** 5, memory_limit_gb=memory_limit_gb,
-                             coarse_steps=0)
+                             coarse_steps=0, audio_objective=audio_objective)
     clip = load_audio(MUSIC, sample_rate=rate)
     need = int(round(duration * rate))
     reps = -(-need // clip.samples.shape[1])
@@ -141,8 +141,9 @@ def run_case(device: str, population: int, duration: float, rate: int, steps: in
     else:
         peak, peak_kind = _rss_gb()[1], "peak RSS"
     budget = memory_budget(dev, memory_limit_gb) / GB
-    return {"device": str(dev), "population": population, "duration_s": duration, "sample_rate": rate,
-            "n_fft": settings.n_fft, "hop": settings.hop_length, "mask_shape": list(settings.mask_shape),
+    return {"device": str(dev), "objective": audio_objective, "population": population, "duration_s": duration,
+            "sample_rate": rate, "n_fft": settings.n_fft, "hop": settings.hop_length,
+            "mask_shape": list(settings.mask_shape),
             "chunk": opt.chunk_size, "chunks": -(-population // opt.chunk_size),
             "checkpointing": problem.checkpointing, "memory_limit_gb": memory_limit_gb,
             "budget_gb": round(budget, 3), "steps_timed": steps, "ms_per_step": round(ms, 1),
@@ -199,7 +200,8 @@ def print_row(row: dict) -> None:
         return
     ckpt = "yes" if row["checkpointing"] else "no"
     limit = "-" if row["memory_limit_gb"] is None else f"{row['memory_limit_gb']:g}"
-    print(f"{row['device']:>6} {row['population']:>5} {row['duration_s']:>5.0f} {row['sample_rate']:>6} "
+    print(f"{row['device']:>6} {row.get('objective', '-'):>9} {row['population']:>5} {row['duration_s']:>5.0f} "
+          f"{row['sample_rate']:>6} "
           f"{row['chunk']:>5} {ckpt:>4} {limit:>6} {row['budget_gb']:>6.2f} {row['ms_per_step']:>9.1f} "
           f"{row['ms_per_mask_step']:>8.2f} {row['base_gb']:>7.2f} {row['peak_gb']:>7.2f} "
           f"{row['peak_minus_base_gb']:>7.2f} {row['steps_timed']:>3}", flush=True)
@@ -207,12 +209,13 @@ def print_row(row: dict) -> None:
 
 def markdown(results: dict) -> str:
     """The matrix rows of a ``--json`` file as a Markdown table (docs/performance.md)."""
-    lines = ["| device | masks | clip | rate | chunk | ckpt | budget GB | ms/step | ms/mask | base GB | peak GB | "
-             "peak - base GB |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| device | objective | masks | clip | rate | chunk | ckpt | budget GB | ms/step | ms/mask | base GB | "
+             "peak GB | peak - base GB |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results["rows"]:
         if "ms_per_step" not in r:
             continue
-        lines.append(f"| {r['device']} | {r['population']} | {r['duration_s']:g} s | {r['sample_rate'] / 1000:g} kHz "
+        lines.append(f"| {r['device']} | {r.get('objective', 'logmel')} | {r['population']} | {r['duration_s']:g} s "
+                     f"| {r['sample_rate'] / 1000:g} kHz "
                      f"| {r['chunk']} | {'yes' if r['checkpointing'] else 'no'} | {r['budget_gb']:g} "
                      f"| {r['ms_per_step']:,.0f} | {r['ms_per_mask_step']:,.1f} | {r['base_gb']:.2f} "
                      f"| {r['peak_gb']:.2f} | {r['peak_minus_base_gb']:.2f} |")
@@ -234,6 +237,8 @@ def main() -> int:
     parser.add_argument("--no-matrix", action="store_true", help="only the fronts")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     parser.add_argument("--markdown", type=Path, default=None, help="only print this JSON's rows as a Markdown table")
+    parser.add_argument("--objectives", nargs="*", default=["neurogram", "logmel"],
+                        help="audio objectives to time, each case with each, side by side (default: both)")
     parser.add_argument("--one", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -245,8 +250,9 @@ def main() -> int:
         if kind == "front":
             out = run_front(rest[0], float(rest[1]))
         else:
-            device, pop, dur, rate, steps, limit = rest
-            out = run_case(device, int(pop), float(dur), int(rate), int(steps), None if limit == "-" else float(limit))
+            device, pop, dur, rate, steps, limit, objective = rest
+            out = run_case(device, int(pop), float(dur), int(rate), int(steps), None if limit == "-" else float(limit),
+                           objective)
         print(json.dumps(out))
         return 0
 
@@ -262,7 +268,8 @@ def main() -> int:
             continue
         cpu = device == "cpu"
         if not args.no_matrix:
-            print(f"{'device':>6} {'masks':>5} {'dur s':>5} {'rate':>6} {'chunk':>5} {'ckpt':>4} {'limit':>6} "
+            print(f"{'device':>6} {'objective':>9} {'masks':>5} {'dur s':>5} {'rate':>6} {'chunk':>5} {'ckpt':>4} "
+                  f"{'limit':>6} "
                   f"{'budget':>6} {'ms/step':>9} {'ms/mask':>8} {'base GB':>7} {'peak GB':>7} {'p-b GB':>7} "
                   f"{'n':>3}")
             for rate in args.rates:
@@ -271,10 +278,11 @@ def main() -> int:
                         for limit in limits:
                             big = pop * dur * rate > CPU_BIG_WORK
                             steps = args.steps or ((1 if big else 3) if cpu else 5)
-                            row = in_subprocess(["case", device, str(pop), str(dur), str(rate), str(steps),
-                                                 "-" if limit is None else str(limit)])
-                            rows.append(row)
-                            print_row(row)
+                            for objective in args.objectives:  # side by side, one after the other
+                                row = in_subprocess(["case", device, str(pop), str(dur), str(rate), str(steps),
+                                                     "-" if limit is None else str(limit), objective])
+                                rows.append(row)
+                                print_row(row)
         if args.front:
             for duration in ([20.0] if cpu else [30.0]):
                 row = in_subprocess(["front", device, str(duration)])

@@ -113,6 +113,19 @@ def mos_of(distance: float | None) -> float | None:
     return None if distance is None else float(_zimtohrli().mos_from_zimtohrli(distance))
 
 
+def distance_of_mos(mos: np.ndarray) -> np.ndarray:
+    """Zimtohrli's distance for each MOS: the inverse of ``mos_of`` (which falls steadily from 5 at distance 0
+    towards 1), by bisection; a MOS of 1 or less maps to the distance where the MOS is within 1e-6 of 1."""
+    mos = np.asarray(mos, dtype=np.float64)
+    lo, hi = np.zeros_like(mos), np.ones_like(mos)
+    model = _zimtohrli()
+    for _ in range(50):
+        mid = (lo + hi) / 2
+        short = np.array([model.mos_from_zimtohrli(float(d)) for d in mid]) > np.maximum(mos, 1.0 + 1e-6)
+        lo, hi = np.where(short, mid, lo), np.where(short, hi, mid)
+    return (lo + hi) / 2
+
+
 def piecewise_distance(reference: np.ndarray, heard: np.ndarray, edges: np.ndarray, model=None) -> float:
     """The length-weighted mean of Zimtohrli's distance over the pieces ``edges`` of two 48 kHz signals (also the job
     a worker process runs: module-level, so that it can be sent there)."""

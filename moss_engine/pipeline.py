@@ -13,10 +13,10 @@ from .audio_io import AudioClip, load_audio, sha256_file
 from .coarse import optimise_coarse_to_fine
 from .device import describe, resolve_device
 from .errors import MossInputError
-from .front import Anchors, alphas, hypervolume, nondominated, pick_spread, thin_out
+from .front import Anchors, alphas, hypervolume, hypervolume_2d, nondominated, pick_spread, thin_out
 from .image_io import LoadedImage, load_image
 from .levels import peak_gain
-from .listening import SAME_AS_SONG_MOS, Listener, Scorer, available
+from .listening import SAME_AS_SONG_MOS, Listener, Scorer, available, distance_of_mos
 from .loudness import SongLoudness
 from .nsga2 import Nsga2Optimizer
 from .optimizer import Candidate, OptimisationResult, StchOptimizer
@@ -164,7 +164,8 @@ def select_by_ear(visual: np.ndarray, mos: np.ndarray, music: int, points: int) 
     A point stays if no other both shows the picture better (lower visual loss) and sounds more like the song (higher
     MOS) or as well; of points a listener and a viewer cannot tell apart (MOS within ``SAME_MOS``, visual loss within
     ``SAME_VISUAL`` of the one kept before them) the one that shows the picture better stays; the image end (the
-    lowest visual loss) always stays, and then the kept points are spread evenly along the front.
+    lowest visual loss) always stays, and of the rest those that add the most hypervolume by ear and eye (the area of
+    the front on visual loss and Zimtohrli's distance) are kept: the front a listener and a viewer would choose.
     """
     keep = nondominated(np.stack([visual, -mos], axis=1)).tolist()
     keep = sorted({*keep, music}, key=lambda i: (-visual[i], -mos[i]))
@@ -175,9 +176,17 @@ def select_by_ear(visual: np.ndarray, mos: np.ndarray, music: int, points: int) 
             kept[-1] = i  # the same to eye and ear: keep the one that shows the picture better
         else:
             kept.append(i)
-    scaled = np.stack([visual[kept], -mos[kept]], axis=1)
+    if len(kept) <= points:
+        return kept
+    # the points that cover the most of the front by ear and eye: greedy hypervolume on (visual loss, Zimtohrli's
+    # distance), both scaled to [0, 1] over the kept points, reference (1.1, 1.1), both ends always in
+    scaled = np.stack([visual[kept], distance_of_mos(mos[kept])], axis=1)
     scaled = (scaled - scaled.min(axis=0)) / np.maximum(np.ptp(scaled, axis=0), 1e-12)
-    return [kept[i] for i in pick_spread(scaled, points)]
+    chosen = [0, len(kept) - 1]
+    while len(chosen) < points:
+        gains = {i: hypervolume_2d(scaled[chosen + [i]]) for i in range(len(kept)) if i not in chosen}
+        chosen.append(max(gains, key=gains.get))
+    return [kept[i] for i in sorted(chosen)]
 
 
 def refine_phases(problem: Problem, candidates: list[Candidate], iterations: int,
