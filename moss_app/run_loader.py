@@ -37,6 +37,7 @@ def _settings(manifest: dict[str, Any]) -> RunSettings:
     # The inputs need not exist any more to look at and listen to a run, so (unlike settings_from_manifest) the
     # recorded paths are kept as they are, unchecked.
     record = dict(manifest["settings"])
+    record.setdefault("audio_objective", "logmel")  # every run before the setting existed listened with log-mel
     for key in ("time", "freq", "mask_shape"):
         if record.get(key) is not None:
             record[key] = tuple(record[key])

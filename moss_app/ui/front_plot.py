@@ -86,6 +86,13 @@ class FrontPlot(pg.PlotWidget):
         loss_label = OBJECTIVE_LABELS.get(self.objective, OBJECTIVE_LABELS["logmel"])
         self.setLabel("bottom", (MOS_LABEL if axis == "mos" else loss_label) + note)
         self.getViewBox().invertX(axis == "mos")
+        # the crossfade is measured by the optimiser's loss only: on the MOS axis it is not drawn, nor named
+        legend = self.getPlotItem().legend
+        named = legend.getLabel(self.crossfade) is not None
+        if axis == "mos" and named:
+            legend.removeItem(self.crossfade)
+        elif axis != "mos" and not named:
+            legend.addItem(self.crossfade, "uniform crossfade")
 
     def clear_front(self, objective: str = "neurogram") -> None:
         """Forget any front (a new run starts, optimising with the audio ``objective``)."""

@@ -65,6 +65,8 @@ def test_open_run_shows_the_front_masks_and_audio(qtbot, window, tiny_result, tm
     assert window.front_plot.audio_axis == "mos" and "MOS" in window.front_plot.getAxis("bottom").labelText
     np.testing.assert_allclose(audio, [p.mos for p in tiny_result.points], atol=1e-4)
     assert audio[0] == 5.0 and window.front_plot.getViewBox().xInverted()
+    named = [label.text for _item, label in window.front_plot.getPlotItem().legend.items]
+    assert named == ["MOSS front"]  # the crossfade, measured by the optimiser's loss only, is neither drawn nor named
     np.testing.assert_allclose(visual, [p.visual for p in tiny_result.points])
     window.select_point(0)
     np.testing.assert_allclose(window.mask_view.image.image, mask_of(tiny_result.points[0].logits)[::-1], rtol=1e-6)
@@ -84,7 +86,9 @@ def test_a_moss_run_1_folder_opens_on_its_log_mel_axis_at_the_songs_level(qtbot,
     audio, _ = window.front_plot.points_data()
     np.testing.assert_allclose(audio, [p.audio for p in tiny_result.points], rtol=1e-6)
     label = window.front_plot.getAxis("bottom").labelText
-    assert window.front_plot.audio_axis == "loss" and "MOS not measured" in label
+    assert window.front_plot.audio_axis == "loss" and "MOS not measured" in label and "log-mel" in label
+    named = [label.text for _item, label in window.front_plot.getPlotItem().legend.items]
+    assert sorted(named) == ["MOSS front", "uniform crossfade"]
     assert not window.front_plot.getViewBox().xInverted()
     loaded = window.result
     assert all(p.mos is None and p.loudness_lu is None for p in loaded.points)
