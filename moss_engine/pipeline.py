@@ -18,6 +18,7 @@ from .image_io import LoadedImage, load_image
 from .levels import peak_gain
 from .listening import SAME_AS_SONG_MOS, Listener, Scorer, available, distance_of_mos
 from .loudness import SongLoudness
+from .mask import interpolated_logits
 from .nsga2 import Nsga2Optimizer
 from .optimizer import Candidate, OptimisationResult, StchOptimizer
 from .problem import LEVEL_RANGE_DB, Problem
@@ -189,6 +190,38 @@ def select_by_ear(visual: np.ndarray, mos: np.ndarray, music: int, points: int) 
     return [kept[i] for i in sorted(chosen)]
 
 
+def in_between(problem: Problem, pool: list[Candidate], count: int,
+               reporter: Reporter | None = None) -> list[Candidate]:
+    """Up to ``count`` candidates halfway between neighbours of the pool where they are furthest apart on the
+    objectives' trade-off (both losses scaled to the pool's range): the mask halfway between theirs, at the level
+    halfway between theirs, phase-refined if both are; rendered and scored.
+
+    The front by ear is chosen among candidates a listener hears; where neighbours are far apart, the one between
+    them often covers what neither does.
+    """
+    ordered = sorted(pool, key=lambda c: -c.visual)
+    if len(ordered) < 2 or count <= 0:
+        return []
+    losses = np.array([[c.visual, c.audio] for c in ordered])
+    scaled = losses / np.maximum(np.ptp(losses, axis=0), 1e-12)
+    gaps = np.linalg.norm(np.diff(scaled, axis=0), axis=1)
+    between, kept_bytes = [], 0
+    for n, i in enumerate(sorted(np.argsort(-gaps)[:count].tolist())):
+        if reporter is not None:
+            if reporter.should_stop():
+                break
+            reporter.progress(1.0, f"trying a point between neighbours ({n + 1} of {min(count, len(gaps))})")
+        first, second = ordered[i], ordered[i + 1]
+        logits = interpolated_logits(first.logits, second.logits, 0.5)
+        level = 0.5 * (first.level_db + second.level_db)
+        iterations = min(first.phase_iterations, second.phase_iterations)
+        samples, (v, a, x) = problem.render_and_score_point(logits, level, iterations)
+        keep = kept_bytes + samples.nbytes <= KEPT_AUDIO_BYTES // 4  # else rendered again when written
+        kept_bytes += samples.nbytes if keep else 0
+        between.append(Candidate(logits, v, a, "between", iterations, level, x, samples if keep else None))
+    return between
+
+
 def refine_phases(problem: Problem, candidates: list[Candidate], iterations: int,
                   reporter: Reporter | None = None) -> list[Candidate]:
     """The phase-refined twin of every candidate but the music end, scored with the same objectives.
@@ -241,7 +274,10 @@ def compute_front(settings: RunSettings, reporter: Reporter | None = None,
 
     by_ear = available()
     chosen, _ = select_front(candidates, settings.points * (EAR_POOL_FACTOR if by_ear else 1))
-    return assemble_result(settings, device, clip, problem, result, [candidates[i] for i in chosen],
+    pool = [candidates[i] for i in chosen]
+    if by_ear and not result.cancelled:
+        pool = pool + in_between(problem, pool, settings.points // 2, reporter)
+    return assemble_result(settings, device, clip, problem, result, pool,
                            {"prepare_s": prepared - started, "optimise_s": optimised - prepared,
                             "phase_s": refined - optimised}, reporter, listen_workers)
 
