@@ -23,6 +23,8 @@ SOUNDFILE_SUFFIXES = frozenset(
     {".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".aifc", ".au", ".snd", ".caf",
      ".w64", ".rf64"}
 )
+#: The longest an ffmpeg decode may take (a two-hour song decodes in well under a minute).
+DECODE_TIMEOUT_S = 600
 #: Suffixes only ffmpeg reads: these skip the soundfile attempt.
 FFMPEG_SUFFIXES = frozenset(
     {".m4a", ".m4b", ".aac", ".mp4", ".m4v", ".mov", ".3gp", ".webm", ".mkv", ".mka", ".wma", ".wmv", ".asf",
@@ -147,9 +149,13 @@ def _ffmpeg_exe(path: Path) -> str:
         raise MossInputError("not an audio file soundfile can read (ffmpeg is not available)", path=path) from exc
 
 
-def _ffmpeg_input(path: Path) -> str:
-    # An absolute path behind "file:" stops ffmpeg from reading a name such as "concat:x" as a protocol.
-    return "file:" + str(path.resolve())
+def ffmpeg_path(path: str | Path) -> str:
+    """A path as ffmpeg must be given it: absolute, behind "file:", so that a name such as "concat:x" or a folder
+    named "pipe:1" is never read as one of ffmpeg's protocols."""
+    return "file:" + str(Path(path).resolve())
+
+
+_ffmpeg_input = ffmpeg_path
 
 
 @dataclass(frozen=True)
@@ -200,7 +206,10 @@ def _ffmpeg_decode(path: Path, probe: _FfmpegProbe, start_frame: int, max_frames
                "-"]
     try:
         result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True,
-                                creationflags=_popen_flags())
+                                timeout=DECODE_TIMEOUT_S, creationflags=_popen_flags())
+    except subprocess.TimeoutExpired:
+        raise MossInputError(f"ffmpeg took more than {DECODE_TIMEOUT_S} s to decode it: the file is damaged or "
+                             "not an audio file", path=path) from None
     except OSError as exc:
         raise MossInputError(f"ffmpeg could not be run ({exc})", path=path) from exc
     frames = len(result.stdout) // (4 * out_channels)

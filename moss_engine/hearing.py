@@ -138,18 +138,26 @@ def soft_max(x: Tensor, softness: float) -> Tensor:
     return softness * torch.logsumexp(flat / softness, dim=1)
 
 
-def nsim(a: Tensor, b: Tensor, patch: tuple[int, int]) -> Tensor:
-    """(population, frames, bands) neurograms (b broadcast against a) -> (population,) mean NSIM over every patch."""
+def nsim_distance(a: Tensor, b: Tensor, patch: tuple[int, int]) -> Tensor:
+    """(population, frames, bands) neurograms (b broadcast against a) -> (population,) one minus the mean NSIM over
+    every patch.
+
+    Computed as the mean of ``(1 - I) + I (1 - S)`` with both terms in a form without cancellation
+    (``1 - I = (sqrt(mu_a) - sqrt(mu_b))^2 / (mu_a + mu_b + C1)``, ``1 - S`` from ``sigma_a sigma_b - cov``), so that
+    changes far below float32's resolution of 1 still read as small positive distances, not as rounding noise.
+    """
     pool = lambda x: F.avg_pool2d(x[:, None], patch, stride=1)[:, 0]  # noqa: E731
     b = b.expand_as(a)
     mu_a, mu_b = pool(a), pool(b)
     var_a = (pool(a * a) - mu_a * mu_a).clamp(min=0.0)
     var_b = (pool(b * b) - mu_b * mu_b).clamp(min=0.0)
     cov = pool(a * b) - mu_a * mu_b
-    intensity = (2 * torch.sqrt(mu_a * mu_b) + INTENSITY_C) / (mu_a + mu_b + INTENSITY_C)
-    structure = (cov + STRUCTURE_C) / (torch.sqrt(var_a * var_b + 1e-9) + STRUCTURE_C)
-    structure = structure.clamp(min=STRUCTURE_FLOOR) ** STRUCTURE_EXPONENT
-    return (intensity * structure).mean(dim=(-2, -1))
+    root = torch.sqrt(mu_a) - torch.sqrt(mu_b)
+    intensity_loss = root * root / (mu_a + mu_b + INTENSITY_C)
+    sigmas = torch.sqrt(var_a + 1e-12) * torch.sqrt(var_b + 1e-12)
+    unlike = ((sigmas - cov) / (sigmas + STRUCTURE_C)).clamp(min=0.0, max=1.0 - STRUCTURE_FLOOR)  # 1 - S, floored
+    structure_loss = -torch.expm1(STRUCTURE_EXPONENT * torch.log1p(-unlike))  # 1 - (1 - unlike)^exponent
+    return (intensity_loss + (1.0 - intensity_loss) * structure_loss).mean(dim=(-2, -1))
 
 
 class NeurogramDistance(nn.Module):
@@ -184,7 +192,7 @@ class NeurogramDistance(nn.Module):
     def set_reference(self, reference: Tensor) -> None:
         ref = self.neurogram(power(self.stft.frames(reference[None].to(self.weights_t.device))))
         self.register_buffer("ref", ref, persistent=False)
-        self.ref_peak = float(ref.max())
+        self.ref_peak = float(soft_max(ref, PEAK_SOFTNESS))  # as the result's is taken: the song's ratio is 1
 
     def distance(self, signal: Tensor, known: Tensor | None = None) -> Tensor:
         frame_power = power(self.stft.frames(signal)) if known is None else known
@@ -195,7 +203,7 @@ class NeurogramDistance(nn.Module):
             ratio = ratio.clamp(min=1.0)
         heard = heard * ratio.pow(-PEAK_ADAPTATION)[:, None, None]
         ref = self.ref * ratio.pow(PEAK_ADAPTATION)[:, None, None]
-        return 1.0 - nsim(heard, ref, self.patch)
+        return nsim_distance(heard, ref, self.patch)
 
     def forward(self, signal: Tensor, shared: dict[tuple[int, int], Tensor] | None = None,
                 checkpointed: bool = False) -> Tensor:

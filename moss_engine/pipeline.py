@@ -276,7 +276,7 @@ def compute_front(settings: RunSettings, reporter: Reporter | None = None,
     chosen, _ = select_front(candidates, settings.points * (EAR_POOL_FACTOR if by_ear else 1))
     pool = [candidates[i] for i in chosen]
     if by_ear and not result.cancelled:
-        pool = pool + in_between(problem, pool, settings.points // 2, reporter)
+        pool = pool + in_between(problem, pool, settings.points, reporter)
     return assemble_result(settings, device, clip, problem, result, pool,
                            {"prepare_s": prepared - started, "optimise_s": optimised - prepared,
                             "phase_s": refined - optimised}, reporter, listen_workers)

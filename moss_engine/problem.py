@@ -144,8 +144,10 @@ class Problem(nn.Module):
                                       WeightedSsim(self.target.levels, self.target.alpha))
         if settings.audio_objective == "logmel":
             self.audio_loss = LogMelDistance(self.music_mix, music.sample_rate, audio_hop_divisor)
-        else:  # on the viewer's own analysis, which the objectives share
-            self.audio_loss = NeurogramDistance(self.music_mix, music.sample_rate, settings.n_fft, settings.hop_length)
+        else:  # on the viewer's own analysis, which the objectives share; against the song as the all-music mask
+            # synthesises it (the STFT round trip's 1e-7 differences are then not read as a change of the song)
+            self.audio_loss = NeurogramDistance(self.music_mix_synth, music.sample_rate, settings.n_fft,
+                                                settings.hop_length)
         with torch.no_grad():
             mix_power = self._view_power(self.music_mix[None])[0]
             self.loudness = LoudnessExcess(mix_power, self._stereo_ratio(settings.db_range), music.sample_rate,

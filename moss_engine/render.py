@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from .audio_io import ffmpeg_path
 from .errors import MossError, MossInputError
 from .levels import OUTPUT_PEAK_DBFS, peak, peak_gain
 from .run_folder import find_input, load_logits, picture_level_db, read_manifest, run_gain_db
@@ -679,7 +680,7 @@ def _ffmpeg_encode(path: Path, data: np.ndarray, rate: int, codec: list[str]) ->
     except (ImportError, RuntimeError) as exc:
         raise MossError(f"this libsndfile cannot encode {codec[1]} and ffmpeg is not available ({exc})") from None
     command = [exe, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-f", "f32le", "-ar", str(rate),
-               "-ac", str(data.shape[1]), "-i", "-", *codec, str(path)]
+               "-ac", str(data.shape[1]), "-i", "-", *codec, ffmpeg_path(path)]
     flags = subprocess.CREATE_NO_WINDOW if sys.platform == "win32" else 0
     result = subprocess.run(command, input=data.astype("<f4").tobytes(), capture_output=True, creationflags=flags)
     if result.returncode != 0:

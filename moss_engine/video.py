@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
+from .audio_io import ffmpeg_path
 from .spectral import Stft, power
 
 FPS = 30
@@ -91,8 +92,8 @@ def write_morph_video(path: Path, audio_path: Path, audio: np.ndarray, sample_ra
     small = _font(18)
     position = np.linspace(0, len(states_visual) - 1, len(frame_alpha))
 
-    writer = imageio_ffmpeg.write_frames(str(path), (WIDTH, HEIGHT), fps=FPS, codec="libx264",
-                                         audio_path=str(audio_path), audio_codec="aac", macro_block_size=8,
+    writer = imageio_ffmpeg.write_frames(ffmpeg_path(path), (WIDTH, HEIGHT), fps=FPS, codec="libx264",
+                                         audio_path=ffmpeg_path(audio_path), audio_codec="aac", macro_block_size=8,
                                          output_params=["-movflags", "+faststart"], ffmpeg_log_level="error")
     writer.send(None)
     try:

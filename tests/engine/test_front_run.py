@@ -44,7 +44,7 @@ def test_run_folder_keeps_the_contract(data_dir, orchestral_run):
     check_run(data_dir, out)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["format"] == "moss-run/2" and "output_gain_db" not in manifest
-    assert "Zimtohrli" in manifest["audio_objective"] and "log-mel" in manifest["audio_objective"]
+    assert "Zimtohrli" in manifest["audio_objective"] and "neurogram" in manifest["audio_objective"]
     assert manifest["sample_rate"] == 22050 and manifest["channels"] == 2
     assert manifest["input"]["start_s"] == 5.0
     assert manifest["input"]["duration_s"] == pytest.approx(8.0, abs=1e-3)
@@ -138,7 +138,7 @@ def test_degenerate_l1_objectives_sum_to_a_constant(orchestral_run):
     with torch.no_grad():
         v, a, _ = problem.objectives(torch.stack(masks[:3]) * problem.alpha)
     v_span, a_span = (v.max() - v.min()).item(), (a.max() - a.min()).item()
-    assert v_span > 0.1 and a_span > 1.0
+    assert v_span > 0.1 and a_span > 0.01  # the neurogram distance: 0.01 is a plainly audible change
     honest = (v / v_span + a / a_span).numpy()
     assert np.ptp(honest) > 0.05
 

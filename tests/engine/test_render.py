@@ -144,6 +144,19 @@ def test_ffmpeg_encodes_when_libsndfile_cannot(stereo_run, tmp_path, monkeypatch
         assert got_rate == rate and data.shape[1] == 2 and abs(len(data) - 4.0 * rate) < 0.1 * rate
 
 
+def test_a_folder_named_like_an_ffmpeg_protocol_is_a_folder(stereo_run, tmp_path, monkeypatch):
+    """A relative output path "pipe:1/x.mp3" is a file in a folder named "pipe:1", not ffmpeg's standard output."""
+    _, _, run_dir = stereo_run
+    monkeypatch.setattr(render, "_soundfile_writes", lambda container, subtype: False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pipe:1").mkdir()
+    result = render_point(run_dir, 0, fmt="mp3", out=Path("pipe:1") / "x.mp3")
+    written = tmp_path / "pipe:1" / "x.mp3"
+    assert written.exists() and written.stat().st_size > 10000
+    assert Path(result.path).resolve() == written.resolve()
+    assert sf.info(written).samplerate == 22050
+
+
 def test_a_truncated_point_file_is_refused_not_written_as_silence(stereo_run, tmp_path):
     _, _, run_dir = stereo_run
     copy = tmp_path / "run"

@@ -249,8 +249,12 @@ def test_shared_viewer_analysis_equals_its_own(small):
     problem = Problem(*inputs, settings)
     signal = problem.music_mix[None] * torch.linspace(0.5, 1.5, problem.n_samples)
     shared = {(settings.n_fft, settings.hop_length): power(problem.stft.frames(signal))}
-    assert (settings.n_fft, settings.hop_length) in [(s.n_fft, s.hop_length) for s in problem.audio_loss.stfts]
+    assert (settings.n_fft, settings.hop_length) == (problem.audio_loss.stft.n_fft, problem.audio_loss.stft.hop_length)
     assert torch.equal(problem.audio_loss(signal, shared), problem.audio_loss(signal))
+    # the older objective shares it too
+    logmel = Problem(*inputs, dataclasses.replace(settings, audio_objective="logmel"))
+    assert (settings.n_fft, settings.hop_length) in [(s.n_fft, s.hop_length) for s in logmel.audio_loss.stfts]
+    assert torch.equal(logmel.audio_loss(signal, shared), logmel.audio_loss(signal))
 
 
 # -- one chunk: objectives and gradients
