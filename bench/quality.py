@@ -23,9 +23,13 @@ Two notes on ``score_run.py`` (read, not changed; it is shared):
   transparency") leaves the music alone; a mostly transparent logo then reads as invisible however clearly it shows.
   The pairs here use opaque pictures.
 
-Pass criteria (issue 12): no point above +1 LU integrated or +3 LU short-term, the music end identical to the song
-(Zimtohrli MOS 5, log-mel distance ~0), the image end's SSIM at least the crossfade's best, and the HV ratio on
-(1 - SSIM, Zimtohrli) against the loudness-matched crossfade at least 1.0.
+Pass criteria: issue 12's (no point above +1 LU integrated or +3 LU short-term, the music end identical to the song
+(Zimtohrli MOS 5, log-mel distance ~0), the image end's SSIM at least the crossfade's best, HV ratio on
+(1 - SSIM, Zimtohrli) against the loudness-matched crossfade at least 1.0) and issue 13's (that HV ratio at least 1.3,
+the MOS at the first visible point at least 0.3 above the loudness-matched crossfade's, and the neurogram distance's
+order agreement with Zimtohrli at least 0.9). ``--audio-objective logmel`` runs the optimiser with the older log-mel
+objective, for comparison; the "agree" column is always the neurogram distance's agreement (on that run's points),
+"agree log-mel" score_run's own log-mel distance's.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from moss_engine.front import Anchors
 from moss_engine.optimizer import OptimisationResult
 from moss_engine.pipeline import FrontPoint, RunResult
 from moss_engine.render import at_song_level
-from moss_engine.run_folder import load_logits, picture_level_db, read_manifest, run_gain_db
+from moss_engine.run_folder import load_logits, picture_level_db, point_file, read_manifest, run_gain_db
 from moss_engine.settings import RunSettings
 from moss_engine.target import make_placement
 
@@ -59,8 +59,8 @@ def load_run(run_dir: str | Path) -> RunResult:
             return None if p.get(key) is None else float(p[key])
 
         points = [FrontPoint(visual=float(p["visual_loss"]), audio=float(p["audio_loss"]), alpha=float(p["alpha"]),
-                             logits=load_logits(run_dir / p["mask"], shape),
-                             samples=at_song_level(_read_wav(run_dir / p["wav"], rate), undo),
+                             logits=load_logits(point_file(run_dir, p, "mask"), shape),
+                             samples=at_song_level(_read_wav(point_file(run_dir, p, "wav"), rate), undo),
                              kind=str(p.get("kind", "")), phase_iterations=int(p.get("phase_iterations", 0)),
                              level_db=picture_level_db(p), gain_db=float(p.get("gain_db", 0.0)),
                              loudness_lu=optional(p, "loudness_lu"), mos=optional(p, "mos"))

@@ -192,6 +192,9 @@ def _summary(result: Any, out: Path) -> str:
                  if available() else "sounds like: not measured (the perceptual model zimtohrli is not installed for "
                  "this platform)")
     lines.append(f"audio loss: what the optimiser minimised, the {OBJECTIVE_NAMES[result.settings.audio_objective]}")
+    if len(result.points) < result.settings.points:
+        lines.append(f"{len(result.points)} of the {result.settings.points} points asked: the others were beaten on "
+                     "both counts by a point kept, or looked and sounded the same as one")
     p = result.placement
     lines.append(f"view it with n_fft {result.settings.n_fft}, hop {result.settings.hop_length}, "
                  f"{result.settings.db_range:g} dB range, {result.settings.freq_scale} axis; the picture spans "

@@ -13,7 +13,7 @@ from .levels import peak, peak_gain
 from .mask import interpolated_logits
 from .pipeline import load_inputs
 from .problem import Problem
-from .run_folder import load_logits, picture_level_db, read_manifest, settings_from_manifest
+from .run_folder import load_logits, picture_level_db, point_file, read_manifest, settings_from_manifest
 
 #: Interpolated states between two neighbouring front points (the points themselves come on top).
 STATES_BETWEEN = 3
@@ -55,7 +55,7 @@ def load_run(folder: Path) -> LoadedRun:
     settings = settings_from_manifest(folder, manifest)
     clip, image = load_inputs(settings)
     problem = Problem(clip, image, settings)
-    logits = [load_logits(folder / str(p.get("mask", "")), settings.mask_shape) for p in manifest["points"]]
+    logits = [load_logits(point_file(folder, p, "mask"), settings.mask_shape) for p in manifest["points"]]
     levels = [picture_level_db(p) for p in manifest["points"]]
     iterations = [int(p.get("phase_iterations", 0)) for p in manifest["points"]]
     return LoadedRun(folder, manifest, problem, clip.samples, logits, levels, iterations)

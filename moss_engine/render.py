@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from .audio_io import ffmpeg_path
 from .errors import MossError, MossInputError
 from .levels import OUTPUT_PEAK_DBFS, peak, peak_gain
-from .run_folder import find_input, load_logits, picture_level_db, read_manifest, run_gain_db
+from .run_folder import find_input, load_logits, picture_level_db, point_file, read_manifest, run_gain_db
 
 if TYPE_CHECKING:  # numpy, soundfile and torch load on first use: the parser of ``moss`` must stay quick
     import numpy as np
@@ -239,7 +239,7 @@ def point_samples(run_dir: Path, entry: dict[str, Any], manifest: dict[str, Any]
     channels and length (a truncated copy would otherwise be written out as a short or empty file)."""
     import soundfile as sf
 
-    path = run_dir / str(entry.get("wav", ""))
+    path = point_file(run_dir, entry, "wav")
     if not path.is_file():
         raise MossInputError("the point's audio file is missing from the run folder", path)
     try:
@@ -509,7 +509,7 @@ def segment_delta(run_dir: Path, manifest: dict[str, Any], index: int, song: np.
     from .problem import Problem
 
     entry = manifest["points"][index]
-    logits_path = run_dir / str(entry.get("mask", ""))
+    logits_path = point_file(run_dir, entry, "mask")
     level_db = picture_level_db(entry)
     n = song.shape[1]
     run_rate = int(manifest["sample_rate"])

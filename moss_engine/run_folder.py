@@ -233,14 +233,44 @@ def _first_missing_ancestor(path: Path) -> Path | None:
     return missing
 
 
+def point_file(run_dir: Path, entry: Any, key: str) -> Path:
+    """The path of a point's ``wav`` or ``mask`` file: a plain file name inside the run folder (DESIGN.md "The run
+    folder"), never a path elsewhere (``MossInputError`` for ``../x.wav``, an absolute path, a folder, or a point
+    that is not a record)."""
+    run_dir = Path(run_dir)
+    if not isinstance(entry, dict):
+        raise MossInputError(f"the manifest's points must be records with a {key!r} file name, not {entry!r:.40}",
+                             run_dir / MANIFEST)
+    name = entry.get(key)
+    if (not isinstance(name, str) or not name or name in (".", "..") or "/" in name or "\\" in name
+            or Path(name).is_absolute() or Path(name).name != name):
+        raise MossInputError(f"a point's {key!r} must be a plain file name inside the run folder, not {name!r:.60}",
+                             run_dir / MANIFEST)
+    return run_dir / name
+
+
 def load_logits(path: Path, shape: tuple[int, int]) -> np.ndarray:
     """A point's mask logits from its .npy file, checked against the manifest's ``mask_shape`` and for finite values
-    (``MossInputError`` naming the file when it is missing, unreadable or not what the manifest says)."""
+    (``MossInputError`` naming the file when it is missing, unreadable or not what the manifest says). The file's
+    header is read first: a header that claims another shape or type is refused before anything is allocated."""
     path = Path(path)
     if not path.is_file():
         raise MossInputError("the point's mask file is missing from the run folder", path)
     try:
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                header_shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+            elif version == (2, 0):
+                header_shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+            else:
+                raise ValueError(f".npy format version {version} is not one MOSS writes")
+        if tuple(header_shape) != tuple(shape) or dtype.kind != "f" or dtype.itemsize > 8:
+            raise MossInputError(f"the point's mask file holds a {dtype} array of shape {list(header_shape)}, the "
+                                 f"manifest says float logits of shape {list(shape)}", path)
         logits = np.load(path, allow_pickle=False)
+    except MossInputError:
+        raise
     except (OSError, ValueError) as exc:
         raise MossInputError(f"the point's mask file cannot be read ({' '.join(str(exc).split())[:120]})",
                              path) from None

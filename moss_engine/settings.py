@@ -166,7 +166,11 @@ class RunSettings:
             if not 0 <= f0 < f1:
                 raise bad("--freq", f"{f0:g}:{f1:g}", "expected 0 <= F0 < F1 (Hz)")
             if f1 > nyquist:
-                raise bad("--freq", f"{f0:g}:{f1:g}", f"F1 is above the Nyquist frequency ({nyquist:g} Hz)")
+                higher = [name for name, preset in PRESETS.items() if preset["sample_rate"] / 2 >= f1]
+                hint = (f"; --quality {higher[0]} ({PRESETS[higher[0]]['sample_rate'] / 1000:g} kHz) or "
+                        f"--sample-rate {int(2 * f1) + 1} allows it" if higher else "")
+                raise bad("--freq", f"{f0:g}:{f1:g}", f"F1 is above the Nyquist frequency of the run's "
+                          f"{self.sample_rate / 1000:g} kHz ({nyquist:g} Hz){hint}")
             if self.freq_scale == "log" and f0 <= 0:
                 raise bad("--freq", f"{f0:g}:{f1:g}", "a log frequency scale needs F0 > 0")
         if self.freq_scale not in FREQ_SCALES:

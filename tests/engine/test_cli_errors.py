@@ -159,6 +159,9 @@ CASES: dict[str, Case] = {
     "time-reversed": Case(front(*FAST, "--time", "5:2"), "--time"),
     "freq-reversed": Case(front(*FAST, "--freq", "100:50"), "--freq"),
     "freq-above-nyquist": Case(front(*FAST, "--freq", "0:30000"), ("--freq", "Nyquist")),
+    # the README's example band on a CPU (the preview preset's 22.05 kHz): the message names what allows it
+    "freq-above-preview-nyquist": Case(front(*FAST, "--quality", "preview", "--freq", "2000:12000"),
+                                       ("--freq", "22.05 kHz", "--quality standard")),
     "log-freq-from-0": Case(front(*FAST, "--freq-scale", "log", "--freq", "0:5000"), ("--freq", "log")),
     "duration-0.1": Case(front(*FAST, "--duration", "0.1"), "--duration"),
     "time-not-a-span": Case(front(*FAST, "--time", "abc"), ("--time", "abc")),

@@ -1,5 +1,6 @@
 """End-to-end runs of the engine on real files: the honest front, the run folder, the two ends, transparency."""
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -234,3 +235,15 @@ def test_every_point_keeps_the_songs_loudness(orchestral_run):
 def test_phase_refinement_shows_the_picture_better_at_the_image_end(orchestral_run):
     settings, inputs, result, _ = orchestral_run
     assert result.points[-1].visual < 0.8 * result.anchors.image_visual
+
+
+def test_the_summary_says_why_fewer_points_than_asked(orchestral_run, tmp_path):
+    from moss_engine.cli import _summary
+
+    _, _, result, _ = orchestral_run
+    fewer = dataclasses.replace(result, points=result.points[:-1])
+    text = _summary(fewer, tmp_path)
+    assert f"{len(result.points) - 1} of the 8 points asked" in text and "beaten on both counts" in text
+    if len(result.points) == 8:
+        assert "points asked" not in _summary(result, tmp_path)
+    assert "neurogram distance" in text  # the table names the optimiser's audio objective

@@ -449,3 +449,56 @@ def test_segment_gain_fades_to_its_gain_inside_the_segment_and_never_lets_a_samp
     # at the song's start and end (no fade wanted there) the gain is the segment's from the first sample
     gain = render.segment_gain(segment, 1.0, fade, 240, fade_in=False, fade_out=False)
     assert gain[0] == pytest.approx(10 ** (-1 / 20) / 2.0, rel=1e-4)
+
+
+def damaged_copy(run_dir: Path, out: Path, change) -> Path:
+    shutil.copytree(run_dir, out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    change(manifest)
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    return out
+
+
+@pytest.mark.parametrize("name", ["../outside.wav", "/etc/passwd", "sub/point_000.wav", "..", ""])
+def test_a_point_file_outside_the_run_folder_is_refused_by_every_reader(stereo_run, tmp_path, name):
+    from moss_app.run_loader import load_run as open_in_app
+    from moss_engine.morph import load_run as load_for_morph
+
+    _, _, run_dir = stereo_run
+    (tmp_path / "outside.wav").write_bytes((run_dir / "point_000.wav").read_bytes())  # a file the user can read
+    for key in ("wav", "mask"):
+        damaged = damaged_copy(run_dir, tmp_path / f"run-{key}",
+                               lambda m, key=key: m["points"][1].__setitem__(key, name))
+        with pytest.raises(MossInputError, match="plain file name"):  # the point reads its wav, --full its mask
+            render_point(damaged, 1, full=key == "mask", fmt="wav", out=tmp_path / f"out-{key}.wav")
+        assert not (tmp_path / f"out-{key}.wav").exists()
+        with pytest.raises(MossInputError, match="plain file name"):
+            open_in_app(damaged)
+        if key == "mask":
+            with pytest.raises(MossInputError, match="plain file name"):
+                load_for_morph(damaged)
+        shutil.rmtree(damaged)
+
+
+def test_points_that_are_not_records_are_refused(stereo_run, tmp_path):
+    from moss_engine.morph import load_run as load_for_morph
+
+    _, _, run_dir = stereo_run
+    damaged = damaged_copy(run_dir, tmp_path / "run", lambda m: m.__setitem__("points", ["x", "y"]))
+    with pytest.raises(MossInputError, match="records"):
+        load_for_morph(damaged)
+
+
+def test_a_mask_whose_header_claims_a_huge_array_is_refused_before_loading(stereo_run, tmp_path):
+    from moss_engine.run_folder import load_logits
+
+    _, _, run_dir = stereo_run
+    manifest = manifest_of(run_dir)
+    path = tmp_path / "huge.npy"
+    with open(path, "wb") as f:  # a header for 100000 x 100000 float32 (37 GiB) and no data
+        np.lib.format.write_array_header_1_0(f, {"descr": "<f4", "fortran_order": False, "shape": (100000, 100000)})
+    with pytest.raises(MossInputError, match=r"shape \[100000, 100000\]"):
+        load_logits(path, tuple(manifest["mask_shape"]))
+    np.save(tmp_path / "ints.npy", np.zeros(manifest["mask_shape"], dtype=np.int64))
+    with pytest.raises(MossInputError, match="float logits"):
+        load_logits(tmp_path / "ints.npy", tuple(manifest["mask_shape"]))
