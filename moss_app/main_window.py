@@ -38,7 +38,7 @@ from moss_engine.audio_io import probe_audio
 from moss_engine.device import available_devices, describe, resolve_device
 from moss_engine.errors import MossError, MossInputError
 from moss_engine.image_io import load_image
-from moss_engine.morph import write_morph
+from moss_engine.morph import MORPH_FILES, write_morph
 from moss_engine.plot import plot_front
 from moss_engine.render import render_point
 from moss_engine.reporting import FrontSnapshot
@@ -891,7 +891,7 @@ class MainWindow(QMainWindow):
         if self._scratch is None:
             self._scratch = tempfile.TemporaryDirectory(prefix="moss-app-")
         self._run_dir = write_run_folder(self.result, Path(self._scratch.name) / f"run-{id(self.result)}",
-                                         overwrite=True, plot=plot_front)
+                                         overwrite=True, plot=plot_front, replaceable=MORPH_FILES)
         return self._run_dir
 
     def _ask_overwrite(self, out: Path) -> bool:

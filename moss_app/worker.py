@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from moss_engine import pipeline
 from moss_engine.errors import MossError
 from moss_engine.listening import default_workers
+from moss_engine.morph import MORPH_FILES
 from moss_engine.plot import plot_front
 from moss_engine.reporting import FrontSnapshot
 from moss_engine.run_folder import write_run_folder
@@ -140,7 +141,8 @@ class FrontWorker(QObject):
     def _autosave(self, result, folder: Path) -> None:
         # here, off the GUI thread: writing WAVs and drawing front.png takes a noticeable moment
         try:
-            written = write_run_folder(result, folder, overwrite=True, plot=plot_front)
+            # the autosave folder is the app's own: a morph exported from it goes with the run it was made of
+            written = write_run_folder(result, folder, overwrite=True, plot=plot_front, replaceable=MORPH_FILES)
         except (MossError, OSError):  # a full disk must not cost the user the run on screen
             log.exception("could not autosave the run to %s", folder)
             return

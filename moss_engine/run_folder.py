@@ -58,8 +58,9 @@ def _number(value: Any, key: str) -> float:
     return float(value)
 
 
-def check_output_folder(out: Path, overwrite: bool) -> None:
-    """Raise ``MossInputError`` unless ``out`` can be written: new, or (with ``overwrite``) a MOSS run folder.
+def check_output_folder(out: Path, overwrite: bool, replaceable: tuple[str, ...] = ()) -> None:
+    """Raise ``MossInputError`` unless ``out`` can be written: new, or (with ``overwrite``) a MOSS run folder that
+    holds nothing but its own files (``foreign_files``) and the names in ``replaceable``.
 
     Called before the work starts (so nobody waits minutes to learn this) and again just before the write.
     """
@@ -73,8 +74,25 @@ def check_output_folder(out: Path, overwrite: bool) -> None:
         if not out.is_dir() or out.is_symlink() or not is_run_folder(out):
             raise MossInputError("holds no MOSS manifest, so --overwrite will not replace it (MOSS only replaces "
                                  "its own run folders)", out)
+        others = [name for name in foreign_files(out) if name not in replaceable]
+        if others:
+            shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+            raise MossInputError(f"holds files that are not the run's own ({shown}), so --overwrite will not replace "
+                                 "it: move them or choose another --out", out)
     else:
         _check_can_create(out)
+
+
+def foreign_files(run_dir: Path) -> list[str]:
+    """Names (sorted) of what a run folder holds beyond the files its manifest lists (the manifest, reference.wav,
+    front.png, each point's wav and mask): renders, morphs, a user's notes. ``--overwrite`` replaces only a folder
+    without any, so that it never deletes what MOSS did not write as this run."""
+    manifest = json.loads((Path(run_dir) / MANIFEST).read_text(encoding="utf-8"))
+    own = {MANIFEST, "reference.wav", "front.png"}
+    for entry in manifest.get("points", []) if isinstance(manifest.get("points"), list) else []:
+        if isinstance(entry, dict):
+            own.update(str(entry.get(key)) for key in ("wav", "mask") if entry.get(key) is not None)
+    return sorted(p.name for p in Path(run_dir).iterdir() if p.name not in own or not p.is_file() or p.is_symlink())
 
 
 def _is_empty_folder(path: Path) -> bool:
@@ -165,14 +183,15 @@ def _engine_version() -> str:
 
 
 def write_run_folder(result: Any, out: Path, overwrite: bool = False,
-                     plot: Callable[[Any, Path], None] | None = None) -> Path:
+                     plot: Callable[[Any, Path], None] | None = None, replaceable: tuple[str, ...] = ()) -> Path:
     """Write ``result`` to ``out`` atomically: into a hidden sibling folder first, renamed into place at the end.
 
     An error or Ctrl-C part-way leaves nothing behind (and an earlier run at ``out`` untouched); ``overwrite`` only
-    ever replaces a folder that holds a MOSS manifest. ``plot(result, path)`` draws front.png.
+    ever replaces a folder that holds a MOSS manifest and nothing but the files it lists, and the names in
+    ``replaceable`` (the app's own autosave folder: the morph it wrote there). ``plot(result, path)`` draws front.png.
     """
     out = Path(out).absolute()
-    check_output_folder(out, overwrite)
+    check_output_folder(out, overwrite, replaceable)
     created = _first_missing_ancestor(out.parent)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -190,7 +209,7 @@ def write_run_folder(result: Any, out: Path, overwrite: bool = False,
         if plot is not None:
             plot(result, tmp / "front.png")
         write_json(tmp / MANIFEST, manifest_for(result))
-        check_output_folder(out, overwrite)
+        check_output_folder(out, overwrite, replaceable)
         if _is_empty_folder(out):
             out.rmdir()
         if out.exists():

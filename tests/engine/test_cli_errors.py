@@ -238,6 +238,22 @@ def test_existing_run_folder_needs_overwrite(user_dir: Path, data_dir: Path) -> 
     assert not leftovers(user_dir)
     check_run(user_dir / "run", data_dir)
 
+    # --overwrite never deletes what is not the run's own: a user's notes, a render, a morph
+    extras = {"notes.txt": b"my notes", "point_001.mp3": b"ID3 a render", "morph.wav": b"RIFF a morph"}
+    for name, data in extras.items():
+        (user_dir / "run" / name).write_bytes(data)
+    assert_fails_cleanly(front(*FAST, "--overwrite"), user_dir, ("run", "not the run's own", "morph.wav",
+                                                                 "notes.txt", "point_001.mp3"))
+    assert manifest.read_bytes() == second
+    assert all((user_dir / "run" / name).read_bytes() == data for name, data in extras.items())
+
+    # a folder whose manifest names a format MOSS does not know is not a run folder, whatever it holds
+    for name in extras:
+        (user_dir / "run" / name).unlink()
+    manifest.write_text(json.dumps({**json.loads(second), "format": "moss-run/0"}))
+    assert_fails_cleanly(front(*FAST, "--overwrite"), user_dir, ("run", "holds no MOSS manifest"))
+    assert (user_dir / "run" / "reference.wav").is_file()
+
 
 # 8: Ctrl-C ------------------------------------------------------------------------------------------------------
 
