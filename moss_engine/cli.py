@@ -282,8 +282,33 @@ def _import_engine() -> bool:
     return not pressed
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised in the main thread as Ctrl-C is, so that every writer removes what it had started
+    (the same ``finally`` and ``except BaseException`` paths); the exit status is 128 + the signal's number."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated(signum)
+
+
+def _catch_termination() -> None:
+    """SIGTERM and SIGHUP (where the system has them) become ``Terminated`` in the main thread."""
+    for name in ("SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        if number is not None:
+            try:
+                signal.signal(number, _terminate)
+            except ValueError:  # not the main thread (an embedding program): leave its handlers alone
+                return
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``moss`` script. Exit status: 0 done, 2 bad input, 130 interrupted, 1 other failure."""
+    """Entry point of the ``moss`` script. Exit status: 0 done, 2 bad input, 130 interrupted (Ctrl-C), 128 + the
+    signal for SIGTERM and SIGHUP, 1 other failure."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0].startswith("--") and argv[0] not in ("--help", "--version"):
         argv = ["demo", *argv]
@@ -298,8 +323,12 @@ def main(argv: list[str] | None = None) -> int:
     if not _import_engine():
         print("moss: interrupted; nothing was written", file=sys.stderr)
         return EXIT_INTERRUPTED
+    _catch_termination()  # after the imports (a signal there ends the process by default: nothing is written yet)
     try:
         return run(args)
+    except Terminated as stop:
+        print(f"moss: terminated ({signal.Signals(stop.signum).name}); nothing was written", file=sys.stderr)
+        return 128 + stop.signum
     except KeyboardInterrupt:
         print("moss: interrupted; nothing was written", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -319,7 +348,7 @@ def entry() -> None:
     import os
 
     status = main()
-    if status == EXIT_INTERRUPTED:
+    if status >= 128:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(status)

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import staging
 from .front import alphas
 from .levels import peak, peak_gain
 from .mask import interpolated_logits
@@ -149,7 +150,9 @@ def write_morph(folder: Path, overwrite: bool = False, video: bool = True) -> li
     states = morph_path(run)
     audio, frame_alpha = morph_audio(run, states)
     try:
+        staging.sweep(folder, ".morph.")  # what a killed earlier morph left here
         tmp = Path(tempfile.mkdtemp(prefix=".morph.", suffix=".moss-tmp", dir=folder))
+        staging.claim(tmp)
     except OSError as exc:
         raise MossInputError(f"cannot write the morph into the run folder ({exc.strerror or exc})", folder) from None
     try:

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from . import staging
 from .audio_io import write_wav
 from .errors import MossInputError
 from .front import HV_REFERENCE
@@ -195,7 +196,9 @@ def write_run_folder(result: Any, out: Path, overwrite: bool = False,
     created = _first_missing_ancestor(out.parent)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
+        staging.sweep(out.parent, f".{out.name}.")  # what a killed earlier write left here
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".moss-tmp", dir=out.parent))
+        staging.claim(tmp)
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it 0700: other users and tools must read a run folder
     except OSError as exc:
         _remove_if_empty(created)
@@ -214,7 +217,9 @@ def write_run_folder(result: Any, out: Path, overwrite: bool = False,
             out.rmdir()
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".moss-old", dir=out.parent))
+            staging.claim(old)
             os.replace(out, old / out.name)  # the earlier run waits in a fresh hidden folder until the new one is in
+        staging.release(tmp)
         os.replace(tmp, out)
     except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)

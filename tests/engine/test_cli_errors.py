@@ -259,6 +259,32 @@ def test_existing_run_folder_needs_overwrite(user_dir: Path, data_dir: Path) -> 
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM and SIGHUP are POSIX")
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP] if sys.platform != "win32" else [])
+def test_sigterm_and_sighup_exit_128_plus_the_signal_and_leave_nothing(user_dir: Path, signum) -> None:
+    before = snapshot(user_dir)
+    proc = subprocess.Popen([sys.executable, "-m", "moss_engine.cli", *front("--duration", "10", "--steps", "200")],
+                            cwd=user_dir, env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        first = proc.stderr.readline() if proc.stderr is not None else ""
+        while not first.startswith("[") and proc.poll() is None:  # the first progress line: the work has begun
+            assert time.monotonic() < deadline, "no progress on stderr within 60 s"
+            first = proc.stderr.readline()
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=TIMEOUT_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "Traceback" not in out + err, out + err
+    assert proc.returncode == 128 + signum, f"exit status {proc.returncode}\n{err}"
+    assert f"terminated ({signal.Signals(signum).name})" in err
+    assert not leftovers(user_dir) and snapshot(user_dir) == before
+
+
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX")
 def test_ctrl_c_exits_130_and_leaves_nothing(user_dir: Path) -> None:
     before = snapshot(user_dir)

@@ -71,3 +71,50 @@ def test_a_folder_where_nothing_can_be_written_is_one_line(result, tmp_path, mon
         write_run_folder(result, tmp_path / "run")
     assert "run" in str(exc.value) and "Permission denied" in str(exc.value)
     assert not (tmp_path / "run").exists()
+
+
+def test_a_signal_in_the_write_phase_leaves_nothing_and_keeps_the_earlier_run(result, tmp_path):
+    """SIGTERM/SIGHUP reach the writer as ``cli.Terminated`` (as Ctrl-C does): mid-write, the staging folder goes and
+    the earlier run stays."""
+    from moss_engine.cli import Terminated
+
+    out = write_run_folder(result, tmp_path / "run")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def killed_while_drawing(_result, _path):
+        raise Terminated(15)
+
+    with pytest.raises(Terminated):
+        write_run_folder(result, out, overwrite=True, plot=killed_while_drawing)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert leftovers(tmp_path) == []
+
+
+def test_a_hard_kill_leftover_is_swept_only_when_its_owner_is_gone(result, tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    from moss_engine import staging
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        stale = {}
+        for name, pid in (("dead", gone.pid), ("alive", alive.pid), ("foreign", None)):
+            folder = tmp_path / f".run.{name}.moss-tmp"
+            folder.mkdir()
+            (folder / "point_000.wav").write_bytes(b"half a file")
+            if pid is not None:
+                (folder / staging.OWNER).write_text(f"{pid} {socket.gethostname()}\n")
+            stale[name] = folder
+        (tmp_path / ".other.dead.moss-tmp").mkdir()  # another destination's: not this writer's to judge
+        (tmp_path / ".other.dead.moss-tmp" / staging.OWNER).write_text(f"{gone.pid} {socket.gethostname()}\n")
+        out = write_run_folder(result, tmp_path / "run")
+        assert not stale["dead"].exists()  # SIGKILL'd or a power cut: its owner is gone
+        assert stale["alive"].exists() and stale["foreign"].exists() and (tmp_path / ".other.dead.moss-tmp").exists()
+        assert not (out / staging.OWNER).exists()  # the owner mark never reaches the run folder
+    finally:
+        alive.kill()
+        alive.wait()
