@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
+from moss_engine.audio_io import soundfile_name
 from moss_engine.errors import MossInputError
 from moss_engine.front import Anchors
 from moss_engine.optimizer import OptimisationResult
@@ -25,7 +26,7 @@ from moss_engine.target import make_placement
 def _read_wav(path: Path, sample_rate: int) -> np.ndarray:
     """(channels, samples) float32 of a run's WAV, checked against the manifest's rate."""
     try:
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        data, rate = sf.read(soundfile_name(path), dtype="float32", always_2d=True)
     except (OSError, RuntimeError, sf.LibsndfileError) as exc:
         raise MossInputError(f"cannot read the run's audio ({exc})", path) from None
     if rate != sample_rate:

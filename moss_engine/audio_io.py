@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 import re
 import subprocess
 import sys
@@ -232,7 +234,7 @@ def probe_audio(path: str | Path) -> AudioInfo:
     _check_file(path)
     if _use_soundfile(path):
         try:
-            info = sf.info(str(path))
+            info = sf.info(soundfile_name(path))
         except (sf.LibsndfileError, RuntimeError):
             pass
         else:
@@ -338,7 +340,7 @@ def load_audio(
     snd = None
     if _use_soundfile(path):
         try:
-            snd = sf.SoundFile(str(path))
+            snd = sf.SoundFile(soundfile_name(path))
         except (sf.LibsndfileError, RuntimeError):
             snd = None
     if snd is not None:
@@ -387,6 +389,12 @@ def load_audio(
     return AudioClip(samples, rate, source_rate, source_channels, actual_start, tuple(notices))
 
 
+def soundfile_name(path: str | Path) -> str | bytes:
+    """A path as soundfile must be given it so that any name the system allows opens: the name's own bytes on POSIX
+    (soundfile encodes a str strictly, and a name that is not UTF-8 text raised), the text on Windows (wide API)."""
+    return str(path) if sys.platform == "win32" else os.fsencode(path)
+
+
 def write_wav(path: str | Path, samples: np.ndarray, sample_rate: int, subtype: str = "FLOAT") -> None:
     """Write ``samples`` ``(channels, frames)`` as a WAV file (32-bit float unless ``subtype`` says otherwise)."""
     samples = np.asarray(samples)
@@ -394,7 +402,15 @@ def write_wav(path: str | Path, samples: np.ndarray, sample_rate: int, subtype: 
         raise ValueError(f"samples must be (channels, frames), got shape {samples.shape}")
     if sample_rate <= 0:
         raise ValueError(f"sample_rate must be positive, got {sample_rate}")
-    sf.write(str(path), np.ascontiguousarray(samples.T), int(sample_rate), subtype=subtype, format="WAV")
+    # through a file object: any name the system allows works (libsndfile's own open encodes names strictly), and a
+    # failure to write (a full disk) is an OSError every writer already turns into one line
+    try:
+        with open(path, "wb") as f:
+            sf.write(f, np.ascontiguousarray(samples.T), int(sample_rate), subtype=subtype, format="WAV")
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        text = " ".join(str(exc).split())
+        code = errno.ENOSPC if "space" in text.lower() else errno.EIO
+        raise OSError(code, f"{os.strerror(code)} ({text[:100]})", str(path)) from None
 
 
 def sha256_file(path: str | Path) -> str:

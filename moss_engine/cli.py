@@ -347,6 +347,9 @@ def entry() -> None:
     """
     import os
 
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 is printed as its own bytes
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="surrogateescape")
     status = main()
     if status >= 128:
         sys.stdout.flush()

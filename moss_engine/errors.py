@@ -5,6 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def shown(name: str | Path) -> str:
+    """A file name as text that can be drawn or printed anywhere: bytes that are not UTF-8 (kept in a ``str`` path as
+    surrogates) become U+FFFD, the replacement character, as file managers show them."""
+    return str(name).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 class MossError(Exception):
     """Base of every error that carries a message meant for the user (one line, no traceback)."""
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import shown
 from .settings import OBJECTIVE_NAMES
 
 FRONT_BLUE = "#1f6fb4"
@@ -63,6 +64,6 @@ def plot_front(result: Any, path: Path) -> None:
         ax.annotate(str(i), (audio[i], visual[i]), textcoords="offset points", xytext=(-12, -12), fontsize=8,
                     color="black", fontweight="bold")
     s = result.settings
-    fig.suptitle(f"{s.image.name} in {s.audio.name}\nhypervolume {result.hypervolume:.3f} (anchor-normalised), "
-                 f"{len(result.points)} points, labels = alpha", fontsize=9, y=0.995)
+    fig.suptitle(f"{shown(s.image.name)} in {shown(s.audio.name)}\nhypervolume {result.hypervolume:.3f} "
+                 f"(anchor-normalised), {len(result.points)} points, labels = alpha", fontsize=9, y=0.995)
     fig.savefig(str(path), format="png")

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from .audio_io import ffmpeg_path
+from .audio_io import ffmpeg_path, soundfile_name
 from .errors import MossError, MossInputError
 from .levels import OUTPUT_PEAK_DBFS, peak, peak_gain
 from .run_folder import find_input, load_logits, picture_level_db, point_file, read_manifest, run_gain_db
@@ -243,7 +243,7 @@ def point_samples(run_dir: Path, entry: dict[str, Any], manifest: dict[str, Any]
     if not path.is_file():
         raise MossInputError("the point's audio file is missing from the run folder", path)
     try:
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        data, rate = sf.read(soundfile_name(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise MossInputError(f"the point's audio file cannot be read ({exc})", path) from None
     if manifest is not None:
@@ -370,7 +370,7 @@ def full_song(run_dir: Path, manifest: dict[str, Any], index: int, notices: list
     song = load_audio(audio, sample_rate=None, start_s=0.0, duration_s=None)
     notices.extend(song.notices)
     try:
-        source_subtype: str | None = sf.info(str(audio)).subtype
+        source_subtype: str | None = sf.info(soundfile_name(audio)).subtype
     except (sf.LibsndfileError, RuntimeError):
         source_subtype = None
     samples = song.samples
@@ -609,10 +609,11 @@ def encode(path: Path, samples: np.ndarray, rate: int, fmt: str, source_subtype:
     data = np.ascontiguousarray(samples.T, dtype=np.float32)
     if fmt in ("wav", "flac"):
         subtype = full_pcm_subtype(source_subtype, fmt) if full else ("FLOAT" if fmt == "wav" else "PCM_24")
-        sf.write(str(path), data, rate, subtype=subtype, format=fmt.upper())
+        sf.write(soundfile_name(path), data, rate, subtype=subtype, format=fmt.upper())
         return f"{fmt.upper()} {_subtype_words(subtype)}", rate, len(data)
     if fmt == "ogg":
-        sf.write(str(path), data, rate, format="OGG", subtype="VORBIS", compression_level=1.0 - VORBIS_QUALITY)
+        sf.write(soundfile_name(path), data, rate, format="OGG", subtype="VORBIS",
+                 compression_level=1.0 - VORBIS_QUALITY)
         return f"Ogg Vorbis q{VORBIS_QUALITY * 10:g}", rate, len(data)
     if fmt == "mp3":
         mp3_rate = next((r for r in _MP3_RATES if r >= rate), _MP3_RATES[-1])
@@ -627,8 +628,8 @@ def encode(path: Path, samples: np.ndarray, rate: int, fmt: str, source_subtype:
             low = 32 if mp3_rate >= 32000 else 8
             # libsndfile maps the level c to a CBR of int(top - c (top - low)) kb/s; the half keeps int() on kbps
             level = min(1.0, max(0.0, (top - kbps - 0.5) / (top - low)))
-            sf.write(str(path), data, mp3_rate, format="MP3", subtype="MPEG_LAYER_III", compression_level=level,
-                     bitrate_mode="CONSTANT")
+            sf.write(soundfile_name(path), data, mp3_rate, format="MP3", subtype="MPEG_LAYER_III",
+                     compression_level=level, bitrate_mode="CONSTANT")
             return f"MP3 {kbps} kb/s CBR (libsndfile/LAME)", mp3_rate, len(data)
         _ffmpeg_encode(path, data, mp3_rate, ["-c:a", "libmp3lame", "-b:a", f"{kbps}k", "-f", "mp3"])
         return f"MP3 {kbps} kb/s CBR (ffmpeg/LAME)", mp3_rate, len(data)
@@ -641,7 +642,7 @@ def encode(path: Path, samples: np.ndarray, rate: int, fmt: str, source_subtype:
             # libsndfile maps the level c to (int((1 - c) 250000 + 6000)) b/s per channel
             per_channel = OPUS_KBPS * 1000 / channels
             level = min(1.0, max(0.0, 1.0 - (per_channel - 6000 + 0.5) / 250000))
-            sf.write(str(path), data, _OPUS_RATE, format="OGG", subtype="OPUS", compression_level=level)
+            sf.write(soundfile_name(path), data, _OPUS_RATE, format="OGG", subtype="OPUS", compression_level=level)
             return f"Opus {OPUS_KBPS} kb/s (libsndfile/libopus)", _OPUS_RATE, len(data)
         _ffmpeg_encode(path, data, _OPUS_RATE, ["-c:a", "libopus", "-b:a", f"{OPUS_KBPS}k", "-f", "ogg"])
         return f"Opus {OPUS_KBPS} kb/s (ffmpeg/libopus)", _OPUS_RATE, len(data)

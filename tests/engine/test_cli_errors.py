@@ -330,3 +330,25 @@ def test_ctrl_c_exits_130_and_leaves_nothing(user_dir: Path) -> None:
     assert not (user_dir / "run").exists()
     assert not leftovers(user_dir)
     assert snapshot(user_dir) == before
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="names that are not UTF-8 are a POSIX file system's")
+def test_file_names_that_are_not_utf8_work_everywhere(user_dir: Path) -> None:
+    """``--image``, ``--audio``, ``--out`` and ``render --out`` with a byte that is no UTF-8 text in the name."""
+    odd = lambda name: os.fsdecode(name)  # noqa: E731
+    shutil.copy(user_dir / "picture.png", user_dir / odd(b"pic\xff.png"))
+    shutil.copy(user_dir / "song.flac", user_dir / odd(b"song\xfe.flac"))
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    base = [sys.executable, "-m", "moss_engine.cli"]
+    proc = subprocess.run([*base, "front", "--image", b"pic\xff.png", "--audio", b"song\xfe.flac", "--out", b"run\xfd",
+                           *TINY_RUN], cwd=user_dir, env=env, capture_output=True, timeout=TIMEOUT_S)
+    err = proc.stderr.decode("utf-8", "replace")
+    assert proc.returncode == 0 and "Traceback" not in err, err
+    run = user_dir / odd(b"run\xfd")
+    assert (run / "manifest.json").is_file() and (run / "front.png").is_file()
+    assert b"run\xfd" in proc.stdout  # the name as the user typed it
+    proc = subprocess.run([*base, "render", b"run\xfd", "--point", "1", "--out", b"p\xfc.wav"], cwd=user_dir, env=env,
+                          capture_output=True, timeout=TIMEOUT_S)
+    assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")
+    assert (user_dir / odd(b"p\xfc.wav")).stat().st_size > 1000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 
@@ -118,3 +119,41 @@ def test_a_hard_kill_leftover_is_swept_only_when_its_owner_is_gone(result, tmp_p
     finally:
         alive.kill()
         alive.wait()
+
+
+def test_a_full_disk_is_one_line_naming_the_folder_and_leaves_nothing(result, tmp_path, monkeypatch):
+    import soundfile
+
+    from moss_engine import audio_io
+
+    out = write_run_folder(result, tmp_path / "run")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    calls = []
+
+    def fills_up(file, data, *args, **kwargs):  # libsndfile's own failure, as a full disk gives it
+        calls.append(file)
+        if len(calls) > 2:
+            file.write(b"RIFF half a file")
+            raise soundfile.LibsndfileError(0, "Error writing: No space left on device: ")
+        return soundfile.write(file, data, *args, **kwargs)
+
+    monkeypatch.setattr(audio_io.sf, "write", fills_up)
+    with pytest.raises(MossInputError) as exc:
+        write_run_folder(result, out, overwrite=True)
+    message = str(exc.value)
+    assert str(out) in message and "No space left on device" in message and "\n" not in message
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before and leftovers(tmp_path) == []
+
+
+def test_a_file_name_that_is_not_utf8_is_written_and_read(result, tmp_path):
+    from moss_engine.audio_io import load_audio, write_wav
+
+    name = os.fsdecode(b"x\xff.wav")  # a byte a UTF-8 file system name may hold, but no UTF-8 text
+    write_wav(tmp_path / name, result.reference, result.sample_rate)
+    clip = load_audio(tmp_path / name, sample_rate=result.sample_rate)
+    assert clip.samples.shape == result.reference.shape
+    from moss_engine.plot import plot_front
+
+    odd = dataclasses.replace(result, settings=dataclasses.replace(result.settings, image=tmp_path / name))
+    out = write_run_folder(odd, tmp_path / os.fsdecode(b"run\xfe"), plot=plot_front)  # the title names the picture
+    assert (out / "manifest.json").is_file() and (out / "front.png").stat().st_size > 10000
