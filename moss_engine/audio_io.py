@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -124,6 +125,34 @@ def _check_file(path: Path) -> None:
         raise MossInputError(f"cannot read the file ({exc.strerror or exc})", path=path) from exc
     if size == 0:
         raise MossInputError("empty file (0 bytes)", path=path)
+    try:
+        with open(path, "rb"):
+            pass
+    except PermissionError:
+        raise MossInputError("permission denied: MOSS may not read this file", path=path) from None
+    except OSError as exc:
+        raise MossInputError(f"cannot read the file ({exc.strerror or exc})", path=path) from None
+
+
+@contextlib.contextmanager
+def _quiet_c_stderr():
+    """Hold back what C libraries print on the process's stderr meanwhile (libsndfile's mpg123 prints "Giving up
+    searching valid MPEG header" for a file that is not MP3): MOSS says what is wrong itself, in one line."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            try:
+                yield
+            finally:
+                os.dup2(saved, 2)
+    finally:
+        os.close(saved)
 
 
 def _check_rate(rate: int, path: Path | None = None) -> None:
@@ -234,7 +263,8 @@ def probe_audio(path: str | Path) -> AudioInfo:
     _check_file(path)
     if _use_soundfile(path):
         try:
-            info = sf.info(soundfile_name(path))
+            with _quiet_c_stderr():
+                info = sf.info(soundfile_name(path))
         except (sf.LibsndfileError, RuntimeError):
             pass
         else:
@@ -340,7 +370,8 @@ def load_audio(
     snd = None
     if _use_soundfile(path):
         try:
-            snd = sf.SoundFile(soundfile_name(path))
+            with _quiet_c_stderr():
+                snd = sf.SoundFile(soundfile_name(path))
         except (sf.LibsndfileError, RuntimeError):
             snd = None
     if snd is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,9 @@ from moss_engine.errors import MossInputError
 
 #: The largest picture accepted, in pixels (a 200 MP image already needs 1.6 GB as float32 luminance and alpha).
 MAX_PIXELS = 200_000_000
+# Pillow's own guard (a warning above 89 MP, an error above twice its limit) is moved above MOSS's, so that MOSS's
+# limit is the one that applies and says so, and no warning reaches the user's terminal.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 FITS = ("stretch", "contain")
 
 # Rec. 601 luma weights for R, G, B.
@@ -110,7 +114,10 @@ def load_image(path: str | Path) -> LoadedImage:
     try:
         if path.stat().st_size == 0:
             raise MossInputError("empty file (0 bytes)", path=path)
-        with Image.open(path) as im:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(path)
+        with im:
             width, height = im.size
             if width * height > MAX_PIXELS:
                 raise MossInputError(f"the image is too large ({width} x {height}; at most "

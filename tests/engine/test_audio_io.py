@@ -1,5 +1,6 @@
 """Audio input: every real test file, every format soundfile writes, the ffmpeg path, and every bad input."""
 
+import os
 import subprocess
 
 import imageio_ffmpeg
@@ -296,3 +297,23 @@ def test_ffmpeg_segment_matches_full_read(tmp_path):
     with pytest.raises(MossInputError, match=r"start 4\.0 s is past the end of the audio \(3\.0") as exc:
         load_audio(path, start_s=4.0)
     assert_one_line_naming(exc, "noise.m4a")
+
+
+def test_a_file_moss_may_not_read_says_permission_denied(data_dir, tmp_path, monkeypatch):
+    """chmod 000 (simulated: the tests may run as root, who reads anything): "permission denied", not "not audio"."""
+    import builtins
+
+    from moss_engine import audio_io
+
+    song = tmp_path / "locked.wav"
+    song.write_bytes((data_dir / "awkward_short_alsa_front_center.wav").read_bytes())
+
+    def locked(path, *args, **kwargs):
+        if os.fspath(path) == os.fspath(song):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return builtins.open(path, *args, **kwargs)
+
+    monkeypatch.setattr(audio_io, "open", locked, raising=False)
+    with pytest.raises(MossInputError, match="permission denied") as exc:
+        audio_io.load_audio(song)
+    assert str(song) in str(exc.value)

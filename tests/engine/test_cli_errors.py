@@ -100,6 +100,18 @@ def assert_fails_cleanly(args: list[str], cwd: Path, must_contain: str | tuple[s
     return line
 
 
+def png_header(width: int, height: int) -> bytes:
+    """A PNG that is all header: its size, an empty image data chunk and the end (what Image.open reads first)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
+
+
 def front(*extra: str, image: str = "picture.png", audio: str = "song.flac", out: str = "run") -> list[str]:
     return ["front", "--image", image, "--audio", audio, "--out", out, *extra]
 
@@ -133,6 +145,14 @@ CASES: dict[str, Case] = {
     "missing-audio": Case(front(*FAST, audio="nope.wav"), ("nope.wav", "not found")),
     "empty-wav": Case(front(*FAST, audio="empty.wav"), ("empty.wav", "empty")),
     "text-as-wav": Case(front(*FAST, audio="text.wav"), ("text.wav", "not an audio file")),
+    # libsndfile's mpg123 would print "Giving up searching valid MPEG header" on stderr: one line only
+    "noise-as-mp3": Case(front(*FAST, audio="noise.mp3"), ("noise.mp3", "not an audio file"),
+                         lambda folder: (user_song_file(folder),
+                                         (folder / "noise.mp3").write_bytes(bytes(range(256)) * 64))),
+    # a PNG header claiming 14200 x 14200 (202 MP): MOSS's limit of 200 MP applies, and no Pillow warning
+    "png-over-200-mp": Case(front(*FAST, image="huge.png"), ("huge.png", "too large", "200 megapixels"),
+                            lambda folder: (user_song_file(folder),
+                                            (folder / "huge.png").write_bytes(png_header(14200, 14200)))),
     # The first half of the cut FLAC decodes; the damage shows where the segment reaches past it.
     "truncated-flac-all": Case(front("--steps", "1", "--points", "2", "--duration", "all", audio="truncated.flac"),
                                ("truncated.flac", "truncated or damaged")),
