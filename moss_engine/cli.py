@@ -207,6 +207,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``front`` or ``demo`` with parsed arguments; returns the exit status (errors are raised)."""
     import torch
 
+    from .budget import check_memory
     from .device import resolve_device
     from .listening import default_workers
     from .pipeline import compute_front, load_inputs
@@ -241,6 +242,7 @@ def run(args: argparse.Namespace) -> int:
         raise MossInputError(f"--alpha {alpha}: expected a number from 0 (pure music) to 1 (as much picture as "
                              "possible)")
     check_output_folder(out, args.overwrite)
+    check_memory(settings, device)
     inputs = load_inputs(settings)
     for notice in inputs[0].notices:
         print(f"moss: note: {notice}", file=sys.stderr)
@@ -252,9 +254,14 @@ def run(args: argparse.Namespace) -> int:
             result = compute_blend(settings, alpha, reporter, inputs=inputs, listen_workers=default_workers())
         else:
             result = compute_front(settings, reporter, inputs=inputs, listen_workers=default_workers())
-    except torch.OutOfMemoryError:
+    except (torch.OutOfMemoryError, MemoryError):
         raise MossError(f"out of memory on {device}: try a smaller --memory-limit, fewer --points, a shorter "
                         "--duration or --device cpu") from None
+    except RuntimeError as exc:  # the CPU allocator's failure is a RuntimeError
+        if "can't allocate memory" not in str(exc):
+            raise
+        raise MossError(f"out of memory on {device}: try a smaller --memory-limit, fewer --points or a shorter "
+                        "--duration") from None
     finally:
         reporter.done()
     written = write_run_folder(result, out, overwrite=args.overwrite, plot=plot_front)

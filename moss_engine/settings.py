@@ -28,6 +28,9 @@ COARSE_SHARE = {"preview": 0.5, "standard": 0.0, "high": 0.0}
 FREQ_SCALES = ("linear", "log")
 FITS = ("stretch", "contain")
 ALGORITHMS = ("stch", "nsga2")
+#: The most STFT frames overlapping one sample: the hop is at least n_fft / MAX_OVERLAP (``--hop 1`` made a 3 s clip
+#: take 300 s and 5.5 GB).
+MAX_OVERLAP = 16
 #: The audio objectives: the perceptual neurogram distance (``hearing.py``, the default) and the older log-mel distance
 #: (``objectives.LogMelDistance``), kept for comparison.
 AUDIO_OBJECTIVES = ("neurogram", "logmel")
@@ -142,8 +145,10 @@ class RunSettings:
             raise bad("--sample-rate", self.sample_rate, "expected 8000..192000 Hz")
         if self.n_fft < 64 or self.n_fft > 16384 or self.n_fft % 2:
             raise bad("--n-fft", self.n_fft, "expected an even number in 64..16384")
-        if not 1 <= self.hop_length <= self.n_fft // 2:
-            raise bad("--hop", self.hop_length, f"expected 1..{self.n_fft // 2} (at most half of n_fft)")
+        if not self.n_fft // MAX_OVERLAP <= self.hop_length <= self.n_fft // 2:
+            raise bad("--hop", self.hop_length, f"expected {self.n_fft // MAX_OVERLAP}..{self.n_fft // 2} (from "
+                      f"1/{MAX_OVERLAP} to half of n_fft {self.n_fft}: a smaller hop multiplies the work and the "
+                      "memory without showing more)")
         if len(self.mask_shape) != 2 or min(self.mask_shape) < 4 or max(self.mask_shape) > 4096:
             raise bad("mask_shape", self.mask_shape, "expected two sizes in 4..4096")
         if not 2 <= self.points <= 256:

@@ -54,3 +54,31 @@ def test_an_all_black_picture_is_run_with_a_notice_and_invert_silences_it(tmp_pa
     assert any("black all over" in n for n in clip.notices)
     clip, _ = load_inputs(settings(data_dir / PICTURE, data_dir / SONG))
     assert not any("black all over" in n for n in clip.notices)
+
+
+def test_a_song_too_long_for_the_memory_is_refused_before_it_starts(data_dir, monkeypatch):
+    import torch
+
+    from moss_engine import budget
+
+    song = data_dir / SONG
+    settings = make_settings(data_dir / "img_portrait_skimage_astronaut.png", song, quality="preview")
+    seconds = min(budget.probe_audio(song).duration_s - settings.start_s, settings.duration_s)
+    need = budget.estimated_bytes(settings, seconds)
+    monkeypatch.setattr(budget, "available_memory", lambda: need - 1)
+    with pytest.raises(MossInputError) as exc:
+        budget.check_memory(settings, torch.device("cpu"))
+    message = str(exc.value)
+    assert str(song) in message and "GB of memory" in message and "--duration" in message
+    monkeypatch.setattr(budget, "available_memory", lambda: need + 1)
+    budget.check_memory(settings, torch.device("cpu"))  # fits: no error
+    # a 2-hour song at the preview's rate: far more than a laptop holds (the measured 5.3 GB per 10 minutes)
+    assert budget.estimated_bytes(settings, 7200) > 50 * budget.GB
+
+
+def test_a_hop_far_below_the_window_is_refused(data_dir):
+    with pytest.raises(MossInputError, match="--hop"):
+        make_settings(data_dir / "img_portrait_skimage_astronaut.png", data_dir / SONG, quality="preview",
+                      hop_length=1)
+    assert make_settings(data_dir / "img_portrait_skimage_astronaut.png", data_dir / SONG, quality="preview",
+                         hop_length=64).hop_length == 64  # 1/16 of the preview's 1024: the smallest allowed
