@@ -47,10 +47,12 @@ def explain(message: str) -> tuple[str, tuple[str, ...]]:
     """
     option = message.split(" ", 1)[0]
     fields = _OPTION_FIELDS.get(option, ())
-    nyquist = re.search(r"Nyquist frequency \(([\d.]+) Hz\)", message)
+    nyquist = re.search(r"Nyquist frequency[^(]*\(([\d.]+) Hz\)", message)
     if nyquist:
-        return (f"the band's top (F1) can be at most {float(nyquist[1]):g} Hz at this sample rate (half the rate)",
-                ("f1_hz",))
+        higher = re.search(r"--quality (\w+)", message)
+        more = f"; the {higher[1].title()} quality reaches higher" if higher else ""
+        return (f"the band's top (F1) can be at most {float(nyquist[1]):g} Hz at this sample rate (half the "
+                f"rate){more}", ("f1_hz",))
     if "F0 < F1" in message:
         return "the band's bottom (F0) must be below its top (F1)", fields
     if "log frequency scale needs F0 > 0" in message:
