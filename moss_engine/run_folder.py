@@ -316,12 +316,23 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
         raise MossInputError(f"holds no MOSS manifest ({MANIFEST} with format moss-run/...): not a MOSS run folder",
                              run_dir)
     manifest = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
-    for key, kind in (("points", list), ("sample_rate", int), ("input", dict), ("placement", dict),
-                      ("settings", dict)):
-        if not isinstance(manifest.get(key), kind):
+    for key, kind in (("points", list), ("sample_rate", int), ("channels", int), ("input", dict),
+                      ("placement", dict), ("settings", dict)):
+        if not isinstance(manifest.get(key), kind) or isinstance(manifest.get(key), bool):
             raise MossInputError(f"{key!r} is missing or malformed", run_dir / MANIFEST)
     if not manifest["points"]:
         raise MossInputError("lists no points", run_dir / MANIFEST)
+    numbers = [(manifest["input"], "duration_s", "input"), (manifest["input"], "start_s", "input")]
+    for i, entry in enumerate(manifest["points"]):
+        if not isinstance(entry, dict):
+            raise MossInputError(f"point {i} is not a record", run_dir / MANIFEST)
+        numbers += [(entry, key, f"point {i}") for key in ("visual_loss", "audio_loss", "alpha")]
+        numbers += [(entry, key, f"point {i}") for key in ("gain_db", "loudness_lu", "mos", "picture_level_db")
+                    if entry.get(key) is not None]
+    for record, key, where in numbers:
+        value = record.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+            raise MossInputError(f"{where}: {key!r} is {value!r:.40}, not a number", run_dir / MANIFEST)
     return manifest
 
 

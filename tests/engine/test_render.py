@@ -485,7 +485,7 @@ def test_points_that_are_not_records_are_refused(stereo_run, tmp_path):
 
     _, _, run_dir = stereo_run
     damaged = damaged_copy(run_dir, tmp_path / "run", lambda m: m.__setitem__("points", ["x", "y"]))
-    with pytest.raises(MossInputError, match="records"):
+    with pytest.raises(MossInputError, match="not a record"):
         load_for_morph(damaged)
 
 
@@ -502,3 +502,24 @@ def test_a_mask_whose_header_claims_a_huge_array_is_refused_before_loading(stere
     np.save(tmp_path / "ints.npy", np.zeros(manifest["mask_shape"], dtype=np.int64))
     with pytest.raises(MossInputError, match="float logits"):
         load_logits(tmp_path / "ints.npy", tuple(manifest["mask_shape"]))
+
+
+@pytest.mark.parametrize("damage", [
+    lambda m: m.pop("channels"),
+    lambda m: m["input"].pop("duration_s"),
+    lambda m: m["points"][1].__setitem__("gain_db", "loud"),
+    lambda m: m["points"][1].__setitem__("alpha", "x"),
+    lambda m: m["points"][1].__setitem__("mos", float("nan")),
+], ids=["no-channels", "no-duration", "gain-text", "alpha-text", "mos-nan"])
+def test_a_damaged_manifest_is_one_line_for_every_reader(stereo_run, tmp_path, damage):
+    from moss_app.run_loader import load_run as open_in_app
+    from moss_engine.morph import load_run as load_for_morph
+
+    _, _, run_dir = stereo_run
+    damaged = damaged_copy(run_dir, tmp_path / "run", damage)
+    for read in (lambda: render_point(damaged, 1, fmt="wav", out=tmp_path / "out.wav"),
+                 lambda: open_in_app(damaged), lambda: load_for_morph(damaged)):
+        with pytest.raises(MossInputError) as exc:
+            read()
+        assert "manifest.json" in str(exc.value) and "\n" not in str(exc.value)
+    assert not (tmp_path / "out.wav").exists()
