@@ -23,6 +23,10 @@ from moss_engine.settings import RunSettings
 
 log = logging.getLogger(__name__)
 
+#: What the window says when the machine runs out of memory (the run is lost, the earlier results are not).
+OUT_OF_MEMORY = ("out of memory: choose a shorter segment (Advanced: duration), fewer points, a lower sample rate or "
+                 "a smaller memory limit")
+
 #: At most this many snapshots (and progress lines) a second reach the GUI: more would only flood its event loop.
 MAX_UPDATES_PER_S = 10.0
 
@@ -112,6 +116,16 @@ class FrontWorker(QObject):
             result = self._compute(settings)
         except MossError as exc:
             self.failed.emit(str(exc))
+        except (MemoryError, torch.OutOfMemoryError) as exc:
+            log.warning("the run ran out of memory: %s", exc)
+            self.failed.emit(OUT_OF_MEMORY)
+        except RuntimeError as exc:
+            if "can't allocate memory" not in str(exc):  # the CPU allocator's failure; anything else is a bug
+                log.exception("the run failed")
+                self.failed.emit(f"internal error: {type(exc).__name__}: {exc}")
+            else:
+                log.warning("the run ran out of memory: %s", exc)
+                self.failed.emit(OUT_OF_MEMORY)
         except Exception as exc:  # the window must stay usable whatever the engine does; the log keeps the trace
             log.exception("the run failed")
             self.failed.emit(f"internal error: {type(exc).__name__}: {exc}")

@@ -67,6 +67,20 @@ def test_an_unexpected_error_says_internal_error(qtbot, runner, sample, monkeypa
     qtbot.waitUntil(lambda: not runner.busy, timeout=1000)
 
 
+@pytest.mark.parametrize("error", [MemoryError(), RuntimeError("[enforce fail at alloc_cpu.cpp:117] "
+                                                                  "DefaultCPUAllocator: can't allocate memory")])
+def test_running_out_of_memory_on_the_cpu_is_one_plain_message(qtbot, runner, sample, monkeypatch, tiny_settings,
+                                                              error):
+    def exhausted(settings, reporter=None, inputs=None, listen_workers=1):
+        raise error
+
+    monkeypatch.setattr(pipeline, "compute_front", exhausted)
+    with qtbot.waitSignal(runner.failed, timeout=10000) as failed, qtbot.assertNotEmitted(runner.finished):
+        runner.start(tiny_settings(*sample))
+    assert failed.args[0].startswith("out of memory:") and "shorter segment" in failed.args[0]
+    qtbot.waitUntil(lambda: not runner.busy, timeout=1000)
+
+
 def test_snapshots_are_throttled(qtbot, runner, sample, monkeypatch, tiny_settings):
     """A reporter called 200 times in 0.2 s lets about 10 per second through, the first one included."""
 
