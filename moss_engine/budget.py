@@ -9,6 +9,7 @@ multiplies the frames, and the estimate with them.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from .audio_io import probe_audio
@@ -55,3 +56,23 @@ def check_memory(settings, device) -> None:
             f"{seconds / 60:.0f} minutes of the song at {settings.sample_rate / 1000:g} kHz need about "
             f"{need / GB:.1f} GB of memory and {free / GB:.1f} GB are free: choose a shorter --duration (with "
             "--start), or a lower --sample-rate", path=settings.audio)
+
+
+def run_folder_bytes(points: int, channels: int, samples: int) -> int:
+    """What a run folder of ``points`` points takes on disk: the reference and every point as 32-bit float WAV, with
+    room for the masks, the manifest and front.png."""
+    return int((points + 1) * channels * samples * 4 * 1.02 + 4 * 1024 ** 2)
+
+
+def check_free_space(out: Path, need: int) -> None:
+    """Refuse, before the long computation, to start a run whose folder would not fit the disk where it goes."""
+    existing = next((p for p in [Path(out), *Path(out).parents] if p.exists()), None)
+    if existing is None:
+        return
+    try:
+        free = shutil.disk_usage(existing).free
+    except OSError:
+        return
+    if need > free:
+        raise MossInputError(f"the run folder needs about {need / 1024 ** 2:.0f} MB and only {free / 1024 ** 2:.0f} MB "
+                             "are free there: free some space or choose another --out", path=out)

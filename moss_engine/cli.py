@@ -207,7 +207,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``front`` or ``demo`` with parsed arguments; returns the exit status (errors are raised)."""
     import torch
 
-    from .budget import check_memory
+    from .budget import check_free_space, check_memory, run_folder_bytes
     from .device import resolve_device
     from .listening import default_workers
     from .pipeline import compute_front, load_inputs
@@ -244,6 +244,9 @@ def run(args: argparse.Namespace) -> int:
     check_output_folder(out, args.overwrite)
     check_memory(settings, device)
     inputs = load_inputs(settings)
+    clip = inputs[0]
+    check_free_space(out, run_folder_bytes(3 if alpha is not None else settings.points, clip.samples.shape[0],
+                                           clip.samples.shape[1]))
     for notice in inputs[0].notices:
         print(f"moss: note: {notice}", file=sys.stderr)
     reporter = ConsoleReporter(quiet=args.quiet)

@@ -82,3 +82,21 @@ def test_a_hop_far_below_the_window_is_refused(data_dir):
                       hop_length=1)
     assert make_settings(data_dir / "img_portrait_skimage_astronaut.png", data_dir / SONG, quality="preview",
                          hop_length=64).hop_length == 64  # 1/16 of the preview's 1024: the smallest allowed
+
+
+def test_a_run_folder_that_would_not_fit_the_disk_is_refused_before_the_work(tmp_path, monkeypatch):
+    import collections
+    import shutil
+
+    from moss_engine import budget
+
+    need = budget.run_folder_bytes(8, 2, 22050 * 30)
+    assert 8 * 2 * 22050 * 30 * 4 < need < 12 * 2 * 22050 * 30 * 4  # nine float WAVs and a little more
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10 * need, 9 * need, need - 1))
+    with pytest.raises(MossInputError) as exc:
+        budget.check_free_space(tmp_path / "new" / "run", need)
+    assert str(tmp_path / "new" / "run") in str(exc.value) and "MB" in str(exc.value) and "free" in str(exc.value)
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10 * need, 0, need + 1))
+    budget.check_free_space(tmp_path / "new" / "run", need)  # fits
+    assert not (tmp_path / "new").exists()  # nothing made by checking
