@@ -18,7 +18,14 @@ from moss_engine.front import Anchors
 from moss_engine.optimizer import OptimisationResult
 from moss_engine.pipeline import FrontPoint, RunResult
 from moss_engine.render import at_song_level
-from moss_engine.run_folder import load_logits, picture_level_db, point_file, read_manifest, run_gain_db
+from moss_engine.run_folder import (
+    load_logits,
+    picture_level_db,
+    point_file,
+    read_manifest,
+    run_gain_db,
+    settings_record,
+)
 from moss_engine.settings import RunSettings
 from moss_engine.target import make_placement
 
@@ -37,11 +44,7 @@ def _read_wav(path: Path, sample_rate: int) -> np.ndarray:
 def _settings(manifest: dict[str, Any]) -> RunSettings:
     # The inputs need not exist any more to look at and listen to a run, so (unlike settings_from_manifest) the
     # recorded paths are kept as they are, unchecked.
-    record = dict(manifest["settings"])
-    record.setdefault("audio_objective", "logmel")  # every run before the setting existed listened with log-mel
-    for key in ("time", "freq", "mask_shape"):
-        if record.get(key) is not None:
-            record[key] = tuple(record[key])
+    record = settings_record(manifest)
     known = set(RunSettings.__dataclass_fields__)
     return RunSettings(**{k: v for k, v in record.items() if k in known})
 

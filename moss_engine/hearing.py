@@ -61,7 +61,6 @@ SENSITIVITY_KNOTS = ((20.0, 2.0), (500.0, 1.0), (700.0, 0.0), (900.0, -7.5), (30
 EMPHASIS_KNOTS = ((20.0, 0.7), (250.0, 0.7), (700.0, 1.0), (3500.0, 1.05), (5500.0, 1.6), (7000.0, 1.4),
                   (9000.0, 1.3), (20000.0, 1.1))
 PEAK_ADAPTATION = 0.6
-PEAK_TWO_SIDED = False
 #: NSIM patches (seconds of frames, bands) and constants, in the neurogram's units.
 PATCH_S = 0.094
 PATCH_BANDS = 5
@@ -198,9 +197,7 @@ class NeurogramDistance(nn.Module):
         frame_power = power(self.stft.frames(signal)) if known is None else known
         heard = self.neurogram(frame_power)
         # peak adaptation: only where the result's loudest cell is louder than the song's
-        ratio = soft_max(heard, PEAK_SOFTNESS) / self.ref_peak
-        if not PEAK_TWO_SIDED:
-            ratio = ratio.clamp(min=1.0)
+        ratio = (soft_max(heard, PEAK_SOFTNESS) / self.ref_peak).clamp(min=1.0)
         heard = heard * ratio.pow(-PEAK_ADAPTATION)[:, None, None]
         ref = self.ref * ratio.pow(PEAK_ADAPTATION)[:, None, None]
         return nsim_distance(heard, ref, self.patch)

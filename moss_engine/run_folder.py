@@ -53,9 +53,9 @@ def picture_level_db(entry: dict[str, Any]) -> float:
     return _number(entry.get("picture_level_db", 0.0), "picture_level_db")
 
 
-def _number(value: Any, key: str) -> float:
+def _number(value: Any, key: str, where: Path | str = MANIFEST) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
-        raise MossInputError(f"{key!r} is {value!r}, not a number", MANIFEST)
+        raise MossInputError(f"{key!r} is {value!r:.40}, not a number", where)
     return float(value)
 
 
@@ -330,9 +330,7 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
         numbers += [(entry, key, f"point {i}") for key in ("gain_db", "loudness_lu", "mos", "picture_level_db")
                     if entry.get(key) is not None]
     for record, key, where in numbers:
-        value = record.get(key)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
-            raise MossInputError(f"{where}: {key!r} is {value!r:.40}, not a number", run_dir / MANIFEST)
+        _number(record.get(key), f"{where}: {key}", run_dir / MANIFEST)
     return manifest
 
 
@@ -361,15 +359,22 @@ def find_input(run_dir: Path, manifest: dict[str, Any], kind: str, purpose: str 
     return found
 
 
+def settings_record(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The manifest's ``settings`` as ``RunSettings`` takes them: lists back to tuples, and the audio objective of a
+    run made before the setting existed (log-mel)."""
+    record = dict(manifest["settings"])
+    record.setdefault("audio_objective", "logmel")
+    for key in ("time", "freq", "mask_shape"):
+        if record.get(key) is not None:
+            record[key] = tuple(record[key])
+    return record
+
+
 def settings_from_manifest(run_dir: Path, manifest: dict[str, Any]) -> Any:
     """Rebuild a run's ``RunSettings`` from its manifest, with its picture and music found and checked."""
     from .settings import RunSettings
 
-    record = dict(manifest["settings"])
-    record.setdefault("audio_objective", "logmel")  # every run before the setting existed listened with log-mel
-    for key in ("time", "freq", "mask_shape"):
-        if record.get(key) is not None:
-            record[key] = tuple(record[key])
+    record = settings_record(manifest)
     known = set(RunSettings.__dataclass_fields__)
     record["image"] = find_input(run_dir, manifest, "image")
     record["audio"] = find_input(run_dir, manifest, "audio")
