@@ -97,11 +97,12 @@ def run_case(device: str, population: int, duration: float, rate: int, steps: in
     import torch
 
     sys.path.insert(0, str(ROOT))
-    from moss_engine.audio_io import AudioClip, load_audio
     from moss_engine.device import resolve_device
-    from moss_engine.image_io import load_image
-    from moss_engine.optimizer import StchOptimizer, mask_bytes, memory_budget
-    from moss_engine.problem import Problem
+    from moss_engine.dsp.problem import Problem
+    from moss_engine.io.audio import AudioClip, load_audio
+    from moss_engine.io.image import load_image
+    from moss_engine.optimise.memory import mask_bytes, memory_budget
+    from moss_engine.optimise.stch import StchOptimiser
     from moss_engine.settings import make_settings
 
     dev = resolve_device(device)
@@ -124,7 +125,7 @@ def run_case(device: str, population: int, duration: float, rate: int, steps: in
     sync()
     # the base: everything held before the first pass (on the CPU Python, torch and the music's tensors)
     base = torch.cuda.memory_allocated(dev) / GB if dev.type == "cuda" else _rss_gb()[0]
-    opt = StchOptimizer(problem, settings)
+    opt = StchOptimiser(problem, settings)
     opt.next()  # warm-up: allocator, FFT plans, window envelopes
     sync()
     if dev.type == "cuda":
@@ -156,8 +157,8 @@ def run_front(device: str, duration: float) -> dict:
     """Time to a finished front with the device's default preset (what ``moss front`` does, minus the writing)."""
     sys.path.insert(0, str(ROOT))
     from moss_engine.device import resolve_device
-    from moss_engine.front import hypervolume
-    from moss_engine.pipeline import compute_front, load_inputs
+    from moss_engine.optimise.front import hypervolume
+    from moss_engine.run.pipeline import compute_front, load_inputs
     from moss_engine.settings import make_settings
 
     dev = resolve_device(device)

@@ -35,15 +35,15 @@ DATA = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT))
 
 from moss_engine.device import resolve_device  # noqa: E402
-from moss_engine.front import hypervolume  # noqa: E402
-from moss_engine.nsga2 import Nsga2Optimizer  # noqa: E402
-from moss_engine.optimizer import StchOptimizer  # noqa: E402
-from moss_engine.pipeline import load_inputs  # noqa: E402
-from moss_engine.problem import Problem  # noqa: E402
+from moss_engine.dsp.problem import Problem  # noqa: E402
+from moss_engine.optimise.front import hypervolume  # noqa: E402
+from moss_engine.optimise.nsga2 import Nsga2Optimiser  # noqa: E402
+from moss_engine.optimise.stch import StchOptimiser  # noqa: E402
 from moss_engine.reporting import FrontSnapshot  # noqa: E402
+from moss_engine.run.pipeline import load_inputs  # noqa: E402
 from moss_engine.settings import make_settings  # noqa: E402
 
-ALGORITHMS = {"stch": StchOptimizer, "nsga2": Nsga2Optimizer}
+ALGORITHMS = {"stch": StchOptimiser, "nsga2": Nsga2Optimiser}
 #: Step caps and patience no run reaches within its budget.
 UNREACHABLE = 100_000
 

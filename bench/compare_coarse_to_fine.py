@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from moss_engine.pipeline import compute_front, load_inputs  # noqa: E402
+from moss_engine.run.pipeline import compute_front, load_inputs  # noqa: E402
 from moss_engine.settings import make_settings  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"

@@ -35,11 +35,11 @@ def run(image: Path, audio: Path, duration: float, **overrides) -> dict:
 
     The engine is imported here, not at the top: the worker processes that hear the points import this script again
     (multiprocessing's "spawn"), and should find it as light as the ``moss`` command is."""
-    from moss_engine.front import hypervolume
-    from moss_engine.listening import default_workers
-    from moss_engine.pipeline import compute_front, load_inputs
-    from moss_engine.plot import plot_front
-    from moss_engine.run_folder import write_run_folder
+    from moss_engine.optimise.front import hypervolume
+    from moss_engine.run.folder import write_run_folder
+    from moss_engine.run.listening import default_workers
+    from moss_engine.run.pipeline import compute_front, load_inputs
+    from moss_engine.run.plot import plot_front
     from moss_engine.settings import make_settings
 
     settings = make_settings(image, audio, quality="preview", device="cpu", duration_s=duration, **overrides)

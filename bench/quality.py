@@ -156,7 +156,7 @@ def objective_agreement(score_run, run_dir: Path, image: Path, audio: Path, scor
     at the gain score_run listened to it at."""
     import torch
 
-    from moss_engine.hearing import NeurogramDistance
+    from moss_engine.dsp.hearing import NeurogramDistance
 
     manifest = json.loads((run_dir / "manifest.json").read_text())
     sr, v, pl, inp = manifest["sample_rate"], manifest["view"], manifest["placement"], manifest["input"]
@@ -186,7 +186,7 @@ def objective_agreement(score_run, run_dir: Path, image: Path, audio: Path, scor
 
 def mp3_ssim(score_run, run_dir: Path, index: int, image: Path, log_axis: bool) -> float:
     """SSIM (score_run's) of point ``index`` after ``moss render --format mp3`` (192 kb/s) and an ffmpeg decode."""
-    from moss_engine.render import render_point
+    from moss_engine.run.export import render_point
 
     manifest = json.loads((run_dir / "manifest.json").read_text())
     rendered = render_point(run_dir, index, fmt="mp3", out=run_dir / f"bench_point_{index:03d}.mp3", overwrite=True)
@@ -217,10 +217,10 @@ def aligned(decoded: np.ndarray, original: np.ndarray, most: int = 4096) -> np.n
 def bench_pair(name: str, score_run, keep: Path | None, audio_objective: str = "neurogram") -> dict:
     """One pair: the front, timed, written and scored. (The engine is imported here, not at the top: the worker
     processes that hear the points import this script again, and should find it as light as the ``moss`` command.)"""
-    from moss_engine.listening import default_workers
-    from moss_engine.pipeline import compute_front, load_inputs
-    from moss_engine.plot import plot_front
-    from moss_engine.run_folder import write_run_folder
+    from moss_engine.run.folder import write_run_folder
+    from moss_engine.run.listening import default_workers
+    from moss_engine.run.pipeline import compute_front, load_inputs
+    from moss_engine.run.plot import plot_front
     from moss_engine.settings import make_settings
 
     image, audio, extra = PAIRS[name]

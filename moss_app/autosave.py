@@ -7,7 +7,7 @@ from pathlib import Path
 
 import platformdirs
 
-from moss_engine.run_folder import MANIFEST, is_run_folder
+from moss_engine.run.folder import MANIFEST, is_run_folder
 
 #: The folder under which autosaves go; tests point it at a temporary folder (``monkeypatch.setattr``).
 BASE_DIR: Path | None = None

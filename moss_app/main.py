@@ -39,7 +39,7 @@ def identify_app(app) -> None:
     """The app's names, its icon (every window's, the taskbar's) and its desktop entry."""
     from PySide6.QtGui import QIcon
 
-    from moss_engine.cli import sample_paths
+    from moss_engine.commands.main import sample_paths
 
     app.setOrganizationName("MOSS")
     app.setApplicationName("MOSS")
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from moss_engine.cli import sample_paths
+    from moss_engine.commands.main import sample_paths
 
     from . import crash
     from .heap import settle_heap

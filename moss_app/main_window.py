@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
-import os
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -34,15 +33,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from moss_engine.audio_io import probe_audio
 from moss_engine.device import available_devices, describe, resolve_device
 from moss_engine.errors import MossError, MossInputError
-from moss_engine.image_io import load_image
-from moss_engine.morph import MORPH_FILES, write_morph
-from moss_engine.plot import plot_front
-from moss_engine.render import render_point
+from moss_engine.io.atomic import write_file
+from moss_engine.io.audio import probe_audio
+from moss_engine.io.image import load_image
 from moss_engine.reporting import FrontSnapshot
-from moss_engine.run_folder import write_run_folder
+from moss_engine.run.export import render_point
+from moss_engine.run.folder import write_run_folder
+from moss_engine.run.morph import MORPH_FILES, write_morph
+from moss_engine.run.plot import plot_front
 from moss_engine.settings import PRESETS, RunSettings, make_settings
 
 from . import autosave
@@ -966,14 +966,7 @@ class MainWindow(QMainWindow):
 
         def work() -> Path:
             write_morph(run_dir, overwrite=True)
-            fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-            os.close(fd)
-            tmp = Path(name)
-            try:
-                shutil.copyfile(run_dir / "morph.mp4", tmp)
-                os.replace(tmp, out)
-            finally:
-                tmp.unlink(missing_ok=True)
+            write_file(out, lambda tmp: shutil.copyfile(run_dir / "morph.mp4", tmp))
             return out
 
         self.morph_job = BackgroundJob(work, target=out, parent=self)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from moss_engine.levels import peak_gain
+from moss_engine.dsp.levels import peak_gain
 
 log = logging.getLogger(__name__)
 

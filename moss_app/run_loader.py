@@ -12,13 +12,13 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
-from moss_engine.audio_io import soundfile_name
+from moss_engine.dsp.levels import at_song_level
+from moss_engine.dsp.target import make_placement
 from moss_engine.errors import MossInputError
-from moss_engine.front import Anchors
-from moss_engine.optimizer import OptimisationResult
-from moss_engine.pipeline import FrontPoint, RunResult
-from moss_engine.render import at_song_level
-from moss_engine.run_folder import (
+from moss_engine.io.audio import soundfile_name
+from moss_engine.optimise.base import OptimisationResult
+from moss_engine.optimise.front import Anchors
+from moss_engine.run.folder import (
     load_logits,
     picture_level_db,
     point_file,
@@ -26,8 +26,8 @@ from moss_engine.run_folder import (
     run_gain_db,
     settings_record,
 )
+from moss_engine.run.pipeline import FrontPoint, RunResult
 from moss_engine.settings import RunSettings
-from moss_engine.target import make_placement
 
 
 def _read_wav(path: Path, sample_rate: int) -> np.ndarray:

@@ -63,7 +63,7 @@ def process_age_s() -> tuple[float | None, str]:
 
 
 def _resources() -> Path:
-    from moss_engine.cli import sample_paths
+    from moss_engine.commands.main import sample_paths
 
     return sample_paths()[0].parent.parent
 
@@ -204,7 +204,7 @@ class _WindowSession:
     def __init__(self, app, scratch: Path):
         from PySide6.QtCore import QSettings
 
-        from moss_engine.cli import sample_paths
+        from moss_engine.commands.main import sample_paths
         from moss_engine.settings import make_settings
 
         from . import autosave
@@ -252,7 +252,7 @@ class _WindowSession:
     def run(self) -> dict[str, Any]:
         import math
 
-        from moss_engine.run_folder import is_run_folder
+        from moss_engine.run.folder import is_run_folder
 
         started = time.perf_counter()
         if not self.window.start_run():

@@ -12,13 +12,13 @@ import numpy as np
 import torch
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from moss_engine import pipeline
 from moss_engine.errors import MossError
-from moss_engine.listening import default_workers
-from moss_engine.morph import MORPH_FILES
-from moss_engine.plot import plot_front
 from moss_engine.reporting import FrontSnapshot
-from moss_engine.run_folder import write_run_folder
+from moss_engine.run import pipeline
+from moss_engine.run.folder import write_run_folder
+from moss_engine.run.listening import default_workers
+from moss_engine.run.morph import MORPH_FILES
+from moss_engine.run.plot import plot_front
 from moss_engine.settings import RunSettings
 
 log = logging.getLogger(__name__)

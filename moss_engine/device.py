@@ -6,7 +6,7 @@ import re
 
 import torch
 
-from .errors import MossInputError
+from moss_engine.errors import MossInputError
 
 
 def available_devices() -> list[str]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import MossInputError
+from moss_engine.errors import MossInputError
 
 #: DESIGN.md's table of presets. Any explicit option overrides its preset value.
 PRESETS: dict[str, dict[str, Any]] = {

@@ -19,10 +19,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from moss_engine.audio_io import load_audio, probe_audio
 from moss_engine.errors import MossInputError
-from moss_engine.image_io import load_image
-from moss_engine.video import spectrogram_panel
+from moss_engine.io.audio import load_audio, probe_audio
+from moss_engine.io.image import load_image
+from moss_engine.run.video import spectrogram_panel
 
 KINDS = ("picture", "music")
 PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")

@@ -17,8 +17,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from moss_engine.audio_io import load_audio
-from moss_engine.video import spectrogram_panel
+from moss_engine.io.audio import load_audio
+from moss_engine.run.video import spectrogram_panel
 
 from .theme import apply_palette, set_empty
 
@@ -51,7 +51,7 @@ class SongOverview:
 
 def song_overview(path: Path) -> SongOverview:
     """Decode the whole song at a view rate and make its spectrogram; ``MossInputError`` if it cannot be read."""
-    from moss_engine.audio_io import probe_audio
+    from moss_engine.io.audio import probe_audio
 
     rate = min(VIEW_RATE, probe_audio(path).sample_rate)
     clip = load_audio(path, sample_rate=rate)

@@ -9,7 +9,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QGraphicsRectItem
 
-from moss_engine.video import spectrogram_panel
+from moss_engine.run.video import spectrogram_panel
 
 from .theme import apply_palette, set_empty
 

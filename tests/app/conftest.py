@@ -9,7 +9,7 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 from PySide6.QtCore import QSettings, QtMsgType, qInstallMessageHandler  # noqa: E402
 
-from moss_engine.cli import sample_paths  # noqa: E402
+from moss_engine.commands.main import sample_paths  # noqa: E402
 from moss_engine.settings import make_settings  # noqa: E402
 
 #: Messages of the offscreen platform itself, not of our code.
@@ -87,7 +87,7 @@ def sample() -> tuple[Path, Path]:
 @pytest.fixture(scope="session")
 def tiny_result(sample):
     """One finished tiny run of the sample, shared by the tests that only need a result to show."""
-    from moss_engine.pipeline import compute_front
+    from moss_engine.run.pipeline import compute_front
 
     return compute_front(tiny_settings(*sample))
 

@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QMessageBox
 from moss_app.run_loader import load_run
 from moss_app.settings_store import SettingsStore
 from moss_app.ui.mask_view import mask_of
-from moss_engine.run_folder import write_run_folder
+from moss_engine.run.folder import write_run_folder
 from moss_engine.settings import PRESETS
 from tests.conftest import as_moss_run_1
 

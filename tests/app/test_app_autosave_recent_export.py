@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from moss_app import autosave
 from moss_app.settings_store import MAX_RECENT
-from moss_engine.run_folder import is_run_folder, read_manifest
+from moss_engine.run.folder import is_run_folder, read_manifest
 
 
 def visible_boxes(window) -> list[QMessageBox]:
@@ -72,8 +72,8 @@ def test_a_finished_run_is_autosaved_and_offered_back(qtbot, window, store, samp
 
 def test_declining_the_offer_loads_nothing(qtbot, store, sample, tiny_result, tiny_settings, tmp_path):
     from moss_app.main_window import MainWindow
-    from moss_engine.plot import plot_front
-    from moss_engine.run_folder import write_run_folder
+    from moss_engine.run.folder import write_run_folder
+    from moss_engine.run.plot import plot_front
 
     write_run_folder(tiny_result, autosave.last_run_dir(), plot=plot_front)
     win = MainWindow(store, lambda i, a, q, **o: tiny_settings(i, a, q, **o), *sample)
@@ -95,7 +95,7 @@ def test_nothing_is_offered_without_an_autosave(qtbot, window):
 
 def test_a_run_cancelled_before_any_point_is_not_autosaved(qtbot, runner, sample, tiny_settings, autosave_dir,
                                                            monkeypatch):
-    from moss_engine import pipeline
+    from moss_engine.run import pipeline
 
     real = pipeline.compute_front
 

@@ -105,7 +105,7 @@ def test_a_long_name_is_shortened_in_the_middle_and_whole_in_the_tooltip(qtbot, 
 
 
 def test_a_short_song_shows_seconds_with_a_tenth(zones, data_dir):
-    from moss_engine.audio_io import probe_audio
+    from moss_engine.io.audio import probe_audio
 
     _, music = zones
     path = data_dir / "awkward_short_alsa_front_center.wav"

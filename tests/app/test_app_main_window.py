@@ -10,9 +10,9 @@ from PySide6.QtWidgets import QMessageBox
 
 import moss_engine
 from moss_app.ui.mask_view import mask_of
-from moss_engine import pipeline
 from moss_engine.errors import MossInputError
-from moss_engine.video import SPEC_HEIGHT, WIDTH, spectrogram_panel
+from moss_engine.run import pipeline
+from moss_engine.run.video import SPEC_HEIGHT, WIDTH, spectrogram_panel
 
 
 def open_dialogs(window) -> list[QMessageBox]:

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from moss_app.worker import MAX_UPDATES_PER_S
-from moss_engine import pipeline
 from moss_engine.errors import MossInputError
 from moss_engine.reporting import FrontSnapshot
+from moss_engine.run import pipeline
 
 
 def test_a_real_run_ends_with_a_front_of_at_most_the_asked_size(qtbot, runner, sample, tiny_settings):

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from moss_engine.audio_io import AudioClip, load_audio, probe_audio, sha256_file, write_wav
 from moss_engine.errors import MossInputError
+from moss_engine.io.audio import AudioClip, load_audio, probe_audio, sha256_file, write_wav
 
 # (file, sample rate, channels, decoded duration in seconds) from ../shared/data/NOTICE.md
 REAL_AUDIO = [
@@ -303,7 +303,7 @@ def test_a_file_moss_may_not_read_says_permission_denied(data_dir, tmp_path, mon
     """chmod 000 (simulated: the tests may run as root, who reads anything): "permission denied", not "not audio"."""
     import builtins
 
-    from moss_engine import audio_io
+    from moss_engine.io import audio as audio_io
 
     song = tmp_path / "locked.wav"
     song.write_bytes((data_dir / "awkward_short_alsa_front_center.wav").read_bytes())

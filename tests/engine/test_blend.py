@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-from moss_engine.blend import compute_blend
+from moss_engine.commands.blend import compute_blend
 from moss_engine.errors import MossInputError
-from moss_engine.pipeline import load_inputs
+from moss_engine.run.pipeline import load_inputs
 from moss_engine.settings import make_settings
 
 pytestmark = pytest.mark.slow

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from moss_engine import cli
+from moss_engine.commands import main as cli
 
 
 def test_no_arguments_means_demo(monkeypatch):

@@ -8,7 +8,7 @@ import soundfile as sf
 from PIL import Image
 
 from moss_engine.errors import MossInputError
-from moss_engine.pipeline import load_inputs
+from moss_engine.run.pipeline import load_inputs
 from moss_engine.settings import make_settings
 
 SONG = "music_orchestral_wesnoth_transience.ogg"
@@ -59,7 +59,7 @@ def test_an_all_black_picture_is_run_with_a_notice_and_invert_silences_it(tmp_pa
 def test_a_song_too_long_for_the_memory_is_refused_before_it_starts(data_dir, monkeypatch):
     import torch
 
-    from moss_engine import budget
+    from moss_engine.io import budget
 
     song = data_dir / SONG
     settings = make_settings(data_dir / "img_portrait_skimage_astronaut.png", song, quality="preview")
@@ -88,7 +88,7 @@ def test_a_run_folder_that_would_not_fit_the_disk_is_refused_before_the_work(tmp
     import collections
     import shutil
 
-    from moss_engine import budget
+    from moss_engine.io import budget
 
     need = budget.run_folder_bytes(8, 2, 22050 * 30)
     assert 8 * 2 * 22050 * 30 * 4 < need < 12 * 2 * 22050 * 30 * 4  # nine float WAVs and a little more

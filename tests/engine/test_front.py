@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from moss_engine.front import Anchors, alphas, hypervolume, hypervolume_2d, nondominated, pick_spread, thin_out
+from moss_engine.optimise.front import Anchors, alphas, hypervolume, hypervolume_2d, nondominated, pick_spread, thin_out
 
 
 def test_nondominated_on_zdt1_front_plus_dominated_points():

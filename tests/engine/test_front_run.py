@@ -10,12 +10,12 @@ import pytest
 import soundfile as sf
 import torch
 
-from moss_engine.front import nondominated
-from moss_engine.objectives import LogMelDistance
-from moss_engine.pipeline import compute_front, load_inputs
-from moss_engine.plot import plot_front
-from moss_engine.problem import Problem
-from moss_engine.run_folder import write_run_folder
+from moss_engine.dsp.objectives import LogMelDistance
+from moss_engine.dsp.problem import Problem
+from moss_engine.optimise.front import nondominated
+from moss_engine.run.folder import write_run_folder
+from moss_engine.run.pipeline import compute_front, load_inputs
+from moss_engine.run.plot import plot_front
 from moss_engine.settings import make_settings
 
 pytestmark = pytest.mark.slow
@@ -238,7 +238,7 @@ def test_phase_refinement_shows_the_picture_better_at_the_image_end(orchestral_r
 
 
 def test_the_summary_says_why_fewer_points_than_asked(orchestral_run, tmp_path):
-    from moss_engine.cli import _summary
+    from moss_engine.commands.main import _summary
 
     _, _, result, _ = orchestral_run
     fewer = dataclasses.replace(result, points=result.points[:-1])

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from moss_engine.audio_io import load_audio
-from moss_engine.hearing import NeurogramDistance, band_centres, sensitivity_db
-from moss_engine.listening import available
-from moss_engine.spectral import Stft
+from moss_engine.dsp.hearing import NeurogramDistance, band_centres, sensitivity_db
+from moss_engine.dsp.spectral import Stft
+from moss_engine.io.audio import load_audio
+from moss_engine.run.listening import available
 
 RATE = 22050
 
@@ -107,7 +107,7 @@ def test_it_is_differentiable_and_its_gradient_points_back_to_the_song(song):
 def test_changes_of_every_kind_are_ordered_as_zimtohrli_orders_them(song):
     """Noise, a tone in a quiet passage, level changes and a phase change, each at several strengths, on a real piece:
     the two models order every pair of them alike (Kendall's tau over all pairs at least 0.8)."""
-    from moss_engine.listening import Listener
+    from moss_engine.run.listening import Listener
 
     t = torch.arange(len(song)) / RATE
     stft = Stft(1024, 256)

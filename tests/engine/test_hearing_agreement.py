@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from moss_engine.listening import available
-from moss_engine.pipeline import compute_front, load_inputs
-from moss_engine.run_folder import write_run_folder
+from moss_engine.run.folder import write_run_folder
+from moss_engine.run.listening import available
+from moss_engine.run.pipeline import compute_front, load_inputs
 from moss_engine.settings import make_settings
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from moss_engine.errors import MossInputError
-from moss_engine.image_io import LoadedImage, fit_image, load_image
+from moss_engine.io.image import LoadedImage, fit_image, load_image
 
 # (file, (width, height), Pillow mode, has real transparency) from ../shared/data/NOTICE.md
 REAL_IMAGES = [

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from moss_engine import listening
-from moss_engine.listening import Listener, Scorer
+from moss_engine.run import listening
+from moss_engine.run.listening import Listener, Scorer
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,10 @@ import pytest
 import soundfile as sf
 import torch
 
-from moss_engine import loudness
-from moss_engine.loudness import SongLoudness, integrated_loudness, k_weighting_gain, short_term_loudness
-from moss_engine.pipeline import load_inputs
-from moss_engine.problem import Problem
+from moss_engine.dsp import loudness
+from moss_engine.dsp.loudness import SongLoudness, integrated_loudness, k_weighting_gain, short_term_loudness
+from moss_engine.dsp.problem import Problem
+from moss_engine.run.pipeline import load_inputs
 from moss_engine.settings import make_settings
 
 FILES = ["music_orchestral_wesnoth_transience.ogg", "awkward_48k_stereo_etr_calmrace_30s.ogg",

@@ -10,12 +10,12 @@ import pytest
 import soundfile as sf
 
 from moss_engine.errors import MossInputError
-from moss_engine.morph import MONOTONE_TOLERANCE, write_morph
-from moss_engine.pipeline import compute_front
-from moss_engine.plot import plot_front
-from moss_engine.run_folder import write_run_folder
+from moss_engine.run.folder import write_run_folder
+from moss_engine.run.morph import MONOTONE_TOLERANCE, write_morph
+from moss_engine.run.pipeline import compute_front
+from moss_engine.run.plot import plot_front
+from moss_engine.run.video import FPS, SPEC_HEIGHT, UNREVEALED, WIDTH, spectrogram_panel
 from moss_engine.settings import make_settings
-from moss_engine.video import FPS, SPEC_HEIGHT, UNREVEALED, WIDTH, spectrogram_panel
 from tests.conftest import as_moss_run_1
 
 pytestmark = pytest.mark.slow

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from moss_engine.nsga2 import COARSE_SHAPE, Nsga2Optimizer, constant_logits, population_size, upsample
-from moss_engine.pipeline import assemble_result, load_inputs, refine_phases, select_front
-from moss_engine.plot import plot_front
-from moss_engine.problem import Problem
-from moss_engine.run_folder import write_run_folder
+from moss_engine.dsp.problem import Problem
+from moss_engine.optimise.nsga2 import COARSE_SHAPE, Nsga2Optimiser, constant_logits, population_size, upsample
+from moss_engine.run.folder import write_run_folder
+from moss_engine.run.pipeline import assemble_result, load_inputs, refine_phases, select_front
+from moss_engine.run.plot import plot_front
 from moss_engine.settings import make_settings
 
 
@@ -32,7 +32,7 @@ def finished(small):
     settings, problem = small
     reporter = Mock()
     reporter.should_stop.return_value = False
-    opt = Nsga2Optimizer(problem, settings, reporter)
+    opt = Nsga2Optimiser(problem, settings, reporter)
     return opt, opt.run(), reporter
 
 
@@ -60,7 +60,7 @@ def test_upsampled_constant_grid_is_the_uniform_crossfade(small):
 
 def test_seeded_population_starts_from_spread_constant_masks(small):
     settings, problem = small
-    opt = Nsga2Optimizer(problem, settings)
+    opt = Nsga2Optimiser(problem, settings)
     x = opt._initial_population()
     assert x.shape == (16, 128) and x.min() >= -8 and x.max() <= 8
     constants = x[:8]
@@ -109,10 +109,10 @@ def test_result_has_both_anchors_and_a_nondominated_front_of_full_logits(small, 
 def test_same_seed_same_result_other_seed_other_result(small, finished):
     settings, problem = small
     _, first, _ = finished
-    second = Nsga2Optimizer(problem, settings).run()
+    second = Nsga2Optimiser(problem, settings).run()
     assert [(c.visual, c.audio) for c in first.candidates] == [(c.visual, c.audio) for c in second.candidates]
     assert all(np.array_equal(c.logits, d.logits) for c, d in zip(first.candidates, second.candidates, strict=True))
-    other = Nsga2Optimizer(problem, replace(settings, seed=2)).run()
+    other = Nsga2Optimiser(problem, replace(settings, seed=2)).run()
     assert [c.visual for c in other.candidates] != [c.visual for c in first.candidates]
 
 
@@ -120,7 +120,7 @@ def test_cancel_stops_between_chunks_and_keeps_the_front(small):
     settings, problem = small
     reporter = Mock()
     reporter.should_stop.side_effect = [False] * 2 + [True] * 100
-    opt = Nsga2Optimizer(problem, replace(settings, steps=50, memory_limit_gb=0.05), reporter)
+    opt = Nsga2Optimiser(problem, replace(settings, steps=50, memory_limit_gb=0.05), reporter)
     assert opt.chunk_size < opt.population  # more than one chunk per generation, so the cancel lands inside one
     result = opt.run()
     assert result.cancelled and result.steps_done <= 1 and not opt.has_next()
@@ -135,14 +135,14 @@ def test_cancel_stops_between_chunks_and_keeps_the_front(small):
 
 def test_early_stop_when_the_archive_stops_growing(small):
     settings, problem = small
-    result = Nsga2Optimizer(problem, replace(settings, steps=40, patience=1, min_improvement=10.0)).run()
+    result = Nsga2Optimiser(problem, replace(settings, steps=40, patience=1, min_improvement=10.0)).run()
     assert result.stopped_early and result.steps_done == 10  # MIN_STEPS
 
 
 def test_bad_coarse_shape_is_a_value_error(small):
     settings, problem = small
     with pytest.raises(ValueError, match=r"\(0, 16\)"):
-        Nsga2Optimizer(problem, settings, coarse_shape=(0, 16))
+        Nsga2Optimiser(problem, settings, coarse_shape=(0, 16))
 
 
 def test_result_makes_a_run_folder_that_keeps_the_contract(data_dir, small, finished, tmp_path):

@@ -4,7 +4,7 @@ import pytest
 import torch
 from pytorch_msssim import ssim
 
-from moss_engine.objectives import LogMelDistance, WeightedSsim, leaky_clamp01
+from moss_engine.dsp.objectives import LogMelDistance, WeightedSsim, leaky_clamp01
 
 
 def _images(n=3, h=40, w=64, seed=0):

@@ -14,15 +14,20 @@ import pytest
 import soundfile as sf
 import torch
 
-from moss_engine import render
-from moss_engine.audio_io import load_audio
+from moss_engine.commands.render import run_render
+from moss_engine.dsp.levels import segment_gain
+from moss_engine.dsp.problem import Problem
+from moss_engine.dsp.spectral import power
 from moss_engine.errors import MossInputError
-from moss_engine.pipeline import compute_front, load_inputs
-from moss_engine.problem import Problem
-from moss_engine.render import full_pcm_subtype, render_point, run_render
-from moss_engine.run_folder import write_run_folder
+from moss_engine.io import encode as encode_module
+from moss_engine.io.audio import load_audio
+from moss_engine.io.encode import FORMATS, OPUS_KBPS, full_pcm_subtype
+from moss_engine.run import export
+from moss_engine.run.export import render_point
+from moss_engine.run.folder import write_run_folder
+from moss_engine.run.pipeline import compute_front, load_inputs
+from moss_engine.run.splice import TAPER_S
 from moss_engine.settings import make_settings
-from moss_engine.spectral import power
 from tests.conftest import as_moss_run_1
 
 pytestmark = pytest.mark.slow
@@ -84,7 +89,7 @@ def files_in(folder: Path) -> set[str]:
 # ---------------------------------------------------------------------------------------------- a point, each format
 
 
-@pytest.mark.parametrize("fmt", render.FORMATS)
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_point_in_every_format(stereo_run, tmp_path, fmt):
     settings, inputs, run_dir = stereo_run
     manifest = manifest_of(run_dir)
@@ -109,7 +114,7 @@ def test_point_in_every_format(stereo_run, tmp_path, fmt):
     elif fmt == "mp3":  # 192 kb/s does not exist at 22.05 kHz (MPEG-2): the most there is, 160
         assert out.stat().st_size * 8 / seconds / 1000 == pytest.approx(160, rel=0.1)
     elif fmt == "opus":
-        assert out.stat().st_size * 8 / seconds / 1000 == pytest.approx(render.OPUS_KBPS, rel=0.15)
+        assert out.stat().st_size * 8 / seconds / 1000 == pytest.approx(OPUS_KBPS, rel=0.15)
     if fmt in ("mp3", "opus", "ogg"):  # the picture survives the lossy codecs (measured, not assumed)
         music = visual_loss(settings, inputs, inputs[0].samples)
         original = visual_loss(settings, inputs, stored.T)
@@ -136,7 +141,7 @@ def test_default_names_and_formats(stereo_run):
 
 def test_ffmpeg_encodes_when_libsndfile_cannot(stereo_run, tmp_path, monkeypatch):
     _, _, run_dir = stereo_run
-    monkeypatch.setattr(render, "_soundfile_writes", lambda container, subtype: False)
+    monkeypatch.setattr(encode_module, "_soundfile_writes", lambda container, subtype: False)
     for fmt, rate in (("mp3", 22050), ("opus", 48000)):
         result = render_point(run_dir, 0, fmt=fmt, out=tmp_path / f"x.{fmt}")
         assert "ffmpeg" in result.encoding
@@ -147,7 +152,7 @@ def test_ffmpeg_encodes_when_libsndfile_cannot(stereo_run, tmp_path, monkeypatch
 def test_a_folder_named_like_an_ffmpeg_protocol_is_a_folder(stereo_run, tmp_path, monkeypatch):
     """A relative output path "pipe:1/x.mp3" is a file in a folder named "pipe:1", not ffmpeg's standard output."""
     _, _, run_dir = stereo_run
-    monkeypatch.setattr(render, "_soundfile_writes", lambda container, subtype: False)
+    monkeypatch.setattr(encode_module, "_soundfile_writes", lambda container, subtype: False)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "pipe:1").mkdir()
     result = render_point(run_dir, 0, fmt="mp3", out=Path("pipe:1") / "x.mp3")
@@ -256,7 +261,7 @@ def test_full_song_stereo_48k(stereo_run, data_dir, tmp_path):
     assert image < 0.5 * music
     # between the fades (the picture fades in and out over 100 ms at the segment's edges, where the song shows
     # through, louder than a quiet picture's white) the picture is the run's own, gain aside
-    fade = round(render.TAPER_S * manifest["sample_rate"])
+    fade = round(TAPER_S * manifest["sample_rate"])
     inner = stored_audio.copy()
     n = min(inner.shape[1], full.shape[1])
     gain = float(np.sum(full[:, fade:n - fade] * stored_audio[:, fade:n - fade]) /
@@ -369,7 +374,7 @@ def test_overwrite_replaces_and_a_failed_write_leaves_nothing(stereo_run, tmp_pa
         Path(path).write_bytes(b"half a file")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(render, "encode", fail)
+    monkeypatch.setattr(export, "encode", fail)
     with pytest.raises(KeyboardInterrupt):
         render_point(run_dir, 1, out=tmp_path / "new" / "broken.mp3")
     with pytest.raises(KeyboardInterrupt):
@@ -380,7 +385,7 @@ def test_overwrite_replaces_and_a_failed_write_leaves_nothing(stereo_run, tmp_pa
 
 def test_standalone_command(stereo_run, tmp_path):
     _, _, run_dir = stereo_run
-    code = "from moss_engine.render import _main; raise SystemExit(_main())"
+    code = "from moss_engine.commands.render import _main; raise SystemExit(_main())"
 
     def run(*options):
         proc = subprocess.run([sys.executable, "-c", code, str(run_dir), *map(str, options)], capture_output=True,
@@ -434,20 +439,20 @@ def test_segment_gain_fades_to_its_gain_inside_the_segment_and_never_lets_a_samp
     n, fade = 48000, 4800
     segment = np.clip(0.2 * rng.standard_normal((2, n)), -0.95, 0.95).astype(np.float32)
     segment[:, n // 2] = 2.0  # the picture's loudest moment
-    gain = render.segment_gain(segment, 1.0, fade, 240)
+    gain = segment_gain(segment, 1.0, fade, 240)
     assert gain[0] == pytest.approx(1.0, abs=1e-3) and gain[-1] == pytest.approx(1.0, abs=1e-3)
     assert gain[n // 2] == pytest.approx(10 ** (-1 / 20) / 2.0, rel=1e-4)
     assert np.all(np.diff(gain[:fade]) <= 1e-7)  # a fade down, no step
     assert np.max(np.abs(segment * gain)) <= 1.0
-    assert render.segment_gain(segment * 0.4, 1.0, fade, 240) is None  # nothing clips: no gain
-    assert render.segment_gain(segment, 2.5, fade, 240) is None  # the song's own overs are the song's
+    assert segment_gain(segment * 0.4, 1.0, fade, 240) is None  # nothing clips: no gain
+    assert segment_gain(segment, 2.5, fade, 240) is None  # the song's own overs are the song's
     # a sample in a fade that the faded gain alone would let clip is held too, smoothly
     segment[:, 100] = 1.5
-    gain = render.segment_gain(segment, 1.0, fade, 240)
+    gain = segment_gain(segment, 1.0, fade, 240)
     assert np.max(np.abs(segment * gain)) <= 1.0
     assert np.max(np.abs(np.diff(gain))) < 0.01
     # at the song's start and end (no fade wanted there) the gain is the segment's from the first sample
-    gain = render.segment_gain(segment, 1.0, fade, 240, fade_in=False, fade_out=False)
+    gain = segment_gain(segment, 1.0, fade, 240, fade_in=False, fade_out=False)
     assert gain[0] == pytest.approx(10 ** (-1 / 20) / 2.0, rel=1e-4)
 
 
@@ -462,7 +467,7 @@ def damaged_copy(run_dir: Path, out: Path, change) -> Path:
 @pytest.mark.parametrize("name", ["../outside.wav", "/etc/passwd", "sub/point_000.wav", "..", ""])
 def test_a_point_file_outside_the_run_folder_is_refused_by_every_reader(stereo_run, tmp_path, name):
     from moss_app.run_loader import load_run as open_in_app
-    from moss_engine.morph import load_run as load_for_morph
+    from moss_engine.run.morph import load_run as load_for_morph
 
     _, _, run_dir = stereo_run
     (tmp_path / "outside.wav").write_bytes((run_dir / "point_000.wav").read_bytes())  # a file the user can read
@@ -481,7 +486,7 @@ def test_a_point_file_outside_the_run_folder_is_refused_by_every_reader(stereo_r
 
 
 def test_points_that_are_not_records_are_refused(stereo_run, tmp_path):
-    from moss_engine.morph import load_run as load_for_morph
+    from moss_engine.run.morph import load_run as load_for_morph
 
     _, _, run_dir = stereo_run
     damaged = damaged_copy(run_dir, tmp_path / "run", lambda m: m.__setitem__("points", ["x", "y"]))
@@ -490,7 +495,7 @@ def test_points_that_are_not_records_are_refused(stereo_run, tmp_path):
 
 
 def test_a_mask_whose_header_claims_a_huge_array_is_refused_before_loading(stereo_run, tmp_path):
-    from moss_engine.run_folder import load_logits
+    from moss_engine.run.folder import load_logits
 
     _, _, run_dir = stereo_run
     manifest = manifest_of(run_dir)
@@ -513,7 +518,7 @@ def test_a_mask_whose_header_claims_a_huge_array_is_refused_before_loading(stere
 ], ids=["no-channels", "no-duration", "gain-text", "alpha-text", "mos-nan"])
 def test_a_damaged_manifest_is_one_line_for_every_reader(stereo_run, tmp_path, damage):
     from moss_app.run_loader import load_run as open_in_app
-    from moss_engine.morph import load_run as load_for_morph
+    from moss_engine.run.morph import load_run as load_for_morph
 
     _, _, run_dir = stereo_run
     damaged = damaged_copy(run_dir, tmp_path / "run", damage)

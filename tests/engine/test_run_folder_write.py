@@ -8,10 +8,10 @@ import tempfile
 
 import pytest
 
-from moss_engine import run_folder
 from moss_engine.errors import MossInputError
-from moss_engine.pipeline import compute_front
-from moss_engine.run_folder import write_run_folder
+from moss_engine.run import folder as run_folder
+from moss_engine.run.folder import write_run_folder
+from moss_engine.run.pipeline import compute_front
 from moss_engine.settings import make_settings
 
 pytestmark = pytest.mark.slow
@@ -77,7 +77,7 @@ def test_a_folder_where_nothing_can_be_written_is_one_line(result, tmp_path, mon
 def test_a_signal_in_the_write_phase_leaves_nothing_and_keeps_the_earlier_run(result, tmp_path):
     """SIGTERM/SIGHUP reach the writer as ``cli.Terminated`` (as Ctrl-C does): mid-write, the staging folder goes and
     the earlier run stays."""
-    from moss_engine.cli import Terminated
+    from moss_engine.commands.main import Terminated
 
     out = write_run_folder(result, tmp_path / "run")
     before = {p.name: p.read_bytes() for p in out.iterdir()}
@@ -96,7 +96,7 @@ def test_a_hard_kill_leftover_is_swept_only_when_its_owner_is_gone(result, tmp_p
     import subprocess
     import sys
 
-    from moss_engine import staging
+    from moss_engine.io import atomic as staging
 
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
@@ -124,7 +124,7 @@ def test_a_hard_kill_leftover_is_swept_only_when_its_owner_is_gone(result, tmp_p
 def test_a_full_disk_is_one_line_naming_the_folder_and_leaves_nothing(result, tmp_path, monkeypatch):
     import soundfile
 
-    from moss_engine import audio_io
+    from moss_engine.io import audio as audio_io
 
     out = write_run_folder(result, tmp_path / "run")
     before = {p.name: p.read_bytes() for p in out.iterdir()}
@@ -146,13 +146,13 @@ def test_a_full_disk_is_one_line_naming_the_folder_and_leaves_nothing(result, tm
 
 
 def test_a_file_name_that_is_not_utf8_is_written_and_read(result, tmp_path):
-    from moss_engine.audio_io import load_audio, write_wav
+    from moss_engine.io.audio import load_audio, write_wav
 
     name = os.fsdecode(b"x\xff.wav")  # a byte a UTF-8 file system name may hold, but no UTF-8 text
     write_wav(tmp_path / name, result.reference, result.sample_rate)
     clip = load_audio(tmp_path / name, sample_rate=result.sample_rate)
     assert clip.samples.shape == result.reference.shape
-    from moss_engine.plot import plot_front
+    from moss_engine.run.plot import plot_front
 
     odd = dataclasses.replace(result, settings=dataclasses.replace(result.settings, image=tmp_path / name))
     out = write_run_folder(odd, tmp_path / os.fsdecode(b"run\xfe"), plot=plot_front)  # the title names the picture

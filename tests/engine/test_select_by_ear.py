@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from moss_engine.front import hypervolume_2d
-from moss_engine.listening import available, distance_of_mos
-from moss_engine.pipeline import SAME_MOS, SAME_VISUAL, select_by_ear
+from moss_engine.optimise.front import hypervolume_2d
+from moss_engine.run.listening import available, distance_of_mos
+from moss_engine.run.pipeline import SAME_MOS, SAME_VISUAL, select_by_ear
 
 pytestmark = pytest.mark.skipif(not available(), reason="zimtohrli (the ear) has no wheel for this platform")
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from moss_engine.spectral import Stft, log_spaced_edges, mel_filterbank, resampling_matrix
+from moss_engine.dsp.spectral import Stft, log_spaced_edges, mel_filterbank, resampling_matrix
 
 
 @pytest.mark.parametrize("n_fft,hop,length", [(1024, 256, 22050), (2048, 512, 44101), (256, 64, 1000)])

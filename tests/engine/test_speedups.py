@@ -18,16 +18,17 @@ import numpy as np
 import pytest
 import torch
 
-from moss_engine import objectives as objectives_module
-from moss_engine.front import hypervolume, nondominated
-from moss_engine.mixing import blend_into_spectrum
-from moss_engine.objectives import leaky_clamp01, viewer_level
-from moss_engine.optimizer import CPU_ALLOCATOR_SLACK, ChunkPlan, StchOptimizer, mask_bytes, plan_chunks
-from moss_engine.pipeline import compute_front, load_inputs
-from moss_engine.problem import Problem, Scores
+from moss_engine.dsp import objectives as objectives_module
+from moss_engine.dsp.blend import blend_into_spectrum
+from moss_engine.dsp.objectives import leaky_clamp01, viewer_level
+from moss_engine.dsp.problem import Problem, Scores
+from moss_engine.dsp.spectral import Stft, overlap_add, power, power_to_db, rfft
+from moss_engine.dsp.target import warp_to_stft
+from moss_engine.optimise.front import hypervolume, nondominated
+from moss_engine.optimise.memory import CPU_ALLOCATOR_SLACK, ChunkPlan, mask_bytes, plan_chunks
+from moss_engine.optimise.stch import StchOptimiser
+from moss_engine.run.pipeline import compute_front, load_inputs
 from moss_engine.settings import make_settings
-from moss_engine.spectral import Stft, overlap_add, power, power_to_db, rfft
-from moss_engine.target import warp_to_stft
 
 FRONT_RTOL = 1e-4
 GRAD_RTOL = 1e-4
@@ -116,7 +117,7 @@ def plain_path_on(mp):
 
 
 def run_front(problem, settings, chunk_size=None, checkpointing=False):
-    opt = StchOptimizer(problem, settings)
+    opt = StchOptimiser(problem, settings)
     if chunk_size is not None:
         opt.chunk_size = chunk_size
     problem.checkpointing = checkpointing
@@ -344,7 +345,7 @@ def test_a_budget_below_one_mask_is_said(small):
         def should_stop(self):
             return False
 
-    opt = StchOptimizer(problem, too_small, Recorder())
+    opt = StchOptimiser(problem, too_small, Recorder())
     assert opt.chunk_size == 1 and problem.checkpointing
     assert any("below what one mask needs" in m for m in messages)
 

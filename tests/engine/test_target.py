@@ -6,9 +6,16 @@ import numpy as np
 import pytest
 import torch
 
+from moss_engine.dsp.target import (
+    level_to_db,
+    make_placement,
+    picture_levels,
+    sampling_grid,
+    view_matrices,
+    warp_to_stft,
+)
 from moss_engine.errors import MossInputError
 from moss_engine.settings import default_band
-from moss_engine.target import level_to_db, make_placement, picture_levels, sampling_grid, view_matrices, warp_to_stft
 
 
 def test_placement_covers_the_cells_inside_the_rectangle():
@@ -58,9 +65,9 @@ def test_levels_white_at_peak_black_at_range():
 
 
 def test_a_time_span_past_the_segment_is_cut_and_said():
-    from moss_engine.pipeline import placement_notices
+    from moss_engine.dsp.target import make_placement
+    from moss_engine.run.pipeline import placement_notices
     from moss_engine.settings import make_settings
-    from moss_engine.target import make_placement
 
     settings = make_settings("a.png", "b.wav", quality="preview", time=(3.0, 10.0), duration_s=4.0)
     placement = make_placement(4.0, 22050, 1024, 256, settings.time, (0.0, 8000.0), "linear")

@@ -138,7 +138,8 @@ def test_the_spec_starts_at_main_py_with_the_runtime_hook(spec):
     assert analysis.args[0] == [str(ROOT / "main.py")]
     assert analysis.kwargs["runtime_hooks"] == [str(PORTAUDIO_HOOK)]
     hidden = analysis.kwargs["hiddenimports"]
-    for module in ("moss_app.self_test", "moss_app.main_window", "moss_engine.pipeline", "moss_engine.nsga2"):
+    for module in ("moss_app.self_test", "moss_app.main_window", "moss_engine.run.pipeline",
+                   "moss_engine.optimise.nsga2"):
         assert module in hidden
     assert any(module.startswith("pymoo.functions") for module in hidden)
 

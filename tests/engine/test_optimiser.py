@@ -6,15 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from moss_engine.optimizer import (
-    StchOptimizer,
-    choose_chunk_size,
-    mask_bytes,
-    preference_vectors,
-    smooth_tchebycheff,
-)
-from moss_engine.pipeline import compute_front, load_inputs
-from moss_engine.problem import Problem
+from moss_engine.dsp.problem import Problem
+from moss_engine.optimise.memory import choose_chunk_size, mask_bytes
+from moss_engine.optimise.stch import StchOptimiser, preference_vectors, smooth_tchebycheff
+from moss_engine.run.pipeline import compute_front, load_inputs
 from moss_engine.settings import PRESETS, make_settings
 
 
@@ -78,7 +73,7 @@ def test_cancel_stops_between_chunks_and_keeps_the_front(small):
     problem = Problem(*inputs, settings)
     reporter = Mock()
     reporter.should_stop.side_effect = [False] * 3 + [True] * 100
-    opt = StchOptimizer(problem, settings.__class__(**{**settings.__dict__, "steps": 50}), reporter)
+    opt = StchOptimiser(problem, settings.__class__(**{**settings.__dict__, "steps": 50}), reporter)
     result = opt.run()
     assert result.cancelled and result.steps_done < 5
     assert len(result.candidates) == 2 + (settings.points - 2)
@@ -108,7 +103,7 @@ def test_adaptive_preferences_fill_the_widest_gap(small):
     """A crowded preference ray moves into the front's widest gap; the pure-visual ray never moves."""
     settings, inputs = small
     problem = Problem(*inputs, settings)
-    opt = StchOptimizer(problem, settings.__class__(**{**settings.__dict__, "points": 6}))
+    opt = StchOptimiser(problem, settings.__class__(**{**settings.__dict__, "points": 6}))
     an = opt.anchors
     # four archive points crowded near the image end, a wide gap next to the music end
     v = an.image_visual + np.array([0.05, 0.10, 0.12, 0.14]) * (an.music_visual - an.image_visual)
@@ -140,7 +135,7 @@ def test_out_of_memory_halves_the_chunk_and_carries_on(small, monkeypatch):
     monkeypatch.setattr(problem, "objectives", flaky)
     reporter = Mock()
     reporter.should_stop.return_value = False
-    opt = StchOptimizer(problem, settings.__class__(**{**settings.__dict__, "steps": 2}), reporter)
+    opt = StchOptimiser(problem, settings.__class__(**{**settings.__dict__, "steps": 2}), reporter)
     result = opt.run()
     assert result.chunk_size == 1 and result.steps_done == 2
     first_one = calls.index(1)

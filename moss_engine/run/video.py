@@ -9,8 +9,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from .audio_io import ffmpeg_path
-from .spectral import Stft, power
+from moss_engine.dsp.spectral import Stft, power
+from moss_engine.io.audio import ffmpeg_path
 
 FPS = 30
 WIDTH, HEIGHT = 1280, 720

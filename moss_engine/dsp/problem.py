@@ -11,15 +11,19 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
-from .audio_io import AudioClip
-from .hearing import NeurogramDistance
-from .image_io import LoadedImage
-from .loudness import SHORT_TERM_LIMIT_LU, integrated_loudness
-from .mixing import blend_into_spectrum
-from .objectives import LOUDNESS_MARGIN_LU, LogMelDistance, LoudnessExcess, ViewRenderer, VisualLoss, WeightedSsim
-from .settings import RunSettings
-from .spectral import Stft, frame_major, magnitude_to_db, power
-from .target import (
+from moss_engine.dsp.blend import blend_into_spectrum
+from moss_engine.dsp.hearing import NeurogramDistance
+from moss_engine.dsp.loudness import SHORT_TERM_LIMIT_LU, integrated_loudness
+from moss_engine.dsp.objectives import (
+    LOUDNESS_MARGIN_LU,
+    LogMelDistance,
+    LoudnessExcess,
+    ViewRenderer,
+    VisualLoss,
+    WeightedSsim,
+)
+from moss_engine.dsp.spectral import Stft, frame_major, magnitude_to_db, power
+from moss_engine.dsp.target import (
     Placement,
     Target,
     image_grid_shape,
@@ -31,6 +35,9 @@ from .target import (
     view_matrices,
     warp_to_stft,
 )
+from moss_engine.io.audio import AudioClip
+from moss_engine.io.image import LoadedImage
+from moss_engine.settings import RunSettings
 
 #: Music quieter than this many dB below the viewer's black counts as silence: there the picture gets a phase of
 #: its own (a fixed random one), since silence has no phase to borrow.

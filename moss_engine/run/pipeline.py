@@ -9,22 +9,23 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .audio_io import AudioClip, load_audio, sha256_file
-from .coarse import optimise_coarse_to_fine
-from .device import describe, resolve_device
-from .errors import MossInputError
-from .front import Anchors, alphas, hypervolume, hypervolume_2d, nondominated, pick_spread, thin_out
-from .image_io import LoadedImage, load_image
-from .levels import peak_gain
-from .listening import SAME_AS_SONG_MOS, Listener, Scorer, available, distance_of_mos
-from .loudness import SongLoudness
-from .mask import interpolated_logits
-from .nsga2 import Nsga2Optimizer
-from .optimizer import Candidate, OptimisationResult, StchOptimizer
-from .problem import LEVEL_RANGE_DB, Problem
-from .reporting import NullReporter, Reporter
-from .settings import RunSettings
-from .target import Placement
+from moss_engine.device import describe, resolve_device
+from moss_engine.dsp.levels import peak_gain
+from moss_engine.dsp.loudness import SongLoudness
+from moss_engine.dsp.masks import interpolated_logits
+from moss_engine.dsp.problem import LEVEL_RANGE_DB, Problem
+from moss_engine.dsp.target import Placement
+from moss_engine.errors import MossInputError
+from moss_engine.io.audio import AudioClip, load_audio, sha256_file
+from moss_engine.io.image import LoadedImage, load_image
+from moss_engine.optimise.base import Candidate, OptimisationResult
+from moss_engine.optimise.coarse import optimise_coarse_to_fine
+from moss_engine.optimise.front import Anchors, alphas, hypervolume, hypervolume_2d, nondominated, pick_spread, thin_out
+from moss_engine.optimise.nsga2 import Nsga2Optimiser
+from moss_engine.optimise.stch import StchOptimiser
+from moss_engine.reporting import NullReporter, Reporter
+from moss_engine.run.listening import SAME_AS_SONG_MOS, Listener, Scorer, available, distance_of_mos
+from moss_engine.settings import RunSettings
 
 #: Front points closer than this (as a share of the front's extent in each loss) count as one.
 MIN_POINT_DISTANCE = 0.02
@@ -263,7 +264,7 @@ def compute_front(settings: RunSettings, reporter: Reporter | None = None,
     if settings.algorithm == "stch" and settings.coarse_steps > 0 and settings.steps > 1:
         result = optimise_coarse_to_fine(problem, clip, image, settings, reporter)
     else:
-        optimiser = (Nsga2Optimizer if settings.algorithm == "nsga2" else StchOptimizer)(problem, settings, reporter)
+        optimiser = (Nsga2Optimiser if settings.algorithm == "nsga2" else StchOptimiser)(problem, settings, reporter)
         result = optimiser.run()
     optimised = time.perf_counter()
 

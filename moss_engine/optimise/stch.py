@@ -4,41 +4,27 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from .front import Anchors, hypervolume_2d, nondominated
-from .problem import Problem
-from .reporting import FrontSnapshot, NullReporter, Reporter
-from .settings import RunSettings
+from moss_engine.dsp.problem import Problem
+from moss_engine.optimise.base import (
+    ANCHOR_LOGIT,
+    IDEAL,
+    MIN_CROSSFADE_LEVELS,
+    Candidate,
+    OptimisationResult,
+    SteppableOptimiser,
+)
+from moss_engine.optimise.front import Anchors, hypervolume_2d, nondominated
+from moss_engine.optimise.memory import mask_bytes, memory_budget, plan_chunks
+from moss_engine.reporting import NullReporter, Reporter
+from moss_engine.settings import RunSettings
 
-#: Logit of the two anchors: sigmoid(+-30) is 1 or 0 to float32 precision, and stays finite under interpolation.
-ANCHOR_LOGIT = 30.0
 #: Smoothing of the Tchebycheff max, in anchor-normalised units (Lin et al., "Smooth Tchebycheff Scalarization", 2024).
 STCH_MU = 0.05
-#: The ideal point, a little beyond the anchors so that every preference ray has room to improve.
-IDEAL = (-0.2, -0.05)
-#: On the CPU, one chunk holds about this many samples x masks: a fifth of a second of work on two cores, so a cancel
-#: takes effect at once, and small enough to stay in cache: measured on the 2-core CPU (preview, 5 to 20 s clips),
-#: chunks of 0.2 to 0.9 M samples ran fastest, and 2.6 M (six 20 s masks at once) took twice as long per mask.
-#: A fixed number (not a timing) keeps a run deterministic.
-CPU_SAMPLES_PER_CHUNK = 500_000
-#: On the CPU the resident memory of a run exceeds what torch allocates by what glibc's heap keeps: measured with the
-#: default allocator, 180 s at 44.1 kHz, one mask a chunk, 1.1 (2 masks) to 1.6 (64 masks, checkpointed) times the
-#: allocation peak. The budget on the CPU bounds the resident memory, so each mask counts this much more.
-CPU_ALLOCATOR_SLACK = 1.3
-#: Default memory a chunk may take: on the CPU a fixed amount, on a GPU a share of what is free.
-CPU_MEMORY_BYTES = 3 * 1024 ** 3
-GPU_MEMORY_SHARE = 0.6
-#: ... and on a GPU at most this much, so that a long clip's peak stays bounded on a large card too.
-GPU_MEMORY_BYTES = 16 * 1024 ** 3
-#: Crossfade levels evaluated for the baseline and the start points (at least this many).
-MIN_CROSSFADE_LEVELS = 9
-#: Steps before early stopping may end a run.
-MIN_STEPS = 10
 #: Every this many steps, the preference of the most crowded front point moves to the front's widest gap
 #: (adaptive weight adjustment, as MOEA/D-AWA does), so the points spread along the whole front.
 ADAPT_EVERY = 8
@@ -80,184 +66,7 @@ def smooth_tchebycheff(normalised: Tensor, weights: Tensor, mu: float = STCH_MU)
     return mu * torch.logsumexp(weights * (normalised - ideal) / mu, dim=-1)
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """One mask the run found and its losses. ``kind`` is ``music``, ``image``, ``crossfade`` or ``optimised``.
-
-    ``level_db`` is the picture's level the mask blends it at (``picture_level_db``, DESIGN.md "Levels").
-    ``phase_iterations`` > 0 means the audio is synthesised with that many iterations of phase refinement
-    (``Problem.phase_rotation``); the losses are those of that audio. ``loudness_excess`` is the optimiser's estimate
-    of how far the audio is over the song's loudness (``Scores.loudness_excess``; 0 within the limits). ``samples``,
-    when not None, is that audio, (channels, samples), already rendered.
-    """
-
-    logits: np.ndarray
-    visual: float
-    audio: float
-    kind: str
-    phase_iterations: int = 0
-    level_db: float = 0.0
-    loudness_excess: float = 0.0
-    samples: np.ndarray | None = field(default=None, repr=False, compare=False)
-
-
-@dataclass(frozen=True)
-class OptimisationResult:
-    """What the optimiser hands on: every candidate, the anchors, the crossfade baseline, and how it ended."""
-
-    candidates: list[Candidate]
-    anchors: Anchors
-    crossfade_levels: np.ndarray
-    crossfade_visual: np.ndarray
-    crossfade_audio: np.ndarray
-    steps_done: int
-    stopped_early: bool
-    cancelled: bool
-    elapsed_s: float
-    chunk_size: int
-    hypervolume_history: list[float]
-
-
-@dataclass(frozen=True)
-class ChunkPlan:
-    """How the population is processed: ``size`` masks at once, and whether the STFT round trip is checkpointed.
-
-    ``fits`` is False when even one checkpointed mask needs more than the budget: the run then goes one mask at a
-    time anyway, and its peak exceeds the budget by that much (a bound below one mask's need cannot be kept).
-    """
-
-    size: int
-    checkpointing: bool
-    fits: bool = True
-
-
-def memory_budget(device: torch.device, memory_limit_gb: float | None) -> float:
-    """Bytes one chunk may take: the asked limit, or on a GPU a share of what is free (at most
-    ``GPU_MEMORY_BYTES``), or ``CPU_MEMORY_BYTES``."""
-    if memory_limit_gb is not None:
-        return memory_limit_gb * 1024 ** 3
-    if device.type == "cuda":
-        free, _ = torch.cuda.mem_get_info(device)
-        return min(GPU_MEMORY_SHARE * free, GPU_MEMORY_BYTES)
-    return CPU_MEMORY_BYTES
-
-
-def mask_bytes(problem: Problem, checkpointed: bool = False) -> float:
-    """What one mask of a chunk counts against the budget: ``Problem.bytes_per_mask`` (what torch allocates), times
-    ``CPU_ALLOCATOR_SLACK`` on the CPU (what the system sees)."""
-    slack = CPU_ALLOCATOR_SLACK if problem.device.type == "cpu" else 1.0
-    return problem.bytes_per_mask(checkpointed) * slack
-
-
-def plan_chunks(problem: Problem, population: int, memory_limit_gb: float | None) -> ChunkPlan:
-    """What fits the memory budget (and on the CPU about half a second of work).
-
-    Checkpointing costs a second forward pass, so it is used only when not even one mask fits the budget without
-    it; the chunk is then sized by the checkpointed estimate. A run's peak is thus about the music's own tensors
-    (linear in the clip's length, independent of the population) plus the budget.
-    """
-    device = problem.device
-    budget = memory_budget(device, memory_limit_gb)
-    chunk = int(budget // mask_bytes(problem))
-    checkpointing = chunk < 1
-    fits = True
-    if checkpointing:
-        chunk = int(budget // mask_bytes(problem, checkpointed=True))
-        fits = chunk >= 1
-        chunk = max(1, chunk)
-    if device.type == "cpu":
-        chunk = min(chunk, max(1, CPU_SAMPLES_PER_CHUNK // problem.n_samples))
-    chunk = max(1, min(chunk, population))
-    # as many chunks as needed, evenly filled: 64 masks with room for 55 run as 32 + 32, not 55 + 9
-    chunk = -(-population // -(-population // chunk))
-    return ChunkPlan(size=chunk, checkpointing=checkpointing, fits=fits)
-
-
-def choose_chunk_size(problem: Problem, population: int, memory_limit_gb: float | None) -> int:
-    """How many masks to process at once (``plan_chunks(...).size``)."""
-    return plan_chunks(problem, population, memory_limit_gb).size
-
-
-class SteppableOptimiser:
-    """What every MOSS optimiser shares: the step loop, the early-stop rule, reporting and the result's packaging.
-
-    Subclasses set ``problem``, ``settings``, ``reporter``, ``step_count``, ``cancelled``, ``stopped_early``,
-    ``_started``, ``chunk_size``, the anchors and crossfade (``anchors``, ``crossfade_*``, ``_cross_logits``,
-    ``hypervolume_history``, measured at ``problem.matched_level_db``: the loudness-matched crossfade) and implement
-    ``next()`` and ``result()``.
-    """
-
-    unit = "step"
-
-    @property
-    def progress(self) -> float:
-        return min(1.0, self.step_count / self.settings.steps)
-
-    def has_next(self) -> bool:
-        return not (self.cancelled or self.stopped_early or self.step_count >= self.settings.steps)
-
-    def run(self) -> OptimisationResult:
-        """Step until done, cancelled or converged, and return the result."""
-        while self.has_next():
-            self.next()
-        return self.result()
-
-    def _run_chunk(self, fn, *args):
-        """Call ``fn`` and, on a GPU out-of-memory error, halve the chunk size, or at one mask a chunk turn
-        checkpointing on, and report it (the caller retries)."""
-        try:
-            return fn(*args)
-        except torch.OutOfMemoryError:
-            if self.chunk_size == 1 and self.problem.checkpointing:
-                raise
-            if self.chunk_size > 1:
-                self.chunk_size = max(1, self.chunk_size // 2)
-                how = f"in chunks of {self.chunk_size}"
-            else:
-                self.problem.checkpointing = True
-                how = "one mask at a time, recomputing the STFT round trip in the backward pass"
-            if self.problem.device.type == "cuda":
-                torch.cuda.empty_cache()
-            self.reporter.progress(self.progress, f"out of GPU memory: retrying {how}")
-            return None
-
-    def _settled(self, history: list[float]) -> bool:
-        """True when ``history`` (hypervolume per step) grew by less than ``min_improvement`` (relative) over the
-        last ``patience`` steps, once ``MIN_STEPS`` are done."""
-        patience = self.settings.patience
-        if self.step_count < max(MIN_STEPS, patience) or len(history) <= patience:
-            return False
-        old, new = history[-1 - patience], history[-1]
-        return new - old <= self.settings.min_improvement * max(abs(old), 1e-9)
-
-    def _report(self, visual: np.ndarray, audio: np.ndarray, hv: float) -> None:
-        """A frozen snapshot of the front and a progress line."""
-        elapsed = time.perf_counter() - self._started
-        self.reporter.partial(FrontSnapshot(
-            step=self.step_count, steps=self.settings.steps, visual=np.array(visual), audio=np.array(audio),
-            crossfade_visual=self.crossfade_visual.copy(), crossfade_audio=self.crossfade_audio.copy(),
-            hypervolume=hv, elapsed_s=elapsed))
-        rate = self.step_count / elapsed if elapsed > 0 else 0.0
-        self.reporter.progress(self.progress, f"{self.unit} {self.step_count}/{self.settings.steps}  HV {hv:.3f}  "
-                                              f"{rate:.2f} {self.unit}s/s")
-
-    def _package(self, optimised: list[Candidate]) -> OptimisationResult:
-        """Both anchors and the ``optimised`` candidates as an ``OptimisationResult``."""
-        level = self.problem.matched_level_db
-        cands = [Candidate(self._cross_logits[0].cpu().numpy(), self.anchors.music_visual, self.anchors.music_audio,
-                           "music", level_db=level),
-                 Candidate(self._cross_logits[-1].cpu().numpy(), self.anchors.image_visual, self.anchors.image_audio,
-                           "image", level_db=level, loudness_excess=float(self.crossfade_excess[-1])),
-                 *optimised]
-        return OptimisationResult(
-            candidates=cands, anchors=self.anchors, crossfade_levels=self.crossfade_levels.copy(),
-            crossfade_visual=self.crossfade_visual.copy(), crossfade_audio=self.crossfade_audio.copy(),
-            steps_done=self.step_count, stopped_early=self.stopped_early, cancelled=self.cancelled,
-            elapsed_s=time.perf_counter() - self._started, chunk_size=self.chunk_size,
-            hypervolume_history=list(self.hypervolume_history))
-
-
-class StchOptimizer(SteppableOptimiser):
+class StchOptimiser(SteppableOptimiser):
     """Optimises ``settings.points - 2`` masks, one per preference vector, in one batched Adam run.
 
     Each mask has a picture level of its own (dB, DESIGN.md "Levels"), optimised with it: it starts at

@@ -39,7 +39,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
-from .spectral import Stft, power
+from moss_engine.dsp.spectral import Stft, power
 
 #: What ``NeurogramDistance`` is, in words (the run folder's ``audio_objective``).
 NEUROGRAM_OBJECTIVE = ("neurogram distance to the song (1 - NSIM of auditory-band levels: 1/3-ERB bands, threshold of "

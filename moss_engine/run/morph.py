@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import staging
-from .front import alphas
-from .levels import peak, peak_gain
-from .mask import interpolated_logits
-from .pipeline import load_inputs
-from .problem import Problem
-from .run_folder import load_logits, picture_level_db, point_file, read_manifest, settings_from_manifest
+from moss_engine.dsp.levels import peak, peak_gain
+from moss_engine.dsp.masks import interpolated_logits
+from moss_engine.dsp.problem import Problem
+from moss_engine.io import atomic as staging
+from moss_engine.optimise.front import alphas
+from moss_engine.run.folder import load_logits, picture_level_db, point_file, read_manifest, settings_from_manifest
+from moss_engine.run.pipeline import load_inputs
 
 #: Interpolated states between two neighbouring front points (the points themselves come on top).
 STATES_BETWEEN = 3
@@ -138,9 +138,9 @@ def write_morph(folder: Path, overwrite: bool = False, video: bool = True) -> li
     import os
     import tempfile
 
-    from .audio_io import write_wav
-    from .errors import MossInputError
-    from .run_folder import write_json
+    from moss_engine.errors import MossInputError
+    from moss_engine.io.audio import write_wav
+    from moss_engine.run.folder import write_json
 
     folder = Path(folder)
     run = load_run(folder)
@@ -161,7 +161,7 @@ def write_morph(folder: Path, overwrite: bool = False, video: bool = True) -> li
              "phase_iterations": s.phase_iterations} for s in states]})
         write_wav(tmp / "morph.wav", audio, run.problem.sample_rate)
         if video:
-            from .video import write_morph_video
+            from moss_engine.run.video import write_morph_video
 
             points = run.manifest["points"]
             write_morph_video(tmp / "morph.mp4", tmp / "morph.wav", audio, run.problem.sample_rate, frame_alpha,

@@ -11,12 +11,13 @@ import dataclasses
 import re
 import time
 
-from .audio_io import AudioClip
-from .image_io import LoadedImage
-from .optimizer import OptimisationResult, StchOptimizer
-from .problem import Problem
-from .reporting import FrontSnapshot, NullReporter, Reporter
-from .settings import RunSettings
+from moss_engine.dsp.problem import Problem
+from moss_engine.io.audio import AudioClip
+from moss_engine.io.image import LoadedImage
+from moss_engine.optimise.base import OptimisationResult
+from moss_engine.optimise.stch import StchOptimiser
+from moss_engine.reporting import FrontSnapshot, NullReporter, Reporter
+from moss_engine.settings import RunSettings
 
 #: How much coarser the coarse stage's time grid is (its hop and the audio objective's hops are this many times
 #: longer).
@@ -69,12 +70,12 @@ def optimise_coarse_to_fine(problem: Problem, clip: AudioClip, image: LoadedImag
     coarse_run = coarse_settings(settings)
     coarse_problem = Problem(clip, image, coarse_run, audio_hop_divisor=4 // COARSE_FACTOR).to(problem.device)
     reporter = reporter or NullReporter()
-    coarse = StchOptimizer(coarse_problem, coarse_run,
+    coarse = StchOptimiser(coarse_problem, coarse_run,
                            StageReporter(reporter, 0, coarse_run.steps, settings.steps, "coarse pass"))
     coarse.run()
     del coarse_problem
     fine_run = dataclasses.replace(settings, steps=max(1, settings.steps - coarse.step_count), coarse_steps=0)
-    fine = StchOptimizer(problem, fine_run,
+    fine = StchOptimiser(problem, fine_run,
                          StageReporter(reporter, coarse.step_count, fine_run.steps, coarse.step_count + fine_run.steps,
                                        "fine pass"),
                          weights=coarse.weights.cpu().numpy(),

@@ -9,18 +9,18 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .front import Anchors, hypervolume_2d, nondominated, pick_spread
-from .optimizer import (
+from moss_engine.dsp.problem import Problem
+from moss_engine.optimise.base import (
     ANCHOR_LOGIT,
     MIN_CROSSFADE_LEVELS,
     Candidate,
     OptimisationResult,
     SteppableOptimiser,
-    choose_chunk_size,
 )
-from .problem import Problem
-from .reporting import NullReporter, Reporter
-from .settings import RunSettings
+from moss_engine.optimise.front import Anchors, hypervolume_2d, nondominated, pick_spread
+from moss_engine.optimise.memory import choose_chunk_size
+from moss_engine.reporting import NullReporter, Reporter
+from moss_engine.settings import RunSettings
 
 #: Default (freq, time) size of the coarse logit grid the genetic search works on: 128 decision variables. A GA
 #: cannot search the 8192 logits of the preview grid (it has no gradient to follow); a coarse grid, upsampled
@@ -57,8 +57,8 @@ def upsample(coarse: Tensor, shape: tuple[int, int]) -> Tensor:
     return F.interpolate(coarse[:, None], size=tuple(shape), mode="bilinear", align_corners=True)[:, 0]
 
 
-class Nsga2Optimizer(SteppableOptimiser):
-    """pymoo's NSGA-II over coarse mask logits, with the same objectives, interface and result as ``StchOptimizer``.
+class Nsga2Optimiser(SteppableOptimiser):
+    """pymoo's NSGA-II over coarse mask logits, with the same objectives, interface and result as ``StchOptimiser``.
 
     Steppable like pymoo's ``Algorithm``: ``while opt.has_next(): opt.next()``, then ``opt.result()``. One step is
     one generation: the first evaluates the seeded population, every later one a generation of offspring. Each

@@ -11,7 +11,7 @@ from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 from torch.utils.checkpoint import checkpoint
 
-from .loudness import (
+from moss_engine.dsp.loudness import (
     ABSOLUTE_GATE_LUFS,
     BLOCK_S,
     BLOCK_STEP_S,
@@ -23,7 +23,7 @@ from .loudness import (
     SHORT_TERM_S,
     k_weighting_gain,
 )
-from .spectral import TINY, Stft, mel_filterbank, power, power_to_db
+from moss_engine.dsp.spectral import TINY, Stft, mel_filterbank, power, power_to_db
 
 #: Gradient that leaks through the viewer's clamp, so a cell below black (or above white) still feels the mask.
 #: The forward value is the exact clamp.

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import shown
-from .settings import OBJECTIVE_NAMES
+from moss_engine.errors import shown
+from moss_engine.settings import OBJECTIVE_NAMES
 
 FRONT_BLUE = "#1f6fb4"
 
@@ -18,7 +18,7 @@ def _thumbnail(samples: np.ndarray, result: Any) -> np.ndarray:
     """A small spectrogram of a point's audio as a viewer shows it (its own top, the run's dB range and axis)."""
     from PIL import Image
 
-    from .video import spectrogram_panel
+    from moss_engine.run.video import spectrogram_panel
 
     s = result.settings
     panel = spectrogram_panel(samples, result.sample_rate, s.n_fft, s.hop_length, s.db_range, s.freq_scale)

@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from . import staging
-from .audio_io import write_wav
-from .errors import MossInputError
-from .front import HV_REFERENCE
+from moss_engine.errors import MossInputError
+from moss_engine.io import atomic as staging
+from moss_engine.io.audio import write_wav
+from moss_engine.optimise.front import HV_REFERENCE
 
 #: The run folder format this version writes (DESIGN.md "The run folder"), and every format it reads. moss-run/2
 #: differs from moss-run/1 only in levels: no run-wide ``output_gain_db``; per point ``gain_db``, ``loudness_lu``,
@@ -135,9 +135,9 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 def manifest_for(result: Any) -> dict[str, Any]:
     """The manifest of a ``pipeline.RunResult`` (every key the contract requires, plus a few more)."""
     s = result.settings
-    from .hearing import NEUROGRAM_OBJECTIVE
-    from .listening import model_name
-    from .objectives import AUDIO_OBJECTIVE
+    from moss_engine.dsp.hearing import NEUROGRAM_OBJECTIVE
+    from moss_engine.dsp.objectives import AUDIO_OBJECTIVE
+    from moss_engine.run.listening import model_name
 
     objective = AUDIO_OBJECTIVE if s.audio_objective == "logmel" else NEUROGRAM_OBJECTIVE
     points = []
@@ -178,7 +178,7 @@ def manifest_for(result: Any) -> dict[str, Any]:
 
 
 def _engine_version() -> str:
-    from . import __version__
+    from moss_engine import __version__
 
     return __version__
 
@@ -340,7 +340,7 @@ def find_input(run_dir: Path, manifest: dict[str, Any], kind: str, purpose: str 
     Looked for at the path the settings record (relative to the current folder if relative), then by its name in the
     run folder and beside it.
     """
-    from .audio_io import sha256_file
+    from moss_engine.io.audio import sha256_file
 
     run_dir = Path(run_dir)
     recorded = Path(str(manifest["settings"].get(kind) or manifest["input"].get(kind) or ""))
@@ -372,7 +372,7 @@ def settings_record(manifest: dict[str, Any]) -> dict[str, Any]:
 
 def settings_from_manifest(run_dir: Path, manifest: dict[str, Any]) -> Any:
     """Rebuild a run's ``RunSettings`` from its manifest, with its picture and music found and checked."""
-    from .settings import RunSettings
+    from moss_engine.settings import RunSettings
 
     record = settings_record(manifest)
     known = set(RunSettings.__dataclass_fields__)

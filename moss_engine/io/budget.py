@@ -12,8 +12,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from .audio_io import probe_audio
-from .errors import MossInputError
+from moss_engine.errors import MossInputError
+from moss_engine.io.audio import probe_audio
 
 GB = 1024 ** 3
 BYTES_PER_SAMPLE = 400

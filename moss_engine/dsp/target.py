@@ -10,9 +10,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .errors import MossInputError
-from .image_io import LoadedImage, fit_image
-from .spectral import log_spaced_edges, resampling_matrix
+from moss_engine.dsp.spectral import log_spaced_edges, resampling_matrix
+from moss_engine.errors import MossInputError
+from moss_engine.io.image import LoadedImage, fit_image
 
 #: The smallest picture grid SSIM can judge (its Gaussian window is 11 cells wide).
 MIN_GRID = 11

@@ -7,16 +7,17 @@ import time
 
 import numpy as np
 
-from .audio_io import AudioClip
-from .device import resolve_device
-from .errors import MossInputError
-from .image_io import LoadedImage
-from .mask import interpolated_logits
-from .optimizer import ANCHOR_LOGIT, Candidate, StchOptimizer, weight_through
-from .pipeline import RunResult, assemble_result, load_inputs
-from .problem import Problem
-from .reporting import Reporter
-from .settings import RunSettings
+from moss_engine.device import resolve_device
+from moss_engine.dsp.masks import interpolated_logits
+from moss_engine.dsp.problem import Problem
+from moss_engine.errors import MossInputError
+from moss_engine.io.audio import AudioClip
+from moss_engine.io.image import LoadedImage
+from moss_engine.optimise.base import ANCHOR_LOGIT, Candidate
+from moss_engine.optimise.stch import StchOptimiser, weight_through
+from moss_engine.reporting import Reporter
+from moss_engine.run.pipeline import RunResult, assemble_result, load_inputs
+from moss_engine.settings import RunSettings
 
 #: How close the measured alpha must come to the asked one before the bisection stops.
 ALPHA_TOLERANCE = 0.01
@@ -50,7 +51,7 @@ def compute_blend(settings: RunSettings, alpha: float, reporter: Reporter | None
 
     # the image end first: it decides what the asked alpha means
     image_anchor_logits = np.full(settings.mask_shape, ANCHOR_LOGIT, dtype=np.float32)
-    optimiser = StchOptimizer(problem, settings, reporter, weights=np.array([[1.0, 0.0]]))  # measures the anchors
+    optimiser = StchOptimiser(problem, settings, reporter, weights=np.array([[1.0, 0.0]]))  # measures the anchors
     anchors = optimiser.anchors
     level = problem.matched_level_db
     image_end = Candidate(image_anchor_logits, anchors.image_visual, anchors.image_audio, "image", level_db=level,

@@ -1,0 +1,1 @@
+"""The command line: the ``moss`` parser and one module per command."""

@@ -1,0 +1,372 @@
+"""The ``moss`` command line: ``moss front`` computes a front into a run folder; ``moss`` alone runs the sample."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import math
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any, NoReturn
+
+from moss_engine.commands.render import add_render_parser, run_render
+from moss_engine.errors import MossError, MossInputError
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_FAILED = 0, 2, 130, 1
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad option as one line and exit status 2 (no usage block)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"moss: error: {message} (see moss {self.prog.split()[-1]} --help)\n"
+                  if " " in self.prog else f"moss: error: {message} (see moss --help)\n")
+
+
+def _span(text: str) -> tuple[float, float]:
+    try:
+        a, b = text.split(":")
+        return float(a), float(b)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected A:B with two numbers, got {text!r}") from None
+
+
+def _duration(text: str) -> float:
+    if text.lower() in ("all", "full"):
+        return float("inf")
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds or 'all', got {text!r}") from None
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("quality (each flag overrides its preset value)")
+    g.add_argument("--quality", choices=("preview", "standard", "high"),
+                   help="preset: preview (default on a CPU), standard (default on a GPU) or high")
+    g.add_argument("--points", type=int, help="front points, both ends included")
+    g.add_argument("--steps", type=int, help="most optimiser steps (it may stop earlier when the front settles)")
+    g.add_argument("--sample-rate", type=int, help="rate the engine runs at and writes, Hz")
+    g.add_argument("--n-fft", type=int, help="STFT size of the synthesis and of the viewer")
+    g.add_argument("--hop", type=int, dest="hop_length", help="STFT hop, samples")
+    g.add_argument("--seed", type=int, help="random seed (runs on the CPU are repeatable)")
+    g = p.add_argument_group("segment, placement and mapping")
+    g.add_argument("--start", type=float, dest="start_s", help="segment start in the song, seconds (default 0)")
+    g.add_argument("--duration", type=_duration, dest="duration_s",
+                   help="segment length, seconds, or 'all' (default 30; a shorter song uses what it has)")
+    g.add_argument("--time", type=_span, metavar="T0:T1", help="where the picture sits, seconds into the segment")
+    g.add_argument("--freq", type=_span, metavar="F0:F1", help="the picture's band, Hz (default 0:15000; see README)")
+    g.add_argument("--freq-scale", choices=("linear", "log"), help="the viewer's frequency axis (default linear)")
+    g.add_argument("--db-range", type=float, help="viewer range in dB: black = peak - range (default 80)")
+    g.add_argument("--gamma", type=float, help="gamma on the picture's luminance (default 1)")
+    g.add_argument("--invert", action="store_true", default=None, help="swap black and white")
+    g.add_argument("--fit", choices=("stretch", "contain"), help="fill the placement or keep the aspect ratio")
+    g = p.add_argument_group("how it runs")
+    g.add_argument("--device", help="auto (default), cpu, cuda, cuda:N or mps")
+    g.add_argument("--memory-limit", type=float, dest="memory_limit_gb", metavar="GB",
+                   help="most memory the masks being optimised may take at once, beyond the music's own tensors "
+                   "(default: 3 GB on a CPU, 60%% of the free GPU memory up to 16 GB); below one mask's need the run "
+                   "goes one mask at a time, recomputing the STFT round trip")
+    g.add_argument("--algorithm", choices=("stch", "nsga2"),
+                   help="stch: smooth Tchebycheff, batched (default); nsga2: pymoo NSGA-II on a coarse 8x16 logit "
+                   "grid, for comparison")
+    g.add_argument("--audio-objective", choices=("neurogram", "logmel"), dest="audio_objective",
+                   help="what the optimiser listens with: neurogram (auditory bands, threshold of hearing, NSIM; the "
+                   "default) or logmel (the older log-mel distance, for comparison)")
+    g.add_argument("--overwrite", action="store_true", help="replace --out if it is an earlier MOSS run folder")
+    g.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="moss", description="Hide a picture in a piece of music: compute the whole trade-off "
+                     "from pure music to pure picture, as a folder of audio files.")
+    from moss_engine import __version__
+
+    parser.add_argument("--version", action="version", version=f"moss {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    front = sub.add_parser("front", help="compute a Pareto front into a run folder")
+    front.add_argument("--image", type=Path, required=True, help="the picture (any format Pillow reads)")
+    front.add_argument("--audio", type=Path, required=True, help="the music (WAV, FLAC, OGG, MP3, AIFF, M4A, ...)")
+    front.add_argument("--out", type=Path, required=True, help="the run folder to create")
+    _add_run_options(front)
+    blend = sub.add_parser("blend", help="one result at an asked blend ratio (faster than a whole front)")
+    blend.add_argument("--image", type=Path, required=True, help="the picture (any format Pillow reads)")
+    blend.add_argument("--audio", type=Path, required=True, help="the music (WAV, FLAC, OGG, MP3, AIFF, M4A, ...)")
+    blend.add_argument("--alpha", type=float, required=True,
+                       help="0 = pure music ... 1 = as much picture as possible; 0.7 means 'blend 70 %%'")
+    blend.add_argument("--out", type=Path, required=True, help="the run folder to create (music end, result, "
+                       "image end)")
+    _add_run_options(blend)
+    morph = sub.add_parser("morph", help="morph.json, morph.wav and morph.mp4 for a run folder: music to picture")
+    morph.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run folder made by moss front")
+    morph.add_argument("--overwrite", action="store_true", help="replace earlier morph files of this run")
+    morph.add_argument("--no-video", action="store_true", help="only morph.json and morph.wav")
+    add_render_parser(sub)
+    demo = sub.add_parser("demo", help="run the bundled sample into ./moss-output/<timestamp> (the default)")
+    demo.add_argument("--image", type=Path, help="another picture instead of the sample's")
+    demo.add_argument("--audio", type=Path, help="other music instead of the sample's")
+    demo.add_argument("--out", type=Path, help="the run folder (default: a new one under ./moss-output/)")
+    _add_run_options(demo)
+    return parser
+
+
+class ConsoleReporter:
+    """Progress bar on stderr (redrawn in place on a terminal, a line per 10 % otherwise)."""
+
+    def __init__(self, stream: Any = None, quiet: bool = False):
+        self.stream = stream or sys.stderr
+        self.quiet = quiet
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self._last_decile = -1
+        self._started = time.perf_counter()
+
+    def progress(self, fraction: float, message: str) -> None:
+        if self.quiet:
+            return
+        width = 28
+        filled = int(round(fraction * width))
+        elapsed = time.perf_counter() - self._started
+        line = f"[{'#' * filled}{'.' * (width - filled)}] {fraction * 100:5.1f} %  {message}  {elapsed:5.0f} s"
+        if self.tty:
+            self.stream.write("\r" + line[:150].ljust(150))
+            self.stream.flush()
+        elif int(fraction * 10) > self._last_decile:
+            self._last_decile = int(fraction * 10)
+            self.stream.write(line + "\n")
+            self.stream.flush()
+
+    def partial(self, snapshot: Any) -> None:
+        pass
+
+    def should_stop(self) -> bool:
+        return False
+
+    def done(self) -> None:
+        if self.tty and not self.quiet:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _resources() -> Path:
+    if getattr(sys, "frozen", False):
+        return Path(getattr(sys, "_MEIPASS", Path(sys.executable).parent)) / "resources"
+    return Path(__file__).resolve().parents[2] / "resources"
+
+
+def sample_paths() -> tuple[Path, Path]:
+    """The bundled sample picture and music."""
+    folder = _resources() / "sample"
+    return folder / "astronaut.png", folder / "metal_madness_sectoid.ogg"
+
+
+def _new_demo_folder(base: Path) -> Path:
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = base / stamp
+    n = 2
+    while out.exists():
+        out = base / f"{stamp}-{n}"
+        n += 1
+    return out
+
+
+def _summary(result: Any, out: Path) -> str:
+    from moss_engine.run.listening import available
+    from moss_engine.settings import OBJECTIVE_NAMES
+
+    lines = [f"run folder: {out}",
+             f"device {result.device}, {result.optimisation.steps_done} steps"
+             f"{' (front settled early)' if result.optimisation.stopped_early else ''}, "
+             f"{sum(result.timings.values()):.1f} s; hypervolume {result.hypervolume:.4f} (anchor-normalised)",
+             f"{'point':>5}  {'alpha':>5}  {'visual loss':>11}  {'sounds like (MOS)':>17}  {'loudness (LU)':>13}  "
+             f"{'audio loss':>10}  file",
+             ]
+    for i, p in enumerate(result.points):
+        mos = "n/a" if p.mos is None else f"{p.mos:.2f}"
+        gain = f"  (turned down {-p.gain_db:.1f} dB against clipping)" if p.gain_db < 0 else ""
+        lines.append(f"{i:>5}  {p.alpha:5.2f}  {p.visual:11.4f}  {mos:>17}  {p.loudness_lu:+13.1f}  {p.audio:10.4f}  "
+                     f"point_{i:03d}.wav{gain}")
+    lines.append("sounds like: how like the song a listener hears the point, 5 = no difference, 1 = very different "
+                 "(Zimtohrli, an independent model of hearing); loudness: against the song (BS.1770)"
+                 if available() else "sounds like: not measured (the perceptual model zimtohrli is not installed for "
+                 "this platform)")
+    lines.append(f"audio loss: what the optimiser minimised, the {OBJECTIVE_NAMES[result.settings.audio_objective]}")
+    if len(result.points) < result.settings.points:
+        lines.append(f"{len(result.points)} of the {result.settings.points} points asked: the others were beaten on "
+                     "both counts by a point kept, or looked and sounded the same as one")
+    p = result.placement
+    lines.append(f"view it with n_fft {result.settings.n_fft}, hop {result.settings.hop_length}, "
+                 f"{result.settings.db_range:g} dB range, {result.settings.freq_scale} axis; the picture spans "
+                 f"{p.t0_s:.2f}-{p.t1_s:.2f} s and {p.f0_hz:.0f}-{p.f1_hz:.0f} Hz")
+    lines.append(f"next: moss render {out} --point K --format mp3  |  moss morph {out}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``front`` or ``demo`` with parsed arguments; returns the exit status (errors are raised)."""
+    import torch
+
+    from moss_engine.device import resolve_device
+    from moss_engine.io.budget import check_free_space, check_memory, run_folder_bytes
+    from moss_engine.run.folder import check_output_folder, write_run_folder
+    from moss_engine.run.listening import default_workers
+    from moss_engine.run.pipeline import compute_front, load_inputs
+    from moss_engine.run.plot import plot_front
+    from moss_engine.settings import make_settings
+
+    if args.command == "render":
+        return run_render(args)
+    if args.command == "morph":
+        from moss_engine.run.morph import write_morph
+
+        states = write_morph(args.run_dir, overwrite=args.overwrite, video=not args.no_video)
+        print(f"{args.run_dir}: morph.json ({len(states)} states, alpha 0 to 1), morph.wav"
+              f"{'' if args.no_video else ', morph.mp4'}")
+        return EXIT_OK
+    if args.command == "demo":
+        image, audio = sample_paths()
+        image = args.image or image
+        audio = args.audio or audio
+        out = args.out or _new_demo_folder(Path.cwd() / "moss-output")
+    else:
+        image, audio, out = args.image, args.audio, args.out
+    device = resolve_device(args.device or "auto")
+    overrides = {k: getattr(args, k) for k in (
+        "points", "steps", "sample_rate", "n_fft", "hop_length", "seed", "start_s", "time", "freq",
+        "freq_scale", "db_range", "gamma", "invert", "fit", "memory_limit_gb", "algorithm", "audio_objective")}
+    settings = make_settings(image, audio, quality=args.quality, device_type=device.type, device=args.device,
+                             duration_s=args.duration_s, **overrides)
+    alpha = getattr(args, "alpha", None)
+    if alpha is not None and not (math.isfinite(alpha) and 0.0 <= alpha <= 1.0):
+        raise MossInputError(f"--alpha {alpha}: expected a number from 0 (pure music) to 1 (as much picture as "
+                             "possible)")
+    check_output_folder(out, args.overwrite)
+    check_memory(settings, device)
+    inputs = load_inputs(settings)
+    clip = inputs[0]
+    check_free_space(out, run_folder_bytes(3 if alpha is not None else settings.points, clip.samples.shape[0],
+                                           clip.samples.shape[1]))
+    for notice in inputs[0].notices:
+        print(f"moss: note: {notice}", file=sys.stderr)
+    reporter = ConsoleReporter(quiet=args.quiet)
+    try:
+        if alpha is not None:
+            from moss_engine.commands.blend import compute_blend
+
+            result = compute_blend(settings, alpha, reporter, inputs=inputs, listen_workers=default_workers())
+        else:
+            result = compute_front(settings, reporter, inputs=inputs, listen_workers=default_workers())
+    except (torch.OutOfMemoryError, MemoryError):
+        raise MossError(f"out of memory on {device}: try a smaller --memory-limit, fewer --points, a shorter "
+                        "--duration or --device cpu") from None
+    except RuntimeError as exc:  # the CPU allocator's failure is a RuntimeError
+        if "can't allocate memory" not in str(exc):
+            raise
+        raise MossError(f"out of memory on {device}: try a smaller --memory-limit, fewer --points or a shorter "
+                        "--duration") from None
+    finally:
+        reporter.done()
+    written = write_run_folder(result, out, overwrite=args.overwrite, plot=plot_front)
+    print(_summary(result, written))
+    return EXIT_OK
+
+
+def _import_engine() -> bool:
+    """Import torch and the engine with Ctrl-C held back (an import cut in half cannot be retried in the process).
+
+    Returns False if Ctrl-C was pressed meanwhile.
+    """
+    pressed: list[int] = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
+    except ValueError:  # not the main thread: nothing to hold back
+        previous = None
+    try:
+        import torch  # noqa: F401
+
+        from moss_engine.run import folder as run_folder  # noqa: F401
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    return not pressed
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised in the main thread as Ctrl-C is, so that every writer removes what it had started
+    (the same ``finally`` and ``except BaseException`` paths); the exit status is 128 + the signal's number."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated(signum)
+
+
+def _catch_termination() -> None:
+    """SIGTERM and SIGHUP (where the system has them) become ``Terminated`` in the main thread."""
+    for name in ("SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        if number is not None:
+            try:
+                signal.signal(number, _terminate)
+            except ValueError:  # not the main thread (an embedding program): leave its handlers alone
+                return
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``moss`` script. Exit status: 0 done, 2 bad input, 130 interrupted (Ctrl-C), 128 + the
+    signal for SIGTERM and SIGHUP, 1 other failure."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0].startswith("--") and argv[0] not in ("--help", "--version"):
+        argv = ["demo", *argv]
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command is None:
+        args, extra = parser.parse_known_args(["demo", *argv])
+    if extra:
+        print(f"moss: error: unrecognized arguments: {' '.join(extra)} (see moss {args.command} --help)",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if not _import_engine():
+        print("moss: interrupted; nothing was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    _catch_termination()  # after the imports (a signal there ends the process by default: nothing is written yet)
+    try:
+        return run(args)
+    except Terminated as stop:
+        print(f"moss: terminated ({signal.Signals(stop.signum).name}); nothing was written", file=sys.stderr)
+        return 128 + stop.signum
+    except KeyboardInterrupt:
+        print("moss: interrupted; nothing was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except MossError as err:
+        print(f"moss: error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT if isinstance(err, MossInputError) else EXIT_FAILED
+
+
+def entry() -> None:
+    """The ``moss`` script and ``python -m moss_engine.cli``: ``main()``'s status as the process's exit status.
+
+    After Ctrl-C the process ends with ``os._exit(130)`` once its output is flushed (every temporary file is already
+    removed by then). A plain ``sys.exit(130)`` was not always enough: in one full test run the process printed its
+    "interrupted" line and still ended killed by SIGINT (status -2), which is what CPython does at exit when it
+    believes an interrupt went unhandled (likely one that landed in code torch runs through the C API).
+    """
+    import os
+
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 is printed as its own bytes
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="surrogateescape")
+    status = main()
+    if status >= 128:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    sys.exit(status)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    entry()

@@ -1,0 +1,1 @@
+"""Signal processing: spectrograms, the picture as a target, masks, the blend, the objectives and the Problem."""

@@ -1,0 +1,1 @@
+"""Files in and out: decoding audio and pictures, encoding, atomic writes and the disk and memory budget."""

@@ -1,0 +1,182 @@
+"""One front point of a run folder as a file to keep, alone or inside the whole song (``moss render``, the app).
+
+Without ``--full`` the point's audio is written at the run's rate and channels, encoded to the asked format, at the
+song's level: a moss-run/2 point file already is (with its own gain against clipping, ``gain_db``, if it has one);
+a moss-run/1 folder's files share one gain against clipping (``output_gain_db``), set by the loudest point, which a
+bright picture's image end could make 20 dB or more, and a file to keep gets that gain undone. A file that would then
+clip (an encoder's samples stop at full scale) gets a gain of its own, bringing its peak to -1 dBFS.
+
+With ``--full`` the whole song is written at its own rate, channel count and (for WAV and FLAC) bit depth, with the
+point's picture in the run's segment (``moss_engine.run.splice``); formats as ``moss_engine.io.encode`` writes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from moss_engine.dsp.levels import at_song_level, keep_from_clipping
+from moss_engine.errors import MossInputError
+from moss_engine.io.atomic import write_file
+from moss_engine.io.audio import soundfile_name
+from moss_engine.io.encode import FORMAT_SUFFIX, FORMATS, SUFFIX_FORMAT, encode
+from moss_engine.run.folder import point_file, read_manifest, run_gain_db
+from moss_engine.run.splice import full_song
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """What ``render_point`` wrote.
+
+    Args:
+        path: the file.
+        format: one of ``FORMATS``.
+        point: the point's index in the manifest (never negative).
+        alpha: the point's alpha.
+        full: the whole song (True) or the point's segment (False), both at the song's level.
+        sample_rate, channels, frames: of the written audio.
+        encoding: what was written, in words (``"MP3 192 kb/s CBR (libsndfile)"``).
+        gain_db: the gain the file got against clipping, in dB from the song's level (0 when none was needed).
+        notices: notes for the user.
+    """
+
+    path: Path
+    format: str
+    point: int
+    alpha: float
+    full: bool
+    sample_rate: int
+    channels: int
+    frames: int
+    encoding: str
+    gain_db: float = 0.0
+    notices: tuple[str, ...] = ()
+
+    def summary(self) -> str:
+        what = "the whole song with point" if self.full else "point"
+        return (f"wrote {self.path}: {what} {self.point} (alpha {self.alpha:.2f}), {self.encoding}, "
+                f"{self.sample_rate} Hz, {self.channels} ch, {self.frames / self.sample_rate:.2f} s")
+
+
+def render_point(run_dir: str | Path, point: int, full: bool = False, fmt: str | None = None,
+                 out: str | Path | None = None, overwrite: bool = False) -> RenderResult:
+    """Write point ``point`` of the run folder ``run_dir`` as a file (the app and ``moss render`` call this).
+
+    Args:
+        run_dir: the run folder.
+        point: index into the manifest's points; negative counts from the end (-1 = the image end).
+        full: the whole song at its own rate, channels and bit depth with the point's picture in the segment, at
+            the song's own level; outside the segment it is the song, sample for sample. If the segment would clip,
+            the segment alone is turned down (``segment_gain``; ``RenderResult.gain_db``, and a notice). Without
+            ``full``: the point's audio at the run's rate and channels, likewise at the song's level (a moss-run/1
+            folder's ``output_gain_db``, one gain for all its points, undone), turned down as a whole only if it would
+            clip.
+        fmt: one of ``FORMATS``; None: from ``out``'s suffix, else ``wav``.
+        out: the file; None: ``run_dir/point_KKK[_full].EXT`` (``point_KKK_copy.wav`` where that would be the run's
+            own point file).
+        overwrite: replace ``out`` if it exists (never one of the run folder's own files).
+
+    The file appears whole or not at all: it is written to a hidden temporary file beside ``out``, then renamed.
+
+    Raises:
+        MossInputError: a missing or foreign run folder, a point out of range, an unknown format, ``out`` existing
+            (without ``overwrite``), and for ``full`` the run's song or picture missing or changed since the run.
+    """
+    run_dir = Path(run_dir)
+    manifest = read_manifest(run_dir)
+    index = resolve_point(manifest, point)
+    entry = manifest["points"][index]
+    fmt, out = _output_path(run_dir, manifest, index, full, fmt, out)
+    _check_out(run_dir, manifest, out, overwrite)
+    notices: list[str] = []
+    if full:
+        samples, rate, source_subtype, gain_db = full_song(run_dir, manifest, index, notices)
+    else:
+        samples, rate = point_samples(run_dir, entry, manifest)
+        samples = at_song_level(samples, run_gain_db(manifest))
+        source_subtype, gain_db = None, keep_from_clipping(samples, notices)
+    encoding, written_rate, frames = write_file(
+        out, lambda path: encode(path, samples, rate, fmt, source_subtype, full, notices),
+        recheck=lambda: _check_out(run_dir, manifest, out, overwrite))
+    return RenderResult(path=out, format=fmt, point=index, alpha=float(entry.get("alpha", float("nan"))), full=full,
+                        sample_rate=written_rate, channels=int(samples.shape[0]), frames=frames, encoding=encoding,
+                        gain_db=gain_db, notices=tuple(notices))
+
+
+def resolve_point(manifest: dict[str, Any], point: int) -> int:
+    """``point`` as an index into the manifest's points (negative counts from the end), or ``MossInputError``."""
+    n = len(manifest["points"])
+    if not -n <= point < n:
+        raise MossInputError(f"--point {point}: the run has {n} points (0..{n - 1}, or -{n}..-1 from the image end)")
+    return point % n
+
+
+def point_samples(run_dir: Path, entry: dict[str, Any], manifest: dict[str, Any] | None = None
+                  ) -> tuple[np.ndarray, int]:
+    """The point's audio file as (channels, frames) float32 and its rate; with ``manifest``, checked against its rate,
+    channels and length (a truncated copy would otherwise be written out as a short or empty file)."""
+    import soundfile as sf
+
+    path = point_file(run_dir, entry, "wav")
+    if not path.is_file():
+        raise MossInputError("the point's audio file is missing from the run folder", path)
+    try:
+        data, rate = sf.read(soundfile_name(path), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        raise MossInputError(f"the point's audio file cannot be read ({exc})", path) from None
+    if manifest is not None:
+        want_rate, want_channels = int(manifest["sample_rate"]), int(manifest["channels"])
+        want_frames = round(float(manifest["input"]["duration_s"]) * want_rate)
+        if (int(rate), data.shape[1]) != (want_rate, want_channels) or abs(data.shape[0] - want_frames) > 1:
+            raise MossInputError(f"the point's audio file holds {data.shape[0] / rate:.2f} s at {rate} Hz, "
+                                 f"{data.shape[1]} ch; the manifest says {want_frames / want_rate:.2f} s at "
+                                 f"{want_rate} Hz, {want_channels} ch (a damaged copy?)", path)
+    return data.T.copy(), int(rate)
+
+
+def _output_path(run_dir: Path, manifest: dict[str, Any], index: int, full: bool, fmt: str | None,
+                 out: str | Path | None) -> tuple[str, Path]:
+    """The format and the file to write, from the options (``MossInputError`` when they disagree)."""
+    if fmt is not None and fmt not in FORMATS:
+        raise MossInputError(f"--format {fmt}: expected one of {', '.join(FORMATS)}")
+    if out is not None:
+        out = Path(out)
+        by_suffix = SUFFIX_FORMAT.get(out.suffix.lower())
+        if fmt is None:
+            if by_suffix is None:
+                raise MossInputError(f"--out {out}: the suffix {out.suffix or '(none)'} names no format MOSS writes; "
+                                     f"add --format ({', '.join(FORMATS)})")
+            fmt = by_suffix
+        elif by_suffix is not None and by_suffix != fmt:
+            raise MossInputError(f"--out {out}: the suffix says {by_suffix}, --format says {fmt}")
+        return fmt, out
+    fmt = fmt or "wav"
+    name = f"point_{index:03d}{'_full' if full else ''}{FORMAT_SUFFIX[fmt]}"
+    if name in _own_files(manifest):
+        name = f"point_{index:03d}_copy{FORMAT_SUFFIX[fmt]}"
+    return fmt, run_dir / name
+
+
+def _own_files(manifest: dict[str, Any]) -> set[str]:
+    """Names of the files the run folder's contract lists."""
+    names = {"manifest.json", "reference.wav", "front.png"}
+    for entry in manifest["points"]:
+        names.update(str(entry[k]) for k in ("wav", "mask") if k in entry)
+    return names
+
+
+def _check_out(run_dir: Path, manifest: dict[str, Any], out: Path, overwrite: bool) -> None:
+    """Raise ``MossInputError`` unless ``out`` may be written."""
+    if out.is_dir():
+        raise MossInputError("is a folder; --out needs a file name", out)
+    if out.parent.resolve() == run_dir.resolve() and out.name in _own_files(manifest):
+        raise MossInputError("is one of the run folder's own files; choose another --out", out)
+    if (out.exists() or out.is_symlink()) and not overwrite:
+        raise MossInputError("already exists; choose another --out or pass --overwrite", out)
+    existing = next((p for p in [out.parent, *out.parent.parents] if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise MossInputError("is not a folder, so no file can be written inside it", existing)
