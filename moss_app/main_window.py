@@ -43,13 +43,13 @@ from moss_engine.run.export import render_point
 from moss_engine.run.folder import write_run_folder
 from moss_engine.run.morph import MORPH_FILES, write_morph
 from moss_engine.run.plot import plot_front
+from moss_engine.run.reader import read_run
 from moss_engine.settings import PRESETS, RunSettings, make_settings
 
 from . import autosave
 from .about import about_text
 from .background import BackgroundJob
 from .player import Player, listening_pair
-from .run_loader import load_run
 from .settings_store import SettingsStore
 from .ui.advanced_panel import AdvancedPanel, explain
 from .ui.drop_zone import MUSIC_SUFFIXES, PICTURE_SUFFIXES, DropZone, reason
@@ -809,7 +809,7 @@ class MainWindow(QMainWindow):
         if self.running:
             return False
         try:
-            result = load_run(run_dir)  # everything is read before anything on screen changes
+            result = read_run(run_dir)  # everything is read before anything on screen changes
         except MossError as exc:
             self._show_error(str(exc))
             return False

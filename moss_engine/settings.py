@@ -205,6 +205,23 @@ class RunSettings:
         """The frequency band of the picture in Hz: the asked one or ``default_band``."""
         return self.freq if self.freq is not None else default_band(self.sample_rate, self.freq_scale)
 
+    @classmethod
+    def from_record(cls, record: dict[str, Any], **changes: Any) -> RunSettings:
+        """The settings a manifest's ``settings`` record (``to_record``) describes, with ``changes`` applied.
+
+        The one reader of that record (Open Run, ``moss render --full``, ``moss morph``): lists back to tuples, a run
+        made before ``audio_objective`` existed gets log-mel (what it used), keys this version does not know (such as
+        ``band_hz``, written for people) are left out, so a renamed field never breaks an older folder.
+        """
+        values = dict(record)
+        values.setdefault("audio_objective", "logmel")
+        values.update(changes)
+        for key in ("time", "freq", "mask_shape"):
+            if values.get(key) is not None:
+                values[key] = tuple(values[key])
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
     def to_record(self) -> dict[str, Any]:
         """Every setting as plain JSON values, enough to reproduce the run (``manifest.json`` "settings")."""
         record = dataclasses.asdict(self)

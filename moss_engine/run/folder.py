@@ -359,23 +359,12 @@ def find_input(run_dir: Path, manifest: dict[str, Any], kind: str, purpose: str 
     return found
 
 
-def settings_record(manifest: dict[str, Any]) -> dict[str, Any]:
-    """The manifest's ``settings`` as ``RunSettings`` takes them: lists back to tuples, and the audio objective of a
-    run made before the setting existed (log-mel)."""
-    record = dict(manifest["settings"])
-    record.setdefault("audio_objective", "logmel")
-    for key in ("time", "freq", "mask_shape"):
-        if record.get(key) is not None:
-            record[key] = tuple(record[key])
-    return record
-
-
-def settings_from_manifest(run_dir: Path, manifest: dict[str, Any]) -> Any:
-    """Rebuild a run's ``RunSettings`` from its manifest, with its picture and music found and checked."""
+def settings_from_manifest(run_dir: Path, manifest: dict[str, Any], find_inputs: bool = True) -> Any:
+    """A run's ``RunSettings`` from its manifest: with ``find_inputs`` its picture and music found and checked
+    against their hashes (to rebuild the run), else the recorded paths as they are (to look at and listen to it)."""
     from moss_engine.settings import RunSettings
 
-    record = settings_record(manifest)
-    known = set(RunSettings.__dataclass_fields__)
-    record["image"] = find_input(run_dir, manifest, "image")
-    record["audio"] = find_input(run_dir, manifest, "audio")
-    return RunSettings(**{k: v for k, v in record.items() if k in known})
+    if not find_inputs:
+        return RunSettings.from_record(manifest["settings"])
+    return RunSettings.from_record(manifest["settings"], image=find_input(run_dir, manifest, "image"),
+                                   audio=find_input(run_dir, manifest, "audio"))

@@ -49,7 +49,7 @@ class LoadedRun:
     phase_iterations: list[int]
 
 
-def load_run(folder: Path) -> LoadedRun:
+def rebuild_run(folder: Path) -> LoadedRun:
     """Read a run folder and rebuild its problem from the original files (checked against the manifest's hashes)."""
     folder = Path(folder)
     manifest = read_manifest(folder)
@@ -143,7 +143,7 @@ def write_morph(folder: Path, overwrite: bool = False, video: bool = True) -> li
     from moss_engine.run.folder import write_json
 
     folder = Path(folder)
-    run = load_run(folder)
+    run = rebuild_run(folder)
     existing = [name for name in MORPH_FILES if (folder / name).exists()]
     if existing and not overwrite:
         raise MossInputError(f"already holds {', '.join(existing)}; pass --overwrite to replace", folder)

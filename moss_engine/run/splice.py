@@ -74,25 +74,22 @@ def work_settings(manifest: dict[str, Any], image: Path, audio: Path, rate: int,
     The STFT keeps the run's time-frequency resolution (n_fft and hop scaled by ``rate`` / run rate), the picture
     keeps its band and its place in seconds (shifted by ``offset_s``, where the segment starts in the window).
     """
-    import dataclasses
-
     from moss_engine.settings import RunSettings
 
-    names = {f.name for f in dataclasses.fields(RunSettings)}
-    values = {k: v for k, v in manifest["settings"].items() if k in names}
+    record = manifest["settings"]
     run_rate = int(manifest["sample_rate"])
     view = manifest.get("view", {})
-    n_fft = int(values.get("n_fft", view.get("n_fft", 1024)))
-    hop = int(values.get("hop_length", view.get("hop_length", n_fft // 4)))
+    n_fft = int(record.get("n_fft", view.get("n_fft", 1024)))
+    hop = int(record.get("hop_length", view.get("hop_length", n_fft // 4)))
     scale = rate / run_rate
     n_fft = min(16384, max(64, 2 * round(n_fft * scale / 2)))
     hop = min(n_fft // 2, max(1, round(hop * scale)))
     place = manifest["placement"]
-    values.update(image=image, audio=audio, sample_rate=rate, n_fft=n_fft, hop_length=hop, start_s=window_start_s,
-                  duration_s=window_s, time=(place["t0_s"] + offset_s, place["t1_s"] + offset_s),
-                  freq=(place["f0_hz"], place["f1_hz"]), device="cpu",
-                  mask_shape=tuple(values.get("mask_shape", manifest.get("mask_shape", (64, 128)))))
-    return RunSettings(**values)
+    return RunSettings.from_record(
+        record, image=image, audio=audio, sample_rate=rate, n_fft=n_fft, hop_length=hop, start_s=window_start_s,
+        duration_s=window_s, time=(place["t0_s"] + offset_s, place["t1_s"] + offset_s),
+        freq=(place["f0_hz"], place["f1_hz"]), device="cpu",
+        mask_shape=record.get("mask_shape", manifest.get("mask_shape", (64, 128))))
 
 
 def segment_delta(run_dir: Path, manifest: dict[str, Any], index: int, song: np.ndarray, song_rate: int,

@@ -4,10 +4,10 @@ import numpy as np
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMessageBox
 
-from moss_app.run_loader import load_run
 from moss_app.settings_store import SettingsStore
 from moss_app.ui.mask_view import mask_of
 from moss_engine.run.folder import write_run_folder
+from moss_engine.run.reader import read_run
 from moss_engine.settings import PRESETS
 from tests.conftest import as_moss_run_1
 
@@ -75,7 +75,7 @@ def test_open_run_shows_the_front_masks_and_audio(qtbot, window, tiny_result, tm
     assert window.spectrogram_view.outline.isVisible() and window.export_action.isEnabled()
     # the reopened run exports again
     again = window.export_run(tmp_path / "again")
-    assert len(load_run(again).points) == len(tiny_result.points)
+    assert len(read_run(again).points) == len(tiny_result.points)
 
 
 def test_a_moss_run_1_folder_opens_on_its_log_mel_axis_at_the_songs_level(qtbot, window, tiny_result, tmp_path):

@@ -466,8 +466,8 @@ def damaged_copy(run_dir: Path, out: Path, change) -> Path:
 
 @pytest.mark.parametrize("name", ["../outside.wav", "/etc/passwd", "sub/point_000.wav", "..", ""])
 def test_a_point_file_outside_the_run_folder_is_refused_by_every_reader(stereo_run, tmp_path, name):
-    from moss_app.run_loader import load_run as open_in_app
-    from moss_engine.run.morph import load_run as load_for_morph
+    from moss_engine.run.morph import rebuild_run as load_for_morph
+    from moss_engine.run.reader import read_run as open_in_app
 
     _, _, run_dir = stereo_run
     (tmp_path / "outside.wav").write_bytes((run_dir / "point_000.wav").read_bytes())  # a file the user can read
@@ -486,7 +486,7 @@ def test_a_point_file_outside_the_run_folder_is_refused_by_every_reader(stereo_r
 
 
 def test_points_that_are_not_records_are_refused(stereo_run, tmp_path):
-    from moss_engine.run.morph import load_run as load_for_morph
+    from moss_engine.run.morph import rebuild_run as load_for_morph
 
     _, _, run_dir = stereo_run
     damaged = damaged_copy(run_dir, tmp_path / "run", lambda m: m.__setitem__("points", ["x", "y"]))
@@ -517,8 +517,8 @@ def test_a_mask_whose_header_claims_a_huge_array_is_refused_before_loading(stere
     lambda m: m["points"][1].__setitem__("mos", float("nan")),
 ], ids=["no-channels", "no-duration", "gain-text", "alpha-text", "mos-nan"])
 def test_a_damaged_manifest_is_one_line_for_every_reader(stereo_run, tmp_path, damage):
-    from moss_app.run_loader import load_run as open_in_app
-    from moss_engine.run.morph import load_run as load_for_morph
+    from moss_engine.run.morph import rebuild_run as load_for_morph
+    from moss_engine.run.reader import read_run as open_in_app
 
     _, _, run_dir = stereo_run
     damaged = damaged_copy(run_dir, tmp_path / "run", damage)

@@ -24,10 +24,9 @@ from moss_engine.run.folder import (
     point_file,
     read_manifest,
     run_gain_db,
-    settings_record,
+    settings_from_manifest,
 )
 from moss_engine.run.pipeline import FrontPoint, RunResult
-from moss_engine.settings import RunSettings
 
 
 def _read_wav(path: Path, sample_rate: int) -> np.ndarray:
@@ -41,20 +40,13 @@ def _read_wav(path: Path, sample_rate: int) -> np.ndarray:
     return np.ascontiguousarray(data.T)
 
 
-def _settings(manifest: dict[str, Any]) -> RunSettings:
-    # The inputs need not exist any more to look at and listen to a run, so (unlike settings_from_manifest) the
-    # recorded paths are kept as they are, unchecked.
-    record = settings_record(manifest)
-    known = set(RunSettings.__dataclass_fields__)
-    return RunSettings(**{k: v for k, v in record.items() if k in known})
-
-
-def load_run(run_dir: str | Path) -> RunResult:
+def read_run(run_dir: str | Path) -> RunResult:
     """The run stored in ``run_dir`` (``MossInputError`` for a foreign, damaged or incomplete folder)."""
     run_dir = Path(run_dir)
     manifest = read_manifest(run_dir)
     try:
-        settings = _settings(manifest)
+        # the inputs need not exist any more to look at and listen to a run: the recorded paths stay unchecked
+        settings = settings_from_manifest(run_dir, manifest, find_inputs=False)
         rate = int(manifest["sample_rate"])
         shape = tuple(int(v) for v in manifest.get("mask_shape", settings.mask_shape))
         undo = run_gain_db(manifest)  # moss-run/1: every file carries the run's one gain; moss-run/2: 0
