@@ -38,7 +38,7 @@ from moss_engine.errors import MossError, MossInputError
 from moss_engine.io.atomic import write_file
 from moss_engine.io.audio import probe_audio
 from moss_engine.io.image import load_image
-from moss_engine.reporting import FrontSnapshot
+from moss_engine.reporting import NOTICE_GPU_MEMORY, FrontSnapshot
 from moss_engine.run.export import render_point
 from moss_engine.run.folder import write_run_folder
 from moss_engine.run.morph import MORPH_FILES, write_morph
@@ -59,7 +59,7 @@ from .ui.mask_view import MaskView
 from .ui.placement_view import Placement, PlacementView
 from .ui.spectrogram_view import SpectrogramView
 from .ui.transport import TransportBar
-from .worker import WorkerThread
+from .worker import FrontRunner
 
 log = logging.getLogger(__name__)
 
@@ -125,9 +125,10 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)  # a picture and a song dropped together anywhere go to their zones
         self.setWindowTitle("MOSS: hide a picture in music")
 
-        self.runner = WorkerThread(self)
+        self.runner = FrontRunner(self)
         self.runner.snapshot.connect(self._on_snapshot)
         self.runner.progress.connect(self._on_progress)
+        self.runner.notice.connect(self._on_notice)
         self.runner.finished.connect(self._on_finished)
         self.runner.failed.connect(self._on_failed)
         self.runner.autosaved.connect(self._on_autosaved)
@@ -529,7 +530,7 @@ class MainWindow(QMainWindow):
             try:
                 settings = self.next_settings()
             except MossInputError as exc:
-                problem, fields = explain(str(exc))
+                problem, fields = explain(exc)
             except MossError:
                 pass  # said when Start is pressed
         self.advanced.mark_invalid(fields)
@@ -635,11 +636,15 @@ class MainWindow(QMainWindow):
     def _on_progress(self, fraction: float, message: str) -> None:
         self.progress_bar.setValue(int(1000 * fraction))
         self.statusBar().showMessage(message)
-        if "out of GPU memory" in message:
-            self.gpu_notice.setText(message[0].upper() + message[1:])
+
+    @Slot(str, str)
+    def _on_notice(self, kind: str, message: str) -> None:
+        """A notice that stays for the rest of the run, shown under the progress bar."""
+        self.gpu_notice.setText(message[0].upper() + message[1:])
+        if kind == NOTICE_GPU_MEMORY:
             self.gpu_notice.setToolTip("The GPU ran out of memory: the run goes on in smaller chunks (then on the "
                                        "CPU), slower but with the same result")
-            self.gpu_notice.show()
+        self.gpu_notice.show()
 
     @Slot(object)
     def _on_autosaved(self, folder: Path) -> None:

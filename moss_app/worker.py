@@ -12,8 +12,8 @@ import numpy as np
 import torch
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from moss_engine.errors import MossError
-from moss_engine.reporting import FrontSnapshot
+from moss_engine.errors import MossError, is_out_of_memory
+from moss_engine.reporting import NOTICE_GPU_MEMORY, FrontSnapshot, Status
 from moss_engine.run import pipeline
 from moss_engine.run.folder import write_run_folder
 from moss_engine.run.listening import default_workers
@@ -54,13 +54,14 @@ class _QtReporter:
         self._last_snapshot = -float("inf")
         self._last_progress = -float("inf")
 
-    def progress(self, fraction: float, message: str) -> None:
+    def progress(self, fraction: float, message: str, status: Status | None = None) -> None:
         now = time.monotonic()
-        # a notice the user must see (the GPU ran out of memory) is never dropped by the throttle
-        notice = "out of GPU memory" in message
-        if now - self._last_progress >= 1.0 / MAX_UPDATES_PER_S or fraction >= 1.0 or notice:
+        if now - self._last_progress >= 1.0 / MAX_UPDATES_PER_S or fraction >= 1.0:
             self._last_progress = now
             self._worker.progress.emit(float(fraction), str(message))
+
+    def notice(self, kind: str, message: str) -> None:
+        self._worker.notice.emit(str(kind), str(message))  # never throttled: the user must see it
 
     def partial(self, snapshot: FrontSnapshot) -> None:
         now = time.monotonic()
@@ -73,11 +74,13 @@ class _QtReporter:
 
 
 class FrontWorker(QObject):
-    """Computes a front on whatever thread it lives on (``WorkerThread`` moves it to its own).
+    """Computes a front on whatever thread it lives on (``FrontRunner`` moves it to its own).
 
     Signals:
         snapshot(FrontSnapshot): the front so far, frozen copies, at most ``MAX_UPDATES_PER_S`` a second.
         progress(float, str): work done in [0, 1] and a status line.
+        notice(str, str): something that stays true for the rest of the run: its kind (``reporting.NOTICE_*``)
+            and its words.
         finished(RunResult): the run ended, completed or cancelled (a cancelled run keeps the best front so far;
             ``result.optimisation.cancelled`` says which).
         failed(str): the run stopped with an error: the engine's one-line message, or "internal error: ...".
@@ -87,6 +90,7 @@ class FrontWorker(QObject):
 
     snapshot = Signal(object)
     progress = Signal(float, str)
+    notice = Signal(str, str)
     finished = Signal(object)
     failed = Signal(str)
     autosaved = Signal(object)
@@ -116,11 +120,8 @@ class FrontWorker(QObject):
             result = self._compute(settings)
         except MossError as exc:
             self.failed.emit(str(exc))
-        except (MemoryError, torch.OutOfMemoryError) as exc:
-            log.warning("the run ran out of memory: %s", exc)
-            self.failed.emit(OUT_OF_MEMORY)
-        except RuntimeError as exc:
-            if "can't allocate memory" not in str(exc):  # the CPU allocator's failure; anything else is a bug
+        except (RuntimeError, MemoryError) as exc:  # torch's OutOfMemoryError is a RuntimeError too
+            if not is_out_of_memory(exc):  # anything else is a bug
                 log.exception("the run failed")
                 self.failed.emit(f"internal error: {type(exc).__name__}: {exc}")
             else:
@@ -137,7 +138,7 @@ class FrontWorker(QObject):
     def _compute(self, settings: RunSettings):
         """``compute_front``; if the GPU runs out of memory even in chunks of one mask, the same run on the CPU.
 
-        (The engine itself first retries in smaller chunks and reports "out of GPU memory" through progress.)
+        (The engine itself first retries in smaller chunks and says so with a ``NOTICE_GPU_MEMORY`` notice.)
         """
         reporter = _QtReporter(self)
         try:
@@ -148,7 +149,8 @@ class FrontWorker(QObject):
             log.warning("out of GPU memory even in chunks of one mask; running on the CPU")
             if settings.device.startswith("cuda"):
                 torch.cuda.empty_cache()
-            self.progress.emit(0.0, "out of GPU memory even in chunks of one mask: running on the CPU instead")
+            self.notice.emit(NOTICE_GPU_MEMORY, "out of GPU memory even in chunks of one mask: running on the CPU "
+                                                "instead")
             return pipeline.compute_front(dataclasses.replace(settings, device="cpu"), reporter,
                                           listen_workers=default_workers())
 
@@ -163,7 +165,7 @@ class FrontWorker(QObject):
         self.autosaved.emit(written)
 
 
-class WorkerThread(QObject):
+class FrontRunner(QObject):
     """One ``FrontWorker`` on its own ``QThread``, started once and reused for every run.
 
     Signals (``FrontWorker``'s, relayed so that they are emitted on the GUI thread, where this object lives: a plain
@@ -176,6 +178,7 @@ class WorkerThread(QObject):
 
     snapshot = Signal(object)
     progress = Signal(float, str)
+    notice = Signal(str, str)
     finished = Signal(object)
     failed = Signal(str)
     autosaved = Signal(object)
@@ -195,7 +198,7 @@ class WorkerThread(QObject):
         # _done first, so that every receiver of finished/failed already sees busy == False.
         self.worker.finished.connect(self._done)
         self.worker.failed.connect(self._done)
-        for name in ("snapshot", "progress", "finished", "failed", "autosaved"):
+        for name in ("snapshot", "progress", "notice", "finished", "failed", "autosaved"):
             getattr(self.worker, name).connect(getattr(self, name))
         self.qthread.start()
 

@@ -1,11 +1,46 @@
-"""How a long computation talks to its caller: progress, partial results, and "should I stop?"."""
+"""How a long computation talks to its caller: progress with a structured status, notices, partial results, and
+"should I stop?".
+
+Each channel carries data, not text to be parsed: ``progress`` has the fraction done and a ``Status`` (stage, step,
+of steps) beside its human line; ``notice`` has a kind (``NOTICE_*``) beside its words; ``partial`` a
+``FrontSnapshot``. A caller reacts to the kinds and numbers; rewording a message changes nothing but what is shown.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
+
+#: ``Reporter.notice`` kinds. The GPU ran out of memory: the run goes on in smaller chunks (or on the CPU).
+NOTICE_GPU_MEMORY = "gpu_memory"
+#: The memory limit is below what one mask needs: the run goes one mask at a time anyway.
+NOTICE_MEMORY_LIMIT = "memory_limit"
+
+#: ``Status.stage`` values, in the order a run goes through them.
+STAGES = ("loading", "measuring", "optimising", "between", "refining", "rendering", "listening", "writing")
+
+
+@dataclass(frozen=True)
+class Status:
+    """Where a computation is, as data: ``stage`` (one of ``STAGES``), ``step`` of ``steps`` within it (None when it
+    has no steps), what one step is called (``unit``: step, generation, point) and the rest of the line (``detail``)."""
+
+    stage: str
+    step: int | None = None
+    steps: int | None = None
+    unit: str = "step"
+    detail: str = ""
+
+    def line(self) -> str:
+        """The status in words: "step 44/80  HV 1.016  2.39 steps/s"."""
+        counted = f"{self.unit} {self.step}/{self.steps}" if self.step is not None else self.stage
+        return f"{counted}  {self.detail}" if self.detail else counted
+
+    def offset(self, first: int, total: int) -> Status:
+        """The same status as part of a longer run: step ``first + step`` of ``total``."""
+        return self if self.step is None else replace(self, step=first + self.step, steps=total)
 
 
 @dataclass(frozen=True)
@@ -33,8 +68,11 @@ class FrontSnapshot:
 class Reporter(Protocol):
     """What the engine calls while it works (the CLI passes a console one, the app a Qt one, tests a Mock)."""
 
-    def progress(self, fraction: float, message: str) -> None:
-        """Work done in [0, 1], with a short status line."""
+    def progress(self, fraction: float, message: str, status: Status | None = None) -> None:
+        """Work done in [0, 1], a short status line, and the same as data (``status``; None: no stage known)."""
+
+    def notice(self, kind: str, message: str) -> None:
+        """Something the user must see and that stays true for the rest of the run (a ``NOTICE_*`` kind)."""
 
     def partial(self, snapshot: FrontSnapshot) -> None:
         """The front so far."""
@@ -46,7 +84,10 @@ class Reporter(Protocol):
 class NullReporter:
     """A reporter that ignores everything and never stops."""
 
-    def progress(self, fraction: float, message: str) -> None:
+    def progress(self, fraction: float, message: str, status: Status | None = None) -> None:
+        pass
+
+    def notice(self, kind: str, message: str) -> None:
         pass
 
     def partial(self, snapshot: FrontSnapshot) -> None:

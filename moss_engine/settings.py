@@ -37,9 +37,12 @@ AUDIO_OBJECTIVES = ("neurogram", "logmel")
 #: Their names, for tables and axes.
 OBJECTIVE_NAMES = {"neurogram": "neurogram distance to the song (0 = the song)",
                    "logmel": "multi-resolution log-mel distance to the song (dB)"}
-#: The command-line flag of each setting, for error messages.
-_FLAGS = {"start_s": "--start", "duration_s": "--duration", "db_range": "--db-range", "gamma": "--gamma",
-          "memory_limit_gb": "--memory-limit"}
+#: The command-line flag of each setting, for error messages (a field not here has none, or ``--`` + its name).
+FLAGS = {"start_s": "--start", "duration_s": "--duration", "db_range": "--db-range", "gamma": "--gamma",
+         "memory_limit_gb": "--memory-limit", "sample_rate": "--sample-rate", "n_fft": "--n-fft",
+         "hop_length": "--hop", "freq_scale": "--freq-scale", "audio_objective": "--audio-objective",
+         "quality": "--quality", "points": "--points", "steps": "--steps", "seed": "--seed", "time": "--time",
+         "freq": "--freq", "fit": "--fit", "algorithm": "--algorithm"}
 
 #: Default segment length. A whole song at full quality would take minutes even on a GPU; 30 s is long enough to
 #: see a picture and short enough to get a front quickly. ``--duration`` asks for more (or less).
@@ -126,72 +129,74 @@ class RunSettings:
         self._validate()
 
     def _validate(self) -> None:
-        def bad(option: str, value: Any, why: str) -> MossInputError:
-            return MossInputError(f"{option} {value}: {why}")
+        def bad(field: str, value: Any, why: str, reason: str = "range", **details: Any) -> MossInputError:
+            option = FLAGS.get(field, field)
+            return MossInputError(f"{option} {value}: {why}", field=field, option=option, reason=reason, **details)
 
         for name in ("start_s", "duration_s", "db_range", "gamma", "learning_rate", "memory_limit_gb",
                      "min_improvement"):
             value = getattr(self, name)
             if value is not None and not math.isfinite(value):
-                raise bad(_FLAGS.get(name, name), value, "expected a finite number")
+                raise bad(name, value, "expected a finite number", "not_finite")
         for name in ("time", "freq"):
             span = getattr(self, name)
             if span is not None and not all(math.isfinite(v) for v in span):
-                raise bad(f"--{name}", f"{span[0]:g}:{span[1]:g}", "expected finite numbers")
+                raise bad(name, f"{span[0]:g}:{span[1]:g}", "expected finite numbers", "not_finite")
 
         if self.quality not in QUALITIES:
-            raise bad("--quality", repr(self.quality), f"expected one of {', '.join(QUALITIES)}")
+            raise bad("quality", repr(self.quality), f"expected one of {', '.join(QUALITIES)}")
         if not 8000 <= self.sample_rate <= 192000:
-            raise bad("--sample-rate", self.sample_rate, "expected 8000..192000 Hz")
+            raise bad("sample_rate", self.sample_rate, "expected 8000..192000 Hz")
         if self.n_fft < 64 or self.n_fft > 16384 or self.n_fft % 2:
-            raise bad("--n-fft", self.n_fft, "expected an even number in 64..16384")
+            raise bad("n_fft", self.n_fft, "expected an even number in 64..16384")
         if not self.n_fft // MAX_OVERLAP <= self.hop_length <= self.n_fft // 2:
-            raise bad("--hop", self.hop_length, f"expected {self.n_fft // MAX_OVERLAP}..{self.n_fft // 2} (from "
+            raise bad("hop_length", self.hop_length, f"expected {self.n_fft // MAX_OVERLAP}..{self.n_fft // 2} (from "
                       f"1/{MAX_OVERLAP} to half of n_fft {self.n_fft}: a smaller hop multiplies the work and the "
                       "memory without showing more)")
         if len(self.mask_shape) != 2 or min(self.mask_shape) < 4 or max(self.mask_shape) > 4096:
             raise bad("mask_shape", self.mask_shape, "expected two sizes in 4..4096")
         if not 2 <= self.points <= 256:
-            raise bad("--points", self.points, "expected 2..256 (both ends count)")
+            raise bad("points", self.points, "expected 2..256 (both ends count)")
         if not 1 <= self.steps <= 100000:
-            raise bad("--steps", self.steps, "expected 1..100000")
+            raise bad("steps", self.steps, "expected 1..100000")
         if not 0 <= self.seed < 2 ** 63:
-            raise bad("--seed", self.seed, "expected 0 <= seed < 2^63")
+            raise bad("seed", self.seed, "expected 0 <= seed < 2^63")
         if self.start_s < 0:
-            raise bad("--start", self.start_s, "expected seconds >= 0")
+            raise bad("start_s", self.start_s, "expected seconds >= 0")
         if self.duration_s is not None and self.duration_s < 0.5:
-            raise bad("--duration", self.duration_s, "expected at least 0.5 s")
+            raise bad("duration_s", self.duration_s, "expected at least 0.5 s", "too_short")
         if self.time is not None:
             t0, t1 = self.time
             if not 0 <= t0 < t1:
-                raise bad("--time", f"{t0:g}:{t1:g}", "expected 0 <= T0 < T1 (seconds from the segment's start)")
+                raise bad("time", f"{t0:g}:{t1:g}", "expected 0 <= T0 < T1 (seconds from the segment's start)", "order")
         nyquist = self.sample_rate / 2
         if self.freq is not None:
             f0, f1 = self.freq
             if not 0 <= f0 < f1:
-                raise bad("--freq", f"{f0:g}:{f1:g}", "expected 0 <= F0 < F1 (Hz)")
+                raise bad("freq", f"{f0:g}:{f1:g}", "expected 0 <= F0 < F1 (Hz)", "order")
             if f1 > nyquist:
                 higher = [name for name, preset in PRESETS.items() if preset["sample_rate"] / 2 >= f1]
                 hint = (f"; --quality {higher[0]} ({PRESETS[higher[0]]['sample_rate'] / 1000:g} kHz) or "
                         f"--sample-rate {int(2 * f1) + 1} allows it" if higher else "")
-                raise bad("--freq", f"{f0:g}:{f1:g}", f"F1 is above the Nyquist frequency of the run's "
-                          f"{self.sample_rate / 1000:g} kHz ({nyquist:g} Hz){hint}")
+                raise bad("freq", f"{f0:g}:{f1:g}", f"F1 is above the Nyquist frequency of the run's "
+                          f"{self.sample_rate / 1000:g} kHz ({nyquist:g} Hz){hint}", "above_nyquist",
+                          nyquist_hz=nyquist, higher_quality=higher[0] if higher else None)
             if self.freq_scale == "log" and f0 <= 0:
-                raise bad("--freq", f"{f0:g}:{f1:g}", "a log frequency scale needs F0 > 0")
+                raise bad("freq", f"{f0:g}:{f1:g}", "a log frequency scale needs F0 > 0", "log_needs_positive")
         if self.freq_scale not in FREQ_SCALES:
-            raise bad("--freq-scale", self.freq_scale, "expected linear or log")
+            raise bad("freq_scale", self.freq_scale, "expected linear or log")
         if not 10 <= self.db_range <= 200:
-            raise bad("--db-range", self.db_range, "expected 10..200 dB")
+            raise bad("db_range", self.db_range, "expected 10..200 dB")
         if not 0.1 <= self.gamma <= 10:
-            raise bad("--gamma", self.gamma, "expected 0.1..10")
+            raise bad("gamma", self.gamma, "expected 0.1..10")
         if self.fit not in FITS:
-            raise bad("--fit", self.fit, "expected stretch or contain")
+            raise bad("fit", self.fit, "expected stretch or contain")
         if self.algorithm not in ALGORITHMS:
-            raise bad("--algorithm", self.algorithm, f"expected one of {', '.join(ALGORITHMS)}")
+            raise bad("algorithm", self.algorithm, f"expected one of {', '.join(ALGORITHMS)}")
         if self.audio_objective not in AUDIO_OBJECTIVES:
-            raise bad("--audio-objective", self.audio_objective, f"expected one of {', '.join(AUDIO_OBJECTIVES)}")
+            raise bad("audio_objective", self.audio_objective, f"expected one of {', '.join(AUDIO_OBJECTIVES)}")
         if self.memory_limit_gb is not None and not 0.05 <= self.memory_limit_gb <= 4096:
-            raise bad("--memory-limit", self.memory_limit_gb, "expected 0.05..4096 GB")
+            raise bad("memory_limit_gb", self.memory_limit_gb, "expected 0.05..4096 GB")
         if not 0 < self.learning_rate <= 10:
             raise bad("learning_rate", self.learning_rate, "expected 0 < rate <= 10")
         if not 0 <= self.phase_iterations <= 1000:
@@ -256,7 +261,8 @@ def make_settings(image: str | Path, audio: str | Path, quality: str | None = No
     if quality is None:
         quality = "preview" if device_type == "cpu" else "standard"
     if quality not in PRESETS:
-        raise MossInputError(f"--quality {quality!r}: expected one of {', '.join(QUALITIES)}")
+        raise MossInputError(f"--quality {quality!r}: expected one of {', '.join(QUALITIES)}", field="quality",
+                             option="--quality", reason="range")
     values: dict[str, Any] = dict(PRESETS[quality])
     values.update({k: v for k, v in overrides.items() if v is not None})
     if "coarse_steps" not in values:

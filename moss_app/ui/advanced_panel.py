@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -17,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from moss_engine.errors import MossInputError
 from moss_engine.settings import PRESETS, RunSettings, default_band
 
 SAMPLE_RATES = (16000, 22050, 32000, 44100, 48000)
@@ -33,33 +33,33 @@ def preset_values(preset: str) -> dict[str, Any]:
     return values
 
 
-#: The Advanced fields each engine option names, and how people call them.
-_OPTION_FIELDS = {"--points": ("points",), "--steps": ("steps",), "--sample-rate": ("sample_rate",),
-                  "--start": ("start_s",), "--duration": ("duration_s",), "--freq": ("f0_hz", "f1_hz"),
-                  "--freq-scale": ("freq_scale",), "--db-range": ("db_range",), "--seed": ("seed",)}
+#: The Advanced fields of each engine setting (``MossInputError.field``).
+_SETTING_FIELDS = {"points": ("points",), "steps": ("steps",), "sample_rate": ("sample_rate",),
+                   "start_s": ("start_s",), "duration_s": ("duration_s",), "freq": ("f0_hz", "f1_hz"),
+                   "freq_scale": ("freq_scale",), "db_range": ("db_range",), "seed": ("seed",)}
 
 
-def explain(message: str) -> tuple[str, tuple[str, ...]]:
+def explain(error: MossInputError) -> tuple[str, tuple[str, ...]]:
     """An engine settings error in the words of the Advanced fields, and the fields at fault.
 
-    The engine speaks the command line's language ("--freq 9000:2000: expected 0 <= F0 < F1 (Hz)"); the window says
-    "The band's bottom (F0) must be below its top (F1)" and marks both fields.
+    The engine's message speaks the command line's language ("--freq 9000:2000: expected 0 <= F0 < F1 (Hz)"); the
+    window says "The band's bottom (F0) must be below its top (F1)" and marks both fields. What is wrong comes from
+    the error's ``field``, ``reason`` and ``details``, never from its text.
     """
-    option = message.split(" ", 1)[0]
-    fields = _OPTION_FIELDS.get(option, ())
-    nyquist = re.search(r"Nyquist frequency[^(]*\(([\d.]+) Hz\)", message)
-    if nyquist:
-        higher = re.search(r"--quality (\w+)", message)
-        more = f"; the {higher[1].title()} quality reaches higher" if higher else ""
-        return (f"the band's top (F1) can be at most {float(nyquist[1]):g} Hz at this sample rate (half the "
-                f"rate){more}", ("f1_hz",))
-    if "F0 < F1" in message:
+    fields = _SETTING_FIELDS.get(error.field or "", ())
+    reason, details = error.reason, error.details
+    if error.field == "freq" and reason == "above_nyquist":
+        higher = details.get("higher_quality")
+        more = f"; the {str(higher).title()} quality reaches higher" if higher else ""
+        return (f"the band's top (F1) can be at most {float(details['nyquist_hz']):g} Hz at this sample rate (half "
+                f"the rate){more}", ("f1_hz",))
+    if error.field == "freq" and reason == "order":
         return "the band's bottom (F0) must be below its top (F1)", fields
-    if "log frequency scale needs F0 > 0" in message:
+    if error.field == "freq" and reason == "log_needs_positive":
         return "a log frequency scale needs the band's bottom (F0) above 0 Hz", ("f0_hz",)
-    if option == "--duration" and "at least" in message:
+    if error.field == "duration_s" and reason == "too_short":
         return "the segment must be at least 0.5 s long (or 0 for the whole song)", fields
-    return message, fields
+    return str(error), fields
 
 
 class AdvancedPanel(QWidget):

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from moss_engine.commands.render import add_render_parser, run_render
-from moss_engine.errors import MossError, MossInputError
+from moss_engine.errors import MossError, MossInputError, MossOutOfMemory, is_out_of_memory
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_FAILED = 0, 2, 130, 1
 
@@ -122,7 +122,7 @@ class ConsoleReporter:
         self._last_decile = -1
         self._started = time.perf_counter()
 
-    def progress(self, fraction: float, message: str) -> None:
+    def progress(self, fraction: float, message: str, status: Any = None) -> None:
         if self.quiet:
             return
         width = 28
@@ -135,6 +135,11 @@ class ConsoleReporter:
         elif int(fraction * 10) > self._last_decile:
             self._last_decile = int(fraction * 10)
             self.stream.write(line + "\n")
+            self.stream.flush()
+
+    def notice(self, kind: str, message: str) -> None:
+        if not self.quiet:
+            self.stream.write(("\n" if self.tty else "") + f"moss: note: {message}\n")
             self.stream.flush()
 
     def partial(self, snapshot: Any) -> None:
@@ -205,7 +210,6 @@ def _summary(result: Any, out: Path) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``front`` or ``demo`` with parsed arguments; returns the exit status (errors are raised)."""
-    import torch
 
     from moss_engine.device import resolve_device
     from moss_engine.io.budget import check_free_space, check_memory, run_folder_bytes
@@ -257,14 +261,11 @@ def run(args: argparse.Namespace) -> int:
             result = compute_blend(settings, alpha, reporter, inputs=inputs, listen_workers=default_workers())
         else:
             result = compute_front(settings, reporter, inputs=inputs, listen_workers=default_workers())
-    except (torch.OutOfMemoryError, MemoryError):
-        raise MossError(f"out of memory on {device}: try a smaller --memory-limit, fewer --points, a shorter "
-                        "--duration or --device cpu") from None
-    except RuntimeError as exc:  # the CPU allocator's failure is a RuntimeError
-        if "can't allocate memory" not in str(exc):
+    except (RuntimeError, MemoryError) as exc:  # torch's OutOfMemoryError is a RuntimeError too
+        if not is_out_of_memory(exc):
             raise
-        raise MossError(f"out of memory on {device}: try a smaller --memory-limit, fewer --points or a shorter "
-                        "--duration") from None
+        raise MossOutOfMemory(f"out of memory on {device}: try a smaller --memory-limit, fewer --points, a shorter "
+                              "--duration" + (" or --device cpu" if device.type != "cpu" else "")) from None
     finally:
         reporter.done()
     written = write_run_folder(result, out, overwrite=args.overwrite, plot=plot_front)

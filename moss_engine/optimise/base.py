@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from moss_engine.optimise.front import Anchors
-from moss_engine.reporting import FrontSnapshot
+from moss_engine.reporting import NOTICE_GPU_MEMORY, FrontSnapshot, Status
 
 #: Logit of the two anchors: sigmoid(+-30) is 1 or 0 to float32 precision, and stays finite under interpolation.
 ANCHOR_LOGIT = 30.0
@@ -99,7 +99,7 @@ class SteppableOptimiser:
                 how = "one mask at a time, recomputing the STFT round trip in the backward pass"
             if self.problem.device.type == "cuda":
                 torch.cuda.empty_cache()
-            self.reporter.progress(self.progress, f"out of GPU memory: retrying {how}")
+            self.reporter.notice(NOTICE_GPU_MEMORY, f"out of GPU memory: retrying {how}")
             return None
 
     def _settled(self, history: list[float]) -> bool:
@@ -119,8 +119,9 @@ class SteppableOptimiser:
             crossfade_visual=self.crossfade_visual.copy(), crossfade_audio=self.crossfade_audio.copy(),
             hypervolume=hv, elapsed_s=elapsed))
         rate = self.step_count / elapsed if elapsed > 0 else 0.0
-        self.reporter.progress(self.progress, f"{self.unit} {self.step_count}/{self.settings.steps}  HV {hv:.3f}  "
-                                              f"{rate:.2f} {self.unit}s/s")
+        status = Status("optimising", self.step_count, self.settings.steps, self.unit,
+                        f"HV {hv:.3f}  {rate:.2f} {self.unit}s/s")
+        self.reporter.progress(self.progress, status.line(), status)
 
     def _package(self, optimised: list[Candidate]) -> OptimisationResult:
         """Both anchors and the ``optimised`` candidates as an ``OptimisationResult``."""

@@ -8,7 +8,6 @@ A coarse step costs about half a full one (half the frames in every STFT of the 
 from __future__ import annotations
 
 import dataclasses
-import re
 import time
 
 from moss_engine.dsp.problem import Problem
@@ -16,15 +15,12 @@ from moss_engine.io.audio import AudioClip
 from moss_engine.io.image import LoadedImage
 from moss_engine.optimise.base import OptimisationResult
 from moss_engine.optimise.stch import StchOptimiser
-from moss_engine.reporting import FrontSnapshot, NullReporter, Reporter
+from moss_engine.reporting import FrontSnapshot, NullReporter, Reporter, Status
 from moss_engine.settings import RunSettings
 
 #: How much coarser the coarse stage's time grid is (its hop and the audio objective's hops are this many times
 #: longer).
 COARSE_FACTOR = 2
-
-
-_STEP = re.compile(r"(step|generation) (\d+)/(\d+)(.*)", re.DOTALL)
 
 
 class StageReporter:
@@ -37,12 +33,16 @@ class StageReporter:
     def __init__(self, reporter: Reporter, first: int, steps: int, total: int, label: str):
         self.reporter, self.first, self.steps, self.total, self.label = reporter, first, steps, max(1, total), label
 
-    def progress(self, fraction: float, message: str) -> None:
-        # "step 4/40 ..." of the stage becomes "step 44/80 ..." of the run, as the partial fronts count them
-        counted = _STEP.match(message)
-        if counted:
-            message = f"{counted[1]} {self.first + int(counted[2])}/{self.total}{counted[4]}"
-        self.reporter.progress(min(1.0, (self.first + fraction * self.steps) / self.total), f"{self.label}: {message}")
+    def progress(self, fraction: float, message: str, status: Status | None = None) -> None:
+        # step 4/40 of the stage is step 44/80 of the run, as the partial fronts count them
+        if status is not None and status.step is not None:
+            status = status.offset(self.first, self.total)
+            message = status.line()
+        self.reporter.progress(min(1.0, (self.first + fraction * self.steps) / self.total), f"{self.label}: {message}",
+                               status)
+
+    def notice(self, kind: str, message: str) -> None:
+        self.reporter.notice(kind, message)
 
     def partial(self, snapshot: FrontSnapshot) -> None:
         self.reporter.partial(dataclasses.replace(snapshot, step=self.first + snapshot.step, steps=self.total))

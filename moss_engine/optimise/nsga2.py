@@ -19,7 +19,7 @@ from moss_engine.optimise.base import (
 )
 from moss_engine.optimise.front import Anchors, hypervolume_2d, nondominated, pick_spread
 from moss_engine.optimise.memory import choose_chunk_size
-from moss_engine.reporting import NullReporter, Reporter
+from moss_engine.reporting import NullReporter, Reporter, Status
 from moss_engine.settings import RunSettings
 
 #: Default (freq, time) size of the coarse logit grid the genetic search works on: 128 decision variables. A GA
@@ -105,7 +105,7 @@ class Nsga2Optimiser(SteppableOptimiser):
         self.stopped_early = False
         self._started = time.perf_counter()
 
-        self.reporter.progress(0.0, "measuring the two ends and the crossfade")
+        self.reporter.progress(0.0, "measuring the two ends and the crossfade", Status("measuring"))
         levels = np.linspace(0.0, 1.0, max(MIN_CROSSFADE_LEVELS, settings.points))
         self._cross_logits = constant_logits(levels, settings.mask_shape, problem.device)
         cross_v, cross_a, cross_x, _ = self._evaluate_full(self._cross_logits, cancellable=False)

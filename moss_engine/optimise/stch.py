@@ -20,7 +20,7 @@ from moss_engine.optimise.base import (
 )
 from moss_engine.optimise.front import Anchors, hypervolume_2d, nondominated
 from moss_engine.optimise.memory import mask_bytes, memory_budget, plan_chunks
-from moss_engine.reporting import NullReporter, Reporter
+from moss_engine.reporting import NOTICE_MEMORY_LIMIT, NullReporter, Reporter, Status
 from moss_engine.settings import RunSettings
 
 #: Smoothing of the Tchebycheff max, in anchor-normalised units (Lin et al., "Smooth Tchebycheff Scalarization", 2024).
@@ -105,7 +105,7 @@ class StchOptimiser(SteppableOptimiser):
         if not plan.fits:
             need = mask_bytes(problem, checkpointed=True) / 1024 ** 3
             have = memory_budget(problem.device, settings.memory_limit_gb) / 1024 ** 3
-            self.reporter.progress(0.0, f"the memory limit ({have:.2g} GB) is below what one mask needs "
+            self.reporter.notice(NOTICE_MEMORY_LIMIT, f"the memory limit ({have:.2g} GB) is below what one mask needs "
                                         f"({need:.2g} GB): running one mask at a time anyway")
         self.step_count = 0
         self.cancelled = False
@@ -113,7 +113,7 @@ class StchOptimiser(SteppableOptimiser):
         self._started = time.perf_counter()
         self.hypervolume_history: list[float] = []
 
-        self.reporter.progress(0.0, "measuring the two ends and the crossfade")
+        self.reporter.progress(0.0, "measuring the two ends and the crossfade", Status("measuring"))
         levels = np.linspace(0.0, 1.0, max(MIN_CROSSFADE_LEVELS, self.population + 2))
         cross_logits = self._constant_logits(levels)
         cross_v, cross_a, cross_x = self.evaluate(cross_logits)

@@ -23,7 +23,7 @@ from moss_engine.optimise.coarse import optimise_coarse_to_fine
 from moss_engine.optimise.front import Anchors, alphas, hypervolume, hypervolume_2d, nondominated, pick_spread, thin_out
 from moss_engine.optimise.nsga2 import Nsga2Optimiser
 from moss_engine.optimise.stch import StchOptimiser
-from moss_engine.reporting import NullReporter, Reporter
+from moss_engine.reporting import NullReporter, Reporter, Status
 from moss_engine.run.listening import SAME_AS_SONG_MOS, Listener, Scorer, available, distance_of_mos
 from moss_engine.settings import RunSettings
 
@@ -211,7 +211,8 @@ def in_between(problem: Problem, pool: list[Candidate], count: int,
         if reporter is not None:
             if reporter.should_stop():
                 break
-            reporter.progress(1.0, f"trying a point between neighbours ({n + 1} of {min(count, len(gaps))})")
+            reporter.progress(1.0, f"trying a point between neighbours ({n + 1} of {min(count, len(gaps))})",
+                              Status("between", n + 1, min(count, len(gaps)), "point"))
         first, second = ordered[i], ordered[i + 1]
         logits = interpolated_logits(first.logits, second.logits, 0.5)
         level = 0.5 * (first.level_db + second.level_db)
@@ -238,7 +239,8 @@ def refine_phases(problem: Problem, candidates: list[Candidate], iterations: int
         if reporter is not None:
             if reporter.should_stop():
                 break
-            reporter.progress(1.0, f"refining the phase of point {n + 1}/{len(todo)}")
+            reporter.progress(1.0, f"refining the phase of point {n + 1}/{len(todo)}",
+                              Status("refining", n + 1, len(todo), "point"))
         samples, (v, a, x) = problem.render_and_score_point(c.logits, c.level_db, iterations)
         keep = kept_bytes + samples.nbytes <= KEPT_AUDIO_BYTES  # the front's twins need not refine again
         kept_bytes += samples.nbytes if keep else 0
@@ -325,7 +327,8 @@ def assemble_result(settings: RunSettings, device: torch.device, clip: AudioClip
     # the worker processes that listen start now, and hear each point while the next one renders
     with Scorer(listener, listen_workers if len(chosen) > 2 else 1) as scorer:
         for n, candidate in enumerate(chosen):
-            reporter.progress(1.0, f"rendering point {n + 1}/{len(chosen)} at the song's loudness")
+            reporter.progress(1.0, f"rendering point {n + 1}/{len(chosen)} at the song's loudness",
+                              Status("rendering", n + 1, len(chosen), "point"))
             if candidate.kind == "music":  # the all-music mask is the song: its file is the song itself, exactly
                 rendered.append((candidate, reference.copy(), 0.0, 0.0))
                 continue
@@ -337,7 +340,8 @@ def assemble_result(settings: RunSettings, device: torch.device, clip: AudioClip
             scorer.submit(samples)
         heard = iter(scorer.results(
             reporter.should_stop,
-            lambda done, total: reporter.progress(1.0, f"listening to the points (Zimtohrli): {done} of {total}")))
+            lambda done, total: reporter.progress(1.0, f"listening to the points (Zimtohrli): {done} of {total}",
+                                                  Status("listening", done, total, "point"))))
     mos = [SAME_AS_SONG_MOS if c.kind == "music" else next(heard) for c, _, _, _ in rendered]
     losses = np.array([[c.visual, c.audio] for c, _, _, _ in rendered])
     music = next(i for i, (c, _, _, _) in enumerate(rendered) if c.kind == "music")

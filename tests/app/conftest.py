@@ -94,10 +94,10 @@ def tiny_result(sample):
 
 @pytest.fixture
 def runner(qapp):
-    """A started WorkerThread, stopped and waited for in teardown."""
-    from moss_app.worker import WorkerThread
+    """A started FrontRunner, stopped and waited for in teardown."""
+    from moss_app.worker import FrontRunner
 
-    thread = WorkerThread()
+    thread = FrontRunner()
     yield thread
     assert thread.shutdown(60000), "the worker thread did not stop"
     thread.deleteLater()

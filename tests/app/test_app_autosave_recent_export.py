@@ -256,23 +256,32 @@ def test_a_failed_morph_export_shows_one_dialog_and_keeps_the_old_file(qtbot, wi
 
 
 def test_out_of_gpu_memory_is_said_in_the_status_bar(qtbot, window):
+    from moss_engine.reporting import NOTICE_GPU_MEMORY
+
     message = "out of GPU memory: retrying in chunks of 4"
-    window.runner.progress.emit(0.25, message)
-    assert message in window.statusBar().currentMessage()
+    window.runner.progress.emit(0.2, message)  # the words alone, on the progress channel, are only a status line
+    assert not window.gpu_notice.isVisibleTo(window)
+    window.runner.notice.emit(NOTICE_GPU_MEMORY, message)
+    window.runner.progress.emit(0.25, "step 2/10")
     assert window.gpu_notice.isVisibleTo(window) and window.gpu_notice.text() == "Out of GPU memory: retrying in " \
         "chunks of 4"
+    assert "smaller chunks" in window.gpu_notice.toolTip()
     assert window.progress_bar.value() == 250
     window.runner.progress.emit(0.5, "step 3/10")  # later progress replaces the message, not the notice
-    assert window.gpu_notice.isVisibleTo(window)
+    assert window.gpu_notice.isVisibleTo(window) and window.statusBar().currentMessage() == "step 3/10"
 
 
-def test_the_reporter_never_throttles_the_gpu_notice(qtbot, runner):
+def test_the_reporter_throttles_progress_but_never_a_notice(qtbot, runner):
     from moss_app.worker import _QtReporter
+    from moss_engine.reporting import NOTICE_GPU_MEMORY
 
     got: list = []
     runner.worker.progress.connect(lambda f, m: got.append(m), Qt.ConnectionType.DirectConnection)
+    runner.worker.notice.connect(lambda k, m: got.append((k, m)), Qt.ConnectionType.DirectConnection)
     reporter = _QtReporter(runner.worker)
     reporter.progress(0.1, "step 1")
     reporter.progress(0.1, "step 1 again")  # throttled
-    reporter.progress(0.1, "out of GPU memory: retrying in chunks of 2")
-    assert got == ["step 1", "out of GPU memory: retrying in chunks of 2"]
+    reporter.notice(NOTICE_GPU_MEMORY, "out of GPU memory: retrying in chunks of 2")
+    reporter.notice(NOTICE_GPU_MEMORY, "out of GPU memory: retrying one mask at a time")
+    assert got == ["step 1", (NOTICE_GPU_MEMORY, "out of GPU memory: retrying in chunks of 2"),
+                   (NOTICE_GPU_MEMORY, "out of GPU memory: retrying one mask at a time")]

@@ -1,0 +1,52 @@
+"""The reporter's channels carry data: a stage's steps are offset as numbers, notices by kind, errors by field."""
+
+from unittest.mock import Mock
+
+import pytest
+
+from moss_engine.errors import OUT_OF_MEMORY, MossInputError, MossOutOfMemory, is_out_of_memory
+from moss_engine.optimise.coarse import StageReporter
+from moss_engine.reporting import NOTICE_GPU_MEMORY, Status
+from moss_engine.settings import make_settings
+
+
+def test_a_stage_counts_its_steps_as_part_of_the_run_without_reading_its_words():
+    outer = Mock()
+    stage = StageReporter(outer, first=40, steps=40, total=80, label="full resolution")
+    status = Status("optimising", 4, 40, "generation", "HV 1.016  2.39 generations/s")
+    stage.progress(0.1, "whatever the words say", status)
+    fraction, message, passed = outer.progress.call_args.args
+    assert fraction == pytest.approx(44 / 80)
+    assert (passed.stage, passed.step, passed.steps, passed.unit) == ("optimising", 44, 80, "generation")
+    assert message == "full resolution: generation 44/80  HV 1.016  2.39 generations/s"
+    stage.progress(0.0, "measuring the two ends", Status("measuring"))  # no steps: the words pass as they are
+    assert outer.progress.call_args.args[1] == "full resolution: measuring the two ends"
+    stage.notice(NOTICE_GPU_MEMORY, "out of GPU memory: retrying in chunks of 2")
+    outer.notice.assert_called_once_with(NOTICE_GPU_MEMORY, "out of GPU memory: retrying in chunks of 2")
+
+
+@pytest.mark.parametrize(("overrides", "field", "option", "reason"), [
+    ({"freq": (9000.0, 2000.0)}, "freq", "--freq", "order"),
+    ({"freq": (2000.0, 14700.0)}, "freq", "--freq", "above_nyquist"),
+    ({"freq": (0.0, 5000.0), "freq_scale": "log"}, "freq", "--freq", "log_needs_positive"),
+    ({"duration_s": 0.2}, "duration_s", "--duration", "too_short"),
+    ({"hop_length": 1}, "hop_length", "--hop", "range"),
+    ({"db_range": float("nan")}, "db_range", "--db-range", "not_finite"),
+])
+def test_a_settings_error_names_its_field_option_and_reason(data_dir, overrides, field, option, reason):
+    with pytest.raises(MossInputError) as caught:
+        make_settings(data_dir / "img_portrait_skimage_astronaut.png",
+                      data_dir / "music_rock_sectoid_metal_madness_30s.ogg", "preview", **overrides)
+    err = caught.value
+    assert (err.field, err.option, err.reason) == (field, option, reason)
+    assert str(err).startswith(option + " ")
+    if reason == "above_nyquist":
+        assert err.details == {"nyquist_hz": 11025.0, "higher_quality": "standard"}
+
+
+def test_out_of_memory_is_known_by_type_or_by_torchs_allocator():
+    assert is_out_of_memory(MemoryError())
+    assert is_out_of_memory(RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate "
+                                         "memory: you tried to allocate 37 GB"))
+    assert not is_out_of_memory(RuntimeError("shape mismatch"))
+    assert MossOutOfMemory("out of memory on cpu").kind == OUT_OF_MEMORY
