@@ -52,7 +52,7 @@ def measure(duration_s: float = 6.0, steps: int = 15, warm_up: bool = True) -> t
     from PySide6.QtCore import QEventLoop, QSettings, qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
 
-    from moss_engine.commands.main import sample_paths
+    from moss_engine.resources import sample_paths
     from moss_engine.settings import make_settings
 
     from . import autosave

@@ -30,28 +30,6 @@ def split_self_test(argv: list[str]) -> tuple[bool, Path | None, list[str]]:
     return asked, report, rest
 
 
-#: The desktop entry's name without ``.desktop`` (the .deb installs ``moss-app.desktop``): Wayland compositors match
-#: the window to its entry, and so to its icon, by it.
-DESKTOP_FILE_NAME = "moss-app"
-
-
-def identify_app(app) -> None:
-    """The app's names, its icon (every window's, the taskbar's) and its desktop entry."""
-    from PySide6.QtGui import QIcon
-
-    from moss_engine.commands.main import sample_paths
-
-    app.setOrganizationName("MOSS")
-    app.setApplicationName("MOSS")
-    app.setDesktopFileName(DESKTOP_FILE_NAME)
-    icons = sample_paths()[0].parent.parent / "icons"
-    icon = QIcon()
-    for size in (16, 24, 32, 48, 64, 128, 256, 512):
-        if (icons / f"moss-{size}.png").is_file():
-            icon.addFile(str(icons / f"moss-{size}.png"))
-    app.setWindowIcon(icon)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Open the main window with the bundled sample loaded (so Start works at once) and run the event loop.
 
@@ -67,10 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from moss_engine.commands.main import sample_paths
+    from moss_engine.resources import sample_paths
 
     from . import crash
     from .heap import settle_heap
+    from .identity import identify_app
     from .main_window import MainWindow
 
     app = QApplication.instance() or QApplication(argv)

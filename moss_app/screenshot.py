@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QEventLoop, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from moss_engine.commands.main import sample_paths
+    from moss_engine.resources import sample_paths
 
     from .main_window import MainWindow
     from .settings_store import SettingsStore

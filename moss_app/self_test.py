@@ -63,7 +63,7 @@ def process_age_s() -> tuple[float | None, str]:
 
 
 def _resources() -> Path:
-    from moss_engine.commands.main import sample_paths
+    from moss_engine.resources import sample_paths
 
     return sample_paths()[0].parent.parent
 
@@ -204,7 +204,7 @@ class _WindowSession:
     def __init__(self, app, scratch: Path):
         from PySide6.QtCore import QSettings
 
-        from moss_engine.commands.main import sample_paths
+        from moss_engine.resources import sample_paths
         from moss_engine.settings import make_settings
 
         from . import autosave
@@ -333,7 +333,7 @@ def run_self_test(report_path: Path | None = None) -> int:
     path = Path(report_path) if report_path else default_report_path()
     report: dict[str, Any] = {"format": FORMAT, "ok": False, "failures": [], "checks": {},
                               "started": _dt.datetime.now().isoformat(timespec="seconds")}
-    from .main import identify_app
+    from .identity import identify_app
 
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "moss-app"])
     identify_app(app)

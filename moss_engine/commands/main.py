@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 
 from moss_engine.commands.render import add_render_parser, run_render
 from moss_engine.errors import MossError, MossInputError, MossOutOfMemory, is_out_of_memory
+from moss_engine.resources import sample_paths
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_FAILED = 0, 2, 130, 1
 
@@ -152,18 +153,6 @@ class ConsoleReporter:
         if self.tty and not self.quiet:
             self.stream.write("\n")
             self.stream.flush()
-
-
-def _resources() -> Path:
-    if getattr(sys, "frozen", False):
-        return Path(getattr(sys, "_MEIPASS", Path(sys.executable).parent)) / "resources"
-    return Path(__file__).resolve().parents[2] / "resources"
-
-
-def sample_paths() -> tuple[Path, Path]:
-    """The bundled sample picture and music."""
-    folder = _resources() / "sample"
-    return folder / "astronaut.png", folder / "metal_madness_sectoid.ogg"
 
 
 def _new_demo_folder(base: Path) -> Path:

@@ -9,7 +9,7 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 from PySide6.QtCore import QSettings, QtMsgType, qInstallMessageHandler  # noqa: E402
 
-from moss_engine.commands.main import sample_paths  # noqa: E402
+from moss_engine.resources import sample_paths  # noqa: E402
 from moss_engine.settings import make_settings  # noqa: E402
 
 #: Messages of the offscreen platform itself, not of our code.

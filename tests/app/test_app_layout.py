@@ -12,7 +12,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 from moss_app.main_window import MainWindow
 from moss_app.settings_store import SettingsStore
-from moss_engine.commands.main import sample_paths
+from moss_engine.resources import sample_paths
 
 app = QApplication(sys.argv[:1])
 with tempfile.TemporaryDirectory() as tmp:

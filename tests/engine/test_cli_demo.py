@@ -6,6 +6,7 @@ import sys
 import pytest
 
 from moss_engine.commands import main as cli
+from moss_engine.resources import sample_paths
 
 
 def test_no_arguments_means_demo(monkeypatch):
@@ -19,7 +20,7 @@ def test_no_arguments_means_demo(monkeypatch):
 
 
 def test_bundled_sample_exists_with_its_notice():
-    image, audio = cli.sample_paths()
+    image, audio = sample_paths()
     assert image.is_file() and audio.is_file()
     notice = (image.parent / "NOTICE.md").read_text()
     assert image.name in notice and audio.name in notice and "Carlos Viola Iborra" in notice

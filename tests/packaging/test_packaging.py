@@ -268,7 +268,7 @@ def _desktop_entry() -> configparser.SectionProxy:
 
 
 def test_the_desktop_entry_starts_the_launcher_with_the_app_icon_and_window_class():
-    from moss_app.main import DESKTOP_FILE_NAME
+    from moss_app.identity import DESKTOP_FILE_NAME
 
     entry = _desktop_entry()
     launcher = PACKAGING / "linux" / "moss-app"
