@@ -10,7 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import torch
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
@@ -466,13 +465,7 @@ class MainWindow(QMainWindow):
             device = resolve_device(str(self.advanced.value("device")))
         except MossError as exc:
             return f"Device unavailable: {exc}"
-        if device.type == "cpu":
-            return f"CPU ({torch.get_num_threads()} threads)"
-        if device.type == "cuda":
-            return f"GPU: {torch.cuda.get_device_name(device)} ({device})"
-        if device.type == "mps":
-            return "GPU: Apple Metal (mps)"
-        return describe(device)
+        return describe(device, for_people=True)
 
     def _update_device_label(self) -> None:
         self.device_label.setText(self.device_text())

@@ -40,10 +40,15 @@ def resolve_device(name: str) -> torch.device:
     raise MossInputError(f"--device {name!r}: unknown device; expected auto, cpu, cuda, cuda:N or mps")
 
 
-def describe(device: torch.device) -> str:
-    """A short human name, e.g. ``cuda:0 (NVIDIA H100)`` or ``cpu (2 threads)``."""
+def describe(device: torch.device, for_people: bool = False) -> str:
+    """The device in a short line: as the manifest records it (``cuda:0 (NVIDIA H100)``, ``cpu (2 threads)``), or
+    with ``for_people`` as the app shows it (``GPU: NVIDIA H100 (cuda:0)``, ``CPU (2 threads)``,
+    ``GPU: Apple Metal (mps)``)."""
     if device.type == "cuda":
-        return f"{device} ({torch.cuda.get_device_name(device)})"
+        name = torch.cuda.get_device_name(device)
+        return f"GPU: {name} ({device})" if for_people else f"{device} ({name})"
     if device.type == "cpu":
-        return f"cpu ({torch.get_num_threads()} threads)"
+        return f"{'CPU' if for_people else 'cpu'} ({torch.get_num_threads()} threads)"
+    if device.type == "mps" and for_people:
+        return "GPU: Apple Metal (mps)"
     return str(device)
