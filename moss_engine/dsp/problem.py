@@ -360,14 +360,24 @@ class Problem(nn.Module):
         """(*mask_shape) logits of one point -> its (bins, frames) effective mask on the run's device."""
         return self.masks(torch.as_tensor(logits, device=self.device)[None])[0]
 
+    def rotation_for(self, mask: Tensor, phase_iterations: int, level_db: Tensor | float | None) -> Tensor | None:
+        """The phase rotation of a point's blend (``phase_rotation``), or None for a point without phase refinement:
+        the one place that decides it, for scoring, rendering, morphs and whole-song exports alike."""
+        return self.phase_rotation(mask, phase_iterations, level_db) if phase_iterations > 0 else None
+
+    @torch.no_grad()
+    def point_spectrogram(self, mask: Tensor, level_db: Tensor | float | None, phase_iterations: int = 0) -> Tensor:
+        """A point's sound as a spectrogram: its (bins, frames) effective mask at its picture level, phase-refined
+        when it is -> (channels, freq, frames) complex."""
+        return self.spectrogram(mask, self.rotation_for(mask, phase_iterations, level_db), level_db)
+
     @torch.no_grad()
     def score_point(self, logits: np.ndarray | Tensor, level_db: float,
                     phase_iterations: int = 0) -> tuple[float, float, float]:
         """(visual, audio, loudness excess) of one point as it is rendered: its mask at its picture level, with its
         phase refinement when it has one."""
         mask = self.point_mask(logits)
-        rotation = self.phase_rotation(mask, phase_iterations, level_db) if phase_iterations else None
-        return self.objectives_with_rotation(mask, rotation, level_db)
+        return self.objectives_with_rotation(mask, self.rotation_for(mask, phase_iterations, level_db), level_db)
 
     @torch.no_grad()
     def render_point(self, logits: np.ndarray | Tensor, level_db: float, phase_iterations: int = 0) -> np.ndarray:
@@ -379,8 +389,7 @@ class Problem(nn.Module):
                                ) -> tuple[np.ndarray, tuple[float, float, float]]:
         """``render_point`` and ``score_point`` of one point at once (one phase refinement for both)."""
         mask = self.point_mask(logits)
-        rotation = self.phase_rotation(mask, phase_iterations, level_db) if phase_iterations else None
-        spec = self.spectrogram(mask, rotation, level_db)  # (channels, freq, frames)
+        spec = self.point_spectrogram(mask, level_db, phase_iterations)  # (channels, freq, frames)
         audio = self.stft.inverse(spec, self.n_samples)
         scores = self._objectives_of_signal(audio.mean(dim=0)[None], self.mask_share(mask[None]))
         return audio.cpu().numpy().astype(np.float32), tuple(float(v[0]) for v in scores)

@@ -126,13 +126,13 @@ class SteppableOptimiser:
     def _package(self, optimised: list[Candidate]) -> OptimisationResult:
         """Both anchors and the ``optimised`` candidates as an ``OptimisationResult``."""
         level = self.problem.matched_level_db
-        cands = [Candidate(self._cross_logits[0].cpu().numpy(), self.anchors.music_visual, self.anchors.music_audio,
-                           "music", level_db=level),
-                 Candidate(self._cross_logits[-1].cpu().numpy(), self.anchors.image_visual, self.anchors.image_audio,
-                           "image", level_db=level, loudness_excess=float(self.crossfade_excess[-1])),
-                 *optimised]
+        music = Candidate(self._cross_logits[0].cpu().numpy(), self.anchors.music_visual, self.anchors.music_audio,
+                          "music", level_db=level)
+        image = Candidate(self._cross_logits[-1].cpu().numpy(), self.anchors.image_visual, self.anchors.image_audio,
+                          "image", level_db=level, loudness_excess=float(self.crossfade_excess[-1]))
+        candidates = [music, image, *optimised]
         return OptimisationResult(
-            candidates=cands, anchors=self.anchors, crossfade_levels=self.crossfade_levels.copy(),
+            candidates=candidates, anchors=self.anchors, crossfade_levels=self.crossfade_levels.copy(),
             crossfade_visual=self.crossfade_visual.copy(), crossfade_audio=self.crossfade_audio.copy(),
             steps_done=self.step_count, stopped_early=self.stopped_early, cancelled=self.cancelled,
             elapsed_s=time.perf_counter() - self._started, chunk_size=self.chunk_size,

@@ -42,8 +42,8 @@ def population_size(points: int) -> int:
 
 def constant_logits(levels: np.ndarray, shape: tuple[int, ...], device: torch.device) -> Tensor:
     """(n,) blend levels in [0, 1] -> (n, *shape) constant logits (the all-music / all-image ends at +-ANCHOR_LOGIT)."""
-    lv = torch.as_tensor(levels, dtype=torch.float32)
-    logits = torch.logit(lv.clamp(1e-13, 1 - 1e-13)).clamp(-ANCHOR_LOGIT, ANCHOR_LOGIT)
+    levels_t = torch.as_tensor(levels, dtype=torch.float32)
+    logits = torch.logit(levels_t.clamp(1e-13, 1 - 1e-13)).clamp(-ANCHOR_LOGIT, ANCHOR_LOGIT)
     return logits[:, None, None].expand(-1, *shape).contiguous().to(device)
 
 

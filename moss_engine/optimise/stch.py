@@ -139,9 +139,10 @@ class StchOptimiser(SteppableOptimiser):
         self.weights = torch.as_tensor(np.asarray(weights), dtype=torch.float32, device=device)
         cross_norm = torch.as_tensor(self.anchors.normalise(self.crossfade_visual, self.crossfade_audio),
                                      dtype=torch.float32, device=device)
-        scal = smooth_tchebycheff(cross_norm[None, :, :], self.weights[:, None, :])  # (population, levels)
-        scal = scal + LOUDNESS_WEIGHT * torch.as_tensor(self.crossfade_excess, dtype=torch.float32, device=device)
-        start = scal.argmin(dim=1).cpu().numpy()
+        scalarised = smooth_tchebycheff(cross_norm[None, :, :], self.weights[:, None, :])  # (population, levels)
+        excess = torch.as_tensor(self.crossfade_excess, dtype=torch.float32, device=device)
+        scalarised = scalarised + LOUDNESS_WEIGHT * excess
+        start = scalarised.argmin(dim=1).cpu().numpy()
         init = self._cross_logits[start].clone()
         gen = torch.Generator().manual_seed(self.settings.seed)
         init += 0.01 * torch.randn(init.shape, generator=gen).to(device)
@@ -149,7 +150,8 @@ class StchOptimiser(SteppableOptimiser):
         self.level_params = torch.zeros(self.population, device=device, requires_grad=True)
         self.adam = self._adam()
 
-        self.best_scal = scal.gather(1, torch.as_tensor(start, device=device)[:, None])[:, 0].detach().cpu().numpy()
+        chosen = torch.as_tensor(start, device=device)[:, None]
+        self.best_scalarised = scalarised.gather(1, chosen)[:, 0].detach().cpu().numpy()
         self.best_logits = init.detach().clone()
         self.best_levels = np.full(self.population, self.problem.matched_level_db)
         self.best_visual = self.crossfade_visual[start].copy()
@@ -167,15 +169,16 @@ class StchOptimiser(SteppableOptimiser):
         levels = np.full(len(logits), self.problem.matched_level_db) if levels is None else np.asarray(levels, float)
         v, a, x = self.evaluate(logits, levels)
         norm = torch.as_tensor(self.anchors.normalise(v, a), dtype=torch.float32, device=device)
-        scal = smooth_tchebycheff(norm, self.weights).cpu().numpy() + LOUDNESS_WEIGHT * x
+        scalarised = smooth_tchebycheff(norm, self.weights).cpu().numpy() + LOUDNESS_WEIGHT * x
         self.logits = logits.detach().clone().requires_grad_(True)
         params = (levels - self.problem.matched_level_db) / LEVEL_UNIT_DB
         self.level_params = torch.as_tensor(params, dtype=torch.float32, device=device).clone().requires_grad_(True)
         self.adam = self._adam()
-        better = scal < self.best_scal
+        better = scalarised < self.best_scalarised
         self.best_logits[torch.as_tensor(better, device=device)] = logits.detach()[torch.as_tensor(better,
                                                                                                    device=device)]
-        self.best_scal[better], self.best_visual[better], self.best_audio[better] = scal[better], v[better], a[better]
+        self.best_scalarised[better] = scalarised[better]
+        self.best_visual[better], self.best_audio[better] = v[better], a[better]
         self.best_levels[better], self.best_excess[better] = levels[better], x[better]
         self.hypervolume_history = [self._archive_hypervolume()]
 
@@ -189,8 +192,8 @@ class StchOptimiser(SteppableOptimiser):
 
     # -- evaluation -------------------------------------------------------------------------------------------------
     def _constant_logits(self, levels: np.ndarray) -> Tensor:
-        lv = torch.as_tensor(levels, dtype=torch.float32)
-        logits = torch.logit(lv.clamp(1e-13, 1 - 1e-13)).clamp(-ANCHOR_LOGIT, ANCHOR_LOGIT)
+        levels_t = torch.as_tensor(levels, dtype=torch.float32)
+        logits = torch.logit(levels_t.clamp(1e-13, 1 - 1e-13)).clamp(-ANCHOR_LOGIT, ANCHOR_LOGIT)
         shape = self.settings.mask_shape
         return logits[:, None, None].expand(-1, *shape).contiguous().to(self.problem.device)
 
@@ -236,9 +239,9 @@ class StchOptimiser(SteppableOptimiser):
             def chunk(p: slice):
                 v, a, excess = self.problem.objectives(self.problem.masks(self.logits[p]), self.levels_db()[p])
                 norm = torch.stack([(v - anchors.image_visual) / v_span, (a - anchors.music_audio) / a_span], dim=-1)
-                scal = smooth_tchebycheff(norm, self.weights[p]) + LOUDNESS_WEIGHT * excess
-                scal.sum().backward()
-                return v.detach(), a.detach(), excess.detach(), scal.detach()
+                scalarised = smooth_tchebycheff(norm, self.weights[p]) + LOUDNESS_WEIGHT * excess
+                scalarised.sum().backward()
+                return v.detach(), a.detach(), excess.detach(), scalarised.detach()
 
             out = self._run_chunk(chunk, part)
             if out is None:
@@ -246,13 +249,13 @@ class StchOptimiser(SteppableOptimiser):
             parts.append(torch.stack(out))
             done = part.stop
 
-        visual, audio, excess, scal_all = torch.cat(parts, dim=1).double().cpu().numpy()
-        better = scal_all < self.best_scal
+        visual, audio, excess, scalarised_all = torch.cat(parts, dim=1).double().cpu().numpy()
+        better = scalarised_all < self.best_scalarised
         if better.any():
             idx = torch.as_tensor(np.flatnonzero(better), device=device)
             self.best_logits[idx] = self.logits.detach()[idx]
             self.best_levels[better] = levels_now.double().cpu().numpy()[better]
-            self.best_scal[better] = scal_all[better]
+            self.best_scalarised[better] = scalarised_all[better]
             self.best_visual[better] = visual[better]
             self.best_audio[better] = audio[better]
             self.best_excess[better] = excess[better]
@@ -316,7 +319,7 @@ class StchOptimiser(SteppableOptimiser):
                 for key in ("exp_avg", "exp_avg_sq"):
                     if key in state:
                         state[key][k] = 0.0
-        self.best_scal[k] = np.inf
+        self.best_scalarised[k] = np.inf
         return True
 
     def _archive_hypervolume(self) -> float:

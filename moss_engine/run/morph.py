@@ -114,9 +114,7 @@ def morph_audio(run: LoadedRun, states: list[MorphState]) -> tuple[np.ndarray, n
     for s, state in enumerate(states):
         with torch.no_grad():
             mask = problem.point_mask(state.logits)
-            rotation = (problem.phase_rotation(mask, state.phase_iterations, state.level_db)
-                        if state.phase_iterations else None)
-            state_spec = problem.spectrogram(mask, rotation, state.level_db)  # (channels, freq, frames)
+            state_spec = problem.point_spectrogram(mask, state.level_db, state.phase_iterations)  # (ch, freq, frames)
         share = torch.zeros(n_frames)
         share[lower == s] += 1 - weight[lower == s]
         share[lower + 1 == s] += weight[lower + 1 == s]

@@ -130,27 +130,27 @@ def segment_delta(run_dir: Path, manifest: dict[str, Any], index: int, song: np.
     if s0 >= n or s1 - s0 < 1:
         raise MossInputError(f"the run's segment ({manifest['input']['start_s']} s) lies past the end of the song",
                              audio_path)
-    a, b = max(0, s0 - margin), min(n, s1 + margin)
-    window = song[:, a:b]
+    w0, w1 = max(0, s0 - margin), min(n, s1 + margin)  # the rendered window: the segment and a margin, in samples
+    window = song[:, w0:w1]
     if rate != song_rate:
         window = np.ascontiguousarray(soxr.resample(window.T, song_rate, rate, quality="HQ").T)
     settings = work_settings(manifest, image_path, audio_path, rate,
-                             a / song_rate, window.shape[1] / rate, (s0 - a) / song_rate)
-    clip = AudioClip(np.ascontiguousarray(window, dtype=np.float32), rate, song_rate, song.shape[0], a / song_rate)
+                             w0 / song_rate, window.shape[1] / rate, (s0 - w0) / song_rate)
+    clip = AudioClip(np.ascontiguousarray(window, dtype=np.float32), rate, song_rate, song.shape[0], w0 / song_rate)
     problem = Problem(clip, load_image(image_path), settings)
     logits = load_logits(logits_path, settings.mask_shape)
     song_s = n / song_rate
-    taper = _time_taper(problem, rate, fade_in=a / song_rate + problem.placement.t0_s > 0.5 / song_rate,
-                        fade_out=a / song_rate + problem.placement.t1_s < song_s - 0.5 / song_rate)
+    taper = _time_taper(problem, rate, fade_in=w0 / song_rate + problem.placement.t0_s > 0.5 / song_rate,
+                        fade_out=w0 / song_rate + problem.placement.t1_s < song_s - 0.5 / song_rate)
     with torch.no_grad():
         mask = problem.point_mask(logits) * torch.from_numpy(taper)[None, :]
         iterations = int(entry.get("phase_iterations", 0) or 0)
-        rotation = problem.phase_rotation(mask, iterations, level_db) if iterations > 0 else None
-        delta = problem.render(mask, rotation, level_db) - problem.render(torch.zeros_like(mask), None, level_db)
+        picture = problem.stft.inverse(problem.point_spectrogram(mask, level_db, iterations), problem.n_samples)
+        delta = picture.cpu().numpy().astype(np.float32) - problem.render(torch.zeros_like(mask), None, level_db)
     if rate != song_rate:
         delta = soxr.resample(np.ascontiguousarray(delta.T), rate, song_rate, quality="HQ").T
-        delta = np.pad(delta, ((0, 0), (0, max(0, (b - a) - delta.shape[1]))))[:, : b - a]
-    delta = np.asarray(delta[:, s0 - a:s1 - a], dtype=np.float32)
+        delta = np.pad(delta, ((0, 0), (0, max(0, (w1 - w0) - delta.shape[1]))))[:, : w1 - w0]
+    delta = np.asarray(delta[:, s0 - w0:s1 - w0], dtype=np.float32)
     fade = max(1, min(margin, (s1 - s0) // 2))
     ramp = (0.5 - 0.5 * np.cos(np.pi * (np.arange(fade) + 0.5) / fade)).astype(np.float32)
     if s0 > 0:

@@ -114,7 +114,7 @@ def test_adaptive_preferences_fill_the_widest_gap(small):
     moved = [k for k in range(4) if not torch.equal(opt.weights[k], before[k])]
     assert len(moved) == 1 and moved[0] != 0
     k = moved[0]
-    assert opt.best_scal[k] == np.inf
+    assert opt.best_scalarised[k] == np.inf
     w = opt.weights[k].numpy()
     assert w[1] > w[0]  # the new ray favours audio: it points into the gap by the music end
 
