@@ -18,12 +18,18 @@ import numpy as np
 import pytest
 import torch
 
-from moss_engine.dsp import objectives as objectives_module
 from moss_engine.dsp.blend import blend_into_spectrum
-from moss_engine.dsp.objectives import leaky_clamp01, viewer_level
-from moss_engine.dsp.problem import Problem, Scores
-from moss_engine.dsp.spectral import Stft, overlap_add, power, power_to_db, rfft
-from moss_engine.dsp.target import warp_to_stft
+from moss_engine.dsp.objectives import viewer_level
+from moss_engine.dsp.problem import Problem
+from moss_engine.dsp.reference import (
+    plain_inverse,
+    plain_masks,
+    plain_power,
+    plain_stft,
+    plain_viewer_level,
+    reference_path,
+)
+from moss_engine.dsp.spectral import Stft, overlap_add, power, rfft
 from moss_engine.optimise.front import hypervolume, nondominated
 from moss_engine.optimise.memory import CPU_ALLOCATOR_SLACK, ChunkPlan, mask_bytes, plan_chunks
 from moss_engine.optimise.stch import StchOptimiser
@@ -53,67 +59,6 @@ def small():
 @pytest.fixture(scope="module", params=DEVICES)
 def device(request):
     return torch.device(request.param)
-
-
-# -- the plain path: torch's own STFT and autograd everywhere, no sharing
-def plain_viewer_level(power_, db_range):
-    db = power_to_db(power_)
-    return leaky_clamp01((db - db.amax(dim=(-2, -1), keepdim=True)) / db_range + 1.0)
-
-
-def plain_power(spec):
-    parts = torch.view_as_real(spec)
-    return (parts * parts).sum(dim=-1)
-
-
-def plain_stft(self, signal):
-    shape = signal.shape
-    spec = torch.stft(signal.reshape(-1, shape[-1]), self.n_fft, self.hop_length, window=self.window, center=True,
-                      pad_mode="reflect", return_complex=True)
-    return spec.reshape(*shape[:-1], *spec.shape[-2:])
-
-
-def plain_frames(self, signal):
-    return plain_stft(self, signal).transpose(-1, -2)
-
-
-def plain_inverse(self, spec, length):
-    shape = spec.shape
-    signal = torch.istft(spec.reshape(-1, *shape[-2:]), self.n_fft, self.hop_length, window=self.window, center=True,
-                         length=length)
-    return signal.reshape(*shape[:-2], length)
-
-
-def plain_masks(self, logits):
-    return self.alpha * torch.sigmoid(warp_to_stft(logits, self.grid))
-
-
-def plain_synthesise_mix(self, mask, level_db=None):
-    delta = self._blend_delta(mask, self.spec_mix[self._region], level_db)
-    return self.music_mix_synth + self.stft.inverse(self._padded(delta), self.n_samples)
-
-
-def plain_renderer(self, power_):
-    return self.rows @ plain_viewer_level(power_, self.db_range) @ self.cols.T
-
-
-def plain_objectives_of_signal(self, signal, mask_share=None, checkpointed=False):
-    full_power = plain_power(self.stft(signal))
-    region_power = full_power[(slice(None), *self._region)]
-    return Scores(self.visual_loss(region_power), self.audio_loss(signal),
-                  self.loudness(full_power.transpose(1, 2), mask_share))
-
-
-def plain_path_on(mp):
-    """Turns every speed-up of a step off: the engine then runs the straightforward autograd code."""
-    mp.setattr(objectives_module, "power", plain_power)
-    mp.setattr(objectives_module.ViewRenderer, "forward", plain_renderer)
-    mp.setattr(Stft, "forward", plain_stft)
-    mp.setattr(Stft, "frames", plain_frames)
-    mp.setattr(Stft, "inverse", plain_inverse)
-    mp.setattr(Problem, "masks", plain_masks)
-    mp.setattr(Problem, "synthesise_mix", plain_synthesise_mix)
-    mp.setattr(Problem, "_objectives_of_signal", plain_objectives_of_signal)
 
 
 def run_front(problem, settings, chunk_size=None, checkpointing=False):
@@ -263,8 +208,7 @@ def test_fast_step_equals_plain_step(small, device):
     settings, inputs = small
     logits = torch.randn(3, *settings.mask_shape, generator=torch.Generator().manual_seed(0)).to(device)
     fast_objectives, fast_grad = chunk_gradient(Problem(*inputs, settings).to(device), logits)
-    with pytest.MonkeyPatch.context() as mp:
-        plain_path_on(mp)
+    with reference_path():
         plain_objectives, plain_grad = chunk_gradient(Problem(*inputs, settings).to(device), logits)
     assert torch.allclose(fast_objectives, plain_objectives, rtol=1e-5)
     assert (fast_grad - plain_grad).abs().max() <= GRAD_RTOL * plain_grad.abs().max()
@@ -295,8 +239,7 @@ def assert_same_front(got, expected):
 
 def test_front_equals_plain_path(small, device, fast_front):
     settings, inputs = small
-    with pytest.MonkeyPatch.context() as mp:
-        plain_path_on(mp)
+    with reference_path():
         plain = run_front(Problem(*inputs, settings).to(device), settings)
     assert_same_front(fast_front, plain)
 
@@ -411,3 +354,11 @@ def test_blend_stays_in_single_precision():
     torch.view_as_real(out).sum().backward()
     assert mask.grad.dtype == torch.float32
     assert torch.allclose(mask.grad, torch.exp(mask.detach()))  # d/dm of (e^m - 1) * 1, summed over re and im
+
+
+def test_the_reference_path_is_switched_on_for_a_block_and_back_off_after_an_error():
+    fast = (Stft.forward, Stft.inverse, Problem.masks)
+    with pytest.raises(RuntimeError, match="inside"), reference_path():
+        assert (Stft.forward, Stft.inverse, Problem.masks) == (plain_stft, plain_inverse, plain_masks)
+        raise RuntimeError("inside")
+    assert (Stft.forward, Stft.inverse, Problem.masks) == fast
