@@ -54,7 +54,10 @@ class Recorder:
 
     snapshots: list[FrontSnapshot] = field(default_factory=list)
 
-    def progress(self, fraction: float, message: str) -> None:
+    def progress(self, fraction: float, message: str, status: object = None) -> None:
+        pass
+
+    def notice(self, kind: str, message: str) -> None:
         pass
 
     def partial(self, snapshot: FrontSnapshot) -> None:

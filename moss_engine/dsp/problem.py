@@ -22,6 +22,7 @@ from moss_engine.dsp.objectives import (
     VisualLoss,
     WeightedSsim,
 )
+from moss_engine.dsp.phase import phase_rotation
 from moss_engine.dsp.spectral import Stft, frame_major, magnitude_to_db, power
 from moss_engine.dsp.target import (
     Placement,
@@ -47,9 +48,6 @@ SILENCE_BELOW_BLACK_DB = 20.0
 STEREO_RATIO_MAX = 1000.0
 #: The most ``LoudnessExcess.boost_db`` may be (measured 0-2.3 dB on the songs of ../shared/data).
 LOUDNESS_BOOST_MAX_DB = 12.0
-#: Shares of ``bytes_per_mask``'s formula a mask was measured to take, plus a quarter (see there).
-PLAIN_SHARE = 0.45
-CHECKPOINTED_SHARE = 0.33
 
 
 #: ``ln(10) / 20``: dB to the natural log of an amplitude ratio.
@@ -105,7 +103,7 @@ class Problem(nn.Module):
         self.target: Target = make_target(image, self.placement, self.grid_shape, settings.fit, settings.gamma,
                                           settings.invert)
         (b0, b1), (c0, c1) = self.placement.bins, self.placement.frames
-        self._region = (slice(b0, b1), slice(c0, c1))
+        self.region = (slice(b0, b1), slice(c0, c1))
 
         channels = torch.from_numpy(np.ascontiguousarray(music.samples, dtype=np.float32))
         spec = self.stft(channels)  # (channels, freq, frames)
@@ -114,7 +112,7 @@ class Problem(nn.Module):
         self.register_buffer("music_mix", channels.mean(dim=0), persistent=False)
         self.register_buffer("music_mix_synth", self.stft.inverse(self.spec_mix, self.n_samples), persistent=False)
 
-        region = self.spec_mix[self._region]
+        region = self.spec_mix[self.region]
         music_db = magnitude_to_db(region.abs(), floor=1e-10)
         self.top_db = float(music_db.max())
         floor_db = self.top_db - settings.db_range - SILENCE_BELOW_BLACK_DB
@@ -159,7 +157,7 @@ class Problem(nn.Module):
             mix_power = self._view_power(self.music_mix[None])[0]
             self.loudness = LoudnessExcess(mix_power, self._stereo_ratio(settings.db_range), music.sample_rate,
                                            settings.n_fft, settings.hop_length,
-                                           integrated_loudness(music.samples, music.sample_rate), self._region[1])
+                                           integrated_loudness(music.samples, music.sample_rate), self.region[1])
             if self.loudness.song_lufs is not None:
                 self._calibrate_loudness()
         self._matched_level_db: float | None = None
@@ -260,7 +258,7 @@ class Problem(nn.Module):
         silence = self.blend_silence if self.has_silence else None
         shift = self.level_tensor(level_db, mask.shape[0]) * DB_TO_LOG
         delta = blend_into_spectrum(mask, self.blend_rate, self.music_region, silence, tuple(self.spec_mix.shape),
-                                    self._region, shift)
+                                    self.region, shift)
         return self.music_mix_synth + self.stft.inverse(delta, self.n_samples)
 
     def objectives(self, mask: Tensor, level_db: Tensor | float | None = None) -> Scores:
@@ -310,7 +308,7 @@ class Problem(nn.Module):
         else:
             full_power = self._view_power(signal)
         # sliced frame-major, so that the gradient of the slice (and all before it) stays frame-major too
-        region_power = full_power[:, self._region[1], self._region[0]].transpose(1, 2)
+        region_power = full_power[:, self.region[1], self.region[0]].transpose(1, 2)
         shared = {(self.stft.n_fft, self.stft.hop_length): full_power}
         return Scores(self.visual_loss(region_power), self.audio_loss(signal, shared, checkpointed),
                       self.loudness(full_power, mask_share))
@@ -319,32 +317,10 @@ class Problem(nn.Module):
         """(population, freq, frames) complex mix spectrogram -> ``Scores`` of its synthesised audio."""
         return self._objectives_of_signal(self.stft.inverse(spec_mix, self.n_samples), mask_share)
 
-    def _blended_region(self, mask: Tensor, level_db: Tensor | float | None) -> Tensor:
+    def blended_region(self, mask: Tensor, level_db: Tensor | float | None) -> Tensor:
         """(bins, frames) effective mask -> (bins, frames) complex blended mix spectrum of the region."""
-        region = self.spec_mix[self._region]
+        region = self.spec_mix[self.region]
         return region + torch.view_as_complex(self._blend_delta(mask[None], region, level_db)[0].contiguous())
-
-    @torch.no_grad()
-    def phase_rotation(self, mask: Tensor, iterations: int, level_db: Tensor | float | None = None) -> Tensor:
-        """Phase refinement of one mask's blend: (bins, frames) effective mask -> (bins, frames) unit rotations.
-
-        Griffin-Lim iterations that start from the music's phase and keep the blended magnitude. Where the mask is
-        ``m``, the new phase is that of ``m * (re-analysed phase) + (1 - m) * (blend phase)``: cells that are music
-        keep the music's phase, cells that are picture take the phase that makes the spectrogram consistent, so a
-        viewer shows the blended magnitude more faithfully. The result is the per-cell rotation from the blend's
-        phase to the refined one, applied alike to every channel (like the gain, DESIGN.md "Stereo").
-        """
-        start = self._blended_region(mask, level_db)
-        magnitude = start.abs()
-        start_unit = start / magnitude.clamp(min=1e-20)
-        unit = start_unit
-        full = self.spec_mix.clone()
-        for _ in range(iterations):
-            full[self._region] = magnitude * unit
-            analysed = self.stft(self.stft.inverse(full, self.n_samples))[self._region]
-            mixed = mask * (analysed / analysed.abs().clamp(min=1e-20)) + (1.0 - mask) * start_unit
-            unit = mixed / mixed.abs().clamp(min=1e-20)
-        return unit * start_unit.conj()
 
     @torch.no_grad()
     def objectives_with_rotation(self, mask: Tensor, rotation: Tensor | None,
@@ -352,7 +328,7 @@ class Problem(nn.Module):
         """(visual, audio, loudness excess) of one mask at its level, its blend turned by ``phase_rotation`` (None:
         not turned)."""
         spec = self.spec_mix.clone()
-        spec[self._region] = self._blended_region(mask, level_db) * (1.0 if rotation is None else rotation)
+        spec[self.region] = self.blended_region(mask, level_db) * (1.0 if rotation is None else rotation)
         scores = self._objectives_of_spectrum(spec[None], self.mask_share(mask[None]))
         return tuple(float(v[0]) for v in scores)
 
@@ -363,7 +339,7 @@ class Problem(nn.Module):
     def rotation_for(self, mask: Tensor, phase_iterations: int, level_db: Tensor | float | None) -> Tensor | None:
         """The phase rotation of a point's blend (``phase_rotation``), or None for a point without phase refinement:
         the one place that decides it, for scoring, rendering, morphs and whole-song exports alike."""
-        return self.phase_rotation(mask, phase_iterations, level_db) if phase_iterations > 0 else None
+        return phase_rotation(self, mask, phase_iterations, level_db) if phase_iterations > 0 else None
 
     @torch.no_grad()
     def point_spectrogram(self, mask: Tensor, level_db: Tensor | float | None, phase_iterations: int = 0) -> Tensor:
@@ -400,7 +376,7 @@ class Problem(nn.Module):
         """(bins, frames) effective mask (its level, and optional phase rotation) -> (channels, freq, frames)
         complex."""
         spec = self.spec.clone()
-        region = (slice(None), *self._region)
+        region = (slice(None), *self.region)
         delta = torch.view_as_complex(self._blend_delta(mask[None], spec[region], level_db)[0].contiguous())
         spec[region] = spec[region] + delta
         if rotation is not None:
@@ -414,19 +390,3 @@ class Problem(nn.Module):
         audio."""
         out = self.stft.inverse(self.spectrogram(mask, rotation, level_db), self.n_samples)
         return out.cpu().numpy().astype(np.float32)
-
-    def bytes_per_mask(self, checkpointed: bool = False) -> int:
-        """The memory one population member takes in a forward and backward pass, with some headroom.
-
-        Calibrated on the CPU by the peak resident memory of one forward and backward pass of one and of two masks,
-        with glibc's allocator made to return every large block at once (``MALLOC_MMAP_THRESHOLD_=131072``, so that
-        the resident memory is what is allocated): preview 30 s, standard 30 s and 90 s; the peak per mask was 36 % of
-        the formula below (26 % with ``checkpointed``, the STFT round trip recomputed in the backward pass), the same
-        for one and two masks. ``PLAIN_SHARE`` and ``CHECKPOINTED_SHARE`` keep a quarter on top of that.
-        """
-        n_freq, n_frames = self.spec_mix.shape
-        bins, frames = self.placement.shape
-        stft_bytes = n_freq * n_frames * 8 * 6 + bins * frames * 4 * 24
-        audio_bytes = self.n_samples * 4 * 3 * 14
-        factor = CHECKPOINTED_SHARE if checkpointed else PLAIN_SHARE
-        return int(factor * (stft_bytes + audio_bytes))

@@ -60,7 +60,7 @@ def plain_masks(self, logits):
 
 
 def plain_synthesise_mix(self, mask, level_db=None):
-    delta = self._blend_delta(mask, self.spec_mix[self._region], level_db)
+    delta = self._blend_delta(mask, self.spec_mix[self.region], level_db)
     return self.music_mix_synth + self.stft.inverse(self._padded(delta), self.n_samples)
 
 
@@ -70,7 +70,7 @@ def plain_renderer(self, power_):
 
 def plain_objectives_of_signal(self, signal, mask_share=None, checkpointed=False):
     full_power = plain_power(self.stft(signal))
-    region_power = full_power[(slice(None), *self._region)]
+    region_power = full_power[(slice(None), *self.region)]
     return Scores(self.visual_loss(region_power), self.audio_loss(signal),
                   self.loudness(full_power.transpose(1, 2), mask_share))
 

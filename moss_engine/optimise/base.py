@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from moss_engine.optimise.front import Anchors
-from moss_engine.reporting import NOTICE_GPU_MEMORY, FrontSnapshot, Status
+from moss_engine.reporting import NOTICE_GPU_MEMORY, FrontSnapshot, NullReporter, Reporter, Status
+
+if TYPE_CHECKING:
+    from moss_engine.dsp.problem import Problem
+    from moss_engine.settings import RunSettings
 
 #: Logit of the two anchors: sigmoid(+-30) is 1 or 0 to float32 precision, and stays finite under interpolation.
 ANCHOR_LOGIT = 30.0
@@ -27,7 +34,7 @@ class Candidate:
 
     ``level_db`` is the picture's level the mask blends it at (``picture_level_db``, DESIGN.md "Levels").
     ``phase_iterations`` > 0 means the audio is synthesised with that many iterations of phase refinement
-    (``Problem.phase_rotation``); the losses are those of that audio. ``loudness_excess`` is the optimiser's estimate
+    (``dsp.phase.phase_rotation``); the losses are those of that audio. ``loudness_excess`` is the optimiser's estimate
     of how far the audio is over the song's loudness (``Scores.loudness_excess``; 0 within the limits). ``samples``,
     when not None, is that audio, (channels, samples), already rendered.
     """
@@ -60,15 +67,43 @@ class OptimisationResult:
 
 
 class SteppableOptimiser:
-    """What every MOSS optimiser shares: the step loop, the early-stop rule, reporting and the result's packaging.
+    """What every MOSS optimiser shares: the step loop, the early-stop rule, the crossfade baseline and both anchors,
+    reporting and the result's packaging.
 
-    Subclasses set ``problem``, ``settings``, ``reporter``, ``step_count``, ``cancelled``, ``stopped_early``,
-    ``_started``, ``chunk_size``, the anchors and crossfade (``anchors``, ``crossfade_*``, ``_cross_logits``,
-    ``hypervolume_history``, measured at ``problem.matched_level_db``: the loudness-matched crossfade) and implement
-    ``next()`` and ``result()``.
+    Steppable like pymoo's ``Algorithm``: ``while opt.has_next(): opt.next()``, then ``opt.result()``. A subclass
+    calls ``__init__`` and ``_measure_crossfade`` and implements ``next()`` and ``result()``.
+
+    Args:
+        problem: the picture and song, on the run's device.
+        settings: the run's settings.
+        reporter: progress, notices, partial fronts and cancellation.
+        chunk_size: how many masks are evaluated at once (halved on a GPU out-of-memory error).
     """
 
     unit = "step"
+
+    def __init__(self, problem: Problem, settings: RunSettings, reporter: Reporter | None, chunk_size: int):
+        self.problem = problem
+        self.settings = settings
+        self.reporter = reporter or NullReporter()
+        self.chunk_size = chunk_size
+        self.step_count = 0
+        self.cancelled = False
+        self.stopped_early = False
+        self._started = time.perf_counter()
+        self.hypervolume_history: list[float] = []
+
+    def _measure_crossfade(self, levels: np.ndarray, logits: Tensor,
+                           evaluate: Callable[[Tensor], tuple[np.ndarray, np.ndarray, np.ndarray]]) -> None:
+        """The uniform crossfade at ``levels`` (its constant ``logits``) at the loudness-matched picture level: the
+        comparison baseline (``crossfade_*``), and its two ends, the anchors that normalise the objectives."""
+        self.reporter.progress(0.0, "measuring the two ends and the crossfade", Status("measuring"))
+        visual, audio, excess = evaluate(logits)
+        self.crossfade_levels = levels
+        self.crossfade_visual, self.crossfade_audio, self.crossfade_excess = visual, audio, excess
+        self.anchors = Anchors(music_visual=float(visual[0]), music_audio=float(audio[0]),
+                               image_visual=float(visual[-1]), image_audio=float(audio[-1]))
+        self._cross_logits = logits
 
     @property
     def progress(self) -> float:

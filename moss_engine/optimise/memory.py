@@ -8,6 +8,9 @@ import torch
 
 from moss_engine.dsp.problem import Problem
 
+#: Shares of ``bytes_per_mask``'s formula a mask was measured to take, plus a quarter (see there).
+PLAIN_SHARE = 0.45
+CHECKPOINTED_SHARE = 0.33
 #: On the CPU, one chunk holds about this many samples x masks: a fifth of a second of work on two cores, so a cancel
 #: takes effect at once, and small enough to stay in cache: measured on the 2-core CPU (preview, 5 to 20 s clips),
 #: chunks of 0.2 to 0.9 M samples ran fastest, and 2.6 M (six 20 s masks at once) took twice as long per mask.
@@ -37,6 +40,23 @@ class ChunkPlan:
     fits: bool = True
 
 
+def bytes_per_mask(problem: Problem, checkpointed: bool = False) -> int:
+    """The memory one population member takes in a forward and backward pass, with some headroom.
+
+    Calibrated on the CPU by the peak resident memory of one forward and backward pass of one and of two masks,
+    with glibc's allocator made to return every large block at once (``MALLOC_MMAP_THRESHOLD_=131072``, so that
+    the resident memory is what is allocated): preview 30 s, standard 30 s and 90 s; the peak per mask was 36 % of
+    the formula below (26 % with ``checkpointed``, the STFT round trip recomputed in the backward pass), the same
+    for one and two masks. ``PLAIN_SHARE`` and ``CHECKPOINTED_SHARE`` keep a quarter on top of that.
+    """
+    n_freq, n_frames = problem.spec_mix.shape
+    bins, frames = problem.placement.shape
+    stft_bytes = n_freq * n_frames * 8 * 6 + bins * frames * 4 * 24
+    audio_bytes = problem.n_samples * 4 * 3 * 14
+    factor = CHECKPOINTED_SHARE if checkpointed else PLAIN_SHARE
+    return int(factor * (stft_bytes + audio_bytes))
+
+
 def memory_budget(device: torch.device, memory_limit_gb: float | None) -> float:
     """Bytes one chunk may take: the asked limit, or on a GPU a share of what is free (at most
     ``GPU_MEMORY_BYTES``), or ``CPU_MEMORY_BYTES``."""
@@ -49,10 +69,10 @@ def memory_budget(device: torch.device, memory_limit_gb: float | None) -> float:
 
 
 def mask_bytes(problem: Problem, checkpointed: bool = False) -> float:
-    """What one mask of a chunk counts against the budget: ``Problem.bytes_per_mask`` (what torch allocates), times
+    """What one mask of a chunk counts against the budget: ``bytes_per_mask`` (what torch allocates), times
     ``CPU_ALLOCATOR_SLACK`` on the CPU (what the system sees)."""
     slack = CPU_ALLOCATOR_SLACK if problem.device.type == "cpu" else 1.0
-    return problem.bytes_per_mask(checkpointed) * slack
+    return bytes_per_mask(problem, checkpointed) * slack
 
 
 def plan_chunks(problem: Problem, population: int, memory_limit_gb: float | None) -> ChunkPlan:

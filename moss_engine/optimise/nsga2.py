@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -17,9 +15,9 @@ from moss_engine.optimise.base import (
     OptimisationResult,
     SteppableOptimiser,
 )
-from moss_engine.optimise.front import Anchors, hypervolume_2d, nondominated, pick_spread
+from moss_engine.optimise.front import hypervolume_2d, nondominated, pick_spread
 from moss_engine.optimise.memory import choose_chunk_size
-from moss_engine.reporting import NullReporter, Reporter, Status
+from moss_engine.reporting import Reporter
 from moss_engine.settings import RunSettings
 
 #: Default (freq, time) size of the coarse logit grid the genetic search works on: 128 decision variables. A GA
@@ -91,28 +89,17 @@ class Nsga2Optimiser(SteppableOptimiser):
 
         if len(coarse_shape) != 2 or min(coarse_shape) < 1:
             raise ValueError(f"expected a (freq, time) coarse grid of positive sizes, got {coarse_shape}")
-        self.problem = problem
-        self.settings = settings
-        self.reporter = reporter or NullReporter()
+        chunk_size = choose_chunk_size(problem, max(population_size(settings.points), MIN_CROSSFADE_LEVELS),
+                                       settings.memory_limit_gb)
+        super().__init__(problem, settings, reporter, chunk_size)
         self.coarse_shape = tuple(min(c, m) for c, m in zip(coarse_shape, settings.mask_shape, strict=True))
         self.n_var = int(np.prod(self.coarse_shape))
         self.population = population_size(settings.points)
-        self.chunk_size = choose_chunk_size(problem, max(self.population, MIN_CROSSFADE_LEVELS),
-                                            settings.memory_limit_gb)
-        self.step_count = 0
         self.evaluations = 0
-        self.cancelled = False
-        self.stopped_early = False
-        self._started = time.perf_counter()
-
-        self.reporter.progress(0.0, "measuring the two ends and the crossfade", Status("measuring"))
         levels = np.linspace(0.0, 1.0, max(MIN_CROSSFADE_LEVELS, settings.points))
-        self._cross_logits = constant_logits(levels, settings.mask_shape, problem.device)
-        cross_v, cross_a, cross_x, _ = self._evaluate_full(self._cross_logits, cancellable=False)
-        self.crossfade_levels = levels
-        self.crossfade_visual, self.crossfade_audio, self.crossfade_excess = cross_v, cross_a, cross_x
-        self.anchors = Anchors(music_visual=float(cross_v[0]), music_audio=float(cross_a[0]),
-                               image_visual=float(cross_v[-1]), image_audio=float(cross_a[-1]))
+        self._measure_crossfade(levels, constant_logits(levels, settings.mask_shape, problem.device),
+                                lambda logits: self._evaluate_full(logits, cancellable=False)[:3])
+        cross_v, cross_a = self.crossfade_visual, self.crossfade_audio
 
         # the archive: every non-dominated (coarse logits, visual, audio) seen so far, starting with the crossfade's
         # inner levels (a constant coarse grid upsamples to the same constant mask), so the run starts from the

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -20,7 +20,7 @@ from moss_engine.optimise.base import (
 )
 from moss_engine.optimise.front import Anchors, hypervolume_2d, nondominated
 from moss_engine.optimise.memory import mask_bytes, memory_budget, plan_chunks
-from moss_engine.reporting import NOTICE_MEMORY_LIMIT, NullReporter, Reporter, Status
+from moss_engine.reporting import NOTICE_MEMORY_LIMIT, Reporter
 from moss_engine.settings import RunSettings
 
 #: Smoothing of the Tchebycheff max, in anchor-normalised units (Lin et al., "Smooth Tchebycheff Scalarization", 2024).
@@ -66,6 +66,68 @@ def smooth_tchebycheff(normalised: Tensor, weights: Tensor, mu: float = STCH_MU)
     return mu * torch.logsumexp(weights * (normalised - ideal) / mu, dim=-1)
 
 
+def preference_move(front: np.ndarray) -> tuple[int, np.ndarray, tuple[int, int]] | None:
+    """Which preference ray to move where (adaptive weight adjustment, as MOEA/D-AWA does), or None.
+
+    ``front`` is (K, 2): each ray's archived losses, anchor-normalised. With both anchors added and sorted along the
+    front (audio loss up, visual loss down), the most crowded ray (smallest sum of its two gaps; never ray 0, the
+    pure-visual one that looks for the image end) moves through the middle of the widest gap, if that gap is at
+    least ``ADAPT_RATIO`` times the crowded ray's own gaps. Returns (the ray, its new unit weight, the owners of the
+    gap's two ends: a ray index, or -1 for the music anchor and -2 for the image anchor). Pure: no state changes.
+    """
+    music, image = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    pts = np.concatenate([music[None], front, image[None]])
+    owner = np.concatenate([[-1], np.arange(len(front)), [-2]])
+    order = np.lexsort((-pts[:, 0], pts[:, 1]))
+    pts, owner = pts[order], owner[order]
+    gaps = np.linalg.norm(np.diff(pts, axis=0), axis=1)
+    if len(gaps) < 3:
+        return None
+    widest = int(np.argmax(gaps))
+    movable = [i for i in range(1, len(pts) - 1) if owner[i] > 0 and i not in (widest, widest + 1)]
+    if not movable:
+        return None
+    crowded = min(movable, key=lambda i: gaps[i - 1] + gaps[i])
+    if gaps[widest] < ADAPT_RATIO * max(gaps[crowded - 1], gaps[crowded]):
+        return None
+    weight = weight_through(0.5 * (pts[widest] + pts[widest + 1]))
+    return int(owner[crowded]), weight, (int(owner[widest]), int(owner[widest + 1]))
+
+
+@dataclass
+class PreferenceArchive:
+    """For each preference ray, the best mask seen so far by its own scalarised value (plus the loudness weight) and
+    that mask's picture level and losses: what the optimiser hands on, whatever Adam does next.
+
+    ``logits`` is (K, *mask_shape) on the run's device; the rest are (K,) float64.
+    """
+
+    logits: Tensor
+    levels: np.ndarray
+    scalarised: np.ndarray
+    visual: np.ndarray
+    audio: np.ndarray
+    excess: np.ndarray
+
+    def keep_better(self, logits: Tensor, levels: np.ndarray, scalarised: np.ndarray, visual: np.ndarray,
+                    audio: np.ndarray, excess: np.ndarray) -> None:
+        """Take each member of a (K, ...) population whose ``scalarised`` value beats the archive's for its ray."""
+        better = scalarised < self.scalarised
+        if not better.any():
+            return
+        index = torch.as_tensor(np.flatnonzero(better), device=self.logits.device)
+        self.logits[index] = logits.detach()[index]
+        for mine, theirs in ((self.levels, levels), (self.scalarised, scalarised), (self.visual, visual),
+                             (self.audio, audio), (self.excess, excess)):
+            mine[better] = np.asarray(theirs)[better]
+
+    def hypervolume(self, anchors: Anchors) -> float:
+        """The hypervolume of both anchors and the archive, anchor-normalised."""
+        v = np.concatenate([[anchors.music_visual, anchors.image_visual], self.visual])
+        a = np.concatenate([[anchors.music_audio, anchors.image_audio], self.audio])
+        return hypervolume_2d(anchors.normalise(v, a))
+
+
 class StchOptimiser(SteppableOptimiser):
     """Optimises ``settings.points - 2`` masks, one per preference vector, in one batched Adam run.
 
@@ -95,33 +157,18 @@ class StchOptimiser(SteppableOptimiser):
     def __init__(self, problem: Problem, settings: RunSettings, reporter: Reporter | None = None,
                  weights: np.ndarray | None = None, start_logits: Tensor | None = None,
                  start_levels: np.ndarray | None = None):
-        self.problem = problem
-        self.settings = settings
-        self.reporter = reporter or NullReporter()
-        self.population = max(1, settings.points - 2) if weights is None else len(weights)
-        plan = plan_chunks(problem, max(self.population, MIN_CROSSFADE_LEVELS), settings.memory_limit_gb)
-        self.chunk_size = plan.size
+        population = max(1, settings.points - 2) if weights is None else len(weights)
+        plan = plan_chunks(problem, max(population, MIN_CROSSFADE_LEVELS), settings.memory_limit_gb)
+        super().__init__(problem, settings, reporter, plan.size)
+        self.population = population
         problem.checkpointing = plan.checkpointing
         if not plan.fits:
             need = mask_bytes(problem, checkpointed=True) / 1024 ** 3
             have = memory_budget(problem.device, settings.memory_limit_gb) / 1024 ** 3
-            self.reporter.notice(NOTICE_MEMORY_LIMIT, f"the memory limit ({have:.2g} GB) is below what one mask needs "
-                                        f"({need:.2g} GB): running one mask at a time anyway")
-        self.step_count = 0
-        self.cancelled = False
-        self.stopped_early = False
-        self._started = time.perf_counter()
-        self.hypervolume_history: list[float] = []
-
-        self.reporter.progress(0.0, "measuring the two ends and the crossfade", Status("measuring"))
+            self.reporter.notice(NOTICE_MEMORY_LIMIT, f"the memory limit ({have:.2g} GB) is below what one mask "
+                                                      f"needs ({need:.2g} GB): running one mask at a time anyway")
         levels = np.linspace(0.0, 1.0, max(MIN_CROSSFADE_LEVELS, self.population + 2))
-        cross_logits = self._constant_logits(levels)
-        cross_v, cross_a, cross_x = self.evaluate(cross_logits)
-        self.crossfade_levels = levels
-        self.crossfade_visual, self.crossfade_audio, self.crossfade_excess = cross_v, cross_a, cross_x
-        self.anchors = Anchors(music_visual=float(cross_v[0]), music_audio=float(cross_a[0]),
-                               image_visual=float(cross_v[-1]), image_audio=float(cross_a[-1]))
-        self._cross_logits = cross_logits
+        self._measure_crossfade(levels, self._constant_logits(levels), self.evaluate)
 
         self.retarget(preference_vectors(self.population) if weights is None else weights, start_logits,
                       start_levels)
@@ -151,12 +198,11 @@ class StchOptimiser(SteppableOptimiser):
         self.adam = self._adam()
 
         chosen = torch.as_tensor(start, device=device)[:, None]
-        self.best_scalarised = scalarised.gather(1, chosen)[:, 0].detach().cpu().numpy()
-        self.best_logits = init.detach().clone()
-        self.best_levels = np.full(self.population, self.problem.matched_level_db)
-        self.best_visual = self.crossfade_visual[start].copy()
-        self.best_audio = self.crossfade_audio[start].copy()
-        self.best_excess = self.crossfade_excess[start].copy()
+        self.archive = PreferenceArchive(
+            logits=init.detach().clone(), levels=np.full(self.population, self.problem.matched_level_db),
+            scalarised=scalarised.gather(1, chosen)[:, 0].detach().cpu().numpy(),
+            visual=self.crossfade_visual[start].copy(), audio=self.crossfade_audio[start].copy(),
+            excess=self.crossfade_excess[start].copy())
         if start_logits is not None:
             self._start_from(start_logits.to(device), start_levels)
         self.hypervolume_history = [self._archive_hypervolume()]
@@ -174,12 +220,7 @@ class StchOptimiser(SteppableOptimiser):
         params = (levels - self.problem.matched_level_db) / LEVEL_UNIT_DB
         self.level_params = torch.as_tensor(params, dtype=torch.float32, device=device).clone().requires_grad_(True)
         self.adam = self._adam()
-        better = scalarised < self.best_scalarised
-        self.best_logits[torch.as_tensor(better, device=device)] = logits.detach()[torch.as_tensor(better,
-                                                                                                   device=device)]
-        self.best_scalarised[better] = scalarised[better]
-        self.best_visual[better], self.best_audio[better] = v[better], a[better]
-        self.best_levels[better], self.best_excess[better] = levels[better], x[better]
+        self.archive.keep_better(logits, levels, scalarised, v, a, x)
         self.hypervolume_history = [self._archive_hypervolume()]
 
     def _adam(self) -> torch.optim.Adam:
@@ -218,7 +259,6 @@ class StchOptimiser(SteppableOptimiser):
     # -- stepping ---------------------------------------------------------------------------------------------------
     def next(self) -> None:
         """One Adam step over the whole population (chunk by chunk); sets ``cancelled`` if asked to stop."""
-        device = self.problem.device
         anchors = self.anchors
         v_span = max(anchors.music_visual - anchors.image_visual, 1e-9)
         a_span = max(anchors.image_audio - anchors.music_audio, 1e-9)
@@ -250,15 +290,7 @@ class StchOptimiser(SteppableOptimiser):
             done = part.stop
 
         visual, audio, excess, scalarised_all = torch.cat(parts, dim=1).double().cpu().numpy()
-        better = scalarised_all < self.best_scalarised
-        if better.any():
-            idx = torch.as_tensor(np.flatnonzero(better), device=device)
-            self.best_logits[idx] = self.logits.detach()[idx]
-            self.best_levels[better] = levels_now.double().cpu().numpy()[better]
-            self.best_scalarised[better] = scalarised_all[better]
-            self.best_visual[better] = visual[better]
-            self.best_audio[better] = audio[better]
-            self.best_excess[better] = excess[better]
+        self.archive.keep_better(self.logits, levels_now.double().cpu().numpy(), scalarised_all, visual, audio, excess)
         self.adam.step()
         self.step_count += 1
         if self.step_count % ADAPT_EVERY == 0 and self.step_count + ADAPT_EVERY <= self.settings.steps:
@@ -275,39 +307,24 @@ class StchOptimiser(SteppableOptimiser):
         mean of the masks (and of the picture levels) at the gap's two ends, with fresh Adam state and an empty
         archive slot.
         """
-        norm = self.anchors.normalise(self.best_visual, self.best_audio)
-        music, image = np.array([1.0, 0.0]), np.array([0.0, 1.0])
-        pts = np.concatenate([music[None], norm, image[None]])
-        owner = np.concatenate([[-1], np.arange(self.population), [-2]])  # -1 music anchor, -2 image anchor
-        order = np.lexsort((-pts[:, 0], pts[:, 1]))  # along the front: audio loss up, visual loss down
-        pts, owner = pts[order], owner[order]
-        gaps = np.linalg.norm(np.diff(pts, axis=0), axis=1)
-        if len(gaps) < 3:
+        move = preference_move(self.anchors.normalise(self.archive.visual, self.archive.audio))
+        if move is None:
             return False
-        widest = int(np.argmax(gaps))
-        movable = [i for i in range(1, len(pts) - 1) if owner[i] > 0 and i not in (widest, widest + 1)]
-        if not movable:
-            return False
-        crowded = min(movable, key=lambda i: gaps[i - 1] + gaps[i])
-        if gaps[widest] < ADAPT_RATIO * max(gaps[crowded - 1], gaps[crowded]):
-            return False
-        k = int(owner[crowded])
-        weight = weight_through(0.5 * (pts[widest] + pts[widest + 1]))
+        k, weight, ends = move
 
         def logits_of(o: int) -> Tensor:
             if o == -1:
                 return self._cross_logits[0]
             if o == -2:
                 return self._cross_logits[-1]
-            return self.best_logits[o]
+            return self.archive.logits[o]
 
         def level_of(o: int) -> float:
-            return self.problem.matched_level_db if o < 0 else float(self.best_levels[o])
+            return self.problem.matched_level_db if o < 0 else float(self.archive.levels[o])
 
         with torch.no_grad():
             # average the two masks (not their logits: an anchor's +-30 would saturate the sigmoid) and step back
             # from saturation so the gradient can move it
-            ends = (int(owner[widest]), int(owner[widest + 1]))
             mean_mask = 0.5 * (torch.sigmoid(logits_of(ends[0])) + torch.sigmoid(logits_of(ends[1])))
             start = torch.logit(mean_mask.clamp(0.01, 0.99))
             self.logits[k] = start
@@ -319,20 +336,18 @@ class StchOptimiser(SteppableOptimiser):
                 for key in ("exp_avg", "exp_avg_sq"):
                     if key in state:
                         state[key][k] = 0.0
-        self.best_scalarised[k] = np.inf
+        self.archive.scalarised[k] = np.inf  # the moved ray's slot takes whatever its new start finds
         return True
 
     def _archive_hypervolume(self) -> float:
-        v = np.concatenate([[self.anchors.music_visual, self.anchors.image_visual], self.best_visual])
-        a = np.concatenate([[self.anchors.music_audio, self.anchors.image_audio], self.best_audio])
-        return hypervolume_2d(self.anchors.normalise(v, a))
+        return self.archive.hypervolume(self.anchors)
 
     def _check_early_stop(self) -> None:
         self.stopped_early = self._settled(self.hypervolume_history)
 
     def _front_losses(self) -> tuple[np.ndarray, np.ndarray]:
-        v = np.concatenate([[self.anchors.music_visual], self.best_visual, [self.anchors.image_visual]])
-        a = np.concatenate([[self.anchors.music_audio], self.best_audio, [self.anchors.image_audio]])
+        v = np.concatenate([[self.anchors.music_visual], self.archive.visual, [self.anchors.image_visual]])
+        a = np.concatenate([[self.anchors.music_audio], self.archive.audio, [self.anchors.image_audio]])
         keep = nondominated(np.stack([v, a], axis=1))
         order = np.argsort(-v[keep], kind="stable")  # from the music end (highest visual loss) to the image end
         return v[keep][order], a[keep][order]
@@ -342,8 +357,8 @@ class StchOptimiser(SteppableOptimiser):
         self._report(v, a, self.hypervolume_history[-1])
 
     def result(self) -> OptimisationResult:
-        best = self.best_logits.cpu().numpy()
-        return self._package([Candidate(best[k], float(self.best_visual[k]), float(self.best_audio[k]), "optimised",
-                                        level_db=float(self.best_levels[k]),
-                                        loudness_excess=float(self.best_excess[k]))
+        arc = self.archive
+        best = arc.logits.cpu().numpy()
+        return self._package([Candidate(best[k], float(arc.visual[k]), float(arc.audio[k]), "optimised",
+                                        level_db=float(arc.levels[k]), loudness_excess=float(arc.excess[k]))
                               for k in range(self.population)])

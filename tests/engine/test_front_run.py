@@ -156,14 +156,14 @@ def test_transparent_area_keeps_the_music(data_dir, picture, inside):
     result = compute_front(settings, inputs=inputs)
     problem = Problem(*inputs, settings)
     opaque = torch.zeros(problem.spec_mix.shape, dtype=torch.bool)
-    opaque[problem._region] = problem.alpha > 0
+    opaque[problem.region] = problem.alpha > 0
     reach_t = settings.n_fft // settings.hop_length  # one window in frames
     reach_f = 4  # the Hann window's main lobe, in bins
     near = torch.nn.functional.max_pool2d(opaque[None, None].float(), (2 * reach_f + 1, 2 * reach_t + 1), stride=1,
                                           padding=(reach_f, reach_t))[0, 0] > 0
     far = ~near
     assert far.float().mean() > 0.3  # the test looks at a real area
-    assert far[problem._region].float().mean() >= inside  # ... and, for line art and logos, inside the placement
+    assert far[problem.region].float().mean() >= inside  # ... and, for line art and logos, inside the placement
     music_db = 20 * torch.log10(problem.spec_mix.abs().clamp(min=1e-7))
     loud = music_db > music_db.max() - 60  # cells a viewer would show
     for point in result.points:
@@ -185,7 +185,7 @@ def test_manifest_losses_are_those_of_the_written_files(orchestral_run):
         audio, _ = sf.read(out / entry["wav"], dtype="float32", always_2d=True)
         signal = torch.from_numpy(audio.mean(axis=1) * gain)[None]
         with torch.no_grad():
-            region = problem.stft(signal)[(slice(None), *problem._region)]
+            region = problem.stft(signal)[(slice(None), *problem.region)]
             visual = problem.visual_loss(region.abs() ** 2).item()
             audio_loss = problem.audio_loss(signal).item()
         assert visual == pytest.approx(entry["visual_loss"], abs=2e-3)

@@ -8,7 +8,7 @@ import torch
 
 from moss_engine.dsp.problem import Problem
 from moss_engine.optimise.memory import choose_chunk_size, mask_bytes
-from moss_engine.optimise.stch import StchOptimiser, preference_vectors, smooth_tchebycheff
+from moss_engine.optimise.stch import StchOptimiser, preference_move, preference_vectors, smooth_tchebycheff
 from moss_engine.run.pipeline import compute_front, load_inputs
 from moss_engine.settings import PRESETS, make_settings
 
@@ -108,15 +108,26 @@ def test_adaptive_preferences_fill_the_widest_gap(small):
     # four archive points crowded near the image end, a wide gap next to the music end
     v = an.image_visual + np.array([0.05, 0.10, 0.12, 0.14]) * (an.music_visual - an.image_visual)
     a = an.music_audio + np.array([0.95, 0.6, 0.55, 0.5]) * (an.image_audio - an.music_audio)
-    opt.best_visual[:], opt.best_audio[:] = v, a
+    opt.archive.visual[:], opt.archive.audio[:] = v, a
     before = opt.weights.clone()
     assert opt._adapt_preferences()
     moved = [k for k in range(4) if not torch.equal(opt.weights[k], before[k])]
     assert len(moved) == 1 and moved[0] != 0
     k = moved[0]
-    assert opt.best_scalarised[k] == np.inf
+    assert opt.archive.scalarised[k] == np.inf
     w = opt.weights[k].numpy()
     assert w[1] > w[0]  # the new ray favours audio: it points into the gap by the music end
+
+
+def test_the_preference_move_is_a_pure_function_of_the_front():
+    # normalised losses: (1, 0) is the music end, (0, 1) the image end; rays 1-3 crowd near the image end
+    front = np.array([[0.05, 0.95], [0.10, 0.60], [0.12, 0.55], [0.14, 0.50]])
+    k, weight, ends = preference_move(front)
+    assert k in (1, 2, 3) and ends == (3, -1)  # the widest gap lies between ray 3 and the music anchor
+    assert weight[1] > weight[0] and np.isclose(np.linalg.norm(weight), 1.0)
+    spread = np.array([[0.1, 0.9], [0.35, 0.6], [0.6, 0.35], [0.85, 0.12]])  # evenly spread: nothing moves
+    assert preference_move(spread) is None
+    assert preference_move(front[:1]) is None  # too few gaps to compare
 
 
 def test_out_of_memory_halves_the_chunk_and_carries_on(small, monkeypatch):

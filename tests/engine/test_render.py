@@ -72,7 +72,7 @@ def visual_loss(settings, inputs, signal: np.ndarray) -> float:
     problem = Problem(*inputs, settings)
     with torch.no_grad():
         mix = torch.from_numpy(np.ascontiguousarray(signal.mean(axis=0), dtype=np.float32))[None]
-        region = problem.stft(mix)[(slice(None), *problem._region)]
+        region = problem.stft(mix)[(slice(None), *problem.region)]
         return problem.visual_loss(power(region)).item()
 
 

@@ -30,9 +30,11 @@ from moss_engine.dsp.reference import (
     reference_path,
 )
 from moss_engine.dsp.spectral import Stft, overlap_add, power, rfft
+from moss_engine.optimise import memory as memory_module
 from moss_engine.optimise.front import hypervolume, nondominated
-from moss_engine.optimise.memory import CPU_ALLOCATOR_SLACK, ChunkPlan, mask_bytes, plan_chunks
+from moss_engine.optimise.memory import CPU_ALLOCATOR_SLACK, ChunkPlan, bytes_per_mask, mask_bytes, plan_chunks
 from moss_engine.optimise.stch import StchOptimiser
+from moss_engine.reporting import NOTICE_MEMORY_LIMIT
 from moss_engine.run.pipeline import compute_front, load_inputs
 from moss_engine.settings import make_settings
 
@@ -261,7 +263,7 @@ def test_memory_budget_turns_checkpointing_on_only_when_one_mask_does_not_fit(sm
     problem = Problem(*inputs, settings)
     plain, checkpointed = mask_bytes(problem), mask_bytes(problem, checkpointed=True)
     assert checkpointed < plain
-    assert plain == pytest.approx(problem.bytes_per_mask() * CPU_ALLOCATOR_SLACK)  # the CPU counts glibc's slack
+    assert plain == pytest.approx(bytes_per_mask(problem) * CPU_ALLOCATOR_SLACK)  # the CPU counts glibc's slack
     gb = 1024 ** 3
     assert plan_chunks(problem, 64, 2.5 * plain / gb) == ChunkPlan(size=2, checkpointing=False)
     between = 0.5 * (plain + checkpointed) / gb
@@ -271,16 +273,19 @@ def test_memory_budget_turns_checkpointing_on_only_when_one_mask_does_not_fit(sm
     assert plan_chunks(problem, 16, 5.5 * plain / gb).size == 4
 
 
-def test_a_budget_below_one_mask_is_said(small):
+def test_a_budget_below_one_mask_is_said(small, monkeypatch):
     settings, inputs = small
     problem = Problem(*inputs, settings)
-    problem.bytes_per_mask = lambda checkpointed=False: 2 ** 30  # as if one mask needed 1 GB
+    monkeypatch.setattr(memory_module, "bytes_per_mask", lambda problem, checkpointed=False: 2 ** 30)  # 1 GB a mask
     too_small = dataclasses.replace(settings, memory_limit_gb=0.5)
     messages = []
 
     class Recorder:
-        def progress(self, fraction, message):
-            messages.append(message)
+        def progress(self, fraction, message, status=None):
+            pass
+
+        def notice(self, kind, message):
+            messages.append((kind, message))
 
         def partial(self, snapshot):
             pass
@@ -290,7 +295,8 @@ def test_a_budget_below_one_mask_is_said(small):
 
     opt = StchOptimiser(problem, too_small, Recorder())
     assert opt.chunk_size == 1 and problem.checkpointing
-    assert any("below what one mask needs" in m for m in messages)
+    assert [kind for kind, _ in messages] == [NOTICE_MEMORY_LIMIT]
+    assert "below what one mask needs" in messages[0][1]
 
 
 # -- coarse-to-fine: a different path, judged by hypervolume
@@ -298,10 +304,16 @@ def test_coarse_to_fine_front_dominates_the_crossfade_and_reports_one_run(small)
     settings, inputs = small
     seen, messages = [], []
 
+    statuses = []
+
     class Recorder:
-        def progress(self, fraction, message):
+        def progress(self, fraction, message, status=None):
             seen.append(fraction)
             messages.append(message)
+            statuses.append(status)
+
+        def notice(self, kind, message):
+            pass
 
         def partial(self, snapshot):
             seen.append((snapshot.step, snapshot.steps))
@@ -322,6 +334,10 @@ def test_coarse_to_fine_front_dominates_the_crossfade_and_reports_one_run(small)
     counted = [re.search(r"step (\d+)/(\d+)", m) for m in messages]
     counted = [(int(c[1]), int(c[2])) for c in counted if c]
     assert counted and all(total == 8 for _, total in counted) and max(k for k, _ in counted) == 8
+    # and so does the status, as numbers: both stages' steps, offset, from 1 up to 8 of 8
+    optimising = [(s.step, s.steps) for s in statuses if s is not None and s.stage == "optimising"]
+    assert {total for _, total in optimising} == {8} and max(k for k, _ in optimising) == 8
+    assert {s.stage for s in statuses if s is not None} >= {"measuring", "optimising", "rendering"}
     assert any("coarse pass" in m for m in messages) and any("fine pass" in m for m in messages)
     crossfade = hypervolume(result.anchors.normalise(result.crossfade_visual, result.crossfade_audio))
     assert result.hypervolume > crossfade > 0.5
