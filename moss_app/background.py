@@ -7,23 +7,29 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 
-from moss_engine.errors import MossError
-
 
 class BackgroundJob(QObject):
-    """Runs ``work()`` on a Python thread; ``done(result)`` or ``failed(message)`` arrive on the owner's thread.
+    """Runs ``work()`` on a Python thread; ``done(result)`` or ``failed(exception)`` arrive on the owner's thread.
 
-    ``work`` must not touch widgets. A ``MossError`` fails with its own one-line message, an ``OSError`` with
-    ``"could not write <target>: <reason>"``; anything else is a bug and fails with its type and text.
+    ``work`` must not touch widgets. What a failure means to the user is the owner's to say (``exports.py`` says it
+    the same way for every export).
+
+    Args:
+        work: the call.
+        target: what it writes (a path), for the owner's failure message.
+
+    Signals:
+        done(object): what ``work()`` returned.
+        failed(object): the exception ``work()`` raised.
     """
 
     done = Signal(object)
-    failed = Signal(str)
+    failed = Signal(object)
 
     def __init__(self, work: Callable[[], object], target: object = "", parent: QObject | None = None):
         super().__init__(parent)
         self._work = work
-        self._target = target
+        self.target = target
         self._thread = threading.Thread(target=self._run, name="moss-export", daemon=True)
 
     def start(self) -> BackgroundJob:
@@ -42,11 +48,7 @@ class BackgroundJob(QObject):
     def _run(self) -> None:
         try:
             result = self._work()
-        except MossError as exc:
-            self.failed.emit(str(exc))
-        except OSError as exc:
-            self.failed.emit(f"could not write {self._target}: {exc.strerror or exc}")
-        except Exception as exc:  # noqa: BLE001 (shown to the user in one dialog, logged by the caller)
-            self.failed.emit(f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # noqa: BLE001 (the owner shows it in one dialog)
+            self.failed.emit(exc)
         else:
             self.done.emit(result)

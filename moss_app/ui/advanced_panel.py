@@ -89,8 +89,19 @@ class AdvancedPanel(QWidget):
         self.toggle.toggled.connect(self.set_expanded)
 
         self.fields: dict[str, QWidget] = {}
-        self.body = QWidget()
-        form = QFormLayout(self.body)
+        self.body = self._build_body(devices)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.toggle)
+        layout.addWidget(self.body)
+        self.body.hide()
+        self._fill()
+
+    def _build_body(self, devices: list[str]) -> QWidget:
+        """The form under the toggle: one field per setting (into ``self.fields``), then Reset."""
+        body = QWidget()
+        form = QFormLayout(body)
         form.setContentsMargins(12, 0, 0, 0)
 
         def spin(key, label, lo, hi, tip, decimals=None, suffix="", special=None):
@@ -136,13 +147,7 @@ class AdvancedPanel(QWidget):
         self.reset_button.setToolTip("Forget every change made here")
         self.reset_button.clicked.connect(self.reset)
         form.addRow(self.reset_button)
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.toggle)
-        layout.addWidget(self.body)
-        self.body.hide()
-        self._fill()
+        return body
 
     # --- showing ---------------------------------------------------------------------------------------------------
 

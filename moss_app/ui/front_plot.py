@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt, Signal
 
 from moss_engine.reporting import FrontSnapshot
 
+from .plots import style_plot
 from .theme import apply_palette
 
 FRONT_COLOUR = "#4e9be6"
@@ -45,19 +46,16 @@ class FrontPlot(pg.PlotWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.setMenuEnabled(False)
-        apply_palette(self)
-        self.showGrid(x=True, y=True, alpha=0.2)
         #: The optimiser's audio objective the "loss" axis shows (``RunSettings.audio_objective``).
         self.objective = "neurogram"
-        self.setLabel("bottom", OBJECTIVE_LABELS[self.objective])
-        self.setLabel("left", "visual loss (lower = clearer picture)")
-        self.setToolTip("The Pareto front: each dot is one result that no other beats on both counts.\n"
-                        "Left = closer to the song, down = clearer picture. While MOSS works, the audio axis is its\n"
-                        "own measure and the dashed line a plain crossfade of song and picture for comparison;\n"
-                        "finished, it is how like the song a listener hears each result (MOS, 5 = no difference).\n"
-                        "Point at a dot for its figures; click it to see and hear it.")
-        self.getAxis("left").enableAutoSIPrefix(False)  # a loss is a plain number: no "(x0.001)"
+        style_plot(self, OBJECTIVE_LABELS[self.objective], "visual loss (lower = clearer picture)",
+                   plain_axes=("left",),  # a loss is a plain number: no "(x0.001)"
+                   tip="The Pareto front: each dot is one result that no other beats on both counts.\n"
+                       "Left = closer to the song, down = clearer picture. While MOSS works, the audio axis is its\n"
+                       "own measure and the dashed line a plain crossfade of song and picture for comparison;\n"
+                       "finished, it is how like the song a listener hears each result (MOS, 5 = no difference).\n"
+                       "Point at a dot for its figures; click it to see and hear it.")
+        self.showGrid(x=True, y=True, alpha=0.2)
         self.addLegend(offset=(-10, 10))
         # Items are created once; runs only change their data.
         dashed = pg.mkPen(CROSSFADE_COLOUR, width=1.5, style=Qt.PenStyle.DashLine)

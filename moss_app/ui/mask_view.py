@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
 
-from .theme import apply_palette, set_empty
+from .plots import add_image, style_plot
+from .theme import set_empty
 
 
 def mask_of(logits: np.ndarray) -> np.ndarray:
@@ -22,21 +22,10 @@ class MaskView(pg.PlotWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.setMenuEnabled(False)
-        apply_palette(self)
-        self.setMouseEnabled(x=False, y=False)
-        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # nothing to do with the keyboard here: not a Tab stop
-        self.hideButtons()
-        self.setTitle("mask (0 = music, 1 = picture)", size="9pt")
-        self.setToolTip("The mask of the selected point: for each time and frequency cell, how much of the sound\n"
-                        "comes from the picture's spectrogram (1, yellow) rather than the music's (0, dark).")
-        self.setLabel("bottom", "time cell")
-        self.setLabel("left", "frequency cell")
-        self.image = pg.ImageItem(axisOrder="row-major")
-        self.image.setColorMap(pg.colormap.get("viridis"))
-        self.addItem(self.image)
-        for name in ("left", "bottom"):
-            self.getAxis(name).enableAutoSIPrefix(False)  # cells are whole numbers: no "(x0.001)"
+        style_plot(self, "time cell", "frequency cell", title="mask (0 = music, 1 = picture)", still=True,
+                   tip="The mask of the selected point: for each time and frequency cell, how much of the sound\n"
+                       "comes from the picture's spectrogram (1, yellow) rather than the music's (0, dark).")
+        self.image = add_image(self, "viridis")
         set_empty(self, self.HINT)
 
     def show_mask(self, logits: np.ndarray) -> None:

@@ -20,7 +20,8 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from moss_engine.io.audio import load_audio
 from moss_engine.run.video import spectrogram_panel
 
-from .theme import apply_palette, set_empty
+from .plots import style_plot
+from .theme import set_empty
 
 #: The song is decoded at this rate for the view (or its own, if lower): 16 kHz at the top covers the default band.
 VIEW_RATE = 32000
@@ -109,10 +110,8 @@ class PlacementView(QWidget):
 
         self.view_box = _DrawingViewBox(self._on_draw, self.reset_requested.emit)
         self.plot = pg.PlotWidget(viewBox=self.view_box)
+        style_plot(self.plot, "time (s)", "kHz", plain_axes=())
         self.plot.hideButtons()
-        apply_palette(self.plot)
-        self.plot.setLabel("bottom", "time (s)")
-        self.plot.setLabel("left", "kHz")
         for axis in ("bottom", "left"):
             self.plot.getAxis(axis).setStyle(tickFont=self.font())
         self.plot.setMinimumHeight(130)

@@ -6,12 +6,13 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QGraphicsRectItem
 
 from moss_engine.run.video import spectrogram_panel
 
-from .theme import apply_palette, set_empty
+from .plots import add_image, style_plot
+from .theme import set_empty
 
 #: The lowest frequency of spectrogram_panel's log axis.
 LOG_AXIS_BOTTOM_HZ = 20.0
@@ -25,20 +26,11 @@ class SpectrogramView(pg.PlotWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.setMenuEnabled(False)
-        apply_palette(self)
-        self.setMouseEnabled(x=False, y=False)
-        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # nothing to do with the keyboard here: not a Tab stop
-        self.hideButtons()
-        self.setTitle("spectrogram (as a viewer shows it)", size="9pt")
-        self.setToolTip("The selected point's sound as a spectrogram viewer (Audacity, Sonic Visualiser, a phone app)\n"
-                        "shows it: time across, frequency up, loudness as brightness. The outline is where the\n"
-                        "picture was placed; the line is the playhead.")
-        self.setLabel("bottom", "time (s)")
-        self.setLabel("left", "frequency (kHz)")
-        self.image = pg.ImageItem(axisOrder="row-major")
-        self.image.setColorMap(pg.colormap.get("inferno"))
-        self.addItem(self.image)
+        style_plot(self, "time (s)", "frequency (kHz)", title="spectrogram (as a viewer shows it)", still=True,
+                   tip="The selected point's sound as a spectrogram viewer (Audacity, Sonic Visualiser, a phone app)"
+                       "\nshows it: time across, frequency up, loudness as brightness. The outline is where the\n"
+                       "picture was placed; the line is the playhead.")
+        self.image = add_image(self, "inferno")
         self.outline = QGraphicsRectItem()
         self.outline.setPen(pg.mkPen("#3fd0ff", width=2, cosmetic=True))
         self.outline.setZValue(10)
@@ -49,8 +41,6 @@ class SpectrogramView(pg.PlotWidget):
         self.playhead.setZValue(20)
         self.playhead.hide()
         self.addItem(self.playhead, ignoreBounds=True)
-        for name in ("left", "bottom"):
-            self.getAxis(name).enableAutoSIPrefix(False)  # seconds and kHz as they are: no "(x0.001)"
         set_empty(self, self.HINT)
 
     def show_audio(self, samples: np.ndarray, sample_rate: int, n_fft: int, hop_length: int, db_range: float,

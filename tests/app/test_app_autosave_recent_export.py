@@ -65,7 +65,7 @@ def test_a_finished_run_is_autosaved_and_offered_back(qtbot, window, store, samp
         np.testing.assert_allclose(audio, [p.mos for p in result.points], atol=1e-4)  # the MOS axis
         np.testing.assert_allclose(visual, [p.visual for p in result.points], rtol=1e-6)
         assert store.last_run_dir == last_run_dir  # File > Open Run does not start in the autosave folder
-        assert again._ensure_run_dir() == folder  # exports render from the autosave, nothing rewritten
+        assert again.exports.ensure_run_dir() == folder  # exports render from the autosave, nothing rewritten
     finally:
         again.shutdown()
 
@@ -210,7 +210,7 @@ def test_export_point_writes_the_selected_points_audio(qtbot, window, tiny_resul
 def test_export_point_uses_the_autosaved_folder(qtbot, window, tmp_path, autosave_dir):
     with qtbot.waitSignal(window.runner.finished, timeout=120000):
         assert window.start_run()
-    assert window._ensure_run_dir() == autosave_dir / "last-run"
+    assert window.exports.ensure_run_dir() == autosave_dir / "last-run"
     out = window.export_point(tmp_path / "p.wav")
     data, rate = sf.read(str(out), always_2d=True)
     point = window.result.points[window.selected]
@@ -222,13 +222,13 @@ def test_export_morph_video(qtbot, window, tiny_result, tmp_path):
     window.show_result(tiny_result)
     out = tmp_path / "morph.mp4"
     out.write_bytes(b"old")
-    with qtbot.waitSignal(window.morph_exported, timeout=120_000) as got:
+    with qtbot.waitSignal(window.exports.morph_exported, timeout=120_000) as got:
         job = window.export_morph(out)
         assert job is not None and job.running()  # rendered off the GUI thread: the call returns at once
         assert out.read_bytes() == b"old"  # replaced only once complete
         assert not window.export_morph_action.isEnabled() and not window.start_button.isEnabled()
         assert window.export_morph(out) is None  # one at a time
-    assert got.args == [out] and window.morph_job is None
+    assert got.args == [out] and window.exports.morph_job is None
     assert out.stat().st_size > 1000 and out.read_bytes()[4:8] == b"ftyp"
     assert window.export_morph_action.isEnabled() and window.start_button.isEnabled()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
@@ -236,12 +236,12 @@ def test_export_morph_video(qtbot, window, tiny_result, tmp_path):
 
 def test_a_failed_morph_export_shows_one_dialog_and_keeps_the_old_file(qtbot, window, tiny_result, tmp_path,
                                                                       monkeypatch):
-    import moss_app.main_window as main_window
+    import moss_app.exports as exports
 
     def broken(folder, overwrite=False):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(main_window, "write_morph", broken)
+    monkeypatch.setattr(exports, "write_morph", broken)
     window.show_result(tiny_result)
     out = tmp_path / "morph.mp4"
     out.write_bytes(b"old")
@@ -249,7 +249,7 @@ def test_a_failed_morph_export_shows_one_dialog_and_keeps_the_old_file(qtbot, wi
     qtbot.waitUntil(lambda: bool(visible_boxes(window)), timeout=10_000)
     assert [box.text() for box in visible_boxes(window)] == [f"could not write {out}: No space left on device"]
     assert out.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
-    assert window.morph_job is None and window.export_morph_action.isEnabled()
+    assert window.exports.morph_job is None and window.export_morph_action.isEnabled()
 
 
 # --- GPU out of memory ------------------------------------------------------------------------------------------------

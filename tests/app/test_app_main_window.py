@@ -156,7 +156,7 @@ def test_the_status_bar_and_the_about_box_say_which_device_runs(qtbot, window):
     if not torch.cuda.is_available():  # auto = the best device found: the CPU here
         assert window.device_label.text() == f"CPU ({torch.get_num_threads()} threads)"
     window.advanced.set_overrides({**window.advanced.overrides(), "device": "cpu"})
-    window._on_overrides(window.advanced.overrides())
+    window.advanced.overrides_changed.emit(window.advanced.overrides())  # as an edit of the field does
     assert window.device_label.text() == f"CPU ({torch.get_num_threads()} threads)"
     box = window.show_about()
     assert box.isVisible() and f"MOSS {moss_engine.__version__}" in box.text()

@@ -103,10 +103,12 @@ def test_snapshots_are_throttled(qtbot, runner, sample, monkeypatch, tiny_settin
 
 
 def test_gpu_out_of_memory_falls_back_to_the_cpu(qtbot, runner, sample, monkeypatch, tiny_settings):
-    """Out of GPU memory even in chunks of one mask: the same run again on the CPU, said in the progress line."""
+    """Out of GPU memory even in chunks of one mask: the same run again on the CPU, said in a GPU-memory notice."""
     import dataclasses
 
     import torch
+
+    from moss_engine.reporting import NOTICE_GPU_MEMORY
 
     real = pipeline.compute_front
     devices = []
@@ -119,11 +121,11 @@ def test_gpu_out_of_memory_falls_back_to_the_cpu(qtbot, runner, sample, monkeypa
 
     monkeypatch.setattr(pipeline, "compute_front", gpu_then_cpu)
     messages = []
-    runner.progress.connect(lambda _fraction, message: messages.append(message))
+    runner.notice.connect(lambda kind, message: messages.append((kind, message)))
     settings = dataclasses.replace(tiny_settings(*sample), device="cuda")
     with qtbot.waitSignal(runner.finished, timeout=120000) as done:
         runner.start(settings)
     assert devices == ["cuda", "cpu"]
     assert done.args[0].settings.device == "cpu" and len(done.args[0].points) >= 2
-    assert any("running on the CPU instead" in m for m in messages)
+    assert any(kind == NOTICE_GPU_MEMORY and "running on the CPU instead" in m for kind, m in messages)
     qtbot.waitUntil(lambda: not runner.busy, timeout=1000)

@@ -1,0 +1,242 @@
+"""The result shown, kept: its run folder, one point's audio, the morph video; a failure said the same way for each."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+
+from moss_engine.errors import MossError
+from moss_engine.io.atomic import write_file
+from moss_engine.run.export import render_point
+from moss_engine.run.folder import write_run_folder
+from moss_engine.run.morph import MORPH_FILES, write_morph
+from moss_engine.run.plot import plot_front
+
+from .background import BackgroundJob
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Shown(Protocol):
+    """What is on screen: a ``RunResult`` (or None) and the index of its selected point (or None)."""
+
+    result: Any
+    selected: int | None
+
+
+def failure_message(exc: BaseException, doing: str) -> str:
+    """The one line an export's failure shows: the engine's own words, else ``could not <doing>: <reason>``."""
+    if isinstance(exc, MossError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        return f"could not {doing}: {exc.strerror or exc}"
+    return f"{type(exc).__name__}: {exc}"  # a bug: shown all the same, and logged
+
+
+class ExportController(QObject):
+    """Exports the result shown, asking for a name first (``choose_*``) or to a name given (``export_*``).
+
+    The point and morph exports render from a run folder holding the result: the one it was autosaved to, opened
+    from or exported to (``adopt``), else one written to a temporary folder when first needed.
+
+    Args:
+        window: the parent of the file dialogs and questions.
+        shown: the result and the point selected (the result view).
+        start_dir: the folder the file dialogs start in (None: the home folder).
+
+    Signals:
+        failed(str): an export failed, in one line for the window's error dialog.
+        message(str, int): a line for the status bar and how long it stays (ms; 0: until the next one).
+        busy_changed(bool): the morph video started (True) or stopped (False) rendering off the GUI thread.
+        morph_exported(Path): the morph video is complete at its destination.
+    """
+
+    failed = Signal(str)
+    message = Signal(str, int)
+    busy_changed = Signal(bool)
+    morph_exported = Signal(object)
+
+    def __init__(self, window: QWidget, shown: Shown, start_dir: Callable[[], Path | None]):
+        super().__init__(window)
+        self._window = window
+        self._shown = shown
+        self._start_dir = start_dir
+        self._run_dir: Path | None = None
+        self._scratch: tempfile.TemporaryDirectory | None = None
+        self.morph_job: BackgroundJob | None = None  # the morph video being rendered, if any
+
+    @property
+    def busy(self) -> bool:
+        """Whether the morph video is rendering (a new run would replace the folder it reads)."""
+        return self.morph_job is not None
+
+    def adopt(self, folder: Path | None) -> None:
+        """The result shown now is stored in the run folder ``folder`` (None: in none yet)."""
+        self._run_dir = Path(folder) if folder is not None else None
+
+    def ensure_run_dir(self) -> Path:
+        """A run folder holding the result shown: the one known, else a new one in a temporary folder."""
+        if self._run_dir is not None and (self._run_dir / "manifest.json").is_file():
+            return self._run_dir
+        if self._scratch is None:
+            self._scratch = tempfile.TemporaryDirectory(prefix="moss-app-")
+        result = self._shown.result
+        self._run_dir = write_run_folder(result, Path(self._scratch.name) / f"run-{id(result)}", overwrite=True,
+                                         plot=plot_front, replaceable=MORPH_FILES)
+        return self._run_dir
+
+    def close(self) -> None:
+        """Wait for the morph video (a minute at most) and remove the temporary run folder (the window closes)."""
+        if self.morph_job is not None and not self.morph_job.wait(60):
+            log.warning("the morph export did not finish in time")
+        if self._scratch is not None:
+            self._scratch.cleanup()
+            self._scratch = None
+
+    # --- the one way a failure is said --------------------------------------------------------------------------------
+
+    def _fail(self, exc: BaseException, doing: str) -> None:
+        if not isinstance(exc, MossError | OSError):
+            log.error("an export failed", exc_info=exc)
+        self.failed.emit(failure_message(exc, doing))
+
+    def _attempt(self, doing: str, work: Callable[[], T]) -> T | None:
+        """``work()``, or None when it fails as writing files can (the engine's refusal, the disk): said once."""
+        try:
+            return work()
+        except (MossError, OSError) as exc:
+            self._fail(exc, doing)
+            return None
+
+    # --- asking for a name --------------------------------------------------------------------------------------------
+
+    def _proposed(self, name: str) -> Path:
+        return (self._start_dir() or Path.home()) / name
+
+    def _ask_overwrite(self, out: Path, note: str = "") -> bool:
+        if not out.exists():
+            return True
+        answer = QMessageBox.question(self._window, "MOSS", f"{out.name} already exists. Replace it?{note}")
+        return answer == QMessageBox.StandardButton.Yes
+
+    @Slot()
+    def choose_export(self) -> None:
+        """Ask for a folder name, ask before replacing an earlier run, then export."""
+        if self._shown.result is None:
+            return
+        proposed = self._proposed(f"moss-run-{_dt.datetime.now():%Y%m%d-%H%M%S}")
+        name, _ = QFileDialog.getSaveFileName(self._window, "Export run folder", str(proposed), "Run folder (*)")
+        if not name:
+            return
+        out = Path(name)
+        exists = out.exists()
+        if self._ask_overwrite(out, "\n(MOSS only replaces its own run folders.)"):
+            self.export_run(out, overwrite=exists)
+
+    @Slot()
+    def choose_export_point(self) -> None:
+        """Ask for a WAV or FLAC file name (and before replacing a file), then export the selected point."""
+        if self._shown.result is None or self._shown.selected is None:
+            return
+        proposed = self._proposed(f"moss-point-{self._shown.selected + 1}.wav")
+        name, chosen = QFileDialog.getSaveFileName(self._window, "Export point", str(proposed),
+                                                   "WAV (*.wav);;FLAC (*.flac)",
+                                                   options=QFileDialog.Option.DontConfirmOverwrite)
+        if not name:
+            return
+        out = Path(name)
+        if out.suffix.lower() not in (".wav", ".flac"):
+            out = out.with_suffix(".flac" if "FLAC" in chosen else ".wav")
+        if self._ask_overwrite(out):
+            self.export_point(out, overwrite=True)
+
+    @Slot()
+    def choose_export_morph(self) -> None:
+        """Ask for an .mp4 name (and before replacing a file), then export the morph video."""
+        if self._shown.result is None:
+            return
+        name, _ = QFileDialog.getSaveFileName(self._window, "Export morph video", str(self._proposed("moss-morph.mp4")),
+                                              "Video (*.mp4)", options=QFileDialog.Option.DontConfirmOverwrite)
+        if not name:
+            return
+        out = Path(name).with_suffix(".mp4")
+        if self._ask_overwrite(out):
+            self.export_morph(out)
+
+    # --- exporting ----------------------------------------------------------------------------------------------------
+
+    def export_run(self, out: Path, overwrite: bool = False) -> Path | None:
+        """Write the result shown to ``out`` (the engine's atomic run folder); None (said once) if it fails."""
+        result = self._shown.result
+        if result is None:
+            return None
+        written = self._attempt(f"write {out}", lambda: write_run_folder(result, Path(out), overwrite=overwrite,
+                                                                         plot=plot_front))
+        if written is not None:
+            self.message.emit(f"Exported to {written}", 8000)
+            self._run_dir = written
+        return written
+
+    def export_point(self, out: Path, fmt: str | None = None, overwrite: bool = False) -> Path | None:
+        """Write the selected point's audio to ``out`` (format from ``fmt`` or the suffix); None (said once) if it
+        fails."""
+        index = self._shown.selected
+        if self._shown.result is None or index is None:
+            return None
+        rendered = self._attempt(f"write {out}", lambda: render_point(self.ensure_run_dir(), index, fmt=fmt,
+                                                                      out=Path(out), overwrite=overwrite))
+        if rendered is None:
+            return None
+        self.message.emit(f"Exported point {index + 1} to {rendered.path}", 8000)
+        return Path(rendered.path)
+
+    def export_morph(self, out: Path) -> BackgroundJob | None:
+        """Render the morph video off the GUI thread and copy it to ``out`` whole (temporary file, then rename).
+
+        Returns the running job (``morph_exported(Path)`` or one ``failed`` follow), or None when there is nothing
+        to export or a morph export is already running. ``out`` is only replaced once the video is complete.
+        """
+        if self._shown.result is None or self.morph_job is not None:
+            return None
+        out = Path(out)
+        run_dir = self._attempt("prepare the run folder", self.ensure_run_dir)
+        if run_dir is None:
+            return None
+
+        def work() -> Path:
+            write_morph(run_dir, overwrite=True)
+            write_file(out, lambda tmp: shutil.copyfile(run_dir / "morph.mp4", tmp))
+            return out
+
+        self.morph_job = BackgroundJob(work, target=out, parent=self)
+        self.morph_job.done.connect(self._on_morph_done)
+        self.morph_job.failed.connect(self._on_morph_failed)
+        self.busy_changed.emit(True)
+        self.message.emit("Rendering the morph video...", 0)
+        return self.morph_job.start()
+
+    def _end_morph_job(self) -> Path:
+        job, self.morph_job = self.morph_job, None
+        self.busy_changed.emit(False)
+        return Path(job.target)
+
+    @Slot(object)
+    def _on_morph_done(self, out: Path) -> None:
+        self._end_morph_job()
+        self.message.emit(f"Exported the morph video to {out}", 8000)
+        self.morph_exported.emit(out)
+
+    @Slot(object)
+    def _on_morph_failed(self, exc: BaseException) -> None:
+        out = self._end_morph_job()
+        self.message.emit("", 0)
+        self._fail(exc, f"write {out}")

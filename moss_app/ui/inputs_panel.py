@@ -1,0 +1,291 @@
+"""What the next run is made of: the picture, the song with the picture's place in it, the quality and the Advanced
+section, kept in step with each other and remembered between sessions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QComboBox, QFormLayout, QFrame, QScrollArea, QVBoxLayout, QWidget
+
+from moss_engine.device import available_devices, describe, resolve_device
+from moss_engine.errors import MossError, MossInputError
+from moss_engine.io.audio import probe_audio
+from moss_engine.io.image import load_image
+from moss_engine.settings import PRESETS, RunSettings
+
+from .advanced_panel import AdvancedPanel, explain
+from .drop_zone import MUSIC_SUFFIXES, PICTURE_SUFFIXES, DropZone, reason
+from .placement_view import Placement, PlacementView
+
+if TYPE_CHECKING:
+    from ..settings_store import SettingsStore
+
+#: The Advanced fields that name the segment: a new song forgets them.
+SEGMENT_FIELDS = ("start_s", "duration_s")
+#: The Advanced fields the placement rectangle shows (the segment and the band).
+PLACEMENT_FIELDS = (*SEGMENT_FIELDS, "f0_hz", "f1_hz")
+PRESET_HINTS = {
+    "preview": "22 kHz, 8 points, up to 80 steps: a quick look (a few minutes on a CPU)",
+    "standard": "44.1 kHz, 16 points, up to 300 steps: for a GPU",
+    "high": "44.1 kHz, 32 points, up to 1000 steps: a fine front, slow",
+}
+
+
+def _refusal(path: Path, picture_error: MossInputError, music_error: MossInputError) -> str:
+    """One line on why a file dropped on the window went to neither zone: by its suffix, the reason that fits."""
+    suffix = path.suffix.lower()
+    if suffix in PICTURE_SUFFIXES or suffix in MUSIC_SUFFIXES:
+        return f"Refused {path.name}: {reason(picture_error if suffix in PICTURE_SUFFIXES else music_error, path)}"
+    return f"Refused {path.name}: neither a picture nor music MOSS can read"
+
+
+def local_files(event: QDragEnterEvent | QDropEvent) -> list[Path]:
+    """The files a drag brings, or none when it brings anything that is not a local file."""
+    urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+    return [Path(u.toLocalFile()) for u in urls if u.isLocalFile()] if all(u.isLocalFile() for u in urls) else []
+
+
+def _kind_of(path: Path) -> tuple[str, str]:
+    """("picture" or "music", "") if the engine reads ``path`` as one (a picture first), else ("", why not)."""
+    try:
+        load_image(path)
+        return "picture", ""
+    except MossInputError as picture_error:
+        try:
+            probe_audio(path)
+            return "music", ""
+        except MossInputError as music_error:
+            return "", _refusal(path, picture_error, music_error)
+
+
+class InputsPanel(QWidget):
+    """The picture and music drop zones (the music's with the placement view), the quality preset and the Advanced
+    section, in a column that scrolls when Advanced is taller than the screen.
+
+    The placement rectangle and the Advanced segment and band fields are two views of the same four numbers (the
+    fields hold them); a new song forgets the segment. Every change is written to ``store`` at once.
+
+    Args:
+        store: where the last files, the preset and the Advanced changes are remembered.
+
+    Signals:
+        changed(): something the next run depends on changed (a file, the preset, a field, the rectangle).
+        refused(list, str): files given to ``route`` that are neither a picture nor music: their names, and why
+            (a line each).
+    """
+
+    changed = Signal()
+    refused = Signal(list, str)
+
+    def __init__(self, store: SettingsStore, parent=None):
+        super().__init__(parent)
+        self.store = store
+        self.picture_zone = DropZone("picture")
+        self.placement_view = PlacementView()
+        self.placement_view.placement_changed.connect(self._on_placement)
+        self.placement_view.reset_requested.connect(self._on_placement_reset)
+        self.music_zone = DropZone("music", preview=self.placement_view)
+        self.picture_zone.file_changed.connect(self._on_picture)
+        self.music_zone.file_changed.connect(self._on_music)
+
+        self.preset_combo = QComboBox()
+        for name in PRESETS:
+            self.preset_combo.addItem(name.capitalize(), name)
+            self.preset_combo.setItemData(self.preset_combo.count() - 1, PRESET_HINTS.get(name, ""),
+                                          Qt.ItemDataRole.ToolTipRole)
+        self.preset_combo.setToolTip("How fine the front is, and so how long the run takes")
+        self.preset_combo.currentIndexChanged.connect(self._on_preset)
+        form = QFormLayout()
+        form.addRow("Quality", self.preset_combo)
+        self.advanced = AdvancedPanel(available_devices())
+        self.advanced.overrides_changed.connect(self._on_overrides)
+        # opened: scroll it into sight (its fields below the toggle, as many as fit)
+        self.advanced.toggle.toggled.connect(
+            lambda on: on and QTimer.singleShot(0, self, lambda: self.scroll.ensureWidgetVisible(self.advanced)))
+
+        column = QWidget()
+        column_layout = QVBoxLayout(column)
+        column_layout.setContentsMargins(0, 0, 0, 0)
+        column_layout.addWidget(self.picture_zone)
+        column_layout.addWidget(self.music_zone)
+        column_layout.addLayout(form)
+        column_layout.addWidget(self.advanced)
+        column_layout.addStretch(1)
+        self.scroll = QScrollArea()
+        self.scroll.setWidget(column)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.scroll)
+
+    def restore(self, picture: Path | None = None, music: Path | None = None) -> None:
+        """Show the remembered preset (the first time: Preview on a CPU, else Standard) and Advanced changes, and the
+        files: those given, else the last ones used (a file that cannot be read any more is skipped)."""
+        preset = self.store.preset or ("preview" if available_devices()[0] == "cpu" else "standard")
+        index = self.preset_combo.findData(preset)
+        self.preset_combo.setCurrentIndex(max(0, index))
+        self.advanced.set_preset(self.preset_combo.currentData())
+        self.advanced.set_overrides(self.store.advanced_overrides)
+        for zone, given, last in ((self.picture_zone, picture, self.store.last_picture),
+                                  (self.music_zone, music, self.store.last_music)):
+            for candidate in (given, last):
+                if candidate is not None and zone.set_file(candidate, notify=False):
+                    break
+        self._show_placement()
+
+    # --- what the next run uses ---------------------------------------------------------------------------------------
+
+    @property
+    def picture(self) -> Path | None:
+        return self.picture_zone.path
+
+    @property
+    def music(self) -> Path | None:
+        return self.music_zone.path
+
+    @property
+    def ready(self) -> bool:
+        """Whether both files are chosen."""
+        return self.picture is not None and self.music is not None
+
+    @property
+    def quality(self) -> str:
+        return self.preset_combo.currentData()
+
+    def settings_overrides(self) -> dict[str, Any]:
+        """The Advanced changes as ``make_settings`` keywords."""
+        return self.advanced.settings_overrides()
+
+    def check(self, make: Callable[[], RunSettings]) -> tuple[RunSettings | None, str]:
+        """The settings ``make`` builds from these inputs (None when they cannot be made) and why they cannot, in
+        words ("" if they can), the Advanced fields at fault marked. Checked on every change, so the message comes
+        before Start and goes once the value is fixed."""
+        settings, problem, fields = None, "", ()
+        if self.ready:
+            try:
+                settings = make()
+            except MossInputError as exc:
+                problem, fields = explain(exc)
+            except MossError:
+                pass  # said when Start is pressed
+        self.advanced.mark_invalid(fields)
+        return settings, problem
+
+    def device_text(self) -> str:
+        """The device the next run uses, in words (``GPU: NVIDIA H100 (cuda:0)``, ``CPU (8 threads)``)."""
+        try:
+            device = resolve_device(str(self.advanced.value("device")))
+        except MossError as exc:
+            return f"Device unavailable: {exc}"
+        return describe(device, for_people=True)
+
+    def set_editable(self, editable: bool) -> None:
+        """Lock the inputs while a run uses them (the column still scrolls)."""
+        for widget in (self.picture_zone, self.music_zone, self.placement_view, self.preset_combo, self.advanced):
+            widget.setEnabled(editable)
+
+    def open_file(self, kind: str, path: Path) -> bool:
+        """Put ``path`` in the ``kind`` ("picture" or "music") zone; False (the zone says why) if it is refused."""
+        return (self.picture_zone if kind == "picture" else self.music_zone).set_file(path)
+
+    def take_drops(self, window: QWidget) -> None:
+        """Files dropped anywhere on ``window`` go to their zones: a picture and a song together, which a zone (one
+        file at a time) leaves to the window."""
+        window.setAcceptDrops(True)
+        window.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        if event.type() not in (QEvent.Type.DragEnter, QEvent.Type.Drop):
+            return False
+        paths = local_files(event)
+        if not paths or not self.picture_zone.isEnabled():  # locked while a run uses the inputs
+            event.ignore()
+            return True
+        event.acceptProposedAction()
+        if event.type() == QEvent.Type.Drop:
+            self.route(paths)
+        return True
+
+    def route(self, paths: list[Path]) -> list[str]:
+        """Give each file to the zone it fits: a picture if the engine reads it as one, else music if it reads it as
+        audio. Returns the zone each went to ("picture", "music" or "" when neither); ``refused`` says the others."""
+        routed: list[str] = []
+        reasons: list[str] = []
+        for path in paths:
+            kind, why = _kind_of(path)
+            if why:
+                reasons.append(why)
+            zone = {"picture": self.picture_zone, "music": self.music_zone}.get(kind)
+            if zone is not None and not zone.set_file(path):
+                reasons.append(zone.error)
+                kind = ""
+            routed.append(kind)
+        refused = [p.name for p, k in zip(paths, routed, strict=True) if not k]
+        if refused:
+            self.refused.emit(refused, "\n".join(reasons))
+        return routed
+
+    # --- keeping the inputs in step -----------------------------------------------------------------------------------
+
+    @Slot(object)
+    def _on_picture(self, path: Path) -> None:
+        self.store.last_picture = path
+        self.store.add_recent("picture", path)
+        self.changed.emit()
+
+    @Slot(object)
+    def _on_music(self, path: Path) -> None:
+        # a segment chosen in another song means nothing in this one (the band still does)
+        self._keep_overrides_but(SEGMENT_FIELDS)
+        self.store.last_music = path
+        self.store.add_recent("music", path)
+        self.changed.emit()
+
+    @Slot(int)
+    def _on_preset(self, _index: int) -> None:
+        self.store.preset = self.quality
+        self.advanced.set_preset(self.quality)
+        self._show_placement()
+        self.changed.emit()
+
+    @Slot(dict)
+    def _on_overrides(self, overrides: dict) -> None:
+        self.store.advanced_overrides = overrides
+        self._show_placement()
+        self.changed.emit()
+
+    def _show_placement(self) -> None:
+        """Draw the rectangle where the Advanced segment and band put it."""
+        value = self.advanced.value
+        self.placement_view.set_placement(Placement(float(value("start_s")), float(value("duration_s")),
+                                                    float(value("f0_hz")), float(value("f1_hz"))))
+
+    @Slot(object)
+    def _on_placement(self, placement: Placement) -> None:
+        """The user moved or drew the rectangle: it becomes the Advanced segment and band overrides."""
+        overrides = self.advanced.overrides()
+        overrides.update(start_s=placement.start_s, duration_s=placement.duration_s, f0_hz=placement.f0_hz,
+                         f1_hz=placement.f1_hz)
+        self.advanced.set_overrides(overrides)
+        self.store.advanced_overrides = self.advanced.overrides()
+        self.changed.emit()
+
+    @Slot()
+    def _on_placement_reset(self) -> None:
+        """Double-click on the song: back to the preset's segment and band (other Advanced changes stay)."""
+        self._keep_overrides_but(PLACEMENT_FIELDS)
+        self.changed.emit()
+
+    def _keep_overrides_but(self, fields: tuple[str, ...]) -> None:
+        """Forget the Advanced changes of ``fields`` (the preset's values come back) and move the rectangle."""
+        overrides = {k: v for k, v in self.advanced.overrides().items() if k not in fields}
+        if overrides != self.advanced.overrides():
+            self.advanced.set_overrides(overrides)
+            self.store.advanced_overrides = overrides
+        self._show_placement()
