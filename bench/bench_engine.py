@@ -98,7 +98,7 @@ def run_case(device: str, population: int, duration: float, rate: int, steps: in
 
     sys.path.insert(0, str(ROOT))
     from moss_engine.device import resolve_device
-    from moss_engine.dsp.problem import Problem
+    from moss_engine.dsp.problem import HidingProblem
     from moss_engine.io.audio import AudioClip, load_audio
     from moss_engine.io.image import load_image
     from moss_engine.optimise.memory import mask_bytes, memory_budget
@@ -116,7 +116,7 @@ def run_case(device: str, population: int, duration: float, rate: int, steps: in
     samples = np.tile(clip.samples, (1, reps))[:, :need]
     clip = AudioClip(samples=samples, sample_rate=rate, source_rate=clip.source_rate,
                      source_channels=clip.source_channels, start_s=0.0, notices=())
-    problem = Problem(clip, load_image(IMAGE), settings).to(dev)
+    problem = HidingProblem(clip, load_image(IMAGE), settings).to(dev)
 
     def sync() -> None:
         if dev.type == "cuda":

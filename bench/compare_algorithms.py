@@ -35,7 +35,7 @@ DATA = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT))
 
 from moss_engine.device import resolve_device  # noqa: E402
-from moss_engine.dsp.problem import Problem  # noqa: E402
+from moss_engine.dsp.problem import HidingProblem  # noqa: E402
 from moss_engine.optimise.front import hypervolume  # noqa: E402
 from moss_engine.optimise.nsga2 import Nsga2Optimiser  # noqa: E402
 from moss_engine.optimise.stch import StchOptimiser  # noqa: E402
@@ -72,14 +72,14 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def crossfade_hypervolume(problem: Problem, points: int, anchors) -> float:
+def crossfade_hypervolume(problem: HidingProblem, points: int, anchors) -> float:
     """HV of the uniform crossfade at ``points`` evenly spaced levels, both ends included: the baseline."""
     with torch.no_grad():
         v, a, _ = problem.objectives(problem.constant_masks(torch.linspace(0.0, 1.0, points)))
     return hypervolume(anchors.normalise(v.double().cpu().numpy(), a.double().cpu().numpy()))
 
 
-def run_one(name: str, problem: Problem, settings, budget_s: float) -> dict:
+def run_one(name: str, problem: HidingProblem, settings, budget_s: float) -> dict:
     """One algorithm on one problem for ``budget_s`` seconds: its HV curve against time and its final front."""
     recorder = Recorder()
     device = problem.device
@@ -162,7 +162,7 @@ def main() -> int:
     runs = []
     for n, seed in enumerate(args.seeds):
         settings = base.__class__(**{**base.__dict__, "seed": seed})
-        problem = Problem(*inputs, settings).to(device)
+        problem = HidingProblem(*inputs, settings).to(device)
         logits = torch.zeros(1, *settings.mask_shape, device=device, requires_grad=True)
         scores = problem.objectives(problem.masks(logits))
         (scores.visual + scores.audio).sum().backward()  # warm-up: first-call costs count for neither

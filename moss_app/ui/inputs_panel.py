@@ -19,7 +19,7 @@ from moss_engine.settings import PRESETS, RunSettings
 
 from .advanced_panel import AdvancedPanel, explain
 from .drop_zone import MUSIC_SUFFIXES, PICTURE_SUFFIXES, DropZone, reason
-from .placement_view import Placement, PlacementView
+from .placement_view import DrawnPlacement, PlacementView
 
 if TYPE_CHECKING:
     from ..settings_store import SettingsStore
@@ -263,11 +263,11 @@ class InputsPanel(QWidget):
     def _show_placement(self) -> None:
         """Draw the rectangle where the Advanced segment and band put it."""
         value = self.advanced.value
-        self.placement_view.set_placement(Placement(float(value("start_s")), float(value("duration_s")),
+        self.placement_view.set_placement(DrawnPlacement(float(value("start_s")), float(value("duration_s")),
                                                     float(value("f0_hz")), float(value("f1_hz"))))
 
     @Slot(object)
-    def _on_placement(self, placement: Placement) -> None:
+    def _on_placement(self, placement: DrawnPlacement) -> None:
         """The user moved or drew the rectangle: it becomes the Advanced segment and band overrides."""
         overrides = self.advanced.overrides()
         overrides.update(start_s=placement.start_s, duration_s=placement.duration_s, f0_hz=placement.f0_hz,

@@ -32,7 +32,7 @@ MIN_DRAG = (0.2, 0.2)
 
 
 @dataclass(frozen=True)
-class Placement:
+class DrawnPlacement:
     """Where the picture goes: ``start_s`` .. ``start_s + duration_s`` of the song, ``f0_hz`` .. ``f1_hz``."""
 
     start_s: float
@@ -93,7 +93,7 @@ class PlacementView(QWidget):
     """The song's spectrogram (seconds, kHz) with the placement rectangle.
 
     Signals:
-        placement_changed(Placement): the user moved, resized or drew the rectangle (not emitted by
+        placement_changed(DrawnPlacement): the user moved, resized or drew the rectangle (not emitted by
             ``set_placement``).
         reset_requested(): the user double-clicked the song: back to the preset's segment and band.
     """
@@ -105,7 +105,7 @@ class PlacementView(QWidget):
         super().__init__(parent)
         self._length = 1.0
         self._nyquist = VIEW_RATE / 2
-        self._placement = Placement(0.0, 1.0, 0.0, VIEW_RATE / 2)
+        self._placement = DrawnPlacement(0.0, 1.0, 0.0, VIEW_RATE / 2)
         self._loading = False
 
         self.view_box = _DrawingViewBox(self._on_draw, self.reset_requested.emit)
@@ -164,10 +164,10 @@ class PlacementView(QWidget):
 
     # --- the rectangle ---------------------------------------------------------------------------------------------
 
-    def placement(self) -> Placement:
+    def placement(self) -> DrawnPlacement:
         return self._placement
 
-    def set_placement(self, placement: Placement) -> None:
+    def set_placement(self, placement: DrawnPlacement) -> None:
         """Show ``placement`` (clipped to the song and the view's band where it reaches past them); emits nothing."""
         self._placement = placement
         self._place_roi()
@@ -190,7 +190,7 @@ class PlacementView(QWidget):
         f0, f1 = sorted((min(max(f0_khz * 1000, 0.0), self._nyquist), min(max(f1_khz * 1000, 0.0), self._nyquist)))
         if t1 - t0 <= 0 or f1 - f0 <= 0:
             return
-        self._placement = Placement(round(t0, 2), round(t1 - t0, 2), round(f0), round(f1))
+        self._placement = DrawnPlacement(round(t0, 2), round(t1 - t0, 2), round(f0), round(f1))
         self._place_roi()
         self.placement_changed.emit(self._placement)
 

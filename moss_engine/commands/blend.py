@@ -9,7 +9,7 @@ import numpy as np
 
 from moss_engine.device import resolve_device
 from moss_engine.dsp.masks import interpolated_logits
-from moss_engine.dsp.problem import Problem
+from moss_engine.dsp.problem import HidingProblem
 from moss_engine.errors import MossInputError
 from moss_engine.io.audio import AudioClip
 from moss_engine.io.image import LoadedImage
@@ -47,7 +47,7 @@ def compute_blend(settings: RunSettings, alpha: float, reporter: Reporter | None
     started = time.perf_counter()
     device = resolve_device(settings.device)
     clip, image = inputs if inputs is not None else load_inputs(settings)
-    problem = Problem(clip, image, settings).to(device)
+    problem = HidingProblem(clip, image, settings).to(device)
 
     # the image end first: it decides what the asked alpha means
     image_anchor_logits = np.full(settings.mask_shape, ANCHOR_LOGIT, dtype=np.float32)
@@ -82,7 +82,7 @@ def compute_blend(settings: RunSettings, alpha: float, reporter: Reporter | None
     return run
 
 
-def _bisect(problem: Problem, best: Candidate, music_end: Candidate, image_end: Candidate, v_goal: float,
+def _bisect(problem: HidingProblem, best: Candidate, music_end: Candidate, image_end: Candidate, v_goal: float,
             v_music: float) -> Candidate:
     """Move along the line between ``best`` and the end beyond ``v_goal`` until the visual loss is ``v_goal``.
 

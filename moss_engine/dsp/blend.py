@@ -1,7 +1,7 @@
 """The blend of masks into the music's spectrogram as one differentiable op with a hand-written backward.
 
-``Problem`` uses it on the optimiser's hot path; the plain autograd version (``Problem._blend_delta``) stays for the
-no-gradient paths (rendering, phase refinement) and as the reference the tests compare it with.
+``HidingProblem`` uses it on the optimiser's hot path; the plain autograd version (``HidingProblem._blend_delta``)
+stays for the no-gradient paths (rendering, phase refinement) and as the reference the tests compare it with.
 """
 
 from __future__ import annotations

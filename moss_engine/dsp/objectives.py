@@ -276,7 +276,7 @@ class LoudnessExcess(nn.Module):
     Where a mask is near 1 the channels' synthesis is less consistent than the mix's and they come out louder still
     (measured up to 2.3 LU for the all-image mask in stereo songs, nothing in mono): each frame's power is raised by
     ``boost_db`` times the mean of the mask squared over the frame's picture cells, ``boost_db`` calibrated per song
-    on the all-image mask (``Problem._calibrate_loudness``); measured on random masks it errs on the loud side.
+    on the all-image mask (``HidingProblem._calibrate_loudness``); measured on random masks it errs on the loud side.
 
     Args:
         reference_power: (frames, freq) the song's mix power spectrogram with the STFT that the population's will use.

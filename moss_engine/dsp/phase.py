@@ -8,11 +8,12 @@ import torch
 from torch import Tensor
 
 if TYPE_CHECKING:
-    from moss_engine.dsp.problem import Problem
+    from moss_engine.dsp.problem import HidingProblem
 
 
 @torch.no_grad()
-def phase_rotation(problem: Problem, mask: Tensor, iterations: int, level_db: Tensor | float | None = None) -> Tensor:
+def phase_rotation(problem: HidingProblem, mask: Tensor, iterations: int,
+                   level_db: Tensor | float | None = None) -> Tensor:
     """Phase refinement of one mask's blend: (bins, frames) effective mask -> (bins, frames) unit rotations.
 
     Griffin-Lim iterations that start from the music's phase and keep the blended magnitude. Where the mask is

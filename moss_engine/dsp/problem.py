@@ -43,8 +43,8 @@ from moss_engine.settings import RunSettings
 #: Music quieter than this many dB below the viewer's black counts as silence: there the picture gets a phase of
 #: its own (a fixed random one), since silence has no phase to borrow.
 SILENCE_BELOW_BLACK_DB = 20.0
-#: The most the channels are taken to carry per unit of the mix's power in a cell (``Problem._stereo_ratio``): 30 dB,
-#: a side signal far louder than the mid, where a blend's gain would raise the channels 30 dB above the picture.
+#: The most the channels are taken to carry per unit of the mix's power in a cell (``HidingProblem._stereo_ratio``):
+#: 30 dB, a side signal far louder than the mid, where a blend's gain would raise the channels 30 dB above the picture.
 STEREO_RATIO_MAX = 1000.0
 #: The most ``LoudnessExcess.boost_db`` may be (measured 0-2.3 dB on the songs of ../shared/data).
 LOUDNESS_BOOST_MAX_DB = 12.0
@@ -58,21 +58,21 @@ LEVEL_RANGE_DB = (-100.0, 0.0)
 
 
 class Scores(NamedTuple):
-    """What ``Problem.objectives`` measures of a population, each (population,): the two objectives and how far the
-    audio is over the song's loudness (``objectives.LoudnessExcess``, LU^2, 0 within the limits)."""
+    """What ``HidingProblem.objectives`` measures of a population, each (population,): the two objectives and how
+    far the audio is over the song's loudness (``objectives.LoudnessExcess``, LU^2, 0 within the limits)."""
 
     visual: Tensor
     audio: Tensor
     loudness_excess: Tensor
 
 
-class Problem(nn.Module):
+class HidingProblem(nn.Module):
     """The blend of DESIGN.md and its two objectives, for one picture and one song segment.
 
-    A mask ``M`` in [0, 1] on the covered STFT region (``image_alpha * sigmoid(warp(logits))``: transparency keeps the
-    music) blends the mix's magnitude in dB, ``R_dB = M * (I_dB + level) + (1 - M) * A_dB``, where ``I_dB`` puts the
-    picture's white at the music's loudest cell of the placement and ``level`` (dB, per mask: ``picture_level_db``)
-    moves it (DESIGN.md "Levels": a viewer levels itself, so the level is the run's to choose). Every channel is
+    A mask ``M`` in [0, 1] on the covered STFT region (``opacity * sigmoid(warp(logits))``, the opacity being the
+    picture's alpha channel: transparency keeps the music) blends the mix's magnitude in dB,
+    ``R_dB = M * (I_dB + level) + (1 - M) * A_dB``, where ``I_dB`` puts the picture's white at the music's loudest
+    cell of the placement and ``level`` (dB, per mask: ``picture_level_db``) moves it (DESIGN.md "Levels": a viewer levels itself, so the level is the run's to choose). Every channel is
     multiplied by the gain ``g = 10^((R_dB - A_dB) / 20)`` that takes the mix to ``R``, keeping the music's phase; in
     silence a fixed random phase carries the picture. The inverse STFT gives the audio, which is analysed again with
     the viewer's settings to score it (``VisualLoss``, ``LogMelDistance``) and to estimate how far it is over the song's
@@ -122,7 +122,7 @@ class Problem(nn.Module):
         picture_db = level_to_db(warp_to_stft(self.target.fine_levels[None], grid)[0], self.top_db, settings.db_range)
         self.register_buffer("picture_db", picture_db, persistent=False)
         self.register_buffer("picture_minus_music_db", picture_db - music_db.clamp(min=floor_db), persistent=False)
-        self.register_buffer("alpha", warp_to_stft(self.target.fine_alpha[None], grid)[0].clamp(0, 1),
+        self.register_buffer("opacity", warp_to_stft(self.target.fine_opacity[None], grid)[0].clamp(0, 1),
                              persistent=False)
         self.register_buffer("music_db", music_db.clamp(min=floor_db), persistent=False)
         # where the music is under the floor its phase means nothing: there the blend adds the picture with a fixed
@@ -138,7 +138,7 @@ class Problem(nn.Module):
         self.register_buffer("blend_silence", frame_major(silence), persistent=False)
         self.register_buffer("blend_rate", frame_major(self.picture_minus_music_db * DB_TO_LOG), persistent=False)
         self.register_buffer("music_region", frame_major(region), persistent=False)
-        self.register_buffer("alpha_frame_major", frame_major(self.alpha), persistent=False)
+        self.register_buffer("opacity_frame_major", frame_major(self.opacity), persistent=False)
         warp_rows, warp_cols = separable_warp(grid, settings.mask_shape)
         self.register_buffer("warp_rows_t", warp_rows.T.contiguous(), persistent=False)  # (mask rows, bins)
         self.register_buffer("warp_cols", warp_cols, persistent=False)  # (frames, mask cols)
@@ -146,7 +146,7 @@ class Problem(nn.Module):
         rows, cols = view_matrices(self.placement, self.grid_shape, music.sample_rate, settings.n_fft,
                                    settings.hop_length)
         self.visual_loss = VisualLoss(ViewRenderer(rows, cols, settings.db_range),
-                                      WeightedSsim(self.target.levels, self.target.alpha))
+                                      WeightedSsim(self.target.levels, self.target.opacity))
         if settings.audio_objective == "logmel":
             self.audio_loss = LogMelDistance(self.music_mix, music.sample_rate, audio_hop_divisor)
         else:  # on the viewer's own analysis, which the objectives share; against the song as the all-music mask
@@ -186,11 +186,11 @@ class Problem(nn.Module):
         """
         # warp_to_stft(logits, grid), transposed: (frames, cols) @ (population, cols, rows) @ (rows, bins)
         warped = self.warp_cols @ (logits.transpose(1, 2) @ self.warp_rows_t)
-        return (self.alpha_frame_major.T * torch.sigmoid(warped)).transpose(1, 2)
+        return (self.opacity_frame_major.T * torch.sigmoid(warped)).transpose(1, 2)
 
     def constant_masks(self, levels: Tensor) -> Tensor:
         """(population,) constant blend levels -> (population, bins, frames) effective masks (a uniform crossfade)."""
-        return self.alpha * levels.to(self.device, torch.float32)[:, None, None]
+        return self.opacity * levels.to(self.device, torch.float32)[:, None, None]
 
     @property
     def matched_level_db(self) -> float:

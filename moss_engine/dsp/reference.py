@@ -22,7 +22,7 @@ import torch
 
 from moss_engine.dsp import objectives as objectives_module
 from moss_engine.dsp.objectives import leaky_clamp01
-from moss_engine.dsp.problem import Problem, Scores
+from moss_engine.dsp.problem import HidingProblem, Scores
 from moss_engine.dsp.spectral import Stft, power_to_db
 from moss_engine.dsp.target import warp_to_stft
 
@@ -56,7 +56,7 @@ def plain_inverse(self, spec, length):
 
 
 def plain_masks(self, logits):
-    return self.alpha * torch.sigmoid(warp_to_stft(logits, self.grid))
+    return self.opacity * torch.sigmoid(warp_to_stft(logits, self.grid))
 
 
 def plain_synthesise_mix(self, mask, level_db=None):
@@ -82,17 +82,17 @@ _PLAIN = (
     (Stft, "forward", plain_stft),
     (Stft, "frames", plain_frames),
     (Stft, "inverse", plain_inverse),
-    (Problem, "masks", plain_masks),
-    (Problem, "synthesise_mix", plain_synthesise_mix),
-    (Problem, "_objectives_of_signal", plain_objectives_of_signal),
+    (HidingProblem, "masks", plain_masks),
+    (HidingProblem, "synthesise_mix", plain_synthesise_mix),
+    (HidingProblem, "_objectives_of_signal", plain_objectives_of_signal),
 )
 _lock = threading.Lock()
 
 
 @contextmanager
 def reference_path() -> Iterator[None]:
-    """Within the block, every ``Problem`` computes with the plain path (one at a time: the switch is process-wide;
-    the previous implementations come back on leaving, also after an error)."""
+    """Within the block, every ``HidingProblem`` computes with the plain path (one at a time: the switch is
+    process-wide; the previous implementations come back on leaving, also after an error)."""
     with _lock:
         saved = [(owner, name, getattr(owner, name)) for owner, name, _ in _PLAIN]
         try:

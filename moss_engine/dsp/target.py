@@ -168,14 +168,14 @@ class Target:
 
     Attributes:
         levels: (rows, cols) viewer levels in [0, 1] on the picture grid (what the visual objective compares with).
-        alpha: (rows, cols) opacity on the picture grid (the SSIM weights).
-        fine_levels, fine_alpha: the same at a finer grid, warped to the STFT cells for the blend.
+        opacity: (rows, cols) the picture's alpha channel on the picture grid (the SSIM weights).
+        fine_levels, fine_opacity: the same at a finer grid, warped to the STFT cells for the blend.
     """
 
     levels: Tensor
-    alpha: Tensor
+    opacity: Tensor
     fine_levels: Tensor
-    fine_alpha: Tensor
+    fine_opacity: Tensor
 
 
 def make_target(image: LoadedImage, placement: Placement, grid_shape: tuple[int, int], fit: str, gamma: float,
@@ -189,5 +189,5 @@ def make_target(image: LoadedImage, placement: Placement, grid_shape: tuple[int,
     def t(a: np.ndarray) -> Tensor:
         return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
 
-    return Target(levels=t(picture_levels(lum, gamma, invert)), alpha=t(alpha),
-                  fine_levels=t(picture_levels(fine_lum, gamma, invert)), fine_alpha=t(fine_alpha))
+    return Target(levels=t(picture_levels(lum, gamma, invert)), opacity=t(alpha),
+                  fine_levels=t(picture_levels(fine_lum, gamma, invert)), fine_opacity=t(fine_alpha))

@@ -15,7 +15,7 @@ from moss_engine.optimise.front import Anchors
 from moss_engine.reporting import NOTICE_GPU_MEMORY, FrontSnapshot, NullReporter, Reporter, Status
 
 if TYPE_CHECKING:
-    from moss_engine.dsp.problem import Problem
+    from moss_engine.dsp.problem import HidingProblem
     from moss_engine.settings import RunSettings
 
 #: Logit of the two anchors: sigmoid(+-30) is 1 or 0 to float32 precision, and stays finite under interpolation.
@@ -82,7 +82,7 @@ class SteppableOptimiser:
 
     unit = "step"
 
-    def __init__(self, problem: Problem, settings: RunSettings, reporter: Reporter | None, chunk_size: int):
+    def __init__(self, problem: HidingProblem, settings: RunSettings, reporter: Reporter | None, chunk_size: int):
         self.problem = problem
         self.settings = settings
         self.reporter = reporter or NullReporter()

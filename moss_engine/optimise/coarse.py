@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import time
 
-from moss_engine.dsp.problem import Problem
+from moss_engine.dsp.problem import HidingProblem
 from moss_engine.io.audio import AudioClip
 from moss_engine.io.image import LoadedImage
 from moss_engine.optimise.base import OptimisationResult
@@ -59,7 +59,7 @@ def coarse_settings(settings: RunSettings) -> RunSettings:
                                phase_iterations=0)
 
 
-def optimise_coarse_to_fine(problem: Problem, clip: AudioClip, image: LoadedImage, settings: RunSettings,
+def optimise_coarse_to_fine(problem: HidingProblem, clip: AudioClip, image: LoadedImage, settings: RunSettings,
                             reporter: Reporter | None = None) -> OptimisationResult:
     """``settings.coarse_steps`` steps on the coarse grid, then the rest of ``settings.steps`` on ``problem``.
 
@@ -68,7 +68,7 @@ def optimise_coarse_to_fine(problem: Problem, clip: AudioClip, image: LoadedImag
     """
     started = time.perf_counter()
     coarse_run = coarse_settings(settings)
-    coarse_problem = Problem(clip, image, coarse_run, audio_hop_divisor=4 // COARSE_FACTOR).to(problem.device)
+    coarse_problem = HidingProblem(clip, image, coarse_run, audio_hop_divisor=4 // COARSE_FACTOR).to(problem.device)
     reporter = reporter or NullReporter()
     coarse = StchOptimiser(coarse_problem, coarse_run,
                            StageReporter(reporter, 0, coarse_run.steps, settings.steps, "coarse pass"))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
-from moss_engine.dsp.problem import Problem
+from moss_engine.dsp.problem import HidingProblem
 
 #: Shares of ``bytes_per_mask``'s formula a mask was measured to take, plus a quarter (see there).
 PLAIN_SHARE = 0.45
@@ -40,7 +40,7 @@ class ChunkPlan:
     fits: bool = True
 
 
-def bytes_per_mask(problem: Problem, checkpointed: bool = False) -> int:
+def bytes_per_mask(problem: HidingProblem, checkpointed: bool = False) -> int:
     """The memory one population member takes in a forward and backward pass, with some headroom.
 
     Calibrated on the CPU by the peak resident memory of one forward and backward pass of one and of two masks,
@@ -68,14 +68,14 @@ def memory_budget(device: torch.device, memory_limit_gb: float | None) -> float:
     return CPU_MEMORY_BYTES
 
 
-def mask_bytes(problem: Problem, checkpointed: bool = False) -> float:
+def mask_bytes(problem: HidingProblem, checkpointed: bool = False) -> float:
     """What one mask of a chunk counts against the budget: ``bytes_per_mask`` (what torch allocates), times
     ``CPU_ALLOCATOR_SLACK`` on the CPU (what the system sees)."""
     slack = CPU_ALLOCATOR_SLACK if problem.device.type == "cpu" else 1.0
     return bytes_per_mask(problem, checkpointed) * slack
 
 
-def plan_chunks(problem: Problem, population: int, memory_limit_gb: float | None) -> ChunkPlan:
+def plan_chunks(problem: HidingProblem, population: int, memory_limit_gb: float | None) -> ChunkPlan:
     """What fits the memory budget (and on the CPU about half a second of work).
 
     Checkpointing costs a second forward pass, so it is used only when not even one mask fits the budget without
@@ -99,6 +99,6 @@ def plan_chunks(problem: Problem, population: int, memory_limit_gb: float | None
     return ChunkPlan(size=chunk, checkpointing=checkpointing, fits=fits)
 
 
-def choose_chunk_size(problem: Problem, population: int, memory_limit_gb: float | None) -> int:
+def choose_chunk_size(problem: HidingProblem, population: int, memory_limit_gb: float | None) -> int:
     """How many masks to process at once (``plan_chunks(...).size``)."""
     return plan_chunks(problem, population, memory_limit_gb).size

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from moss_engine.dsp.problem import Problem
+from moss_engine.dsp.problem import HidingProblem
 from moss_engine.optimise.base import (
     ANCHOR_LOGIT,
     MIN_CROSSFADE_LEVELS,
@@ -65,10 +65,10 @@ class Nsga2Optimiser(SteppableOptimiser):
     grown by ``settings.min_improvement`` (relative) for ``settings.patience`` generations (after ``MIN_STEPS``).
 
     Decision variables: a ``coarse_shape`` grid of logits in [-LOGIT_BOUND, LOGIT_BOUND], upsampled bilinearly to
-    ``settings.mask_shape`` before ``Problem.masks``. Population: ``population_size(settings.points)``. The initial
-    population is seeded: half are constant masks at levels spread evenly over [sigmoid(-8), sigmoid(8)] (uniform
-    crossfades, so the run starts on the crossfade's front), the rest are those constants plus Gaussian noise of
-    ``SEED_NOISE`` logits. pymoo's defaults otherwise (SBX crossover, polynomial mutation, rank and crowding
+    ``settings.mask_shape`` before ``HidingProblem.masks``. Population: ``population_size(settings.points)``. The
+    initial population is seeded: half are constant masks at levels spread evenly over [sigmoid(-8), sigmoid(8)]
+    (uniform crossfades, so the run starts on the crossfade's front), the rest are those constants plus Gaussian noise
+    of ``SEED_NOISE`` logits. pymoo's defaults otherwise (SBX crossover, polynomial mutation, rank and crowding
     survival, duplicate elimination). Deterministic for a given ``settings.seed`` on the CPU.
 
     ``settings.algorithm`` is not read: the caller chooses the optimiser.
@@ -82,7 +82,7 @@ class Nsga2Optimiser(SteppableOptimiser):
 
     unit = "generation"
 
-    def __init__(self, problem: Problem, settings: RunSettings, reporter: Reporter | None = None,
+    def __init__(self, problem: HidingProblem, settings: RunSettings, reporter: Reporter | None = None,
                  coarse_shape: tuple[int, int] = COARSE_SHAPE):
         from pymoo.algorithms.moo.nsga2 import NSGA2
         from pymoo.core.problem import Problem as PymooProblem

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from moss_engine.dsp.problem import Problem
+from moss_engine.dsp.problem import HidingProblem
 from moss_engine.optimise.base import (
     ANCHOR_LOGIT,
     IDEAL,
@@ -154,7 +154,7 @@ class StchOptimiser(SteppableOptimiser):
         start_levels: (K,) their picture levels in dB (default: the matched level).
     """
 
-    def __init__(self, problem: Problem, settings: RunSettings, reporter: Reporter | None = None,
+    def __init__(self, problem: HidingProblem, settings: RunSettings, reporter: Reporter | None = None,
                  weights: np.ndarray | None = None, start_logits: Tensor | None = None,
                  start_levels: np.ndarray | None = None):
         population = max(1, settings.points - 2) if weights is None else len(weights)

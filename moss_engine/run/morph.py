@@ -10,7 +10,7 @@ import torch
 
 from moss_engine.dsp.levels import peak, peak_gain
 from moss_engine.dsp.masks import interpolated_logits
-from moss_engine.dsp.problem import Problem
+from moss_engine.dsp.problem import HidingProblem
 from moss_engine.io import atomic as staging
 from moss_engine.optimise.front import alphas
 from moss_engine.run.folder import load_logits, picture_level_db, point_file, read_manifest, settings_from_manifest
@@ -42,7 +42,7 @@ class LoadedRun:
 
     folder: Path
     manifest: dict
-    problem: Problem
+    problem: HidingProblem
     reference: np.ndarray
     logits: list[np.ndarray]
     levels_db: list[float]
@@ -55,7 +55,7 @@ def rebuild_run(folder: Path) -> LoadedRun:
     manifest = read_manifest(folder)
     settings = settings_from_manifest(folder, manifest)
     clip, image = load_inputs(settings)
-    problem = Problem(clip, image, settings)
+    problem = HidingProblem(clip, image, settings)
     logits = [load_logits(point_file(folder, p, "mask"), settings.mask_shape) for p in manifest["points"]]
     levels = [picture_level_db(p) for p in manifest["points"]]
     iterations = [int(p.get("phase_iterations", 0)) for p in manifest["points"]]

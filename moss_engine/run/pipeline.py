@@ -13,7 +13,7 @@ from moss_engine.device import describe, resolve_device
 from moss_engine.dsp.levels import peak_gain
 from moss_engine.dsp.loudness import SongLoudness
 from moss_engine.dsp.masks import interpolated_logits
-from moss_engine.dsp.problem import LEVEL_RANGE_DB, Problem
+from moss_engine.dsp.problem import LEVEL_RANGE_DB, HidingProblem
 from moss_engine.dsp.target import Placement
 from moss_engine.errors import MossInputError
 from moss_engine.io.audio import AudioClip, load_audio, sha256_file
@@ -191,7 +191,7 @@ def select_by_ear(visual: np.ndarray, mos: np.ndarray, music: int, points: int) 
     return [kept[i] for i in sorted(chosen)]
 
 
-def in_between(problem: Problem, pool: list[Candidate], count: int,
+def in_between(problem: HidingProblem, pool: list[Candidate], count: int,
                reporter: Reporter | None = None) -> list[Candidate]:
     """Up to ``count`` candidates halfway between neighbours of the pool where they are furthest apart on the
     objectives' trade-off (both losses scaled to the pool's range): the mask halfway between theirs, at the level
@@ -224,7 +224,7 @@ def in_between(problem: Problem, pool: list[Candidate], count: int,
     return between
 
 
-def refine_phases(problem: Problem, candidates: list[Candidate], iterations: int,
+def refine_phases(problem: HidingProblem, candidates: list[Candidate], iterations: int,
                   reporter: Reporter | None = None) -> list[Candidate]:
     """The phase-refined twin of every candidate but the music end, scored with the same objectives.
 
@@ -261,7 +261,7 @@ def compute_front(settings: RunSettings, reporter: Reporter | None = None,
     started = time.perf_counter()
     device = resolve_device(settings.device)
     clip, image = inputs if inputs is not None else load_inputs(settings)
-    problem = Problem(clip, image, settings).to(device)
+    problem = HidingProblem(clip, image, settings).to(device)
     prepared = time.perf_counter()
     if settings.algorithm == "stch" and settings.coarse_steps > 0 and settings.steps > 1:
         result = optimise_coarse_to_fine(problem, clip, image, settings, reporter)
@@ -285,7 +285,8 @@ def compute_front(settings: RunSettings, reporter: Reporter | None = None,
                             "phase_s": refined - optimised}, reporter, listen_workers)
 
 
-def keep_loudness(problem: Problem, candidate: Candidate, song: SongLoudness) -> tuple[Candidate, np.ndarray, float]:
+def keep_loudness(problem: HidingProblem, candidate: Candidate, song: SongLoudness
+                  ) -> tuple[Candidate, np.ndarray, float]:
     """The candidate within the song's loudness, its audio and its loudness change (LU, before any gain).
 
     The optimiser aims inside the limits with an estimate; here the rendered audio is measured exactly
@@ -312,7 +313,7 @@ def keep_loudness(problem: Problem, candidate: Candidate, song: SongLoudness) ->
     return dataclasses.replace(candidate, samples=None), samples, measured.lu
 
 
-def assemble_result(settings: RunSettings, device: torch.device, clip: AudioClip, problem: Problem,
+def assemble_result(settings: RunSettings, device: torch.device, clip: AudioClip, problem: HidingProblem,
                     result: OptimisationResult, chosen: list[Candidate], timings: dict[str, float],
                     reporter: Reporter | None = None, listen_workers: int = 1) -> RunResult:
     """Render the chosen candidates, each within the song's loudness, order them by alpha, give each its own gain

@@ -107,7 +107,7 @@ def segment_delta(run_dir: Path, manifest: dict[str, Any], index: int, song: np.
     import soxr
     import torch
 
-    from moss_engine.dsp.problem import Problem
+    from moss_engine.dsp.problem import HidingProblem
     from moss_engine.io.audio import AudioClip
     from moss_engine.io.image import load_image
 
@@ -137,7 +137,7 @@ def segment_delta(run_dir: Path, manifest: dict[str, Any], index: int, song: np.
     settings = work_settings(manifest, image_path, audio_path, rate,
                              w0 / song_rate, window.shape[1] / rate, (s0 - w0) / song_rate)
     clip = AudioClip(np.ascontiguousarray(window, dtype=np.float32), rate, song_rate, song.shape[0], w0 / song_rate)
-    problem = Problem(clip, load_image(image_path), settings)
+    problem = HidingProblem(clip, load_image(image_path), settings)
     logits = load_logits(logits_path, settings.mask_shape)
     song_s = n / song_rate
     taper = _time_taper(problem, rate, fade_in=w0 / song_rate + problem.placement.t0_s > 0.5 / song_rate,

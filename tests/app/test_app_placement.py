@@ -5,7 +5,7 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 
 from moss_app.ui.drop_zone import DropZone
-from moss_app.ui.placement_view import Placement, PlacementView
+from moss_app.ui.placement_view import DrawnPlacement, PlacementView
 
 
 @pytest.fixture
@@ -31,23 +31,23 @@ def test_the_view_shows_the_whole_song(view):
 
 
 def test_moving_and_resizing_the_rectangle_emits_the_placement(qtbot, view):
-    view.set_placement(Placement(0.0, 10.0, 0.0, 8000.0))
+    view.set_placement(DrawnPlacement(0.0, 10.0, 0.0, 8000.0))
     with qtbot.waitSignal(view.placement_changed) as got:
         view.roi.setPos((5.0, 2.0))  # s, kHz
-    assert got.args[0] == Placement(5.0, 10.0, 2000.0, 10000.0)
+    assert got.args[0] == DrawnPlacement(5.0, 10.0, 2000.0, 10000.0)
     with qtbot.waitSignal(view.placement_changed) as got:
         view.roi.setSize((4.0, 3.0))
-    assert got.args[0] == Placement(5.0, 4.0, 2000.0, 5000.0)
+    assert got.args[0] == DrawnPlacement(5.0, 4.0, 2000.0, 5000.0)
     assert view.placement() == got.args[0]
 
 
 def test_the_rectangle_stays_inside_the_song(qtbot, view):
-    view.set_placement(Placement(25.0, 60.0, 12000.0, 40000.0))  # past the end and the view's top: clipped
+    view.set_placement(DrawnPlacement(25.0, 60.0, 12000.0, 40000.0))  # past the end and the view's top: clipped
     x, y = view.roi.pos()
     w, h = view.roi.size()
     assert (x, x + w) == pytest.approx((25.0, 30.0), abs=0.05)
     assert (y, y + h) == pytest.approx((12.0, 16.0), abs=0.01)
-    view.set_placement(Placement(3.0, float("inf"), 0.0, 15000.0))  # "whole song" from 3 s
+    view.set_placement(DrawnPlacement(3.0, float("inf"), 0.0, 15000.0))  # "whole song" from 3 s
     assert view.roi.pos()[0] + view.roi.size()[0] == pytest.approx(30.0, abs=0.05)
 
 
@@ -75,7 +75,7 @@ def pg_point(x, y):
 
 
 def test_dragging_outside_the_rectangle_draws_a_new_one(qtbot, view):
-    view.set_placement(Placement(0.0, 5.0, 0.0, 3000.0))
+    view.set_placement(DrawnPlacement(0.0, 5.0, 0.0, 3000.0))
     with qtbot.waitSignal(view.placement_changed, timeout=2000) as got:
         _drag(qtbot, view, (12.0, 13.0), (24.0, 6.0))  # right to left in kHz: corners in any order
     placement = got.args[0]
@@ -151,7 +151,7 @@ def test_a_longer_song_after_a_short_one_is_shown_whole(qtbot, view, data_dir, s
     (x0, x1), (y0, y1) = view.view_box.viewRange()
     assert (x0, x1) == pytest.approx((0.0, view.song_length), abs=0.05)
     assert (y0, y1) == pytest.approx((0.0, view.nyquist_hz / 1000), abs=0.05)
-    view.set_placement(Placement(4.0, 3.0, 0.0, 8000.0))
+    view.set_placement(DrawnPlacement(4.0, 3.0, 0.0, 8000.0))
     rx, _ = view.roi.pos()
     assert x0 <= rx and rx + view.roi.size()[0] <= x1  # the rectangle is in sight
 

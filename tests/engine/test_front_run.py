@@ -11,7 +11,7 @@ import soundfile as sf
 import torch
 
 from moss_engine.dsp.objectives import LogMelDistance
-from moss_engine.dsp.problem import Problem
+from moss_engine.dsp.problem import HidingProblem
 from moss_engine.optimise.front import nondominated
 from moss_engine.run.folder import write_run_folder
 from moss_engine.run.pipeline import compute_front, load_inputs
@@ -110,7 +110,7 @@ def test_honest_front_dominates_the_uniform_crossfade(orchestral_run):
     The crossfade is evaluated here at levels the optimiser never started from.
     """
     settings, inputs, result, _ = orchestral_run
-    problem = Problem(*inputs, settings)
+    problem = HidingProblem(*inputs, settings)
     levels = torch.linspace(0.05, 0.95, 10)
     with torch.no_grad():
         v, a, _ = problem.objectives(problem.constant_masks(levels))
@@ -125,7 +125,7 @@ def test_honest_front_dominates_the_uniform_crossfade(orchestral_run):
 def test_degenerate_l1_objectives_sum_to_a_constant(orchestral_run):
     """DESIGN.md point 1: with L1 dB distances on the designed grid, visual + audio is the same for every mask."""
     settings, inputs, _, _ = orchestral_run
-    problem = Problem(*inputs, settings)
+    problem = HidingProblem(*inputs, settings)
     image_db, music_db = problem.picture_db, problem.music_db
     gen = torch.Generator().manual_seed(0)
     masks = [torch.rand(image_db.shape, generator=gen), torch.full(image_db.shape, 0.5), torch.zeros(image_db.shape),
@@ -137,7 +137,7 @@ def test_degenerate_l1_objectives_sum_to_a_constant(orchestral_run):
     assert np.ptp(sums) < 1e-4 * np.mean(sums)
     # while the honest objectives of the same masks do not sum to a constant
     with torch.no_grad():
-        v, a, _ = problem.objectives(torch.stack(masks[:3]) * problem.alpha)
+        v, a, _ = problem.objectives(torch.stack(masks[:3]) * problem.opacity)
     v_span, a_span = (v.max() - v.min()).item(), (a.max() - a.min()).item()
     assert v_span > 0.1 and a_span > 0.01  # the neurogram distance: 0.01 is a plainly audible change
     honest = (v / v_span + a / a_span).numpy()
@@ -154,9 +154,9 @@ def test_transparent_area_keeps_the_music(data_dir, picture, inside):
                              duration_s=4.0, steps=8, points=4, time=(1.0, 3.0), freq=(1000.0, 8000.0), seed=0)
     inputs = load_inputs(settings)
     result = compute_front(settings, inputs=inputs)
-    problem = Problem(*inputs, settings)
+    problem = HidingProblem(*inputs, settings)
     opaque = torch.zeros(problem.spec_mix.shape, dtype=torch.bool)
-    opaque[problem.region] = problem.alpha > 0
+    opaque[problem.region] = problem.opacity > 0
     reach_t = settings.n_fft // settings.hop_length  # one window in frames
     reach_f = 4  # the Hann window's main lobe, in bins
     near = torch.nn.functional.max_pool2d(opaque[None, None].float(), (2 * reach_f + 1, 2 * reach_t + 1), stride=1,
@@ -177,7 +177,7 @@ def test_transparent_area_keeps_the_music(data_dir, picture, inside):
 def test_manifest_losses_are_those_of_the_written_files(orchestral_run):
     """Honesty: re-scoring each written WAV (its own gain undone) gives the losses the manifest reports."""
     settings, inputs, result, out = orchestral_run
-    problem = Problem(*inputs, settings)
+    problem = HidingProblem(*inputs, settings)
     manifest = json.loads((out / "manifest.json").read_text())
     kinds = set()
     for entry in manifest["points"]:
@@ -198,7 +198,7 @@ def test_a_points_mask_and_level_rebuild_its_wav(orchestral_run):
     """DESIGN.md "Levels": the mask logits plus ``picture_level_db`` (and the phase refinement the manifest names)
     rebuild a point's audio exactly; the same mask at another level does not."""
     settings, inputs, _, out = orchestral_run
-    problem = Problem(*inputs, settings)
+    problem = HidingProblem(*inputs, settings)
     manifest = json.loads((out / "manifest.json").read_text())
     for entry in manifest["points"][1:]:
         logits = np.load(out / entry["mask"])

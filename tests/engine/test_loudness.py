@@ -9,7 +9,7 @@ import torch
 
 from moss_engine.dsp import loudness
 from moss_engine.dsp.loudness import SongLoudness, integrated_loudness, k_weighting_gain, short_term_loudness
-from moss_engine.dsp.problem import Problem
+from moss_engine.dsp.problem import HidingProblem
 from moss_engine.run.pipeline import load_inputs
 from moss_engine.settings import make_settings
 
@@ -64,7 +64,7 @@ def stereo_problem(data_dir):
                              data_dir / "music_orchestral_wesnoth_transience.ogg", quality="preview", device="cpu",
                              duration_s=8.0, start_s=4.0)
     clip, image = load_inputs(settings)
-    return Problem(clip, image, settings), clip
+    return HidingProblem(clip, image, settings), clip
 
 
 def test_the_optimisers_estimate_follows_the_exact_loudness_of_the_channels(stereo_problem):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from moss_engine.dsp.problem import Problem
+from moss_engine.dsp.problem import HidingProblem
 from moss_engine.optimise.nsga2 import COARSE_SHAPE, Nsga2Optimiser, constant_logits, population_size, upsample
 from moss_engine.run.folder import write_run_folder
 from moss_engine.run.pipeline import assemble_result, load_inputs, refine_phases, select_front
@@ -23,7 +23,7 @@ def small(data_dir):
     settings = make_settings(data_dir / "img_portrait_skimage_astronaut.png",
                              data_dir / "music_orchestral_wesnoth_transience.ogg", quality="preview", device="cpu",
                              duration_s=2.5, steps=3, points=6, seed=1)
-    problem = Problem(*load_inputs(settings), settings)
+    problem = HidingProblem(*load_inputs(settings), settings)
     return settings, problem
 
 

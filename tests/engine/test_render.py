@@ -16,7 +16,7 @@ import torch
 
 from moss_engine.commands.render import run_render
 from moss_engine.dsp.levels import segment_gain
-from moss_engine.dsp.problem import Problem
+from moss_engine.dsp.problem import HidingProblem
 from moss_engine.dsp.spectral import power
 from moss_engine.errors import MossInputError
 from moss_engine.io import encode as encode_module
@@ -69,7 +69,7 @@ def manifest_of(run_dir: Path) -> dict:
 
 def visual_loss(settings, inputs, signal: np.ndarray) -> float:
     """Re-score (channels, samples) audio at the run's rate with the run's own problem, as a viewer sees it."""
-    problem = Problem(*inputs, settings)
+    problem = HidingProblem(*inputs, settings)
     with torch.no_grad():
         mix = torch.from_numpy(np.ascontiguousarray(signal.mean(axis=0), dtype=np.float32))[None]
         region = problem.stft(mix)[(slice(None), *problem.region)]

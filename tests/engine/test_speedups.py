@@ -20,7 +20,7 @@ import torch
 
 from moss_engine.dsp.blend import blend_into_spectrum
 from moss_engine.dsp.objectives import viewer_level
-from moss_engine.dsp.problem import Problem
+from moss_engine.dsp.problem import HidingProblem
 from moss_engine.dsp.reference import (
     plain_inverse,
     plain_masks,
@@ -164,7 +164,7 @@ def test_viewer_level_equals_the_autograd_chain(frame_major):
 
 def test_separable_warp_equals_grid_sample(small):
     settings, inputs = small
-    problem = Problem(*inputs, settings)
+    problem = HidingProblem(*inputs, settings)
     logits = 3 * torch.randn(2, *settings.mask_shape, generator=torch.Generator().manual_seed(8))
     # grid_sample computes its coordinates in float32; the matrices in float64: masks within 2e-5
     assert torch.allclose(problem.masks(logits), plain_masks(problem, logits), rtol=0, atol=2e-5)
@@ -194,13 +194,13 @@ def test_blend_backward_is_exact(with_silence):
 
 def test_shared_viewer_analysis_equals_its_own(small):
     settings, inputs = small
-    problem = Problem(*inputs, settings)
+    problem = HidingProblem(*inputs, settings)
     signal = problem.music_mix[None] * torch.linspace(0.5, 1.5, problem.n_samples)
     shared = {(settings.n_fft, settings.hop_length): power(problem.stft.frames(signal))}
     assert (settings.n_fft, settings.hop_length) == (problem.audio_loss.stft.n_fft, problem.audio_loss.stft.hop_length)
     assert torch.equal(problem.audio_loss(signal, shared), problem.audio_loss(signal))
     # the older objective shares it too
-    logmel = Problem(*inputs, dataclasses.replace(settings, audio_objective="logmel"))
+    logmel = HidingProblem(*inputs, dataclasses.replace(settings, audio_objective="logmel"))
     assert (settings.n_fft, settings.hop_length) in [(s.n_fft, s.hop_length) for s in logmel.audio_loss.stfts]
     assert torch.equal(logmel.audio_loss(signal, shared), logmel.audio_loss(signal))
 
@@ -209,16 +209,16 @@ def test_shared_viewer_analysis_equals_its_own(small):
 def test_fast_step_equals_plain_step(small, device):
     settings, inputs = small
     logits = torch.randn(3, *settings.mask_shape, generator=torch.Generator().manual_seed(0)).to(device)
-    fast_objectives, fast_grad = chunk_gradient(Problem(*inputs, settings).to(device), logits)
+    fast_objectives, fast_grad = chunk_gradient(HidingProblem(*inputs, settings).to(device), logits)
     with reference_path():
-        plain_objectives, plain_grad = chunk_gradient(Problem(*inputs, settings).to(device), logits)
+        plain_objectives, plain_grad = chunk_gradient(HidingProblem(*inputs, settings).to(device), logits)
     assert torch.allclose(fast_objectives, plain_objectives, rtol=1e-5)
     assert (fast_grad - plain_grad).abs().max() <= GRAD_RTOL * plain_grad.abs().max()
 
 
 def test_checkpointing_gives_the_same_gradient(small, device):
     settings, inputs = small
-    problem = Problem(*inputs, settings).to(device)
+    problem = HidingProblem(*inputs, settings).to(device)
     logits = torch.randn(2, *settings.mask_shape, generator=torch.Generator().manual_seed(1)).to(device)
     plain = chunk_gradient(problem, logits)
     problem.checkpointing = True
@@ -231,7 +231,7 @@ def test_checkpointing_gives_the_same_gradient(small, device):
 @pytest.fixture(scope="module")
 def fast_front(small, device):
     settings, inputs = small
-    return run_front(Problem(*inputs, settings).to(device), settings)
+    return run_front(HidingProblem(*inputs, settings).to(device), settings)
 
 
 def assert_same_front(got, expected):
@@ -242,25 +242,25 @@ def assert_same_front(got, expected):
 def test_front_equals_plain_path(small, device, fast_front):
     settings, inputs = small
     with reference_path():
-        plain = run_front(Problem(*inputs, settings).to(device), settings)
+        plain = run_front(HidingProblem(*inputs, settings).to(device), settings)
     assert_same_front(fast_front, plain)
 
 
 def test_chunks_of_one_with_gradient_accumulation_give_the_same_front(small, device, fast_front):
     settings, inputs = small
-    problem = Problem(*inputs, settings).to(device)
+    problem = HidingProblem(*inputs, settings).to(device)
     assert plan_chunks(problem, settings.points - 2, None).size == settings.points - 2  # the reference is one chunk
     assert_same_front(run_front(problem, settings, chunk_size=1), fast_front)
 
 
 def test_checkpointing_gives_the_same_front(small, device, fast_front):
     settings, inputs = small
-    assert_same_front(run_front(Problem(*inputs, settings).to(device), settings, checkpointing=True), fast_front)
+    assert_same_front(run_front(HidingProblem(*inputs, settings).to(device), settings, checkpointing=True), fast_front)
 
 
 def test_memory_budget_turns_checkpointing_on_only_when_one_mask_does_not_fit(small):
     settings, inputs = small
-    problem = Problem(*inputs, settings)
+    problem = HidingProblem(*inputs, settings)
     plain, checkpointed = mask_bytes(problem), mask_bytes(problem, checkpointed=True)
     assert checkpointed < plain
     assert plain == pytest.approx(bytes_per_mask(problem) * CPU_ALLOCATOR_SLACK)  # the CPU counts glibc's slack
@@ -275,7 +275,7 @@ def test_memory_budget_turns_checkpointing_on_only_when_one_mask_does_not_fit(sm
 
 def test_a_budget_below_one_mask_is_said(small, monkeypatch):
     settings, inputs = small
-    problem = Problem(*inputs, settings)
+    problem = HidingProblem(*inputs, settings)
     monkeypatch.setattr(memory_module, "bytes_per_mask", lambda problem, checkpointed=False: 2 ** 30)  # 1 GB a mask
     too_small = dataclasses.replace(settings, memory_limit_gb=0.5)
     messages = []
@@ -356,8 +356,8 @@ def test_preview_preset_runs_half_its_steps_coarse():
 @needs_cuda
 def test_cuda_front_equals_cpu_front(small):
     settings, inputs = small
-    cpu = run_front(Problem(*inputs, settings), settings)
-    cuda = run_front(Problem(*inputs, settings).to("cuda"), dataclasses.replace(settings, device="cuda"))
+    cpu = run_front(HidingProblem(*inputs, settings), settings)
+    cuda = run_front(HidingProblem(*inputs, settings).to("cuda"), dataclasses.replace(settings, device="cuda"))
     # cuFFT and pocketfft round differently: the same front to 1e-3 relative
     assert np.allclose(cuda, cpu, rtol=1e-3, atol=1e-3 * np.abs(cpu).max(axis=0))
 
@@ -373,8 +373,8 @@ def test_blend_stays_in_single_precision():
 
 
 def test_the_reference_path_is_switched_on_for_a_block_and_back_off_after_an_error():
-    fast = (Stft.forward, Stft.inverse, Problem.masks)
+    fast = (Stft.forward, Stft.inverse, HidingProblem.masks)
     with pytest.raises(RuntimeError, match="inside"), reference_path():
-        assert (Stft.forward, Stft.inverse, Problem.masks) == (plain_stft, plain_inverse, plain_masks)
+        assert (Stft.forward, Stft.inverse, HidingProblem.masks) == (plain_stft, plain_inverse, plain_masks)
         raise RuntimeError("inside")
-    assert (Stft.forward, Stft.inverse, Problem.masks) == fast
+    assert (Stft.forward, Stft.inverse, HidingProblem.masks) == fast
