@@ -70,13 +70,13 @@ class HidingProblem(nn.Module):
     """The blend of DESIGN.md and its two objectives, for one picture and one song segment.
 
     A mask ``M`` in [0, 1] on the covered STFT region (``opacity * sigmoid(warp(logits))``, the opacity being the
-    picture's alpha channel: transparency keeps the music) blends the mix's magnitude in dB,
-    ``R_dB = M * (I_dB + level) + (1 - M) * A_dB``, where ``I_dB`` puts the picture's white at the music's loudest
-    cell of the placement and ``level`` (dB, per mask: ``picture_level_db``) moves it (DESIGN.md "Levels": a viewer
-    levels itself, so the level is the run's to choose). Every channel is multiplied by the gain ``g = 10^((R_dB - A_dB) / 20)`` that takes the mix to ``R``, keeping the music's phase; in
-    silence a fixed random phase carries the picture. The inverse STFT gives the audio, which is analysed again with
-    the viewer's settings to score it (``VisualLoss``, ``LogMelDistance``) and to estimate how far it is over the song's
-    loudness (``LoudnessExcess``).
+    picture's alpha channel: transparency keeps the music) blends the mix's magnitude in dB, ``R_dB = M * (I_dB + level)
+    + (1 - M) * A_dB``, where ``I_dB`` puts the picture's white at the music's loudest cell of the placement and
+    ``level`` (dB, per mask: ``picture_level_db``) moves it (DESIGN.md "Levels": a viewer levels itself, so the level is
+    the run's to choose). Every channel is multiplied by the gain ``g = 10^((R_dB - A_dB) / 20)`` that takes the mix to
+    ``R``, keeping the music's phase; in silence a fixed random phase carries the picture. The inverse STFT gives the
+    audio, which is analysed again with the viewer's settings to score it (``VisualLoss``, ``LogMelDistance``) and to
+    estimate how far it is over the song's loudness (``LoudnessExcess``).
 
     Every method that turns masks into audio takes ``level_db``: one level (a number) or one per mask ((population,)
     tensor); None means ``matched_level_db``.
