@@ -37,12 +37,95 @@ AUDIO_OBJECTIVES = ("neurogram", "logmel")
 #: Their names, for tables and axes.
 OBJECTIVE_NAMES = {"neurogram": "neurogram distance to the song (0 = the song)",
                    "logmel": "multi-resolution log-mel distance to the song (dB)"}
-#: The command-line flag of each setting, for error messages (a field not here has none, or ``--`` + its name).
-FLAGS = {"start_s": "--start", "duration_s": "--duration", "db_range": "--db-range", "gamma": "--gamma",
-         "memory_limit_gb": "--memory-limit", "sample_rate": "--sample-rate", "n_fft": "--n-fft",
-         "hop_length": "--hop", "freq_scale": "--freq-scale", "audio_objective": "--audio-objective",
-         "quality": "--quality", "points": "--points", "steps": "--steps", "seed": "--seed", "time": "--time",
-         "freq": "--freq", "fit": "--fit", "algorithm": "--algorithm"}
+
+
+@dataclass(frozen=True)
+class Option:
+    """What one setting is to a user: its command-line flag, what it does, and which values it takes.
+
+    One table (``OPTIONS``) drives the checks in ``RunSettings``, the ``moss`` parser's options and the app's
+    Advanced fields, so a range or a choice is written once.
+
+    Args:
+        flag: the command-line flag.
+        help: what it does, in a phrase (the CLI's help, the app's tooltip).
+        kind: ``int``, ``float``, ``choice``, ``switch`` (on/off), ``span`` (``A:B``), ``seconds_or_all`` or ``text``.
+        low, high: the allowed range (inclusive; None: unbounded), for ``int`` and ``float``.
+        choices: the allowed values, for ``choice``.
+        unit: shown after a number ("Hz", "s", "dB", "GB").
+        expect: the words of a refusal, when ``low..high`` says it badly ("at least 0.5 s").
+    """
+
+    flag: str
+    help: str
+    kind: str = "float"
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+    unit: str = ""
+    expect: str = ""
+
+    def expected(self) -> str:
+        """The allowed values in words, for a refusal."""
+        if self.expect:
+            return self.expect
+        if self.choices:
+            return f"one of {', '.join(self.choices)}"
+        unit = f" {self.unit}" if self.unit else ""
+        if self.low is not None and self.high is not None:
+            return f"{self.low:g}..{self.high:g}{unit}"
+        return f"at least {self.low:g}{unit}" if self.low is not None else f"at most {self.high:g}{unit}"
+
+    def allows(self, value: Any) -> bool:
+        """Whether ``value`` is in range or among the choices (None, an unset optional value, is allowed)."""
+        if value is None:
+            return True
+        if self.choices:
+            return value in self.choices
+        return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
+
+
+#: Every setting a user can set (``moss front``'s flags, the app's Advanced fields), by ``RunSettings`` field.
+OPTIONS: dict[str, Option] = {
+    "quality": Option("--quality", "preset: preview (default on a CPU), standard (default on a GPU) or high",
+                      "choice", choices=QUALITIES),
+    "points": Option("--points", "how many trade-offs the front offers, both ends included", "int", 2, 256,
+                     expect="2..256 (both ends count)"),
+    "steps": Option("--steps", "the most optimiser steps (it may stop earlier when the front settles)", "int",
+                    1, 100000),
+    "sample_rate": Option("--sample-rate", "the rate the run works at and writes", "int", 8000, 192000, unit="Hz"),
+    "n_fft": Option("--n-fft", "STFT size of the synthesis and of the viewer", "int", 64, 16384,
+                    expect="an even number in 64..16384"),
+    "hop_length": Option("--hop", "STFT hop, samples", "int"),
+    "seed": Option("--seed", "the seed of every random choice: same seed, same front (on the CPU)", "int", 0,
+                   2 ** 63 - 1, expect="0 <= seed < 2^63"),
+    "start_s": Option("--start", "where in the song the segment starts", "float", 0, None, unit="s",
+                      expect="seconds >= 0"),
+    "duration_s": Option("--duration", "how much of the song is used, or 'all' (longer = slower; default 30 s)",
+                         "seconds_or_all", 0.5, None, unit="s"),
+    "time": Option("--time", "where the picture sits, seconds into the segment (T0:T1)", "span"),
+    "freq": Option("--freq", "the picture's band, Hz (F0:F1; default 0:15000, see README)", "span"),
+    "freq_scale": Option("--freq-scale", "the viewer's frequency axis the picture is drawn for", "choice",
+                         choices=FREQ_SCALES),
+    "db_range": Option("--db-range", "the viewer's dynamic range: black is this far below the loudest cell", "float",
+                       10, 200, unit="dB"),
+    "gamma": Option("--gamma", "gamma on the picture's luminance (default 1)", "float", 0.1, 10),
+    "invert": Option("--invert", "swap the picture's black and white", "switch"),
+    "fit": Option("--fit", "stretch fills the placement, contain keeps the picture's aspect ratio", "choice",
+                  choices=FITS),
+    "device": Option("--device", "where the optimisation runs: auto (default), cpu, cuda, cuda:N or mps", "text"),
+    "memory_limit_gb": Option(
+        "--memory-limit", "most memory the masks being optimised may take at once, beyond the music's own tensors "
+        "(default: 3 GB on a CPU, 60%% of the free GPU memory up to 16 GB); below one mask's need the run goes one "
+        "mask at a time, recomputing the STFT round trip", "float", 0.05, 4096, unit="GB"),
+    "algorithm": Option("--algorithm", "stch: smooth Tchebycheff, batched (default); nsga2: pymoo NSGA-II on a "
+                        "coarse 8x16 logit grid, for comparison", "choice", choices=ALGORITHMS),
+    "audio_objective": Option("--audio-objective", "what the optimiser listens with: neurogram (auditory bands, "
+                              "threshold of hearing, NSIM; the default) or logmel (the older log-mel distance, for "
+                              "comparison)", "choice", choices=AUDIO_OBJECTIVES),
+}
+#: The command-line flag of each setting, for error messages (a field not here has none: its own name is shown).
+FLAGS = {name: option.flag for name, option in OPTIONS.items()}
 
 #: Default segment length. A whole song at full quality would take minutes even on a GPU; 30 s is long enough to
 #: see a picture and short enough to get a front quickly. ``--duration`` asks for more (or less).
@@ -142,28 +225,20 @@ class RunSettings:
             if span is not None and not all(math.isfinite(v) for v in span):
                 raise bad(name, f"{span[0]:g}:{span[1]:g}", "expected finite numbers", "not_finite")
 
-        if self.quality not in QUALITIES:
-            raise bad("quality", repr(self.quality), f"expected one of {', '.join(QUALITIES)}")
-        if not 8000 <= self.sample_rate <= 192000:
-            raise bad("sample_rate", self.sample_rate, "expected 8000..192000 Hz")
-        if self.n_fft < 64 or self.n_fft > 16384 or self.n_fft % 2:
-            raise bad("n_fft", self.n_fft, "expected an even number in 64..16384")
+        for name, option in OPTIONS.items():  # ranges and choices, as the table has them
+            value = getattr(self, name)
+            if option.kind in ("int", "float", "seconds_or_all", "choice") and not option.allows(value):
+                shown = repr(value) if name == "quality" else value
+                raise bad(name, shown, f"expected {option.expected()}",
+                          "too_short" if name == "duration_s" else "range")
+        if self.n_fft % 2:
+            raise bad("n_fft", self.n_fft, f"expected {OPTIONS['n_fft'].expected()}")
         if not self.n_fft // MAX_OVERLAP <= self.hop_length <= self.n_fft // 2:
             raise bad("hop_length", self.hop_length, f"expected {self.n_fft // MAX_OVERLAP}..{self.n_fft // 2} (from "
                       f"1/{MAX_OVERLAP} to half of n_fft {self.n_fft}: a smaller hop multiplies the work and the "
                       "memory without showing more)")
         if len(self.mask_shape) != 2 or min(self.mask_shape) < 4 or max(self.mask_shape) > 4096:
             raise bad("mask_shape", self.mask_shape, "expected two sizes in 4..4096")
-        if not 2 <= self.points <= 256:
-            raise bad("points", self.points, "expected 2..256 (both ends count)")
-        if not 1 <= self.steps <= 100000:
-            raise bad("steps", self.steps, "expected 1..100000")
-        if not 0 <= self.seed < 2 ** 63:
-            raise bad("seed", self.seed, "expected 0 <= seed < 2^63")
-        if self.start_s < 0:
-            raise bad("start_s", self.start_s, "expected seconds >= 0")
-        if self.duration_s is not None and self.duration_s < 0.5:
-            raise bad("duration_s", self.duration_s, "expected at least 0.5 s", "too_short")
         if self.time is not None:
             t0, t1 = self.time
             if not 0 <= t0 < t1:
@@ -182,20 +257,6 @@ class RunSettings:
                           nyquist_hz=nyquist, higher_quality=higher[0] if higher else None)
             if self.freq_scale == "log" and f0 <= 0:
                 raise bad("freq", f"{f0:g}:{f1:g}", "a log frequency scale needs F0 > 0", "log_needs_positive")
-        if self.freq_scale not in FREQ_SCALES:
-            raise bad("freq_scale", self.freq_scale, "expected linear or log")
-        if not 10 <= self.db_range <= 200:
-            raise bad("db_range", self.db_range, "expected 10..200 dB")
-        if not 0.1 <= self.gamma <= 10:
-            raise bad("gamma", self.gamma, "expected 0.1..10")
-        if self.fit not in FITS:
-            raise bad("fit", self.fit, "expected stretch or contain")
-        if self.algorithm not in ALGORITHMS:
-            raise bad("algorithm", self.algorithm, f"expected one of {', '.join(ALGORITHMS)}")
-        if self.audio_objective not in AUDIO_OBJECTIVES:
-            raise bad("audio_objective", self.audio_objective, f"expected one of {', '.join(AUDIO_OBJECTIVES)}")
-        if self.memory_limit_gb is not None and not 0.05 <= self.memory_limit_gb <= 4096:
-            raise bad("memory_limit_gb", self.memory_limit_gb, "expected 0.05..4096 GB")
         if not 0 < self.learning_rate <= 10:
             raise bad("learning_rate", self.learning_rate, "expected 0 < rate <= 10")
         if not 0 <= self.phase_iterations <= 1000:

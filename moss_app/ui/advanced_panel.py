@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from moss_engine.errors import MossInputError
-from moss_engine.settings import PRESETS, RunSettings, default_band
+from moss_engine.settings import OPTIONS, PRESETS, RunSettings, default_band
 
 SAMPLE_RATES = (16000, 22050, 32000, 44100, 48000)
 #: The dataclass defaults of the fields no preset sets.
@@ -126,23 +126,28 @@ class AdvancedPanel(QWidget):
             self.fields[key] = box
             form.addRow(label, box)
 
-        spin("points", "Points", 2, 256, "How many trade-offs the front offers, both ends included")
-        spin("steps", "Steps", 1, 100000, "The most optimiser steps (it may stop earlier when the front stops "
-             "improving)")
-        combo("sample_rate", "Sample rate", [(f"{r / 1000:g} kHz", r) for r in SAMPLE_RATES],
-              "The rate the run works at and writes")
-        spin("start_s", "Segment start", 0, 36000, "Where in the song the segment starts", 1, " s")
-        spin("duration_s", "Segment length", 0, 36000, "How much of the song is used (longer = slower)", 1, " s",
-             special="whole song")
-        spin("f0_hz", "Band bottom (F0)", 0, 96000, "The lowest frequency the picture covers", 0, " Hz")
-        spin("f1_hz", "Band top (F1)", 0, 96000, "The highest frequency the picture covers", 0, " Hz")
-        combo("freq_scale", "Frequency scale", [("linear", "linear"), ("log", "log")],
-              "The frequency axis of the viewer the picture is drawn for")
-        spin("db_range", "dB range", 10, 200, "The viewer's dynamic range: black is this far below the loudest cell",
-             0, " dB")
+        def tip(name: str) -> str:  # the engine's words for the setting, as a sentence
+            text = OPTIONS[name].help.replace("%%", "%")
+            return text[0].upper() + text[1:]
+
+        def bounds(name: str, high: float | None = None) -> tuple[float, float]:  # the engine's range, capped
+            option = OPTIONS[name]
+            top = option.high if option.high is not None else high
+            return option.low or 0, min(top, high) if high is not None else top
+
+        spin("points", "Points", *bounds("points"), tip("points"))
+        spin("steps", "Steps", *bounds("steps"), tip("steps"))
+        combo("sample_rate", "Sample rate", [(f"{r / 1000:g} kHz", r) for r in SAMPLE_RATES], tip("sample_rate"))
+        spin("start_s", "Segment start", *bounds("start_s", 36000), tip("start_s"), 1, " s")
+        spin("duration_s", "Segment length", 0, 36000, tip("duration_s"), 1, " s", special="whole song")
+        nyquist = OPTIONS["sample_rate"].high / 2
+        spin("f0_hz", "Band bottom (F0)", 0, nyquist, "The lowest frequency the picture covers", 0, " Hz")
+        spin("f1_hz", "Band top (F1)", 0, nyquist, "The highest frequency the picture covers", 0, " Hz")
+        combo("freq_scale", "Frequency scale", [(c, c) for c in OPTIONS["freq_scale"].choices], tip("freq_scale"))
+        spin("db_range", "dB range", *bounds("db_range"), tip("db_range"), 0, " dB")
         combo("device", "Device", [("auto (best found)", "auto")] + [(d, d) for d in devices],
               "Where the optimisation runs: a GPU is many times faster than the CPU")
-        spin("seed", "Seed", 0, 2 ** 31 - 1, "The seed of every random choice: same seed, same front")
+        spin("seed", "Seed", *bounds("seed", 2 ** 31 - 1), tip("seed"))  # a spin box holds 32-bit integers
         self.reset_button = QPushButton("Reset to preset")
         self.reset_button.setToolTip("Forget every change made here")
         self.reset_button.clicked.connect(self.reset)

@@ -43,39 +43,34 @@ def _duration(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected seconds or 'all', got {text!r}") from None
 
 
+#: ``moss front``'s settings in their help groups (each flag, its help, type and choices from ``settings.OPTIONS``).
+_GROUPS = {
+    "quality (each flag overrides its preset value)": ("quality", "points", "steps", "sample_rate", "n_fft",
+                                                        "hop_length", "seed"),
+    "segment, placement and mapping": ("start_s", "duration_s", "time", "freq", "freq_scale", "db_range", "gamma",
+                                       "invert", "fit"),
+    "how it runs": ("device", "memory_limit_gb", "algorithm", "audio_objective"),
+}
+_TYPES = {"int": int, "float": float, "span": _span, "seconds_or_all": _duration, "text": str}
+_METAVARS = {"time": "T0:T1", "freq": "F0:F1", "memory_limit_gb": "GB"}
+
+
 def _add_run_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("quality (each flag overrides its preset value)")
-    g.add_argument("--quality", choices=("preview", "standard", "high"),
-                   help="preset: preview (default on a CPU), standard (default on a GPU) or high")
-    g.add_argument("--points", type=int, help="front points, both ends included")
-    g.add_argument("--steps", type=int, help="most optimiser steps (it may stop earlier when the front settles)")
-    g.add_argument("--sample-rate", type=int, help="rate the engine runs at and writes, Hz")
-    g.add_argument("--n-fft", type=int, help="STFT size of the synthesis and of the viewer")
-    g.add_argument("--hop", type=int, dest="hop_length", help="STFT hop, samples")
-    g.add_argument("--seed", type=int, help="random seed (runs on the CPU are repeatable)")
-    g = p.add_argument_group("segment, placement and mapping")
-    g.add_argument("--start", type=float, dest="start_s", help="segment start in the song, seconds (default 0)")
-    g.add_argument("--duration", type=_duration, dest="duration_s",
-                   help="segment length, seconds, or 'all' (default 30; a shorter song uses what it has)")
-    g.add_argument("--time", type=_span, metavar="T0:T1", help="where the picture sits, seconds into the segment")
-    g.add_argument("--freq", type=_span, metavar="F0:F1", help="the picture's band, Hz (default 0:15000; see README)")
-    g.add_argument("--freq-scale", choices=("linear", "log"), help="the viewer's frequency axis (default linear)")
-    g.add_argument("--db-range", type=float, help="viewer range in dB: black = peak - range (default 80)")
-    g.add_argument("--gamma", type=float, help="gamma on the picture's luminance (default 1)")
-    g.add_argument("--invert", action="store_true", default=None, help="swap black and white")
-    g.add_argument("--fit", choices=("stretch", "contain"), help="fill the placement or keep the aspect ratio")
-    g = p.add_argument_group("how it runs")
-    g.add_argument("--device", help="auto (default), cpu, cuda, cuda:N or mps")
-    g.add_argument("--memory-limit", type=float, dest="memory_limit_gb", metavar="GB",
-                   help="most memory the masks being optimised may take at once, beyond the music's own tensors "
-                   "(default: 3 GB on a CPU, 60%% of the free GPU memory up to 16 GB); below one mask's need the run "
-                   "goes one mask at a time, recomputing the STFT round trip")
-    g.add_argument("--algorithm", choices=("stch", "nsga2"),
-                   help="stch: smooth Tchebycheff, batched (default); nsga2: pymoo NSGA-II on a coarse 8x16 logit "
-                   "grid, for comparison")
-    g.add_argument("--audio-objective", choices=("neurogram", "logmel"), dest="audio_objective",
-                   help="what the optimiser listens with: neurogram (auditory bands, threshold of hearing, NSIM; the "
-                   "default) or logmel (the older log-mel distance, for comparison)")
+    from moss_engine.settings import OPTIONS
+
+    g = p
+    for title, names in _GROUPS.items():
+        g = p.add_argument_group(title)
+        for name in names:
+            option = OPTIONS[name]
+            if option.kind == "switch":
+                g.add_argument(option.flag, dest=name, action="store_true", default=None, help=option.help)
+            elif option.kind == "choice":
+                g.add_argument(option.flag, dest=name, choices=option.choices, help=option.help)
+            else:
+                metavar = _METAVARS.get(name) or (option.unit.upper() or ("N" if option.kind == "int" else
+                                                                           name.upper()))
+                g.add_argument(option.flag, dest=name, type=_TYPES[option.kind], metavar=metavar, help=option.help)
     g.add_argument("--overwrite", action="store_true", help="replace --out if it is an earlier MOSS run folder")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
 

@@ -110,3 +110,15 @@ def test_a_foreign_folder_shows_a_dialog_and_changes_nothing(qtbot, window, tiny
     dialogs = [w for w in window.findChildren(QMessageBox) if w.isVisible()]
     assert len(dialogs) == 1 and "not a MOSS run folder" in dialogs[0].text()
     dialogs[0].accept()
+
+
+def test_the_advanced_fields_take_their_ranges_and_tips_from_the_engines_table(qtbot, window):
+    from moss_engine.settings import OPTIONS
+
+    fields = window.advanced.fields
+    for name in ("points", "steps", "db_range"):
+        assert (fields[name].minimum(), fields[name].maximum()) == (OPTIONS[name].low, OPTIONS[name].high)
+        assert fields[name].toolTip().lower() == OPTIONS[name].help.lower()
+    assert fields["seed"].maximum() == 2 ** 31 - 1  # the engine allows more than a spin box holds
+    assert [fields["freq_scale"].itemData(i) for i in range(fields["freq_scale"].count())] == \
+        list(OPTIONS["freq_scale"].choices)
