@@ -17,9 +17,10 @@ def available_devices() -> list[str]:
     return names + ["cpu"]
 
 
-def resolve_device(name: str) -> torch.device:
-    """``auto|cpu|cuda|cuda:N|mps`` -> a torch device that exists here, or ``MossInputError`` saying why not."""
-    name = (name or "auto").strip().lower()
+def resolve_device(name: str | None) -> torch.device:
+    """``auto|cpu|cuda|cuda:N|mps`` (None: auto) -> a torch device that exists here, or ``MossInputError`` saying why
+    not (an empty name too: ``--device ''`` is a slip, not a choice)."""
+    name = "auto" if name is None else name.strip().lower()
     if name == "auto":
         return torch.device(available_devices()[0])
     if name == "cpu":

@@ -219,7 +219,7 @@ def run(args: argparse.Namespace) -> int:
         out = args.out or _new_demo_folder(Path.cwd() / "moss-output")
     else:
         image, audio, out = args.image, args.audio, args.out
-    device = resolve_device(args.device or "auto")
+    device = resolve_device(args.device)
     overrides = {k: getattr(args, k) for k in (
         "points", "steps", "sample_rate", "n_fft", "hop_length", "seed", "start_s", "time", "freq",
         "freq_scale", "db_range", "gamma", "invert", "fit", "memory_limit_gb", "algorithm", "audio_objective")}

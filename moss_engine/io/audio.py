@@ -119,6 +119,9 @@ def _check_file(path: Path) -> None:
         raise MossInputError("file not found", path=path)
     if path.is_dir():
         raise MossInputError("is a folder, not a file", path=path)
+    if not path.is_file():
+        raise MossInputError("not a regular file (a pipe, a device or a socket): MOSS reads audio from files",
+                             path=path)
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -314,6 +317,16 @@ def _read_soundfile(path: Path, snd: sf.SoundFile, start_frame: int, max_frames:
     return data[skip:]
 
 
+def _announced_frames(snd: sf.SoundFile) -> int | None:
+    """The frames a WAV's header announces when the file holds fewer (libsndfile reads what is there and logs
+    ``data : 64000 (should be 32000)``); None when it holds what it announces, or for any other format."""
+    match = re.search(r"^data : (\d+) \(should be (\d+)\)", snd.extra_info, re.MULTILINE)
+    align = re.search(r"Block Align\s*:\s*(\d+)", snd.extra_info)
+    if match is None or align is None or int(align[1]) <= 0 or int(match[1]) <= int(match[2]):
+        return None
+    return int(match[1]) // int(align[1])
+
+
 def _segment_frames(start_s: float, duration_s: float | None, rate: int) -> tuple[int, int | None]:
     """The segment's first frame and frame count (None: to the end) at ``rate``."""
     return round(start_s * rate), None if duration_s is None else round(duration_s * rate)
@@ -355,8 +368,10 @@ def load_audio(
         The clip; ``clip.samples`` is ``(channels, frames)`` float32.
 
     Raises:
-        MossInputError: a missing, empty, unreadable, truncated or too short file, a rate outside
-            8 kHz..192 kHz, a start past the end, or a bad option.
+        MossInputError: a missing, empty, unreadable, damaged or too short file, a compressed file that cannot be
+            decoded to its end, a rate outside 8 kHz..192 kHz, a start past the end, or a bad option. A PCM file cut
+            short (its header announces more than it holds) is used as far as it goes, with a notice, as players
+            play it.
     """
     path = Path(path)
     if sample_rate is not None:
@@ -381,7 +396,10 @@ def load_audio(
             _check_rate(source_rate, path)
             start_frame, max_frames = _segment_frames(start_s, duration_s, source_rate)
             data = _read_soundfile(path, snd, start_frame, max_frames)
+            announced = _announced_frames(snd)
+            announced_s = None if announced is None else announced / source_rate
     else:
+        announced_s = None
         probe = _ffmpeg_probe(path)
         source_rate = probe.sample_rate
         _check_rate(source_rate, path)
@@ -409,7 +427,10 @@ def load_audio(
         data = _mix_to_stereo(data)
     elif source_channels > 2:
         notices.append(f"{path.name}: {source_channels} channels mixed to stereo")
-    if duration_s is not None and used_s < duration_s - 0.5 / source_rate:
+    if announced_s is not None and (duration_s is None or actual_start + used_s < start_s + duration_s):
+        notices.append(f"{path.name}: the file ends at {header_duration:.2f} s although its header announces "
+                       f"{announced_s:.2f} s (cut short?): MOSS uses what is there")
+    elif duration_s is not None and used_s < duration_s - 0.5 / source_rate:
         notices.append(f"{path.name}: only {used_s:.2f} s of audio from {actual_start:.2f} s "
                        f"(asked for {duration_s:.2f} s)")
 

@@ -19,13 +19,12 @@ from typing import TYPE_CHECKING, Any
 from moss_engine.dsp.levels import at_song_level, keep_from_clipping
 from moss_engine.errors import MossInputError
 from moss_engine.io.atomic import write_file
-from moss_engine.io.audio import soundfile_name
 from moss_engine.io.encode import FORMAT_SUFFIX, FORMATS, SUFFIX_FORMAT, encode
-from moss_engine.run.folder import point_file, read_manifest, run_gain_db
+from moss_engine.run.folder import point_file, read_manifest, read_point_audio, run_gain_db
 from moss_engine.run.splice import full_song
 
 if TYPE_CHECKING:
-    import numpy as np
+    pass
 
 
 @dataclass(frozen=True)
@@ -96,7 +95,7 @@ def render_point(run_dir: str | Path, point: int, full: bool = False, fmt: str |
     if full:
         samples, rate, source_subtype, gain_db = full_song(run_dir, manifest, index, notices)
     else:
-        samples, rate = point_samples(run_dir, entry, manifest)
+        samples, rate = read_point_audio(run_dir, point_file(run_dir, entry, "wav"), manifest)
         samples = at_song_level(samples, run_gain_db(manifest))
         source_subtype, gain_db = None, keep_from_clipping(samples, notices)
     encoding, written_rate, frames = write_file(
@@ -113,29 +112,6 @@ def resolve_point(manifest: dict[str, Any], point: int) -> int:
     if not -n <= point < n:
         raise MossInputError(f"--point {point}: the run has {n} points (0..{n - 1}, or -{n}..-1 from the image end)")
     return point % n
-
-
-def point_samples(run_dir: Path, entry: dict[str, Any], manifest: dict[str, Any] | None = None
-                  ) -> tuple[np.ndarray, int]:
-    """The point's audio file as (channels, frames) float32 and its rate; with ``manifest``, checked against its rate,
-    channels and length (a truncated copy would otherwise be written out as a short or empty file)."""
-    import soundfile as sf
-
-    path = point_file(run_dir, entry, "wav")
-    if not path.is_file():
-        raise MossInputError("the point's audio file is missing from the run folder", path)
-    try:
-        data, rate = sf.read(soundfile_name(path), dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError) as exc:
-        raise MossInputError(f"the point's audio file cannot be read ({exc})", path) from None
-    if manifest is not None:
-        want_rate, want_channels = int(manifest["sample_rate"]), int(manifest["channels"])
-        want_frames = round(float(manifest["input"]["duration_s"]) * want_rate)
-        if (int(rate), data.shape[1]) != (want_rate, want_channels) or abs(data.shape[0] - want_frames) > 1:
-            raise MossInputError(f"the point's audio file holds {data.shape[0] / rate:.2f} s at {rate} Hz, "
-                                 f"{data.shape[1]} ch; the manifest says {want_frames / want_rate:.2f} s at "
-                                 f"{want_rate} Hz, {want_channels} ch (a damaged copy?)", path)
-    return data.T.copy(), int(rate)
 
 
 def _output_path(run_dir: Path, manifest: dict[str, Any], index: int, full: bool, fmt: str | None,

@@ -273,6 +273,29 @@ def point_file(run_dir: Path, entry: Any, key: str) -> Path:
     return run_dir / name
 
 
+def read_point_audio(run_dir: Path, path: Path, manifest: dict[str, Any]) -> tuple[np.ndarray, int]:
+    """A run's audio file (a point's, or the reference) as (channels, frames) float32 and its rate, checked against
+    the manifest's rate, channels and length: a damaged or truncated copy is refused, not shown or written out short.
+    Every reader of a run folder's audio uses this (Open Run, ``moss render``)."""
+    import soundfile as sf
+
+    from moss_engine.io.audio import soundfile_name
+
+    if not path.is_file():
+        raise MossInputError("the run's audio file is missing from the run folder", path)
+    try:
+        data, rate = sf.read(soundfile_name(path), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+        raise MossInputError(f"the run's audio file cannot be read ({exc})", path) from None
+    want_rate, want_channels = int(manifest["sample_rate"]), int(manifest["channels"])
+    want_frames = round(float(manifest["input"]["duration_s"]) * want_rate)
+    if (int(rate), data.shape[1]) != (want_rate, want_channels) or abs(data.shape[0] - want_frames) > 1:
+        raise MossInputError(f"holds {data.shape[0] / rate:.2f} s at {rate} Hz, {data.shape[1]} ch; the manifest "
+                             f"says {want_frames / want_rate:.2f} s at {want_rate} Hz, {want_channels} ch (a damaged "
+                             "copy?)", path)
+    return np.ascontiguousarray(data.T), int(rate)
+
+
 def load_logits(path: Path, shape: tuple[int, int]) -> np.ndarray:
     """A point's mask logits from its .npy file, checked against the manifest's ``mask_shape`` and for finite values
     (``MossInputError`` naming the file when it is missing, unreadable or not what the manifest says). The file's
@@ -318,7 +341,8 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
     manifest = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
     for key, kind in (("points", list), ("sample_rate", int), ("channels", int), ("input", dict),
                       ("placement", dict), ("settings", dict)):
-        if not isinstance(manifest.get(key), kind) or isinstance(manifest.get(key), bool):
+        value = manifest.get(key)
+        if not isinstance(value, kind) or isinstance(value, bool) or (kind is int and value <= 0):
             raise MossInputError(f"{key!r} is missing or malformed", run_dir / MANIFEST)
     if not manifest["points"]:
         raise MossInputError("lists no points", run_dir / MANIFEST)

@@ -10,12 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import soundfile as sf
 
 from moss_engine.dsp.levels import at_song_level
 from moss_engine.dsp.target import make_placement
 from moss_engine.errors import MossInputError
-from moss_engine.io.audio import soundfile_name
 from moss_engine.optimise.base import OptimisationResult
 from moss_engine.optimise.front import Anchors
 from moss_engine.run.folder import (
@@ -23,21 +21,11 @@ from moss_engine.run.folder import (
     picture_level_db,
     point_file,
     read_manifest,
+    read_point_audio,
     run_gain_db,
     settings_from_manifest,
 )
 from moss_engine.run.pipeline import FrontPoint, RunResult
-
-
-def _read_wav(path: Path, sample_rate: int) -> np.ndarray:
-    """(channels, samples) float32 of a run's WAV, checked against the manifest's rate."""
-    try:
-        data, rate = sf.read(soundfile_name(path), dtype="float32", always_2d=True)
-    except (OSError, RuntimeError, sf.LibsndfileError) as exc:
-        raise MossInputError(f"cannot read the run's audio ({exc})", path) from None
-    if rate != sample_rate:
-        raise MossInputError(f"sample rate {rate} Hz, but the manifest says {sample_rate} Hz", path)
-    return np.ascontiguousarray(data.T)
 
 
 def read_run(run_dir: str | Path) -> RunResult:
@@ -54,17 +42,19 @@ def read_run(run_dir: str | Path) -> RunResult:
         def optional(p: dict[str, Any], key: str) -> float | None:
             return None if p.get(key) is None else float(p[key])
 
+        def audio(path: Path) -> np.ndarray:  # at the song's level, checked against the manifest
+            return at_song_level(read_point_audio(run_dir, path, manifest)[0], undo)
+
         points = [FrontPoint(visual=float(p["visual_loss"]), audio=float(p["audio_loss"]), alpha=float(p["alpha"]),
                              logits=load_logits(point_file(run_dir, p, "mask"), shape),
-                             samples=at_song_level(_read_wav(point_file(run_dir, p, "wav"), rate), undo),
+                             samples=audio(point_file(run_dir, p, "wav")),
                              kind=str(p.get("kind", "")), phase_iterations=int(p.get("phase_iterations", 0)),
                              level_db=picture_level_db(p), gain_db=float(p.get("gain_db", 0.0)),
                              loudness_lu=optional(p, "loudness_lu"), mos=optional(p, "mos"))
                   for p in manifest["points"]]
         reference_path = run_dir / "reference.wav"
         # an older folder without the reference still shows and plays its points; A/B then has nothing to play
-        reference = (at_song_level(_read_wav(reference_path, rate), undo) if reference_path.is_file()
-                     else np.zeros_like(points[0].samples))
+        reference = (audio(reference_path) if reference_path.is_file() else np.zeros_like(points[0].samples))
         inp, place, run = manifest["input"], manifest["placement"], manifest.get("run", {})
         duration = float(inp.get("duration_s", points[0].samples.shape[-1] / rate))
         placement = make_placement(duration, rate, settings.n_fft, settings.hop_length,

@@ -317,3 +317,26 @@ def test_a_file_moss_may_not_read_says_permission_denied(data_dir, tmp_path, mon
     with pytest.raises(MossInputError, match="permission denied") as exc:
         audio_io.load_audio(song)
     assert str(song) in str(exc.value)
+
+
+def test_a_wav_cut_short_is_used_with_a_notice_naming_what_its_header_announced(tmp_path):
+    """Every player plays what is there; MOSS does too, and says the file ends before its header says it does."""
+    path = tmp_path / "cut.wav"
+    sf.write(path, sine(8000, 4.0).T, 8000, subtype="PCM_16")
+    data = path.read_bytes()
+    path.write_bytes(data[: 44 + (len(data) - 44) // 2])  # the header still announces 4 s
+    clip = load_audio(path, sample_rate=None)
+    assert clip.samples.shape[1] == pytest.approx(2.0 * 8000, abs=2)
+    assert any("header announces 4.00 s" in n and "cut.wav" in n for n in clip.notices)
+    whole = tmp_path / "whole.wav"
+    sf.write(whole, sine(8000, 4.0).T, 8000, subtype="PCM_16")
+    assert load_audio(whole, sample_rate=None).notices == ()
+
+
+def test_a_named_pipe_is_not_a_regular_file(tmp_path):
+    import os
+
+    fifo = tmp_path / "song.wav"
+    os.mkfifo(fifo)
+    with pytest.raises(MossInputError, match="song.wav: not a regular file"):
+        load_audio(fifo)

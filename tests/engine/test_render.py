@@ -528,3 +528,40 @@ def test_a_damaged_manifest_is_one_line_for_every_reader(stereo_run, tmp_path, d
             read()
         assert "manifest.json" in str(exc.value) and "\n" not in str(exc.value)
     assert not (tmp_path / "out.wav").exists()
+
+
+# --- the hostile-input campaign's findings (bench/hostile.py) -------------------------------------------------------
+
+
+def test_a_manifest_with_a_zero_rate_is_one_line_not_a_division_by_zero(stereo_run, tmp_path):
+    _, _, run_dir = stereo_run
+    damaged = tmp_path / "run"
+    shutil.copytree(run_dir, damaged)
+    manifest = manifest_of(damaged)
+    manifest["sample_rate"] = 0
+    (damaged / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(MossInputError, match="'sample_rate' is missing or malformed"):
+        render_point(damaged, 0, out=tmp_path / "x.wav")
+    assert not (tmp_path / "x.wav").exists()
+
+
+@pytest.mark.parametrize("damage", ["channels", "truncated"])
+def test_open_run_checks_each_points_audio_against_the_manifest_as_render_does(stereo_run, tmp_path, damage):
+    import soundfile as sf
+
+    from moss_engine.run.reader import read_run
+
+    _, _, run_dir = stereo_run
+    damaged = tmp_path / "run"
+    shutil.copytree(run_dir, damaged)
+    manifest = manifest_of(damaged)
+    if damage == "channels":
+        manifest["channels"] = 99
+        (damaged / "manifest.json").write_text(json.dumps(manifest))
+    else:
+        wav = damaged / manifest["points"][0]["wav"]
+        data, rate = sf.read(wav, dtype="float32", always_2d=True)
+        sf.write(wav, data[: len(data) // 2], rate, subtype="FLOAT")
+    for reader in (read_run, lambda folder: render_point(folder, 0, out=tmp_path / "x.wav")):
+        with pytest.raises(MossInputError, match="the manifest says"):
+            reader(damaged)

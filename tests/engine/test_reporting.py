@@ -50,3 +50,11 @@ def test_out_of_memory_is_known_by_type_or_by_torchs_allocator():
                                          "memory: you tried to allocate 37 GB"))
     assert not is_out_of_memory(RuntimeError("shape mismatch"))
     assert MossOutOfMemory("out of memory on cpu").kind == OUT_OF_MEMORY
+
+
+@pytest.mark.parametrize("name", ["", "  ", "gpu"])
+def test_an_empty_or_unknown_device_is_refused(name):
+    from moss_engine.device import resolve_device
+
+    with pytest.raises(MossInputError, match="unknown device; expected auto, cpu, cuda, cuda:N or mps"):
+        resolve_device(name)
