@@ -5,6 +5,15 @@ from pathlib import Path
 import pytest
 
 
+def pytest_collection_modifyitems(config, items):
+    """The ``app`` and ``packaging`` markers follow the folder a test lives in, so a tier is never forgotten."""
+    for item in items:
+        parts = Path(str(item.fspath)).parts
+        for tier in ("app", "packaging"):
+            if tier in parts[-3:-1]:
+                item.add_marker(getattr(pytest.mark, tier))
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     """The real recordings and images of ../shared/data (see its NOTICE.md)."""

@@ -44,7 +44,7 @@ needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA d
                                                                       "equivalence run only on a machine with one")
 
 
-DEVICES = [pytest.param("cpu"), pytest.param("cuda", marks=needs_cuda)]
+DEVICES = [pytest.param("cpu"), pytest.param("cuda", marks=[needs_cuda, pytest.mark.gpu])]
 SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "sample"
 
 
