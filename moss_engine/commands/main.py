@@ -198,20 +198,14 @@ def run(args: argparse.Namespace) -> int:
     from moss_engine.device import resolve_device
     from moss_engine.io.budget import check_free_space, check_memory, run_folder_bytes
     from moss_engine.run.folder import check_output_folder, write_run_folder
-    from moss_engine.run.listening import default_workers
-    from moss_engine.run.pipeline import compute_front, load_inputs
+    from moss_engine.run.pipeline import load_inputs
     from moss_engine.run.plot import plot_front
     from moss_engine.settings import make_settings
 
     if args.command == "render":
         return run_render(args)
     if args.command == "morph":
-        from moss_engine.run.morph import write_morph
-
-        states = write_morph(args.run_dir, overwrite=args.overwrite, video=not args.no_video)
-        print(f"{args.run_dir}: morph.json ({len(states)} states, alpha 0 to 1), morph.wav"
-              f"{'' if args.no_video else ', morph.mp4'}")
-        return EXIT_OK
+        return _run_morph(args)
     if args.command == "demo":
         image, audio = sample_paths()
         image = args.image or image
@@ -237,14 +231,33 @@ def run(args: argparse.Namespace) -> int:
                                            clip.samples.shape[1]))
     for notice in inputs[0].notices:
         print(f"moss: note: {notice}", file=sys.stderr)
-    reporter = ConsoleReporter(quiet=args.quiet)
+    result = _compute(settings, alpha, device, inputs, args.quiet)
+    written = write_run_folder(result, out, overwrite=args.overwrite, plot=plot_front)
+    print(_summary(result, written))
+    return EXIT_OK
+
+
+def _run_morph(args: argparse.Namespace) -> int:
+    from moss_engine.run.morph import write_morph
+
+    states = write_morph(args.run_dir, overwrite=args.overwrite, video=not args.no_video)
+    print(f"{args.run_dir}: morph.json ({len(states)} states, alpha 0 to 1), morph.wav"
+          f"{'' if args.no_video else ', morph.mp4'}")
+    return EXIT_OK
+
+
+def _compute(settings: Any, alpha: float | None, device: Any, inputs: Any, quiet: bool) -> Any:
+    """The front (or with ``alpha`` one blend) with a console progress bar; running out of memory is one line."""
+    from moss_engine.run.listening import default_workers
+    from moss_engine.run.pipeline import compute_front
+
+    reporter = ConsoleReporter(quiet=quiet)
     try:
         if alpha is not None:
             from moss_engine.commands.blend import compute_blend
 
-            result = compute_blend(settings, alpha, reporter, inputs=inputs, listen_workers=default_workers())
-        else:
-            result = compute_front(settings, reporter, inputs=inputs, listen_workers=default_workers())
+            return compute_blend(settings, alpha, reporter, inputs=inputs, listen_workers=default_workers())
+        return compute_front(settings, reporter, inputs=inputs, listen_workers=default_workers())
     except (RuntimeError, MemoryError) as exc:  # torch's OutOfMemoryError is a RuntimeError too
         if not is_out_of_memory(exc):
             raise
@@ -252,9 +265,6 @@ def run(args: argparse.Namespace) -> int:
                               "--duration" + (" or --device cpu" if device.type != "cpu" else "")) from None
     finally:
         reporter.done()
-    written = write_run_folder(result, out, overwrite=args.overwrite, plot=plot_front)
-    print(_summary(result, written))
-    return EXIT_OK
 
 
 def _import_engine() -> bool:

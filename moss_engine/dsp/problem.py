@@ -125,23 +125,7 @@ class HidingProblem(nn.Module):
         self.register_buffer("opacity", warp_to_stft(self.target.fine_opacity[None], grid)[0].clamp(0, 1),
                              persistent=False)
         self.register_buffer("music_db", music_db.clamp(min=floor_db), persistent=False)
-        # where the music is under the floor its phase means nothing: there the blend adds the picture with a fixed
-        # random phase, S = (1 - audible) * |floor-clamped music| * e^(i phase), so M = 1 still reaches the picture
-        floor_mag = 10 ** (floor_db / 20)
-        inaudible = 1.0 - (region.abs() / floor_mag).clamp(max=1.0)
-        gen = torch.Generator().manual_seed(settings.seed)
-        phase = torch.rand(region.shape, generator=gen) * (2 * torch.pi)
-        silence = inaudible * torch.pow(10.0, self.music_db / 20.0) * torch.polar(torch.ones_like(phase), phase)
-        self.has_silence = bool((inaudible > 0).any())
-        self.register_buffer("silence", torch.view_as_real(silence).contiguous(), persistent=False)
-        # the optimiser's hot path works frame-major (see ``masks``): its copies of the region's tensors too
-        self.register_buffer("blend_silence", frame_major(silence), persistent=False)
-        self.register_buffer("blend_rate", frame_major(self.picture_minus_music_db * DB_TO_LOG), persistent=False)
-        self.register_buffer("music_region", frame_major(region), persistent=False)
-        self.register_buffer("opacity_frame_major", frame_major(self.opacity), persistent=False)
-        warp_rows, warp_cols = separable_warp(grid, settings.mask_shape)
-        self.register_buffer("warp_rows_t", warp_rows.T.contiguous(), persistent=False)  # (mask rows, bins)
-        self.register_buffer("warp_cols", warp_cols, persistent=False)  # (frames, mask cols)
+        self._precompute_blend(region, floor_db, grid)
 
         rows, cols = view_matrices(self.placement, self.grid_shape, music.sample_rate, settings.n_fft,
                                    settings.hop_length)
@@ -161,6 +145,26 @@ class HidingProblem(nn.Module):
             if self.loudness.song_lufs is not None:
                 self._calibrate_loudness()
         self._matched_level_db: float | None = None
+
+    def _precompute_blend(self, region: Tensor, floor_db: float, grid: Tensor) -> None:
+        """The blend's constant tensors: the picture's silence fill, and the hot path's frame-major copies."""
+        # where the music is under the floor its phase means nothing: there the blend adds the picture with a fixed
+        # random phase, S = (1 - audible) * |floor-clamped music| * e^(i phase), so M = 1 still reaches the picture
+        floor_mag = 10 ** (floor_db / 20)
+        inaudible = 1.0 - (region.abs() / floor_mag).clamp(max=1.0)
+        gen = torch.Generator().manual_seed(self.settings.seed)
+        phase = torch.rand(region.shape, generator=gen) * (2 * torch.pi)
+        silence = inaudible * torch.pow(10.0, self.music_db / 20.0) * torch.polar(torch.ones_like(phase), phase)
+        self.has_silence = bool((inaudible > 0).any())
+        self.register_buffer("silence", torch.view_as_real(silence).contiguous(), persistent=False)
+        # the optimiser's hot path works frame-major (see ``masks``): its copies of the region's tensors too
+        self.register_buffer("blend_silence", frame_major(silence), persistent=False)
+        self.register_buffer("blend_rate", frame_major(self.picture_minus_music_db * DB_TO_LOG), persistent=False)
+        self.register_buffer("music_region", frame_major(region), persistent=False)
+        self.register_buffer("opacity_frame_major", frame_major(self.opacity), persistent=False)
+        warp_rows, warp_cols = separable_warp(grid, self.settings.mask_shape)
+        self.register_buffer("warp_rows_t", warp_rows.T.contiguous(), persistent=False)  # (mask rows, bins)
+        self.register_buffer("warp_cols", warp_cols, persistent=False)  # (frames, mask cols)
 
     def _stereo_ratio(self, db_range: float) -> Tensor:
         """(frames, freq) ``sum_c |X_c|^2 / |X_mix|^2`` per cell of the song (``LoudnessExcess``): what the channels

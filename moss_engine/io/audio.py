@@ -7,7 +7,6 @@ import errno
 import hashlib
 import os
 import re
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ import soundfile as sf
 import soxr
 
 from moss_engine.errors import MossInputError
+from moss_engine.io import ffmpeg
 
 MIN_SAMPLE_RATE = 8000
 MAX_SAMPLE_RATE = 192000
@@ -26,8 +26,6 @@ SOUNDFILE_SUFFIXES = frozenset(
     {".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".aifc", ".au", ".snd", ".caf",
      ".w64", ".rf64"}
 )
-#: The longest an ffmpeg decode may take (a two-hour song decodes in well under a minute).
-DECODE_TIMEOUT_S = 600
 #: Suffixes only ffmpeg reads: these skip the soundfile attempt.
 FFMPEG_SUFFIXES = frozenset(
     {".m4a", ".m4b", ".aac", ".mp4", ".m4v", ".mov", ".3gp", ".webm", ".mkv", ".mka", ".wma", ".wmv", ".asf",
@@ -40,14 +38,6 @@ _BLOCK_FRAMES = 1 << 18
 # (measured: up to ~1500 samples differ); decoding a little earlier and dropping it costs nothing.
 _SEEK_PREROLL_FRAMES = 4608
 _LOSSY_SUBTYPES = frozenset({"MPEG_LAYER_I", "MPEG_LAYER_II", "MPEG_LAYER_III", "VORBIS", "OPUS"})
-
-# ffmpeg's channel layout names (without a "(side)"/"(back)" qualifier) and their channel counts.
-_FFMPEG_LAYOUTS = {
-    "mono": 1, "stereo": 2, "downmix": 2, "2.1": 3, "3.0": 3, "quad": 4, "4.0": 4, "4.1": 5, "5.0": 5, "5.1": 6,
-    "6.0": 6, "hexagonal": 6, "6.1": 7, "7.0": 7, "7.1": 8, "octagonal": 8,
-}
-_FFMPEG_STREAM = re.compile(r"Stream #[^\n]*?: Audio: (?P<codec>[^\s,]+)[^,\n]*, (?P<rate>\d+) Hz, (?P<layout>[^,\n]+)")
-_FFMPEG_DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
 
 # Roles of the channels in the default layout for each count (WAVE_FORMAT_EXTENSIBLE / ffmpeg order), used for
 # the downmix to stereo: left-side roles go left, right-side right, centres to both at -3 dB, LFE is dropped.
@@ -167,95 +157,6 @@ def _use_soundfile(path: Path) -> bool:
     return path.suffix.lower() not in FFMPEG_SUFFIXES
 
 
-def _popen_flags() -> int:
-    # Without this a console window flashes up for every ffmpeg call in the frozen Windows app.
-    return subprocess.CREATE_NO_WINDOW if sys.platform == "win32" else 0
-
-
-def _ffmpeg_exe(path: Path) -> str:
-    try:
-        import imageio_ffmpeg
-    except ImportError as exc:
-        raise MossInputError("not an audio file soundfile can read (ffmpeg is not installed)", path=path) from exc
-    try:
-        return imageio_ffmpeg.get_ffmpeg_exe()
-    except RuntimeError as exc:
-        raise MossInputError("not an audio file soundfile can read (ffmpeg is not available)", path=path) from exc
-
-
-def ffmpeg_path(path: str | Path) -> str:
-    """A path as ffmpeg must be given it: absolute, behind "file:", so that a name such as "concat:x" or a folder
-    named "pipe:1" is never read as one of ffmpeg's protocols."""
-    return "file:" + str(Path(path).resolve())
-
-
-_ffmpeg_input = ffmpeg_path
-
-
-@dataclass(frozen=True)
-class _FfmpegProbe:
-    codec: str
-    sample_rate: int
-    channels: int | None  # None: a layout we do not know; ask ffmpeg for stereo
-    duration_s: float | None
-
-
-def _ffmpeg_probe(path: Path) -> _FfmpegProbe:
-    exe = _ffmpeg_exe(path)
-    try:
-        result = subprocess.run(
-            [exe, "-hide_banner", "-nostdin", "-i", _ffmpeg_input(path)],
-            stdin=subprocess.DEVNULL, capture_output=True, timeout=120, creationflags=_popen_flags(),
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise MossInputError(f"ffmpeg could not be run ({exc})", path=path) from exc
-    text = result.stderr.decode("utf-8", errors="replace")
-    stream = _FFMPEG_STREAM.search(text)
-    if stream is None:
-        raise MossInputError("not an audio file MOSS can read (WAV, FLAC, Ogg, MP3, AIFF, M4A...)", path=path)
-    layout = stream["layout"].strip()
-    layout_name = layout.split("(")[0].strip()
-    channels = _FFMPEG_LAYOUTS.get(layout_name)
-    counted = re.fullmatch(r"(\d+) channels", layout_name)
-    if counted:
-        channels = int(counted[1])
-    duration = _FFMPEG_DURATION.search(text)
-    duration_s = None
-    if duration:
-        duration_s = int(duration[1]) * 3600 + int(duration[2]) * 60 + float(duration[3])
-    return _FfmpegProbe(stream["codec"], int(stream["rate"]), channels, duration_s)
-
-
-def _ffmpeg_decode(path: Path, probe: _FfmpegProbe, start_frame: int, max_frames: int | None) -> np.ndarray:
-    """Decode with ffmpeg at the file's own rate; returns ``(frames, channels)`` float32 (at most stereo)."""
-    # ffmpeg knows the layout, so it does the downmix itself when there are more than two channels.
-    out_channels = probe.channels if probe.channels is not None and probe.channels <= 2 else 2
-    # Trim with atrim, counted in samples from the start of the decode: input seeking (-ss before -i) was measured
-    # landing hundreds of samples off in M4A and WMA, and -t stops at a packet boundary.
-    trim = f"atrim=start_sample={start_frame}"
-    if max_frames is not None:
-        trim += f":end_sample={start_frame + max_frames}"
-    command = [_ffmpeg_exe(path), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", _ffmpeg_input(path),
-               "-map", "0:a:0", "-vn", "-af", trim, "-ac", str(out_channels), "-f", "f32le", "-acodec", "pcm_f32le",
-               "-"]
-    try:
-        result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True,
-                                timeout=DECODE_TIMEOUT_S, creationflags=_popen_flags())
-    except subprocess.TimeoutExpired:
-        raise MossInputError(f"ffmpeg took more than {DECODE_TIMEOUT_S} s to decode it: the file is damaged or "
-                             "not an audio file", path=path) from None
-    except OSError as exc:
-        raise MossInputError(f"ffmpeg could not be run ({exc})", path=path) from exc
-    frames = len(result.stdout) // (4 * out_channels)
-    data = np.frombuffer(result.stdout[: frames * 4 * out_channels], dtype="<f4").reshape(frames, out_channels)
-    if result.returncode != 0:
-        if frames == 0:
-            raise MossInputError("the file is damaged: ffmpeg could not decode its audio", path=path)
-        stopped = (start_frame + frames) / probe.sample_rate
-        raise MossInputError(f"the file is truncated or damaged (decoding stopped at {stopped:.1f} s)", path=path)
-    return data.astype(np.float32)
-
-
 def probe_audio(path: str | Path) -> AudioInfo:
     """Read what an audio file holds without decoding it.
 
@@ -273,7 +174,7 @@ def probe_audio(path: str | Path) -> AudioInfo:
         else:
             return AudioInfo(path, int(info.samplerate), int(info.channels), int(info.frames),
                              info.frames / info.samplerate, f"{info.format}/{info.subtype}")
-    probe = _ffmpeg_probe(path)
+    probe = ffmpeg.probe(path)
     channels = probe.channels if probe.channels is not None else 2
     duration = probe.duration_s if probe.duration_s is not None else 0.0
     return AudioInfo(path, probe.sample_rate, channels, round(duration * probe.sample_rate), duration,
@@ -348,6 +249,61 @@ def _mix_to_stereo(data: np.ndarray) -> np.ndarray:
     return (data.astype(np.float64) @ matrix).astype(np.float32)
 
 
+@dataclass
+class _Decoded:
+    """What a decoder read: ``data`` (frames, channels) float32 at the file's ``rate``, its ``channels`` before any
+    downmix, where it started, how long the file is, and how long its header announced (None: as long as it is)."""
+
+    data: np.ndarray
+    rate: int
+    channels: int
+    start_frame: int
+    header_duration: float | None
+    announced_s: float | None = None
+
+
+def _decode(path: Path, start_s: float, duration_s: float | None) -> _Decoded:
+    """The segment, read by soundfile where it can, else by the bundled ffmpeg."""
+    snd = None
+    if _use_soundfile(path):
+        try:
+            with _quiet_c_stderr():
+                snd = sf.SoundFile(soundfile_name(path))
+        except (sf.LibsndfileError, RuntimeError):
+            snd = None
+    if snd is not None:
+        with snd:
+            rate = int(snd.samplerate)
+            _check_rate(rate, path)
+            start_frame, max_frames = _segment_frames(start_s, duration_s, rate)
+            data = _read_soundfile(path, snd, start_frame, max_frames)
+            announced = _announced_frames(snd)
+            return _Decoded(data, rate, int(snd.channels), start_frame, snd.frames / rate,
+                            None if announced is None else announced / rate)
+    probe = ffmpeg.probe(path)
+    _check_rate(probe.sample_rate, path)
+    start_frame, max_frames = _segment_frames(start_s, duration_s, probe.sample_rate)
+    data = ffmpeg.decode(path, probe, start_frame, max_frames)
+    channels = probe.channels if probe.channels is not None else data.shape[1]
+    return _Decoded(data, probe.sample_rate, channels, start_frame, probe.duration_s)
+
+
+def _notices(path: Path, decoded: _Decoded, start_s: float, duration_s: float | None, used_s: float) -> list[str]:
+    """What the user should know about how the segment was read: a downmix, a file cut short, a short segment."""
+    notices: list[str] = []
+    actual_start = decoded.start_frame / decoded.rate
+    channels = max(decoded.channels, decoded.data.shape[1])
+    if channels > 2:
+        notices.append(f"{path.name}: {channels} channels mixed to stereo")
+    if decoded.announced_s is not None and (duration_s is None or actual_start + used_s < start_s + duration_s):
+        notices.append(f"{path.name}: the file ends at {decoded.header_duration:.2f} s although its header announces "
+                       f"{decoded.announced_s:.2f} s (cut short?): MOSS uses what is there")
+    elif duration_s is not None and used_s < duration_s - 0.5 / decoded.rate:
+        notices.append(f"{path.name}: only {used_s:.2f} s of audio from {actual_start:.2f} s "
+                       f"(asked for {duration_s:.2f} s)")
+    return notices
+
+
 def load_audio(
     path: str | Path,
     sample_rate: int | None = 44100,
@@ -382,32 +338,9 @@ def load_audio(
         raise MossInputError(f"duration {duration_s} s must be more than 0")
     _check_file(path)
 
-    snd = None
-    if _use_soundfile(path):
-        try:
-            with _quiet_c_stderr():
-                snd = sf.SoundFile(soundfile_name(path))
-        except (sf.LibsndfileError, RuntimeError):
-            snd = None
-    if snd is not None:
-        with snd:
-            source_rate, source_channels = int(snd.samplerate), int(snd.channels)
-            header_duration = snd.frames / source_rate
-            _check_rate(source_rate, path)
-            start_frame, max_frames = _segment_frames(start_s, duration_s, source_rate)
-            data = _read_soundfile(path, snd, start_frame, max_frames)
-            announced = _announced_frames(snd)
-            announced_s = None if announced is None else announced / source_rate
-    else:
-        announced_s = None
-        probe = _ffmpeg_probe(path)
-        source_rate = probe.sample_rate
-        _check_rate(source_rate, path)
-        header_duration = probe.duration_s
-        start_frame, max_frames = _segment_frames(start_s, duration_s, source_rate)
-        data = _ffmpeg_decode(path, probe, start_frame, max_frames)
-        source_channels = probe.channels if probe.channels is not None else data.shape[1]
-
+    decoded = _decode(path, start_s, duration_s)
+    data, source_rate, source_channels = decoded.data, decoded.rate, decoded.channels
+    start_frame, header_duration = decoded.start_frame, decoded.header_duration
     actual_start = start_frame / source_rate
     if len(data) == 0 and start_frame > 0:
         end = f" ({_seconds(header_duration)} s)" if header_duration else ""
@@ -421,19 +354,9 @@ def load_audio(
     if not np.isfinite(data).all():
         raise MossInputError("the file is damaged (the decoded audio holds NaN or infinite values)", path=path)
 
-    notices: list[str] = []
+    notices = _notices(path, decoded, start_s, duration_s, used_s)
     if data.shape[1] > 2:
-        notices.append(f"{path.name}: {data.shape[1]} channels mixed to stereo")
         data = _mix_to_stereo(data)
-    elif source_channels > 2:
-        notices.append(f"{path.name}: {source_channels} channels mixed to stereo")
-    if announced_s is not None and (duration_s is None or actual_start + used_s < start_s + duration_s):
-        notices.append(f"{path.name}: the file ends at {header_duration:.2f} s although its header announces "
-                       f"{announced_s:.2f} s (cut short?): MOSS uses what is there")
-    elif duration_s is not None and used_s < duration_s - 0.5 / source_rate:
-        notices.append(f"{path.name}: only {used_s:.2f} s of audio from {actual_start:.2f} s "
-                       f"(asked for {duration_s:.2f} s)")
-
     rate = source_rate if sample_rate is None else int(sample_rate)
     if rate != source_rate:
         data = soxr.resample(np.ascontiguousarray(data), source_rate, rate, quality="HQ")

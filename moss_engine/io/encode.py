@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from moss_engine.errors import MossError, MossInputError
-from moss_engine.io.audio import ffmpeg_path, soundfile_name
+from moss_engine.io.audio import soundfile_name
+from moss_engine.io.ffmpeg import ffmpeg_path
 
 if TYPE_CHECKING:  # numpy and soundfile load on first use: the parser of ``moss`` must stay quick
     import numpy as np

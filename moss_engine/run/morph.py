@@ -128,6 +128,19 @@ def morph_audio(run: LoadedRun, states: list[MorphState]) -> tuple[np.ndarray, n
 MORPH_FILES = ("morph.json", "morph.wav", "morph.mp4")
 
 
+def _check_room(folder: Path, manifest: dict) -> None:
+    """Refuse, before the work, a morph the machine cannot hold: the run's song in memory (the CPU's estimate, as
+    ``moss front`` checks it) and morph.wav plus the video on the disk."""
+    import torch
+
+    from moss_engine.io.budget import check_free_space, check_memory, run_folder_bytes
+
+    settings = settings_from_manifest(folder, manifest)
+    check_memory(settings, torch.device("cpu"))
+    samples = round(float(manifest["input"]["duration_s"]) * int(manifest["sample_rate"]))
+    check_free_space(folder, 2 * run_folder_bytes(0, int(manifest["channels"]), samples))  # the WAV, and the video
+
+
 def write_morph(folder: Path, overwrite: bool = False, video: bool = True) -> list[MorphState]:
     """Write morph.json, morph.wav and morph.mp4 into a run folder (all or nothing) and return the path's states.
 
@@ -141,10 +154,12 @@ def write_morph(folder: Path, overwrite: bool = False, video: bool = True) -> li
     from moss_engine.run.folder import write_json
 
     folder = Path(folder)
-    run = rebuild_run(folder)
+    manifest = read_manifest(folder)
     existing = [name for name in MORPH_FILES if (folder / name).exists()]
     if existing and not overwrite:
         raise MossInputError(f"already holds {', '.join(existing)}; pass --overwrite to replace", folder)
+    _check_room(folder, manifest)
+    run = rebuild_run(folder)
     states = morph_path(run)
     audio, frame_alpha = morph_audio(run, states)
     try:

@@ -116,12 +116,7 @@ def segment_delta(run_dir: Path, manifest: dict[str, Any], index: int, song: np.
     level_db = picture_level_db(entry)
     n = song.shape[1]
     run_rate = int(manifest["sample_rate"])
-    f1 = float(manifest["placement"]["f1_hz"])
-    rate = song_rate
-    if f1 > song_rate / 2:  # the song's rate cannot hold the whole picture: render at the run's, keep what fits
-        rate = run_rate
-        notices.append(f"the picture reaches {f1:.0f} Hz, above what {song_rate} Hz audio holds "
-                       f"({song_rate / 2:.0f} Hz): the part above is lost")
+    rate = _render_rate(manifest, song_rate, notices)
     scale = rate / run_rate
     n_fft_run = int(manifest["settings"].get("n_fft", manifest.get("view", {}).get("n_fft", 1024)))
     margin = math.ceil(min(16384, max(64, 2 * round(n_fft_run * scale / 2))) * song_rate / rate)
@@ -151,13 +146,29 @@ def segment_delta(run_dir: Path, manifest: dict[str, Any], index: int, song: np.
         delta = soxr.resample(np.ascontiguousarray(delta.T), rate, song_rate, quality="HQ").T
         delta = np.pad(delta, ((0, 0), (0, max(0, (w1 - w0) - delta.shape[1]))))[:, : w1 - w0]
     delta = np.asarray(delta[:, s0 - w0:s1 - w0], dtype=np.float32)
-    fade = max(1, min(margin, (s1 - s0) // 2))
-    ramp = (0.5 - 0.5 * np.cos(np.pi * (np.arange(fade) + 0.5) / fade)).astype(np.float32)
-    if s0 > 0:
-        delta[:, :fade] *= ramp
-    if s1 < n:
-        delta[:, delta.shape[1] - fade:] *= ramp[::-1]
+    _fade_ends(delta, max(1, min(margin, (s1 - s0) // 2)), fade_in=s0 > 0, fade_out=s1 < n)
     return delta, (s0, s1)
+
+
+def _fade_ends(delta: np.ndarray, fade: int, fade_in: bool, fade_out: bool) -> None:
+    """Fade (channels, samples) ``delta`` in place over ``fade`` samples (raised cosine) at the asked ends."""
+    import numpy as np
+
+    ramp = (0.5 - 0.5 * np.cos(np.pi * (np.arange(fade) + 0.5) / fade)).astype(np.float32)
+    if fade_in:
+        delta[:, :fade] *= ramp
+    if fade_out:
+        delta[:, delta.shape[1] - fade:] *= ramp[::-1]
+
+
+def _render_rate(manifest: dict[str, Any], song_rate: int, notices: list[str]) -> int:
+    """The song's own rate, unless it cannot hold the whole picture: then the run's (what fits is kept)."""
+    f1 = float(manifest["placement"]["f1_hz"])
+    if f1 <= song_rate / 2:
+        return song_rate
+    notices.append(f"the picture reaches {f1:.0f} Hz, above what {song_rate} Hz audio holds "
+                   f"({song_rate / 2:.0f} Hz): the part above is lost")
+    return int(manifest["sample_rate"])
 
 
 def _time_taper(problem: Any, rate: int, fade_in: bool, fade_out: bool) -> np.ndarray:

@@ -10,7 +10,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from moss_engine.dsp.spectral import Stft, power
-from moss_engine.io.audio import ffmpeg_path
+from moss_engine.io.ffmpeg import ffmpeg_path
 
 FPS = 30
 WIDTH, HEIGHT = 1280, 720

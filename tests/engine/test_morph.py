@@ -2,6 +2,7 @@
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 
@@ -174,3 +175,31 @@ def test_morph_states_carry_the_points_picture_levels(morphed):
     manifest = json.loads((run / "manifest.json").read_text())
     levels = {round(p["picture_level_db"], 4) for p in manifest["points"]}
     assert {round(s.level_db, 4) for s in states} >= levels  # every point's own level is on the path
+
+
+@pytest.mark.parametrize("short_of", ["memory", "disk"])
+def test_a_morph_the_machine_cannot_hold_is_refused_before_it_is_computed(morphed, tmp_path, monkeypatch, short_of):
+    """Like ``moss front``: the memory estimate and the free space are checked before the morph is rendered."""
+    import shutil as shutil_module
+
+    from moss_engine.io import budget
+    from moss_engine.run import morph
+
+    run, _ = morphed
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    for name in ("morph.json", "morph.wav", "morph.mp4"):
+        (copy / name).unlink(missing_ok=True)
+    rendered = []
+    monkeypatch.setattr(morph, "morph_audio", lambda *a: rendered.append(1))
+    if short_of == "memory":
+        monkeypatch.setattr(budget, "available_memory", lambda: 100 * 1024 ** 2)
+        expected = "need about .* GB of memory"
+    else:
+        usage = shutil_module.disk_usage(copy)
+        monkeypatch.setattr(budget.shutil, "disk_usage", lambda p: usage._replace(free=1024))
+        expected = "needs about .* MB and only 0 MB are free"
+    with pytest.raises(MossInputError, match=expected):
+        write_morph(copy)
+    assert rendered == [] and sorted(p.name for p in copy.iterdir()) == sorted(p.name for p in run.iterdir()
+                                                                               if not p.name.startswith("morph."))
