@@ -79,12 +79,12 @@ def write_file(out: Path, write: Callable[[Path], T], recheck: Callable[[], None
     propagates after the clean-up.
     """
     out = Path(out)
-    created = _first_missing(out.parent)
+    created = first_missing(out.parent)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = _new_hidden_file(out)
     except OSError as exc:
-        _remove_created(created)
+        remove_if_empty(created)
         raise MossInputError(f"cannot write here ({exc.strerror or exc})", out) from None
     try:
         result = write(tmp)
@@ -93,7 +93,7 @@ def write_file(out: Path, write: Callable[[Path], T], recheck: Callable[[], None
         os.replace(tmp, out)
     except BaseException as exc:
         tmp.unlink(missing_ok=True)
-        _remove_created(created)
+        remove_if_empty(created)
         if isinstance(exc, OSError):
             raise MossInputError(f"cannot write the file ({exc.strerror or exc})", out) from None
         if type(exc).__name__ == "LibsndfileError":  # e.g. the disk filled up while encoding
@@ -113,7 +113,7 @@ def _new_hidden_file(out: Path) -> Path:
         return tmp
 
 
-def _first_missing(folder: Path) -> Path | None:
+def first_missing(folder: Path) -> Path | None:
     """The outermost of ``folder`` and its parents that does not exist yet (None: ``folder`` exists)."""
     missing = None
     for p in [folder, *folder.parents]:
@@ -123,6 +123,7 @@ def _first_missing(folder: Path) -> Path | None:
     return missing
 
 
-def _remove_created(created: Path | None) -> None:
+def remove_if_empty(created: Path | None) -> None:
+    """Remove the folders a write created (``created``: the first of them) if no file ended up inside."""
     if created is not None and created.exists() and not any(p.is_file() for p in created.rglob("*")):
         shutil.rmtree(created, ignore_errors=True)

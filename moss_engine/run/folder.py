@@ -14,6 +14,7 @@ import numpy as np
 
 from moss_engine.errors import MossInputError
 from moss_engine.io import atomic as staging
+from moss_engine.io.atomic import first_missing, remove_if_empty
 from moss_engine.io.audio import write_wav
 from moss_engine.optimise.front import HV_REFERENCE
 
@@ -108,14 +109,14 @@ def _check_can_create(out: Path) -> None:
     existing = next(p for p in [out.parent, *out.parent.parents] if p.exists())
     if not existing.is_dir():
         raise MossInputError("is not a folder, so no run folder can be made inside it", existing)
-    created = _first_missing_ancestor(out.parent)
+    created = first_missing(out.parent)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tempfile.TemporaryDirectory(prefix=f".{out.name}.", suffix=".moss-probe", dir=out.parent).cleanup()
     except OSError as exc:
         raise MossInputError(f"cannot create the run folder here ({exc.strerror or exc})", out) from None
     finally:
-        _remove_if_empty(created)
+        remove_if_empty(created)
 
 
 def _json_default(value: Any) -> Any:
@@ -193,7 +194,7 @@ def write_run_folder(result: Any, out: Path, overwrite: bool = False,
     """
     out = Path(out).absolute()
     check_output_folder(out, overwrite, replaceable)
-    created = _first_missing_ancestor(out.parent)
+    created = first_missing(out.parent)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         staging.sweep(out.parent, f".{out.name}.")  # what a killed earlier write left here
@@ -201,7 +202,7 @@ def write_run_folder(result: Any, out: Path, overwrite: bool = False,
         staging.claim(tmp)
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it 0700: other users and tools must read a run folder
     except OSError as exc:
-        _remove_if_empty(created)
+        remove_if_empty(created)
         raise MossInputError(f"cannot write the run folder here ({exc.strerror or exc})", out) from None
     old: Path | None = None
     try:
@@ -227,7 +228,7 @@ def write_run_folder(result: Any, out: Path, overwrite: bool = False,
             if (old / out.name).exists() and not out.exists():
                 os.replace(old / out.name, out)
             shutil.rmtree(old, ignore_errors=True)
-        _remove_if_empty(created)
+        remove_if_empty(created)
         if isinstance(exc, OSError):  # a folder that cannot be written or replaced: one line, not a traceback
             raise MossInputError(f"cannot write the run folder here ({exc.strerror or exc})", out) from None
         raise
@@ -240,21 +241,6 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
-
-
-def _remove_if_empty(created: Path | None) -> None:
-    """Remove the folders this write created (``created``: the first of them) if no file ended up inside."""
-    if created is not None and created.exists() and not any(p.is_file() for p in created.rglob("*")):
-        shutil.rmtree(created, ignore_errors=True)
-
-
-def _first_missing_ancestor(path: Path) -> Path | None:
-    missing = None
-    for p in [path, *path.parents]:
-        if p.exists():
-            break
-        missing = p
-    return missing
 
 
 def point_file(run_dir: Path, entry: Any, key: str) -> Path:
