@@ -1,6 +1,7 @@
 """The Advanced section (overrides reach the run's settings, persist, bad combos say why) and File > Open Run."""
 
 import numpy as np
+import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMessageBox
 
@@ -12,6 +13,7 @@ from moss_engine.settings import PRESETS
 from tests.conftest import as_moss_run_1
 
 
+@pytest.mark.slow
 def test_changed_fields_override_the_preset_in_the_run(qtbot, window):
     adv = window.advanced
     assert adv.fields["points"].value() == PRESETS[window.preset_combo.currentData()]["points"]

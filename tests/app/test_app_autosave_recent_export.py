@@ -33,6 +33,7 @@ def drop_on(widget, *paths: Path) -> tuple[bool, bool]:
 # --- autosave and offer back ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_finished_run_is_autosaved_and_offered_back(qtbot, window, store, sample, tiny_settings, autosave_dir):
     from moss_app.main_window import MainWindow
 

@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 PROBE = r"""
 import json, sys, tempfile
 from pathlib import Path
@@ -65,6 +67,7 @@ def probe(scale: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_the_window_fits_1280x800_at_100_and_150_percent():
     for scale, pixels in (("1", [1280, 800]), ("1.5", [1920, 1200])):
         got = probe(scale)

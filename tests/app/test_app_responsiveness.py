@@ -1,5 +1,7 @@
 """The event loop stays responsive while the worker optimises (issue 4 acceptance 3)."""
 
+import pytest
+
 from moss_app.heap import settle_heap
 from moss_app.latency import GapRecorder
 
@@ -7,6 +9,7 @@ from moss_app.latency import GapRecorder
 WORST_ALLOWED_MS = 250
 
 
+@pytest.mark.slow
 def test_event_loop_latency_during_a_run(qtbot, window, tiny_settings, record_property):
     window.settings_factory = lambda image, audio, quality: tiny_settings(image, audio, quality, steps=15,
                                                                           duration_s=4.0)

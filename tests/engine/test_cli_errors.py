@@ -205,6 +205,7 @@ CASES: dict[str, Case] = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(CASES))
 def test_bad_input_fails_cleanly(name: str, user_dir: Path) -> None:
     if name == "device-cuda" and cuda_available():

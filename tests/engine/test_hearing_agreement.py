@@ -24,6 +24,7 @@ def load(name: str, path: Path):
     return module
 
 
+@pytest.mark.slow
 def test_the_objective_orders_a_real_front_and_the_crossfades_as_zimtohrli_does(data_dir, tmp_path):
     quality = load("quality_bench", ROOT / "bench" / "quality.py")
     score_run = quality.load_score_run()

@@ -5,11 +5,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import moss_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_every_engine_module_imports_without_qt_or_sounddevice():
     modules = [m.name for m in pkgutil.walk_packages(moss_engine.__path__, "moss_engine.")]
     assert {"moss_engine.run.pipeline", "moss_engine.cli", "moss_engine.dsp.problem"} <= set(modules)

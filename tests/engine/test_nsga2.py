@@ -162,6 +162,7 @@ def test_result_makes_a_run_folder_that_keeps_the_contract(data_dir, small, fini
     assert np.load(out / "point_001.npy").shape == settings.mask_shape
 
 
+@pytest.mark.slow
 def test_nsga2_end_to_end_through_the_command_line(data_dir, tmp_path):
     import json
     import subprocess

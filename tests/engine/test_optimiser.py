@@ -9,6 +9,7 @@ import torch
 from moss_engine.dsp.problem import HidingProblem
 from moss_engine.optimise.memory import choose_chunk_size, mask_bytes
 from moss_engine.optimise.stch import StchOptimiser, preference_move, preference_vectors, smooth_tchebycheff
+from moss_engine.reporting import NOTICE_GPU_MEMORY
 from moss_engine.run.pipeline import compute_front, load_inputs
 from moss_engine.settings import PRESETS, make_settings
 
@@ -57,6 +58,7 @@ def test_batched_objectives_equal_one_at_a_time(small):
     assert a[2] > a[1]  # a louder picture is further from the song
 
 
+@pytest.mark.slow
 def test_same_seed_same_front_and_chunking_does_not_change_it(small):
     settings, inputs = small
     first = compute_front(settings, inputs=inputs)
@@ -83,6 +85,7 @@ def test_cancel_stops_between_chunks_and_keeps_the_front(small):
     assert np.all(np.diff(snapshot.visual) < 0)
 
 
+@pytest.mark.slow
 def test_early_stop_when_front_settles(small):
     settings, inputs = small
     settled = settings.__class__(**{**settings.__dict__, "steps": 200, "learning_rate": 1e-6, "patience": 3})
@@ -152,5 +155,5 @@ def test_out_of_memory_halves_the_chunk_and_carries_on(small, monkeypatch):
     first_one = calls.index(1)
     assert calls[:first_one] == sorted(calls[:first_one], reverse=True)  # halved until it fits ...
     assert set(calls[first_one:]) == {1}  # ... and it stays there
-    messages = [c.args[1] for c in reporter.progress.call_args_list]
-    assert any("out of GPU memory" in m for m in messages)
+    notices = [c.args for c in reporter.notice.call_args_list]
+    assert notices and all(kind == NOTICE_GPU_MEMORY and "out of GPU memory" in m for kind, m in notices)

@@ -106,6 +106,7 @@ def test_stft_equals_torch_stft_in_value_and_gradient():
     assert torch.allclose(grads[0][1], grads[1][1], rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n_fft,hop,length", [(32, 8, 150), (32, 12, 111), (16, 8, 40), (32, 16, 32 * 3 + 7)])
 def test_analysis_and_synthesis_backwards_are_the_adjoints(n_fft, hop, length):
     """gradcheck in float64, hops that do and do not divide n_fft, lengths cut and padded."""
