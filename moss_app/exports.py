@@ -196,7 +196,7 @@ class ExportController(QObject):
                                                                       out=Path(out), overwrite=overwrite))
         if rendered is None:
             return None
-        self.message.emit(f"Exported point {index + 1} to {rendered.path}", 8000)
+        self.message.emit(f"Exported point {index} to {rendered.path}", 8000)
         return Path(rendered.path)
 
     def export_morph(self, out: Path) -> BackgroundJob | None:

@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
 from moss_engine.errors import MossInputError
 from moss_engine.settings import OPTIONS, PRESETS, RunSettings, default_band
 
+from .wheel_guard import WheelGuard, guard_wheel
+
 SAMPLE_RATES = (16000, 22050, 32000, 44100, 48000)
 #: The dataclass defaults of the fields no preset sets.
 _BASE = {name: f.default for name, f in RunSettings.__dataclass_fields__.items()}
@@ -103,6 +105,7 @@ class AdvancedPanel(QWidget):
         body = QWidget()
         form = QFormLayout(body)
         form.setContentsMargins(12, 0, 0, 0)
+        self._wheel_guard = WheelGuard(self)
 
         def spin(key, label, lo, hi, tip, decimals=None, suffix="", special=None):
             box = QSpinBox() if decimals is None else QDoubleSpinBox()
@@ -113,6 +116,7 @@ class AdvancedPanel(QWidget):
             if special:
                 box.setSpecialValueText(special)
             box.setToolTip(tip)
+            guard_wheel(box, self._wheel_guard)
             box.valueChanged.connect(lambda _v, k=key: self._edited(k))
             self.fields[key] = box
             form.addRow(label, box)
@@ -122,6 +126,7 @@ class AdvancedPanel(QWidget):
             for text, data in items:
                 box.addItem(text, data)
             box.setToolTip(tip)
+            guard_wheel(box, self._wheel_guard)
             box.currentIndexChanged.connect(lambda _i, k=key: self._edited(k))
             self.fields[key] = box
             form.addRow(label, box)

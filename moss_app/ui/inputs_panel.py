@@ -20,6 +20,7 @@ from moss_engine.settings import PRESETS, RunSettings
 from .advanced_panel import AdvancedPanel, explain
 from .drop_zone import MUSIC_SUFFIXES, PICTURE_SUFFIXES, DropZone, reason
 from .placement_view import DrawnPlacement, PlacementView
+from .wheel_guard import WheelGuard, guard_wheel
 
 if TYPE_CHECKING:
     from ..settings_store import SettingsStore
@@ -98,6 +99,8 @@ class InputsPanel(QWidget):
             self.preset_combo.setItemData(self.preset_combo.count() - 1, PRESET_HINTS.get(name, ""),
                                           Qt.ItemDataRole.ToolTipRole)
         self.preset_combo.setToolTip("How fine the front is, and so how long the run takes")
+        self._wheel_guard = WheelGuard(self)
+        guard_wheel(self.preset_combo, self._wheel_guard)
         self.preset_combo.currentIndexChanged.connect(self._on_preset)
         form = QFormLayout()
         form.addRow("Quality", self.preset_combo)

@@ -124,3 +124,33 @@ def test_the_advanced_fields_take_their_ranges_and_tips_from_the_engines_table(q
     assert fields["seed"].maximum() == 2 ** 31 - 1  # the engine allows more than a spin box holds
     assert [fields["freq_scale"].itemData(i) for i in range(fields["freq_scale"].count())] == \
         list(OPTIONS["freq_scale"].choices)
+
+
+def _wheel(widget, steps: int = 3):
+    from PySide6.QtCore import QPoint, QPointF, Qt
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    centre = QPointF(widget.width() / 2, widget.height() / 2)
+    event = QWheelEvent(centre, widget.mapToGlobal(centre), QPoint(0, 0), QPoint(0, 120 * steps),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(widget, event)
+
+
+def test_the_wheel_scrolls_past_unfocused_fields_and_edits_only_a_focused_one(qtbot, window):
+    """Issue 16.1: scrolling the Advanced section over a field left Segment start at 3.0 s."""
+    adv = window.advanced
+    adv.set_expanded(True)
+    start, preset = adv.fields["start_s"], window.preset_combo
+    before = (start.value(), adv.fields["points"].value(), adv.fields["freq_scale"].currentIndex(),
+              preset.currentIndex())
+    for widget in (start, adv.fields["points"], adv.fields["freq_scale"], preset):
+        widget.clearFocus()
+        _wheel(widget)
+    assert (start.value(), adv.fields["points"].value(), adv.fields["freq_scale"].currentIndex(),
+            preset.currentIndex()) == before
+    assert adv.overrides() == {}
+    start.setFocus()
+    qtbot.waitUntil(start.hasFocus, timeout=2000)
+    _wheel(start)
+    assert start.value() > before[0]  # a focused field still takes the wheel

@@ -278,3 +278,16 @@ def test_arrow_keys_on_the_alpha_slider_step_to_the_next_point(qtbot, window, ti
     assert window.selected == 1
     slider.setValue(0)  # dragging or clicking still picks the nearest point
     assert window.selected == 0
+
+
+def test_points_are_numbered_as_the_files_and_the_cli_number_them(qtbot, window, tiny_result, tmp_path):
+    """Issue 16.6: DESIGN's 0-based numbers everywhere: point 1 is point_001.wav and ``--point 1``."""
+    from moss_app.ui.front_plot import point_summary
+
+    window.show_result(tiny_result)
+    last = len(tiny_result.points) - 1
+    window.select_point(1)
+    assert f"point 1 of 0-{last}" in window.alpha_label.text()
+    assert point_summary(1, tiny_result.points[1]).startswith("point 1: alpha")
+    window.export_point(tmp_path / "p.wav")
+    assert f"Exported point 1 to {tmp_path / 'p.wav'}" in window.statusBar().currentMessage()
