@@ -65,6 +65,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.store = store if store is not None else SettingsStore()
         self.settings_factory = settings_factory or default_settings_factory
+        self._cancelling = False  # Cancel was pressed and the run has not ended yet
         self._outcome = ""  # the last run's outcome line ("Done: ...", "Failed: ..."), shown between runs
         self.reopen_box: QMessageBox | None = None
         self._offered_run: Path | None = None
@@ -307,17 +308,20 @@ class MainWindow(QMainWindow):
     def cancel_run(self) -> None:
         if self.running:
             self.runner.cancel()
+            self._cancelling = True  # the words stay until the run ends: later progress does not overwrite them
             self.controls.say("Cancelling: keeping the best front so far...")
 
     @Slot(object)
     def _on_snapshot(self, snapshot: FrontSnapshot) -> None:
         self.results.show_snapshot(snapshot)
-        self.controls.show_snapshot(snapshot)
+        if not self._cancelling:
+            self.controls.show_snapshot(snapshot)
 
     @Slot(float, str)
     def _on_progress(self, fraction: float, message: str) -> None:
-        self.controls.set_progress(fraction)
-        self.statusBar().showMessage(message)
+        if not self._cancelling:
+            self.controls.set_progress(fraction)
+            self.statusBar().showMessage(message)
 
     @Slot(str, str)
     def _on_notice(self, kind: str, message: str) -> None:
@@ -336,10 +340,16 @@ class MainWindow(QMainWindow):
     def show_result(self, result) -> None:
         """Show a finished (or cancelled) run: its front, clickable, with its middle point selected."""
         self.exports.adopt(None)
-        self.controls.set_progress(1)
+        self._cancelling = False
+        cancelled = result.optimisation.cancelled
+        if not cancelled:  # after a cancel the bar stays where the run stopped
+            self.controls.set_progress(1)
+            self.statusBar().showMessage(f"Run finished ({result.device})", 5000)
         self._outcome = outcome_line(result)
-        self.statusBar().showMessage(f"Run finished ({result.device})", 5000)
         self.results.show_result(result)
+        if cancelled:  # said after the selected point's line, which would replace it
+            self.statusBar().showMessage(f"Run cancelled at step {result.optimisation.steps_done}: the best front so "
+                                         "far is shown", 8000)
         self._update_actions()
 
     @Slot(int)
@@ -359,6 +369,7 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
+        self._cancelling = False
         self.controls.set_progress(0)
         self._outcome = f"Failed: {message}"
         self._update_actions()

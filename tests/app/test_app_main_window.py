@@ -124,6 +124,23 @@ def test_cancel_keeps_the_best_front_so_far(qtbot, window, monkeypatch, tiny_set
         qtbot.keyClick(window, Qt.Key.Key_Escape)  # the Esc shortcut
     assert done.args[0].optimisation.cancelled and window.result is done.args[0]
     assert window.status_label.text().startswith("Cancelled")
+    # issue 16.4: a cancel is said as one, and the bar does not pretend the run was completed
+    assert window.statusBar().currentMessage().startswith("Run cancelled")
+    assert window.progress_bar.value() < 1000
+
+
+def test_progress_after_cancel_does_not_overwrite_cancelling(qtbot, window, tiny_result, monkeypatch):
+    monkeypatch.setattr(type(window), "running", property(lambda self: True))
+    monkeypatch.setattr(window.runner, "cancel", lambda: None)
+    window.cancel_run()
+    assert window.status_label.text().startswith("Cancelling")
+    window.runner.progress.emit(0.4, "step 9/80")
+    from moss_engine.reporting import FrontSnapshot
+
+    snapshot = FrontSnapshot(step=10, steps=80, visual=np.zeros(2), audio=np.zeros(2), crossfade_visual=np.zeros(2),
+                             crossfade_audio=np.zeros(2), hypervolume=1.0, elapsed_s=5.0)
+    window.runner.snapshot.emit(snapshot)
+    assert window.status_label.text().startswith("Cancelling")
 
 
 def test_export_writes_a_run_folder_and_refuses_foreign_folders(qtbot, window, tiny_result, tmp_path):
