@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from moss_engine.reporting import FrontSnapshot
 
 from ..run_status import snapshot_line
+from .steady_label import SteadyLabel
 
 HV_TIP = ("HV (hypervolume): how much of the loss plane the front dominates, measured against\n"
           "the song and the picture alone. It grows as the front improves; it compares runs\n"
@@ -30,9 +31,7 @@ class RunControls(QWidget):
         self.progress_bar = QProgressBar()
         self.progress_bar.setRange(0, 1000)
         self.progress_bar.setTextVisible(False)
-        self.status_label = QLabel("Ready: press Start")
-        self.status_label.setWordWrap(True)
-        self.status_label.setToolTip(HV_TIP)
+        self.status_label = SteadyLabel("Ready: press Start", tip=HV_TIP)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(buttons)

@@ -308,3 +308,28 @@ def test_points_are_numbered_as_the_files_and_the_cli_number_them(qtbot, window,
     assert point_summary(1, tiny_result.points[1]).startswith("point 1: alpha")
     window.export_point(tmp_path / "p.wav")
     assert f"Exported point 1 to {tmp_path / 'p.wav'}" in window.statusBar().currentMessage()
+
+
+def test_the_status_line_keeps_its_height_and_cuts_long_text_keeping_it_whole_in_the_tooltip(qtbot, window):
+    """Issue 16.9: a long status text must not push Start, Cancel and the music view around."""
+    from PySide6.QtWidgets import QApplication
+
+    label = window.status_label
+    QApplication.processEvents()
+    height, start_y = label.height(), window.start_button.mapTo(window, window.start_button.rect().topLeft()).y()
+    long = "Failed: " + "a very long reason from the engine that goes on and on " * 12
+    label.setText(long)
+    QApplication.processEvents()
+    assert label.height() == height
+    assert window.start_button.mapTo(window, window.start_button.rect().topLeft()).y() == start_y
+    assert label.text() == long  # the whole text, for code
+    shown = QLabel_text(label)
+    assert shown.endswith("…") and len(shown) < len(long) and label.toolTip() == long
+    label.setText("Ready: press Start")
+    assert QLabel_text(label) == "Ready: press Start" and "hypervolume" in label.toolTip()
+
+
+def QLabel_text(label) -> str:  # noqa: N802 (what the label draws, not its whole text)
+    from PySide6.QtWidgets import QLabel
+
+    return QLabel.text(label)
