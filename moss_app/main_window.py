@@ -36,6 +36,7 @@ from .ui.keys import SpaceForControls
 from .ui.recent_menu import RecentMenu
 from .ui.result_view import ResultView
 from .ui.run_controls import RunControls
+from .ui.shortcuts import open_text_box, shortcuts_html
 from .ui.status_bar import RunStatusBar
 from .worker import FrontRunner
 
@@ -181,13 +182,14 @@ class MainWindow(QMainWindow):
         self.start_action = action("&Start", self.start_run, "Ctrl+Return")
         self.cancel_action = action("&Cancel", self.cancel_run, "Esc")
         self.about_action = action("&About MOSS", self.show_about)
+        self.shortcuts_action = action("&Keyboard Shortcuts", self.show_shortcuts, "F1")
         self.recent_menu = RecentMenu(self.store, self.inputs.open_file, self)
         menus = {"&File": (self.open_picture_action, self.open_music_action, self.recent_menu, self.open_run_action,
                            None, self.export_action, self.export_point_action, self.export_morph_action, None,
                            self.quit_action),
                  "&Run": (self.start_action, self.cancel_action),
                  "&Playback": (self.play_action, self.stop_action, self.ab_action),
-                 "&Help": (self.about_action,)}
+                 "&Help": (self.shortcuts_action, self.about_action)}
         for title, entries in menus.items():
             menu = self.menuBar().addMenu(title)
             for entry in entries:
@@ -233,12 +235,11 @@ class MainWindow(QMainWindow):
     @Slot()
     def show_about(self) -> QMessageBox:
         """The About box: version, the device runs use, the libraries' versions, the licence notices' place."""
-        box = QMessageBox(QMessageBox.Icon.NoIcon, "About MOSS", about_text(self.device_text()),
-                          QMessageBox.StandardButton.Ok, self)
-        box.setTextFormat(Qt.TextFormat.RichText)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.open()
-        return box
+        return open_text_box(self, "About MOSS", about_text(self.device_text()))
+
+    def show_shortcuts(self) -> QMessageBox:
+        """Help > Keyboard Shortcuts: every shortcut of the window's actions (non-blocking)."""
+        return open_text_box(self, "Keyboard Shortcuts", shortcuts_html(self.actions()))
 
     # --- the run --------------------------------------------------------------------------------------------------
 

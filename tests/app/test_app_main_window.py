@@ -333,3 +333,17 @@ def QLabel_text(label) -> str:  # noqa: N802 (what the label draws, not its whol
     from PySide6.QtWidgets import QLabel
 
     return QLabel.text(label)
+
+
+def test_help_lists_every_keyboard_shortcut_of_the_window(qtbot, window):
+    """Issue 16.11: Help > Keyboard Shortcuts, read off the actions themselves (F1 opens it)."""
+    from moss_app.ui.shortcuts import shortcut_rows
+
+    rows = dict(shortcut_rows(window.actions()))
+    assert rows["Play/Pause"] == "Space" and rows["Cancel"] == "Esc" and rows["Start"].endswith("Return")
+    assert rows["Keyboard Shortcuts"] == "F1" and "Open Run" in rows
+    assert [a.text() for a in window.menuBar().actions()][-1] == "&Help"
+    box = window.show_shortcuts()
+    assert box.isVisible() and all(keys in box.text() for keys in rows.values())
+    assert "Space plays and pauses" in box.text()
+    box.close()
