@@ -19,7 +19,7 @@ NOTICE_GPU_MEMORY = "gpu_memory"
 NOTICE_MEMORY_LIMIT = "memory_limit"
 
 #: ``Status.stage`` values, in the order a run goes through them.
-STAGES = ("loading", "measuring", "optimising", "between", "refining", "rendering", "listening", "writing")
+STAGES = ("measuring", "optimising", "between", "refining", "rendering", "listening")
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from moss_engine.dsp.levels import at_song_level, keep_from_clipping
 from moss_engine.errors import MossInputError
 from moss_engine.io.atomic import write_file
 from moss_engine.io.encode import FORMAT_SUFFIX, FORMATS, SUFFIX_FORMAT, encode
-from moss_engine.run.folder import point_file, read_manifest, read_point_audio, run_gain_db
+from moss_engine.run.folder import own_files, point_file, read_manifest, read_point_audio, run_gain_db
 from moss_engine.run.splice import full_song
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ def render_point(run_dir: str | Path, point: int, full: bool = False, fmt: str |
     if full:
         samples, rate, source_subtype, gain_db = full_song(run_dir, manifest, index, notices)
     else:
-        samples, rate = read_point_audio(run_dir, point_file(run_dir, entry, "wav"), manifest)
+        samples, rate = read_point_audio(point_file(run_dir, entry, "wav"), manifest)
         samples = at_song_level(samples, run_gain_db(manifest))
         source_subtype, gain_db = None, keep_from_clipping(samples, notices)
     encoding, written_rate, frames = write_file(
@@ -132,24 +132,16 @@ def _output_path(run_dir: Path, manifest: dict[str, Any], index: int, full: bool
         return fmt, out
     fmt = fmt or "wav"
     name = f"point_{index:03d}{'_full' if full else ''}{FORMAT_SUFFIX[fmt]}"
-    if name in _own_files(manifest):
+    if name in own_files(manifest):
         name = f"point_{index:03d}_copy{FORMAT_SUFFIX[fmt]}"
     return fmt, run_dir / name
-
-
-def _own_files(manifest: dict[str, Any]) -> set[str]:
-    """Names of the files the run folder's contract lists."""
-    names = {"manifest.json", "reference.wav", "front.png"}
-    for entry in manifest["points"]:
-        names.update(str(entry[k]) for k in ("wav", "mask") if k in entry)
-    return names
 
 
 def _check_out(run_dir: Path, manifest: dict[str, Any], out: Path, overwrite: bool) -> None:
     """Raise ``MossInputError`` unless ``out`` may be written."""
     if out.is_dir():
         raise MossInputError("is a folder; --out needs a file name", out)
-    if out.parent.resolve() == run_dir.resolve() and out.name in _own_files(manifest):
+    if out.parent.resolve() == run_dir.resolve() and out.name in own_files(manifest):
         raise MossInputError("is one of the run folder's own files; choose another --out", out)
     if (out.exists() or out.is_symlink()) and not overwrite:
         raise MossInputError("already exists; choose another --out or pass --overwrite", out)

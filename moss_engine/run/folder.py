@@ -85,15 +85,22 @@ def check_output_folder(out: Path, overwrite: bool, replaceable: tuple[str, ...]
         _check_can_create(out)
 
 
+def own_files(manifest: dict[str, Any]) -> set[str]:
+    """Names of the files a run folder's contract lists: the manifest, reference.wav, front.png, each point's wav and
+    mask (read leniently: a damaged manifest lists what it can)."""
+    own = {MANIFEST, "reference.wav", "front.png"}
+    points = manifest.get("points") if isinstance(manifest, dict) else None
+    for entry in points if isinstance(points, list) else []:
+        if isinstance(entry, dict):
+            own.update(str(entry.get(key)) for key in ("wav", "mask") if entry.get(key) is not None)
+    return own
+
+
 def foreign_files(run_dir: Path) -> list[str]:
     """Names (sorted) of what a run folder holds beyond the files its manifest lists (the manifest, reference.wav,
     front.png, each point's wav and mask): renders, morphs, a user's notes. ``--overwrite`` replaces only a folder
     without any, so that it never deletes what MOSS did not write as this run."""
-    manifest = json.loads((Path(run_dir) / MANIFEST).read_text(encoding="utf-8"))
-    own = {MANIFEST, "reference.wav", "front.png"}
-    for entry in manifest.get("points", []) if isinstance(manifest.get("points"), list) else []:
-        if isinstance(entry, dict):
-            own.update(str(entry.get(key)) for key in ("wav", "mask") if entry.get(key) is not None)
+    own = own_files(json.loads((Path(run_dir) / MANIFEST).read_text(encoding="utf-8")))
     return sorted(p.name for p in Path(run_dir).iterdir() if p.name not in own or not p.is_file() or p.is_symlink())
 
 
@@ -259,7 +266,7 @@ def point_file(run_dir: Path, entry: Any, key: str) -> Path:
     return run_dir / name
 
 
-def read_point_audio(run_dir: Path, path: Path, manifest: dict[str, Any]) -> tuple[np.ndarray, int]:
+def read_point_audio(path: Path, manifest: dict[str, Any]) -> tuple[np.ndarray, int]:
     """A run's audio file (a point's, or the reference) as (channels, frames) float32 and its rate, checked against
     the manifest's rate, channels and length: a damaged or truncated copy is refused, not shown or written out short.
     Every reader of a run folder's audio uses this (Open Run, ``moss render``)."""

@@ -15,6 +15,7 @@ from moss_engine.io import atomic as staging
 from moss_engine.optimise.front import alphas
 from moss_engine.run.folder import load_logits, picture_level_db, point_file, read_manifest, settings_from_manifest
 from moss_engine.run.pipeline import load_inputs
+from moss_engine.settings import RunSettings
 
 #: Interpolated states between two neighbouring front points (the points themselves come on top).
 STATES_BETWEEN = 3
@@ -49,11 +50,12 @@ class LoadedRun:
     phase_iterations: list[int]
 
 
-def rebuild_run(folder: Path) -> LoadedRun:
-    """Read a run folder and rebuild its problem from the original files (checked against the manifest's hashes)."""
+def rebuild_run(folder: Path, manifest: dict | None = None, settings: RunSettings | None = None) -> LoadedRun:
+    """Read a run folder and rebuild its problem from the original files (checked against the manifest's hashes);
+    ``manifest`` and ``settings``, when the caller has read them already, are not read again."""
     folder = Path(folder)
-    manifest = read_manifest(folder)
-    settings = settings_from_manifest(folder, manifest)
+    manifest = read_manifest(folder) if manifest is None else manifest
+    settings = settings_from_manifest(folder, manifest) if settings is None else settings
     clip, image = load_inputs(settings)
     problem = HidingProblem(clip, image, settings)
     logits = [load_logits(point_file(folder, p, "mask"), settings.mask_shape) for p in manifest["points"]]
@@ -128,14 +130,13 @@ def morph_audio(run: LoadedRun, states: list[MorphState]) -> tuple[np.ndarray, n
 MORPH_FILES = ("morph.json", "morph.wav", "morph.mp4")
 
 
-def _check_room(folder: Path, manifest: dict) -> None:
+def _check_room(folder: Path, manifest: dict, settings: RunSettings) -> None:
     """Refuse, before the work, a morph the machine cannot hold: the run's song in memory (the CPU's estimate, as
     ``moss front`` checks it) and morph.wav plus the video on the disk."""
     import torch
 
     from moss_engine.io.budget import check_free_space, check_memory, run_folder_bytes
 
-    settings = settings_from_manifest(folder, manifest)
     check_memory(settings, torch.device("cpu"))
     samples = round(float(manifest["input"]["duration_s"]) * int(manifest["sample_rate"]))
     check_free_space(folder, 2 * run_folder_bytes(0, int(manifest["channels"]), samples))  # the WAV, and the video
@@ -158,8 +159,9 @@ def write_morph(folder: Path, overwrite: bool = False, video: bool = True) -> li
     existing = [name for name in MORPH_FILES if (folder / name).exists()]
     if existing and not overwrite:
         raise MossInputError(f"already holds {', '.join(existing)}; pass --overwrite to replace", folder)
-    _check_room(folder, manifest)
-    run = rebuild_run(folder)
+    settings = settings_from_manifest(folder, manifest)
+    _check_room(folder, manifest, settings)
+    run = rebuild_run(folder, manifest, settings)
     states = morph_path(run)
     audio, frame_alpha = morph_audio(run, states)
     try:

@@ -43,7 +43,7 @@ def read_run(run_dir: str | Path) -> RunResult:
             return None if p.get(key) is None else float(p[key])
 
         def audio(path: Path) -> np.ndarray:  # at the song's level, checked against the manifest
-            return at_song_level(read_point_audio(run_dir, path, manifest)[0], undo)
+            return at_song_level(read_point_audio(path, manifest)[0], undo)
 
         points = [FrontPoint(visual=float(p["visual_loss"]), audio=float(p["audio_loss"]), alpha=float(p["alpha"]),
                              logits=load_logits(point_file(run_dir, p, "mask"), shape),
