@@ -8,22 +8,41 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from PySide6.QtCore import QObject, Signal, Slot
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QWidget
 
 from moss_engine.errors import MossError
 from moss_engine.io.atomic import write_file
+from moss_engine.io.encode import FORMAT_SUFFIX, SUFFIX_FORMAT
 from moss_engine.run.export import render_point
 from moss_engine.run.folder import write_run_folder
 from moss_engine.run.morph import MORPH_FILES, write_morph
 from moss_engine.run.plot import plot_front
 
 from .background import BackgroundJob
+from .dialog_folders import remember, start_folder
+
+if TYPE_CHECKING:
+    from .settings_store import SettingsStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+#: The formats Export Point offers, in the dialog's order (the engine's ``encode`` writes them): name, format.
+POINT_FORMATS = (("WAV", "wav"), ("FLAC", "flac"), ("MP3", "mp3"), ("Opus", "opus"), ("Ogg Vorbis", "ogg"))
+POINT_FILTERS = ";;".join(f"{name} (*{FORMAT_SUFFIX[fmt]})" for name, fmt in POINT_FORMATS)
+
+
+def point_file_name(name: str, chosen_filter: str) -> tuple[Path, str]:
+    """The file and format of a point export: the suffix typed, if it names a format, else the filter's."""
+    out = Path(name)
+    by_suffix = SUFFIX_FORMAT.get(out.suffix.lower())
+    if by_suffix is not None and by_suffix in dict(POINT_FORMATS).values():
+        return out, by_suffix
+    fmt = next((f for n, f in POINT_FORMATS if chosen_filter.startswith(f"{n} (")), "wav")
+    return out.with_name(out.name + FORMAT_SUFFIX[fmt]) if out.suffix.lower() != FORMAT_SUFFIX[fmt] else out, fmt
 
 
 class Shown(Protocol):
@@ -51,7 +70,8 @@ class ExportController(QObject):
     Args:
         window: the parent of the file dialogs and questions.
         shown: the result and the point selected (the result view).
-        start_dir: the folder the file dialogs start in (None: the home folder).
+        store: remembers the folder the export dialogs were last used in (``moss_app.dialog_folders``: the user's
+            Music folder the first time, never the installation or the autosave history).
 
     Signals:
         failed(str): an export failed, in one line for the window's error dialog.
@@ -65,11 +85,11 @@ class ExportController(QObject):
     busy_changed = Signal(bool)
     morph_exported = Signal(object)
 
-    def __init__(self, window: QWidget, shown: Shown, start_dir: Callable[[], Path | None]):
+    def __init__(self, window: QWidget, shown: Shown, store: SettingsStore):
         super().__init__(window)
         self._window = window
         self._shown = shown
-        self._start_dir = start_dir
+        self._store = store
         self._run_dir: Path | None = None
         self._scratch: tempfile.TemporaryDirectory | None = None
         self.morph_job: BackgroundJob | None = None  # the morph video being rendered, if any
@@ -78,6 +98,11 @@ class ExportController(QObject):
     def busy(self) -> bool:
         """Whether the morph video is rendering (a new run would replace the folder it reads)."""
         return self.morph_job is not None
+
+    @property
+    def run_dir(self) -> Path | None:
+        """The run folder known to hold the result shown (None: none yet); the history never removes it."""
+        return self._run_dir
 
     def adopt(self, folder: Path | None) -> None:
         """The result shown now is stored in the run folder ``folder`` (None: in none yet)."""
@@ -120,7 +145,7 @@ class ExportController(QObject):
     # --- asking for a name --------------------------------------------------------------------------------------------
 
     def _proposed(self, name: str) -> Path:
-        return (self._start_dir() or Path.home()) / name
+        return start_folder(self._store, "export") / name
 
     def _ask_overwrite(self, out: Path, note: str = "") -> bool:
         if not out.exists():
@@ -138,26 +163,34 @@ class ExportController(QObject):
         if not name:
             return
         out = Path(name)
+        remember(self._store, "export", out)
         exists = out.exists()
         if self._ask_overwrite(out, "\n(MOSS only replaces its own run folders.)"):
             self.export_run(out, overwrite=exists)
 
     @Slot()
-    def choose_export_point(self) -> None:
-        """Ask for a WAV or FLAC file name (and before replacing a file), then export the selected point."""
+    def choose_export_point(self, full: bool = False) -> Path | None:
+        """Ask for a file name (WAV, FLAC, MP3, Opus or Ogg Vorbis, by its filter or suffix), and before replacing a
+        file, then export the selected point: its segment at the run's rate, or with ``full`` the whole song at its
+        own rate and channels with the point's picture in the segment (``moss render --full``)."""
         if self._shown.result is None or self._shown.selected is None:
-            return
-        proposed = self._proposed(f"moss-point-{self._shown.selected + 1}.wav")
-        name, chosen = QFileDialog.getSaveFileName(self._window, "Export point", str(proposed),
-                                                   "WAV (*.wav);;FLAC (*.flac)",
-                                                   options=QFileDialog.Option.DontConfirmOverwrite)
+            return None
+        stem = f"moss-point-{self._shown.selected}{'-whole-song' if full else ''}"
+        title = "Export point in the whole song" if full else "Export point (its segment)"
+        name, chosen = QFileDialog.getSaveFileName(self._window, title, str(self._proposed(f"{stem}.wav")),
+                                                   POINT_FILTERS, options=QFileDialog.Option.DontConfirmOverwrite)
         if not name:
-            return
-        out = Path(name)
-        if out.suffix.lower() not in (".wav", ".flac"):
-            out = out.with_suffix(".flac" if "FLAC" in chosen else ".wav")
+            return None
+        out, fmt = point_file_name(name, chosen)
+        remember(self._store, "export", out)
         if self._ask_overwrite(out):
-            self.export_point(out, overwrite=True)
+            return self.export_point(out, fmt=fmt, overwrite=True, full=full)
+        return None
+
+    @Slot()
+    def choose_export_point_full(self) -> Path | None:
+        """``choose_export_point`` for the whole song."""
+        return self.choose_export_point(full=True)
 
     @Slot()
     def choose_export_morph(self) -> None:
@@ -169,6 +202,7 @@ class ExportController(QObject):
         if not name:
             return
         out = Path(name).with_suffix(".mp4")
+        remember(self._store, "export", out)
         if self._ask_overwrite(out):
             self.export_morph(out)
 
@@ -186,17 +220,31 @@ class ExportController(QObject):
             self._run_dir = written
         return written
 
-    def export_point(self, out: Path, fmt: str | None = None, overwrite: bool = False) -> Path | None:
-        """Write the selected point's audio to ``out`` (format from ``fmt`` or the suffix); None (said once) if it
-        fails."""
+    def export_point(self, out: Path, fmt: str | None = None, overwrite: bool = False,
+                     full: bool = False) -> Path | None:
+        """Write the selected point's audio to ``out`` (format from ``fmt`` or the suffix): its segment, or with
+        ``full`` the whole song with its picture (which needs the run's song and picture, unchanged); None (said
+        once) if it fails.
+
+        The whole song takes a second or two (decoding, splicing, encoding), on the GUI thread under a busy cursor:
+        the same synchronous call as the segment, so the window cannot start a run on a half-written file.
+        """
         index = self._shown.selected
         if self._shown.result is None or index is None:
             return None
-        rendered = self._attempt(f"write {out}", lambda: render_point(self.ensure_run_dir(), index, fmt=fmt,
-                                                                      out=Path(out), overwrite=overwrite))
+        if full:
+            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            rendered = self._attempt(f"write {out}", lambda: render_point(
+                self.ensure_run_dir(), index, full=full, fmt=fmt, out=Path(out), overwrite=overwrite))
+        finally:
+            if full:
+                QApplication.restoreOverrideCursor()
         if rendered is None:
             return None
-        self.message.emit(f"Exported point {index} to {rendered.path}", 8000)
+        what = "the whole song with point" if full else "point"
+        notes = f" ({'; '.join(rendered.notices)})" if rendered.notices else ""
+        self.message.emit(f"Exported {what} {index} to {rendered.path}{notes}", 8000)
         return Path(rendered.path)
 
     def export_morph(self, out: Path) -> BackgroundJob | None:

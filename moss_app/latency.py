@@ -1,7 +1,13 @@
-"""Measure the event loop's worst latency while a short run optimises: ``python -m moss_app.latency``.
+"""Measure how the window responds while a run goes on: ``python -m moss_app.latency``.
 
-Opens the window offscreen on the bundled sample, starts a preview run (6 s of music, 15 steps by default) and ticks
-a 5 ms QTimer meanwhile; the worst latency is the longest gap between two ticks minus the 5 ms asked for.
+Three figures, each in a fresh offscreen window:
+
+- the event loop's worst stall: a preview run on the bundled sample (6 s of music, 15 steps by default) with a 5 ms
+  QTimer ticking meanwhile; the worst latency is the longest gap between two ticks minus the 5 ms asked for;
+- the cancel latency in every stage of a run (Cancel pressed -> the worker's ``finished``): preview runs on the test
+  data's portrait and orchestral piece (30 s, 8 steps so that the later stages come soon; a step costs the same
+  however many there are), cancelled when each stage first reports (the optimiser at its third step);
+- the quit time: ``close()`` on the window while the optimiser steps -> ``close()`` returned.
 """
 
 from __future__ import annotations
@@ -46,10 +52,20 @@ class GapRecorder:
         return (1000 * (max(during) - TICK_MS / 1000) if during else float("nan")), len(during)
 
 
-def measure(duration_s: float = 6.0, steps: int = 15, warm_up: bool = True) -> tuple[float, int, float]:
-    """(worst latency in ms, ticks counted, run seconds) of one run on the sample, in a fresh offscreen window."""
+#: The stages a cancel is measured in (``run_status.STAGE_WORDS`` says what the status line calls each).
+CANCEL_STAGES = ("optimising", "refining", "between", "rendering", "listening")
+#: The cancel and quit runs: the preview preset on the test data (``/work/shared/data`` beside the checkout).
+DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
+PICTURE, MUSIC = "img_portrait_skimage_astronaut.png", "music_orchestral_wesnoth_transience.ogg"
+#: Steps of the cancel and quit runs, and the step the optimiser is cancelled (or the window closed) at.
+RUN_STEPS, AT_STEP = 8, 3
+
+
+def _window(settings_overrides: dict, picture: Path | None = None, music: Path | None = None):
+    """(app, window, scratch folder): a fresh offscreen window whose runs use the preview preset with
+    ``settings_overrides``, autosaving into the scratch folder (the user's runs stay as they are)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QEventLoop, QSettings, qInstallMessageHandler
+    from PySide6.QtCore import QSettings, qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
 
     from moss_engine.resources import sample_paths
@@ -65,16 +81,103 @@ def measure(duration_s: float = 6.0, steps: int = 15, warm_up: bool = True) -> t
     qInstallMessageHandler(
         lambda _mode, _ctx, msg: None if "propagateSizeHints" in msg else print(msg, file=sys.stderr))
     scratch = tempfile.TemporaryDirectory(prefix="moss-latency-")
-    autosave.BASE_DIR = Path(scratch.name) / "autosave"  # the user's last run stays as it is
+    autosave.BASE_DIR = Path(scratch.name) / "autosave"
     store = SettingsStore(QSettings(str(Path(scratch.name) / "settings.ini"), QSettings.Format.IniFormat))
 
     def factory(image, audio, quality, **overrides):
         return make_settings(image, audio, **{"device": "auto", **overrides, "quality": "preview",
-                                              "duration_s": duration_s, "steps": steps})
+                                              **settings_overrides})
 
-    window = MainWindow(store, factory, *sample_paths())
+    if picture is None:
+        picture, music = sample_paths()
+    window = MainWindow(store, factory, picture, music)
     window.show()
     settle_heap()  # as the app does once its window is up
+    return app, window, scratch
+
+
+def _stage_of(message: str) -> str | None:
+    """The stage a progress line (``run_status.stage_line``) is in."""
+    from .run_status import STAGE_WORDS
+
+    return next((stage for stage, words in STAGE_WORDS.items() if message.startswith(words)), None)
+
+
+def _step_of(message: str) -> int:
+    words = message.split(" of ")[0].split()
+    return int(words[-1]) if words and words[-1].isdigit() else 0
+
+
+def _run_until(window, wanted: str, act) -> bool:
+    """Start a run and call ``act()`` on the GUI thread when it first reports stage ``wanted`` (the optimiser: at
+    step ``AT_STEP``); True if it did before the run ended. Returns once the run ended, or once ``act()`` returned
+    True (it ended the run without a signal: a quit)."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop, acted = QEventLoop(), []
+
+    def on_progress(_fraction: float, message: str) -> None:
+        if acted or _stage_of(message) != wanted or (wanted == "optimising" and _step_of(message) < AT_STEP):
+            return
+        acted.append(True)
+        if act():
+            QTimer.singleShot(0, loop.quit)
+
+    def on_end(*_args) -> None:
+        QTimer.singleShot(0, loop.quit)
+
+    window.runner.progress.connect(on_progress)
+    window.runner.finished.connect(on_end)
+    window.runner.failed.connect(on_end)
+    if not window.start_run():
+        raise SystemExit("the run could not start")
+    if window.runner.busy:
+        loop.exec()
+    return bool(acted)
+
+
+def measure_cancel(stage: str) -> tuple[float, bool]:
+    """(seconds from Cancel to the worker's ``finished``, whether the run reached ``stage``), in a fresh window."""
+    app, window, scratch = _window({"steps": RUN_STEPS}, DATA_DIR / PICTURE, DATA_DIR / MUSIC)
+    asked: list[float] = []
+    ended: list[float] = []
+    window.runner.finished.connect(lambda _result: ended.append(time.perf_counter()))
+
+    def cancel() -> None:
+        asked.append(time.perf_counter())
+        window.cancel_run()
+
+    reached = _run_until(window, stage, cancel)
+    window.close()
+    window.shutdown()
+    scratch.cleanup()
+    del app
+    return ((ended[0] - asked[0]) if reached and ended else float("nan")), reached
+
+
+def measure_quit() -> float:
+    """Seconds ``close()`` takes on a window whose run is at the optimiser's step ``AT_STEP``."""
+    app, window, scratch = _window({"steps": RUN_STEPS}, DATA_DIR / PICTURE, DATA_DIR / MUSIC)
+    took: list[float] = []
+
+    def close() -> bool:
+        started = time.perf_counter()
+        window.close()
+        took.append(time.perf_counter() - started)
+        return True  # the abandoned run emits nothing: the wait ends here
+
+    _run_until(window, "optimising", close)
+    window.shutdown()
+    scratch.cleanup()
+    del app
+    return took[0] if took else float("nan")
+
+
+def measure(duration_s: float = 6.0, steps: int = 15, warm_up: bool = True) -> tuple[float, int, float]:
+    """(worst latency in ms, ticks counted, run seconds) of one run on the sample, in a fresh offscreen window."""
+    from PySide6.QtCore import QEventLoop
+
+    app, window, scratch = _window({"duration_s": duration_s, "steps": steps})
 
     def run_once() -> None:
         loop = QEventLoop()
@@ -103,12 +206,24 @@ def measure(duration_s: float = 6.0, steps: int = 15, warm_up: bool = True) -> t
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m moss_app.latency", description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=6.0, help="seconds of music (default 6)")
-    parser.add_argument("--steps", type=int, default=15, help="optimisation steps (default 15)")
+    parser.add_argument("--duration", type=float, default=6.0, help="seconds of music of the stall's run (default 6)")
+    parser.add_argument("--steps", type=int, default=15, help="optimisation steps of the stall's run (default 15)")
     parser.add_argument("--cold", action="store_true", help="measure the process's first run (no warm-up run)")
+    parser.add_argument("--only", choices=("stall", "cancel", "quit"), help="measure only this")
+    parser.add_argument("--stages", default=",".join(CANCEL_STAGES),
+                        help=f"the stages to cancel in (default {','.join(CANCEL_STAGES)})")
     args = parser.parse_args(argv)
-    worst_ms, ticks, seconds = measure(args.duration, args.steps, warm_up=not args.cold)
-    print(f"worst event-loop latency during the run: {worst_ms:.1f} ms over {ticks} ticks ({seconds:.1f} s run)")
+    if args.only in (None, "stall"):
+        worst_ms, ticks, seconds = measure(args.duration, args.steps, warm_up=not args.cold)
+        print(f"worst event-loop latency during the run: {worst_ms:.1f} ms over {ticks} ticks ({seconds:.1f} s run)",
+              flush=True)
+    if args.only in (None, "cancel"):
+        for stage in args.stages.split(","):
+            seconds, reached = measure_cancel(stage)
+            print(f"cancel latency while {stage}: " + (f"{seconds:.2f} s" if reached else "(stage not reached)"),
+                  flush=True)
+    if args.only in (None, "quit"):
+        print(f"quit time while optimising: {measure_quit():.2f} s", flush=True)
     return 0
 
 

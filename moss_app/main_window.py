@@ -6,10 +6,9 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtCore import QCoreApplication, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QFileDialog,
     QMainWindow,
     QMenu,
     QMessageBox,
@@ -20,15 +19,16 @@ from PySide6.QtWidgets import (
 
 from moss_engine.errors import MossError, MossInputError
 from moss_engine.reporting import FrontSnapshot
-from moss_engine.run.reader import read_run
 from moss_engine.settings import RunSettings, make_settings
 
 from . import autosave
-from .about import about_text
+from .about import about_text, notices_markdown
 from .exports import ExportController
 from .player import Player
+from .run_opener import RunOpener
 from .run_status import between_runs_line, is_stale, outcome_line
 from .settings_store import SettingsStore
+from .ui.about_box import AboutBox
 from .ui.error_box import ErrorBox
 from .ui.front_plot import point_summary
 from .ui.inputs_panel import InputsPanel
@@ -36,6 +36,7 @@ from .ui.keys import SpaceForControls
 from .ui.recent_menu import RecentMenu
 from .ui.result_view import ResultView
 from .ui.run_controls import RunControls
+from .ui.run_history_menu import RecentRunsMenu
 from .ui.shortcuts import open_text_box, shortcuts_html
 from .ui.status_bar import RunStatusBar
 from .worker import FrontRunner
@@ -45,6 +46,8 @@ log = logging.getLogger(__name__)
 #: (image, audio, quality, **overrides) -> the run's settings; the Advanced section's changes come as keywords
 #: (none when nothing was changed). Tests pass one that makes tiny runs.
 SettingsFactory = Callable[..., RunSettings]
+#: Quitting waits this long for a run to stop before the window closes anyway (ms).
+QUIT_WAIT_MS = 800
 
 
 def default_settings_factory(image: Path, audio: Path, quality: str, **overrides) -> RunSettings:
@@ -68,9 +71,9 @@ class MainWindow(QMainWindow):
         self.settings_factory = settings_factory or default_settings_factory
         self._cancelling = False  # Cancel was pressed and the run has not ended yet
         self._outcome = ""  # the last run's outcome line ("Done: ...", "Failed: ..."), shown between runs
-        self.reopen_box: QMessageBox | None = None
-        self._offered_run: Path | None = None
+        self.opener = RunOpener(self)  # Open Run, Recent Runs, the last run offered back
         self._autosaved_dir: Path | None = None  # where the run going on was autosaved, once it is
+        self._unsaved = None  # the cancelled run shown whose autosave is still being written
         self.setWindowTitle("MOSS: hide a picture in music")
 
         self.runner = FrontRunner(self)
@@ -80,7 +83,6 @@ class MainWindow(QMainWindow):
         self.runner.finished.connect(self._on_finished)
         self.runner.failed.connect(self._on_failed)
         self.runner.autosaved.connect(self._on_autosaved)
-        self.runner.autosave_dir = autosave.last_run_dir()
         self.status_bar = RunStatusBar()
         self.setStatusBar(self.status_bar)
         self.device_label, self.gpu_notice = self.status_bar.device_label, self.status_bar.gpu_notice
@@ -93,7 +95,7 @@ class MainWindow(QMainWindow):
         self.results = ResultView(self.player)
         self.results.point_shown.connect(self._on_point_shown)
         self.results.playable_changed.connect(self._on_playable)
-        self.exports = ExportController(self, self.results, self._export_dir)
+        self.exports = ExportController(self, self.results, self.store)
         self.exports.failed.connect(self.errors.show)
         self.exports.message.connect(self.statusBar().showMessage)
         self.exports.busy_changed.connect(self._on_export_busy)
@@ -132,10 +134,7 @@ class MainWindow(QMainWindow):
         # what the window has always done, done by its parts
         self.select_point, self.playback_audio, self.route_files = (results.select_point, results.playback_audio,
                                                                     self.inputs.route)
-
-    def _export_dir(self) -> Path | None:
-        """Where the export dialogs start: beside the picture."""
-        return self.inputs.picture.parent if self.inputs.picture is not None else None
+        self.picture_zone.dialog_store = self.music_zone.dialog_store = self.store  # Open... remembers its folder
 
     def _build_run_column(self) -> QWidget:
         """The inputs (they scroll), then Start and Cancel, the progress and the status line, always in sight."""
@@ -175,7 +174,9 @@ class MainWindow(QMainWindow):
         self.export_action = action("&Export Run Folder...", self.exports.choose_export, "Ctrl+E",
                                     "Write the front (WAV per point, masks, manifest, plot) to a folder")
         self.export_point_action = action("Export P&oint...", self.exports.choose_export_point, "Ctrl+Shift+E",
-                                          "Write the selected point's audio as a WAV or FLAC file")
+                                          "The selected point's segment as WAV, FLAC, MP3, Opus or Ogg Vorbis")
+        self.export_full_action = action("Export Point in the &Whole Song...", self.exports.choose_export_point_full,
+                                         None, "The whole song at its own rate, the selected point's picture inside")
         self.export_morph_action = action("Export Morp&h Video...", self.exports.choose_export_morph, None,
                                           "A video that glides along the front from the music to the picture")
         self.quit_action = action("&Quit", self.close, QKeySequence.StandardKey.Quit)
@@ -184,9 +185,10 @@ class MainWindow(QMainWindow):
         self.about_action = action("&About MOSS", self.show_about)
         self.shortcuts_action = action("&Keyboard Shortcuts", self.show_shortcuts, "F1")
         self.recent_menu = RecentMenu(self.store, self.inputs.open_file, self)
+        self.recent_runs_menu = RecentRunsMenu(self.store, self.open_run, lambda: (self.exports.run_dir,), self)
         menus = {"&File": (self.open_picture_action, self.open_music_action, self.recent_menu, self.open_run_action,
-                           None, self.export_action, self.export_point_action, self.export_morph_action, None,
-                           self.quit_action),
+                           self.recent_runs_menu, None, self.export_action, self.export_point_action,
+                           self.export_full_action, self.export_morph_action, None, self.quit_action),
                  "&Run": (self.start_action, self.cancel_action),
                  "&Playback": (self.play_action, self.stop_action, self.ab_action),
                  "&Help": (self.shortcuts_action, self.about_action)}
@@ -233,9 +235,11 @@ class MainWindow(QMainWindow):
         self.device_label.setText(self.device_text())
 
     @Slot()
-    def show_about(self) -> QMessageBox:
-        """The About box: version, the device runs use, the libraries' versions, the licence notices' place."""
-        return open_text_box(self, "About MOSS", about_text(self.device_text()))
+    def show_about(self) -> AboutBox:
+        """The About box (non-blocking): version, the device runs use, the libraries' versions, the notices."""
+        box = AboutBox(about_text(self.device_text()), notices_markdown(), self)
+        box.open()
+        return box
 
     def show_shortcuts(self) -> QMessageBox:
         """Help > Keyboard Shortcuts: every shortcut of the window's actions (non-blocking)."""
@@ -270,9 +274,9 @@ class MainWindow(QMainWindow):
         self.controls.set_buttons(startable, running)
         self.start_action.setEnabled(startable)
         self.cancel_action.setEnabled(running)
-        for act in (self.open_picture_action, self.open_music_action, self.open_run_action):
+        for act in (self.open_picture_action, self.open_music_action, self.open_run_action, self.recent_runs_menu):
             act.setEnabled(not running)
-        for act in (self.export_action, self.export_point_action, self.export_morph_action):
+        for act in (self.export_action, self.export_point_action, self.export_full_action, self.export_morph_action):
             act.setEnabled(self.result is not None and not running)
         self.export_morph_action.setEnabled(self.export_morph_action.isEnabled() and not self.exports.busy)
         self.inputs.set_editable(not running)
@@ -299,6 +303,7 @@ class MainWindow(QMainWindow):
         self._outcome = ""
         self.status_bar.clear_notice()
         self._autosaved_dir = None
+        self.runner.autosave_dir = autosave.new_run_dir()  # a folder of its own: the history keeps the last runs
         self.controls.say(f"Starting: loading the inputs ({settings.quality}, {settings.points} points, "
                           f"up to {settings.steps} steps)")
         self.runner.start(settings)
@@ -321,7 +326,7 @@ class MainWindow(QMainWindow):
     @Slot(float, str)
     def _on_progress(self, fraction: float, message: str) -> None:
         if not self._cancelling:
-            self.controls.set_progress(fraction)
+            self.controls.show_progress(fraction, message)
             self.statusBar().showMessage(message)
 
     @Slot(str, str)
@@ -330,12 +335,22 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_autosaved(self, folder: Path) -> None:
-        self._autosaved_dir = Path(folder)
+        if self._unsaved is not None and self.result is self._unsaved:  # a cancelled run, saved after it was shown
+            autosave.mark(Path(folder), True)
+            self.exports.adopt(Path(folder))
+        else:
+            self._autosaved_dir = Path(folder)
+        self._unsaved = None
+        autosave.prune(self.store.autosave_cap_mb, keep=(Path(folder), self.exports.run_dir))
 
     @Slot(object)
     def _on_finished(self, result) -> None:
+        if self._autosaved_dir is not None:  # File > Recent Runs says which runs were cancelled
+            autosave.mark(self._autosaved_dir, result.optimisation.cancelled)
         self.show_result(result)
         self.exports.adopt(self._autosaved_dir)  # the exports render from the autosave
+        # a cancelled run is autosaved just after it is shown (worker.FrontWorker.run): adopted then
+        self._unsaved = result if result.optimisation.cancelled and self._autosaved_dir is None else None
         self._autosaved_dir = None
 
     def show_result(self, result) -> None:
@@ -376,70 +391,48 @@ class MainWindow(QMainWindow):
         self._update_actions()
         self.errors.show(message)
 
-    # --- reopening a run ------------------------------------------------------------------------------------------
+    # --- reopening a run (moss_app.run_opener) -----------------------------------------------------------------------
 
     @Slot()
     def choose_run(self) -> None:
-        start = str(self.store.last_run_dir or Path.home())
-        name = QFileDialog.getExistingDirectory(self, "Open run folder", start)
-        if name:
-            self.open_run(Path(name))
+        self.opener.choose()
 
     def open_run(self, run_dir: Path, remember: bool = True) -> bool:
-        """Show the run stored in ``run_dir``; a foreign or damaged folder shows a dialog and changes nothing.
-
-        ``remember``: File > Open Run starts in its folder next time (not for the autosave offered back).
-        """
-        if self.running:
-            return False
-        try:
-            result = read_run(run_dir)  # everything is read before anything on screen changes
-        except MossError as exc:
-            self.errors.show(str(exc))
-            return False
-        if remember:
-            self.store.last_run_dir = Path(run_dir).parent
-        self.player.stop()
-        self.show_result(result)
-        self.exports.adopt(Path(run_dir))
-        self.statusBar().showMessage(f"Opened {run_dir}", 8000)
-        return True
+        """Show the run in ``run_dir`` with its own picture, song and settings (``RunOpener.open``)."""
+        return self.opener.open(run_dir, remember)
 
     @Slot()
     def offer_last_run(self) -> QMessageBox | None:
-        """Ask, without blocking, whether to reopen the autosaved run (when there is one and nothing is shown)."""
-        saved = autosave.saved_run()
-        if saved is None or self.result is not None or self.running:
-            return None
-        folder, written = saved
-        box = QMessageBox(QMessageBox.Icon.Question, "MOSS", f"Reopen your last run from {written:%d %b %Y, %H:%M}?",
-                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
-        box.finished.connect(self._on_reopen_answer)
-        self.reopen_box, self._offered_run = box, folder
-        box.open()
-        return box
+        """Ask, without blocking, whether to reopen the newest autosaved run (``RunOpener.offer_last``)."""
+        return self.opener.offer_last()
 
-    @Slot(int)
-    def _on_reopen_answer(self, _result: int) -> None:
-        box, self.reopen_box = self.reopen_box, None
-        if box is None:
-            return
-        yes = box.standardButton(box.clickedButton()) == QMessageBox.StandardButton.Yes
-        box.deleteLater()
-        if yes:
-            self.open_run(self._offered_run, remember=False)
+    @property
+    def reopen_box(self) -> QMessageBox | None:
+        return self.opener.reopen_box
 
     # --- closing --------------------------------------------------------------------------------------------------
 
-    def shutdown(self) -> None:
-        """Cancel any run and stop the worker thread, waiting for it (idempotent)."""
-        if self.runner.qthread.isRunning() and not self.runner.shutdown():
-            log.warning("the worker thread did not stop in time")
+    def shutdown(self, timeout_ms: int = 60000) -> bool:
+        """Drop any run (nothing of it rendered or saved) and stop the worker thread, waiting up to ``timeout_ms``;
+        True once it has stopped (idempotent: call it again to wait longer)."""
+        return not self.runner.qthread.isRunning() or self.runner.shutdown(timeout_ms, abandon=True)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
+        """Quit at once: a run going on is abandoned (``QUIT_WAIT_MS``).
+
+        The decision: quitting is not cancelling. A cancel keeps the best front so far and autosaves it; a quit drops
+        the run at its next check, renders and saves nothing of it (the runs autosaved before stay as they were), and
+        the window closes within ``QUIT_WAIT_MS``. Should the engine still be in a long step, or writing an autosave
+        (which ``io.atomic`` writes whole or not at all), the window closes anyway and the process waits for the
+        worker once its event loop has ended (``aboutToQuit``), so nothing is left half-written.
+        """
         self.store.geometry = self.saveGeometry()
         self.store.sync()
         self.player.close()
-        self.shutdown()
+        if not self.shutdown(QUIT_WAIT_MS):
+            log.info("the run had not stopped %d ms after quitting: the process waits for it", QUIT_WAIT_MS)
+            app = QCoreApplication.instance()
+            if app is not None:
+                app.aboutToQuit.connect(self.shutdown)
         self.exports.close()
         super().closeEvent(event)

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from moss_engine.reporting import FrontSnapshot
+import numpy as np
+
+from moss_engine.optimise.front import Anchors, hypervolume_2d
+from moss_engine.reporting import FrontSnapshot, Status
+
+#: Within this many percent of the crossfade, a front is "as good as a crossfade".
+SAME_AS_CROSSFADE_PERCENT = 0.5
+#: A stage of the engine (``reporting.STAGES``) in the app's words.
+STAGE_WORDS = {"measuring": "Measuring the crossfade", "optimising": "Optimising", "between": "Trying points between "
+               "neighbours", "refining": "Refining the phase", "rendering": "Rendering the points",
+               "listening": "Listening to the points"}
 
 
 def seconds_text(value: float) -> str:
@@ -13,26 +23,69 @@ def seconds_text(value: float) -> str:
     return f"{value:.0f} s" if value < 90 else f"{value / 60:.1f} min"
 
 
-def snapshot_line(snapshot: FrontSnapshot) -> str:
-    """The step, the hypervolume, the speed and an upper bound on the time left, each part kept whole on its line."""
-    rate = snapshot.step / snapshot.elapsed_s if snapshot.elapsed_s > 0 else 0.0
-    parts = [f"step {snapshot.step}/{snapshot.steps}", f"HV {snapshot.hypervolume:.3f}"]
-    if rate > 0:
-        parts.append(f"{rate:.2f} steps/s")
-        parts.append(f"ETA ≤ {seconds_text((snapshot.steps - snapshot.step) / rate)}")
-    # no-break spaces: "ETA" and "≤ 1 s" were wrapped apart in the narrow column
-    return "  ·  ".join(part.replace(" ", "\u00a0") for part in parts)
+def crossfade_gain(hypervolume: float, crossfade_visual: np.ndarray, crossfade_audio: np.ndarray) -> float | None:
+    """How much better a front is than a plain crossfade, in percent: ``100 * (HV_front / HV_crossfade - 1)``.
+
+    HV is the hypervolume the engine reports (``optimise.front``): the area of the (picture loss, music loss) plane
+    a front dominates, both losses scaled so that the all-music mask is (1, 0) and the all-image mask (0, 1), up to
+    the reference point (1.1, 1.1). HV_crossfade is the same area for the uniform crossfade measured at the start of
+    the run (its levels from the music to the picture); its two ends are those anchors, so both areas share one
+    scale. 12 % better: the front dominates 12 % more of that plane than the crossfade does (it reaches trade-offs
+    the crossfade cannot: less music lost for the same picture, or more picture for the same music). None when
+    the crossfade is unknown (an older run folder) or dominates nothing.
+    """
+    visual, audio = np.asarray(crossfade_visual, dtype=float), np.asarray(crossfade_audio, dtype=float)
+    if visual.size < 2 or visual.shape != audio.shape:
+        return None
+    anchors = Anchors(music_visual=visual[0], music_audio=audio[0], image_visual=visual[-1], image_audio=audio[-1])
+    baseline = hypervolume_2d(anchors.normalise(visual, audio))
+    return None if baseline <= 0 else 100.0 * (float(hypervolume) / baseline - 1.0)
+
+
+def gain_words(gain: float | None) -> str:
+    """``front 12% better than a crossfade`` (or ``as good as``, ``3% short of``); "" when unknown."""
+    if gain is None:
+        return ""
+    if abs(gain) < SAME_AS_CROSSFADE_PERCENT:
+        return "front as good as a crossfade"
+    return f"front {abs(gain):.0f}% {'better than' if gain > 0 else 'short of'} a crossfade"
+
+
+def snapshot_gain(snapshot: FrontSnapshot) -> str:
+    """The front so far against the crossfade, in words (``crossfade_gain``)."""
+    return gain_words(crossfade_gain(snapshot.hypervolume, snapshot.crossfade_visual, snapshot.crossfade_audio))
+
+
+def stage_line(status: Status, steps_per_s: float | None = None) -> str:
+    """What the run is doing, in words: ``Optimising: step 53 of 80 (1.9 steps/s)``, ``Refining the phase: point 3
+    of 7``, ``Listening to the points: 4 of 12``."""
+    words = STAGE_WORDS.get(status.stage, status.stage.capitalize())
+    if status.step is None:
+        return words
+    if status.stage == "optimising":
+        speed = f" ({steps_per_s:.2g} {status.unit}s/s)" if steps_per_s else ""
+        return f"{words}: {status.unit} {status.step} of {status.steps}{speed}"
+    return f"{words}: {status.step} of {status.steps}"
+
+
+def running_line(stage: str, gain: str, left: str) -> str:
+    """The status line while a run goes on: its stage, then the front against the crossfade and the time left."""
+    details = "  ·  ".join(part.replace(" ", "\u00a0") for part in (gain, left) if part)  # each part kept whole
+    return f"{stage}\n{details}" if details else stage
 
 
 def outcome_line(result) -> str:
-    """How a finished ``RunResult`` ended: done, converged early or cancelled, its points, steps, time and HV."""
+    """How a finished ``RunResult`` ended: done, converged early or cancelled, its points, steps, time and how much
+    better than a crossfade its front is (``crossfade_gain``)."""
     opt = result.optimisation
     how = "Cancelled, best front so far" if opt.cancelled else ("Converged early" if opt.stopped_early else "Done")
     count = f"{len(result.points)} points"
     if len(result.points) < result.settings.points:  # near-duplicates and beaten points are not offered twice
         count = f"{len(result.points)} of {result.settings.points} points (the others were duplicates or beaten)"
     steps = f"{opt.steps_done} step{'s' if opt.steps_done != 1 else ''}"
-    return f"{how}: {count} after {steps} in {seconds_text(opt.elapsed_s)}  ·  HV\u00a0{result.hypervolume:.3f}"
+    line = f"{how}: {count} after {steps} in {seconds_text(opt.elapsed_s)}"
+    gain = gain_words(crossfade_gain(result.hypervolume, result.crossfade_visual, result.crossfade_audio))
+    return f"{line}  ·  {gain}" if gain else line
 
 
 def is_stale(then, now) -> bool:

@@ -20,7 +20,17 @@ DEFAULTS: dict[str, object] = {
     "last_run_dir": "",  # JSON: the Advanced fields the user changed, by name
     "recent/picture": "[]",  # JSON: the last pictures opened, newest first
     "recent/music": "[]",  # JSON: the last songs opened, newest first
+    "view/colour_map": "inferno",  # the colour map of the spectrogram, mask and music views (ui/colour_maps.py)
+    "picture/options": "{}",  # JSON: the picture's controls the user changed (invert, gamma, fit)
+    "autosave/cap_mb": 2048,  # the autosave history's disk cap (moss_app.autosave.DEFAULT_CAP_MB)
+    "last_dir/picture": "",  # the folder each kind of file dialog was last used in ("run": last_run_dir)
+    "last_dir/music": "",
+    "last_dir/export": "",
 }
+
+#: The key of the folder each kind of file dialog was last used in (``last_dir``).
+_DIR_KEYS = {"picture": "last_dir/picture", "music": "last_dir/music", "run": "last_run_dir",
+             "export": "last_dir/export"}
 
 #: File > Open Recent keeps this many pictures and this many songs.
 MAX_RECENT = 8
@@ -112,6 +122,19 @@ class SettingsStore:
     def advanced_overrides(self, overrides: dict) -> None:
         self._settings.setValue("advanced/overrides", json.dumps(overrides))
 
+    @property
+    def picture_options(self) -> dict:
+        """The picture's controls the user changed (invert, gamma, fit), {} when none or the text is damaged."""
+        try:
+            value = json.loads(self._get("picture/options"))
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    @picture_options.setter
+    def picture_options(self, options: dict) -> None:
+        self._settings.setValue("picture/options", json.dumps(options))
+
     def recent(self, kind: str) -> list[Path]:
         """The last files of ``kind`` ("picture" or "music") opened, newest first ([] when the text is damaged)."""
         try:
@@ -126,6 +149,31 @@ class SettingsStore:
         paths = [path] + [p for p in self.recent(kind) if p != path]
         self._settings.setValue(f"recent/{kind}", json.dumps([str(p) for p in paths[:MAX_RECENT]]))
         return paths[:MAX_RECENT]
+
+    @property
+    def autosave_cap_mb(self) -> int:
+        """The disk the autosave history may take, in MB (at least 100)."""
+        return max(100, self._get("autosave/cap_mb"))
+
+    @autosave_cap_mb.setter
+    def autosave_cap_mb(self, megabytes: int) -> None:
+        self._settings.setValue("autosave/cap_mb", max(100, int(megabytes)))
+
+    def last_dir(self, purpose: str) -> Path | None:
+        """The folder the ``purpose`` ("picture", "music", "run", "export") file dialog was last used in, or None."""
+        return self._path(_DIR_KEYS[purpose])
+
+    def set_last_dir(self, purpose: str, folder: Path | None) -> None:
+        self._settings.setValue(_DIR_KEYS[purpose], "" if folder is None else str(folder))
+
+    @property
+    def colour_map(self) -> str:
+        """The views' colour map by name (``moss_app.ui.colour_maps.COLOUR_MAPS``; its users check the name)."""
+        return self._get("view/colour_map")
+
+    @colour_map.setter
+    def colour_map(self, name: str) -> None:
+        self._settings.setValue("view/colour_map", name)
 
     def sync(self) -> None:
         """Write to disk now (QSettings also does so on its own, later)."""

@@ -21,6 +21,9 @@ from moss_engine.run.morph import MORPH_FILES
 from moss_engine.run.plot import plot_front
 from moss_engine.settings import RunSettings
 
+from .eta import StepRate
+from .run_status import stage_line
+
 log = logging.getLogger(__name__)
 
 #: What the window says when the machine runs out of memory (the run is lost, the earlier results are not).
@@ -46,19 +49,38 @@ def freeze_snapshot(snapshot: FrontSnapshot) -> FrontSnapshot:
         elapsed_s=float(snapshot.elapsed_s))
 
 
+class Abandoned(BaseException):  # noqa: N818 (a signal, not an error)
+    """Raised out of the engine's ``should_stop`` when the window quits: the run ends where it is, nothing rendered
+    or saved. A ``BaseException``, so that no ``except Exception`` on the way up takes it for an engine error."""
+
+
 class _QtReporter:
-    """The engine's ``Reporter`` for the app: throttled signals out, the cancel flag in. Runs on the worker thread."""
+    """The engine's ``Reporter`` for the app: throttled signals out, the cancel flag in. Runs on the worker thread.
+
+    The progress line is the app's words for the engine's ``Status`` (``run_status.stage_line``) with the
+    optimiser's one speed, measured here on the monotonic clock over the steps it reports (coarse and full steps
+    alike, as the run goes).
+    """
 
     def __init__(self, worker: FrontWorker):
         self._worker = worker
         self._last_snapshot = -float("inf")
         self._last_progress = -float("inf")
+        self._rate = StepRate()
+        self._last_stage: str | None = None
 
     def progress(self, fraction: float, message: str, status: Status | None = None) -> None:
         now = time.monotonic()
-        if now - self._last_progress >= 1.0 / MAX_UPDATES_PER_S or fraction >= 1.0:
-            self._last_progress = now
-            self._worker.progress.emit(float(fraction), str(message))
+        rate = None
+        if status is not None and status.stage == "optimising" and status.step is not None:
+            self._rate.update(status.step, now)
+            rate = self._rate.per_second(now)
+        stage = status.stage if status is not None else None
+        # a new stage is always said at once: its next report may be seconds away (a phase-refined point)
+        if now - self._last_progress >= 1.0 / MAX_UPDATES_PER_S or fraction >= 1.0 or stage != self._last_stage:
+            self._last_progress, self._last_stage = now, stage
+            words = stage_line(status, rate) if status is not None else str(message)
+            self._worker.progress.emit(float(fraction), words)
 
     def notice(self, kind: str, message: str) -> None:
         self._worker.notice.emit(str(kind), str(message))  # never throttled: the user must see it
@@ -70,6 +92,8 @@ class _QtReporter:
             self._worker.snapshot.emit(freeze_snapshot(snapshot))
 
     def should_stop(self) -> bool:
+        if self._worker.abandon_requested():
+            raise Abandoned
         return self._worker.cancel_requested()
 
 
@@ -78,14 +102,16 @@ class FrontWorker(QObject):
 
     Signals:
         snapshot(FrontSnapshot): the front so far, frozen copies, at most ``MAX_UPDATES_PER_S`` a second.
-        progress(float, str): work done in [0, 1] and a status line.
+        progress(float, str): the whole run's share done in [0, 1] (every stage counted: ``progress_plan.stage_spans``)
+            and what it is doing in words (``run_status.stage_line``, with the optimiser's one speed).
         notice(str, str): something that stays true for the rest of the run: its kind (``reporting.NOTICE_*``)
             and its words.
         finished(RunResult): the run ended, completed or cancelled (a cancelled run keeps the best front so far;
             ``result.optimisation.cancelled`` says which).
         failed(str): the run stopped with an error: the engine's one-line message, or "internal error: ...".
-        autosaved(Path): the finished run was written as a run folder there (emitted just before ``finished``; not
-            for a run cancelled before it had any point, nor when writing failed: that is only logged).
+        autosaved(Path): the finished run was written as a run folder there (emitted just before ``finished``; for a
+            cancelled run just after it, so that Cancel takes effect at once; not for a run cancelled before it had
+            any point, nor when writing failed: that is only logged).
     """
 
     snapshot = Signal(object)
@@ -98,6 +124,7 @@ class FrontWorker(QObject):
     def __init__(self) -> None:
         super().__init__()
         self._cancel = threading.Event()
+        self._abandon = threading.Event()
 
     def reset(self) -> None:
         """Clear the cancel flag; called from the GUI thread before a run is requested."""
@@ -107,8 +134,16 @@ class FrontWorker(QObject):
         """Ask the running computation to stop at its next check (thread-safe: call it from any thread)."""
         self._cancel.set()
 
+    def abandon(self) -> None:
+        """Quitting: end the run at its next check with nothing rendered, emitted or saved (thread-safe; final)."""
+        self._abandon.set()
+        self._cancel.set()
+
     def cancel_requested(self) -> bool:
         return self._cancel.is_set()
+
+    def abandon_requested(self) -> bool:
+        return self._abandon.is_set()
 
     @Slot(object, object)
     def run(self, settings: RunSettings, autosave_dir: Path | None = None) -> None:
@@ -118,6 +153,9 @@ class FrontWorker(QObject):
         """
         try:
             result = self._compute(settings)
+        except Abandoned:
+            log.info("the run was abandoned: the window quit")
+            return
         except MossError as exc:
             self.failed.emit(str(exc))
         except (RuntimeError, MemoryError) as exc:  # torch's OutOfMemoryError is a RuntimeError too
@@ -131,9 +169,15 @@ class FrontWorker(QObject):
             log.exception("the run failed")
             self.failed.emit(f"internal error: {type(exc).__name__}: {exc}")
         else:
-            if autosave_dir is not None and result.points:
+            if self.abandon_requested():  # quit while the run was finishing: nothing more to do for it
+                return
+            save = autosave_dir is not None and bool(result.points)
+            if save and not result.optimisation.cancelled:
+                self.progress.emit(1.0, "Writing the run folder")
                 self._autosave(result, Path(autosave_dir))
             self.finished.emit(result)
+            if save and result.optimisation.cancelled:  # Cancel gives the window back first (front.png takes seconds)
+                self._autosave(result, Path(autosave_dir))
 
     def _compute(self, settings: RunSettings):
         """``compute_front``; if the GPU runs out of memory even in chunks of one mask, the same run on the CPU.
@@ -221,10 +265,14 @@ class FrontRunner(QObject):
     def _done(self, *_args: object) -> None:
         self._busy = False
 
-    def shutdown(self, timeout_ms: int = 60000) -> bool:
-        """Cancel any run, stop the thread and wait for it; True when it ended within ``timeout_ms`` (idempotent)."""
+    def shutdown(self, timeout_ms: int = 60000, abandon: bool = False) -> bool:
+        """Cancel any run (``abandon``: drop it, as quitting does), stop the thread and wait for it; True when it ended
+        within ``timeout_ms`` (idempotent; call it again to wait longer)."""
         if self.qthread.isFinished():
             return True
+        if abandon:
+            self.worker.abandon()
+            self._busy = False  # no finished or failed will come for it
         self.worker.cancel()
         self.qthread.quit()
         return self.qthread.wait(timeout_ms)

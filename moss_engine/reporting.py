@@ -8,6 +8,9 @@ of steps) beside its human line; ``notice`` has a kind (``NOTICE_*``) beside its
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -95,3 +98,54 @@ class NullReporter:
 
     def should_stop(self) -> bool:
         return False
+
+
+class Stopped(Exception):  # noqa: N818 (a signal, not an error)
+    """Raised by ``check_stop`` inside a long computation when the caller asked to stop: the computation's result is
+    dropped, and whoever set up ``stop_checks`` catches it."""
+
+
+_STOP_CHECK: ContextVar[Callable[[], bool] | None] = ContextVar("moss_stop_check", default=None)
+
+
+@contextmanager
+def stop_checks(should_stop: Callable[[], bool]) -> Iterator[None]:
+    """Within this block, ``check_stop`` (called between iterations of a long inner loop, such as phase refinement)
+    raises ``Stopped`` once ``should_stop()`` is True: a loop a few layers down, whose signature knows no reporter,
+    can still stop within a fraction of a second."""
+    token = _STOP_CHECK.set(should_stop)
+    try:
+        yield
+    finally:
+        _STOP_CHECK.reset(token)
+
+
+def check_stop() -> None:
+    """Raise ``Stopped`` if the innermost ``stop_checks`` block's caller asked to stop (nothing outside one)."""
+    should_stop = _STOP_CHECK.get()
+    if should_stop is not None and should_stop():
+        raise Stopped
+
+
+class SpanReporter:
+    """Passes reports on with their fraction mapped into ``[low, high]`` of a longer run (a stage of it).
+
+    Each stage of a run reports its own 0-1 fraction; the run as a whole reports one fraction that grows about evenly
+    with time when every stage's span is its share of the run's expected time (``pipeline.stage_spans``).
+    """
+
+    def __init__(self, reporter: Reporter, low: float, high: float):
+        self.reporter, self.low, self.high = reporter, low, high
+
+    def progress(self, fraction: float, message: str, status: Status | None = None) -> None:
+        share = min(1.0, max(0.0, fraction))
+        self.reporter.progress(self.low + share * (self.high - self.low), message, status)
+
+    def notice(self, kind: str, message: str) -> None:
+        self.reporter.notice(kind, message)
+
+    def partial(self, snapshot: FrontSnapshot) -> None:
+        self.reporter.partial(snapshot)
+
+    def should_stop(self) -> bool:
+        return self.reporter.should_stop()

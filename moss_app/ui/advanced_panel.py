@@ -26,6 +26,13 @@ SAMPLE_RATES = (16000, 22050, 32000, 44100, 48000)
 _BASE = {name: f.default for name, f in RunSettings.__dataclass_fields__.items()}
 
 
+def narrow_combo(combo: QComboBox) -> None:
+    """Let ``combo`` be narrower than its longest entry (shown cut, whole in its list): a long entry must not widen
+    the inputs column past its edge, where it is clipped (the column scrolls up and down, never sideways)."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(8)
+
+
 def preset_values(preset: str) -> dict[str, Any]:
     """Every field this panel shows, as the preset ``preset`` (and RunSettings' defaults) would set it."""
     values = {k: _BASE[k] for k in ("start_s", "duration_s", "freq_scale", "db_range", "device", "seed")}
@@ -105,6 +112,7 @@ class AdvancedPanel(QWidget):
         body = QWidget()
         form = QFormLayout(body)
         form.setContentsMargins(12, 0, 0, 0)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # narrow: a label above its field, not cut
         self._wheel_guard = WheelGuard(self)
 
         def spin(key, label, lo, hi, tip, decimals=None, suffix="", special=None):
@@ -126,6 +134,7 @@ class AdvancedPanel(QWidget):
             for text, data in items:
                 box.addItem(text, data)
             box.setToolTip(tip)
+            narrow_combo(box)  # a long entry (a GPU's name) never widens the column
             guard_wheel(box, self._wheel_guard)
             box.currentIndexChanged.connect(lambda _i, k=key: self._edited(k))
             self.fields[key] = box

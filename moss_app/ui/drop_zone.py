@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
@@ -20,16 +21,26 @@ from PySide6.QtWidgets import (
 )
 
 from moss_engine.errors import MossInputError
-from moss_engine.io.audio import load_audio, probe_audio
+from moss_engine.io.audio import FFMPEG_SUFFIXES, SOUNDFILE_SUFFIXES, load_audio, probe_audio
 from moss_engine.io.image import load_image
 from moss_engine.run.video import spectrogram_panel
 
+from ..dialog_folders import remember, start_folder
+from .steady_label import SteadyLabel
+
+if TYPE_CHECKING:
+    from ..settings_store import SettingsStore
+
 KINDS = ("picture", "music")
-PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
-MUSIC_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".m4a", ".opus")
+#: Pictures the engine (Pillow) reads, common ones first; the Open dialog lists them all.
+PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".bmp", ".dib", ".gif", ".tif", ".tiff", ".webp",
+                    ".apng", ".jp2", ".j2k", ".tga", ".ppm", ".pgm", ".pbm", ".pnm", ".psd", ".ico", ".qoi", ".pcx",
+                    ".sgi")
+#: Every suffix the engine decodes (libsndfile's, then the bundled ffmpeg's: WMA, WebM, M4A, AAC, video soundtracks).
+MUSIC_SUFFIXES = tuple(sorted(SOUNDFILE_SUFFIXES)) + tuple(sorted(FFMPEG_SUFFIXES))
 _FILTERS = {
     "picture": f"Pictures ({' '.join('*' + s for s in PICTURE_SUFFIXES)});;All files (*)",
-    "music": f"Music ({' '.join('*' + s for s in MUSIC_SUFFIXES)});;All files (*)",
+    "music": f"Music and soundtracks ({' '.join('*' + s for s in MUSIC_SUFFIXES)});;All files (*)",
 }
 PREVIEW_SIZE = (240, 110)
 #: The music's thumbnail shows this much of the song, decoded at this rate (enough to see its shape, fast).
@@ -97,7 +108,8 @@ class DropZone(QFrame):
     Args:
         kind: ``"picture"`` or ``"music"``.
         preview: a widget shown instead of the built-in thumbnail, with ``inspect(path) -> found`` (raises
-            ``MossInputError``; a refused file changes nothing) and ``present(found)`` (the music's placement view).
+            ``MossInputError``; a refused file changes nothing) and ``present(found)`` (the music's placement view;
+            the picture's ``PicturePreview``, whose ``found`` is the ``LoadedImage``).
 
     Signals:
         file_changed(Path): a new, valid file was accepted. A refused file emits nothing and keeps the previous one;
@@ -134,8 +146,11 @@ class DropZone(QFrame):
         self.name_label = ElidedLabel("")
         self.name_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.details = QLabel("")
-        self.error_label = QLabel("")
-        self.error_label.setWordWrap(True)
+        # wraps rather than widening the zone past the column (a long summary was cut at the column's right edge)
+        self.details.setWordWrap(True)
+        self.details.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # two lines at most, the rest cut and whole in the tooltip: a refusal never stretches the zone or its view
+        self.error_label = SteadyLabel("")
         self.error_label.setStyleSheet("color: #d9534f;")
         self.error_label.hide()
 
@@ -158,8 +173,18 @@ class DropZone(QFrame):
 
     @property
     def error(self) -> str:
-        """Why the last file was refused ("" when the last one was accepted)."""
+        """Why the last file was refused ("" when the last one was accepted or the refusal was dismissed)."""
         return self.error_label.text() if not self.error_label.isHidden() else ""
+
+    def clear_refusal(self) -> None:
+        """Dismiss the refusal message: it answers one action, and the next action (a file accepted, a click on the
+        zone, any change to the inputs: ``InputsPanel``) makes it old news."""
+        self.error_label.hide()
+        self.error_label.setText("")
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        self.clear_refusal()
+        super().mousePressEvent(event)
 
     def set_file(self, path: str | Path, notify: bool = True) -> bool:
         """Validate ``path`` with the engine; on success show it and emit ``file_changed`` (if ``notify``)."""
@@ -171,8 +196,7 @@ class DropZone(QFrame):
             self.error_label.show()
             return False
         self._path = path
-        self.error_label.hide()
-        self.error_label.setText("")
+        self.clear_refusal()
         if self._custom_preview is not None:
             self._custom_preview.present(preview)
         elif isinstance(preview, QPixmap):
@@ -188,6 +212,10 @@ class DropZone(QFrame):
 
     def _inspect(self, path: Path) -> tuple[object, str]:
         """A preview (for the custom preview widget, if any) and a details line for ``path``, or ``MossInputError``."""
+        if self.kind == "picture" and self._custom_preview is not None:  # the engine's view of it (picture_controls)
+            image = self._custom_preview.inspect(path)
+            extra = ", transparent parts" if image.has_transparency else ""
+            return image, f"{image.size[0]} x {image.size[1]} px{extra}"
         if self.kind == "picture":
             image = load_image(path)
             pixmap = QPixmap(str(path))
@@ -206,12 +234,19 @@ class DropZone(QFrame):
         found = self._custom_preview.inspect(path) if self._custom_preview is not None else _spectrogram_thumbnail(path)
         return found, summary
 
+    #: The settings that remember where Open... was last used (the window sets it); None: it starts beside the file.
+    dialog_store: SettingsStore | None = None
+
     def choose_file(self) -> None:
-        """Ask for a file with a dialog and take it (if one was chosen)."""
-        start = str(self._path.parent) if self._path is not None else ""
+        """Ask for a file with a dialog and take it (if one was chosen). The dialog starts in the folder last used
+        for this kind of file (``moss_app.dialog_folders``: the user's Pictures or Music the first time)."""
+        if self.dialog_store is not None:
+            start = str(start_folder(self.dialog_store, self.kind))
+        else:
+            start = str(self._path.parent) if self._path is not None else ""
         name, _ = QFileDialog.getOpenFileName(self, f"Open {self.kind}", start, _FILTERS[self.kind])
-        if name:
-            self.set_file(name)
+        if name and self.set_file(name) and self.dialog_store is not None:
+            remember(self.dialog_store, self.kind, Path(name))
 
     @staticmethod
     def _single_local_file(event: QDragEnterEvent | QDropEvent) -> Path | None:

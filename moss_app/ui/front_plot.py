@@ -1,21 +1,27 @@
 """The Pareto front: live while a run optimises (the optimiser's audio loss against visual loss, with the uniform
 crossfade for comparison), then, finished, on the perceptual axis a listener would use (how like the song each point
-sounds, Zimtohrli's MOS), with clickable points whose tooltips give their MOS and loudness."""
+sounds, Zimtohrli's MOS), with clickable points whose tooltips give their own figures (all of them where points
+lie on top of each other)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPen
 
 from moss_engine.reporting import FrontSnapshot
 
 from .plots import style_plot
-from .theme import apply_palette
+from .theme import apply_palette, is_dark
+from .view_tools import on_palette_change
 
 FRONT_COLOUR = "#4e9be6"
 SELECTED_COLOUR = "#f0a020"
-CROSSFADE_COLOUR = "#9a9a9a"
+#: The crossfade's dashes: a grey with at least 4.5:1 contrast on the plot's background, light or dark, two
+#: device-independent pixels wide (a cosmetic pen), so the dashes stay visible at 150 % scaling and on a dark theme.
+CROSSFADE_COLOURS = {"light": "#55595f", "dark": "#c8ccd2"}
+CROSSFADE_WIDTH = 2.0
 #: The audio axis while optimising, and of a finished run that has no MOS (a moss-run/1 folder, or a platform without
 #: the perceptual model): the optimiser's own audio objective (``RunSettings.audio_objective``).
 OBJECTIVE_LABELS = {
@@ -32,6 +38,17 @@ def point_summary(index: int, point) -> str:
     mos = ": not measured" if point.mos is None else f" {point.mos:.2f}/5 (MOS)"
     lu = "" if point.loudness_lu is None else f", {point.loudness_lu:+.1f} LU against the song"
     return f"point {index}: alpha {point.alpha:.2f}, sounds like the song{mos}{lu}"
+
+
+def point_tip(index: int, point) -> str:
+    """A point's tooltip: ``point_summary`` and, below it, its two figures on the optimiser's own scales."""
+    return f"{point_summary(index, point)}\nvisual loss {point.visual:.4g}, audio loss {point.audio:.4g}"
+
+
+def crossfade_pen(dark: bool) -> QPen:
+    """The dashed crossfade line's pen for a ``dark`` (or light) background."""
+    return pg.mkPen(CROSSFADE_COLOURS["dark" if dark else "light"], width=CROSSFADE_WIDTH,
+                    style=Qt.PenStyle.DashLine, cosmetic=True)
 
 
 class FrontPlot(pg.PlotWidget):
@@ -59,14 +76,19 @@ class FrontPlot(pg.PlotWidget):
         self.showGrid(x=True, y=True, alpha=0.2)
         self.addLegend(offset=(-10, 10))
         # Items are created once; runs only change their data.
-        dashed = pg.mkPen(CROSSFADE_COLOUR, width=1.5, style=Qt.PenStyle.DashLine)
-        self.crossfade = self.plot([], [], pen=dashed, name="uniform crossfade")
+        self.crossfade = self.plot([], [], pen=crossfade_pen(is_dark()), name="uniform crossfade")
+        on_palette_change(self, self._recolour_crossfade)
         self.line = self.plot([], [], pen=pg.mkPen(FRONT_COLOUR, width=2), name="MOSS front")
+        # the tooltip is made from every point under the pointer (pyqtgraph's own lists three, then "others")
         self.scatter = pg.ScatterPlotItem(size=11, pen=pg.mkPen("w", width=1), brush=pg.mkBrush(FRONT_COLOUR),
-                                          hoverable=True, hoverSize=14, tip=self._tip)
+                                          hoverable=True, hoverSize=14)
         self.addItem(self.scatter)
+        self.scatter.sigHovered.connect(self._hovered)
+        # the selected point: a ring drawn above the others (so it stays visible on top of a neighbour), and not
+        # counted in the view's range (its larger symbol widened the range: the axes moved on each selection)
         self.marker = pg.ScatterPlotItem(size=18, pen=pg.mkPen(SELECTED_COLOUR, width=3), brush=None)
-        self.addItem(self.marker)
+        self.marker.setZValue(10)
+        self.addItem(self.marker, ignoreBounds=True)
         apply_palette(self, follow=False)  # again, now that the legend has its entries (its text was a pale grey)
         self.scatter.sigClicked.connect(self._clicked)
         self._selectable = False
@@ -75,10 +97,26 @@ class FrontPlot(pg.PlotWidget):
         #: What the audio axis shows now: "loss" (the optimiser's, live or a run without MOS) or "mos".
         self.audio_axis = "loss"
 
+    def _recolour_crossfade(self) -> None:
+        self.crossfade.setPen(crossfade_pen(is_dark()))
+
     def _tip(self, x: float, y: float, data) -> str | None:
+        """The tooltip of the point numbered ``data`` (None while the front is not a finished one)."""
         if self._selectable and data is not None and 0 <= int(data) < len(self._tips):
             return self._tips[int(data)]
         return None
+
+    def tip_for(self, indices) -> str:
+        """The tooltip over the points ``indices`` (all those under the pointer): each one's own figures, in their
+        order along the front; "" for none."""
+        tips = [self._tip(0.0, 0.0, i) for i in sorted({int(i) for i in indices})]
+        tips = [t for t in tips if t]
+        if len(tips) > 1:
+            tips.insert(0, f"{len(tips)} points here:")
+        return "\n\n".join(tips)
+
+    def _hovered(self, _item, points, _event=None) -> None:
+        self.getViewBox().setToolTip(self.tip_for(p.data() for p in points))
 
     def _set_audio_axis(self, axis: str, note: str = "") -> None:
         self.audio_axis = axis
@@ -133,7 +171,7 @@ class FrontPlot(pg.PlotWidget):
             self._set_audio_axis("loss", " · MOS not measured for this run")
             self._show(visual, np.array([p.audio for p in result.points]), result.crossfade_visual,
                        result.crossfade_audio)
-        self._tips = [point_summary(i, p) for i, p in enumerate(result.points)]
+        self._tips = [point_tip(i, p) for i, p in enumerate(result.points)]
         self._selectable = True
 
     def set_selected(self, index: int | None) -> None:

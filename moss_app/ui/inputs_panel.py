@@ -1,5 +1,11 @@
-"""What the next run is made of: the picture, the song with the picture's place in it, the quality and the Advanced
-section, kept in step with each other and remembered between sessions."""
+"""What the next run is made of: the picture with its controls, the song with the picture's place in it, the quality
+and the Advanced section, kept in step with each other and remembered between sessions.
+
+Every change (a file, the preset, an Advanced field, the rectangle, the picture's controls) is checked again at once,
+both ways: a problem shows (its text, the field's red outline, Start greyed) as soon as it is made, and goes as soon as
+it is fixed. A refusal message in a drop zone answers one action and goes with the next one: a file accepted, a click
+on the zone, or any change to the inputs.
+"""
 
 from __future__ import annotations
 
@@ -17,9 +23,13 @@ from moss_engine.io.audio import probe_audio
 from moss_engine.io.image import load_image
 from moss_engine.settings import PRESETS, RunSettings
 
-from .advanced_panel import AdvancedPanel, explain
+from ..preset_times import expected_time
+from .advanced_panel import AdvancedPanel, explain, narrow_combo
 from .drop_zone import MUSIC_SUFFIXES, PICTURE_SUFFIXES, DropZone, reason
+from .picture_controls import DEFAULTS as PICTURE_DEFAULTS
+from .picture_controls import PictureControls, PicturePreview
 from .placement_view import DrawnPlacement, PlacementView
+from .steady_label import SteadyLabel
 from .wheel_guard import WheelGuard, guard_wheel
 
 if TYPE_CHECKING:
@@ -29,10 +39,14 @@ if TYPE_CHECKING:
 SEGMENT_FIELDS = ("start_s", "duration_s")
 #: The Advanced fields the placement rectangle shows (the segment and the band).
 PLACEMENT_FIELDS = (*SEGMENT_FIELDS, "f0_hz", "f1_hz")
+#: What each preset is; its expected time on this machine (``moss_app.preset_times``) is added to it.
+#: The song's view stays this tall at most, so that at 1280x800 the picture, its controls, the song and the quality are
+#: all in sight with Advanced closed (pyqtgraph's own size hint, 480 px, pushed the quality out of sight).
+PLACEMENT_MAX_HEIGHT = 240
 PRESET_HINTS = {
-    "preview": "22 kHz, 8 points, up to 80 steps: a quick look (a few minutes on a CPU)",
-    "standard": "44.1 kHz, 16 points, up to 300 steps: for a GPU",
-    "high": "44.1 kHz, 32 points, up to 1000 steps: a fine front, slow",
+    "preview": "22 kHz, 8 points, up to 80 steps: a quick look",
+    "standard": "44.1 kHz, 16 points, up to 300 steps: made for a GPU",
+    "high": "44.1 kHz, 32 points, up to 1000 steps: a fine front",
 }
 
 
@@ -85,8 +99,13 @@ class InputsPanel(QWidget):
     def __init__(self, store: SettingsStore, parent=None):
         super().__init__(parent)
         self.store = store
-        self.picture_zone = DropZone("picture")
+        self.picture_preview = PicturePreview()
+        self.picture_zone = DropZone("picture", preview=self.picture_preview)
+        self.picture_controls = PictureControls()
+        self.picture_controls.options_changed.connect(self._on_picture_options)
+        self._routing = False  # True while ``route`` gives several files out: their refusals stay
         self.placement_view = PlacementView()
+        self.placement_view.setMaximumHeight(PLACEMENT_MAX_HEIGHT)
         self.placement_view.placement_changed.connect(self._on_placement)
         self.placement_view.reset_requested.connect(self._on_placement_reset)
         self.music_zone = DropZone("music", preview=self.placement_view)
@@ -96,14 +115,15 @@ class InputsPanel(QWidget):
         self.preset_combo = QComboBox()
         for name in PRESETS:
             self.preset_combo.addItem(name.capitalize(), name)
-            self.preset_combo.setItemData(self.preset_combo.count() - 1, PRESET_HINTS.get(name, ""),
-                                          Qt.ItemDataRole.ToolTipRole)
         self.preset_combo.setToolTip("How fine the front is, and so how long the run takes")
+        narrow_combo(self.preset_combo)
+        self.preset_hint = SteadyLabel(tip="How long a run of this preset should take here, at most")
         self._wheel_guard = WheelGuard(self)
         guard_wheel(self.preset_combo, self._wheel_guard)
         self.preset_combo.currentIndexChanged.connect(self._on_preset)
         form = QFormLayout()
         form.addRow("Quality", self.preset_combo)
+        form.addRow(self.preset_hint)
         self.advanced = AdvancedPanel(available_devices())
         self.advanced.overrides_changed.connect(self._on_overrides)
         # opened: scroll it into sight (its fields below the toggle, as many as fit)
@@ -114,6 +134,7 @@ class InputsPanel(QWidget):
         column_layout = QVBoxLayout(column)
         column_layout.setContentsMargins(0, 0, 0, 0)
         column_layout.addWidget(self.picture_zone)
+        column_layout.addWidget(self.picture_controls)
         column_layout.addWidget(self.music_zone)
         column_layout.addLayout(form)
         column_layout.addWidget(self.advanced)
@@ -135,6 +156,8 @@ class InputsPanel(QWidget):
         self.preset_combo.setCurrentIndex(max(0, index))
         self.advanced.set_preset(self.preset_combo.currentData())
         self.advanced.set_overrides(self.store.advanced_overrides)
+        self.picture_controls.set_options(self.store.picture_options)
+        self.picture_preview.set_options(self.picture_controls.options())
         for zone, given, last in ((self.picture_zone, picture, self.store.last_picture),
                                   (self.music_zone, music, self.store.last_music)):
             for candidate in (given, last):
@@ -162,8 +185,8 @@ class InputsPanel(QWidget):
         return self.preset_combo.currentData()
 
     def settings_overrides(self) -> dict[str, Any]:
-        """The Advanced changes as ``make_settings`` keywords."""
-        return self.advanced.settings_overrides()
+        """The Advanced changes and the picture's controls changed, as ``make_settings`` keywords."""
+        return {**self.advanced.settings_overrides(), **self.picture_controls.settings_overrides()}
 
     def check(self, make: Callable[[], RunSettings]) -> tuple[RunSettings | None, str]:
         """The settings ``make`` builds from these inputs (None when they cannot be made) and why they cannot, in
@@ -190,12 +213,22 @@ class InputsPanel(QWidget):
 
     def set_editable(self, editable: bool) -> None:
         """Lock the inputs while a run uses them (the column still scrolls)."""
-        for widget in (self.picture_zone, self.music_zone, self.placement_view, self.preset_combo, self.advanced):
+        for widget in (self.picture_zone, self.picture_controls, self.music_zone, self.placement_view,
+                       self.preset_combo, self.advanced):
             widget.setEnabled(editable)
 
     def open_file(self, kind: str, path: Path) -> bool:
         """Put ``path`` in the ``kind`` ("picture" or "music") zone; False (the zone says why) if it is refused."""
         return (self.picture_zone if kind == "picture" else self.music_zone).set_file(path)
+
+    def show_settings(self, quality: str, overrides: dict[str, Any]) -> None:
+        """Show the preset ``quality`` with the Advanced ``overrides`` (a reopened run's), remembered as if typed."""
+        self.preset_combo.setCurrentIndex(max(0, self.preset_combo.findData(quality)))
+        self.advanced.set_overrides(overrides)
+        self.picture_controls.set_options({k: v for k, v in overrides.items() if k in PICTURE_DEFAULTS})
+        self.store.picture_options = self.picture_controls.changed()
+        self.picture_preview.set_options(self.picture_controls.options())
+        self._on_overrides(self.advanced.overrides())
 
     def take_drops(self, window: QWidget) -> None:
         """Files dropped anywhere on ``window`` go to their zones: a picture and a song together, which a zone (one
@@ -220,15 +253,20 @@ class InputsPanel(QWidget):
         audio. Returns the zone each went to ("picture", "music" or "" when neither); ``refused`` says the others."""
         routed: list[str] = []
         reasons: list[str] = []
-        for path in paths:
-            kind, why = _kind_of(path)
-            if why:
-                reasons.append(why)
-            zone = {"picture": self.picture_zone, "music": self.music_zone}.get(kind)
-            if zone is not None and not zone.set_file(path):
-                reasons.append(zone.error)
-                kind = ""
-            routed.append(kind)
+        self._dismiss_refusals()  # a new drop is a new action; its own refusals stay until the next one
+        self._routing = True
+        try:
+            for path in paths:
+                kind, why = _kind_of(path)
+                if why:
+                    reasons.append(why)
+                zone = {"picture": self.picture_zone, "music": self.music_zone}.get(kind)
+                if zone is not None and not zone.set_file(path):
+                    reasons.append(zone.error)
+                    kind = ""
+                routed.append(kind)
+        finally:
+            self._routing = False
         refused = [p.name for p, k in zip(paths, routed, strict=True) if not k]
         if refused:
             self.refused.emit(refused, "\n".join(reasons))
@@ -236,8 +274,16 @@ class InputsPanel(QWidget):
 
     # --- keeping the inputs in step -----------------------------------------------------------------------------------
 
+    def _dismiss_refusals(self) -> None:
+        """The zones' refusal messages are old news once the user does something else (not while ``route`` is
+        still handing out the files of the same drop)."""
+        if not self._routing:
+            for zone in (self.picture_zone, self.music_zone):
+                zone.clear_refusal()
+
     @Slot(object)
     def _on_picture(self, path: Path) -> None:
+        self._dismiss_refusals()
         self.store.last_picture = path
         self.store.add_recent("picture", path)
         self.changed.emit()
@@ -245,6 +291,7 @@ class InputsPanel(QWidget):
     @Slot(object)
     def _on_music(self, path: Path) -> None:
         # a segment chosen in another song means nothing in this one (the band still does)
+        self._dismiss_refusals()
         self._keep_overrides_but(SEGMENT_FIELDS)
         self.store.last_music = path
         self.store.add_recent("music", path)
@@ -252,6 +299,7 @@ class InputsPanel(QWidget):
 
     @Slot(int)
     def _on_preset(self, _index: int) -> None:
+        self._dismiss_refusals()
         self.store.preset = self.quality
         self.advanced.set_preset(self.quality)
         self._show_placement()
@@ -259,15 +307,47 @@ class InputsPanel(QWidget):
 
     @Slot(dict)
     def _on_overrides(self, overrides: dict) -> None:
+        self._dismiss_refusals()
         self.store.advanced_overrides = overrides
         self._show_placement()
         self.changed.emit()
 
+    @Slot(dict)
+    def _on_picture_options(self, options: dict) -> None:
+        """Invert, gamma or fit changed: the preview shows it, the store remembers the changes from the defaults."""
+        self._dismiss_refusals()
+        self.store.picture_options = self.picture_controls.changed()
+        self.picture_preview.set_options(options)
+        self.changed.emit()
+
     def _show_placement(self) -> None:
-        """Draw the rectangle where the Advanced segment and band put it."""
+        """Draw the rectangle where the Advanced segment and band put it, under the run's Nyquist limit (half the
+        preset's or the Advanced sample rate: the view clamps the rectangle to it), and say the presets' times."""
         value = self.advanced.value
+        set_limit = getattr(self.placement_view, "set_limit_hz", None)  # PlacementView's, from issue 16.2 on
+        if set_limit is not None:
+            set_limit(float(value("sample_rate")) / 2)
         self.placement_view.set_placement(DrawnPlacement(float(value("start_s")), float(value("duration_s")),
                                                     float(value("f0_hz")), float(value("f1_hz"))))
+        self._show_times()
+
+    def _show_times(self) -> None:
+        """Each preset's expected time on the device the run would use, with the Advanced changes and the segment
+        (the song's length when known): in its menu entry on a CPU, and in the hint under the menu."""
+        try:
+            device_type = resolve_device(str(self.advanced.value("device"))).type
+        except MossError:
+            device_type = "cpu"
+        song_s = self.placement_view.song_length if self.music is not None else None
+        overrides = self.advanced.overrides()
+        for index in range(self.preset_combo.count()):
+            name = self.preset_combo.itemData(index)
+            short, sentence = expected_time(name, device_type, overrides, song_s)
+            self.preset_combo.setItemText(index, f"{name.capitalize()}  ({short})" if short else name.capitalize())
+            hint = f"{PRESET_HINTS.get(name, name)}; {sentence}"
+            self.preset_combo.setItemData(index, hint, Qt.ItemDataRole.ToolTipRole)
+            if index == self.preset_combo.currentIndex():
+                self.preset_hint.setText(hint)
 
     @Slot(object)
     def _on_placement(self, placement: DrawnPlacement) -> None:
@@ -277,11 +357,14 @@ class InputsPanel(QWidget):
                          f1_hz=placement.f1_hz)
         self.advanced.set_overrides(overrides)
         self.store.advanced_overrides = self.advanced.overrides()
+        self._dismiss_refusals()
+        self._show_times()
         self.changed.emit()
 
     @Slot()
     def _on_placement_reset(self) -> None:
         """Double-click on the song: back to the preset's segment and band (other Advanced changes stay)."""
+        self._dismiss_refusals()
         self._keep_overrides_but(PLACEMENT_FIELDS)
         self.changed.emit()
 

@@ -1,12 +1,20 @@
-"""The mask of the selected front point as a heatmap: 0 = the music's own cell, 1 = the picture's."""
+"""The mask of the selected front point as a heatmap over the placement's seconds and frequencies: 0 = the music's
+own cell, 1 = the picture's; zoom, pan, a cursor readout and a 0..1 colour bar, as the spectrogram view has."""
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
 
-from .plots import add_image, style_plot
+from . import colour_maps
+from .plots import FrequencyAxis, add_image, style_plot
+from .readout import SEP, FrequencyScale, cell_at, mask_readout
 from .theme import set_empty
+from .view_tools import ExploringViewBox, Readout, add_colour_bar, show_reset_button
+
+#: The colour bar's scale: what the two ends of a mask mean.
+MASK_TICKS = [(0.0, "0 music"), (0.5, "0.5"), (1.0, "1 picture")]
 
 
 def mask_of(logits: np.ndarray) -> np.ndarray:
@@ -15,27 +23,82 @@ def mask_of(logits: np.ndarray) -> np.ndarray:
 
 
 class MaskView(pg.PlotWidget):
-    """A (freq, time) mask, low frequencies at the bottom; one ``ImageItem`` updated in place."""
+    """A (freq, time) mask, low frequencies at the bottom; one ``ImageItem`` updated in place.
+
+    Given the run's placement and frequency scale, the mask is drawn over the placement's seconds and kHz (Hz on a
+    log axis) as the spectrogram beside it; without them, over its cells.
+    """
 
     #: What the view says while it shows nothing.
     HINT = "Pick a point of the front to see its mask"
 
     def __init__(self, parent=None):
-        super().__init__(parent)
-        style_plot(self, "time cell", "frequency cell", title="mask (0 = music, 1 = picture)", still=True,
-                   tip="The mask of the selected point: for each time and frequency cell, how much of the sound\n"
-                       "comes from the picture's spectrogram (1, yellow) rather than the music's (0, dark).")
-        self.image = add_image(self, "viridis")
-        set_empty(self, self.HINT)
+        axis = FrequencyAxis("left")
+        super().__init__(parent, viewBox=ExploringViewBox(), axisItems={"left": axis})
+        self.frequency_axis = axis
+        style_plot(self, "time (s)", "frequency (kHz)", title="mask (0 = music, 1 = picture)",
+                   tip="The mask of the selected point: for each time and frequency, how much of the sound comes\n"
+                       "from the picture's spectrogram (1, bright) rather than the music's (0, dark).\n"
+                       "Wheel: zoom; drag: pan; double-click: all.")
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # nothing to type here
+        show_reset_button(self)
+        self.image = add_image(self, colour_maps.current())
+        colour_maps.follow(self, self.image)
+        self.colour_bar = add_colour_bar(self, (0.0, 1.0), "", ticks=MASK_TICKS)
+        self.colour_bar.axis.setWidth(62)
+        self.readout = Readout(self, self.readout_text)
+        self._mask: np.ndarray | None = None  # (rows, cols) in display space: row 0 = the highest frequency
+        self._extent = (0.0, 1.0, 0.0, 1.0)
+        self._scale: FrequencyScale | None = None
+        self._show_empty()
 
-    def show_mask(self, logits: np.ndarray) -> None:
+    def show_mask(self, logits: np.ndarray, placement=None, scale: FrequencyScale | None = None) -> None:
+        """Show a point's mask; with ``placement`` (``moss_engine.dsp.target.Placement``) and the view's frequency
+        ``scale``, over the placement's seconds and frequencies, else over its cells."""
+        mask = mask_of(logits)
+        rows, cols = mask.shape
+        if placement is not None and scale is not None:
+            extent = (placement.t0_s, placement.t1_s, scale.to_y(placement.f0_hz), scale.to_y(placement.f1_hz))
+            self.frequency_axis.set_scale(scale)
+            self.setLabel("bottom", "time (s)")
+            self.setLabel("left", "frequency (Hz, log scale)" if scale.kind == "log" else "frequency (kHz)")
+        else:
+            extent, scale = (0.0, float(cols), 0.0, float(rows)), None
+            self.frequency_axis.set_scale(None)
+            self.setLabel("bottom", "time cell")
+            self.setLabel("left", "frequency cell")
+        same_span = self._mask is not None and (extent, scale) == (self._extent, self._scale)
+        self._mask, self._extent, self._scale = mask, extent, scale
+        set_empty(self, None)
+        self.setMouseEnabled(x=True, y=True)
         # the logits are in display space (row 0 = the top of the picture, the highest frequency); the item's
         # row 0 is drawn at the bottom, so flip to keep the picture upright
-        mask = np.ascontiguousarray(mask_of(logits)[::-1])
-        set_empty(self, None)
-        self.image.setImage(mask, levels=(0.0, 1.0), autoLevels=False)
-        self.getViewBox().setRange(xRange=(0, mask.shape[1]), yRange=(0, mask.shape[0]), padding=0)
+        self.image.setImage(np.ascontiguousarray(mask[::-1]), levels=(0.0, 1.0), autoLevels=False)
+        x0, x1, y0, y1 = extent
+        self.image.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
+        vb = self.getViewBox()
+        if not same_span or vb.extent is None:  # a zoom the user made stays while stepping through the points
+            vb.fit(x0, x1, y0, y1)
+
+    def readout_text(self, x: float, y: float) -> str | None:
+        """What the readout says at view coordinates (x, y): time, frequency and the mask's value there."""
+        if self._mask is None:
+            return None
+        if self._scale is None:  # no placement: cells
+            cell = cell_at(x, y, self._extent, self._mask.shape)
+            if cell is None:
+                return None
+            row, col = cell
+            return f"cell {col}, {row}{SEP}mask {float(self._mask[self._mask.shape[0] - 1 - row, col]):.2f}"
+        return mask_readout(x, y, self._mask, self._extent, self._scale)
+
+    def _show_empty(self) -> None:
+        self._mask = None
+        self.readout.hide()
+        self.setMouseEnabled(x=False, y=False)
+        self.getViewBox().forget_extent()
+        set_empty(self, self.HINT)
 
     def clear_mask(self) -> None:
         self.image.clear()
-        set_empty(self, self.HINT)
+        self._show_empty()

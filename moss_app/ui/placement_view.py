@@ -15,13 +15,16 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
 
 from moss_engine.io.audio import load_audio
 from moss_engine.run.video import spectrogram_panel
 
+from . import colour_maps
 from .plots import style_plot
+from .readout import FrequencyScale, spectrogram_readout
 from .theme import set_empty
+from .view_tools import ExploringViewBox, Readout, show_reset_button
 
 #: The song is decoded at this rate for the view (or its own, if lower): 16 kHz at the top covers the default band.
 VIEW_RATE = 32000
@@ -29,6 +32,10 @@ VIEW_RATE = 32000
 VIEW_FRAMES = 2400
 #: The smallest rectangle a drag draws (s, kHz); smaller drags are clicks.
 MIN_DRAG = (0.2, 0.2)
+#: The overview's dB range (``song_overview``'s panel spans this far below the song's loudest cell).
+VIEW_DB_RANGE = 80.0
+#: The line at the highest frequency the run's rate can hold, and the shade above it.
+LIMIT_COLOUR = "#ff5a4e"
 
 
 @dataclass(frozen=True)
@@ -59,29 +66,25 @@ def song_overview(path: Path) -> SongOverview:
     samples = clip.samples.shape[-1]
     n_fft = 1024 if samples // VIEW_FRAMES <= 512 else 2048
     hop = int(np.clip(samples // VIEW_FRAMES, 64, n_fft // 2))
-    panel = spectrogram_panel(clip.samples, rate, n_fft, hop, 80.0, "linear")
+    panel = spectrogram_panel(clip.samples, rate, n_fft, hop, VIEW_DB_RANGE, "linear")
     return SongOverview(panel, samples / rate, rate / 2)
 
 
-class _DrawingViewBox(pg.ViewBox):
-    """A ViewBox whose left-button drag draws a rectangle (reported to ``on_draw(x0, y0, x1, y1, finished)``)."""
+class _DrawingViewBox(ExploringViewBox):
+    """A ViewBox whose left-button drag draws a rectangle (reported to ``on_draw(x0, y0, x1, y1, finished)``).
+
+    Drawing keeps the left button; the middle button pans, the right button zooms, Ctrl + wheel zooms about the
+    pointer (the plain wheel scrolls the inputs column), the "A" button shows the whole song again, a double-click
+    asks for the preset's placement (``on_double_click``).
+    """
 
     def __init__(self, on_draw, on_double_click):
-        super().__init__(enableMenu=False)
-        self.setMouseEnabled(x=False, y=False)
+        super().__init__(on_double_click=on_double_click)
         self._on_draw = on_draw
-        self._on_double_click = on_double_click
-
-    def mouseClickEvent(self, ev):  # noqa: N802 (pyqtgraph override)
-        if ev.button() == Qt.MouseButton.LeftButton and ev.double():
-            ev.accept()
-            self._on_double_click()
-        else:
-            ev.ignore()
 
     def mouseDragEvent(self, ev, axis=None):  # noqa: N802 (pyqtgraph override)
-        if ev.button() != Qt.MouseButton.LeftButton:
-            ev.ignore()
+        if ev.button() != Qt.MouseButton.LeftButton or axis is not None:
+            super().mouseDragEvent(ev, axis)
             return
         ev.accept()
         start = self.mapSceneToView(ev.buttonDownScenePos())
@@ -90,7 +93,8 @@ class _DrawingViewBox(pg.ViewBox):
 
 
 class PlacementView(QWidget):
-    """The song's spectrogram (seconds, kHz) with the placement rectangle.
+    """The song's spectrogram (seconds, kHz) with the placement rectangle, a cursor readout (time, frequency, dB) and,
+    once ``set_limit_hz`` is given one, the highest frequency the run's rate can hold.
 
     Signals:
         placement_changed(DrawnPlacement): the user moved, resized or drew the rectangle (not emitted by
@@ -105,19 +109,23 @@ class PlacementView(QWidget):
         super().__init__(parent)
         self._length = 1.0
         self._nyquist = VIEW_RATE / 2
+        self._limit_hz: float | None = None
         self._placement = DrawnPlacement(0.0, 1.0, 0.0, VIEW_RATE / 2)
         self._loading = False
+        self._panel: np.ndarray | None = None
 
         self.view_box = _DrawingViewBox(self._on_draw, self.reset_requested.emit)
+        self.view_box.setMouseEnabled(x=False, y=False)  # no song yet: nothing to pan or zoom
         self.plot = pg.PlotWidget(viewBox=self.view_box)
         style_plot(self.plot, "time (s)", "kHz", plain_axes=())
-        self.plot.hideButtons()
+        show_reset_button(self.plot)
         for axis in ("bottom", "left"):
             self.plot.getAxis(axis).setStyle(tickFont=self.font())
         self.plot.setMinimumHeight(130)
         self.image = pg.ImageItem()
-        self.image.setLookupTable(pg.colormap.get("inferno").getLookupTable(nPts=256))
+        colour_maps.follow(self, self.image)
         self.plot.addItem(self.image)
+        self._build_limit()
         self.roi = pg.RectROI([0, 0], [1, 1], pen=pg.mkPen("#39c0ff", width=2), hoverPen=pg.mkPen("#9be0ff", width=2),
                               removable=False)
         for corner, anchor in (((0, 0), (1, 1)), ((1, 0), (0, 1)), ((0, 1), (1, 0))):
@@ -126,6 +134,7 @@ class PlacementView(QWidget):
         self.plot.addItem(self.roi)
         self.roi.setZValue(10)
         self.roi.hide()  # until there is a song to place the picture in
+        self.readout = Readout(self.plot, self.readout_text)
         set_empty(self.plot, "Drop a song here, or press Open...")
 
         layout = QVBoxLayout(self)
@@ -133,7 +142,24 @@ class PlacementView(QWidget):
         layout.addWidget(self.plot)
         self.setToolTip("Where the picture goes: drag the rectangle, resize it by a corner, or draw a new one;\n"
                         "double-click for the preset's. Its width is the part of the song the run uses,\n"
-                        "its height the band of frequencies the picture covers.")
+                        "its height the band of frequencies the picture covers. Ctrl + wheel zooms, the middle\n"
+                        "button pans; the red line is the highest frequency the chosen quality can hold.")
+
+    def _build_limit(self) -> None:
+        """The limit's line and the shade above it (hidden until ``set_limit_hz``); they take no mouse."""
+        self.limit_line = pg.InfiniteLine(pos=0.0, angle=0, movable=False,
+                                          pen=pg.mkPen(LIMIT_COLOUR, width=2, style=Qt.PenStyle.DashLine),
+                                          label="", labelOpts={"position": 0.98, "color": "#ffffff",
+                                                               "fill": pg.mkBrush(0, 0, 0, 170),
+                                                               "anchors": [(1, 1), (1, 1)]})
+        self.limit_shade = QGraphicsRectItem()
+        self.limit_shade.setBrush(pg.mkBrush(0, 0, 0, 140))
+        self.limit_shade.setPen(pg.mkPen(None))
+        self.limit_shade.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        for item, z in ((self.limit_shade, 5), (self.limit_line, 6)):
+            item.setZValue(z)
+            item.hide()
+            self.plot.addItem(item, ignoreBounds=True)
 
     # --- the song --------------------------------------------------------------------------------------------------
 
@@ -145,13 +171,15 @@ class PlacementView(QWidget):
         """Show the song ``inspect`` accepted."""
         self._length = overview.length_s
         self._nyquist = overview.nyquist_hz
+        self._panel = overview.panel
         self.image.setImage(overview.panel[::-1].T, levels=(0, 255))  # ImageItem: [x, y], y up
         self.image.setRect(QRectF(0, 0, self._length, self._nyquist / 1000))
-        # limits first: the previous song's would clamp the new range (a short song then a long one stayed zoomed)
-        self.plot.setLimits(xMin=0, xMax=self._length, yMin=0, yMax=self._nyquist / 1000)
-        self.plot.setRange(xRange=(0, self._length), yRange=(0, self._nyquist / 1000), padding=0)
+        # the new song's extent replaces the old one's limits (a short song then a long one stayed zoomed)
+        self.view_box.fit(0.0, self._length, 0.0, self._nyquist / 1000)
+        self.view_box.setMouseEnabled(x=True, y=True)
         set_empty(self.plot, None)
         self.roi.show()
+        self._show_limit()
         self._place_roi()
 
     @property
@@ -161,6 +189,49 @@ class PlacementView(QWidget):
     @property
     def nyquist_hz(self) -> float:
         return self._nyquist
+
+    def readout_text(self, x: float, y: float) -> str | None:
+        """What the readout says at (x s, y kHz): the song's time, the frequency and the level there in dB."""
+        if self._panel is None:
+            return None
+        return spectrogram_readout(x, y, self._panel, self._length, FrequencyScale("linear", self._nyquist),
+                                   VIEW_DB_RANGE)
+
+    # --- the rate's limit ------------------------------------------------------------------------------------------
+
+    def set_limit_hz(self, hz: float | None) -> None:
+        """Show ``hz`` (the chosen quality's Nyquist frequency) as a line with the band above it shaded, and keep the
+        rectangles the user draws or drags below it; None: no limit but the view's top.
+
+        A placement set by ``set_placement`` (the Advanced fields) is shown as it is, even above the line: the two
+        stay views of the same numbers, and the line shows at once why such a band is refused.
+        """
+        self._limit_hz = None if hz is None else float(hz)
+        self._show_limit()
+        self._loading = True
+        try:
+            self.roi.maxBounds = QRectF(0, 0, self._length, self._top_hz() / 1000)
+        finally:
+            self._loading = False
+
+    @property
+    def limit_hz(self) -> float | None:
+        return self._limit_hz
+
+    def _top_hz(self) -> float:
+        """The highest frequency a rectangle the user makes may reach."""
+        return self._nyquist if self._limit_hz is None else min(self._limit_hz, self._nyquist)
+
+    def _show_limit(self) -> None:
+        shown = self._limit_hz is not None and self._limit_hz < self._nyquist and self._panel is not None
+        self.limit_line.setVisible(shown)
+        self.limit_shade.setVisible(shown)
+        if not shown:
+            return
+        khz = self._limit_hz / 1000
+        self.limit_line.setValue(khz)
+        self.limit_line.label.setFormat(f"{khz:g} kHz: the highest this quality holds")
+        self.limit_shade.setRect(QRectF(0, khz, self._length, self._nyquist / 1000 - khz))
 
     # --- the rectangle ---------------------------------------------------------------------------------------------
 
@@ -179,16 +250,18 @@ class PlacementView(QWidget):
         f0, f1 = min(p.f0_hz, self._nyquist), min(p.f1_hz, self._nyquist)
         self._loading = True
         try:
-            self.roi.maxBounds = QRectF(0, 0, self._length, self._nyquist / 1000)
+            self.roi.maxBounds = QRectF(0, 0, self._length, self._top_hz() / 1000)
             self.roi.setPos((t0, f0 / 1000), update=False, finish=False)
             self.roi.setSize((max(t1 - t0, 1e-3), max(f1 - f0, 1.0) / 1000), finish=False)
         finally:
             self._loading = False
 
     def _emit(self, t0: float, t1: float, f0_khz: float, f1_khz: float) -> None:
+        top = self._top_hz()
         t0, t1 = sorted((min(max(t0, 0.0), self._length), min(max(t1, 0.0), self._length)))
-        f0, f1 = sorted((min(max(f0_khz * 1000, 0.0), self._nyquist), min(max(f1_khz * 1000, 0.0), self._nyquist)))
+        f0, f1 = sorted((min(max(f0_khz * 1000, 0.0), top), min(max(f1_khz * 1000, 0.0), top)))
         if t1 - t0 <= 0 or f1 - f0 <= 0:
+            self._place_roi()  # nothing left under the limit: back to the placement as it was
             return
         self._placement = DrawnPlacement(round(t0, 2), round(t1 - t0, 2), round(f0), round(f1))
         self._place_roi()
@@ -202,6 +275,8 @@ class PlacementView(QWidget):
         self._emit(float(x), float(x + w), float(y), float(y + h))
 
     def _on_draw(self, x0: float, y0: float, x1: float, y1: float, finished: bool) -> None:
+        top = self._top_hz() / 1000
+        y0, y1 = min(y0, top), min(y1, top)  # the mouse may go above the limit; the rectangle does not
         if abs(x1 - x0) < MIN_DRAG[0] or abs(y1 - y0) < MIN_DRAG[1]:
             return
         if not finished:  # follow the mouse without telling anyone yet

@@ -7,18 +7,22 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import QAbstractSlider, QHBoxLayout, QLabel, QSlider, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QAbstractSlider, QComboBox, QHBoxLayout, QLabel, QSlider, QSplitter, QVBoxLayout, QWidget
 
 from moss_engine.reporting import FrontSnapshot
 
 from ..player import listening_pair
+from . import colour_maps
 from .front_plot import FrontPlot
 from .mask_view import MaskView
+from .readout import FrequencyScale
 from .spectrogram_view import SpectrogramView
 from .transport import TransportBar
+from .wheel_guard import WheelGuard, guard_wheel
 
 if TYPE_CHECKING:
     from ..player import Player
+    from ..settings_store import SettingsStore
 
 #: An arrow or page key on the alpha slider: one point along the front, not 0.01 of alpha (often the same point).
 _SLIDER_STEPS = {QAbstractSlider.SliderAction.SliderSingleStepAdd.value: 1,
@@ -50,8 +54,12 @@ class ResultView(QWidget):
     A finished ``RunResult`` is shown with ``show_result``; a point is selected by clicking it, by the arrow keys on
     the plot or the slider, by dragging the slider (the point nearest its alpha) or by ``select_point``.
 
+    The "Colours" box beside the transport picks the colour map of the mask, spectrogram and music views at once;
+    it is remembered in ``store`` (given, or else the window's own ``store`` once the view is shown in it).
+
     Args:
         player: plays the selected point (with A/B, the original music at its loudness); the transport drives it.
+        store: where the colour map is remembered (None: the window's, see above).
 
     Signals:
         point_shown(int): point ``index`` of the result is selected and shown.
@@ -61,14 +69,17 @@ class ResultView(QWidget):
     point_shown = Signal(int)
     playable_changed = Signal(bool)
 
-    def __init__(self, player: Player, parent=None):
+    def __init__(self, player: Player, parent=None, store: SettingsStore | None = None):
         super().__init__(parent)
         self.player = player
+        self.store = store
         self.result = None
         self.selected: int | None = None
         self._running = False
         self._stepping_to: int | None = None  # the point an arrow press on the slider goes to
         self._build()
+        if store is not None:
+            self._restore_colour_map()
         self.player.state_changed.connect(self._on_player_state)
         self.player.position_changed.connect(self._on_player_position)
         self.player.unavailable.connect(self._update_transport)
@@ -101,13 +112,61 @@ class ResultView(QWidget):
         self.transport.stop_clicked.connect(self.player.stop)
         self.transport.ab_toggled.connect(self._on_ab)
 
+        below = QHBoxLayout()
+        below.addWidget(self.transport, 1)
+        below.addWidget(self._colour_box())
+
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(_stacked(self.front_plot, slider_row))
-        splitter.addWidget(_stacked(pictures, self.transport))
+        splitter.addWidget(_stacked(pictures, below))
         splitter.setSizes([430, 330])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
+
+    def _colour_box(self) -> QWidget:
+        """"Colours: [Inferno]": the colour map of every spectrogram-like view."""
+        self.colour_combo = QComboBox()
+        for name, label in colour_maps.COLOUR_MAPS.items():
+            self.colour_combo.addItem(label, name)
+        self.colour_combo.setCurrentIndex(self.colour_combo.findData(colour_maps.current()))
+        self.colour_combo.setToolTip("The colours of the mask, the spectrogram and the music's view: Inferno,\n"
+                                     "Magma and Viridis are even to the eye (each step of level looks the same);\n"
+                                     "Grey is black to white")
+        self._wheel_guard = WheelGuard(self)
+        guard_wheel(self.colour_combo, self._wheel_guard)  # the wheel changes it only when it has the focus
+        self.colour_combo.currentIndexChanged.connect(self._on_colour_map)
+        box = QWidget()
+        row = QHBoxLayout(box)
+        row.setContentsMargins(0, 0, 0, 0)
+        label = QLabel("Colours")
+        label.setBuddy(self.colour_combo)
+        row.addWidget(label)
+        row.addWidget(self.colour_combo)
+        return box
+
+    @Slot(int)
+    def _on_colour_map(self, _index: int) -> None:
+        name = self.colour_combo.currentData()
+        colour_maps.choose(name)
+        if self.store is not None:
+            self.store.colour_map = name
+
+    def _restore_colour_map(self) -> None:
+        name = self.store.colour_map
+        if name not in colour_maps.COLOUR_MAPS:  # a damaged or future name: the default, and nothing stored
+            name = colour_maps.DEFAULT
+        self.colour_combo.blockSignals(True)
+        self.colour_combo.setCurrentIndex(self.colour_combo.findData(name))
+        self.colour_combo.blockSignals(False)
+        colour_maps.choose(name)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        """Shown in the window for the first time: adopt the window's settings store for the colour map."""
+        if self.store is None and getattr(self.window(), "store", None) is not None:
+            self.store = self.window().store
+            self._restore_colour_map()
+        super().showEvent(event)
 
     # --- the result -----------------------------------------------------------------------------------------------
 
@@ -153,7 +212,8 @@ class ResultView(QWidget):
         point = self.result.points[index]
         s = self.result.settings
         self.front_plot.set_selected(index)
-        self.mask_view.show_mask(point.logits)
+        self.mask_view.show_mask(point.logits, self.result.placement,
+                                 FrequencyScale(s.freq_scale, self.result.sample_rate / 2))
         self.spectrogram_view.show_audio(point.samples, self.result.sample_rate, s.n_fft, s.hop_length, s.db_range,
                                          s.freq_scale, self.result.placement)
         self.alpha_slider.blockSignals(True)

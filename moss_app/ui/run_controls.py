@@ -2,21 +2,35 @@
 
 from __future__ import annotations
 
+import time
+
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from moss_engine.reporting import FrontSnapshot
 
-from ..run_status import snapshot_line
+from ..eta import TimeLeft
+from ..run_status import running_line, snapshot_gain
 from .steady_label import SteadyLabel
 
-HV_TIP = ("HV (hypervolume): how much of the loss plane the front dominates, measured against\n"
-          "the song and the picture alone. It grows as the front improves; it compares runs\n"
-          "of the same picture and song, not different ones. ETA is an upper bound: runs\n"
-          "stop early once the front stops improving.")
+STATUS_TIP = ("While a run goes on: what it is doing, how much better than a plain crossfade\n"
+              "its front is, and about how long the whole run has left (optimising, refining,\n"
+              "listening and writing included).\n"
+              "\"Better than a crossfade\": how much more of the trade-off between the picture\n"
+              "and the music the front reaches than fading from the music to the picture does\n"
+              "(the front's hypervolume against the crossfade's).\n"
+              "Runs may end early, once the front stops improving.")
+#: The time left is counted down this often between the engine's reports (ms).
+TICK_MS = 1000
 
 
 class RunControls(QWidget):
-    """The buttons and the status of a run; the window wires the buttons and says what to show."""
+    """The buttons and the status of a run; the window wires the buttons and says what to show.
+
+    While a run goes on the status line is ``run_status.running_line``: the stage in words (the worker's progress
+    line), the front against the crossfade (from the latest snapshot) and one time left (``eta.TimeLeft``, fed the
+    progress fraction, counted down every ``TICK_MS``).
+    """
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -31,7 +45,12 @@ class RunControls(QWidget):
         self.progress_bar = QProgressBar()
         self.progress_bar.setRange(0, 1000)
         self.progress_bar.setTextVisible(False)
-        self.status_label = SteadyLabel("Ready: press Start", tip=HV_TIP)
+        self.status_label = SteadyLabel("Ready: press Start", tip=STATUS_TIP)
+        self.time_left = TimeLeft()
+        self._stage, self._gain = "", ""
+        self._tick = QTimer(self)
+        self._tick.setInterval(TICK_MS)
+        self._tick.timeout.connect(self._show_running)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(buttons)
@@ -41,15 +60,36 @@ class RunControls(QWidget):
     def set_buttons(self, startable: bool, running: bool) -> None:
         self.start_button.setEnabled(startable)
         self.cancel_button.setEnabled(running)
+        if not running:
+            self._tick.stop()
 
     def set_progress(self, fraction: float) -> None:
-        """``fraction`` of the run done, 0 to 1."""
+        """``fraction`` of the run done, 0 to 1 (0: a new run starts, or none is shown)."""
         self.progress_bar.setValue(int(1000 * fraction))
+        if fraction <= 0:
+            self.time_left.reset()
+            self._stage, self._gain = "", ""
 
     def say(self, text: str) -> None:
+        """Show ``text`` instead of the running line (the run's updates stop replacing it: "Cancelling" stays)."""
+        self._tick.stop()
+        self._stage = ""
         self.status_label.setText(text)
 
+    def show_progress(self, fraction: float, stage: str) -> None:
+        """The run is ``fraction`` done and doing ``stage`` (words): the bar, the time left and the status line."""
+        self.set_progress(fraction)
+        self.time_left.update(fraction, time.monotonic())
+        self._stage = stage
+        if not self._tick.isActive():
+            self._tick.start()
+        self._show_running()
+
     def show_snapshot(self, snapshot: FrontSnapshot) -> None:
-        """The run's step, hypervolume, speed and time left."""
-        self.say(snapshot_line(snapshot))
-        self.progress_bar.setValue(int(1000 * snapshot.step / max(1, snapshot.steps)))
+        """The front so far against the crossfade, on the status line."""
+        self._gain = snapshot_gain(snapshot)
+        self._show_running()
+
+    def _show_running(self) -> None:
+        if self._stage:
+            self.status_label.setText(running_line(self._stage, self._gain, self.time_left.text(time.monotonic())))

@@ -1,67 +1,90 @@
-"""The selected point's spectrogram as a spectrogram viewer shows it, with the picture's placement outlined."""
+"""The selected point's spectrogram as a spectrogram viewer shows it, with the picture's placement outlined; zoom,
+pan, a cursor readout (time, frequency, dB) and a dB colour bar, as in Sonic Visualiser or Audacity."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QGraphicsRectItem
 
 from moss_engine.run.video import spectrogram_panel
 
-from .plots import add_image, style_plot
+from . import colour_maps
+from .plots import FrequencyAxis, add_image, style_plot
+from .readout import FrequencyScale, spectrogram_readout
 from .theme import set_empty
-
-#: The lowest frequency of spectrogram_panel's log axis.
-LOG_AXIS_BOTTOM_HZ = 20.0
+from .view_tools import ExploringViewBox, Readout, add_colour_bar, set_bar_range, show_reset_button
 
 
 class SpectrogramView(pg.PlotWidget):
-    """Time in seconds across, frequency up (kHz on a linear axis, a 0..1 position on a log one)."""
+    """Time in seconds across, frequency up (kHz on a linear axis; Hz / kHz at their places on a log one).
+
+    The wheel zooms about the pointer, a drag pans, a double-click or the "A" button shows all again. The view takes
+    no keyboard focus: there is nothing to type here.
+    """
 
     #: What the view says while it shows nothing.
     HINT = "Pick a point of the front to see its spectrogram"
 
     def __init__(self, parent=None):
-        super().__init__(parent)
-        style_plot(self, "time (s)", "frequency (kHz)", title="spectrogram (as a viewer shows it)", still=True,
+        axis = FrequencyAxis("left")
+        super().__init__(parent, viewBox=ExploringViewBox(), axisItems={"left": axis})
+        self.frequency_axis = axis
+        style_plot(self, "time (s)", "frequency (kHz)", title="spectrogram (as a viewer shows it)",
                    tip="The selected point's sound as a spectrogram viewer (Audacity, Sonic Visualiser, a phone app)"
                        "\nshows it: time across, frequency up, loudness as brightness. The outline is where the\n"
-                       "picture was placed; the line is the playhead.")
-        self.image = add_image(self, "inferno")
+                       "picture was placed; the line is the playhead. Wheel: zoom; drag: pan; double-click: all.")
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        show_reset_button(self)
+        self.image = add_image(self, colour_maps.current())
+        colour_maps.follow(self, self.image)
+        self.colour_bar = add_colour_bar(self, (-80.0, 0.0), "dB below the loudest")
         self.outline = QGraphicsRectItem()
         self.outline.setPen(pg.mkPen("#3fd0ff", width=2, cosmetic=True))
         self.outline.setZValue(10)
         self.outline.hide()
-        self.addItem(self.outline)
+        self.addItem(self.outline, ignoreBounds=True)
         # Created once and moved by the player's clock; hidden while nothing plays.
         self.playhead = pg.InfiniteLine(pos=0.0, angle=90, movable=False, pen=pg.mkPen("#ffffff", width=2))
         self.playhead.setZValue(20)
         self.playhead.hide()
         self.addItem(self.playhead, ignoreBounds=True)
-        set_empty(self, self.HINT)
+        self.readout = Readout(self, self.readout_text)
+        self._panel: np.ndarray | None = None
+        self._duration = 1.0
+        self._scale = FrequencyScale("linear", 8000.0)
+        self._db_range = 80.0
+        self._show_empty()
 
     def show_audio(self, samples: np.ndarray, sample_rate: int, n_fft: int, hop_length: int, db_range: float,
                    freq_scale: str, placement=None) -> np.ndarray:
         """Draw the spectrogram of ``samples`` (channels, n) and outline ``placement``; returns the panel drawn."""
         panel = spectrogram_panel(samples, sample_rate, n_fft, hop_length, db_range, freq_scale)
-        self.show_panel(panel, samples.shape[-1] / sample_rate, sample_rate, freq_scale, placement)
+        self.show_panel(panel, samples.shape[-1] / sample_rate, sample_rate, freq_scale, placement, db_range)
         return panel
 
     def show_panel(self, panel: np.ndarray, duration_s: float, sample_rate: int, freq_scale: str,
-                   placement=None) -> None:
-        """Show a ``spectrogram_panel`` (row 0 = the top) spanning ``duration_s``."""
+                   placement=None, db_range: float = 80.0) -> None:
+        """Show a ``spectrogram_panel`` (row 0 = the top, levels over ``db_range``) spanning ``duration_s``.
+
+        A zoom the user made stays while the same span is shown (stepping through the points compares the same
+        detail); a different span shows all of it.
+        """
+        scale = FrequencyScale(freq_scale, sample_rate / 2)
+        same_span = self._panel is not None and (duration_s, scale) == (self._duration, self._scale)
         set_empty(self, None)
-        nyquist = sample_rate / 2
-        self._scale = (freq_scale, nyquist)
-        top = 1.0 if freq_scale == "log" else nyquist / 1000
-        self.setLabel("left", "frequency (log scale)" if freq_scale == "log" else "frequency (kHz)")
+        self.setMouseEnabled(x=True, y=True)
+        self._panel, self._duration, self._scale, self._db_range = panel, duration_s, scale, db_range
+        self.frequency_axis.set_scale(scale)
+        self.setLabel("left", "frequency (Hz, log scale)" if freq_scale == "log" else "frequency (kHz)")
+        set_bar_range(self.colour_bar, (-db_range, 0.0))
         # Row 0 of the image item sits at y = 0 (the bottom), so the panel is flipped to put low frequencies there.
         self.image.setImage(np.ascontiguousarray(panel[::-1]), levels=(0, 255), autoLevels=False)
-        self.image.setRect(QRectF(0, 0, duration_s, top))
-        self.getViewBox().setRange(xRange=(0, duration_s), yRange=(0, top), padding=0)
+        self.image.setRect(QRectF(0, 0, duration_s, scale.top))
+        vb = self.getViewBox()
+        if not same_span or vb.extent is None:
+            vb.fit(0.0, duration_s, 0.0, scale.top)
         if placement is None:
             self.outline.hide()
             return
@@ -70,11 +93,13 @@ class SpectrogramView(pg.PlotWidget):
         self.outline.show()
 
     def _y(self, hz: float) -> float:
-        scale, nyquist = self._scale
-        if scale == "log":
-            hz = max(hz, LOG_AXIS_BOTTOM_HZ)
-            return (math.log(hz) - math.log(LOG_AXIS_BOTTOM_HZ)) / (math.log(nyquist) - math.log(LOG_AXIS_BOTTOM_HZ))
-        return hz / 1000
+        return self._scale.to_y(hz)
+
+    def readout_text(self, x: float, y: float) -> str | None:
+        """What the readout says at view coordinates (x, y): time, frequency and dB below the loudest cell."""
+        if self._panel is None:
+            return None
+        return spectrogram_readout(x, y, self._panel, self._duration, self._scale, self._db_range)
 
     def set_playhead(self, seconds: float | None) -> None:
         """Draw the playhead at ``seconds`` (None hides it)."""
@@ -84,8 +109,15 @@ class SpectrogramView(pg.PlotWidget):
         self.playhead.setValue(seconds)
         self.playhead.show()
 
+    def _show_empty(self) -> None:
+        self._panel = None
+        self.readout.hide()
+        self.setMouseEnabled(x=False, y=False)
+        self.getViewBox().forget_extent()
+        set_empty(self, self.HINT)
+
     def clear_view(self) -> None:
         self.image.clear()
         self.outline.hide()
         self.playhead.hide()
-        set_empty(self, self.HINT)
+        self._show_empty()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 _PALETTE_EVENTS = (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange, QEvent.Type.ThemeChange)
@@ -75,3 +75,27 @@ def set_empty(plot: pg.PlotWidget, hint: str | None) -> None:
 def is_dark() -> bool:
     """Whether the window's palette is a dark one."""
     return QApplication.palette().color(QPalette.ColorRole.Base).lightness() < 128
+
+
+#: A desktop's dark scheme as Qt receives it (GTK's Adwaita-dark colours), by palette role.
+DARK_COLOURS = {
+    QPalette.ColorRole.Window: "#242424", QPalette.ColorRole.WindowText: "#e8eaed",
+    QPalette.ColorRole.Base: "#1e1e1e", QPalette.ColorRole.AlternateBase: "#2a2a2a",
+    QPalette.ColorRole.Text: "#e8eaed", QPalette.ColorRole.Button: "#303030",
+    QPalette.ColorRole.ButtonText: "#e8eaed", QPalette.ColorRole.ToolTipBase: "#303030",
+    QPalette.ColorRole.ToolTipText: "#e8eaed", QPalette.ColorRole.Highlight: "#3584e4",
+    QPalette.ColorRole.HighlightedText: "#ffffff", QPalette.ColorRole.PlaceholderText: "#9a9a9a",
+    QPalette.ColorRole.Light: "#3a3a3a", QPalette.ColorRole.Midlight: "#333333", QPalette.ColorRole.Mid: "#2a2a2a",
+    QPalette.ColorRole.Dark: "#151515", QPalette.ColorRole.Shadow: "#000000",
+}
+
+
+def dark_palette() -> QPalette:
+    """A dark palette like the one a desktop's dark theme gives Qt (for the tests, the screenshots and
+    ``--self-test``): every role the widgets draw with, disabled text greyed."""
+    palette = QPalette()
+    for role, colour in DARK_COLOURS.items():
+        palette.setColor(role, QColor(colour))
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.WindowText, QPalette.ColorRole.ButtonText):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor("#7a7a7a"))
+    return palette

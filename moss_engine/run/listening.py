@@ -34,6 +34,8 @@ PIECE_S = 20.0
 SAME_AS_SONG_MOS = 5.0
 #: At most this many worker processes score points at once (each holds two 48 kHz copies of the span).
 MAX_WORKERS = 4
+#: While a point is heard in a worker process, ``should_stop`` is asked this often (seconds).
+POLL_S = 0.05
 
 
 def _zimtohrli():
@@ -141,6 +143,8 @@ class Scorer:
 
     Use as a context manager: the processes (started with "spawn", which neither copies the engine's threads nor its
     memory) start at once, so that their start-up overlaps the rendering of the first point, and are gone on exit.
+    Zimtohrli cannot be interrupted: a cancel (``results``' ``should_stop``, or leaving the block by an exception)
+    ends the processes at once instead of waiting for the points they hear (``stop``).
 
     Args:
         listener: the song and how points are compared with it.
@@ -162,8 +166,22 @@ class Scorer:
         return self
 
     def __exit__(self, *exc) -> None:
+        if exc[0] is not None:
+            self.stop()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def stop(self) -> None:
+        """End the worker processes now, dropping the points they hear (a cancel must not wait for them)."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        processes = list((getattr(pool, "_processes", None) or {}).values())  # no public way before Python 3.14
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join(timeout=1.0)
 
     def submit(self, point: np.ndarray) -> None:
         """Queue a (channels, samples) point; its MOS comes back from ``results`` in the order submitted."""
@@ -183,14 +201,15 @@ class Scorer:
         out: list[float | None] = []
         for n, (job, heard) in enumerate(self._jobs):
             if not self.listener.available or should_stop():
+                self.stop()
                 out.append(None)
                 continue
             distance = None
             if job is not None:
-                try:
-                    distance = job.result()
-                except Exception:  # noqa: BLE001 - a worker that died (BrokenProcessPool, MemoryError): score here
-                    distance = None
+                distance = self._wait(job, should_stop)
+                if distance is None and should_stop():
+                    out.append(None)
+                    continue
             if distance is None:
                 distance = piecewise_distance(self.listener.reference, heard, self.listener.edges,
                                               self.listener._model)
@@ -198,6 +217,18 @@ class Scorer:
             if progress is not None:
                 progress(n + 1, len(self._jobs))
         return out
+
+    def _wait(self, job: Future, should_stop: Callable[[], bool]) -> float | None:
+        """The distance a worker found, or None when it died or ``should_stop`` (every ``POLL_S``) said so."""
+        while True:
+            try:
+                return job.result(timeout=POLL_S)
+            except TimeoutError:
+                if should_stop():
+                    self.stop()
+                    return None
+            except Exception:  # noqa: BLE001 - a worker that died (BrokenProcessPool, MemoryError): score here
+                return None
 
 
 def default_workers() -> int:

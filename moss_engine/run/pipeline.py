@@ -23,8 +23,9 @@ from moss_engine.optimise.coarse import optimise_coarse_to_fine
 from moss_engine.optimise.front import Anchors, alphas, hypervolume, hypervolume_2d, nondominated, pick_spread, thin_out
 from moss_engine.optimise.nsga2 import Nsga2Optimiser
 from moss_engine.optimise.stch import StchOptimiser
-from moss_engine.reporting import NullReporter, Reporter, Status
+from moss_engine.reporting import NullReporter, Reporter, SpanReporter, Status, Stopped, stop_checks
 from moss_engine.run.listening import SAME_AS_SONG_MOS, Listener, Scorer, available, distance_of_mos
+from moss_engine.run.progress_plan import finishing_split, stage_spans
 from moss_engine.settings import RunSettings
 
 #: Front points closer than this (as a share of the front's extent in each loss) count as one.
@@ -207,17 +208,21 @@ def in_between(problem: HidingProblem, pool: list[Candidate], count: int,
     scaled = losses / np.maximum(np.ptp(losses, axis=0), 1e-12)
     gaps = np.linalg.norm(np.diff(scaled, axis=0), axis=1)
     between, kept_bytes = [], 0
+    todo = min(count, len(gaps))
     for n, i in enumerate(sorted(np.argsort(-gaps)[:count].tolist())):
         if reporter is not None:
             if reporter.should_stop():
                 break
-            reporter.progress(1.0, f"trying a point between neighbours ({n + 1} of {min(count, len(gaps))})",
-                              Status("between", n + 1, min(count, len(gaps)), "point"))
+            reporter.progress(n / todo, f"trying a point between neighbours ({n + 1} of {todo})",
+                              Status("between", n + 1, todo, "point"))
         first, second = ordered[i], ordered[i + 1]
         logits = interpolated_logits(first.logits, second.logits, 0.5)
         level = 0.5 * (first.level_db + second.level_db)
         iterations = min(first.phase_iterations, second.phase_iterations)
-        samples, (v, a, x) = problem.render_and_score_point(logits, level, iterations)
+        try:
+            samples, (v, a, x) = problem.render_and_score_point(logits, level, iterations)
+        except Stopped:  # cancelled within its phase refinement (``reporting.stop_checks``)
+            break
         keep = kept_bytes + samples.nbytes <= KEPT_AUDIO_BYTES // 4  # else rendered again when written
         kept_bytes += samples.nbytes if keep else 0
         between.append(Candidate(logits, v, a, "between", iterations, level, x, samples if keep else None))
@@ -239,9 +244,12 @@ def refine_phases(problem: HidingProblem, candidates: list[Candidate], iteration
         if reporter is not None:
             if reporter.should_stop():
                 break
-            reporter.progress(1.0, f"refining the phase of point {n + 1}/{len(todo)}",
+            reporter.progress(n / len(todo), f"refining the phase of point {n + 1}/{len(todo)}",
                               Status("refining", n + 1, len(todo), "point"))
-        samples, (v, a, x) = problem.render_and_score_point(c.logits, c.level_db, iterations)
+        try:
+            samples, (v, a, x) = problem.render_and_score_point(c.logits, c.level_db, iterations)
+        except Stopped:  # cancelled within its Griffin-Lim iterations (``reporting.stop_checks``)
+            break
         keep = kept_bytes + samples.nbytes <= KEPT_AUDIO_BYTES  # the front's twins need not refine again
         kept_bytes += samples.nbytes if keep else 0
         twins.append(Candidate(c.logits, v, a, f"{c.kind}+phase", iterations, c.level_db, x,
@@ -257,49 +265,74 @@ def compute_front(settings: RunSettings, reporter: Reporter | None = None,
     started with multiprocessing's "spawn", which imports the caller's main module again in each: the ``moss`` command
     and the app pass ``listening.default_workers()``; a script of one's own may do so too if its work runs under
     ``if __name__ == "__main__":``.
+
+    The reporter's fraction grows about evenly with time over all the stages (``progress_plan.stage_spans``). A
+    cancel (``reporter.should_stop``) takes effect within about a mask pass in every stage: a cancelled run skips
+    refinement, the points between neighbours and listening, and keeps the best front so far (``assemble_result``).
     """
     started = time.perf_counter()
-    device = resolve_device(settings.device)
-    clip, image = inputs if inputs is not None else load_inputs(settings)
-    problem = HidingProblem(clip, image, settings).to(device)
-    prepared = time.perf_counter()
-    if settings.algorithm == "stch" and settings.coarse_steps > 0 and settings.steps > 1:
-        result = optimise_coarse_to_fine(problem, clip, image, settings, reporter)
-    else:
-        optimiser = (Nsga2Optimiser if settings.algorithm == "nsga2" else StchOptimiser)(problem, settings, reporter)
-        result = optimiser.run()
-    optimised = time.perf_counter()
-
-    candidates = result.candidates
-    if settings.phase_iterations > 0 and not result.cancelled:
-        candidates = candidates + refine_phases(problem, candidates, settings.phase_iterations, reporter)
-    refined = time.perf_counter()
-
+    reporter = reporter or NullReporter()
     by_ear = available()
-    chosen, _ = select_front(candidates, settings.points * (EAR_POOL_FACTOR if by_ear else 1))
-    pool = [candidates[i] for i in chosen]
-    if by_ear and not result.cancelled:
-        pool = pool + in_between(problem, pool, settings.points, reporter)
-    return assemble_result(settings, device, clip, problem, result, pool,
-                           {"prepare_s": prepared - started, "optimise_s": optimised - prepared,
-                            "phase_s": refined - optimised}, reporter, listen_workers)
+    spans = stage_spans(settings, by_ear)
+    with stop_checks(reporter.should_stop):
+        device = resolve_device(settings.device)
+        clip, image = inputs if inputs is not None else load_inputs(settings)
+        problem = HidingProblem(clip, image, settings).to(device)
+        prepared = time.perf_counter()
+        optimising = SpanReporter(reporter, *spans["optimising"])
+        if settings.algorithm == "stch" and settings.coarse_steps > 0 and settings.steps > 1:
+            result = optimise_coarse_to_fine(problem, clip, image, settings, optimising)
+        else:
+            optimiser = (Nsga2Optimiser if settings.algorithm == "nsga2" else StchOptimiser)(problem, settings,
+                                                                                               optimising)
+            result = optimiser.run()
+        optimised = time.perf_counter()
+
+        candidates = result.candidates
+        if settings.phase_iterations > 0 and not result.cancelled:
+            candidates = candidates + refine_phases(problem, candidates, settings.phase_iterations,
+                                                    SpanReporter(reporter, *spans["refining"]))
+        refined = time.perf_counter()
+
+        stopped = result.cancelled or reporter.should_stop()  # no pool to hear: the objectives' front
+        chosen, _ = select_front(candidates, settings.points * (EAR_POOL_FACTOR if by_ear and not stopped else 1))
+        pool = [candidates[i] for i in chosen]
+        if by_ear and not stopped:
+            pool = pool + in_between(problem, pool, settings.points, SpanReporter(reporter, *spans["between"]))
+        return assemble_result(settings, device, clip, problem, result, pool,
+                               {"prepare_s": prepared - started, "optimise_s": optimised - prepared,
+                                "phase_s": refined - optimised}, SpanReporter(reporter, *spans["finishing"]),
+                               listen_workers)
 
 
-def keep_loudness(problem: HidingProblem, candidate: Candidate, song: SongLoudness
-                  ) -> tuple[Candidate, np.ndarray, float]:
+def rendered_audio(problem: HidingProblem, candidate: Candidate) -> np.ndarray:
+    """(channels, samples) float32: the candidate's audio as rendered before (``samples``), else rendered now
+    (``HidingProblem.render_point`` without its scoring pass, whose losses the candidate already has)."""
+    if candidate.samples is not None:
+        return candidate.samples
+    with torch.no_grad():
+        mask = problem.point_mask(candidate.logits)
+        spec = problem.point_spectrogram(mask, candidate.level_db, candidate.phase_iterations)
+        return problem.stft.inverse(spec, problem.n_samples).cpu().numpy().astype(np.float32)
+
+
+def keep_loudness(problem: HidingProblem, candidate: Candidate, song: SongLoudness,
+                  should_stop=lambda: False) -> tuple[Candidate, np.ndarray, float] | None:
     """The candidate within the song's loudness, its audio and its loudness change (LU, before any gain).
 
     The optimiser aims inside the limits with an estimate; here the rendered audio is measured exactly
     (``SongLoudness.measure``) and, if it is still over, the picture's level is lowered and the point rendered and
     scored again: a lower level changes the picture in the viewer only through the mask's blend, never the music
-    outside the mask.
+    outside the mask. None once ``should_stop()`` says so while the point is still over: a cancelled run leaves it out
+    rather than spend seconds bringing it within the limits.
     """
     level = candidate.level_db
-    samples = (candidate.samples if candidate.samples is not None
-               else problem.render_point(candidate.logits, level, candidate.phase_iterations))
+    samples = rendered_audio(problem, candidate)
     measured = song.measure(samples)
     attempt = 0
     while measured.over_limits_lu > 0.0 and level > LEVEL_RANGE_DB[0]:
+        if should_stop():
+            return None
         # loudness falls at most dB for dB with the level: lowering by the excess is the least that can do
         over = measured.over_limits_lu
         level = LEVEL_RANGE_DB[0] if attempt >= LEVEL_TRIES - 1 else level - over * (1 + attempt) - LEVEL_STEP_MARGIN_DB
@@ -326,24 +359,38 @@ def assemble_result(settings: RunSettings, device: torch.device, clip: AudioClip
     reference_peak = float(np.max(np.abs(reference))) if reference.size else 0.0
     rendered: list[tuple[Candidate, np.ndarray, float, float]] = []
     # the worker processes that listen start now, and hear each point while the next one renders
-    with Scorer(listener, listen_workers if len(chosen) > 2 else 1) as scorer:
+    rendering = finishing_split(listener.available)
+    # the worker processes that listen start now, and hear each point while the next one renders
+    with Scorer(listener, listen_workers if len(chosen) > 2 and not reporter.should_stop() else 1) as scorer:
         for n, candidate in enumerate(chosen):
-            reporter.progress(1.0, f"rendering point {n + 1}/{len(chosen)} at the song's loudness",
-                              Status("rendering", n + 1, len(chosen), "point"))
+            reporter.progress(rendering * n / len(chosen), f"rendering point {n + 1}/{len(chosen)} at the song's "
+                              "loudness", Status("rendering", n + 1, len(chosen), "point"))
             if candidate.kind == "music":  # the all-music mask is the song: its file is the song itself, exactly
                 rendered.append((candidate, reference.copy(), 0.0, 0.0))
                 continue
-            candidate, samples, lu = keep_loudness(problem, candidate, song)
+            try:  # once cancelled, a point that needs seconds more (refinement, a lower level) is left out
+                kept = keep_loudness(problem, candidate, song, reporter.should_stop)
+            except Stopped:
+                kept = None
+            if kept is None:
+                continue
+            candidate, samples, lu = kept
             gain_db = peak_gain(samples, reference_peak)
             if gain_db:
                 samples = samples * np.float32(10 ** (gain_db / 20))
             rendered.append((candidate, samples, lu, gain_db))
-            scorer.submit(samples)
+            if not reporter.should_stop():
+                scorer.submit(samples)
         heard = iter(scorer.results(
             reporter.should_stop,
-            lambda done, total: reporter.progress(1.0, f"listening to the points (Zimtohrli): {done} of {total}",
+            lambda done, total: reporter.progress(rendering + (1 - rendering) * done / total, "listening to the "
+                                                  f"points (Zimtohrli): {done} of {total}",
                                                   Status("listening", done, total, "point"))))
-    mos = [SAME_AS_SONG_MOS if c.kind == "music" else next(heard) for c, _, _, _ in rendered]
+        cancelled = result.cancelled or reporter.should_stop()
+    reporter.progress(1.0, f"{len(rendered)} points rendered", Status("rendering", len(chosen), len(chosen), "point"))
+    # a cancelled run's points are not heard (or not all): none has a MOS
+    mos = [SAME_AS_SONG_MOS if c.kind == "music" else (None if cancelled else next(heard))
+           for c, _, _, _ in rendered]
     losses = np.array([[c.visual, c.audio] for c, _, _, _ in rendered])
     music = next(i for i, (c, _, _, _) in enumerate(rendered) if c.kind == "music")
     if all(m is not None for m in mos):
@@ -367,7 +414,8 @@ def assemble_result(settings: RunSettings, device: torch.device, clip: AudioClip
         duration_s=clip.duration_s, image_sha256=sha256_file(settings.image),
         audio_sha256=sha256_file(settings.audio), placement=problem.placement, reference=reference,
         points=points, anchors=result.anchors, hypervolume=hypervolume(front_norm),
-        crossfade_visual=result.crossfade_visual, crossfade_audio=result.crossfade_audio, optimisation=result,
+        crossfade_visual=result.crossfade_visual, crossfade_audio=result.crossfade_audio,
+        optimisation=dataclasses.replace(result, cancelled=cancelled),
         notices=(*clip.notices, *placement_notices(settings, problem.placement)),
         timings={**timings, "render_s": time.perf_counter() - started})
 

@@ -1,5 +1,7 @@
 """The Advanced section (overrides reach the run's settings, persist, bad combos say why) and File > Open Run."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
@@ -154,3 +156,59 @@ def test_the_wheel_scrolls_past_unfocused_fields_and_edits_only_a_focused_one(qt
     qtbot.waitUntil(start.hasFocus, timeout=2000)
     _wheel(start)
     assert start.value() > before[0]  # a focused field still takes the wheel
+
+
+# --- a reopened run brings back its own inputs (issue 16.3) -----------------------------------------------------------
+
+
+def run_of_copies(tiny_result, tmp_path):
+    """A run folder whose picture and song are copies in ``tmp_path/inputs`` (so they can be moved or changed)."""
+    import dataclasses
+    import shutil
+
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    image = Path(shutil.copyfile(tiny_result.settings.image, inputs / "portrait.png"))
+    audio = Path(shutil.copyfile(tiny_result.settings.audio, inputs / "song.ogg"))
+    result = dataclasses.replace(tiny_result, settings=dataclasses.replace(tiny_result.settings, image=image,
+                                                                           audio=audio))
+    return write_run_folder(result, tmp_path / "run"), image, audio
+
+
+def test_open_run_brings_back_its_picture_song_and_settings(qtbot, window, tiny_result, tmp_path, data_dir):
+    run, image, audio = run_of_copies(tiny_result, tmp_path)
+    window.route_files([data_dir / "img_landscape_kde_eveningglow.jpg",
+                        data_dir / "music_ambient_sonicpi_ambi_glass_hum.flac"])
+    window.preset_combo.setCurrentIndex(window.preset_combo.findData("high"))
+    assert window.open_run(run)
+    assert (window.inputs.picture, window.inputs.music) == (image, audio)
+    assert window.inputs.quality == "preview"
+    # the tiny run's own settings (TINY in conftest) where they differ from the preview preset
+    assert window.advanced.overrides() == {"points": 4, "steps": 3, "duration_s": 2.0}
+    assert window.store.last_picture == image and window.store.advanced_overrides == window.advanced.overrides()
+    assert "from the earlier inputs" not in window.status_label.text()  # the run shown is the inputs' own
+    assert window.statusBar().currentMessage().endswith("with its picture and song")
+    assert not [w for w in window.findChildren(QMessageBox) if w.isVisible()]
+
+
+@pytest.mark.parametrize("how", ["moved", "changed"])
+def test_a_moved_or_changed_input_is_said_and_the_zone_keeps_its_file(qtbot, window, tiny_result, tmp_path, data_dir,
+                                                                      how):
+    run, image, audio = run_of_copies(tiny_result, tmp_path)
+    other = data_dir / "img_landscape_kde_eveningglow.jpg"
+    window.route_files([other])
+    if how == "moved":
+        image.rename(tmp_path / "elsewhere.png")
+    else:
+        image.write_bytes(image.read_bytes() + b"\0")
+    assert window.open_run(run)
+    assert window.result is not None and len(window.result.points) == len(tiny_result.points)  # the front is shown
+    assert (window.inputs.picture, window.inputs.music) == (other, audio)  # the song came back, the zone kept its own
+    said = "was not found" if how == "moved" else "has changed since the run"
+    box = window.opener.inputs_box
+    assert box is not None and box.isVisible()  # open(), not exec(): the window stays usable
+    assert f"The run's picture portrait.png {said}" in box.informativeText()
+    assert "the Picture zone keeps img_landscape_kde_eveningglow.jpg" in box.informativeText()
+    assert f"portrait.png {said}" in window.statusBar().currentMessage()
+    assert "from the earlier inputs" in window.status_label.text()  # the result is not of the picture shown
+    box.accept()

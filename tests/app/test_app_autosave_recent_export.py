@@ -42,8 +42,8 @@ def test_a_finished_run_is_autosaved_and_offered_back(qtbot, window, store, samp
             qtbot.waitSignal(window.runner.finished, timeout=120000) as done:
         assert window.start_run()
     result = done.args[0]
-    folder = autosave_dir / "last-run"
-    assert saved.args == [folder] and is_run_folder(folder)
+    folder = saved.args[0]
+    assert folder.parent == autosave_dir and folder.name.startswith("run-") and is_run_folder(folder)
     assert len(read_manifest(folder)["points"]) == len(result.points)
     assert autosave.saved_run()[0] == folder
 
@@ -55,6 +55,7 @@ def test_a_finished_run_is_autosaved_and_offered_back(qtbot, window, store, samp
         box = visible_boxes(again)[0]
         last_run_dir = store.last_run_dir
         assert box is again.reopen_box and box.text().startswith("Reopen your last run from ")
+        assert f"(astronaut.png in metal_madness_sectoid.ogg, {len(result.points)} points)?" in box.text()
         assert again.result is None  # nothing loaded until the user says yes
         box.button(QMessageBox.StandardButton.Yes).click()
         qtbot.waitUntil(lambda: again.result is not None, timeout=5000)
@@ -76,7 +77,7 @@ def test_declining_the_offer_loads_nothing(qtbot, store, sample, tiny_result, ti
     from moss_engine.run.folder import write_run_folder
     from moss_engine.run.plot import plot_front
 
-    write_run_folder(tiny_result, autosave.last_run_dir(), plot=plot_front)
+    write_run_folder(tiny_result, autosave.new_run_dir(), plot=plot_front)
     win = MainWindow(store, lambda i, a, q, **o: tiny_settings(i, a, q, **o), *sample)
     qtbot.addWidget(win)
     win.show()
@@ -211,7 +212,7 @@ def test_export_point_writes_the_selected_points_audio(qtbot, window, tiny_resul
 def test_export_point_uses_the_autosaved_folder(qtbot, window, tmp_path, autosave_dir):
     with qtbot.waitSignal(window.runner.finished, timeout=120000):
         assert window.start_run()
-    assert window.exports.ensure_run_dir() == autosave_dir / "last-run"
+    assert window.exports.ensure_run_dir().parent == autosave_dir
     out = window.export_point(tmp_path / "p.wav")
     data, rate = sf.read(str(out), always_2d=True)
     point = window.result.points[window.selected]

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
@@ -113,3 +113,42 @@ def test_a_short_song_shows_seconds_with_a_tenth(zones, data_dir):
     assert music.details.text().startswith(f"{probe_audio(path).duration_s:.1f} s  ·  ")
     assert music.set_file(data_dir / "music_rock_sectoid_metal_madness_30s.ogg")
     assert music.details.text().startswith("0:30  ·  ")
+
+
+def test_a_long_refusal_keeps_to_two_lines_and_is_whole_in_the_tooltip(qtbot, zones, tmp_path):
+    _, music = zones
+    music.resize(260, 200)
+    bad = tmp_path / ("a_very_long_name_of_a_song_that_is_not_music_at_all_" * 4 + ".ogg")
+    bad.write_bytes(b"OggS but not really")
+    assert not music.set_file(bad)
+    label = music.error_label
+    assert music.error.startswith("Refused a_very_long") and music.error.endswith(")")  # the whole text
+    assert label.height() <= 2 * label.fontMetrics().lineSpacing() + 4  # two lines at most, however long
+    assert label.toolTip() == music.error  # cut on screen, whole in the tooltip
+
+
+def test_a_refusal_goes_with_the_next_action(qtbot, window, tmp_path, data_dir):
+    """Decision: the message answers one action; a click on the zone, any change to the inputs (here the preset,
+    a field) or a file accepted makes it old news."""
+    bad = tmp_path / "not-music.ogg"
+    bad.write_bytes(b"OggS but not really")
+    zone = window.music_zone
+
+    def refuse():
+        assert not zone.set_file(bad) and "not-music.ogg" in zone.error and zone.error_label.isVisible()
+
+    refuse()
+    window.preset_combo.setCurrentIndex(window.preset_combo.findData("standard"))
+    assert zone.error == "" and not zone.error_label.isVisible()
+    refuse()
+    qtbot.mouseClick(zone, Qt.MouseButton.LeftButton, pos=zone.rect().topLeft() + QPoint(4, 4))
+    assert zone.error == ""
+    refuse()
+    window.advanced.fields["seed"].setValue(5)
+    assert zone.error == ""
+    refuse()
+    assert window.picture_zone.set_file(data_dir / "img_landscape_kde_eveningglow.jpg")  # the other zone
+    assert zone.error == ""
+    refuse()
+    assert zone.set_file(data_dir / "awkward_short_alsa_front_center.wav")
+    assert zone.error == ""

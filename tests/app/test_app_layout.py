@@ -77,3 +77,43 @@ def test_the_window_fits_1280x800_at_100_and_150_percent():
         opened = got["advanced_open"]
         assert opened["size"] == [1280, 800] and opened["minimum"][1] <= 800, (scale, opened)
         assert all(opened["on_screen"].values()), (scale, opened)
+
+
+def settle(qtbot):
+    for _ in range(3):
+        qtbot.wait(10)
+
+
+def test_a_refusal_does_not_stretch_the_music_view(qtbot, window, tmp_path):
+    """Issue 16.9: the refusal is two lines at most; the song's view keeps its size."""
+    window.resize(1280, 800)
+    settle(qtbot)
+    view, zone = window.placement_view, window.music_zone
+    before_view, before_zone = view.size(), zone.height()
+    bad = tmp_path / ("not music, with a name long enough to need several lines in the column " * 3 + ".ogg")
+    bad.write_bytes(b"OggS but not really")
+    assert not zone.set_file(bad)
+    settle(qtbot)
+    assert view.size() == before_view
+    lines = zone.error_label.fontMetrics().lineSpacing()
+    assert zone.height() - before_zone <= 2 * lines + 4 + zone.layout().spacing()
+
+
+def test_the_basic_inputs_are_in_sight_and_advanced_keeps_the_picture_reachable(qtbot, window):
+    window.resize(1280, 800)
+    settle(qtbot)
+    scroll = window.inputs.scroll
+
+    def in_sight(widget) -> bool:
+        top = widget.mapTo(scroll.viewport(), widget.rect().topLeft()).y()
+        return top >= 0 and top + widget.height() <= scroll.viewport().height()
+
+    # Advanced closed: the picture, its controls, the song and the quality all in sight without scrolling
+    for widget in (window.picture_zone, window.inputs.picture_controls, window.music_zone, window.preset_combo):
+        assert in_sight(widget), widget
+    window.advanced.toggle.setChecked(True)
+    settle(qtbot)
+    assert window.advanced.fields["seed"].isVisible()
+    scroll.ensureWidgetVisible(window.picture_zone)  # the column scrolls back up to it
+    settle(qtbot)
+    assert not window.picture_zone.visibleRegion().isEmpty() and in_sight(window.picture_zone.title)

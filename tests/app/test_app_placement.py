@@ -166,3 +166,19 @@ def test_without_a_song_the_view_asks_for_one(qtbot, sample):
     assert zone.set_file(sample[1])
     assert not widget.plot.empty_hint.isVisible() and widget.roi.isVisible()
     del zone
+
+
+def test_the_view_holds_the_presets_nyquist_limit_and_a_drawn_band_stays_under_it(qtbot, window):
+    """Issue 16.2: a band drawn above the preview's 11025 Hz was accepted silently until Start."""
+    view = window.placement_view
+    assert view.limit_hz == 11025.0  # the preview (the tests run on a CPU): half its 22.05 kHz
+    view.set_placement(DrawnPlacement(0.0, 10.0, 0.0, 8000.0))
+    with qtbot.waitSignal(view.placement_changed) as got:
+        view.roi.setSize((4.0, 14.7))  # s, kHz: reaching past the limit
+    assert got.args[0].f1_hz <= 11025.0
+    assert window.advanced.overrides()["f1_hz"] <= 11025.0
+    assert window.start_button.isEnabled() and not window.status_label.text().startswith("Cannot start")
+    window.preset_combo.setCurrentIndex(window.preset_combo.findData("standard"))
+    assert view.limit_hz == 22050.0
+    window.advanced.fields["sample_rate"].setCurrentIndex(window.advanced.fields["sample_rate"].findData(16000))
+    assert view.limit_hz == 8000.0

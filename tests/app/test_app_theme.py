@@ -2,17 +2,18 @@
 
 import pytest
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
+    QGroupBox,
+    QLabel,
+    QWidget,
+)
 
-from moss_app.ui.theme import is_dark
-
-
-def dark_palette() -> QPalette:
-    palette = QPalette()
-    for role, colour in ((QPalette.ColorRole.Window, "#202124"), (QPalette.ColorRole.Base, "#18191b"),
-                         (QPalette.ColorRole.Text, "#e8eaed"), (QPalette.ColorRole.WindowText, "#e8eaed")):
-        palette.setColor(role, QColor(colour))
-    return palette
+from moss_app.ui.drop_zone import DropZone
+from moss_app.ui.theme import dark_palette, is_dark
 
 
 @pytest.fixture
@@ -45,3 +46,26 @@ def test_the_plots_turn_dark_with_the_system_and_back(qtbot, window, restore_pal
     assert legend.items and all("#e8eaed" in label.item.toHtml().lower() for _, label in legend.items)
     QApplication.setPalette(QPalette())
     qtbot.waitUntil(lambda: min(p.backgroundBrush().color().lightness() for p in plots(window)) > 200)
+
+
+def test_nothing_in_the_inputs_column_is_clipped_at_its_edge_in_a_dark_theme(qtbot, window, restore_palette):
+    """Issue 16.9: at the window's narrowest, Advanced open, every control lies inside the column (it scrolls up and
+    down, never sideways, so anything wider was cut at its right edge)."""
+    QApplication.setPalette(dark_palette())
+    window.advanced.toggle.setChecked(True)
+    window.resize(window.minimumSizeHint())
+    for _ in range(3):
+        qtbot.wait(10)
+    scroll = window.inputs.scroll
+    viewport, column = scroll.viewport(), scroll.widget()
+    assert is_dark() and window.width() <= 1000
+    assert column.width() <= viewport.width()
+    checked = 0
+    for child in column.findChildren(QWidget):
+        if not child.isVisible() or not isinstance(child, (QComboBox, QAbstractSpinBox, QAbstractButton, QGroupBox,
+                                                           DropZone, QLabel)):
+            continue
+        left = child.mapTo(viewport, child.rect().topLeft()).x()
+        assert left >= 0 and left + child.width() <= viewport.width(), (child, left, child.width(), viewport.width())
+        checked += 1
+    assert checked > 30  # the zones, their buttons and labels, the picture's controls, the preset, every field

@@ -1,0 +1,69 @@
+"""A reopened run's own inputs: its picture and song found (and checked against its manifest), and its settings as
+the quality preset and the Advanced section's changes, so that Open Run puts back what the run was made of."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from moss_engine.errors import MossInputError
+from moss_engine.run.folder import find_input, read_manifest
+from moss_engine.settings import PRESETS, RunSettings, default_band
+
+from .ui.advanced_panel import preset_values
+
+#: The engine's name of each input and the zone it goes to, and how a user calls it.
+_KINDS = (("image", "picture", "picture"), ("audio", "music", "song"))
+
+
+@dataclass
+class RunInputs:
+    """What Open Run can bring back of a run folder's inputs.
+
+    Args:
+        files: the zone ("picture", "music") -> the run's own file, found and unchanged since the run.
+        problems: the zone -> why its file cannot come back, in one line naming the file ("moved" or "changed").
+    """
+
+    files: dict[str, Path] = field(default_factory=dict)
+    problems: dict[str, str] = field(default_factory=dict)
+
+
+def find_run_inputs(run_dir: Path) -> RunInputs:
+    """The run's picture and song where ``find_input`` finds them (the recorded path, else in the run folder or
+    beside it), each checked against the manifest's SHA-256; a missing or changed one is a problem, not an error."""
+    run_dir = Path(run_dir)
+    manifest = read_manifest(run_dir)
+    found = RunInputs()
+    for kind, zone, word in _KINDS:
+        try:
+            found.files[zone] = find_input(run_dir, manifest, kind, purpose="reopening the run with its inputs")
+        except MossInputError as exc:
+            recorded = Path(str(manifest["settings"].get(kind) or manifest["input"].get(kind) or "?"))
+            candidates = (recorded, run_dir / recorded.name, run_dir.parent / recorded.name)
+            if exc.path is not None and any(p.is_file() for p in candidates):
+                found.problems[zone] = f"the run's {word} {recorded.name} has changed since the run ({exc.path})"
+            else:
+                found.problems[zone] = f"the run's {word} {recorded.name} was not found (it was at {recorded})"
+    return found
+
+
+def advanced_state(settings: RunSettings, with_segment: bool = True) -> tuple[str, dict[str, Any]]:
+    """The run's settings as the Advanced section shows them: its quality preset and the fields that differ from it.
+
+    The device is not brought back: the run may have been made on another machine, and the device the user chose
+    here stays. Without ``with_segment`` (the run's song did not come back) the segment is left out: a segment of
+    one song means nothing in another.
+    """
+    quality = settings.quality if settings.quality in PRESETS else next(iter(PRESETS))
+    preset = preset_values(quality)
+    values: dict[str, Any] = {"points": settings.points, "steps": settings.steps, "sample_rate": settings.sample_rate,
+                              "freq_scale": settings.freq_scale, "db_range": settings.db_range, "seed": settings.seed}
+    if with_segment:
+        values["start_s"] = settings.start_s
+        values["duration_s"] = math.inf if settings.duration_s is None else settings.duration_s
+    if settings.freq is not None and tuple(settings.freq) != default_band(settings.sample_rate, settings.freq_scale):
+        values["f0_hz"], values["f1_hz"] = settings.freq
+    return quality, {k: v for k, v in values.items() if k not in preset or v != preset[k]}

@@ -1,0 +1,114 @@
+"""What the cursor readout of the spectrogram, mask and music views says: time, frequency and the value under the
+pointer, as plain text computed from view coordinates (no Qt here, so each rule is tested on its own)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+#: The lowest frequency of ``moss_engine.run.video.spectrogram_panel``'s log axis.
+LOG_AXIS_BOTTOM_HZ = 20.0
+#: The readout's separator between its figures.
+SEP = "  ·  "
+
+
+@dataclass(frozen=True)
+class FrequencyScale:
+    """The vertical axis of a spectrogram view: ``"linear"`` in kHz (0 to Nyquist), or ``"log"`` as a 0..1 position
+    from 20 Hz to Nyquist (``spectrogram_panel``'s rows)."""
+
+    kind: str
+    nyquist_hz: float
+
+    def __post_init__(self):
+        if self.kind not in ("linear", "log"):
+            raise ValueError(f"frequency scale {self.kind!r}: expected 'linear' or 'log'")
+        if not self.nyquist_hz > LOG_AXIS_BOTTOM_HZ:
+            raise ValueError(f"nyquist_hz {self.nyquist_hz!r}: must be above {LOG_AXIS_BOTTOM_HZ:g} Hz")
+
+    @property
+    def top(self) -> float:
+        """The view coordinate of Nyquist."""
+        return 1.0 if self.kind == "log" else self.nyquist_hz / 1000
+
+    def to_y(self, hz: float) -> float:
+        """The view coordinate of ``hz`` (on the log axis, frequencies below 20 Hz sit at the bottom)."""
+        if self.kind == "log":
+            low, high = math.log(LOG_AXIS_BOTTOM_HZ), math.log(self.nyquist_hz)
+            return (math.log(max(hz, LOG_AXIS_BOTTOM_HZ)) - low) / (high - low)
+        return hz / 1000
+
+    def to_hz(self, y: float) -> float:
+        """The frequency at view coordinate ``y`` (the inverse of ``to_y``)."""
+        if self.kind == "log":
+            low, high = math.log(LOG_AXIS_BOTTOM_HZ), math.log(self.nyquist_hz)
+            return math.exp(low + y * (high - low))
+        return y * 1000
+
+
+def format_time(seconds: float) -> str:
+    """``1.234 s`` under a minute, ``2:05.300`` (m:ss.sss) from a minute on, as Audacity's time readout."""
+    if seconds < 60:
+        return f"{seconds:.3f} s"
+    minutes, rest = divmod(seconds, 60)
+    return f"{int(minutes)}:{rest:06.3f}"
+
+
+def format_frequency(hz: float) -> str:
+    """``440 Hz`` below 1 kHz, ``3.42 kHz`` from there on (``12.3 kHz`` from 10 kHz)."""
+    if hz < 1000:
+        return f"{hz:.0f} Hz"
+    return f"{hz / 1000:.2f} kHz" if hz < 10000 else f"{hz / 1000:.1f} kHz"
+
+
+def panel_db(value: float, db_range: float) -> float:
+    """A panel level (0..255 over ``db_range``) as dB below the loudest cell: 255 -> 0 dB, 0 -> ``-db_range``."""
+    return float(value) / 255.0 * db_range - db_range
+
+
+def format_db(value: float, db_range: float) -> str:
+    """``-23 dB``; the panel's floor (0) reads ``<= -80 dB``, since everything quieter is drawn black too."""
+    if value <= 0:
+        return f"\u2264 -{db_range:.0f} dB"
+    return f"{panel_db(value, db_range):.0f} dB"
+
+
+def cell_at(x: float, y: float, extent: tuple[float, float, float, float], shape: tuple[int, int]
+            ) -> tuple[int, int] | None:
+    """The (row from the bottom, column) of a (rows, cols) grid spread over ``extent`` = (x0, x1, y0, y1) that holds
+    the point (x, y), or None outside it."""
+    x0, x1, y0, y1 = extent
+    if not (x0 <= x <= x1 and y0 <= y <= y1) or x1 <= x0 or y1 <= y0:
+        return None
+    rows, cols = shape
+    col = min(cols - 1, int((x - x0) / (x1 - x0) * cols))
+    row = min(rows - 1, int((y - y0) / (y1 - y0) * rows))
+    return row, col
+
+
+def spectrogram_readout(x: float, y: float, panel: np.ndarray, duration_s: float, scale: FrequencyScale,
+                        db_range: float, time_offset_s: float = 0.0) -> str | None:
+    """The readout over a ``spectrogram_panel`` (row 0 = the top) drawn over 0..``duration_s`` and 0..``scale.top``:
+    ``"1.250 s · 3.42 kHz · -23 dB"``, or None outside the panel. ``time_offset_s`` is added to the time shown."""
+    cell = cell_at(x, y, (0.0, duration_s, 0.0, scale.top), panel.shape)
+    if cell is None:
+        return None
+    row, col = cell
+    value = panel[panel.shape[0] - 1 - row, col]
+    return SEP.join((format_time(x + time_offset_s), format_frequency(scale.to_hz(y)), format_db(value, db_range)))
+
+
+def mask_readout(x: float, y: float, mask: np.ndarray, extent: tuple[float, float, float, float],
+                 scale: FrequencyScale) -> str | None:
+    """The readout over a (rows, cols) mask in display space (row 0 = the top, the highest frequency) spread over
+    ``extent`` = (t0, t1, y0, y1) in view coordinates: ``"1.250 s · 3.42 kHz · mask 0.73 (73 % picture)"``, or
+    None outside it."""
+    cell = cell_at(x, y, extent, mask.shape)
+    if cell is None:
+        return None
+    row, col = cell
+    value = float(mask[mask.shape[0] - 1 - row, col])
+    mask_text = f"mask {value:.2f} ({100 * value:.0f} % picture)"
+    return SEP.join((format_time(x), format_frequency(scale.to_hz(y)), mask_text))

@@ -1,0 +1,60 @@
+"""How a run's one progress fraction is shared among its stages, so that it grows about evenly with time.
+
+Each stage reports its own 0-1 fraction; ``stage_spans`` gives each stage the share of the run it is expected to
+take, counted in mask passes (one mask's forward and backward pass at full resolution, the optimiser's unit of work)
+with costs measured on the 2-core CPU (preview, 30 s of the orchestral piece: a full step of six masks 2.4 s, a coarse
+step 1.3 s, a phase-refined point 5.5 s, a point between neighbours 2 s, a point rendered 0.4 s and heard by Zimtohrli
+1.2 s). A time-left estimate read off the fraction (the app's ``eta.TimeLeft``) is then right across stages, not
+only while the optimiser steps.
+"""
+
+from __future__ import annotations
+
+from moss_engine.optimise.coarse import COARSE_COST
+from moss_engine.optimise.nsga2 import population_size
+from moss_engine.settings import RunSettings
+
+#: A generation of NSGA-II evaluates without a backward pass: about a third of a mask pass per member.
+NSGA2_MEMBER_COST = 0.35
+#: A phase-refined point: one scoring pass plus this much per Griffin-Lim iteration (an STFT round trip).
+REFINE_BASE, REFINE_PER_ITERATION = 1.0, 0.8
+#: A point between neighbours: its scoring and (when both neighbours are refined) its refinement, on average.
+BETWEEN_BASE, BETWEEN_PER_ITERATION = 2.0, 0.2
+#: A chosen point rendered at the song's loudness, and heard by Zimtohrli (in worker processes, beside the rendering).
+RENDER_COST = 1.0
+LISTEN_COST = 3.0
+#: The pool of points heard is up to this many times the asked points (``pipeline.EAR_POOL_FACTOR`` plus those
+#: tried between neighbours).
+HEARD_POOL_FACTOR = 3
+
+#: The stages of ``stage_spans``, in the order a run goes through them.
+SPAN_STAGES = ("optimising", "refining", "between", "finishing")
+
+
+def stage_spans(settings: RunSettings, by_ear: bool) -> dict[str, tuple[float, float]]:
+    """``{stage: (low, high)}`` for ``SPAN_STAGES``: the part of the run's fraction each fills (a stage that does not
+    run has an empty span). ``finishing`` is rendering and then listening (``finishing_split`` divides it)."""
+    iterations = settings.phase_iterations
+    if settings.algorithm == "nsga2":
+        optimising = population_size(settings.points) * NSGA2_MEMBER_COST * settings.steps
+    else:
+        coarse = settings.coarse_steps if settings.coarse_steps > 0 and settings.steps > 1 else 0
+        optimising = max(1, settings.points - 2) * (settings.steps - coarse + COARSE_COST * coarse)
+    refining = (settings.points - 1) * (REFINE_BASE + REFINE_PER_ITERATION * iterations) if iterations else 0.0
+    between = settings.points * (BETWEEN_BASE + BETWEEN_PER_ITERATION * iterations) if by_ear else 0.0
+    heard = settings.points * (HEARD_POOL_FACTOR if by_ear else 1)
+    finishing = heard * (RENDER_COST + (LISTEN_COST if by_ear else 0.0))
+    costs = (optimising, refining, between, finishing)
+    total = sum(costs)
+    spans, low = {}, 0.0
+    for stage, cost in zip(SPAN_STAGES, costs, strict=True):
+        high = min(1.0, low + cost / total)
+        spans[stage] = (low, high)
+        low = high
+    spans["finishing"] = (spans["finishing"][0], 1.0)
+    return spans
+
+
+def finishing_split(listening: bool) -> float:
+    """The share of the finishing span that rendering fills (the rest is listening)."""
+    return RENDER_COST / (RENDER_COST + LISTEN_COST) if listening else 1.0

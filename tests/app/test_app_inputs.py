@@ -1,0 +1,162 @@
+"""The inputs column (issue 16): checks that follow every change both ways (16.2), the picture's controls and their
+preview (16.8), each preset's expected time on this machine (16.11)."""
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtGui import QImage
+
+from moss_app.preset_times import cpu_seconds, expected_time, say_duration
+from moss_app.ui.inputs_panel import InputsPanel
+from moss_app.ui.placement_view import DrawnPlacement
+from moss_engine.settings import PRESETS
+
+
+def problem_shown(window) -> bool:
+    return window.status_label.text().startswith("Cannot start")
+
+
+def marked(window, key: str) -> bool:
+    widget = window.advanced.fields[key]
+    return bool(widget.property("invalid")) and "#d9534f" in widget.styleSheet()
+
+
+# --- 16.2: validation follows every change, both ways ----------------------------------------------------------------
+
+def test_a_band_above_the_rate_shows_at_once_and_a_double_click_clears_it(qtbot, window):
+    assert window.inputs.quality == "preview" and window.start_button.isEnabled()
+    window.advanced.fields["f1_hz"].setValue(14700)  # above 11025 Hz, the preview's Nyquist
+    assert problem_shown(window) and "11025 Hz" in window.status_label.text()  # before Start, not at it
+    assert marked(window, "f1_hz") and not window.start_button.isEnabled() and not window.start_action.isEnabled()
+    window.placement_view.reset_requested.emit()  # what a double-click on the song sends
+    assert not problem_shown(window) and not marked(window, "f1_hz")
+    assert window.start_button.isEnabled() and window.start_action.isEnabled()
+
+
+def test_a_preset_or_a_sample_rate_fixes_and_unfixes_the_band(qtbot, window):
+    window.advanced.fields["f1_hz"].setValue(14700)
+    assert problem_shown(window)
+    window.preset_combo.setCurrentIndex(window.preset_combo.findData("standard"))  # 22050 Hz Nyquist: fine
+    assert not problem_shown(window) and not marked(window, "f1_hz") and window.start_button.isEnabled()
+    window.preset_combo.setCurrentIndex(window.preset_combo.findData("preview"))
+    assert problem_shown(window) and marked(window, "f1_hz") and not window.start_button.isEnabled()
+    window.advanced.fields["sample_rate"].setCurrentIndex(window.advanced.fields["sample_rate"].findData(44100))
+    assert not problem_shown(window) and not marked(window, "f1_hz") and window.start_button.isEnabled()
+
+
+def test_a_drawn_band_is_checked_at_once(qtbot, window):
+    """Drawn through the view's own signal, past any clamping the view may do: the check still comes at once."""
+    window.placement_view.placement_changed.emit(DrawnPlacement(2.0, 5.0, 1000.0, 14700.0))
+    assert window.advanced.overrides()["f1_hz"] == 14700.0
+    assert problem_shown(window) and not window.start_button.isEnabled()
+    window.placement_view.placement_changed.emit(DrawnPlacement(2.0, 5.0, 1000.0, 9000.0))
+    assert not problem_shown(window) and window.start_button.isEnabled() and not marked(window, "f1_hz")
+
+
+def test_the_view_is_told_the_runs_nyquist_limit(qtbot, window):
+    limits = []
+    window.placement_view.set_limit_hz = limits.append  # the view's method (issue 16.2), watched
+    window.preset_combo.setCurrentIndex(window.preset_combo.findData("standard"))
+    assert limits[-1] == 22050.0
+    window.advanced.fields["sample_rate"].setCurrentIndex(window.advanced.fields["sample_rate"].findData(32000))
+    assert limits[-1] == 16000.0
+    window.advanced.reset()
+    assert limits[-1] == PRESETS["standard"]["sample_rate"] / 2
+
+
+# --- 16.8: invert, gamma, fit -----------------------------------------------------------------------------------------
+
+def pixels(pixmap) -> np.ndarray:
+    image = pixmap.toImage().convertToFormat(QImage.Format.Format_Grayscale8)
+    data = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
+    return data[:, :image.width()].astype(float)
+
+
+def test_invert_flips_the_preview_and_gamma_darkens_it_step_by_step(qtbot, window):
+    controls, preview = window.inputs.picture_controls, window.inputs.picture_preview
+    plain = pixels(preview.pixmap())
+    assert plain.shape == (110, 220)  # the viewer's 2:1 rectangle
+    controls.invert.setChecked(True)
+    inverted = pixels(preview.pixmap())
+    assert inverted.mean() == pytest.approx(255 - plain.mean(), abs=1.0)  # stretched: no transparent part
+    assert np.corrcoef(plain.ravel(), inverted.ravel())[0, 1] < -0.99
+    controls.invert.setChecked(False)
+    means = []
+    for gamma in (0.5, 1.0, 2.0, 4.0):
+        controls.gamma.setValue(gamma)
+        means.append(pixels(preview.pixmap()).mean())
+    assert means == sorted(means, reverse=True) and means[0] - means[-1] > 60
+
+
+def test_contain_keeps_the_pictures_shape_with_the_music_around_it(qtbot, window):
+    controls, preview = window.inputs.picture_controls, window.inputs.picture_preview
+    controls.fit.setCurrentIndex(controls.fit.findData("contain"))
+    assert preview.levels.shape == (110, 220)
+    shown = pixels(preview.pixmap())
+    # the square sample fills the middle 110 x 110; the sides show the checkerboard (two greys, nothing else)
+    assert set(np.unique(shown[:, :50])) == {96.0, 160.0}
+    assert len(np.unique(shown[:, 60:160])) > 50
+
+
+def test_the_pictures_controls_reach_the_run_and_are_remembered(qtbot, window, store):
+    controls = window.inputs.picture_controls
+    assert window.next_settings().invert is False and window.next_settings().fit == "stretch"
+    controls.invert.setChecked(True)
+    controls.gamma.setValue(2.5)
+    controls.fit.setCurrentIndex(controls.fit.findData("contain"))
+    settings = window.next_settings()
+    assert (settings.invert, settings.gamma, settings.fit) == (True, 2.5, "contain")
+    assert store.picture_options == {"invert": True, "gamma": 2.5, "fit": "contain"}
+    assert "invert" not in window.advanced.overrides()  # one place holds them: the picture's controls
+    controls.gamma.setValue(1.0)  # back to the default: no longer an override
+    assert store.picture_options == {"invert": True, "fit": "contain"}
+    later = InputsPanel(store)
+    qtbot.addWidget(later)
+    later.restore()
+    assert later.picture_controls.options() == {"invert": True, "gamma": 1.0, "fit": "contain"}
+    assert later.settings_overrides()["invert"] is True and later.picture_controls.invert.font().bold()
+
+
+def test_damaged_stored_options_fall_back_to_the_defaults(qtbot, store):
+    store.picture_options = {"invert": "yes", "gamma": 99, "fit": "zoom", "other": 1}
+    panel = InputsPanel(store)
+    qtbot.addWidget(panel)
+    panel.restore()
+    assert panel.picture_controls.options() == {"invert": False, "gamma": 1.0, "fit": "stretch"}
+    assert panel.picture_controls.settings_overrides() == {}
+
+
+# --- 16.11: each preset's expected time ------------------------------------------------------------------------------
+
+def test_the_model_matches_the_measured_times():
+    # README: the bundled 30 s sample, preview, 98 to 134 s; docs/performance.md: a 20 s clip in 65 to 71 s (2 cores)
+    assert 98 <= cpu_seconds("preview", song_s=30.0) <= 134
+    assert 65 * 0.9 <= cpu_seconds("preview", {"duration_s": 20.0}) <= 71 * 1.1
+    times = [cpu_seconds(p) for p in ("preview", "standard", "high")]
+    assert times == sorted(times) and times[2] > 5 * times[1] > 25 * times[0] / 5
+    assert cpu_seconds("preview", song_s=10.0) < cpu_seconds("preview", song_s=30.0)  # a short song is quicker
+    assert cpu_seconds("preview", threads=8) < cpu_seconds("preview", threads=2)
+    assert cpu_seconds("preview", {"points": 16}) > cpu_seconds("preview")
+
+
+def test_times_in_words():
+    assert [say_duration(s) for s in (4, 44, 108, 1288, 5400, 7308)] == [
+        "about 10 s", "about 40 s", "about 2 min", "about 21 min", "about 1.5 h", "about 2 h"]
+    assert expected_time("preview", "cpu", threads=2) == ("about 2 min", "about 2 min on this CPU")
+    short, sentence = expected_time("standard", "cuda", threads=2)
+    assert short == "" and "GPU not measured" in sentence and "about 21 min" in sentence  # nothing invented
+
+
+def test_each_preset_says_its_time_here(qtbot, window):
+    combo = window.preset_combo
+    texts = [combo.itemText(i) for i in range(combo.count())]
+    assert all("about" in t for t in texts), texts  # the tests run on the CPU
+    assert texts[0].startswith("Preview") and "on this CPU" in window.inputs.preset_hint.text()
+    threads = torch.get_num_threads()
+    window.advanced.fields["points"].setValue(64)  # more points: a longer time, said at once
+    longer = say_duration(cpu_seconds("preview", {"points": 64}, 30.0, threads))
+    assert combo.itemText(combo.currentIndex()) == f"Preview  ({longer})" != texts[0]
+    window.advanced.fields["duration_s"].setValue(5.0)  # a shorter segment: shorter again
+    shorter = say_duration(cpu_seconds("preview", {"points": 64, "duration_s": 5.0}, 30.0, threads))
+    assert combo.itemText(combo.currentIndex()) == f"Preview  ({shorter})" != f"Preview  ({longer})"
+    assert f"{shorter} on this CPU" in window.inputs.preset_hint.text()

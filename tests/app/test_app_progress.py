@@ -1,0 +1,173 @@
+"""Issue 16.4: progress you can trust: one time left over every stage, one speed, words instead of "HV"."""
+
+import random
+
+import numpy as np
+import pytest
+
+from moss_app.eta import StepRate, TimeLeft, rounded_left
+from moss_app.run_status import crossfade_gain, gain_words, outcome_line, stage_line
+from moss_engine.reporting import FrontSnapshot, Status
+
+
+def two_stage_run(seed: int = 1):
+    """(time, fraction) reports of a 40 s run: half the fraction in 10 s, then a stage three times slower (30 s),
+    reported at uneven intervals as a real run's steps and points are."""
+    rng, now, events = random.Random(seed), 0.0, []
+    while now < 10:
+        events.append((now, now / 20))
+        now += rng.uniform(0.3, 0.7)
+    while now < 40:
+        events.append((now, 0.5 + (now - 10) / 60))
+        now += rng.uniform(0.6, 1.4)
+    return events
+
+
+def shown_every_tenth_of_a_second(events):
+    """(time, seconds left shown, text shown, true seconds left), ticking every 0.1 s as the window's timer would."""
+    left, out, k = TimeLeft(), [], 0
+    for tick in np.arange(0.0, 40.0, 0.1):
+        while k < len(events) and events[k][0] <= tick:
+            left.update(events[k][1], events[k][0])
+            k += 1
+        out.append((tick, left.seconds(tick), left.text(tick), 40.0 - tick))
+    return out
+
+
+def test_time_left_says_nothing_at_first_then_never_zero_while_work_remains():
+    shown = shown_every_tenth_of_a_second(two_stage_run())
+    assert all(text == "" for t, _, text, _ in shown if t < 3.0)  # too little to go on
+    spoken = [(t, text) for t, _, text, _ in shown if t >= 4.5]
+    assert all(text.endswith("left") for _, text in spoken)
+    assert not any(" 0 s" in text for _, text in spoken)
+    assert spoken[-1][1] == "less than 5 s left"
+
+
+def test_time_left_follows_a_slower_stage_and_glides_rather_than_jumps():
+    shown = [(t, s, true) for t, s, _, true in shown_every_tenth_of_a_second(two_stage_run()) if s is not None]
+    # between two ticks the figure counts down by 0.1 s; anything else is a change of mind, and never a big one
+    changes = [abs(b[1] - a[1] + 0.1) for a, b in zip(shown, shown[1:], strict=False)]
+    assert max(changes) < 3.5
+    # the second stage is three times slower than the first: within 8 s the estimate has caught up
+    late = [(t, s, true) for t, s, true in shown if t >= 18.0]
+    assert all(abs(s - true) <= 0.3 * true + 1.0 for t, s, true in late), late[:5]
+    # it rises towards the new speed and then counts down: no up-and-down in between
+    rounded = [5 * round(s / 5) for t, s, _ in shown if t >= 10.0]
+    turns = sum(1 for a, b, c in zip(rounded, rounded[1:], rounded[2:], strict=False) if (b - a) * (c - b) < 0)
+    assert turns <= 2
+
+
+def test_a_late_report_cannot_undo_progress_and_done_says_nothing():
+    left = TimeLeft()
+    for t in range(0, 11):
+        left.update(t / 20, float(t))
+    before = left.seconds(10.0)
+    left.update(0.1, 10.5)  # an older fraction arriving late
+    assert left.seconds(10.5) == pytest.approx(before - 0.5, abs=0.01)
+    left.update(1.0, 11.0)
+    assert left.text(11.0) == "" and left.seconds(11.0) is None
+    left.reset()
+    assert left.text(12.0) == ""
+
+
+@pytest.mark.parametrize(("seconds", "words"), [
+    (0.2, "less than 5 s left"), (4.9, "less than 5 s left"), (7.0, "about 5 s left"), (41.0, "about 40 s left"),
+    (58.0, "about 1 min left"), (100.0, "about 1.5 min left"), (150.0, "about 2.5 min left"),
+    (840.0, "about 14 min left")])
+def test_the_time_left_is_said_as_a_person_would(seconds, words):
+    assert rounded_left(seconds) == words
+
+
+def test_one_speed_from_the_steps_over_the_clock():
+    rate = StepRate()
+    rate.update(0, 100.0)
+    assert rate.per_second(100.5) is None
+    for step in range(1, 21):
+        rate.update(step, 100.0 + step * 0.5)
+    assert rate.per_second(110.0) == pytest.approx(2.0)
+
+
+def crossfade(levels: int = 9):
+    """A crossfade that bows towards the ideal, from the music end (visual 0.9, audio 0) to the picture end."""
+    t = np.linspace(0.0, 1.0, levels)
+    return 0.9 - 0.8 * t ** 0.7, 0.5 * t ** 0.7
+
+
+def test_better_than_a_crossfade_is_the_fronts_hypervolume_against_the_crossfades():
+    from moss_engine.optimise.front import Anchors, hypervolume_2d
+
+    visual, audio = crossfade()
+    anchors = Anchors(visual[0], audio[0], visual[-1], audio[-1])
+    same = hypervolume_2d(anchors.normalise(visual, audio))
+    assert crossfade_gain(same, visual, audio) == pytest.approx(0.0, abs=1e-9)
+    assert gain_words(crossfade_gain(same, visual, audio)) == "front as good as a crossfade"
+    assert crossfade_gain(same * 1.12, visual, audio) == pytest.approx(12.0)
+    assert gain_words(12.4) == "front 12% better than a crossfade"
+    assert gain_words(-3.2) == "front 3% short of a crossfade"
+    assert crossfade_gain(1.0, np.zeros(0), np.zeros(0)) is None and gain_words(None) == ""
+
+
+def test_the_outcome_says_how_much_better_than_a_crossfade_never_hv(tiny_result):
+    line = outcome_line(tiny_result)
+    assert "HV" not in line and "crossfade" in line
+    gain = crossfade_gain(tiny_result.hypervolume, tiny_result.crossfade_visual, tiny_result.crossfade_audio)
+    assert f"{abs(gain):.0f}%" in line or "as good as" in line
+
+
+@pytest.mark.parametrize(("status", "rate", "words"), [
+    (Status("optimising", 53, 80, "step", "HV 1.016  2.39 steps/s"), 1.87, "Optimising: step 53 of 80 (1.9 steps/s)"),
+    (Status("optimising", 3, 80), None, "Optimising: step 3 of 80"),
+    (Status("refining", 3, 7, "point"), None, "Refining the phase: 3 of 7"),
+    (Status("listening", 4, 12, "point"), None, "Listening to the points: 4 of 12"),
+    (Status("measuring"), None, "Measuring the crossfade")])
+def test_the_stage_in_words_with_one_speed(status, rate, words):
+    assert stage_line(status, rate) == words
+
+
+def test_the_run_line_in_the_window(qtbot, window, monkeypatch):
+    """The status line while a run goes on: the stage, the front against the crossfade, one time left."""
+    import moss_app.ui.run_controls as run_controls
+
+    clock = [1000.0]
+    monkeypatch.setattr(run_controls.time, "monotonic", lambda: clock[0])
+    window.runner.progress.emit(0.0, "Measuring the crossfade")
+    assert window.status_label.text() == "Measuring the crossfade"
+    visual, audio = crossfade()
+    snapshot = FrontSnapshot(step=5, steps=80, visual=visual, audio=audio * 0.8, crossfade_visual=visual,
+                             crossfade_audio=audio, hypervolume=1.0, elapsed_s=5.0)
+    for n in range(1, 41):
+        clock[0] += 0.25
+        window.runner.progress.emit(n / 100, f"Optimising: step {n} of 80 (4 steps/s)")
+    window.runner.snapshot.emit(snapshot)
+    text = window.status_label.text()
+    plain = text.replace("\u00a0", " ")  # each part is kept whole on its line by no-break spaces
+    assert plain.startswith("Optimising: step 40 of 80 (4 steps/s)\n"), text
+    assert "% better than a crossfade" in plain and "HV" not in plain and "ETA" not in plain
+    assert plain.endswith("about 15 s left")  # 0.4 done in 10 s at 0.04 a second
+    assert window.progress_bar.value() == 400
+    window.cancel_run()  # not running here: nothing changes
+    assert window.status_label.text() == text
+
+
+@pytest.mark.slow
+def test_the_engine_fraction_grows_across_every_stage(sample, tiny_settings):
+    """A real run with phase refinement and listening: the fraction never falls, and the later stages have their
+    own share of it instead of all sitting at 1.0."""
+    from unittest.mock import Mock
+
+    from moss_engine.run.listening import available
+    from moss_engine.run.pipeline import compute_front
+
+    reports = []
+    reporter = Mock()
+    reporter.should_stop.return_value = False
+    reporter.progress.side_effect = lambda f, m, s=None: reports.append((f, s.stage if s else None))
+    compute_front(tiny_settings(*sample, phase_iterations=2, steps=4), reporter)
+    fractions = [f for f, _ in reports]
+    assert fractions == sorted(fractions) and fractions[0] >= 0.0 and fractions[-1] <= 1.0
+    first = {}
+    for f, stage in reports:
+        first.setdefault(stage, f)
+    later = ["refining", "rendering"] + (["listening"] if available() else [])
+    assert all(stage in first for stage in later), first
+    assert first["optimising"] < first["refining"] < first["rendering"] < 0.98
