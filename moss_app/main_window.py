@@ -73,7 +73,6 @@ class MainWindow(QMainWindow):
         self._outcome = ""  # the last run's outcome line ("Done: ...", "Failed: ..."), shown between runs
         self.opener = RunOpener(self)  # Open Run, Recent Runs, the last run offered back
         self._autosaved_dir: Path | None = None  # where the run going on was autosaved, once it is
-        self._unsaved = None  # the cancelled run shown whose autosave is still being written
         self.setWindowTitle("MOSS: hide a picture in music")
 
         self.runner = FrontRunner(self)
@@ -335,13 +334,8 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_autosaved(self, folder: Path) -> None:
-        if self._unsaved is not None and self.result is self._unsaved:  # a cancelled run, saved after it was shown
-            autosave.mark(Path(folder), True)
-            self.exports.adopt(Path(folder))
-        else:
-            self._autosaved_dir = Path(folder)
-        self._unsaved = None
-        autosave.prune(self.store.autosave_cap_mb, keep=(Path(folder), self.exports.run_dir))
+        self._autosaved_dir = Path(folder)
+        autosave.prune(self.store.autosave_cap_mb, keep=(self._autosaved_dir, self.exports.run_dir))
 
     @Slot(object)
     def _on_finished(self, result) -> None:
@@ -349,8 +343,6 @@ class MainWindow(QMainWindow):
             autosave.mark(self._autosaved_dir, result.optimisation.cancelled)
         self.show_result(result)
         self.exports.adopt(self._autosaved_dir)  # the exports render from the autosave
-        # a cancelled run is autosaved just after it is shown (worker.FrontWorker.run): adopted then
-        self._unsaved = result if result.optimisation.cancelled and self._autosaved_dir is None else None
         self._autosaved_dir = None
 
     def show_result(self, result) -> None:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import shutil
+import tempfile
 import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from moss_engine.errors import MossError, is_out_of_memory
+from moss_engine.io.atomic import write_file
 from moss_engine.reporting import NOTICE_GPU_MEMORY, FrontSnapshot, Status
 from moss_engine.run import pipeline
 from moss_engine.run.folder import write_run_folder
@@ -32,6 +35,10 @@ OUT_OF_MEMORY = ("out of memory: choose a shorter segment (Advanced: duration), 
 
 #: At most this many snapshots (and progress lines) a second reach the GUI: more would only flood its event loop.
 MAX_UPDATES_PER_S = 10.0
+#: A cancelled run's front.png is drawn this long after the run is shown (ms): matplotlib holds Python's lock for
+#: half a second or more (its import, the first time), which would hold up the window showing the result. Should
+#: the app quit before, that autosave has no front.png (the rest of it is whole).
+DRAW_FRONT_AFTER_MS = 2000
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -109,9 +116,9 @@ class FrontWorker(QObject):
         finished(RunResult): the run ended, completed or cancelled (a cancelled run keeps the best front so far;
             ``result.optimisation.cancelled`` says which).
         failed(str): the run stopped with an error: the engine's one-line message, or "internal error: ...".
-        autosaved(Path): the finished run was written as a run folder there (emitted just before ``finished``; for a
-            cancelled run just after it, so that Cancel takes effect at once; not for a run cancelled before it had
-            any point, nor when writing failed: that is only logged).
+        autosaved(Path): the finished run was written as a run folder there (emitted just before ``finished``; not
+            for a run cancelled before it had any point, nor when writing failed: that is only logged). A cancelled
+            run's front.png is drawn into it just after ``finished``, so that Cancel takes effect at once.
     """
 
     snapshot = Signal(object)
@@ -171,13 +178,14 @@ class FrontWorker(QObject):
         else:
             if self.abandon_requested():  # quit while the run was finishing: nothing more to do for it
                 return
-            save = autosave_dir is not None and bool(result.points)
-            if save and not result.optimisation.cancelled:
-                self.progress.emit(1.0, "Writing the run folder")
-                self._autosave(result, Path(autosave_dir))
+            cancelled, written = result.optimisation.cancelled, None
+            if autosave_dir is not None and result.points:
+                if not cancelled:
+                    self.progress.emit(1.0, "Writing the run folder")
+                written = self._autosave(result, Path(autosave_dir), plot=not cancelled)
             self.finished.emit(result)
-            if save and result.optimisation.cancelled:  # Cancel gives the window back first (front.png takes seconds)
-                self._autosave(result, Path(autosave_dir))
+            if written is not None and cancelled:  # Cancel gives the window back first: front.png takes a second
+                QTimer.singleShot(DRAW_FRONT_AFTER_MS, self, lambda: self._draw_front(result, written))
 
     def _compute(self, settings: RunSettings):
         """``compute_front``; if the GPU runs out of memory even in chunks of one mask, the same run on the CPU.
@@ -198,15 +206,27 @@ class FrontWorker(QObject):
             return pipeline.compute_front(dataclasses.replace(settings, device="cpu"), reporter,
                                           listen_workers=default_workers())
 
-    def _autosave(self, result, folder: Path) -> None:
+    def _autosave(self, result, folder: Path, plot: bool = True) -> Path | None:
         # here, off the GUI thread: writing WAVs and drawing front.png takes a noticeable moment
         try:
             # the autosave folder is the app's own: a morph exported from it goes with the run it was made of
-            written = write_run_folder(result, folder, overwrite=True, plot=plot_front, replaceable=MORPH_FILES)
+            written = write_run_folder(result, folder, overwrite=True, plot=plot_front if plot else None,
+                                       replaceable=MORPH_FILES)
         except (MossError, OSError):  # a full disk must not cost the user the run on screen
             log.exception("could not autosave the run to %s", folder)
-            return
+            return None
         self.autosaved.emit(written)
+        return written
+
+    def _draw_front(self, result, folder: Path) -> None:
+        """front.png of an autosave written without it: drawn aside, then written whole or not at all."""
+        try:
+            with tempfile.TemporaryDirectory(prefix="moss-front-") as scratch:
+                drawn = Path(scratch) / "front.png"
+                plot_front(result, drawn)
+                write_file(folder / "front.png", lambda tmp: shutil.copyfile(drawn, tmp))
+        except (MossError, OSError):
+            log.exception("could not draw front.png into %s", folder)
 
 
 class FrontRunner(QObject):

@@ -31,10 +31,12 @@ def apply_palette(plot: pg.PlotWidget, follow: bool = True) -> None:
     """
     if follow and plot.findChild(_PaletteFollower) is None:
         plot.installEventFilter(_PaletteFollower(plot))
+    item = plot.getPlotItem()
+    if item is None:  # pyqtgraph's PlotWidget.close() dropped it: nothing left to colour
+        return
     palette = QApplication.palette()
     plot.setBackground(palette.color(QPalette.ColorRole.Base))
     text = palette.color(QPalette.ColorRole.Text)
-    item = plot.getPlotItem()
     for name in ("left", "bottom"):
         axis = item.getAxis(name)
         axis.setPen(pg.mkPen(text))

@@ -21,7 +21,7 @@ from moss_engine.settings import RunSettings
 #: How much coarser the coarse stage's time grid is (its hop and the audio objective's hops are this many times
 #: longer).
 COARSE_FACTOR = 2
-#: What a coarse step costs against a full one (measured on the 2-core CPU, preview, 30 s: 1.3 s against 2.4 s).
+#: What a coarse step costs against a full one (measured on the 2-core CPU, preview, 30 s: 0.8 s against 1.5 s).
 COARSE_COST = 0.55
 
 

@@ -10,10 +10,9 @@ import numpy as np
 import torch
 
 from moss_engine.device import describe, resolve_device
-from moss_engine.dsp.levels import peak_gain
 from moss_engine.dsp.loudness import SongLoudness
 from moss_engine.dsp.masks import interpolated_logits
-from moss_engine.dsp.problem import LEVEL_RANGE_DB, HidingProblem
+from moss_engine.dsp.problem import HidingProblem
 from moss_engine.dsp.target import Placement
 from moss_engine.errors import MossInputError
 from moss_engine.io.audio import AudioClip, load_audio, sha256_file
@@ -24,6 +23,7 @@ from moss_engine.optimise.front import Anchors, alphas, hypervolume, hypervolume
 from moss_engine.optimise.nsga2 import Nsga2Optimiser
 from moss_engine.optimise.stch import StchOptimiser
 from moss_engine.reporting import NullReporter, Reporter, SpanReporter, Status, Stopped, stop_checks
+from moss_engine.run.front_audio import CANCELLED_POINTS, render_chosen
 from moss_engine.run.listening import SAME_AS_SONG_MOS, Listener, Scorer, available, distance_of_mos
 from moss_engine.run.progress_plan import finishing_split, stage_spans
 from moss_engine.settings import RunSettings
@@ -38,10 +38,6 @@ EAR_POOL_FACTOR = 2
 #: ``SAME_VISUAL`` look and sound the same: they count once.
 SAME_MOS = 0.05
 SAME_VISUAL = 0.02
-#: A point found over the loudness limits has its picture level lowered by its excess plus this much (dB) and is
-#: measured again, at most ``LEVEL_TRIES`` times (then it takes the lowest level, where the picture is inaudible).
-LEVEL_STEP_MARGIN_DB = 0.25
-LEVEL_TRIES = 8
 #: Phase-refined candidates keep their rendered audio up to this much in all, so that those on the front are not
 #: refined (16 Griffin-Lim iterations each) a second time to be written.
 KEPT_AUDIO_BYTES = 256 * 1024 ** 2
@@ -295,7 +291,8 @@ def compute_front(settings: RunSettings, reporter: Reporter | None = None,
         refined = time.perf_counter()
 
         stopped = result.cancelled or reporter.should_stop()  # no pool to hear: the objectives' front
-        chosen, _ = select_front(candidates, settings.points * (EAR_POOL_FACTOR if by_ear and not stopped else 1))
+        asked = settings.points * (EAR_POOL_FACTOR if by_ear else 1)
+        chosen, _ = select_front(candidates, min(settings.points, CANCELLED_POINTS) if stopped else asked)
         pool = [candidates[i] for i in chosen]
         if by_ear and not stopped:
             pool = pool + in_between(problem, pool, settings.points, SpanReporter(reporter, *spans["between"]))
@@ -303,47 +300,6 @@ def compute_front(settings: RunSettings, reporter: Reporter | None = None,
                                {"prepare_s": prepared - started, "optimise_s": optimised - prepared,
                                 "phase_s": refined - optimised}, SpanReporter(reporter, *spans["finishing"]),
                                listen_workers)
-
-
-def rendered_audio(problem: HidingProblem, candidate: Candidate) -> np.ndarray:
-    """(channels, samples) float32: the candidate's audio as rendered before (``samples``), else rendered now
-    (``HidingProblem.render_point`` without its scoring pass, whose losses the candidate already has)."""
-    if candidate.samples is not None:
-        return candidate.samples
-    with torch.no_grad():
-        mask = problem.point_mask(candidate.logits)
-        spec = problem.point_spectrogram(mask, candidate.level_db, candidate.phase_iterations)
-        return problem.stft.inverse(spec, problem.n_samples).cpu().numpy().astype(np.float32)
-
-
-def keep_loudness(problem: HidingProblem, candidate: Candidate, song: SongLoudness,
-                  should_stop=lambda: False) -> tuple[Candidate, np.ndarray, float] | None:
-    """The candidate within the song's loudness, its audio and its loudness change (LU, before any gain).
-
-    The optimiser aims inside the limits with an estimate; here the rendered audio is measured exactly
-    (``SongLoudness.measure``) and, if it is still over, the picture's level is lowered and the point rendered and
-    scored again: a lower level changes the picture in the viewer only through the mask's blend, never the music
-    outside the mask. None once ``should_stop()`` says so while the point is still over: a cancelled run leaves it out
-    rather than spend seconds bringing it within the limits.
-    """
-    level = candidate.level_db
-    samples = rendered_audio(problem, candidate)
-    measured = song.measure(samples)
-    attempt = 0
-    while measured.over_limits_lu > 0.0 and level > LEVEL_RANGE_DB[0]:
-        if should_stop():
-            return None
-        # loudness falls at most dB for dB with the level: lowering by the excess is the least that can do
-        over = measured.over_limits_lu
-        level = LEVEL_RANGE_DB[0] if attempt >= LEVEL_TRIES - 1 else level - over * (1 + attempt) - LEVEL_STEP_MARGIN_DB
-        level = max(level, LEVEL_RANGE_DB[0])
-        samples, scores = problem.render_and_score_point(candidate.logits, level, candidate.phase_iterations)
-        measured = song.measure(samples)
-        attempt += 1
-    if level != candidate.level_db:
-        candidate = dataclasses.replace(candidate, visual=scores[0], audio=scores[1], level_db=level,
-                                        loudness_excess=scores[2])
-    return dataclasses.replace(candidate, samples=None), samples, measured.lu
 
 
 def assemble_result(settings: RunSettings, device: torch.device, clip: AudioClip, problem: HidingProblem,
@@ -356,31 +312,10 @@ def assemble_result(settings: RunSettings, device: torch.device, clip: AudioClip
     reference = np.ascontiguousarray(clip.samples, dtype=np.float32)
     song = SongLoudness(reference, clip.sample_rate)
     listener = Listener(reference, clip.sample_rate, (problem.placement.t0_s, problem.placement.t1_s))
-    reference_peak = float(np.max(np.abs(reference))) if reference.size else 0.0
-    rendered: list[tuple[Candidate, np.ndarray, float, float]] = []
-    # the worker processes that listen start now, and hear each point while the next one renders
     rendering = finishing_split(listener.available)
     # the worker processes that listen start now, and hear each point while the next one renders
     with Scorer(listener, listen_workers if len(chosen) > 2 and not reporter.should_stop() else 1) as scorer:
-        for n, candidate in enumerate(chosen):
-            reporter.progress(rendering * n / len(chosen), f"rendering point {n + 1}/{len(chosen)} at the song's "
-                              "loudness", Status("rendering", n + 1, len(chosen), "point"))
-            if candidate.kind == "music":  # the all-music mask is the song: its file is the song itself, exactly
-                rendered.append((candidate, reference.copy(), 0.0, 0.0))
-                continue
-            try:  # once cancelled, a point that needs seconds more (refinement, a lower level) is left out
-                kept = keep_loudness(problem, candidate, song, reporter.should_stop)
-            except Stopped:
-                kept = None
-            if kept is None:
-                continue
-            candidate, samples, lu = kept
-            gain_db = peak_gain(samples, reference_peak)
-            if gain_db:
-                samples = samples * np.float32(10 ** (gain_db / 20))
-            rendered.append((candidate, samples, lu, gain_db))
-            if not reporter.should_stop():
-                scorer.submit(samples)
+        rendered = render_chosen(problem, chosen, song, reference, scorer, SpanReporter(reporter, 0.0, rendering))
         heard = iter(scorer.results(
             reporter.should_stop,
             lambda done, total: reporter.progress(rendering + (1 - rendering) * done / total, "listening to the "

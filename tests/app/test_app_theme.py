@@ -69,3 +69,20 @@ def test_nothing_in_the_inputs_column_is_clipped_at_its_edge_in_a_dark_theme(qtb
         assert left >= 0 and left + child.width() <= viewport.width(), (child, left, child.width(), viewport.width())
         checked += 1
     assert checked > 30  # the zones, their buttons and labels, the picture's controls, the preset, every field
+
+
+def test_a_closed_plot_does_not_break_the_next_palette_change(qtbot, restore_palette):
+    """pyqtgraph's PlotWidget.close() drops its plot item; the palette follower must let such a plot be (it raised)."""
+    import pyqtgraph as pg
+
+    from moss_app.ui.theme import apply_palette
+
+    plot = pg.PlotWidget()  # not given to qtbot: pyqtgraph's close() cannot run twice
+    apply_palette(plot)
+    plot.close()
+    QApplication.setPalette(dark_palette())  # delivered to the closed plot's follower
+    qtbot.wait(50)
+    other = pg.PlotWidget()
+    qtbot.addWidget(other)
+    apply_palette(other)
+    assert other.backgroundBrush().color().lightness() < 40
