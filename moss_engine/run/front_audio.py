@@ -1,9 +1,10 @@
 """The chosen points' audio: each rendered within the song's loudness, with its gain against clipping; after a
-cancel, a few of them at once (``CANCELLED_POINTS``)."""
+cancel, as many as fit in ``CANCEL_BUDGET_S``, the most telling first."""
 
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import numpy as np
 import torch
@@ -12,7 +13,6 @@ from moss_engine.dsp.levels import peak_gain
 from moss_engine.dsp.loudness import SongLoudness
 from moss_engine.dsp.problem import LEVEL_RANGE_DB, HidingProblem
 from moss_engine.optimise.base import Candidate
-from moss_engine.optimise.front import pick_spread
 from moss_engine.reporting import Reporter, Status, Stopped
 from moss_engine.run.listening import Scorer
 
@@ -20,10 +20,11 @@ from moss_engine.run.listening import Scorer
 #: measured again, at most ``LEVEL_TRIES`` times (then it takes the lowest level, where the picture is inaudible).
 LEVEL_STEP_MARGIN_DB = 0.25
 LEVEL_TRIES = 8
-#: A cancelled run keeps at most this many points (both ends and two spread between them): each point is rendered
-#: and its loudness measured (0.18 s on two cores for 30 s: with 5 points Cancel took 0.9-1.1 s in the preview
-#: preset, with 4 it takes 0.7-0.9 s), and Cancel is to give the window back within a second.
-CANCELLED_POINTS = 4
+#: After a cancel, the points still to render are rendered (each 0.1-0.2 s for 30 s of song on two CPU cores, far
+#: less on a GPU) most telling first, both ends then each the farthest from those kept, until this many seconds have
+#: passed since the cancel was seen; both ends are always kept. Cancel is to give the window back within a second,
+#: and a long run cancelled near its end keeps most of its front (a fixed count of 4 lost 28 of a High run's 32).
+CANCEL_BUDGET_S = 0.4
 
 
 def rendered_audio(problem: HidingProblem, candidate: Candidate) -> np.ndarray:
@@ -67,14 +68,29 @@ def keep_loudness(problem: HidingProblem, candidate: Candidate, song: SongLoudne
     return dataclasses.replace(candidate, samples=None), samples, measured.lu
 
 
-def spread_of(candidates: list[Candidate], count: int) -> list[Candidate]:
-    """Up to ``count`` of ``candidates`` spread evenly along their front (both ends and the music end kept), from the
-    music end."""
-    ordered = sorted(candidates, key=lambda c: (c.kind != "music", -c.visual))
-    if len(ordered) <= count:
-        return ordered
-    losses = np.array([[c.visual, c.audio] for c in ordered])
-    return [ordered[i] for i in pick_spread(losses / np.maximum(np.ptp(losses, axis=0), 1e-12), max(2, count))]
+def spread_order(candidates: list[Candidate], kept: list[Candidate] = ()) -> list[Candidate]:
+    """``candidates`` in the order a cancelled run renders them: with nothing ``kept`` yet, the music end and the
+    other end of the front first; then each time the one farthest (in losses scaled to the front's span) from all
+    those kept or ordered before it."""
+    remaining = sorted(candidates, key=lambda c: (c.kind != "music", -c.visual))
+    if not remaining:
+        return []
+    everyone = list(kept) + remaining
+    losses = np.array([[c.visual, c.audio] for c in everyone], dtype=np.float64)
+    scaled = losses / np.maximum(np.ptp(losses, axis=0), 1e-12)
+    placed = [scaled[i] for i in range(len(kept))]
+    order: list[int] = []
+    if not placed:  # the ends: the music end first, then the point farthest from it
+        order.append(0)
+        placed.append(scaled[len(kept)])
+    free = [i for i in range(len(remaining)) if i not in order]
+    while free:
+        distance = [min(np.linalg.norm(scaled[len(kept) + i] - q) for q in placed) for i in free]
+        best = free[int(np.argmax(distance))]
+        order.append(best)
+        placed.append(scaled[len(kept) + best])
+        free.remove(best)
+    return [remaining[i] for i in order]
 
 
 def render_chosen(problem: HidingProblem, chosen: list[Candidate], song: SongLoudness, reference: np.ndarray,
@@ -82,17 +98,20 @@ def render_chosen(problem: HidingProblem, chosen: list[Candidate], song: SongLou
     """(candidate, audio, loudness change, gain) of each chosen candidate rendered within the song's loudness, each
     handed to ``scorer`` to be heard.
 
-    Once ``reporter.should_stop()``, at most ``CANCELLED_POINTS`` are kept in all (spread along the front), a point
-    that needs seconds more (its phase refinement, a lower level) is left out, and none is handed to be heard.
+    Once ``reporter.should_stop()``, the rest are rendered most telling first (``spread_order``) for
+    ``CANCEL_BUDGET_S`` (at least two points kept in all), a point that needs seconds more (a lower level) is left out,
+    and none is handed to be heard.
     """
     reference_peak = float(np.max(np.abs(reference))) if reference.size else 0.0
     rendered: list[tuple[Candidate, np.ndarray, float, float]] = []
-    queue, trimmed = list(chosen), False
+    queue, cancelled_at = list(chosen), None
     while queue:
-        if not trimmed and reporter.should_stop():
-            trimmed = True
-            queue = spread_of(queue, CANCELLED_POINTS - len(rendered))
-            continue
+        if cancelled_at is None and reporter.should_stop():
+            cancelled_at = time.monotonic()
+            queue = spread_order(queue, [r[0] for r in rendered])
+        if (cancelled_at is not None and len(rendered) >= 2
+                and time.monotonic() - cancelled_at > CANCEL_BUDGET_S):
+            break
         candidate = queue.pop(0)
         done = len(chosen) - len(queue) - 1
         reporter.progress(done / len(chosen), f"rendering point {done + 1}/{len(chosen)} at the song's loudness",

@@ -23,7 +23,7 @@ from moss_engine.optimise.front import Anchors, alphas, hypervolume, hypervolume
 from moss_engine.optimise.nsga2 import Nsga2Optimiser
 from moss_engine.optimise.stch import StchOptimiser
 from moss_engine.reporting import NullReporter, Reporter, SpanReporter, Status, Stopped, stop_checks
-from moss_engine.run.front_audio import CANCELLED_POINTS, render_chosen
+from moss_engine.run.front_audio import render_chosen
 from moss_engine.run.listening import SAME_AS_SONG_MOS, Listener, Scorer, available, distance_of_mos
 from moss_engine.run.progress_plan import finishing_split, stage_spans
 from moss_engine.settings import RunSettings
@@ -292,7 +292,7 @@ def compute_front(settings: RunSettings, reporter: Reporter | None = None,
 
         stopped = result.cancelled or reporter.should_stop()  # no pool to hear: the objectives' front
         asked = settings.points * (EAR_POOL_FACTOR if by_ear else 1)
-        chosen, _ = select_front(candidates, min(settings.points, CANCELLED_POINTS) if stopped else asked)
+        chosen, _ = select_front(candidates, settings.points if stopped else asked)
         pool = [candidates[i] for i in chosen]
         if by_ear and not stopped:
             pool = pool + in_between(problem, pool, settings.points, SpanReporter(reporter, *spans["between"]))

@@ -93,7 +93,7 @@ def test_cancel_in_the_middle_of_optimisation_ends_within_the_bound(qtbot, windo
     print(f"cancel latency while optimising: {seconds:.2f} s")
     assert seconds < CANCEL_BOUND_S
     assert_said_cancelled(window, result)
-    assert 3 <= result.optimisation.steps_done < 200 and 2 <= len(result.points) <= 4  # CANCELLED_POINTS
+    assert 3 <= result.optimisation.steps_done < 200 and 2 <= len(result.points) <= result.settings.points
     assert window.progress_bar.value() < 1000  # the bar stays where the run stopped
     # the autosave is whole at once; its front.png is drawn a moment later, whole or not at all
     folder = window.exports.run_dir
