@@ -326,7 +326,7 @@ class MainWindow(QMainWindow):
     def _on_progress(self, fraction: float, message: str) -> None:
         if not self._cancelling:
             self.controls.show_progress(fraction, message)
-            self.statusBar().showMessage(message)
+            self.statusBar().clearMessage()  # the stage is said once, on the status line above
 
     @Slot(str, str)
     def _on_notice(self, kind: str, message: str) -> None:

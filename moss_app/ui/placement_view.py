@@ -230,7 +230,7 @@ class PlacementView(QWidget):
             return
         khz = self._limit_hz / 1000
         self.limit_line.setValue(khz)
-        self.limit_line.label.setFormat(f"{khz:g} kHz: the highest this quality holds")
+        self.limit_line.label.setFormat(f"max {khz:g} kHz")  # short: the view may be 200 px wide
         self.limit_shade.setRect(QRectF(0, khz, self._length, self._nyquist / 1000 - khz))
 
     # --- the rectangle ---------------------------------------------------------------------------------------------

@@ -446,3 +446,14 @@ def test_a_limit_above_the_views_top_draws_nothing_and_a_set_placement_shows_as_
     music.set_placement(DrawnPlacement(0.0, 10.0, 0.0, 12000.0))  # the fields: shown as they are, across the line
     assert music.roi.pos()[1] + music.roi.size()[1] == pytest.approx(12.0)
     assert math.isclose(music.limit_hz, 8000.0)
+
+
+def test_the_limits_label_fits_in_a_narrow_music_view(qtbot, music):
+    """In the 250 px column the long label was cut on its left ("...kHz: the highest this quality holds")."""
+    music.resize(230, 260)
+    music.set_limit_hz(11025.0)
+    qtbot.wait(20)
+    view = music.plot.getViewBox()
+    label = music.limit_line.label
+    left = view.mapSceneToView(label.sceneBoundingRect().topLeft()).x()
+    assert label.format.startswith("max 11.025 kHz") and left >= view.viewRange()[0][0] - 1e-6
