@@ -19,6 +19,9 @@ WINDOW_S = 10.0
 SMOOTHING_S = 4.0
 #: Under this many seconds left, "less than 5 s left": never "0 s" while work remains.
 FLOOR_S = 5.0
+#: The countdown stops here when no report comes; after that the figure grows as long again as the silence has
+#: outlasted it, so that a stage that reports nothing for seconds (workers starting) does not hold "less than 5 s".
+HOLD_S = 2.5
 
 
 def rounded_left(seconds: float) -> str:
@@ -59,7 +62,10 @@ class TimeLeft:
     rounded as a person would say it ("about 40 s left"), never "0 s" while work remains, silent until the run has
     gone ``MIN_ELAPSED_S`` and ``MIN_FRACTION``. The speed is a moving average with a ``SMOOTHING_S`` time
     constant of the speed between reports, so a slower stage shows within seconds while one slow step does not make
-    the figure jump; between reports the figure counts down. Its accuracy rests on the engine's fraction growing
+    the figure jump; between reports the figure counts down to ``HOLD_S`` and then, if still no report has come,
+    grows second for second (the work outlasting its estimate is taken to need as long again): "less than 5 s" is
+    said for at most about 5 s of silence, and the figure rises gently rather than jumping up when the next report
+    comes. Its accuracy rests on the engine's fraction growing
     about evenly with time (``moss_engine.run.progress_plan`` weighs the stages by their measured cost).
     """
 
@@ -100,7 +106,10 @@ class TimeLeft:
         run is done."""
         if self._estimate is None or self._fraction >= 1.0:
             return None
-        return max(0.0, self._estimate - max(0.0, now - self._at))
+        hold = min(self._estimate, HOLD_S)
+        silent = max(0.0, now - self._at)
+        counted = self._estimate - hold  # counted down to ``hold`` by then; from there it grows with the silence
+        return self._estimate - silent if silent <= counted else hold + (silent - counted)
 
     def text(self, now: float) -> str:
         """``about 40 s left``, ``less than 5 s left``, or "" while nothing is known."""

@@ -51,7 +51,9 @@ def find_run_inputs(run_dir: Path) -> RunInputs:
 
 
 def advanced_state(settings: RunSettings, with_segment: bool = True) -> tuple[str, dict[str, Any]]:
-    """The run's settings as the Advanced section shows them: its quality preset and the fields that differ from it.
+    """The run's settings as the Advanced section shows them: its quality preset and the fields that differ from it,
+    and its picture controls (invert, gamma, fit) always, defaults too: a control the user changed since must come
+    back to the run's own value, not stay as it was.
 
     The device is not brought back: the run may have been made on another machine, and the device the user chose
     here stays. Without ``with_segment`` (the run's song did not come back) the segment is left out: a segment of
@@ -60,7 +62,8 @@ def advanced_state(settings: RunSettings, with_segment: bool = True) -> tuple[st
     quality = settings.quality if settings.quality in PRESETS else next(iter(PRESETS))
     preset = preset_values(quality)
     values: dict[str, Any] = {"points": settings.points, "steps": settings.steps, "sample_rate": settings.sample_rate,
-                              "freq_scale": settings.freq_scale, "db_range": settings.db_range, "seed": settings.seed}
+                              "freq_scale": settings.freq_scale, "db_range": settings.db_range, "seed": settings.seed,
+                              "invert": settings.invert, "gamma": settings.gamma, "fit": settings.fit}
     if with_segment:
         values["start_s"] = settings.start_s
         values["duration_s"] = math.inf if settings.duration_s is None else settings.duration_s

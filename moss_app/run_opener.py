@@ -6,6 +6,10 @@ the quality preset and the Advanced changes (not the device: the run may come fr
 has moved or changed, the run's front is still shown; that zone keeps the file it had (a zone is never emptied: the
 user's own choice stays, and the status line says the result came from other inputs), and one non-blocking message
 names the file and says so. The run's segment then comes back only with its song.
+
+Whether the run was cancelled is not in its manifest; for a run of the autosave history the history knows
+(``autosave.mark``), and the status line then says "Done" or "Cancelled" as it did live. Any other folder's run is not
+known to be either ("Finished", ``run_status.outcome_line``).
 """
 
 from __future__ import annotations
@@ -26,6 +30,16 @@ from .run_inputs import advanced_state, find_run_inputs
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
+
+
+def with_known_cancel(result, run_dir: Path):
+    """``result`` with whether it was cancelled, taken from the autosave history when its folder does not say and
+    the folder is one of the history's (else left not known: None)."""
+    if result.optimisation.cancelled is not None:
+        return result
+    folder = run_dir.resolve()
+    known = next((run.cancelled for run in autosave.history() if run.folder.resolve() == folder), None)
+    return dataclasses.replace(result, optimisation=dataclasses.replace(result.optimisation, cancelled=known))
 
 
 class RunOpener(QObject):
@@ -60,6 +74,7 @@ class RunOpener(QObject):
         try:
             result = read_run(run_dir)  # everything is read (and the inputs hashed) before anything changes
             found = find_run_inputs(run_dir)
+            result = with_known_cancel(result, Path(run_dir))
         except MossError as exc:
             win.errors.show(str(exc))
             return False

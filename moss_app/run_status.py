@@ -74,28 +74,43 @@ def running_line(stage: str, gain: str, left: str) -> str:
     return f"{stage}\n{details}" if details else stage
 
 
+def run_seconds(result) -> float:
+    """The whole run's time as the user waited for it: preparing, optimising, refining, rendering and listening
+    (``RunResult.timings``, the manifest's ``run.seconds``), so that a run reopened says the time it said live. The
+    optimisation's own time (``optimisation.elapsed_s``) only where a result has no timings."""
+    return float(sum(result.timings.values())) if result.timings else float(result.optimisation.elapsed_s)
+
+
 def outcome_line(result) -> str:
-    """How a finished ``RunResult`` ended: done, converged early or cancelled, its points, steps, time and how much
-    better than a crossfade its front is (``crossfade_gain``)."""
+    """How a finished ``RunResult`` ended: done, converged early or cancelled, its points, steps, the whole run's
+    time (``run_seconds``) and how much better than a crossfade its front is (``crossfade_gain``).
+
+    "Done" only when the run is known not to have been cancelled: a reopened folder that does not say (not from the
+    autosave history, ``optimisation.cancelled`` None) is "Finished", as File > Recent Runs calls such a run.
+    """
     opt = result.optimisation
-    how = "Cancelled, best front so far" if opt.cancelled else ("Converged early" if opt.stopped_early else "Done")
+    if opt.cancelled:
+        how = "Cancelled, best front so far"
+    else:
+        how = "Converged early" if opt.stopped_early else ("Finished" if opt.cancelled is None else "Done")
     count = f"{len(result.points)} points"
     if len(result.points) < result.settings.points:  # near-duplicates and beaten points are not offered twice
         count = f"{len(result.points)} of {result.settings.points} points (the others were duplicates or beaten)"
     steps = f"{opt.steps_done} step{'s' if opt.steps_done != 1 else ''}"
-    line = f"{how}: {count} after {steps} in {seconds_text(opt.elapsed_s)}"
+    line = f"{how}: {count} after {steps} in {seconds_text(run_seconds(result))}"
     gain = gain_words(crossfade_gain(result.hypervolume, result.crossfade_visual, result.crossfade_audio))
     return f"{line}  ·  {gain}" if gain else line
 
 
 def is_stale(then, now) -> bool:
-    """Whether a result made with the settings ``then`` came from other inputs or placement than ``now`` (the
-    settings Start would use; None when they cannot be made)."""
+    """Whether a result made with the settings ``then`` came from other inputs, placement or picture controls
+    (invert, gamma, fit: they change the picture hidden) than ``now`` (the settings Start would use; None when they
+    cannot be made)."""
     if now is None:
         return True
     same_files = all(Path(a).resolve() == Path(b).resolve()
                      for a, b in ((then.image, now.image), (then.audio, now.audio)))
-    keys = ("start_s", "duration_s", "freq", "sample_rate", "freq_scale", "db_range")
+    keys = ("start_s", "duration_s", "freq", "sample_rate", "freq_scale", "db_range", "gamma", "invert", "fit")
     return not same_files or any(getattr(then, k) != getattr(now, k) for k in keys)
 
 

@@ -39,6 +39,10 @@ MAX_UPDATES_PER_S = 10.0
 #: half a second or more (its import, the first time), which would hold up the window showing the result. Should
 #: the app quit before, that autosave has no front.png (the rest of it is whole).
 DRAW_FRONT_AFTER_MS = 2000
+#: The share of the progress bar the engine's ``compute_front`` fills when the run is then written as a run folder;
+#: the rest is the writing (its WAVs, masks and front.png: 1.5-3 s measured on the 2-core CPU for a 5 s segment's
+#: five points, about 5 % of such a run), so that the bar does not sit at 100 % while the folder is written.
+ENGINE_SHARE = 0.95
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -69,8 +73,9 @@ class _QtReporter:
     alike, as the run goes).
     """
 
-    def __init__(self, worker: FrontWorker):
+    def __init__(self, worker: FrontWorker, share: float = 1.0):
         self._worker = worker
+        self._share = share  # the engine's fraction fills [0, share] of the bar (``ENGINE_SHARE``)
         self._last_snapshot = -float("inf")
         self._last_progress = -float("inf")
         self._rate = StepRate()
@@ -87,7 +92,7 @@ class _QtReporter:
         if now - self._last_progress >= 1.0 / MAX_UPDATES_PER_S or fraction >= 1.0 or stage != self._last_stage:
             self._last_progress, self._last_stage = now, stage
             words = stage_line(status, rate) if status is not None else str(message)
-            self._worker.progress.emit(float(fraction), words)
+            self._worker.progress.emit(float(fraction) * self._share, words)
 
     def notice(self, kind: str, message: str) -> None:
         self._worker.notice.emit(str(kind), str(message))  # never throttled: the user must see it
@@ -109,8 +114,9 @@ class FrontWorker(QObject):
 
     Signals:
         snapshot(FrontSnapshot): the front so far, frozen copies, at most ``MAX_UPDATES_PER_S`` a second.
-        progress(float, str): the whole run's share done in [0, 1] (every stage counted: ``progress_plan.stage_spans``)
-            and what it is doing in words (``run_status.stage_line``, with the optimiser's one speed).
+        progress(float, str): the whole run's share done in [0, 1] (every stage counted: ``progress_plan.stage_spans``;
+            with an autosave the engine fills [0, ``ENGINE_SHARE``] and writing the run folder the rest) and what
+            it is doing in words (``run_status.stage_line``, with the optimiser's one speed).
         notice(str, str): something that stays true for the rest of the run: its kind (``reporting.NOTICE_*``)
             and its words.
         finished(RunResult): the run ended, completed or cancelled (a cancelled run keeps the best front so far;
@@ -159,7 +165,7 @@ class FrontWorker(QObject):
         With ``autosave_dir``, a run that has points is first written there as a run folder (replacing the last).
         """
         try:
-            result = self._compute(settings)
+            result = self._compute(settings, ENGINE_SHARE if autosave_dir is not None else 1.0)
         except Abandoned:
             log.info("the run was abandoned: the window quit")
             return
@@ -181,18 +187,19 @@ class FrontWorker(QObject):
             cancelled, written = result.optimisation.cancelled, None
             if autosave_dir is not None and result.points:
                 if not cancelled:
-                    self.progress.emit(1.0, "Writing the run folder")
+                    self.progress.emit(ENGINE_SHARE, "Writing the run folder")
                 written = self._autosave(result, Path(autosave_dir), plot=not cancelled)
             self.finished.emit(result)
             if written is not None and cancelled:  # Cancel gives the window back first: front.png takes a second
                 QTimer.singleShot(DRAW_FRONT_AFTER_MS, self, lambda: self._draw_front(result, written))
 
-    def _compute(self, settings: RunSettings):
-        """``compute_front``; if the GPU runs out of memory even in chunks of one mask, the same run on the CPU.
+    def _compute(self, settings: RunSettings, share: float = 1.0):
+        """``compute_front``, its fraction filling [0, ``share``] of the bar; if the GPU runs out of memory even in
+        chunks of one mask, the same run on the CPU.
 
         (The engine itself first retries in smaller chunks and says so with a ``NOTICE_GPU_MEMORY`` notice.)
         """
-        reporter = _QtReporter(self)
+        reporter = _QtReporter(self, share)
         try:
             return pipeline.compute_front(settings, reporter, listen_workers=default_workers())
         except torch.OutOfMemoryError:

@@ -48,20 +48,30 @@ _SETTING_FIELDS = {"points": ("points",), "steps": ("steps",), "sample_rate": ("
                    "freq_scale": ("freq_scale",), "db_range": ("db_range",), "seed": ("seed",)}
 
 
-def explain(error: MossInputError) -> tuple[str, tuple[str, ...]]:
+def _too_high(details: dict[str, Any], rate_from: str | None) -> str:
+    """The band's top above the rate's limit, said short with its remedy (the status line shows about 90 characters:
+    "...at this sample rate (half t..." hid the cure in the tooltip). ``rate_from`` names what sets the rate: a preset
+    ("Preview"), or None when the Advanced sample rate does (then the remedy is a higher rate, not a preset)."""
+    nyquist = float(details["nyquist_hz"])
+    higher = details.get("higher_quality")
+    if rate_from is None:
+        return f"Band top above this rate's {nyquist / 1000:g} kHz: lower it or raise the rate"
+    remedy = f"lower it or choose {str(higher).title()}" if higher else "lower it"
+    return f"Band top above {rate_from}'s {nyquist / 1000:g} kHz: {remedy}"
+
+
+def explain(error: MossInputError, rate_from: str | None = "") -> tuple[str, tuple[str, ...]]:
     """An engine settings error in the words of the Advanced fields, and the fields at fault.
 
     The engine's message speaks the command line's language ("--freq 9000:2000: expected 0 <= F0 < F1 (Hz)"); the
     window says "The band's bottom (F0) must be below its top (F1)" and marks both fields. What is wrong comes from
-    the error's ``field``, ``reason`` and ``details``, never from its text.
+    the error's ``field``, ``reason`` and ``details``, never from its text. ``rate_from``: the preset whose rate the run
+    uses ("Preview"), None when the Advanced sample rate overrides it ("" : "this quality").
     """
     fields = _SETTING_FIELDS.get(error.field or "", ())
     reason, details = error.reason, error.details
     if error.field == "freq" and reason == "above_nyquist":
-        higher = details.get("higher_quality")
-        more = f"; the {str(higher).title()} quality reaches higher" if higher else ""
-        return (f"the band's top (F1) can be at most {float(details['nyquist_hz']):g} Hz at this sample rate (half "
-                f"the rate){more}", ("f1_hz",))
+        return _too_high(details, rate_from if rate_from != "" else "this quality"), ("f1_hz",)
     if error.field == "freq" and reason == "order":
         return "the band's bottom (F0) must be below its top (F1)", fields
     if error.field == "freq" and reason == "log_needs_positive":

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QComboBox, QFormLayout, QFrame, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QFormLayout, QFrame, QMainWindow, QScrollArea, QVBoxLayout, QWidget
 
 from moss_engine.device import available_devices, describe, resolve_device
 from moss_engine.errors import MossError, MossInputError
@@ -40,9 +40,14 @@ SEGMENT_FIELDS = ("start_s", "duration_s")
 #: The Advanced fields the placement rectangle shows (the segment and the band).
 PLACEMENT_FIELDS = (*SEGMENT_FIELDS, "f0_hz", "f1_hz")
 #: What each preset is; its expected time on this machine (``moss_app.preset_times``) is added to it.
-#: The song's view stays this tall at most, so that at 1280x800 the picture, its controls, the song and the quality are
-#: all in sight with Advanced closed (pyqtgraph's own size hint, 480 px, pushed the quality out of sight).
-PLACEMENT_MAX_HEIGHT = 240
+#: The thinnest band a clamp leaves (Hz): a band moved under a lower limit keeps at least this much height.
+MIN_BAND_HZ = 1000.0
+#: The song's view stays this tall at most, so that at 1280x800 the picture, its controls, the song, the quality with
+#: its hint and the Advanced toggle are all in sight with Advanced closed (pyqtgraph's own size hint, 480 px, pushed
+#: the quality out of sight; at 240 px the hint's second line was cut at the column's bottom). The column keeps its
+#: preferred height (a wrapped label gives it height-for-width), so the view keeps this height and a refusal shown
+#: above it makes the column scroll rather than the view jump.
+PLACEMENT_MAX_HEIGHT = 192
 PRESET_HINTS = {
     "preview": "22 kHz, 8 points, up to 80 steps: a quick look",
     "standard": "44.1 kHz, 16 points, up to 300 steps: made for a GPU",
@@ -104,6 +109,7 @@ class InputsPanel(QWidget):
         self.picture_controls = PictureControls()
         self.picture_controls.options_changed.connect(self._on_picture_options)
         self._routing = False  # True while ``route`` gives several files out: their refusals stay
+        self._limit_hz: float | None = None  # the run's Nyquist limit last shown: a fall clamps the band
         self.placement_view = PlacementView()
         self.placement_view.setMaximumHeight(PLACEMENT_MAX_HEIGHT)
         self.placement_view.placement_changed.connect(self._on_placement)
@@ -197,11 +203,15 @@ class InputsPanel(QWidget):
             try:
                 settings = make()
             except MossInputError as exc:
-                problem, fields = explain(exc)
+                problem, fields = explain(exc, self._rate_from())
             except MossError:
                 pass  # said when Start is pressed
         self.advanced.mark_invalid(fields)
         return settings, problem
+
+    def _rate_from(self) -> str | None:
+        """What sets the run's sample rate, in words: the preset ("Preview"), or None for an Advanced rate."""
+        return None if "sample_rate" in self.advanced.overrides() else self.quality.capitalize()
 
     def device_text(self) -> str:
         """The device the next run uses, in words (``GPU: NVIDIA H100 (cuda:0)``, ``CPU (8 threads)``)."""
@@ -324,12 +334,42 @@ class InputsPanel(QWidget):
         """Draw the rectangle where the Advanced segment and band put it, under the run's Nyquist limit (half the
         preset's or the Advanced sample rate: the view clamps the rectangle to it), and say the presets' times."""
         value = self.advanced.value
+        limit = float(value("sample_rate")) / 2
+        if self._limit_hz is not None and limit < self._limit_hz:
+            self._clamp_band(limit)
+        self._limit_hz = limit
         set_limit = getattr(self.placement_view, "set_limit_hz", None)  # PlacementView's, from issue 16.2 on
         if set_limit is not None:
-            set_limit(float(value("sample_rate")) / 2)
+            set_limit(limit)
         self.placement_view.set_placement(DrawnPlacement(float(value("start_s")), float(value("duration_s")),
                                                     float(value("f0_hz")), float(value("f1_hz"))))
         self._show_times()
+
+    def _clamp_band(self, limit: float) -> None:
+        """The limit fell (a preset or a sample rate with less room): bring a band the user set down under it, and say
+        so in the status bar, rather than refuse the run for a band carried over from a richer preset.
+
+        The top goes to the limit itself (the most the engine accepts, and where a rectangle drawn past the line
+        stops). The bottom stays, unless that would leave less than ``MIN_BAND_HZ``: then the band keeps its height,
+        moved down under the limit (12-16 kHz on Standard becomes 7.025-11.025 kHz on Preview). A band the user types
+        above the limit later is not clamped: it is refused, with the remedy, as it is typed.
+        """
+        overrides = self.advanced.overrides()
+        if "f0_hz" not in overrides and "f1_hz" not in overrides:
+            return  # the preset's band follows the rate by itself
+        f0, f1 = float(self.advanced.value("f0_hz")), float(self.advanced.value("f1_hz"))
+        if f1 <= limit:
+            return
+        if f0 > limit - MIN_BAND_HZ:
+            f0 = max(0.0, limit - (f1 - f0))
+        overrides.update(f0_hz=f0, f1_hz=limit)
+        self.advanced.set_overrides(overrides)
+        self.store.advanced_overrides = self.advanced.overrides()
+        rate_from = self._rate_from()
+        window = self.window()
+        if isinstance(window, QMainWindow):
+            window.statusBar().showMessage(f"Band top lowered to {rate_from or 'this rate'}'s {limit / 1000:g} kHz",
+                                           10000)
 
     def _show_times(self) -> None:
         """Each preset's expected time on the device the run would use, with the Advanced changes and the segment

@@ -11,7 +11,7 @@ from . import colour_maps
 from .plots import FrequencyAxis, add_image, style_plot
 from .readout import SEP, FrequencyScale, cell_at, mask_readout
 from .theme import set_empty
-from .view_tools import ExploringViewBox, Readout, add_colour_bar, show_reset_button
+from .view_tools import ExploringViewBox, Readout, add_colour_bar, show_colour_bar, show_reset_button
 
 #: The colour bar's scale: what the two ends of a mask mean.
 MASK_TICKS = [(0.0, "0 music"), (0.5, "0.5"), (1.0, "1 picture")]
@@ -71,6 +71,7 @@ class MaskView(pg.PlotWidget):
         self._mask, self._extent, self._scale = mask, extent, scale
         set_empty(self, None)
         self.setMouseEnabled(x=True, y=True)
+        show_colour_bar(self, self.colour_bar, True)
         # the logits are in display space (row 0 = the top of the picture, the highest frequency); the item's
         # row 0 is drawn at the bottom, so flip to keep the picture upright
         self.image.setImage(np.ascontiguousarray(mask[::-1]), levels=(0.0, 1.0), autoLevels=False)
@@ -98,6 +99,7 @@ class MaskView(pg.PlotWidget):
         self.setMouseEnabled(x=False, y=False)
         self.getViewBox().forget_extent()
         set_empty(self, self.HINT)
+        show_colour_bar(self, self.colour_bar, False)  # no scale without data
 
     def clear_mask(self) -> None:
         self.image.clear()

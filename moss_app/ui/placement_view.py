@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
 
 from moss_engine.io.audio import load_audio
 from moss_engine.run.video import spectrogram_panel
+from moss_engine.settings import PRESETS
 
 from . import colour_maps
 from .plots import style_plot
@@ -26,8 +27,9 @@ from .readout import FrequencyScale, spectrogram_readout
 from .theme import set_empty
 from .view_tools import ExploringViewBox, Readout, show_reset_button
 
-#: The song is decoded at this rate for the view (or its own, if lower): 16 kHz at the top covers the default band.
-VIEW_RATE = 32000
+#: The song is decoded at this rate for the view (or its own, if lower): the highest rate of any preset, so the view
+#: reaches every preset's limit (at 32 kHz it stopped at 16 kHz and Standard's 22.05 kHz could not be drawn).
+VIEW_RATE = max(preset["sample_rate"] for preset in PRESETS.values())
 #: About this many STFT frames for the whole song, whatever its length (the panel has 1280 columns).
 VIEW_FRAMES = 2400
 #: The smallest rectangle a drag draws (s, kHz); smaller drags are clicks.

@@ -31,6 +31,11 @@ _SLIDER_STEPS = {QAbstractSlider.SliderAction.SliderSingleStepAdd.value: 1,
                  QAbstractSlider.SliderAction.SliderPageStepSub.value: -1}
 
 
+#: The least room each result view keeps (px): at the window's minimum size the front, the mask and the spectrogram
+#: stay readable (at 955x235 they were a few pixels tall, axes over each other); the window's minimum follows.
+VIEW_MIN_SIZE = 150
+
+
 def _slider_value(alpha: float) -> int:
     return round(100 * float(np.clip(alpha, 0, 1)))
 
@@ -103,10 +108,13 @@ class ResultView(QWidget):
 
         self.mask_view = MaskView()
         self.spectrogram_view = SpectrogramView()
+        for view in (self.front_plot, self.mask_view, self.spectrogram_view):
+            view.setMinimumSize(VIEW_MIN_SIZE, VIEW_MIN_SIZE)
         pictures = QSplitter(Qt.Orientation.Horizontal)
         pictures.addWidget(self.mask_view)
         pictures.addWidget(self.spectrogram_view)
         pictures.setSizes([330, 650])
+        pictures.setChildrenCollapsible(False)  # a drag of the handle stops at a view's minimum, never hides it
         self.transport = TransportBar()
         self.transport.play_pause_clicked.connect(self.player.toggle)
         self.transport.stop_clicked.connect(self.player.stop)
@@ -120,6 +128,7 @@ class ResultView(QWidget):
         splitter.addWidget(_stacked(self.front_plot, slider_row))
         splitter.addWidget(_stacked(pictures, below))
         splitter.setSizes([430, 330])
+        splitter.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)

@@ -14,7 +14,7 @@ from . import colour_maps
 from .plots import FrequencyAxis, add_image, style_plot
 from .readout import FrequencyScale, spectrogram_readout
 from .theme import set_empty
-from .view_tools import ExploringViewBox, Readout, add_colour_bar, set_bar_range, show_reset_button
+from .view_tools import ExploringViewBox, Readout, add_colour_bar, set_bar_range, show_colour_bar, show_reset_button
 
 
 class SpectrogramView(pg.PlotWidget):
@@ -75,6 +75,7 @@ class SpectrogramView(pg.PlotWidget):
         same_span = self._panel is not None and (duration_s, scale) == (self._duration, self._scale)
         set_empty(self, None)
         self.setMouseEnabled(x=True, y=True)
+        show_colour_bar(self, self.colour_bar, True)
         self._panel, self._duration, self._scale, self._db_range = panel, duration_s, scale, db_range
         self.frequency_axis.set_scale(scale)
         self.setLabel("left", "frequency (Hz, log scale)" if freq_scale == "log" else "frequency (kHz)")
@@ -115,6 +116,7 @@ class SpectrogramView(pg.PlotWidget):
         self.setMouseEnabled(x=False, y=False)
         self.getViewBox().forget_extent()
         set_empty(self, self.HINT)
+        show_colour_bar(self, self.colour_bar, False)  # no scale without data
 
     def clear_view(self) -> None:
         self.image.clear()

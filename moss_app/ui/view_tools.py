@@ -189,15 +189,32 @@ def add_colour_bar(plot: pg.PlotWidget, values: tuple[float, float], label: str,
     levels, the bar reads them in dB).
     """
     bar = pg.ColorBarItem(values=values, label=label, interactive=False, colorMapMenu=False, width=14)
-    item = plot.getPlotItem()
-    item.layout.addItem(bar, 2, 5)  # where ColorBarItem.setImageItem(insert_in=...) puts it: after the right axis
-    item.layout.setColumnFixedWidth(4, 5)
+    plot.getPlotItem().layout.setColumnFixedWidth(4, 5)
+    show_colour_bar(plot, bar, True)
     if ticks is not None:
         bar.axis.setTicks([ticks])
     colour_maps.follow(plot, bar)
     style_colour_bar(bar)
     on_palette_change(plot, lambda: style_colour_bar(bar))
     return bar
+
+
+def show_colour_bar(plot: pg.PlotWidget, bar: pg.ColorBarItem, shown: bool) -> None:
+    """Put ``bar`` at the right of ``plot`` (``shown``) or take it out: an empty view has no scale to give, and a bar
+    beside its hint only showed its end labels cut. Out of the layout, the bar leaves no gap either."""
+    layout = plot.getPlotItem().layout
+    present = has_colour_bar(plot, bar)
+    if shown and not present:
+        layout.addItem(bar, 2, 5)  # where ColorBarItem.setImageItem(insert_in=...) puts it: after the right axis
+    elif not shown and present:
+        layout.removeItem(bar)
+    bar.setVisible(shown)
+
+
+def has_colour_bar(plot: pg.PlotWidget, bar: pg.ColorBarItem) -> bool:
+    """Whether ``bar`` is in ``plot``'s layout (shown beside the view)."""
+    layout = plot.getPlotItem().layout
+    return any(layout.itemAt(i) is bar for i in range(layout.count()))
 
 
 def set_bar_range(bar: pg.ColorBarItem, values: tuple[float, float]) -> None:

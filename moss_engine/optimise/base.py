@@ -51,7 +51,11 @@ class Candidate:
 
 @dataclass(frozen=True)
 class OptimisationResult:
-    """What the optimiser hands on: every candidate, the anchors, the crossfade baseline, and how it ended."""
+    """What the optimiser hands on: every candidate, the anchors, the crossfade baseline, and how it ended.
+
+    ``cancelled`` is None only for a reopened run whose folder does not say (``run.reader``); ``elapsed_s`` is the
+    optimisation's own time, not the whole run's (``RunResult.timings``).
+    """
 
     candidates: list[Candidate]
     anchors: Anchors
@@ -60,7 +64,7 @@ class OptimisationResult:
     crossfade_audio: np.ndarray
     steps_done: int
     stopped_early: bool
-    cancelled: bool
+    cancelled: bool | None
     elapsed_s: float
     chunk_size: int
     hypervolume_history: list[float]

@@ -31,14 +31,21 @@ class StageReporter:
     ``span`` is the share of the run's fraction the stage fills (default: its share of the steps); coarse-to-fine
     gives the coarse stage a share by its cost, as a coarse step costs about half a full one. The coarse stage's
     partial fronts are measured on the coarse grid: close to the final losses, and on screen within seconds.
+
+    ``continues``: the stage carries on the run's optimisation (the fine pass). Its own measuring of the crossfade
+    at full resolution is then said as the optimisation at the step reached, not as a stage of its own: the user saw
+    "step 6 of 16", "Measuring the crossfade", "step 8 of 16", a run that seemed to go back a stage.
     """
 
     def __init__(self, reporter: Reporter, first: int, steps: int, total: int, label: str,
-                 span: tuple[float, float] | None = None):
+                 span: tuple[float, float] | None = None, continues: bool = False):
         self.reporter, self.first, self.steps, self.total, self.label = reporter, first, steps, max(1, total), label
         self.span = span if span is not None else (first / self.total, (first + steps) / self.total)
+        self.continues = continues
 
     def progress(self, fraction: float, message: str, status: Status | None = None) -> None:
+        if self.continues and status is not None and status.stage == "measuring":
+            status = Status("optimising", 0, self.steps, detail=status.detail or message)
         # step 4/40 of the stage is step 44/80 of the run, as the partial fronts count them
         if status is not None and status.step is not None:
             status = status.offset(self.first, self.total)
@@ -90,7 +97,7 @@ def optimise_coarse_to_fine(problem: HidingProblem, clip: AudioClip, image: Load
     done = middle * coarse.step_count / coarse_run.steps  # an early-stopped coarse stage leaves the rest to the fine
     fine = StchOptimiser(problem, fine_run,
                          StageReporter(reporter, coarse.step_count, fine_run.steps, coarse.step_count + fine_run.steps,
-                                       "fine pass", (done, 1.0)),
+                                       "fine pass", (done, 1.0), continues=True),
                          weights=coarse.weights.cpu().numpy(),
                          start_logits=coarse.logits.detach(),
                          start_levels=coarse.levels_db().detach().cpu().numpy())

@@ -179,6 +179,7 @@ def manifest_for(result: Any) -> dict[str, Any]:
                     "image": {"visual_loss": result.anchors.image_visual, "audio_loss": result.anchors.image_audio}},
         "crossfade": {"visual_loss": result.crossfade_visual.tolist(), "audio_loss": result.crossfade_audio.tolist()},
         "run": {"device": result.device, "steps": opt.steps_done, "stopped_early": opt.stopped_early,
+                "cancelled": bool(opt.cancelled),
                 "chunk_size": opt.chunk_size, "seconds": {k: round(v, 3) for k, v in result.timings.items()},
                 "notices": list(result.notices), "engine": _engine_version()},
         **getattr(result, "extra", {}),

@@ -160,6 +160,12 @@ class Scorer:
                                                  mp_context=multiprocessing.get_context("spawn"))
             except (OSError, ValueError, NotImplementedError):
                 self._pool = None
+        if self._pool is not None:  # start every process now (spawn starts them one per submit otherwise), so that
+            try:  # their start-up and Zimtohrli's import overlap the rendering instead of a silent wait after it
+                for _ in range(min(workers, MAX_WORKERS)):
+                    self._pool.submit(_warm_up)
+            except RuntimeError:
+                self._pool = None
         self._jobs: list[tuple[Future | None, np.ndarray]] = []
 
     def __enter__(self) -> Scorer:
@@ -197,7 +203,8 @@ class Scorer:
     def results(self, should_stop: Callable[[], bool] = lambda: False,
                 progress: Callable[[int, int], None] | None = None) -> list[float | None]:
         """The MOS of every submitted point, in order (None without the model, or for points still waiting when
-        ``should_stop`` says so); ``progress(done, total)`` after each."""
+        ``should_stop`` says so); ``progress(done, total)`` as each point is heard, in whatever order the worker
+        processes finish them, so that a wait on them is reported as it goes."""
         out: list[float | None] = []
         for n, (job, heard) in enumerate(self._jobs):
             if not self.listener.available or should_stop():
@@ -206,7 +213,7 @@ class Scorer:
                 continue
             distance = None
             if job is not None:
-                distance = self._wait(job, should_stop)
+                distance = self._wait(job, should_stop, progress)
                 if distance is None and should_stop():
                     out.append(None)
                     continue
@@ -215,20 +222,35 @@ class Scorer:
                                               self.listener._model)
             out.append(mos_of(distance))
             if progress is not None:
-                progress(n + 1, len(self._jobs))
+                progress(max(n + 1, self._heard()), len(self._jobs))
         return out
 
-    def _wait(self, job: Future, should_stop: Callable[[], bool]) -> float | None:
-        """The distance a worker found, or None when it died or ``should_stop`` (every ``POLL_S``) said so."""
+    def _heard(self) -> int:
+        """How many submitted points the worker processes have finished hearing."""
+        return sum(1 for job, _ in self._jobs if job is not None and job.done())
+
+    def _wait(self, job: Future, should_stop: Callable[[], bool],
+              progress: Callable[[int, int], None] | None = None) -> float | None:
+        """The distance a worker found, or None when it died or ``should_stop`` (every ``POLL_S``) said so; meanwhile
+        ``progress(heard, total)`` whenever another point (a later one) is heard."""
+        heard = self._heard()
         while True:
             try:
                 return job.result(timeout=POLL_S)
             except TimeoutError:
+                if progress is not None and self._heard() > heard:
+                    heard = self._heard()
+                    progress(heard, len(self._jobs))
                 if should_stop():
                     self.stop()
                     return None
             except Exception:  # noqa: BLE001 - a worker that died (BrokenProcessPool, MemoryError): score here
                 return None
+
+
+def _warm_up() -> None:
+    """A worker process's first job: import the model, so that the first point it hears does not wait for that."""
+    _zimtohrli()
 
 
 def default_workers() -> int:

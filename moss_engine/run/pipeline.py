@@ -316,6 +316,9 @@ def assemble_result(settings: RunSettings, device: torch.device, clip: AudioClip
     # the worker processes that listen start now, and hear each point while the next one renders
     with Scorer(listener, listen_workers if len(chosen) > 2 and not reporter.should_stop() else 1) as scorer:
         rendered = render_chosen(problem, chosen, song, reference, scorer, SpanReporter(reporter, 0.0, rendering))
+        if listener.available and not reporter.should_stop():  # said at once: the first point may be seconds away
+            reporter.progress(rendering, "listening to the points (Zimtohrli)",
+                              Status("listening", 0, max(1, len(rendered) - 1), "point"))
         heard = iter(scorer.results(
             reporter.should_stop,
             lambda done, total: reporter.progress(rendering + (1 - rendering) * done / total, "listening to the "

@@ -25,6 +25,9 @@ BETWEEN_BASE, BETWEEN_PER_ITERATION = 0.5, 0.05
 #: A chosen point rendered at the song's loudness, and heard by Zimtohrli (in worker processes, beside the rendering).
 RENDER_COST = 1.0
 LISTEN_COST = 3.0
+#: Starting the listening worker processes (spawn, then Zimtohrli's import): about a second on the 2-core CPU
+#: (measured 0.95-1.7 s to the first point heard), half of it hidden behind the rendering.
+POOL_START_COST = 2.0
 #: The pool of points heard is about this many times the asked points (up to ``pipeline.EAR_POOL_FACTOR`` of them,
 #: near-duplicates left out, plus those tried between neighbours).
 HEARD_POOL_FACTOR = 2
@@ -45,7 +48,7 @@ def stage_spans(settings: RunSettings, by_ear: bool) -> dict[str, tuple[float, f
     refining = (settings.points - 1) * (REFINE_BASE + REFINE_PER_ITERATION * iterations) if iterations else 0.0
     between = settings.points * (BETWEEN_BASE + BETWEEN_PER_ITERATION * iterations) if by_ear else 0.0
     heard = settings.points * (HEARD_POOL_FACTOR if by_ear else 1)
-    finishing = heard * (RENDER_COST + (LISTEN_COST if by_ear else 0.0))
+    finishing = heard * (RENDER_COST + (LISTEN_COST if by_ear else 0.0)) + (POOL_START_COST if by_ear else 0.0)
     costs = (optimising, refining, between, finishing)
     total = sum(costs)
     spans, low = {}, 0.0

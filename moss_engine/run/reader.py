@@ -2,6 +2,10 @@
 
 moss-run/2 and moss-run/1 folders both open; a moss-run/1 folder's audio is brought back to the song's level (its
 run-wide ``output_gain_db`` undone) and its points have no loudness or MOS (``None``: not measured then).
+
+Whether the run was cancelled is ``optimisation.cancelled`` as the manifest's optional ``run.cancelled`` says, else
+None (not known: moss-run/2 does not require the key; the app's autosave history may know). The run's time is in
+``timings`` (``run.seconds``, every stage); ``optimisation.elapsed_s`` is the optimisation's part, as in a live run.
 """
 
 from __future__ import annotations
@@ -66,11 +70,12 @@ def read_run(run_dir: str | Path) -> RunResult:
         cross = manifest.get("crossfade", {})
         cross_v = np.asarray(cross.get("visual_loss", []), dtype=float)
         cross_a = np.asarray(cross.get("audio_loss", []), dtype=float)
-        seconds = run.get("seconds", {})
+        seconds, cancelled = run.get("seconds", {}), run.get("cancelled")
         optimisation = OptimisationResult(
             candidates=[], anchors=anchors, crossfade_levels=np.zeros(0), crossfade_visual=cross_v,
             crossfade_audio=cross_a, steps_done=int(run.get("steps", 0)), stopped_early=bool(run.get("stopped_early")),
-            cancelled=False, elapsed_s=float(sum(seconds.values())) if seconds else 0.0,
+            cancelled=cancelled if isinstance(cancelled, bool) else None,
+            elapsed_s=float(seconds.get("optimise_s", 0.0)),
             chunk_size=int(run.get("chunk_size", 0)), hypervolume_history=[])
         return RunResult(
             settings=settings, device=str(run.get("device", "?")), sample_rate=rate,

@@ -212,3 +212,75 @@ def test_a_moved_or_changed_input_is_said_and_the_zone_keeps_its_file(qtbot, win
     assert f"portrait.png {said}" in window.statusBar().currentMessage()
     assert "from the earlier inputs" in window.status_label.text()  # the result is not of the picture shown
     box.accept()
+
+
+# --- a reopened run brings back its picture controls, its time and whether it was cancelled -----------------------
+
+
+def test_open_run_brings_back_invert_gamma_and_fit(qtbot, window, tiny_result, tmp_path, data_dir):
+    """A run made with the picture inverted, gamma 2 and fit contain reopens with those controls, whatever the user
+    had chosen since; reopening a run of the defaults puts the defaults back."""
+    import dataclasses
+
+    made = dataclasses.replace(tiny_result, settings=dataclasses.replace(tiny_result.settings, invert=True, gamma=2.0,
+                                                                         fit="contain"))
+    run = write_run_folder(made, tmp_path / "run")
+    plain = write_run_folder(tiny_result, tmp_path / "plain")
+    controls = window.inputs.picture_controls
+    window.route_files([data_dir / "img_landscape_kde_eveningglow.jpg"])
+    controls.gamma.setValue(0.5)
+    controls.fit.setCurrentIndex(controls.fit.findData("stretch"))
+    assert controls.options() == {"invert": False, "gamma": 0.5, "fit": "stretch"}
+    assert window.open_run(run)
+    assert controls.options() == {"invert": True, "gamma": 2.0, "fit": "contain"}
+    assert (controls.invert.isChecked(), controls.gamma.value(), controls.fit.currentData()) == (True, 2.0, "contain")
+    assert window.store.picture_options == {"invert": True, "gamma": 2.0, "fit": "contain"}
+    assert "from the earlier inputs" not in window.status_label.text()  # the controls are the run's own
+    assert window.open_run(plain)
+    assert controls.options() == {"invert": False, "gamma": 1.0, "fit": "stretch"}
+
+
+def _timed(result, cancelled: bool):
+    """``result`` as a run of 22.6 s of wall clock of which 7 s optimised, ``cancelled`` or not."""
+    import dataclasses
+
+    timings = {"prepare_s": 2.0, "optimise_s": 7.0, "phase_s": 1.5, "render_s": 12.1}
+    return dataclasses.replace(result, timings=timings,
+                               optimisation=dataclasses.replace(result.optimisation, elapsed_s=7.0,
+                                                                cancelled=cancelled, stopped_early=False))
+
+
+@pytest.mark.parametrize("cancelled", [False, True])
+def test_a_reopened_autosave_says_done_or_cancelled_and_the_same_time(qtbot, window, tiny_result, autosave_dir,
+                                                                      cancelled):
+    """The outcome line gives the whole run's time (23 s, not the optimisation's 7 s), live and reopened alike, and a
+    reopened autosave says "Cancelled" when the history marked it so."""
+    from moss_app import autosave
+    from moss_app.run_status import outcome_line
+
+    live = _timed(tiny_result, cancelled)
+    said = outcome_line(live)
+    assert " in 23 s" in said
+    assert said.startswith("Cancelled, best front so far" if cancelled else "Done")
+    folder = write_run_folder(live, autosave.new_run_dir())
+    autosave.mark(folder, cancelled)
+    assert window.open_run(folder, remember=False)
+    assert window.result.optimisation.cancelled is cancelled
+    assert window.status_label.text().split("  ·  ")[0] == said.split("  ·  ")[0]
+
+
+def test_a_folder_not_known_to_be_cancelled_or_not_never_says_done(qtbot, window, tiny_result, tmp_path):
+    from moss_app.run_status import outcome_line
+
+    import json
+
+    folder = write_run_folder(_timed(tiny_result, cancelled=True), tmp_path / "run")
+    assert read_run(folder).optimisation.cancelled is True  # a run folder says so itself now (run.cancelled)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["run"]["cancelled"]  # as a folder written before the key was added
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    assert read_run(folder).optimisation.cancelled is None  # the manifest does not say; nor does any history
+    assert window.open_run(folder)
+    line = window.status_label.text()
+    assert line.startswith("Finished: ") and "Done" not in line and " in 23 s" in line
+    assert line == outcome_line(window.result)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QLabel
 
 from moss_app.preset_times import cpu_seconds, expected_time, say_duration
 from moss_app.ui.inputs_panel import InputsPanel
@@ -26,7 +27,7 @@ def marked(window, key: str) -> bool:
 def test_a_band_above_the_rate_shows_at_once_and_a_double_click_clears_it(qtbot, window):
     assert window.inputs.quality == "preview" and window.start_button.isEnabled()
     window.advanced.fields["f1_hz"].setValue(14700)  # above 11025 Hz, the preview's Nyquist
-    assert problem_shown(window) and "11025 Hz" in window.status_label.text()  # before Start, not at it
+    assert problem_shown(window)  # before Start, not at it
     assert marked(window, "f1_hz") and not window.start_button.isEnabled() and not window.start_action.isEnabled()
     window.placement_view.reset_requested.emit()  # what a double-click on the song sends
     assert not problem_shown(window) and not marked(window, "f1_hz")
@@ -38,10 +39,43 @@ def test_a_preset_or_a_sample_rate_fixes_and_unfixes_the_band(qtbot, window):
     assert problem_shown(window)
     window.preset_combo.setCurrentIndex(window.preset_combo.findData("standard"))  # 22050 Hz Nyquist: fine
     assert not problem_shown(window) and not marked(window, "f1_hz") and window.start_button.isEnabled()
-    window.preset_combo.setCurrentIndex(window.preset_combo.findData("preview"))
-    assert problem_shown(window) and marked(window, "f1_hz") and not window.start_button.isEnabled()
     window.advanced.fields["sample_rate"].setCurrentIndex(window.advanced.fields["sample_rate"].findData(44100))
-    assert not problem_shown(window) and not marked(window, "f1_hz") and window.start_button.isEnabled()
+    window.advanced.fields["f1_hz"].setValue(21000)  # typed above the limit to come: refused until it comes
+    window.advanced.fields["sample_rate"].setCurrentIndex(window.advanced.fields["sample_rate"].findData(48000))
+    assert not problem_shown(window) and window.advanced.overrides()["f1_hz"] == 21000  # a higher limit: untouched
+
+
+def test_a_refused_band_top_is_said_in_one_short_line_with_its_remedy(qtbot, window):
+    """Issue 16 review 3: the remedy was cut off the status line ("...(half t...") and only in the tooltip."""
+    window.resize(1280, 800)
+    window.advanced.fields["f1_hz"].setValue(14700)
+    text = window.status_label.text()
+    assert text == "Cannot start: Band top above Preview's 11.025 kHz: lower it or choose Standard."
+    assert "half" not in text and QLabel.text(window.status_label) == text  # drawn whole, not cut
+    window.advanced.fields["sample_rate"].setCurrentIndex(window.advanced.fields["sample_rate"].findData(16000))
+    window.advanced.fields["f1_hz"].setValue(9000)  # the rate typed in Advanced, not a preset, holds it back
+    assert window.status_label.text() == "Cannot start: Band top above this rate's 8 kHz: lower it or raise the rate."
+
+
+def test_a_preset_with_a_lower_limit_clamps_the_band_and_says_so(qtbot, window):
+    """Issue 16 review 2: 1-16 kHz drawn on Standard stayed at 16 kHz on Preview, refused, Start greyed."""
+    window.preset_combo.setCurrentIndex(window.preset_combo.findData("standard"))
+    window.placement_view.placement_changed.emit(DrawnPlacement(2.0, 5.0, 1000.0, 16000.0))
+    assert window.start_button.isEnabled()
+    window.preset_combo.setCurrentIndex(window.preset_combo.findData("preview"))
+    overrides = window.advanced.overrides()
+    assert (overrides["f0_hz"], overrides["f1_hz"]) == (1000.0, 11025.0)  # the top lowered, the bottom kept
+    assert window.placement_view.placement().f1_hz == 11025.0  # the rectangle with it
+    assert not problem_shown(window) and window.start_button.isEnabled() and not marked(window, "f1_hz")
+    assert window.statusBar().currentMessage() == "Band top lowered to Preview's 11.025 kHz"
+    assert window.store.advanced_overrides["f1_hz"] == 11025.0
+    # a band wholly above the new limit keeps its height, moved down under it
+    window.preset_combo.setCurrentIndex(window.preset_combo.findData("standard"))
+    window.placement_view.placement_changed.emit(DrawnPlacement(2.0, 5.0, 12000.0, 16000.0))
+    window.advanced.fields["sample_rate"].setCurrentIndex(window.advanced.fields["sample_rate"].findData(16000))
+    overrides = window.advanced.overrides()
+    assert (overrides["f0_hz"], overrides["f1_hz"]) == (4000.0, 8000.0) and not problem_shown(window)
+    assert window.statusBar().currentMessage() == "Band top lowered to this rate's 8 kHz"
 
 
 def test_a_drawn_band_is_checked_at_once(qtbot, window):

@@ -21,13 +21,13 @@ def view(qtbot, sample):
 
 
 def test_the_view_shows_the_whole_song(view):
-    assert view.song_length == pytest.approx(30.0, abs=0.05)  # the sample is 30 s at 44.1 kHz, viewed at 32 kHz
-    assert view.nyquist_hz == 16000
+    assert view.song_length == pytest.approx(30.0, abs=0.05)  # the sample is 30 s at 44.1 kHz, viewed at 44.1 kHz
+    assert view.nyquist_hz == 22050  # the highest limit of any preset (issue 16 review 2: it stopped at 16 kHz)
     data = view.image.image
     assert data.shape == (1280, 430) and data.dtype == np.uint8
     assert data.std() > 20  # a real spectrogram, not a blank panel
     rect = view.image.mapRectToParent(view.image.boundingRect())
-    assert (rect.width(), rect.height()) == pytest.approx((30.0, 16.0), abs=0.05)  # s, kHz
+    assert (rect.width(), rect.height()) == pytest.approx((30.0, 22.05), abs=0.05)  # s, kHz
 
 
 def test_moving_and_resizing_the_rectangle_emits_the_placement(qtbot, view):
@@ -182,3 +182,25 @@ def test_the_view_holds_the_presets_nyquist_limit_and_a_drawn_band_stays_under_i
     assert view.limit_hz == 22050.0
     window.advanced.fields["sample_rate"].setCurrentIndex(window.advanced.fields["sample_rate"].findData(16000))
     assert view.limit_hz == 8000.0
+
+
+def test_on_standard_a_band_can_be_drawn_up_to_its_limit(qtbot, window):
+    """Issue 16 review 2: the view stopped at 16 kHz, so Standard's 22.05 kHz could not be drawn."""
+    window.preset_combo.setCurrentIndex(window.preset_combo.findData("standard"))
+    view = window.placement_view
+    with qtbot.waitSignal(view.placement_changed) as got:
+        view._on_draw(2.0, 1.0, 8.0, 21.0, True)  # s, kHz
+    assert got.args[0].f1_hz == 21000.0 and window.advanced.overrides()["f1_hz"] == 21000.0
+    with qtbot.waitSignal(view.placement_changed) as got:
+        view._on_draw(2.0, 1.0, 8.0, 30.0, True)  # past the top: the top
+    assert got.args[0].f1_hz == 22050.0 and window.start_button.isEnabled()
+
+
+def test_the_view_never_shows_above_the_songs_own_nyquist(tmp_path):
+    import soundfile
+
+    from moss_app.ui.placement_view import song_overview
+
+    path = tmp_path / "low.wav"
+    soundfile.write(path, np.random.default_rng(0).normal(0, 0.1, 16000 * 3).astype(np.float32), 16000)
+    assert song_overview(path).nyquist_hz == 8000.0

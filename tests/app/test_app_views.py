@@ -24,6 +24,7 @@ from moss_app.ui.readout import (
     spectrogram_readout,
 )
 from moss_app.ui.spectrogram_view import SpectrogramView
+from moss_app.ui.view_tools import has_colour_bar
 from moss_engine.dsp.target import Placement
 from moss_engine.run.video import SPEC_HEIGHT, WIDTH
 
@@ -263,7 +264,7 @@ def test_the_placement_view_reads_out_the_songs_time_and_level(qtbot):
 
 def test_colour_bars_give_the_db_scale_and_the_masks_meaning(qtbot, spectrogram):
     bar = spectrogram.colour_bar
-    assert spectrogram.getPlotItem().layout.itemAt(2, 5) is bar
+    assert spectrogram.getPlotItem().layout.itemAt(2, 5) is bar and bar.isVisible()
     spectrogram.show_panel(ramp_panel(), 2.0, 22050, "linear", None, db_range=60.0)
     assert tuple(bar.axis.range) == (-60.0, 0.0) and "dB" in bar.getAxis("left").labelText
     mask = MaskView()
@@ -405,6 +406,24 @@ def test_the_dashed_crossfade_line_stays_visible_at_150_percent_and_in_the_dark(
     pen = plot.crossfade.opts["pen"]
     assert pen.widthF() >= 2 and pen.style() == Qt.PenStyle.DashLine
     assert _contrast(pen.color(), plot.backgroundBrush().color()) >= 4.5
+
+
+def test_empty_views_hide_their_colour_bars_and_show_them_with_data(qtbot):
+    """Issue 16 review 4: an empty view's bar showed with its end labels ("0 music", "-80") cut."""
+    mask, spectrogram = MaskView(), SpectrogramView()
+    for view in (mask, spectrogram):
+        host(qtbot, view, (500, 300))
+    qtbot.wait(10)
+    for view in (mask, spectrogram):
+        assert not view.colour_bar.isVisible() and not has_colour_bar(view, view.colour_bar)
+    mask.show_mask(np.zeros((8, 16)))
+    spectrogram.show_panel(ramp_panel(), 2.0, 22050, "linear", None)
+    for view in (mask, spectrogram):
+        assert view.colour_bar.isVisible() and has_colour_bar(view, view.colour_bar)
+    mask.clear_mask()
+    spectrogram.clear_view()
+    for view in (mask, spectrogram):
+        assert not view.colour_bar.isVisible() and not has_colour_bar(view, view.colour_bar)
 
 
 # --- the music view's limit ------------------------------------------------------------------------------------------

@@ -50,6 +50,7 @@ def test_run_folder_keeps_the_contract(data_dir, orchestral_run):
     assert manifest["input"]["start_s"] == 5.0
     assert manifest["input"]["duration_s"] == pytest.approx(8.0, abs=1e-3)
     assert manifest["points_requested"] == 8
+    assert manifest["run"]["cancelled"] is False  # optional key (readers before it say "not known")
     assert 3 <= len(manifest["points"]) <= 8
     assert manifest["mask_shape"] == [64, 128]
     assert manifest["view"] == {"n_fft": 1024, "hop_length": 256, "window": "hann", "db_range": 80.0,
