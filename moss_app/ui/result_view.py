@@ -229,7 +229,8 @@ class ResultView(QWidget):
         self.alpha_slider.setValue(_slider_value(point.alpha))
         self.alpha_slider.blockSignals(False)
         figures = [f"alpha {point.alpha:.2f}", f"point {index} of 0-{len(self.result.points) - 1}",
-                   "sounds like: not measured" if point.mos is None else f"sounds like {point.mos:.1f}/5"]
+                   # two decimals, as the status bar and the tooltip give it
+                   "sounds like: not measured" if point.mos is None else f"sounds like {point.mos:.2f}/5"]
         if point.loudness_lu is not None:
             figures.append(f"{point.loudness_lu:+.1f} LU")
         self.alpha_label.setText("  ·  ".join(figures))

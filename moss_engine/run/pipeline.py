@@ -298,8 +298,8 @@ def compute_front(settings: RunSettings, reporter: Reporter | None = None,
             pool = pool + in_between(problem, pool, settings.points, SpanReporter(reporter, *spans["between"]))
         return assemble_result(settings, device, clip, problem, result, pool,
                                {"prepare_s": prepared - started, "optimise_s": optimised - prepared,
-                                "phase_s": refined - optimised}, SpanReporter(reporter, *spans["finishing"]),
-                               listen_workers)
+                                "phase_s": refined - optimised, "between_s": time.perf_counter() - refined},
+                               SpanReporter(reporter, *spans["finishing"]), listen_workers)
 
 
 def assemble_result(settings: RunSettings, device: torch.device, clip: AudioClip, problem: HidingProblem,
@@ -325,7 +325,8 @@ def assemble_result(settings: RunSettings, device: torch.device, clip: AudioClip
                                                   f"points (Zimtohrli): {done} of {total}",
                                                   Status("listening", done, total, "point"))))
         cancelled = result.cancelled or reporter.should_stop()
-    reporter.progress(1.0, f"{len(rendered)} points rendered", Status("rendering", len(chosen), len(chosen), "point"))
+    last = "listening" if listener.available and not cancelled else "rendering"  # the stage never goes back
+    reporter.progress(1.0, f"{len(rendered)} points rendered", Status(last, len(chosen), len(chosen), "point"))
     # a cancelled run's points are not heard (or not all): none has a MOS
     mos = [SAME_AS_SONG_MOS if c.kind == "music" else (None if cancelled else next(heard))
            for c, _, _, _ in rendered]

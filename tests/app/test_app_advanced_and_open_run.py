@@ -270,9 +270,9 @@ def test_a_reopened_autosave_says_done_or_cancelled_and_the_same_time(qtbot, win
 
 
 def test_a_folder_not_known_to_be_cancelled_or_not_never_says_done(qtbot, window, tiny_result, tmp_path):
-    from moss_app.run_status import outcome_line
-
     import json
+
+    from moss_app.run_status import outcome_line
 
     folder = write_run_folder(_timed(tiny_result, cancelled=True), tmp_path / "run")
     assert read_run(folder).optimisation.cancelled is True  # a run folder says so itself now (run.cancelled)

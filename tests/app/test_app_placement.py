@@ -46,7 +46,7 @@ def test_the_rectangle_stays_inside_the_song(qtbot, view):
     x, y = view.roi.pos()
     w, h = view.roi.size()
     assert (x, x + w) == pytest.approx((25.0, 30.0), abs=0.05)
-    assert (y, y + h) == pytest.approx((12.0, 16.0), abs=0.01)
+    assert (y, y + h) == pytest.approx((12.0, 22.05), abs=0.01)
     view.set_placement(DrawnPlacement(3.0, float("inf"), 0.0, 15000.0))  # "whole song" from 3 s
     assert view.roi.pos()[0] + view.roi.size()[0] == pytest.approx(30.0, abs=0.05)
 

@@ -46,3 +46,18 @@ def test_a_coarse_to_fine_run_never_goes_back_a_stage_or_a_step():
     assert stages == ["measuring", "optimising"]  # the fine pass's measuring is not a stage of its own
     steps = [s.step for s in recorder.statuses if s is not None and s.step is not None]
     assert steps == sorted(steps) and steps[-1] == 4 and 2 in steps  # both passes' steps, counted as one run
+
+
+@pytest.mark.slow  # a whole small run: optimising, refining, between, rendering, listening
+def test_a_whole_run_never_goes_back_a_stage():
+    from moss_engine.run.pipeline import compute_front
+
+    settings = make_settings(SAMPLE / "astronaut.png", SAMPLE / "metal_madness_sectoid.ogg", quality="preview",
+                             device="cpu", duration_s=1.5, start_s=5.0, steps=4, coarse_steps=2, points=3, seed=1,
+                             phase_iterations=2)
+    recorder = _Recorder()
+    result = compute_front(settings, recorder)
+    stages = [key for key, _ in itertools.groupby(s.stage for s in recorder.statuses if s is not None)]
+    assert len(stages) == len(set(stages)), stages  # each stage once, in one direction
+    assert stages[0] == "measuring" and stages[-1] in ("listening", "rendering") and "rendering" in stages
+    assert set(result.timings) >= {"prepare_s", "optimise_s", "phase_s", "between_s", "render_s"}
