@@ -4,14 +4,12 @@ own cell, 1 = the picture's; zoom, pan, a cursor readout and a 0..1 colour bar, 
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF
 
-from . import colour_maps
-from .plots import FrequencyAxis, add_image, style_plot
+from .image_plot import ImagePlot
 from .readout import SEP, FrequencyScale, cell_at, mask_readout
 from .theme import set_empty
-from .view_tools import ExploringViewBox, Readout, add_colour_bar, show_colour_bar, show_reset_button
+from .view_tools import Readout, show_colour_bar
 
 #: The colour bar's scale: what the two ends of a mask mean.
 MASK_TICKS = [(0.0, "0 music"), (0.5, "0.5"), (1.0, "1 picture")]
@@ -22,7 +20,7 @@ def mask_of(logits: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.asarray(logits, dtype=np.float32)))
 
 
-class MaskView(pg.PlotWidget):
+class MaskView(ImagePlot):
     """A (freq, time) mask, low frequencies at the bottom; one ``ImageItem`` updated in place.
 
     Given the run's placement and frequency scale, the mask is drawn over the placement's seconds and kHz (Hz on a
@@ -33,18 +31,10 @@ class MaskView(pg.PlotWidget):
     HINT = "Pick a point of the front to see its mask"
 
     def __init__(self, parent=None):
-        axis = FrequencyAxis("left")
-        super().__init__(parent, viewBox=ExploringViewBox(), axisItems={"left": axis})
-        self.frequency_axis = axis
-        style_plot(self, "time (s)", "frequency (kHz)", title="mask (0 = music, 1 = picture)",
-                   tip="The mask of the selected point: for each time and frequency, how much of the sound comes\n"
-                       "from the picture's spectrogram (1, bright) rather than the music's (0, dark).\n"
-                       "Wheel: zoom; drag: pan; double-click: all.")
-        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # nothing to type here
-        show_reset_button(self)
-        self.image = add_image(self, colour_maps.current())
-        colour_maps.follow(self, self.image)
-        self.colour_bar = add_colour_bar(self, (0.0, 1.0), "", ticks=MASK_TICKS)
+        super().__init__("mask (0 = music, 1 = picture)",
+                         "The mask of the selected point: for each time and frequency, how much of the sound comes\n"
+                         "from the picture's spectrogram (1, bright) rather than the music's (0, dark).\n"
+                         "Wheel: zoom; drag: pan; double-click: all.", (0.0, 1.0), parent=parent, ticks=MASK_TICKS)
         self.colour_bar.axis.setWidth(62)
         self.readout = Readout(self, self.readout_text)
         self._mask: np.ndarray | None = None  # (rows, cols) in display space: row 0 = the highest frequency

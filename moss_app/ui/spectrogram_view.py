@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QGraphicsRectItem
 
 from moss_engine.run.video import spectrogram_panel
 
-from . import colour_maps
-from .plots import FrequencyAxis, add_image, style_plot
+from .image_plot import ImagePlot
 from .readout import FrequencyScale, spectrogram_readout
 from .theme import set_empty
-from .view_tools import ExploringViewBox, Readout, add_colour_bar, set_bar_range, show_colour_bar, show_reset_button
+from .view_tools import Readout, set_bar_range, show_colour_bar
 
 
-class SpectrogramView(pg.PlotWidget):
+class SpectrogramView(ImagePlot):
     """Time in seconds across, frequency up (kHz on a linear axis; Hz / kHz at their places on a log one).
 
     The wheel zooms about the pointer, a drag pans, a double-click or the "A" button shows all again. The view takes
@@ -28,18 +27,11 @@ class SpectrogramView(pg.PlotWidget):
     HINT = "Pick a point of the front to see its spectrogram"
 
     def __init__(self, parent=None):
-        axis = FrequencyAxis("left")
-        super().__init__(parent, viewBox=ExploringViewBox(), axisItems={"left": axis})
-        self.frequency_axis = axis
-        style_plot(self, "time (s)", "frequency (kHz)", title="spectrogram (as a viewer shows it)",
-                   tip="The selected point's sound as a spectrogram viewer (Audacity, Sonic Visualiser, a phone app)"
-                       "\nshows it: time across, frequency up, loudness as brightness. The outline is where the\n"
-                       "picture was placed; the line is the playhead. Wheel: zoom; drag: pan; double-click: all.")
-        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        show_reset_button(self)
-        self.image = add_image(self, colour_maps.current())
-        colour_maps.follow(self, self.image)
-        self.colour_bar = add_colour_bar(self, (-80.0, 0.0), "dB below the loudest")
+        super().__init__("spectrogram (as a viewer shows it)",
+                         "The selected point's sound as a spectrogram viewer (Audacity, Sonic Visualiser, a phone app)"
+                         "\nshows it: time across, frequency up, loudness as brightness. The outline is where the\n"
+                         "picture was placed; the line is the playhead. Wheel: zoom; drag: pan; double-click: all.",
+                         (-80.0, 0.0), "dB below the loudest", parent=parent)
         self.outline = QGraphicsRectItem()
         self.outline.setPen(pg.mkPen("#3fd0ff", width=2, cosmetic=True))
         self.outline.setZValue(10)

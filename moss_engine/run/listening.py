@@ -206,6 +206,13 @@ class Scorer:
         ``should_stop`` says so); ``progress(done, total)`` as each point is heard, in whatever order the worker
         processes finish them, so that a wait on them is reported as it goes."""
         out: list[float | None] = []
+        if progress is not None:  # said once per count, always up: the wait and the loop both report
+            said = [0]
+
+            def progress(done: int, total: int, _report=progress) -> None:
+                if done > said[0]:
+                    said[0] = done
+                    _report(done, total)
         for n, (job, heard) in enumerate(self._jobs):
             if not self.listener.available or should_stop():
                 self.stop()

@@ -50,7 +50,9 @@ def test_worker_processes_give_the_same_mos_in_order(song):
         seen = []
         parallel = scorer.results(progress=lambda done, total: seen.append((done, total)))
     assert parallel == pytest.approx([listener.mos(p) for p in points], abs=1e-6)
-    assert seen == [(1, 3), (2, 3), (3, 3)]
+    # as the workers finish, in whatever order: counts only go up (two heard at once may skip one), ending at 3
+    done = [d for d, _ in seen]
+    assert done == sorted(set(done)) and done[-1] == 3 and {t for _, t in seen} == {3}
     with Scorer(listener, 2) as scorer:  # a cancel leaves the rest unmeasured
         for p in points:
             scorer.submit(p)
