@@ -22,9 +22,10 @@ LEVEL_STEP_MARGIN_DB = 0.25
 LEVEL_TRIES = 8
 #: After a cancel, the points still to render are rendered (each 0.1-0.2 s for 30 s of song on two CPU cores, far
 #: less on a GPU) most telling first, both ends then each the farthest from those kept, until this many seconds have
-#: passed since the cancel was seen; both ends are always kept. Cancel is to give the window back within a second,
-#: and a long run cancelled near its end keeps most of its front (a fixed count of 4 lost 28 of a High run's 32).
-CANCEL_BUDGET_S = 0.4
+#: passed since the cancel was seen; both ends are always kept. Cancel is to give the window back within a second
+#: (0.4 s made it 1.05-1.11 s while rendering on two cores, 0.2 s 0.7-0.9 s); where points render in milliseconds (a
+#: GPU) a long run cancelled near its end keeps most of its front, where a fixed count of 4 lost 28 of a High run's 32.
+CANCEL_BUDGET_S = 0.2
 
 
 def rendered_audio(problem: HidingProblem, candidate: Candidate) -> np.ndarray:
