@@ -182,11 +182,15 @@ class Scorer:
         pool, self._pool = self._pool, None
         if pool is None:
             return
-        processes = list((getattr(pool, "_processes", None) or {}).values())  # no public way before Python 3.14
+        def processes() -> list:  # no public way before Python 3.14
+            return list((getattr(pool, "_processes", None) or {}).values())
+
+        ended = processes()
         pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
+        ended += [p for p in processes() if p not in ended]  # one the pool was still starting (it raced the test)
+        for process in ended:
             process.terminate()
-        for process in processes:
+        for process in ended:
             process.join(timeout=1.0)
 
     def submit(self, point: np.ndarray) -> None:
