@@ -131,7 +131,7 @@ class SpanReporter:
     """Passes reports on with their fraction mapped into ``[low, high]`` of a longer run (a stage of it).
 
     Each stage of a run reports its own 0-1 fraction; the run as a whole reports one fraction that grows about evenly
-    with time when every stage's span is its share of the run's expected time (``pipeline.stage_spans``).
+    with time when every stage's span is its share of the run's expected time (``run.progress_plan.stage_spans``).
     """
 
     def __init__(self, reporter: Reporter, low: float, high: float):

@@ -7,7 +7,8 @@ from PySide6.QtCore import Qt
 
 from . import colour_maps
 from .plots import FrequencyAxis, add_image, style_plot
-from .view_tools import ExploringViewBox, add_colour_bar, show_reset_button
+from .theme import set_empty
+from .view_tools import ExploringViewBox, add_colour_bar, show_colour_bar, show_reset_button
 
 
 class ImagePlot(pg.PlotWidget):
@@ -31,3 +32,11 @@ class ImagePlot(pg.PlotWidget):
         self.image = add_image(self, colour_maps.current())
         colour_maps.follow(self, self.image)
         self.colour_bar = add_colour_bar(self, bar_values, bar_label, **bar_options)
+
+    def _show_hint(self) -> None:
+        """Nothing to show: the subclass's ``HINT`` instead of axes, no readout, no mouse, no colour bar."""
+        self.readout.hide()
+        self.setMouseEnabled(x=False, y=False)
+        self.getViewBox().forget_extent()
+        set_empty(self, self.HINT)
+        show_colour_bar(self, self.colour_bar, False)  # no scale without data

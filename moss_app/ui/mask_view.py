@@ -85,11 +85,7 @@ class MaskView(ImagePlot):
 
     def _show_empty(self) -> None:
         self._mask = None
-        self.readout.hide()
-        self.setMouseEnabled(x=False, y=False)
-        self.getViewBox().forget_extent()
-        set_empty(self, self.HINT)
-        show_colour_bar(self, self.colour_bar, False)  # no scale without data
+        self._show_hint()
 
     def clear_mask(self) -> None:
         self.image.clear()

@@ -15,7 +15,7 @@ from moss_engine.io.audio import AudioClip
 from moss_engine.io.image import LoadedImage
 from moss_engine.optimise.base import OptimisationResult
 from moss_engine.optimise.stch import StchOptimiser
-from moss_engine.reporting import FrontSnapshot, NullReporter, Reporter, Status
+from moss_engine.reporting import FrontSnapshot, NullReporter, Reporter, SpanReporter, Status
 from moss_engine.settings import RunSettings
 
 #: How much coarser the coarse stage's time grid is (its hop and the audio objective's hops are this many times
@@ -25,7 +25,7 @@ COARSE_FACTOR = 2
 COARSE_COST = 0.55
 
 
-class StageReporter:
+class StageReporter(SpanReporter):
     """Passes one stage's reports on as part of the whole run: its ``steps`` steps come after ``first`` of ``total``.
 
     ``span`` is the share of the run's fraction the stage fills (default: its share of the steps); coarse-to-fine
@@ -39,9 +39,9 @@ class StageReporter:
 
     def __init__(self, reporter: Reporter, first: int, steps: int, total: int, label: str,
                  span: tuple[float, float] | None = None, continues: bool = False):
-        self.reporter, self.first, self.steps, self.total, self.label = reporter, first, steps, max(1, total), label
-        self.span = span if span is not None else (first / self.total, (first + steps) / self.total)
-        self.continues = continues
+        total = max(1, total)
+        super().__init__(reporter, *(span if span is not None else (first / total, (first + steps) / total)))
+        self.first, self.steps, self.total, self.label, self.continues = first, steps, total, label, continues
 
     def progress(self, fraction: float, message: str, status: Status | None = None) -> None:
         if self.continues and status is not None and status.stage == "measuring":
@@ -50,17 +50,10 @@ class StageReporter:
         if status is not None and status.step is not None:
             status = status.offset(self.first, self.total)
             message = status.line()
-        low, high = self.span
-        self.reporter.progress(min(1.0, low + min(1.0, fraction) * (high - low)), f"{self.label}: {message}", status)
-
-    def notice(self, kind: str, message: str) -> None:
-        self.reporter.notice(kind, message)
+        super().progress(fraction, f"{self.label}: {message}", status)
 
     def partial(self, snapshot: FrontSnapshot) -> None:
         self.reporter.partial(dataclasses.replace(snapshot, step=self.first + snapshot.step, steps=self.total))
-
-    def should_stop(self) -> bool:
-        return self.reporter.should_stop()
 
 
 def coarse_settings(settings: RunSettings) -> RunSettings:
