@@ -3,33 +3,32 @@
 Run by hand (not in the tests; about 3 minutes a pair on two cores):
 
     python bench/quality.py                       # every pair, table on stdout, JSON in bench/results/
-    python bench/quality.py --pairs page metal    # some of them
+    python bench/quality.py --pairs page loud     # some of them
+    python bench/quality.py --seeds 0 1 2         # each pair three times: the run-to-run noise (DESIGN.md)
     python bench/quality.py --markdown            # the table as Markdown, for docs/quality.md
 
 For each pair the default CPU front (the Preview preset, a 20 s segment or the whole song where shorter) is computed
 into a run folder and scored by ``../shared/tools/score_run.py --listen``, the reference definition of every quality
-figure (DESIGN.md "How quality is measured"): SSIM of what a viewer shows of each WAV, Zimtohrli's distance and MOS,
-loudness, and the seed's and the loudness-matched crossfades it renders itself. Added here: the wall time of the
-front, and the SSIM of the first visible point (SSIM >= 0.5) after an MP3 192 kb/s encode and decode.
+figure (DESIGN.md "How quality is measured"): SSIM of what a viewer shows of each WAV (over the picture's opaque
+part, on the run's frequency axis), Zimtohrli's distance and MOS, loudness both ways, and the seed's and the
+loudness-matched crossfades it renders itself. ``../shared/tools/check_run.py`` checks the folder against the
+contract (for moss-run/3 it measures every file's loudness and true peak). Added here: the wall time of the front,
+every point's true peak against the contract's bound, the deepest ``limiter_db``, and the SSIM of the first visible
+point (SSIM >= 0.5) after an MP3 192 kb/s encode and decode.
 
-Two notes on ``score_run.py`` (read, not changed; it is shared):
+The pairs: page = a printed page in a quiet, sparse orchestral piece (-17 LUFS); metal = the bundled sample; horse = a
+high-contrast silhouette in a 48 kHz race theme; ambient = an evening landscape in a quiet ambient piece (glass hum);
+shell-log = a tall picture in the orchestral piece on a log-frequency axis; loud = the landscape in a loud, modern
+master (none of ../shared/data is one, so it is made: ``loud_master``); logo = a cut-out line drawing on a transparent
+background (a crawfish, alpha channel) in the ambient piece.
 
-- It draws the picture on a linear frequency axis whatever the run's ``view.freq_scale``. For a log-frequency
-  placement this bench scores with the same functions, their frequency axis made logarithmic (the product's WAVs as a
-  log-axis viewer shows them, the crossfades' picture placed on the log axis): ``log_axis_scoring``.
-- It decodes the song with ffmpeg's ``-ac 2``, which turns a mono song down by 3 dB (ffmpeg's upmix), so every mono
-  song reads 3 LU quieter than its own music end. The pairs here use stereo songs.
-- It composites a picture's transparent parts over black and scores them as black, where MOSS (DESIGN.md "Alpha and
-  transparency") leaves the music alone; a mostly transparent logo then reads as invisible however clearly it shows.
-  The pairs here use opaque pictures.
-
-Pass criteria: issue 12's (no point above +1 LU integrated or +3 LU short-term, the music end identical to the song
-(Zimtohrli MOS 5, log-mel distance ~0), the image end's SSIM at least the crossfade's best, HV ratio on
-(1 - SSIM, Zimtohrli) against the loudness-matched crossfade at least 1.0) and issue 13's (that HV ratio at least 1.3,
-the MOS at the first visible point at least 0.3 above the loudness-matched crossfade's, and the neurogram distance's
-order agreement with Zimtohrli at least 0.9). ``--audio-objective logmel`` runs the optimiser with the older log-mel
-objective, for comparison; the "agree" column is always the neurogram distance's agreement (on that run's points),
-"agree log-mel" score_run's own log-mel distance's.
+Pass criteria: issue 21's (every point within +-1 LU of the song, no 3 s window above +3 LU, true peak within the
+bound, check_run.py passes), issue 12's (the music end identical to the song, the image end's SSIM at least the
+crossfade's best, HV ratio on (1 - SSIM, Zimtohrli) against the loudness-matched crossfade at least 1.0) and issue
+13's (that HV ratio at least 1.3, the MOS at the first visible point at least 0.3 above the loudness-matched
+crossfade's, the neurogram distance's order agreement with Zimtohrli at least 0.9). ``--audio-objective logmel``
+runs the optimiser with the older log-mel objective, for comparison; the "agree" column is always the neurogram
+distance's agreement (on that run's points), "agree log-mel" score_run's own log-mel distance's.
 """
 
 from __future__ import annotations
@@ -42,6 +41,7 @@ import json
 import math
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -52,10 +52,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 DATA = ROOT.parent / "shared" / "data"
-SCORE_RUN = ROOT.parent / "shared" / "tools" / "score_run.py"
+TOOLS = ROOT.parent / "shared" / "tools"
 SAMPLE = ROOT / "resources" / "sample"
+#: Where the made loud master is kept between runs (made again when missing: it is deterministic).
+CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "moss-bench"
+LOUD_MASTER = CACHE / "metal_madness_loud_master.mp3"
 
-#: name -> (picture, song, settings beyond the default CPU front). Stereo songs (see the module's notes).
+#: name -> (picture, song, settings beyond the default CPU front).
 PAIRS = {
     "page": (DATA / "img_text_skimage_page.png", DATA / "music_orchestral_wesnoth_transience.ogg", {}),
     "metal": (SAMPLE / "astronaut.png", SAMPLE / "metal_madness_sectoid.ogg", {}),
@@ -63,92 +66,85 @@ PAIRS = {
     "ambient": (DATA / "img_landscape_kde_eveningglow.jpg", DATA / "music_ambient_sonicpi_ambi_glass_hum.flac", {}),
     "shell-log": (DATA / "img_tall_kde_shell_720x1440.jpg", DATA / "music_orchestral_wesnoth_transience.ogg",
                   {"start_s": 24.0, "freq_scale": "log"}),
+    "loud": (DATA / "img_landscape_kde_eveningglow.jpg", LOUD_MASTER, {}),
+    "logo": (DATA / "img_linedrawing_openclipart_crawfish_graya.png",
+             DATA / "music_ambient_sonicpi_ambi_glass_hum.flac", {}),
 }
 SEGMENT_S = 20.0
 VISIBLE_SSIM = 0.5
+#: The loud master: the metal piece pushed through a brick-wall limiter to this integrated loudness, its samples held
+#: at this ceiling, then encoded as an MP3 at 320 kb/s (whose decode passes full scale, as real loud masters' do).
+LOUD_LUFS = -8.0
+LOUD_CEILING_DBFS = -0.1
 
 
-def load_score_run():
-    """``score_run.py`` as a module (its functions are the reference definitions)."""
-    spec = importlib.util.spec_from_file_location("score_run", SCORE_RUN)
+def loud_master(path: Path = LOUD_MASTER) -> Path:
+    """Make (once) a loud, modern master from the metal piece, as a mastering engineer's brick-wall limiter would: a
+    gain, then a look-ahead limiter (the gain each sample needs to stay under ``LOUD_CEILING_DBFS``, its running
+    minimum over 2 ms, smoothed over 2 ms, so that no sample passes the ceiling), the gain found by bisection so that
+    the result measures ``LOUD_LUFS`` (pyloudnorm); encoded with the bundled ffmpeg as MP3 320 kb/s. Independent of
+    the engine's own limiter, so that the bench does not grade the engine with its own tools."""
+    if path.is_file():
+        return path
+    import imageio_ffmpeg
+    import pyloudnorm
+    import soundfile as sf
+
+    song, rate = sf.read(str(SAMPLE / "metal_madness_sectoid.ogg"), dtype="float64", always_2d=True)
+    meter, ceiling = pyloudnorm.Meter(rate), 10 ** (LOUD_CEILING_DBFS / 20)
+    width = int(0.002 * rate) | 1
+
+    def limited(gain_db: float) -> np.ndarray:
+        x = song * 10 ** (gain_db / 20)
+        need = np.minimum(1.0, ceiling / np.maximum(np.abs(x).max(axis=1), 1e-12))
+        padded = np.pad(need, width // 2, mode="edge")
+        low = np.lib.stride_tricks.sliding_window_view(padded, width).min(axis=1)
+        padded = np.pad(low, width // 2, mode="edge")
+        smooth = np.convolve(padded, np.ones(width) / width, mode="valid")
+        return x * np.minimum(smooth, need)[:, None]
+
+    lo, hi = 0.0, 20.0
+    for _ in range(24):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if meter.integrated_loudness(limited(mid)) < LOUD_LUFS else (lo, mid)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = Path(tmp) / "master.wav"
+        sf.write(str(wav), limited(0.5 * (lo + hi)), rate, subtype="FLOAT")
+        partial = path.with_suffix(".part.mp3")
+        subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-i", str(wav), "-c:a", "libmp3lame",
+                        "-b:a", "320k", str(partial)], check=True)
+        partial.replace(path)
+    return path
+
+
+def load_tool(name: str):
+    """``../shared/tools/NAME.py`` as a module (score_run's functions are the reference definitions)."""
+    spec = importlib.util.spec_from_file_location(name, TOOLS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-@contextlib.contextmanager
-def log_axis_scoring(score_run):
-    """``score_run``'s view and crossfade on a log frequency axis, as a log-axis viewer shows a spectrogram: rows
-    equally spaced in log frequency between the placement's f0 and f1 (each row the mean of the dB cells inside it,
-    interpolated where a row is narrower than a bin), and the crossfades' picture placed by log frequency."""
-    linear_region, linear_crossfade = score_run.region, score_run.crossfade_baseline
-
-    def log_rows(S_db, freqs, fi, rows):
-        edges = np.exp(np.linspace(math.log(freqs[fi[0]]), math.log(freqs[fi[-1]]), rows + 1))
-        f = freqs[fi]
-        out = np.empty((rows, S_db.shape[1]))
-        for r in range(rows):
-            inside = fi[(f >= edges[r]) & (f < edges[r + 1])]
-            if len(inside):
-                out[r] = S_db[inside].mean(axis=0)
-            else:  # a row narrower than a bin: between its two nearest bins
-                centre = math.sqrt(edges[r] * edges[r + 1])
-                j = int(np.clip(np.searchsorted(f, centre) - 1, 0, len(f) - 2))
-                w = (centre - f[j]) / (f[j + 1] - f[j])
-                out[r] = (1 - w) * S_db[fi[j]] + w * S_db[fi[j + 1]]
-        return out
-
-    def region(S_db, st, n, sr, pl):
-        R, (fi, ti) = linear_region(S_db, st, n, sr, pl)
-        logged = log_rows(S_db[:, ti[0]:ti[-1] + 1], st.f, fi, 4 * len(fi))
-        return logged[::-1], (fi, ti)
-
-    def crossfade_baseline(ref, sr, v, pl, img_path, cs, offset_db=0.0):
-        st = score_run.stft_obj(v["n_fft"], v["hop_length"], sr)
-        S = st.stft(ref)
-        A_db = 20 * np.log10(np.abs(S) + 1e-10)
-        phase = np.angle(S)
-        _, (fi, ti) = linear_region(A_db, st, len(ref), sr, pl)
-        picture = score_run.image_gray(img_path, (512, len(ti)))[::-1]  # row 0 = f0
-        position = (np.log(st.f[fi]) - math.log(pl["f0_hz"])) / (math.log(pl["f1_hz"]) - math.log(pl["f0_hz"]))
-        rows = np.clip(np.round(position * (picture.shape[0] - 1)).astype(int), 0, picture.shape[0] - 1)
-        img = picture[rows]
-        sub = A_db[fi[0]:fi[-1] + 1, ti[0]:ti[-1] + 1]
-        I_db = sub.max() - v["db_range"] * (1 - img) + offset_db
-        outs = []
-        for c in cs:
-            R = A_db.copy()
-            R[fi[0]:fi[-1] + 1, ti[0]:ti[-1] + 1] = c * I_db + (1 - c) * sub
-            outs.append(st.istft(10 ** (R / 20) * np.exp(1j * phase), k1=len(ref)))
-        peak = max(np.abs(y).max() for y in outs)
-        gain = 10 ** (-1 / 20) / peak if peak > 1 else 1.0
-        return [y * gain for y in outs], gain
-
-    score_run.region, score_run.crossfade_baseline = region, crossfade_baseline
-    try:
-        yield
-    finally:
-        score_run.region, score_run.crossfade_baseline = linear_region, linear_crossfade
+def load_score_run():
+    return load_tool("score_run")
 
 
-def score(score_run, run_dir: Path, image: Path, audio: Path, log_axis: bool) -> dict:
-    """``score_run.py RUN --image --audio --listen --json`` in this process (with ``log_axis_scoring`` for a log
-    placement); returns its JSON."""
+def score(score_run, run_dir: Path, image: Path, audio: Path) -> dict:
+    """``score_run.py RUN --image --audio --listen --json`` in this process; returns its JSON."""
     out = run_dir / "score.json"
     argv = sys.argv
     sys.argv = ["score_run.py", str(run_dir), "--image", str(image), "--audio", str(audio), "--listen", "--json",
                 str(out)]
     try:
-        with log_axis_scoring(score_run) if log_axis else contextlib.nullcontext(), \
-                contextlib.redirect_stdout(io.StringIO()):
+        with contextlib.redirect_stdout(io.StringIO()):
             score_run.main()
     finally:
         sys.argv = argv
     return json.loads(out.read_text())
 
 
-def objective_agreement(score_run, run_dir: Path, image: Path, audio: Path, scored: dict,
-                        log_axis: bool) -> float | None:
+def objective_agreement(score_run, run_dir: Path, image: Path, audio: Path, scored: dict) -> float | None:
     """``order_agreement`` (score_run's) of MOSS's perceptual audio objective (``hearing.NeurogramDistance``, as the
     engine computes it, on the mono mix of each WAV) with Zimtohrli, over every pair of a MOSS point and a crossfade
     point (seed's and loudness-matched) whose SSIM differ by at most 0.05. The crossfades are rendered again exactly
@@ -161,10 +157,9 @@ def objective_agreement(score_run, run_dir: Path, image: Path, audio: Path, scor
     manifest = json.loads((run_dir / "manifest.json").read_text())
     sr, v, pl, inp = manifest["sample_rate"], manifest["view"], manifest["placement"], manifest["input"]
     ref = score_run.decode(str(audio), sr, inp["start_s"], inp["duration_s"])
-    with log_axis_scoring(score_run) if log_axis else contextlib.nullcontext():
-        seed, gain = score_run.crossfade_baseline(ref, sr, v, pl, str(image), np.linspace(0, 1, 9))
-        matched, gain_m = score_run.crossfade_baseline(ref, sr, v, pl, str(image), np.linspace(0, 1, 9),
-                                                       scored["matched_offset_db"])
+    seed, gain = score_run.crossfade_baseline(ref, sr, v, pl, str(image), np.linspace(0, 1, 9))
+    matched, gain_m = score_run.crossfade_baseline(ref, sr, v, pl, str(image), np.linspace(0, 1, 9),
+                                                   scored["matched_offset_db"])
     product = [score_run.load_wav_mono(run_dir / p["wav"])[0] for p in manifest["points"]]
 
     def heard(waves, song_gain):
@@ -184,7 +179,7 @@ def objective_agreement(score_run, run_dir: Path, image: Path, audio: Path, scor
     return score_run.order_agreement(points, base)
 
 
-def mp3_ssim(score_run, run_dir: Path, index: int, image: Path, log_axis: bool) -> float:
+def mp3_ssim(score_run, run_dir: Path, index: int, image: Path) -> float:
     """SSIM (score_run's) of point ``index`` after ``moss render --format mp3`` (192 kb/s) and an ffmpeg decode."""
     from moss_engine.run.export import render_point
 
@@ -194,13 +189,26 @@ def mp3_ssim(score_run, run_dir: Path, index: int, image: Path, log_axis: bool) 
     decoded = score_run.decode(rendered.path, sr, 0.0, manifest["input"]["duration_s"] + 1.0)
     wav, _ = score_run.load_wav_mono(run_dir / manifest["points"][index]["wav"])
     decoded = aligned(decoded, wav)
-    img = score_run.image_gray(image, (128, 256))
-    with log_axis_scoring(score_run) if log_axis else contextlib.nullcontext():
-        seen = score_run.view(decoded, sr, v, pl, (128, 256))
-    from skimage.metrics import structural_similarity
+    img, alpha = score_run.image_gray(image, (128, 256))
+    return score_run.picture_ssim(score_run.view(decoded, sr, v, pl, (128, 256)), img, alpha)
 
-    return float(structural_similarity(seen, img, data_range=1.0, gaussian_weights=True, sigma=1.5,
-                                       use_sample_covariance=False))
+
+def true_peaks(check_run, run_dir: Path) -> tuple[list[float], float]:
+    """Every point's true peak (check_run's definition, dBTP) and the contract's bound: the larger of -1 dBTP and
+    reference.wav's own true peak."""
+    import soundfile as sf
+
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    ref, _ = sf.read(str(run_dir / "reference.wav"), dtype="float64", always_2d=True)
+    peaks = [check_run.true_peak_db(sf.read(str(run_dir / p["wav"]), dtype="float64", always_2d=True)[0])
+             for p in manifest["points"]]
+    return peaks, max(-1.0, check_run.true_peak_db(ref))
+
+
+def limiter_depths(manifest: dict) -> list[float]:
+    """Each point's deepest gain reduction in dB (moss-run/3's ``limiter_db``; moss-run/2's whole-point ``gain_db``,
+    which turned a whole point down)."""
+    return [float(p.get("limiter_db", p.get("gain_db", 0.0)) or 0.0) for p in manifest["points"]]
 
 
 def aligned(decoded: np.ndarray, original: np.ndarray, most: int = 4096) -> np.ndarray:
@@ -214,9 +222,10 @@ def aligned(decoded: np.ndarray, original: np.ndarray, most: int = 4096) -> np.n
     return np.pad(out, (0, len(original) - len(out)))
 
 
-def bench_pair(name: str, score_run, keep: Path | None, audio_objective: str = "neurogram") -> dict:
-    """One pair: the front, timed, written and scored. (The engine is imported here, not at the top: the worker
-    processes that hear the points import this script again, and should find it as light as the ``moss`` command.)"""
+def bench_pair(name: str, score_run, check_run, keep: Path | None, audio_objective: str = "neurogram",
+               seed: int = 0) -> dict:
+    """One pair: the front, timed, written, checked and scored. (The engine is imported here, not at the top: the
+    worker processes that hear the points import this script again, and should find it as light as ``moss``.)"""
     from moss_engine.run.folder import write_run_folder
     from moss_engine.run.listening import default_workers
     from moss_engine.run.pipeline import compute_front, load_inputs
@@ -224,22 +233,27 @@ def bench_pair(name: str, score_run, keep: Path | None, audio_objective: str = "
     from moss_engine.settings import make_settings
 
     image, audio, extra = PAIRS[name]
+    if audio == LOUD_MASTER:
+        loud_master()
     settings = make_settings(image, audio, device_type="cpu", device="cpu", duration_s=SEGMENT_S,
-                             audio_objective=audio_objective, **extra)
+                             audio_objective=audio_objective, seed=seed, **extra)
     started = time.perf_counter()
     result = compute_front(settings, inputs=load_inputs(settings), listen_workers=default_workers())  # as `moss`
     front_s = time.perf_counter() - started
-    folder = Path(tempfile.mkdtemp(prefix=f"moss-quality-{name}-")) if keep is None else keep / name
-    run_dir = write_run_folder(result, folder / "run" if keep is None else folder, overwrite=True, plot=plot_front)
-    log_axis = settings.freq_scale == "log"
-    scored = score(score_run, run_dir, image, audio, log_axis)
+    folder = (Path(tempfile.mkdtemp(prefix=f"moss-quality-{name}-")) / "run" if keep is None
+              else keep / f"{name}-seed{seed}")
+    run_dir = write_run_folder(result, folder, overwrite=True, plot=plot_front)
+    problems = check_run.check(run_dir)
+    scored = score(score_run, run_dir, image, audio)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
     ssim = [s for s, _ in scored["product"]]
     first_visible = next((i for i, s in enumerate(ssim) if s >= VISIBLE_SSIM), None)
     lp, lm = scored["listen_product"], scored["listen_baseline_matched"]
     music = int(np.argmin([d for _, d in scored["product"]]))
     image_end = int(np.argmax(ssim))
+    peaks, peak_bound = true_peaks(check_run, run_dir)
     row = {
-        "pair": name, "image": image.name, "audio": audio.name,
+        "pair": name, "seed": seed, "image": image.name, "audio": audio.name, "format": manifest["format"],
         "segment": f"{result.start_s:g}+{result.duration_s:g} s",
         "freq_scale": settings.freq_scale, "front_s": round(front_s, 1), "points": len(result.points),
         "steps": result.optimisation.steps_done,
@@ -247,42 +261,55 @@ def bench_pair(name: str, score_run, keep: Path | None, audio_objective: str = "
         "hv_zimtohrli_vs_matched": scored["hv_ratio_zimtohrli_matched"],
         "mos_visible": scored["mos_where_visible"], "mos_visible_seed": scored["baseline_mos_where_visible"],
         "mos_visible_matched": scored["matched_mos_where_visible"],
-        "max_lu": scored["max_lu_product"], "max_short_term_lu": scored["max_short_term_lu_product"],
+        "max_lu": scored["max_lu_product"], "min_lu": scored["min_lu_product"],
+        "max_short_term_lu": scored["max_short_term_lu_product"],
+        "max_short_term_dip": scored["max_short_term_dip_product"],
+        "true_peak_dbtp": max(peaks), "true_peak_bound_dbtp": peak_bound,
+        "deepest_limiter_db": min(limiter_depths(manifest)),
         "music_end_mos": lp[music]["mos"], "music_end_logmel_db": scored["product"][music][1],
         "image_end_ssim": ssim[image_end], "crossfade_best_ssim": scored["baseline_best_ssim"],
         "first_visible_point": first_visible,
         "first_visible_ssim": None if first_visible is None else ssim[first_visible],
         "first_visible_mp3_ssim": (None if first_visible is None
-                                   else mp3_ssim(score_run, run_dir, first_visible, image, log_axis)),
+                                   else mp3_ssim(score_run, run_dir, first_visible, image)),
         "matched_crossfade_max_short_term_lu": max(d["short_term_lu"] for d in lm),
         "logmel_order_agreement": scored["logmel_order_agreement"],
-        "objective_order_agreement": objective_agreement(score_run, run_dir, image, audio, scored, log_axis),
+        "objective_order_agreement": objective_agreement(score_run, run_dir, image, audio, scored),
         "audio_objective": settings.audio_objective,
+        "check_run": problems,
         "engine_mos": [p.mos for p in result.points], "score_run_mos": [d["mos"] for d in lp],
+        "points_lu": [d["lu"] for d in lp], "points_ssim": ssim,
+        "points_true_peak_dbtp": peaks, "points_limiter_db": limiter_depths(manifest),
+        "points_short_term_dip": [d["short_term_dip_lu"] for d in lp],
         "run_dir": str(run_dir),
     }
     row["mos_gain_visible"] = (None if row["mos_visible"] is None or row["mos_visible_matched"] is None
                                else row["mos_visible"] - row["mos_visible_matched"])
-    row["pass_issue_12"] = (row["max_lu"] <= 1.0 + 1e-6 and row["max_short_term_lu"] <= 3.0 + 1e-6
-                            and row["music_end_mos"] >= 4.999 and row["music_end_logmel_db"] < 0.01
+    row["pass_levels"] = (row["max_lu"] <= 1.0 + 1e-3 and row["min_lu"] >= -1.0 - 1e-3
+                          and row["max_short_term_lu"] <= 3.0 + 1e-3
+                          and row["true_peak_dbtp"] <= row["true_peak_bound_dbtp"] + 0.1 and not problems)
+    row["pass_issue_12"] = (row["music_end_mos"] >= 4.999 and row["music_end_logmel_db"] < 0.01
                             and row["image_end_ssim"] >= row["crossfade_best_ssim"]
                             and row["hv_zimtohrli_vs_matched"] >= 1.0)
     agreement = row["objective_order_agreement"]
-    row["pass"] = (row["pass_issue_12"] and row["hv_zimtohrli_vs_matched"] >= 1.3
+    row["pass"] = (row["pass_levels"] and row["pass_issue_12"] and row["hv_zimtohrli_vs_matched"] >= 1.3
                    and (row["mos_gain_visible"] or 0.0) >= 0.3 and (agreement is None or agreement >= 0.9))
     return row
 
 
-COLUMNS = [("pair", "pair", "{}"), ("front_s", "front s", "{:.0f}"), ("points", "pts", "{}"),
+COLUMNS = [("pair", "pair", "{}"), ("seed", "seed", "{}"), ("front_s", "front s", "{:.0f}"), ("points", "pts", "{}"),
            ("hv_zimtohrli_vs_matched", "HV/matched", "{:.2f}"), ("hv_zimtohrli_vs_seed", "HV/seed", "{:.2f}"),
            ("mos_visible", "MOS vis", "{:.2f}"), ("mos_visible_matched", "matched", "{:.2f}"),
-           ("mos_visible_seed", "seed", "{:.2f}"), ("mos_gain_visible", "MOS gain", "{:+.2f}"),
-           ("objective_order_agreement", "agree", "{:.2f}"), ("logmel_order_agreement", "agree log-mel", "{:.2f}"),
-           ("max_lu", "max LU", "{:+.1f}"),
-           ("max_short_term_lu", "max ST LU", "{:+.1f}"), ("music_end_mos", "music end MOS", "{:.2f}"),
+           ("mos_gain_visible", "MOS gain", "{:+.2f}"),
+           ("objective_order_agreement", "agree", "{:.2f}"),
+           ("min_lu", "min LU", "{:+.1f}"), ("max_lu", "max LU", "{:+.1f}"),
+           ("max_short_term_lu", "max ST LU", "{:+.1f}"), ("max_short_term_dip", "max ST dip", "{:.1f}"),
+           ("true_peak_dbtp", "TP dBTP", "{:+.1f}"), ("true_peak_bound_dbtp", "TP bound", "{:+.1f}"),
+           ("deepest_limiter_db", "limiter dB", "{:+.1f}"),
+           ("music_end_mos", "music end MOS", "{:.2f}"),
            ("image_end_ssim", "image end SSIM", "{:.3f}"), ("crossfade_best_ssim", "xfade best", "{:.3f}"),
            ("first_visible_ssim", "vis SSIM", "{:.2f}"), ("first_visible_mp3_ssim", "MP3", "{:.2f}"),
-           ("pass", "pass", "{}")]
+           ("pass_levels", "levels", "{}"), ("pass", "pass", "{}")]
 
 
 def table(rows: list[dict], markdown: bool) -> str:
@@ -300,26 +327,57 @@ def table(rows: list[dict], markdown: bool) -> str:
     return "\n".join([fmt_row(head), *(fmt_row(b) for b in body)])
 
 
+def points_table(rows: list[dict]) -> str:
+    """Every point of every run as written: its loudness, deepest short-term dip, true peak, limiter and MOS."""
+    lines = ["pair seed point: SSIM  LU  ST-dip  TP-dBTP  limiter-dB  MOS"]
+    for r in rows:
+        for i, values in enumerate(zip(r["points_ssim"], r["points_lu"], r["points_short_term_dip"],
+                                       r["points_true_peak_dbtp"], r["points_limiter_db"], r["score_run_mos"],
+                                       strict=True)):
+            ssim, lu, dip, tp, lim, mos = values
+            lines.append(f"{r['pair']} {r['seed']} {i}: {ssim:.3f} {lu:+.2f} {dip:.1f} {tp:+.2f} {lim:+.2f} {mos:.2f}")
+    return "\n".join(lines)
+
+
+def noise(rows: list[dict]) -> str:
+    """Per pair over its seeds: the range (min..max) of the issue-13 figures (DESIGN.md's run-to-run noise)."""
+    lines = []
+    for name in dict.fromkeys(r["pair"] for r in rows):
+        mine = [r for r in rows if r["pair"] == name]
+        parts = []
+        for key in ("hv_zimtohrli_vs_matched", "mos_visible", "image_end_ssim", "min_lu", "front_s"):
+            values = [r[key] for r in mine if r.get(key) is not None]
+            if values:
+                parts.append(f"{key} {min(values):.3f}..{max(values):.3f}")
+        lines.append(f"{name} ({len(mine)} seeds): " + ", ".join(parts))
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", nargs="+", choices=sorted(PAIRS), default=list(PAIRS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="run each pair with each of these seeds")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "quality-cpu2.json")
     parser.add_argument("--keep", type=Path, help="write the run folders here (default: temporary folders)")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     parser.add_argument("--audio-objective", choices=("neurogram", "logmel"), default="neurogram",
                         help="the optimiser's audio objective (logmel: the one before issue 13, for comparison)")
     args = parser.parse_args()
-    score_run = load_score_run()
+    score_run, check_run = load_score_run(), load_tool("check_run")
     print(f"# {platform.machine()}, {os.cpu_count()} CPUs, python {platform.python_version()}", flush=True)
     rows = []
     for name in args.pairs:
-        rows.append(bench_pair(name, score_run, args.keep, args.audio_objective))
-        print(json.dumps({k: v for k, v in rows[-1].items() if k not in ("engine_mos", "score_run_mos")}),
-              flush=True)
+        for seed in args.seeds:
+            rows.append(bench_pair(name, score_run, check_run, args.keep, args.audio_objective, seed))
+            brief = {k: v for k, v in rows[-1].items() if not k.startswith(("engine_", "score_run_", "points_"))}
+            print(json.dumps(brief), flush=True)
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps({"machine": platform.machine(), "cpus": os.cpu_count(), "rows": rows},
+                                            indent=1) + "\n")
     print(table(rows, args.markdown))
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"machine": platform.machine(), "cpus": os.cpu_count(), "rows": rows},
-                                    indent=1) + "\n")
+    print(points_table(rows))
+    if len(args.seeds) > 1:
+        print(noise(rows))
     return 0 if all(r["pass"] for r in rows) else 1
 
 
