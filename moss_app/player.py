@@ -8,8 +8,6 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from moss_engine.dsp.levels import peak_gain
-
 log = logging.getLogger(__name__)
 
 NO_DEVICE = "No audio output device found"
@@ -39,30 +37,23 @@ def rms(samples: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) if samples.size else 0.0
 
 
-def matched_loudness(reference: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, float]:
-    """``reference`` scaled to ``target``'s RMS, and the gain used (1 when either is silent).
-
-    A/B listening is only fair at equal loudness: louder sounds "better", so the original is brought to the RMS of
-    the point being compared. Not clipped: the float stream carries peaks above 1 and clipping would change the RMS.
-    """
-    ref_rms, target_rms = rms(reference), rms(target)
-    gain = target_rms / ref_rms if ref_rms > 1e-12 and target_rms > 1e-12 else 1.0
-    return (reference * np.float32(gain)).astype(np.float32), gain
+#: Where a pair would clip the output, its louder peak is brought here (dBFS).
+PLAYBACK_PEAK_DBFS = -1.0
 
 
 def listening_pair(point: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """What Play plays for a point, and what A/B plays against it: (point, original), both (channels, samples).
 
-    The point as it is (at the song's level, DESIGN.md "Output level"), and the original brought to the point's
-    loudness (``matched_loudness``): a point turned down against clipping is then compared at equal loudness. If
-    either would clip, one gain for both brings the louder peak to -1 dBFS, so A/B stays at equal loudness.
+    Both exactly as their files are (DESIGN.md "Output level (moss-run/3)": every point is at the song's loudness, so
+    A/B compares the sound, not the volume, and a point that is not is heard as it is: no makeup gain). Only where
+    either would clip the output (a lossy decode's overs, an older run's loud point) does one gain for both bring the
+    louder peak to ``PLAYBACK_PEAK_DBFS``, so that their levels against each other stay as they are.
     """
-    original, _ = matched_loudness(reference, point)
-    gain_db = min(peak_gain(point), peak_gain(original))  # the louder peak decides
-    if gain_db == 0.0:
-        return point, original
-    gain = np.float32(10 ** (gain_db / 20))
-    return point * gain, original * gain
+    top = max(float(np.max(np.abs(point), initial=0.0)), float(np.max(np.abs(reference), initial=0.0)))
+    if top <= 1.0:
+        return point, reference
+    gain = np.float32(10 ** (PLAYBACK_PEAK_DBFS / 20) / top)
+    return point * gain, reference * gain
 
 
 class Player(QObject):

@@ -21,8 +21,8 @@ def data_dir() -> Path:
 
 
 def as_moss_run_1(run_dir: Path, out: Path, output_gain_db: float, louder_image_end_db: float = 0.0) -> Path:
-    """A copy of a moss-run/2 folder as MOSS wrote it before moss-run/2: one run-wide ``output_gain_db`` on every
-    file (each point's own gain undone first), no per-point levels, loudness or MOS. ``louder_image_end_db`` makes the
+    """A copy of a run folder (moss-run/3 or /2) as MOSS wrote it before moss-run/2: one run-wide ``output_gain_db`` on
+    every file (a moss-run/2 point's own gain undone first), no limiter, no per-point levels, loudness or MOS. ``louder_image_end_db`` makes the
     image end that much louder before the gain, as a bright picture's image end was at moss-run/1's fixed level.
 
     The points' masks are kept: rebuilt at moss-run/1's level (0 dB) they are not the stored audio, which is all a
@@ -41,12 +41,14 @@ def as_moss_run_1(run_dir: Path, out: Path, output_gain_db: float, louder_image_
     sf.write(out / "reference.wav", data * np.float32(gain), rate, subtype="FLOAT")
     for i, entry in enumerate(manifest["points"]):
         data, rate = sf.read(out / entry["wav"], dtype="float32", always_2d=True)
-        own = 10 ** (-entry.pop("gain_db") / 20)
+        own = 10 ** (-entry.pop("gain_db", 0.0) / 20)
+        entry.pop("limiter_db", None)
         louder = 10 ** (louder_image_end_db / 20) if i == len(manifest["points"]) - 1 else 1.0
         sf.write(out / entry["wav"], data * np.float32(own * louder * gain), rate, subtype="FLOAT")
         for key in ("loudness_lu", "mos", "picture_level_db"):
             entry.pop(key)
     manifest.pop("audio_objective")
+    manifest.pop("limiter", None)
     manifest["settings"].pop("audio_objective", None)  # moss-run/1 had the one (log-mel) audio objective
     manifest["format"] = "moss-run/1"
     manifest["output_gain_db"] = output_gain_db

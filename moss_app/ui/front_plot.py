@@ -34,10 +34,12 @@ MOS_LABEL = "sounds like the song (MOS 1-5, Zimtohrli: 5 = no difference heard)"
 
 def point_summary(index: int, point) -> str:
     """One line about a finished point: its number (DESIGN's, from 0 at the music end, as ``point_003.wav`` and
-    ``moss render --point 3`` count), alpha, MOS and loudness (what the tooltip and status show)."""
+    ``moss render --point 3`` count), alpha, MOS, loudness and limiting, all of the file as written (what the tooltip
+    and status show)."""
     mos = ": not measured" if point.mos is None else f" {point.mos:.2f}/5 (MOS)"
     lu = "" if point.loudness_lu is None else f", {point.loudness_lu:+.1f} LU against the song"
-    return f"point {index}: alpha {point.alpha:.2f}, sounds like the song{mos}{lu}"
+    limited = f", peaks limited by {-point.limiter_db:.1f} dB" if point.limiter_db <= -0.05 else ""
+    return f"point {index}: alpha {point.alpha:.2f}, sounds like the song{mos}{lu}{limited}"
 
 
 def point_tip(index: int, point) -> str:

@@ -268,9 +268,9 @@ class ResultView(QWidget):
     # --- listening ------------------------------------------------------------------------------------------------
 
     def playback_audio(self) -> np.ndarray | None:
-        """What Play plays now: the selected point at the song's level, or (A/B on) the original at its loudness.
+        """What Play plays now: the selected point, or (A/B on) the original, both as their files are.
 
-        See ``listening_pair``: both at the song's level, and only a pair that would clip is turned down.
+        See ``listening_pair``: no makeup gain, and only a pair that would clip is turned down, by one gain.
         """
         if self.result is None or self.selected is None:
             return None

@@ -53,7 +53,7 @@ def compute_blend(settings: RunSettings, alpha: float, reporter: Reporter | None
     image_anchor_logits = np.full(settings.mask_shape, ANCHOR_LOGIT, dtype=np.float32)
     optimiser = StchOptimiser(problem, settings, reporter, weights=np.array([[1.0, 0.0]]))  # measures the anchors
     anchors = optimiser.anchors
-    level = problem.matched_level_db
+    level = problem.matched_levels
     image_end = Candidate(image_anchor_logits, anchors.image_visual, anchors.image_audio, "image", level_db=level,
                           loudness_excess=float(optimiser.crossfade_excess[-1]))
     if settings.phase_iterations:

@@ -169,17 +169,21 @@ def _summary(result: Any, out: Path) -> str:
              f"{' (front settled early)' if result.optimisation.stopped_early else ''}, "
              f"{sum(result.timings.values()):.1f} s; hypervolume {result.hypervolume:.4f} (anchor-normalised)",
              f"{'point':>5}  {'alpha':>5}  {'visual loss':>11}  {'sounds like (MOS)':>17}  {'loudness (LU)':>13}  "
-             f"{'audio loss':>10}  file",
+             f"{'limiter (dB)':>12}  {'audio loss':>10}  file",
              ]
     for i, p in enumerate(result.points):
         mos = "n/a" if p.mos is None else f"{p.mos:.2f}"
-        gain = f"  (turned down {-p.gain_db:.1f} dB against clipping)" if p.gain_db < 0 else ""
-        lines.append(f"{i:>5}  {p.alpha:5.2f}  {p.visual:11.4f}  {mos:>17}  {p.loudness_lu:+13.1f}  {p.audio:10.4f}  "
-                     f"point_{i:03d}.wav{gain}")
-    lines.append("sounds like: how like the song a listener hears the point, 5 = no difference, 1 = very different "
-                 "(Zimtohrli, an independent model of hearing); loudness: against the song (BS.1770)"
+        limiter = f"{p.limiter_db:.1f}" if p.limiter_db < 0 else "-"
+        lines.append(f"{i:>5}  {p.alpha:5.2f}  {p.visual:11.4f}  {mos:>17}  {p.loudness_lu:+13.1f}  {limiter:>12}  "
+                     f"{p.audio:10.4f}  point_{i:03d}.wav")
+    lines.append("sounds like: how like the song a listener hears the file, 5 = no difference, 1 = very different "
+                 "(Zimtohrli, an independent model of hearing); loudness: of the file against the song (BS.1770)"
                  if available() else "sounds like: not measured (the perceptual model zimtohrli is not installed for "
                  "this platform)")
+    if result.limiter is not None:
+        ceiling = result.limiter.ceiling_dbtp
+        lines.append(f"limiter: the deepest gain change where the picture's peaks passed {ceiling:g} dBTP (a "
+                     "look-ahead limiter inside the point; no point is turned down as a whole)")
     lines.append(f"audio loss: what the optimiser minimised, the {OBJECTIVE_NAMES[result.settings.audio_objective]}")
     if len(result.points) < result.settings.points:
         lines.append(f"{len(result.points)} of the {result.settings.points} points asked: the others were beaten on "

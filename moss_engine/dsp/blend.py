@@ -12,20 +12,20 @@ from torch.autograd.function import once_differentiable
 
 
 class _BlendIntoSpectrum(torch.autograd.Function):
-    """mask (P, bins, frames) and level shift (P,) -> (P, freq, all frames) complex change of the mix spectrum, zero
-    outside the region.
+    """mask (P, bins, frames) and level shift (P, frames) -> (P, freq, all frames) complex change of the mix spectrum,
+    zero outside the region.
 
-    Forward ``delta = (g - 1) X + g m S`` with ``g = exp(m (k + s))``, ``s`` the member's picture level in the same
-    units as ``k``; backward, with ``u = g Re(G conj(X + m S))`` and ``G`` the incoming gradient on the region,
-    ``dL/dm = (k + s) u + g Re(G conj S)`` and ``dL/ds = sum(m u)``, computed on real and imaginary planes so that no
-    pass sums over a length-2 axis or promotes a real tensor to complex.
+    Forward ``delta = (g - 1) X + g m S`` with ``g = exp(m (k + s))``, ``s`` the member's picture level at the frame in
+    the same units as ``k``; backward, with ``u = g Re(G conj(X + m S))`` and ``G`` the incoming gradient on the
+    region, ``dL/dm = (k + s) u + g Re(G conj S)`` and ``dL/ds = sum over bins of m u`` per frame, computed on real and
+    imaginary planes so that no pass sums over a length-2 axis or promotes a real tensor to complex.
     """
 
     @staticmethod
     def forward(ctx, mask: Tensor, rate: Tensor, music: Tensor, silence: Tensor | None, full_shape: tuple[int, int],
                 region: tuple[slice, slice], shift: Tensor) -> Tensor:
         exponent = mask * rate
-        exponent.addcmul_(mask, shift[:, None, None])
+        exponent.addcmul_(mask, shift[:, None, :])
         gain = exponent.exp_()
         # frame-major memory, handed on as its (freq, frames) transpose: the inverse STFT reads it without a copy
         out = torch.zeros((mask.shape[0], full_shape[1], full_shape[0]), dtype=music.dtype,
@@ -56,9 +56,9 @@ class _BlendIntoSpectrum(torch.autograd.Function):
             along_silence = g[..., 0] * s[..., 0] + g[..., 1] * s[..., 1]  # Re(G conj S)
             along.addcmul_(mask, along_silence)  # Re(G conj(X + m S))
         u = along.mul_(gain)
-        grad_shift = (u * mask).sum(dim=(-2, -1)) if ctx.needs_input_grad[6] else None
+        grad_shift = (u * mask).sum(dim=-2) if ctx.needs_input_grad[6] else None
         grad_mask = u * rate
-        grad_mask.addcmul_(u, shift[:, None, None])
+        grad_mask.addcmul_(u, shift[:, None, :])
         if silence is not None:
             grad_mask.addcmul_(gain, along_silence)
         return grad_mask, None, None, None, None, None, grad_shift
@@ -77,10 +77,11 @@ def blend_into_spectrum(mask: Tensor, rate: Tensor, music: Tensor, silence: Tens
         silence: (bins, frames) complex, the picture's own carrier where the music is silent, or None if none is.
         full_shape: (freq, frames) of the whole spectrum.
         region: the (bins, frames) slices of the region inside it.
-        shift: (population,) each member's picture level, ``ln(10) / 20 * level_dB`` (None: 0 dB); differentiable.
+        shift: (population, frames) each member's picture level at each frame of the region, ``ln(10) / 20 *
+            level_dB`` (None: 0 dB); differentiable.
 
     Returns (population, freq, frames) complex, zero outside the region (a transposed view of frame-major memory).
     """
     if shift is None:
-        shift = mask.new_zeros(mask.shape[0])
+        shift = mask.new_zeros(mask.shape[0], mask.shape[-1])
     return _BlendIntoSpectrum.apply(mask, rate, music, silence, full_shape, region, shift)

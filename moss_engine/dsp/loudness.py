@@ -1,8 +1,8 @@
 """Loudness as ITU-R BS.1770-4 / EBU R128 measure it: K-weighting, gated integrated loudness, 3 s short-term loudness.
 
-MOSS keeps every point at the song's loudness (DESIGN.md "Loudness"): a point may be at most ``INTEGRATED_LIMIT_LU``
-louder than the song over the whole segment, and at most ``SHORT_TERM_LIMIT_LU`` louder over any 3 s window than the
-song at the same time. These functions measure that exactly on the audio a user gets (numpy, float64); the optimiser
+MOSS keeps every point at the song's loudness (DESIGN.md "Output level (moss-run/3)"): within ``INTEGRATED_LIMIT_LU``
+of the song over the whole segment, both ways, and at most ``SHORT_TERM_LIMIT_LU`` louder over any 3 s window than
+the song at the same time. These functions measure that exactly on the audio a user gets (numpy, float64); the optimiser
 uses a differentiable estimate of the same figures (``problem.LoudnessEstimate``) and the pipeline checks every point
 with these before it is written.
 
@@ -14,11 +14,11 @@ with pyloudnorm to within 0.01 LU (``tests/engine/test_loudness.py``).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-#: A point may be this much louder than the song (integrated, gated), in LU.
+#: A point may be this much louder or quieter than the song (integrated, gated), in LU.
 INTEGRATED_LIMIT_LU = 1.0
 #: ... and this much louder over any ``SHORT_TERM_S`` window than the song over the same window, in LU.
 SHORT_TERM_LIMIT_LU = 3.0
@@ -181,6 +181,7 @@ class SongLoudness:
 
     def __init__(self, reference: np.ndarray, sample_rate: float):
         self.sample_rate = sample_rate
+        self._length = np.shape(reference)[-1]
         self._views = []  # the channels (BS.1770 proper) and their mix (the mean: the contract's viewer, most tools)
         for power in self._powers(reference):
             self._views.append((_integrated(power, sample_rate), short_term_ceiling(_short_term(power, sample_rate))))
@@ -202,14 +203,18 @@ class SongLoudness:
         """How loud a (channels, n) point is next to the song."""
         if not math.isfinite(self.integrated):
             return PointLoudness(0.0, 0.0, 0.0)
-        changes, worst_short = [], -math.inf
+        changes, excess = [], None
         for (integrated, ceiling), power in zip(self._views, self._powers(point), strict=True):
             changes.append(_integrated(power, self.sample_rate) - integrated)
-            excess = _short_term(power, self.sample_rate) - ceiling
-            if len(excess):
-                worst_short = max(worst_short, float(np.max(excess)))
-        lu, worst_integrated = changes[0], max(changes)
-        return PointLoudness(float(lu), float(worst_integrated), float(worst_short))
+            view_excess = _short_term(power, self.sample_rate) - ceiling
+            excess = view_excess if excess is None else np.maximum(excess, view_excess)
+        worst_short = float(np.max(excess)) if excess is not None and len(excess) else -math.inf
+        return PointLoudness(float(changes[0]), float(max(changes)), worst_short, excess)
+
+    def window_centres_s(self, count: int) -> np.ndarray:
+        """(count,) the times (s) at the middle of the short-term windows ``measure`` judges."""
+        window = min(SHORT_TERM_S, self._length / self.sample_rate)
+        return window / 2 + SHORT_TERM_HOP_S * np.arange(count)
 
 
 @dataclass(frozen=True)
@@ -220,13 +225,26 @@ class PointLoudness:
         lu: integrated loudness change, LU (BS.1770 on the channels): ``points[].loudness_lu``.
         worst_integrated_lu: the larger of that and the same on the channels' mix.
         worst_short_term_lu: the largest excess of a short-term window over ``short_term_ceiling`` (channels or mix).
+        short_term_excess: (windows,) each window's excess (the larger of channels and mix), every
+            ``SHORT_TERM_HOP_S`` from the start (``SongLoudness.window_centres_s``); None when not measured.
     """
 
     lu: float
     worst_integrated_lu: float
     worst_short_term_lu: float
+    short_term_excess: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def over_limits_lu(self) -> float:
-        """How far beyond the nearer-broken limit the point is, LU (at most 0 when it keeps the song's loudness)."""
+        """How far beyond the nearer-broken upper limit the point is, LU (at most 0 when it is not too loud)."""
         return max(self.worst_integrated_lu - INTEGRATED_LIMIT_LU, self.worst_short_term_lu - SHORT_TERM_LIMIT_LU)
+
+    @property
+    def under_limits_lu(self) -> float:
+        """How far under the lower limit (``-INTEGRATED_LIMIT_LU``, the channels' integrated loudness) the point is,
+        LU (at most 0 when it is not too quiet)."""
+        return -INTEGRATED_LIMIT_LU - self.lu
+
+    def within(self, margin_lu: float = 0.0) -> bool:
+        """True when the point keeps the song's loudness both ways with ``margin_lu`` to spare."""
+        return self.over_limits_lu <= -margin_lu and self.under_limits_lu <= -margin_lu

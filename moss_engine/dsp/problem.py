@@ -13,7 +13,7 @@ from torch.utils.checkpoint import checkpoint
 
 from moss_engine.dsp.blend import blend_into_spectrum
 from moss_engine.dsp.hearing import NeurogramDistance
-from moss_engine.dsp.loudness import SHORT_TERM_LIMIT_LU, integrated_loudness
+from moss_engine.dsp.loudness import SHORT_TERM_LIMIT_LU, integrated_loudness, short_term_loudness
 from moss_engine.dsp.objectives import (
     LOUDNESS_MARGIN_LU,
     LogMelDistance,
@@ -53,8 +53,36 @@ LOUDNESS_BOOST_MAX_DB = 12.0
 #: ``ln(10) / 20``: dB to the natural log of an amplitude ratio.
 DB_TO_LOG = math.log(10.0) / 20.0
 #: The picture's level is looked for in this range (dB of white relative to the music's loudest cell of the
-#: placement): never louder than moss-run/1's fixed level, where a bright picture already made points 30 LU too loud.
-LEVEL_RANGE_DB = (-100.0, 0.0)
+#: placement). Above 0 dB (moss-run/1's fixed level, where a bright picture made points 30 LU too loud) only for
+#: masks so light that they need it to reach the song's loudness: a blend in dB is quieter than both its ends.
+LEVEL_RANGE_DB = (-100.0, 12.0)
+#: The picture's level is a curve over time (DESIGN.md "The picture's level"): its values at knots this far apart (s),
+#: at ``linspace(t0_s, t1_s, n)``, linear in dB between them. A second is short next to the 3 s short-term window that
+#: judges a passage, long next to a note: the level follows passages, not beats.
+LEVEL_KNOT_S = 1.0
+#: Every point's level curve starts from the song's own short-term loudness (3 s windows) around its integrated
+#: loudness, dB for dB: in a passage 10 LU quieter than the song the picture starts 10 dB lower, so that one quiet
+#: passage does not pull a whole point down (a quiet orchestral piece's point measured -28 LU with one level for the
+#: whole point) and a loud one does not push it up. Held within this range (dB) of the song's integrated loudness.
+LEVEL_FOLLOW_RANGE_DB = (-24.0, 6.0)
+
+
+def song_level_envelope(samples: np.ndarray, sample_rate: int, knot_times_s: np.ndarray) -> np.ndarray:
+    """(knots,) the song's short-term loudness (3 s windows, every half second) at ``knot_times_s`` against its
+    integrated loudness, in dB, within ``LEVEL_FOLLOW_RANGE_DB``: the shape every level curve starts from (zeros for a
+    silent song or one shorter than a gating block)."""
+    try:
+        integrated = integrated_loudness(samples, sample_rate)
+    except ValueError:
+        return np.zeros(len(knot_times_s))
+    if not math.isfinite(integrated):
+        return np.zeros(len(knot_times_s))
+    step = 0.5
+    short = short_term_loudness(samples, sample_rate, step)
+    window = min(3.0, samples.shape[-1] / sample_rate)
+    centres = window / 2 + step * np.arange(len(short))
+    relative = np.where(np.isfinite(short), short - integrated, LEVEL_FOLLOW_RANGE_DB[0])
+    return np.clip(np.interp(knot_times_s, centres, relative), *LEVEL_FOLLOW_RANGE_DB)
 
 
 class Scores(NamedTuple):
@@ -78,8 +106,10 @@ class HidingProblem(nn.Module):
     audio, which is analysed again with the viewer's settings to score it (``VisualLoss``, ``LogMelDistance``) and to
     estimate how far it is over the song's loudness (``LoudnessExcess``).
 
-    Every method that turns masks into audio takes ``level_db``: one level (a number) or one per mask ((population,)
-    tensor); None means ``matched_level_db``.
+    The level is a curve over time (DESIGN.md "The picture's level"): ``level_knots`` values at ``knot_times_s``,
+    linear in dB between them. Every method that turns masks into audio takes ``level_db``: for a population one
+    number, one per mask ((population,): flat curves) or (population, knots) curves (``level_frames``); for one point
+    a number or a (knots,) curve (``point_level``). None means the matched curve (``matched_levels``).
 
     Args:
         music: the segment, (channels, samples) at ``settings.sample_rate``.
@@ -126,6 +156,7 @@ class HidingProblem(nn.Module):
                              persistent=False)
         self.register_buffer("music_db", music_db.clamp(min=floor_db), persistent=False)
         self._precompute_blend(region, floor_db, grid)
+        self._precompute_levels(music)
 
         rows, cols = view_matrices(self.placement, self.grid_shape, music.sample_rate, settings.n_fft,
                                    settings.hop_length)
@@ -166,6 +197,71 @@ class HidingProblem(nn.Module):
         self.register_buffer("warp_rows_t", warp_rows.T.contiguous(), persistent=False)  # (mask rows, bins)
         self.register_buffer("warp_cols", warp_cols, persistent=False)  # (frames, mask cols)
 
+    def _precompute_levels(self, music: AudioClip) -> None:
+        """The level curves' knots, their interpolation to the region's frames, and the song's own curve
+        (``level_envelope_db``)."""
+        place = self.placement
+        n = max(2, 1 + round((place.t1_s - place.t0_s) / LEVEL_KNOT_S))
+        self.knot_times_s = np.linspace(place.t0_s, place.t1_s, n)
+        frame_times = np.arange(*place.frames) * self.settings.hop_length / music.sample_rate
+        position = np.clip((frame_times - place.t0_s) / (place.t1_s - place.t0_s) * (n - 1), 0, n - 1)
+        lower = np.minimum(np.floor(position).astype(np.int64), n - 2)
+        self.register_buffer("knot_lower", torch.from_numpy(lower), persistent=False)
+        self.register_buffer("knot_weight", torch.from_numpy(position - lower).float(), persistent=False)
+        self.level_envelope_db = song_level_envelope(music.samples, music.sample_rate, self.knot_times_s)
+
+    @property
+    def level_knots(self) -> int:
+        """How many values a point's level curve has (``picture_level_db`` as a list)."""
+        return len(self.knot_times_s)
+
+    def level_curves(self, offsets_db: Tensor) -> Tensor:
+        """(population,) level offsets in dB -> (population, knots) level curves: the song's own curve
+        (``level_envelope_db``) moved by each offset; differentiable in the offsets."""
+        envelope = torch.as_tensor(self.level_envelope_db, dtype=torch.float32, device=self.device)
+        return offsets_db[:, None] + envelope
+
+    def level_curve(self, offset_db: float) -> np.ndarray:
+        """(knots,) the level curve at one offset (what a point's ``picture_level_db`` records)."""
+        return (offset_db + self.level_envelope_db).astype(np.float64)
+
+    @property
+    def matched_levels(self) -> np.ndarray:
+        """(knots,) the level curve every mask starts from: the song's own curve at ``matched_level_db``."""
+        return self.level_curve(self.matched_level_db)
+
+    def point_level(self, level_db: np.ndarray | Tensor | float | None) -> Tensor:
+        """One point's level (a number, a curve over the placement's time, or None: matched) -> (1, knots). A curve of
+        another length (its values at ``linspace(t0_s, t1_s, n)``) is read at this placement's knots, linearly."""
+        if level_db is None:
+            level_db = self.matched_levels
+        if not isinstance(level_db, Tensor):
+            values = np.atleast_1d(np.asarray(level_db, dtype=np.float64))
+            if 1 < len(values) != self.level_knots:  # a curve on another grid over the same span: read it on ours
+                values = np.interp(np.linspace(0, 1, self.level_knots), np.linspace(0, 1, len(values)), values)
+            level_db = values.astype(np.float32)
+        level = torch.as_tensor(level_db, dtype=torch.float32, device=self.device)
+        return level.reshape(1, -1).expand(1, self.level_knots)
+
+    def level_frames(self, level_db: Tensor | float | None, population: int) -> Tensor:
+        """(population, region frames) the picture's level in dB at every frame of the region.
+
+        ``level_db``: None (the matched curve for every member), a number, (population,) one number per member, or
+        (population, knots) one curve per member, linear in dB between the knots; differentiable.
+        """
+        if level_db is None:
+            level_db = self.point_level(None)
+        level = torch.as_tensor(level_db, dtype=torch.float32, device=self.device)
+        if level.dim() == 0:
+            level = level.expand(population)
+        if level.dim() == 1:  # one number per member: flat
+            return level[:, None].expand(population, self.knot_lower.shape[0])
+        if level.shape[1] != self.level_knots:
+            raise ValueError(f"level curves of {level.shape[1]} values; this placement has {self.level_knots} knots")
+        level = level.expand(population, -1)
+        lower = level[:, self.knot_lower]
+        return lower + self.knot_weight * (level[:, self.knot_lower + 1] - lower)
+
     def _stereo_ratio(self, db_range: float) -> Tensor:
         """(frames, freq) ``sum_c |X_c|^2 / |X_mix|^2`` per cell of the song (``LoudnessExcess``): what the channels
         carry for each unit of the mix's power. Where the mix is silent (below the viewer's black and as far again)
@@ -198,10 +294,10 @@ class HidingProblem(nn.Module):
 
     @property
     def matched_level_db(self) -> float:
-        """The picture's level (dB of white relative to the music's loudest cell of the placement) at which the
-        all-image mask is as loud as the song (integrated), or lower where that would take a 3 s window of it over
-        the short-term limit (a quiet passage), within ``LEVEL_RANGE_DB``: the level every mask starts from, and the
-        crossfade's (a loudness-matched crossfade, held to the song's quiet passages too).
+        """The offset of the song's own level curve (``level_curves``; dB of white relative to the music's loudest
+        cell of the placement) at which the all-image mask is as loud as the song (integrated), or lower where that
+        would take a 3 s window of it over the short-term limit, within ``LEVEL_RANGE_DB``: the level every mask
+        starts from (``matched_levels``), and the crossfade's (a loudness-matched crossfade).
 
         Estimated by ``LoudnessExcess`` on the synthesised audio, with a few Newton steps of slope one (loudness moves
         at most dB for dB with the level, so they approach it from one side); computed once, on first use.
@@ -213,7 +309,8 @@ class HidingProblem(nn.Module):
                 short_target = SHORT_TERM_LIMIT_LU - LOUDNESS_MARGIN_LU
                 with torch.no_grad():
                     for _ in range(6):
-                        integrated, worst = self.loudness.change(self._view_power(self.synthesise_mix(ones, level)),
+                        curve = self.level_curves(torch.tensor([level], device=self.device))
+                        integrated, worst = self.loudness.change(self._view_power(self.synthesise_mix(ones, curve)),
                                                                  self.mask_share(ones))
                         over = max(float(integrated[0]), float(worst[0]) - short_target)
                         new = min(max(level - over, LEVEL_RANGE_DB[0]), LEVEL_RANGE_DB[1])
@@ -223,12 +320,30 @@ class HidingProblem(nn.Module):
             self._matched_level_db = float(level)
         return self._matched_level_db
 
-    def level_tensor(self, level_db: Tensor | float | None, population: int) -> Tensor:
-        """(population,) picture levels in dB on the device from one level, one per mask, or None (matched)."""
-        if level_db is None:
-            level_db = self.matched_level_db
-        level = torch.as_tensor(level_db, dtype=torch.float32, device=self.device)
-        return level.expand(population) if level.dim() == 0 else level
+    @torch.no_grad()
+    def loudness_matched_offsets(self, mask: Tensor, iterations: int = 3) -> Tensor:
+        """(population, bins, frames) effective masks -> (population,) offsets of the song's level curve at which each
+        is as loud as the song (integrated, ``LoudnessExcess``'s estimate), or lower where a 3 s window would pass the
+        short-term limit, within ``LEVEL_RANGE_DB``.
+
+        A blend in dB is quieter than both of its ends (a uniform crossfade halfway is 9-10 LU under the song at the
+        level that matches its all-picture end), so each mask gets a level of its own. A level change of D dB moves
+        every blended cell by ``mask * D``: Newton steps with the mask's mean as the slope.
+        """
+        matched = self.matched_level_db
+        offsets = torch.full((mask.shape[0],), matched, device=self.device)
+        if self.loudness.song_lufs is None:
+            return offsets
+        share = self.mask_share(mask)
+        slope = mask.mean(dim=(-2, -1)).clamp(min=0.05)
+        short_target = SHORT_TERM_LIMIT_LU - LOUDNESS_MARGIN_LU
+        for _ in range(iterations):
+            signal = self.synthesise_mix(mask, self.level_curves(offsets))
+            integrated, worst = self.loudness.change(self._view_power(signal), share)
+            # up to the song's loudness, but never a 3 s window over the short-term limit
+            change = torch.minimum(-integrated, short_target - worst)
+            offsets = (offsets + change / slope).clamp(*LEVEL_RANGE_DB)
+        return torch.where(mask.amax(dim=(-2, -1)) > 0, offsets, torch.full_like(offsets, matched))
 
     def _blend_delta(self, mask: Tensor, spec_region: Tensor, level_db: Tensor | float | None = None) -> Tensor:
         """What the blend adds to the (…, bins, frames) region of ``spec_region``; ``mask`` (population, bins, frames).
@@ -238,8 +353,8 @@ class HidingProblem(nn.Module):
         reuse the music's own inverse STFT, since the inverse STFT is linear. Real views avoid complex promotion of
         the gain. Returns (population, …, bins, frames, 2) real.
         """
-        shift = self.level_tensor(level_db, mask.shape[0]) * DB_TO_LOG
-        gain = torch.exp(mask * (self.picture_minus_music_db * DB_TO_LOG + shift[:, None, None]))
+        shift = self.level_frames(level_db, mask.shape[0]) * DB_TO_LOG
+        gain = torch.exp(mask * (self.picture_minus_music_db * DB_TO_LOG + shift[:, None, :]))
         while gain.dim() < spec_region.dim() + 1:  # channels between population and bins
             gain = gain.unsqueeze(1)
         delta = (gain - 1.0).unsqueeze(-1) * torch.view_as_real(spec_region)
@@ -260,7 +375,7 @@ class HidingProblem(nn.Module):
         """(population, bins, frames) effective masks at their picture levels -> (population, samples) mix of the
         synthesised audio; differentiable in both."""
         silence = self.blend_silence if self.has_silence else None
-        shift = self.level_tensor(level_db, mask.shape[0]) * DB_TO_LOG
+        shift = self.level_frames(level_db, mask.shape[0]) * DB_TO_LOG
         delta = blend_into_spectrum(mask, self.blend_rate, self.music_region, silence, tuple(self.spec_mix.shape),
                                     self.region, shift)
         return self.music_mix_synth + self.stft.inverse(delta, self.n_samples)
@@ -272,7 +387,8 @@ class HidingProblem(nn.Module):
         pass but its inputs and outputs: synthesis, the viewer's analysis and each audio resolution are recomputed
         one at a time there, so a chunk's peak is that of its largest stage, not of all of them.
         """
-        levels = self.level_tensor(level_db, mask.shape[0])
+        levels = (self.point_level(None) if level_db is None
+                  else torch.as_tensor(level_db, dtype=torch.float32, device=self.device))
         if self.checkpointing and torch.is_grad_enabled():
             return self._objectives_of_signal(checkpoint(self.synthesise_mix, mask, levels, use_reentrant=False),
                                               self.mask_share(mask), True)
@@ -324,7 +440,8 @@ class HidingProblem(nn.Module):
     def blended_region(self, mask: Tensor, level_db: Tensor | float | None) -> Tensor:
         """(bins, frames) effective mask -> (bins, frames) complex blended mix spectrum of the region."""
         region = self.spec_mix[self.region]
-        return region + torch.view_as_complex(self._blend_delta(mask[None], region, level_db)[0].contiguous())
+        delta = self._blend_delta(mask[None], region, self.point_level(level_db))
+        return region + torch.view_as_complex(delta[0].contiguous())
 
     @torch.no_grad()
     def objectives_with_rotation(self, mask: Tensor, rotation: Tensor | None,
@@ -375,13 +492,21 @@ class HidingProblem(nn.Module):
         return audio.cpu().numpy().astype(np.float32), tuple(float(v[0]) for v in scores)
 
     @torch.no_grad()
+    def score_samples(self, samples: np.ndarray, mask: Tensor) -> tuple[float, float, float]:
+        """(visual, audio, loudness excess) of a point's (channels, samples) audio as it is written (limited), its
+        (bins, frames) effective mask telling the loudness estimate how much of each frame is picture."""
+        mix = torch.as_tensor(np.asarray(samples, dtype=np.float32).mean(axis=0), device=self.device)[None]
+        return tuple(float(v[0]) for v in self._objectives_of_signal(mix, self.mask_share(mask[None])))
+
+    @torch.no_grad()
     def spectrogram(self, mask: Tensor, rotation: Tensor | None = None,
                     level_db: Tensor | float | None = None) -> Tensor:
         """(bins, frames) effective mask (its level, and optional phase rotation) -> (channels, freq, frames)
         complex."""
         spec = self.spec.clone()
         region = (slice(None), *self.region)
-        delta = torch.view_as_complex(self._blend_delta(mask[None], spec[region], level_db)[0].contiguous())
+        delta = self._blend_delta(mask[None], spec[region], self.point_level(level_db))
+        delta = torch.view_as_complex(delta[0].contiguous())
         spec[region] = spec[region] + delta
         if rotation is not None:
             spec[region] = spec[region] * rotation

@@ -24,6 +24,10 @@ if TYPE_CHECKING:  # numpy and soundfile load on first use: the parser of ``moss
     import numpy as np
 
 FORMATS = ("wav", "flac", "mp3", "ogg", "opus")
+#: Formats whose samples stop at full scale (a point's FLAC is 24-bit; WAV is 32-bit float, which holds any peak), and
+#: those whose decoders add peaks of their own to what the encoder was given.
+INTEGER_FORMATS = ("flac",)
+LOSSY_FORMATS = ("mp3", "ogg", "opus")
 #: File suffix of each format, and the suffixes that name one.
 FORMAT_SUFFIX = {"wav": ".wav", "flac": ".flac", "mp3": ".mp3", "ogg": ".ogg", "opus": ".opus"}
 SUFFIX_FORMAT = {".wav": "wav", ".wave": "wav", ".flac": "flac", ".mp3": "mp3", ".ogg": "ogg", ".oga": "ogg",
@@ -77,6 +81,8 @@ def encode(path: Path, samples: np.ndarray, rate: int, fmt: str, source_subtype:
     data = np.ascontiguousarray(samples.T, dtype=np.float32)
     if fmt in ("wav", "flac"):
         subtype = full_pcm_subtype(source_subtype, fmt) if full else ("FLOAT" if fmt == "wav" else "PCM_24")
+        if subtype not in ("FLOAT", "DOUBLE"):
+            _note_clipped(data, subtype, notices)
         sf.write(soundfile_name(path), data, rate, subtype=subtype, format=fmt.upper())
         return f"{fmt.upper()} {_subtype_words(subtype)}", rate, len(data)
     if fmt == "ogg":
@@ -115,6 +121,17 @@ def encode(path: Path, samples: np.ndarray, rate: int, fmt: str, source_subtype:
         _ffmpeg_encode(path, data, _OPUS_RATE, ["-c:a", "libopus", "-b:a", f"{OPUS_KBPS}k", "-f", "ogg"])
         return f"Opus {OPUS_KBPS} kb/s (ffmpeg/libopus)", _OPUS_RATE, len(data)
     raise MossInputError(f"--format {fmt}: expected one of {', '.join(FORMATS)}")
+
+
+def _note_clipped(data: np.ndarray, subtype: str, notices: list[str]) -> None:
+    """Say how many samples an integer format clips (a lossy decode's own overs above full scale: the song's, which
+    MOSS leaves as they are outside the picture's segment), as any player clips them."""
+    import numpy as np
+
+    over = int(np.count_nonzero(np.abs(data) > 1.0))
+    if over:
+        notices.append(f"{over} sample{'s' * (over != 1)} above full scale (the song's own, from its lossy decode) "
+                       f"clipped, as any player would, by the {_subtype_words(subtype)} format")
 
 
 def _subtype_words(subtype: str) -> str:

@@ -32,7 +32,8 @@ MIN_STEPS = 10
 class Candidate:
     """One mask the run found and its losses. ``kind`` is ``music``, ``image``, ``crossfade`` or ``optimised``.
 
-    ``level_db`` is the picture's level the mask blends it at (``picture_level_db``, DESIGN.md "Levels").
+    ``level_db`` is the picture's level the mask blends it at (``picture_level_db``, DESIGN.md "Levels", "The
+    picture's level"): a number, or a curve of ``HidingProblem.level_knots`` values over the placement's time.
     ``phase_iterations`` > 0 means the audio is synthesised with that many iterations of phase refinement
     (``dsp.phase.phase_rotation``); the losses are those of that audio. ``loudness_excess`` is the optimiser's estimate
     of how far the audio is over the song's loudness (``Scores.loudness_excess``; 0 within the limits). ``samples``,
@@ -44,7 +45,7 @@ class Candidate:
     audio: float
     kind: str
     phase_iterations: int = 0
-    level_db: float = 0.0
+    level_db: float | np.ndarray = 0.0
     loudness_excess: float = 0.0
     samples: np.ndarray | None = field(default=None, repr=False, compare=False)
 
@@ -164,7 +165,7 @@ class SteppableOptimiser:
 
     def _package(self, optimised: list[Candidate]) -> OptimisationResult:
         """Both anchors and the ``optimised`` candidates as an ``OptimisationResult``."""
-        level = self.problem.matched_level_db
+        level = self.problem.matched_levels
         music = Candidate(self._cross_logits[0].cpu().numpy(), self.anchors.music_visual, self.anchors.music_audio,
                           "music", level_db=level)
         image = Candidate(self._cross_logits[-1].cpu().numpy(), self.anchors.image_visual, self.anchors.image_audio,

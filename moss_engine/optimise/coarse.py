@@ -93,7 +93,8 @@ def optimise_coarse_to_fine(problem: HidingProblem, clip: AudioClip, image: Load
                                        "fine pass", (done, 1.0), continues=True),
                          weights=coarse.weights.cpu().numpy(),
                          start_logits=coarse.logits.detach(),
-                         start_levels=coarse.levels_db().detach().cpu().numpy())
+                         start_levels=coarse.levels_db().detach().cpu().numpy(),
+                         crossfade_offsets=coarse.crossfade_offsets)
     result = fine.run()
     return dataclasses.replace(result, steps_done=result.steps_done + coarse.step_count,
                                elapsed_s=time.perf_counter() - started)

@@ -235,7 +235,7 @@ class Nsga2Optimiser(SteppableOptimiser):
         optimised = []
         if picked:
             logits = self.full_logits(self.archive_x[picked]).cpu().numpy().astype(np.float32)
-            level = self.problem.matched_level_db
+            level = self.problem.matched_levels
             optimised = [Candidate(logits[k], float(self.archive_visual[o]), float(self.archive_audio[o]), "optimised",
                                    level_db=level) for k, o in enumerate(picked)]
         return self._package(optimised)

@@ -131,8 +131,9 @@ class PreferenceArchive:
 class StchOptimiser(SteppableOptimiser):
     """Optimises ``settings.points - 2`` masks, one per preference vector, in one batched Adam run.
 
-    Each mask has a picture level of its own (dB, DESIGN.md "Levels"), optimised with it: it starts at
-    ``problem.matched_level_db`` and moves as the objectives and the loudness limits ask (``LEVEL_UNIT_DB``). A
+    Each mask has a picture level of its own (dB, DESIGN.md "Levels"), optimised with it: the offset of the song's
+    own level curve (``HidingProblem.level_curves``), which starts at ``problem.matched_level_db`` and moves as the
+    objectives and the loudness limits ask (``LEVEL_UNIT_DB``). A
     member's value is its smooth Tchebycheff scalarisation plus ``LOUDNESS_WEIGHT`` times its loudness excess.
 
     Steppable like pymoo's ``Algorithm``: ``while opt.has_next(): opt.next()``, then ``opt.result()``. Each step
@@ -140,9 +141,10 @@ class StchOptimiser(SteppableOptimiser):
     the best mask seen so far, and stops early when the hypervolume of that archive has not grown by
     ``settings.min_improvement`` (relative) for ``settings.patience`` steps.
 
-    Start points: the loudness-matched uniform crossfade is evaluated at a few levels (the comparison baseline), and
-    each preference starts from the crossfade level that its own scalarisation likes best, so the run can only improve
-    on it.
+    Start points: the loudness-matched uniform crossfade is evaluated at a few levels (the comparison baseline), each
+    at the picture level that makes it as loud as the song (``HidingProblem.loudness_matched_offsets``), and each
+    preference starts from the crossfade level (and its picture level) that its own scalarisation likes best, so the
+    run can only improve on it.
 
     Args:
         problem: the picture and song, on the run's device.
@@ -152,11 +154,13 @@ class StchOptimiser(SteppableOptimiser):
         start_logits: (K, *mask_shape) start points instead of the crossfade (coarse-to-fine hands its coarse result
             on this way); the archive keeps, per preference, the better of these and the crossfade start.
         start_levels: (K,) their picture levels in dB (default: the matched level).
+        crossfade_offsets: the crossfade levels' picture levels, when an earlier stage on the same song found them
+            (coarse-to-fine: the coarse stage's); else found here.
     """
 
     def __init__(self, problem: HidingProblem, settings: RunSettings, reporter: Reporter | None = None,
                  weights: np.ndarray | None = None, start_logits: Tensor | None = None,
-                 start_levels: np.ndarray | None = None):
+                 start_levels: np.ndarray | None = None, crossfade_offsets: np.ndarray | None = None):
         population = max(1, settings.points - 2) if weights is None else len(weights)
         plan = plan_chunks(problem, max(population, MIN_CROSSFADE_LEVELS), settings.memory_limit_gb)
         super().__init__(problem, settings, reporter, plan.size)
@@ -168,7 +172,11 @@ class StchOptimiser(SteppableOptimiser):
             self.reporter.notice(NOTICE_MEMORY_LIMIT, f"the memory limit ({have:.2g} GB) is below what one mask "
                                                       f"needs ({need:.2g} GB): running one mask at a time anyway")
         levels = np.linspace(0.0, 1.0, max(MIN_CROSSFADE_LEVELS, self.population + 2))
-        self._measure_crossfade(levels, self._constant_logits(levels), self.evaluate)
+        logits = self._constant_logits(levels)
+        #: each crossfade level at the song's loudness (its own picture level: ``loudness_matched_offsets``)
+        self.crossfade_offsets = (self._matched_offsets(logits) if crossfade_offsets is None
+                                  else np.asarray(crossfade_offsets, dtype=np.float64))
+        self._measure_crossfade(levels, logits, lambda x: self.evaluate(x, self.crossfade_offsets))
 
         self.retarget(preference_vectors(self.population) if weights is None else weights, start_logits,
                       start_levels)
@@ -194,12 +202,14 @@ class StchOptimiser(SteppableOptimiser):
         gen = torch.Generator().manual_seed(self.settings.seed)
         init += 0.01 * torch.randn(init.shape, generator=gen).to(device)
         self.logits = init.requires_grad_(True)
-        self.level_params = torch.zeros(self.population, device=device, requires_grad=True)
+        start_offsets = self.crossfade_offsets[start]
+        params = (start_offsets - self.problem.matched_level_db) / LEVEL_UNIT_DB
+        self.level_params = torch.as_tensor(params, dtype=torch.float32, device=device).clone().requires_grad_(True)
         self.adam = self._adam()
 
         chosen = torch.as_tensor(start, device=device)[:, None]
         self.archive = PreferenceArchive(
-            logits=init.detach().clone(), levels=np.full(self.population, self.problem.matched_level_db),
+            logits=init.detach().clone(), levels=start_offsets.astype(np.float64),
             scalarised=scalarised.gather(1, chosen)[:, 0].detach().cpu().numpy(),
             visual=self.crossfade_visual[start].copy(), audio=self.crossfade_audio[start].copy(),
             excess=self.crossfade_excess[start].copy())
@@ -223,12 +233,27 @@ class StchOptimiser(SteppableOptimiser):
         self.archive.keep_better(logits, levels, scalarised, v, a, x)
         self.hypervolume_history = [self._archive_hypervolume()]
 
+    def _matched_offsets(self, logits: Tensor) -> np.ndarray:
+        """(population,) the level offset at which each of ``logits``' masks is as loud as the song, chunked."""
+        out = np.empty(len(logits))
+        done = 0
+        while done < len(logits):
+            part = slice(done, min(len(logits), done + self.chunk_size))
+            found = self._run_chunk(lambda p: self.problem.loudness_matched_offsets(self.problem.masks(logits[p])),
+                                    part)
+            if found is None:
+                continue
+            out[part] = found.double().cpu().numpy()
+            done = part.stop
+        return out
+
     def _adam(self) -> torch.optim.Adam:
         return torch.optim.Adam([{"params": [self.logits]}, {"params": [self.level_params], "eps": LEVEL_ADAM_EPS}],
                                 lr=self.settings.learning_rate)
 
     def levels_db(self) -> Tensor:
-        """(population,) the picture level of every member now, dB (differentiable in ``level_params``)."""
+        """(population,) the picture level of every member now, dB: the offset of the song's own level curve
+        (``HidingProblem.level_curves``; differentiable in ``level_params``)."""
         return self.problem.matched_level_db + LEVEL_UNIT_DB * self.level_params
 
     # -- evaluation -------------------------------------------------------------------------------------------------
@@ -240,11 +265,13 @@ class StchOptimiser(SteppableOptimiser):
 
     @torch.no_grad()
     def evaluate(self, logits: Tensor, levels: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(population, *mask_shape) logits at (population,) picture levels in dB (default: the matched level) ->
-        (visual, audio, loudness excess) as float64 numpy, chunked, no gradients."""
+        """(population, *mask_shape) logits at (population,) picture levels in dB (the offsets of the song's own level
+        curve; default: the matched level) -> (visual, audio, loudness excess) as float64 numpy, chunked, no
+        gradients."""
         if levels is None:
             levels = np.full(len(logits), self.problem.matched_level_db)
-        level_t = torch.as_tensor(np.asarray(levels), dtype=torch.float32, device=self.problem.device)
+        level_t = self.problem.level_curves(torch.as_tensor(np.asarray(levels), dtype=torch.float32,
+                                                            device=self.problem.device))
         out_all = np.empty((3, len(logits)))
         done = 0
         while done < len(logits):
@@ -277,7 +304,8 @@ class StchOptimiser(SteppableOptimiser):
             part = slice(done, min(self.population, done + self.chunk_size))
 
             def chunk(p: slice):
-                v, a, excess = self.problem.objectives(self.problem.masks(self.logits[p]), self.levels_db()[p])
+                curves = self.problem.level_curves(self.levels_db()[p])
+                v, a, excess = self.problem.objectives(self.problem.masks(self.logits[p]), curves)
                 norm = torch.stack([(v - anchors.image_visual) / v_span, (a - anchors.music_audio) / a_span], dim=-1)
                 scalarised = smooth_tchebycheff(norm, self.weights[p]) + LOUDNESS_WEIGHT * excess
                 scalarised.sum().backward()
@@ -320,7 +348,9 @@ class StchOptimiser(SteppableOptimiser):
             return self.archive.logits[o]
 
         def level_of(o: int) -> float:
-            return self.problem.matched_level_db if o < 0 else float(self.archive.levels[o])
+            if o < 0:
+                return float(self.crossfade_offsets[0 if o == -1 else -1])
+            return float(self.archive.levels[o])
 
         with torch.no_grad():
             # average the two masks (not their logits: an anchor's +-30 would saturate the sigmoid) and step back
@@ -360,5 +390,6 @@ class StchOptimiser(SteppableOptimiser):
         arc = self.archive
         best = arc.logits.cpu().numpy()
         return self._package([Candidate(best[k], float(arc.visual[k]), float(arc.audio[k]), "optimised",
-                                        level_db=float(arc.levels[k]), loudness_excess=float(arc.excess[k]))
+                                        level_db=self.problem.level_curve(float(arc.levels[k])),
+                                        loudness_excess=float(arc.excess[k]))
                               for k in range(self.population)])

@@ -1,10 +1,11 @@
 """One front point of a run folder as a file to keep, alone or inside the whole song (``moss render``, the app).
 
 Without ``--full`` the point's audio is written at the run's rate and channels, encoded to the asked format, at the
-song's level: a moss-run/2 point file already is (with its own gain against clipping, ``gain_db``, if it has one);
-a moss-run/1 folder's files share one gain against clipping (``output_gain_db``), set by the loudest point, which a
-bright picture's image end could make 20 dB or more, and a file to keep gets that gain undone. A file that would then
-clip (an encoder's samples stop at full scale) gets a gain of its own, bringing its peak to -1 dBFS.
+song's level: a moss-run/3 or /2 point file already is; a moss-run/1 folder's files share one gain against clipping
+(``output_gain_db``), set by the loudest point, which a bright picture's image end could make 20 dB or more, and a
+file to keep gets that gain undone. A point is never turned down as a whole (DESIGN.md "Exports"): where a format
+cannot hold its peaks, they go through the run's limiter (``export_limiter``): an integer format (FLAC) above full
+scale, a lossy one (MP3, Ogg Vorbis, Opus) above -1 dBTP before the encoder, whose decode would clip otherwise.
 
 With ``--full`` the whole song is written at its own rate, channel count and (for WAV and FLAC) bit depth, with the
 point's picture in the run's segment (``moss_engine.run.splice``); formats as ``moss_engine.io.encode`` writes them.
@@ -16,10 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from moss_engine.dsp.levels import at_song_level, keep_from_clipping
+from moss_engine.dsp.levels import at_song_level
+from moss_engine.dsp.limiter import Limiter, format_ceiling_dbtp
 from moss_engine.errors import MossInputError
 from moss_engine.io.atomic import write_file
-from moss_engine.io.encode import FORMAT_SUFFIX, FORMATS, SUFFIX_FORMAT, encode
+from moss_engine.io.encode import FORMAT_SUFFIX, FORMATS, INTEGER_FORMATS, LOSSY_FORMATS, SUFFIX_FORMAT, encode
 from moss_engine.run.folder import own_files, point_file, read_manifest, read_point_audio, run_gain_db
 from moss_engine.run.splice import full_song
 
@@ -39,7 +41,7 @@ class RenderResult:
         full: the whole song (True) or the point's segment (False), both at the song's level.
         sample_rate, channels, frames: of the written audio.
         encoding: what was written, in words (``"MP3 192 kb/s CBR (libsndfile)"``).
-        gain_db: the gain the file got against clipping, in dB from the song's level (0 when none was needed).
+        limiter_db: the deepest gain change the limiter made for this format, in dB (0: none was needed).
         notices: notes for the user.
     """
 
@@ -52,7 +54,7 @@ class RenderResult:
     channels: int
     frames: int
     encoding: str
-    gain_db: float = 0.0
+    limiter_db: float = 0.0
     notices: tuple[str, ...] = ()
 
     def summary(self) -> str:
@@ -69,11 +71,11 @@ def render_point(run_dir: str | Path, point: int, full: bool = False, fmt: str |
         run_dir: the run folder.
         point: index into the manifest's points; negative counts from the end (-1 = the image end).
         full: the whole song at its own rate, channels and bit depth with the point's picture in the segment, at
-            the song's own level; outside the segment it is the song, sample for sample. If the segment would clip,
-            the segment alone is turned down (``segment_gain``; ``RenderResult.gain_db``, and a notice). Without
-            ``full``: the point's audio at the run's rate and channels, likewise at the song's level (a moss-run/1
-            folder's ``output_gain_db``, one gain for all its points, undone), turned down as a whole only if it would
-            clip.
+            the song's own level; outside the segment it is the song, sample for sample, and the picture's peaks
+            inside it go through the limiter (``splice.full_song``). Without ``full``: the point's audio at the
+            run's rate and channels, likewise at the song's level (a moss-run/1 folder's ``output_gain_db``, one gain
+            for all its points, undone), its peaks limited only where the format cannot hold them
+            (``export_limiter``; ``RenderResult.limiter_db``, and a notice).
         fmt: one of ``FORMATS``; None: from ``out``'s suffix, else ``wav``.
         out: the file; None: ``run_dir/point_KKK[_full].EXT`` (``point_KKK_copy.wav`` where that would be the run's
             own point file).
@@ -93,17 +95,35 @@ def render_point(run_dir: str | Path, point: int, full: bool = False, fmt: str |
     _check_out(run_dir, manifest, out, overwrite)
     notices: list[str] = []
     if full:
-        samples, rate, source_subtype, gain_db = full_song(run_dir, manifest, index, notices)
+        samples, rate, source_subtype, limiter_db = full_song(run_dir, manifest, index, fmt, notices)
     else:
         samples, rate = read_point_audio(point_file(run_dir, entry, "wav"), manifest)
         samples = at_song_level(samples, run_gain_db(manifest))
-        source_subtype, gain_db = None, keep_from_clipping(samples, notices)
+        source_subtype = None
+        limiter = export_limiter(manifest, fmt)
+        samples, limiter_db = (samples, 0.0) if limiter is None else limiter.apply(samples, rate)
+        if limiter_db < 0:
+            notices.append(f"its peaks limited by up to {-limiter_db:.1f} dB to {limiter.ceiling_dbtp:g} dBTP, which "
+                           f"{fmt.upper()} needs (the rest of the point as it is)")
     encoding, written_rate, frames = write_file(
         out, lambda path: encode(path, samples, rate, fmt, source_subtype, full, notices),
         recheck=lambda: _check_out(run_dir, manifest, out, overwrite))
     return RenderResult(path=out, format=fmt, point=index, alpha=float(entry.get("alpha", float("nan"))), full=full,
                         sample_rate=written_rate, channels=int(samples.shape[0]), frames=frames, encoding=encoding,
-                        gain_db=gain_db, notices=tuple(notices))
+                        limiter_db=limiter_db, notices=tuple(notices))
+
+
+def export_limiter(manifest: dict[str, Any], fmt: str) -> Limiter | None:
+    """The limiter a point exported as ``fmt`` goes through (None: the format holds it as it is): the run's own
+    (``manifest["limiter"]``; a folder written before moss-run/3, which had none, gets its settings with no ceiling
+    of its own) with its ceiling at ``format_ceiling_dbtp``."""
+    import dataclasses
+    import math
+
+    if fmt not in INTEGER_FORMATS + LOSSY_FORMATS:
+        return None
+    run = Limiter.from_record(manifest.get("limiter")) or Limiter(ceiling_dbtp=math.inf)
+    return dataclasses.replace(run, ceiling_dbtp=format_ceiling_dbtp(fmt, run.ceiling_dbtp))
 
 
 def resolve_point(manifest: dict[str, Any], point: int) -> int:

@@ -20,9 +20,12 @@ from moss_engine.optimise.front import HV_REFERENCE
 
 #: The run folder format this version writes (DESIGN.md "The run folder"), and every format it reads. moss-run/2
 #: differs from moss-run/1 only in levels: no run-wide ``output_gain_db``; per point ``gain_db``, ``loudness_lu``,
-#: ``picture_level_db`` and ``mos``; ``audio_objective`` at the top.
-FORMAT = "moss-run/2"
-FORMATS = ("moss-run/1", "moss-run/2")
+#: ``picture_level_db`` and ``mos``; ``audio_objective`` at the top. moss-run/3 differs from moss-run/2 only in levels:
+#: every point within +-1 LU of the song, peaks held inside it by the limiter (per point ``limiter_db`` instead of the
+#: whole-point ``gain_db``, the ``limiter``'s settings at the top), ``picture_level_db`` a number or a list, and
+#: ``loudness_lu`` and ``mos`` measured on the file as written.
+FORMAT = "moss-run/3"
+FORMATS = ("moss-run/1", "moss-run/2", "moss-run/3")
 MANIFEST = "manifest.json"
 
 
@@ -36,22 +39,36 @@ def is_run_folder(path: Path) -> bool:
 
 
 def format_version(manifest: dict[str, Any]) -> int:
-    """1 or 2: the manifest's format number."""
+    """1, 2 or 3: the manifest's format number."""
     return int(str(manifest.get("format", FORMAT)).rpartition("/")[2])
 
 
 def run_gain_db(manifest: dict[str, Any]) -> float:
-    """The one gain every audio file of a moss-run/1 folder carries (``output_gain_db``); 0 for moss-run/2, whose
-    files are at the song's level."""
+    """The one gain every audio file of a moss-run/1 folder carries (``output_gain_db``); 0 for moss-run/2 and /3,
+    whose files are at the song's level."""
     if format_version(manifest) >= 2:
         return 0.0
     return _number(manifest.get("output_gain_db", 0.0), "output_gain_db")
 
 
-def picture_level_db(entry: dict[str, Any]) -> float:
-    """A point's picture level (dB of white relative to the music's loudest cell of the placement); a moss-run/1
-    point has none recorded and was made at 0 dB (white at that cell)."""
-    return _number(entry.get("picture_level_db", 0.0), "picture_level_db")
+def picture_level_db(entry: dict[str, Any]) -> float | np.ndarray:
+    """A point's picture level (dB of white relative to the music's loudest cell of the placement): a number, or
+    (moss-run/3) a curve, the levels at ``linspace(t0_s, t1_s, n)`` as an array; a moss-run/1 point has none
+    recorded and was made at 0 dB (white at that cell)."""
+    value = entry.get("picture_level_db", 0.0)
+    if isinstance(value, list):
+        if not value:
+            raise MossInputError("'picture_level_db' is an empty list", MANIFEST)
+        return np.array([_number(v, "picture_level_db") for v in value], dtype=np.float64)
+    return _number(value, "picture_level_db")
+
+
+def level_record(level: float | np.ndarray) -> float | list[float]:
+    """A point's level as the manifest records it: a number when it is the same all along, else the list."""
+    values = np.atleast_1d(np.asarray(level, dtype=np.float64))
+    if np.ptp(values) < 1e-9:
+        return round(float(values[0]), 4)
+    return [round(float(v), 4) for v in values]
 
 
 def _number(value: Any, key: str, where: Path | str = MANIFEST) -> float:
@@ -151,10 +168,11 @@ def manifest_for(result: Any) -> dict[str, Any]:
     points = []
     for i, p in enumerate(result.points):
         points.append({"wav": f"point_{i:03d}.wav", "mask": f"point_{i:03d}.npy", "visual_loss": float(p.visual),
-                       "audio_loss": float(p.audio), "alpha": float(p.alpha), "gain_db": round(float(p.gain_db), 4),
+                       "audio_loss": float(p.audio), "alpha": float(p.alpha),
                        "loudness_lu": None if p.loudness_lu is None else round(float(p.loudness_lu), 3),
+                       "limiter_db": round(float(p.limiter_db), 3),
                        "mos": None if p.mos is None else round(float(p.mos), 4),
-                       "picture_level_db": float(p.level_db), "kind": p.kind,
+                       "picture_level_db": level_record(p.level_db), "kind": p.kind,
                        "phase_iterations": int(p.phase_iterations)})
     opt = result.optimisation
     return {
@@ -169,6 +187,7 @@ def manifest_for(result: Any) -> dict[str, Any]:
         "view": {"n_fft": int(s.n_fft), "hop_length": int(s.hop_length), "window": "hann",
                  "db_range": float(s.db_range), "freq_scale": s.freq_scale, "channel": "mix"},
         "placement": result.placement.to_record(),
+        "limiter": None if result.limiter is None else result.limiter.to_record(),
         "hypervolume": {"value": float(result.hypervolume), "reference_point": list(HV_REFERENCE),
                         "space": "anchor-normalised"},
         "points_requested": int(s.points),
@@ -345,8 +364,12 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
         if not isinstance(entry, dict):
             raise MossInputError(f"point {i} is not a record", run_dir / MANIFEST)
         numbers += [(entry, key, f"point {i}") for key in ("visual_loss", "audio_loss", "alpha")]
-        numbers += [(entry, key, f"point {i}") for key in ("gain_db", "loudness_lu", "mos", "picture_level_db")
+        numbers += [(entry, key, f"point {i}") for key in ("gain_db", "limiter_db", "loudness_lu", "mos")
                     if entry.get(key) is not None]
+        level = entry.get("picture_level_db")
+        numbers += ([(dict(enumerate(level)), k, f"point {i}: picture_level_db") for k in range(len(level))]
+                    if isinstance(level, list) and level else [(entry, "picture_level_db", f"point {i}")]
+                    if level is not None else [])
     for record, key, where in numbers:
         _number(record.get(key), f"{where}: {key}", run_dir / MANIFEST)
     return manifest

@@ -1,25 +1,32 @@
-"""The chosen points' audio: each rendered within the song's loudness, with its gain against clipping; after a
-cancel, as many as fit in ``CANCEL_BUDGET_S``, the most telling first."""
+"""The chosen points' audio as files to publish: each at the song's loudness both ways, its peaks held by the
+limiter inside it (DESIGN.md "Output level (moss-run/3)"); after a cancel, as many as fit in ``CANCEL_BUDGET_S``, the
+most telling first."""
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from moss_engine.dsp.levels import peak_gain
-from moss_engine.dsp.loudness import SongLoudness
-from moss_engine.dsp.problem import LEVEL_RANGE_DB, HidingProblem
+from moss_engine.dsp.limiter import Limiter
+from moss_engine.dsp.loudness import SHORT_TERM_LIMIT_LU, SHORT_TERM_S, PointLoudness, SongLoudness
+from moss_engine.dsp.problem import LEVEL_KNOT_S, LEVEL_RANGE_DB, HidingProblem
 from moss_engine.optimise.base import Candidate
 from moss_engine.reporting import Reporter, Status, Stopped
 from moss_engine.run.listening import Scorer
 
-#: A point found over the loudness limits has its picture level lowered by its excess plus this much (dB) and is
-#: measured again, at most ``LEVEL_TRIES`` times (then it takes the lowest level, where the picture is inaudible).
-LEVEL_STEP_MARGIN_DB = 0.25
-LEVEL_TRIES = 8
+#: The fit aims this far inside the loudness limits (LU), measured exactly on the limited file, so that another
+#: BS.1770 meter (pyloudnorm, the contract's checker) finds it inside them too.
+FIT_MARGIN_LU = 0.15
+#: A point's level curve is adjusted and the point rendered again at most this many times.
+FIT_TRIES = 6
+#: The most one adjustment moves the level curve (dB): loudness follows the level at most dB for dB, and a light mask
+#: far less, so a big deficit is closed in a few steps, never in one leap that overshoots.
+FIT_STEP_DB = 24.0
 #: After a cancel, the points still to render are rendered (each 0.1-0.2 s for 30 s of song on two CPU cores, far
 #: less on a GPU) most telling first, both ends then each the farthest from those kept, until this many seconds have
 #: passed since the cancel was seen; both ends are always kept. Cancel is to give the window back within a second
@@ -28,45 +35,120 @@ LEVEL_TRIES = 8
 CANCEL_BUDGET_S = 0.2
 
 
-def rendered_audio(problem: HidingProblem, candidate: Candidate) -> np.ndarray:
-    """(channels, samples) float32: the candidate's audio as rendered before (``samples``), else rendered now
-    (``HidingProblem.render_point`` without its scoring pass, whose losses the candidate already has)."""
-    if candidate.samples is not None:
-        return candidate.samples
-    with torch.no_grad():
-        mask = problem.point_mask(candidate.logits)
-        spec = problem.point_spectrogram(mask, candidate.level_db, candidate.phase_iterations)
+@dataclass(frozen=True)
+class RenderedPoint:
+    """A chosen candidate as its file will be.
+
+    Attributes:
+        candidate: the candidate, its level curve as fitted and its losses measured on ``samples``.
+        samples: (channels, samples) float32, the limited audio (what is written).
+        loudness: its loudness next to the song.
+        limiter_db: the limiter's deepest gain change in it (dB, <= 0).
+    """
+
+    candidate: Candidate
+    samples: np.ndarray
+    loudness: PointLoudness
+    limiter_db: float
+
+
+class _PointRenderer:
+    """One candidate's audio at any level curve: exactly (its phase refinement found again at that level, as a rebuild
+    of the point does), or, while the level is still being fitted, with the rotation found at its first level (the
+    loudness barely depends on it; the final render is always exact)."""
+
+    def __init__(self, problem: HidingProblem, candidate: Candidate):
+        self.problem, self.candidate = problem, candidate
+        self.mask = problem.point_mask(candidate.logits)
+        self._rotation = None
+
+    @torch.no_grad()
+    def __call__(self, level: np.ndarray, exact: bool) -> np.ndarray:
+        problem, iterations = self.problem, self.candidate.phase_iterations
+        if iterations and not exact:
+            if self._rotation is None:
+                self._rotation = problem.rotation_for(self.mask, iterations, level)
+            spec = problem.spectrogram(self.mask, self._rotation, level)
+        else:
+            spec = problem.point_spectrogram(self.mask, level, iterations)
         return problem.stft.inverse(spec, problem.n_samples).cpu().numpy().astype(np.float32)
 
 
-def keep_loudness(problem: HidingProblem, candidate: Candidate, song: SongLoudness,
-                  should_stop=lambda: False) -> tuple[Candidate, np.ndarray, float] | None:
-    """The candidate within the song's loudness, its audio and its loudness change (LU, before any gain).
+def _knot_caps(problem: HidingProblem, song: SongLoudness, measured: PointLoudness, level: np.ndarray,
+               caps: np.ndarray) -> np.ndarray:
+    """``caps`` lowered where a 3 s window is over the short-term limit: each knot inside such a window comes down by
+    the window's excess (loudness moves at most dB for dB with the level) plus a little."""
+    excess = measured.short_term_excess
+    if excess is None or not len(excess):
+        return caps
+    over = excess - (SHORT_TERM_LIMIT_LU - FIT_MARGIN_LU)
+    centres = song.window_centres_s(len(excess))
+    reach = SHORT_TERM_S / 2 + LEVEL_KNOT_S / 2
+    caps = caps.copy()
+    for w in np.flatnonzero(over > 0):
+        near = np.abs(problem.knot_times_s - centres[w]) <= reach
+        caps[near] = np.minimum(caps[near], level[near] - over[w] - 0.25)
+    return caps
 
-    The optimiser aims inside the limits with an estimate; here the rendered audio is measured exactly
-    (``SongLoudness.measure``) and, if it is still over, the picture's level is lowered and the point rendered and
-    scored again: a lower level changes the picture in the viewer only through the mask's blend, never the music
-    outside the mask. None once ``should_stop()`` says so while the point is still over: a cancelled run leaves it out
-    rather than spend seconds bringing it within the limits.
+
+def fit_loudness(problem: HidingProblem, candidate: Candidate, song: SongLoudness, limiter: Limiter,
+                 should_stop=lambda: False) -> RenderedPoint | None:
+    """The candidate as a file at the song's loudness: its level curve fitted, rendered, limited and measured.
+
+    The optimiser aims inside the limits with an estimate; here the limited audio is measured exactly
+    (``SongLoudness.measure``) and, while the point is not within ``FIT_MARGIN_LU`` of the limits, its level curve is
+    moved: up or down as a whole towards the song's integrated loudness (a secant on the measured slope), and down
+    only at the knots of a 3 s window that is over the short-term limit (``_knot_caps``). A level change alters what
+    a viewer shows only through the mask's blend, never the music outside it. Returns the attempt nearest the limits
+    if none is within them after ``FIT_TRIES`` (the caller decides); None once ``should_stop()`` says so while the
+    point is still outside (a cancelled run leaves it out rather than spend seconds on it).
     """
-    level = candidate.level_db
-    samples = rendered_audio(problem, candidate)
-    measured = song.measure(samples)
-    attempt = 0
-    while measured.over_limits_lu > 0.0 and level > LEVEL_RANGE_DB[0]:
+    render = _PointRenderer(problem, candidate)
+    base = np.broadcast_to(np.asarray(candidate.level_db, dtype=np.float64), (problem.level_knots,)).copy()
+    caps = np.full(problem.level_knots, np.inf)
+    level, offset = base, 0.0
+    samples = candidate.samples if candidate.samples is not None else render(level, exact=True)
+    exact, history, best, adjustments = True, [], None, 0
+    while True:
+        limited, limiter_db = limiter.apply(samples, problem.sample_rate)
+        measured = song.measure(limited)
+        if exact and (best is None or max(measured.over_limits_lu, measured.under_limits_lu) < best[0]):
+            best = (max(measured.over_limits_lu, measured.under_limits_lu), level, limited, measured, limiter_db)
+        done = measured.within(FIT_MARGIN_LU) or adjustments >= FIT_TRIES
+        if done and exact:
+            break
+        if done:  # within on the fitting render: the final render, its rotation found at this level, decides
+            samples, exact = render(level, exact=True), True
+            continue
         if should_stop():
             return None
-        # loudness falls at most dB for dB with the level: lowering by the excess is the least that can do
-        over = measured.over_limits_lu
-        level = LEVEL_RANGE_DB[0] if attempt >= LEVEL_TRIES - 1 else level - over * (1 + attempt) - LEVEL_STEP_MARGIN_DB
-        level = max(level, LEVEL_RANGE_DB[0])
-        samples, scores = problem.render_and_score_point(candidate.logits, level, candidate.phase_iterations)
-        measured = song.measure(samples)
-        attempt += 1
-    if level != candidate.level_db:
-        candidate = dataclasses.replace(candidate, visual=scores[0], audio=scores[1], level_db=level,
-                                        loudness_excess=scores[2])
-    return dataclasses.replace(candidate, samples=None), samples, measured.lu
+        adjustments += 1
+        caps = _knot_caps(problem, song, measured, level, caps)
+        offset = _next_offset(history, offset, measured, float(render.mask.mean()))
+        level = np.clip(np.minimum(base + offset, caps), *LEVEL_RANGE_DB)
+        exact = not candidate.phase_iterations
+        samples = render(level, exact=exact)
+    _, level, limited, measured, limiter_db = best
+    visual, audio, excess = problem.score_samples(limited, render.mask)
+    fitted = dataclasses.replace(candidate, visual=visual, audio=audio, level_db=level, loudness_excess=excess,
+                                 samples=None)
+    return RenderedPoint(fitted, limited, measured, limiter_db)
+
+
+def _next_offset(history: list[tuple[float, float]], offset: float, measured: PointLoudness, mask_mean: float) -> float:
+    """The next offset of the level curve: towards the middle of the integrated limits (the channels' loudness, kept
+    under the upper limit on the mix too), by a secant through the last two measurements, or with the mask's mean as
+    the slope at first (a level change of D dB moves every blended cell by ``mask * D``)."""
+    change = -measured.lu
+    if measured.worst_integrated_lu + change > 1.0 - 2 * FIT_MARGIN_LU:  # the mix is louder than the channels
+        change = (1.0 - 2 * FIT_MARGIN_LU) - measured.worst_integrated_lu
+    history.append((offset, measured.lu))
+    slope = max(0.05, min(1.0, mask_mean))
+    if len(history) >= 2:
+        (o0, l0), (o1, l1) = history[-2], history[-1]
+        if abs(o1 - o0) > 1e-6 and math.isfinite(l1 - l0):
+            slope = max(0.02, min(1.5, (l1 - l0) / (o1 - o0)))
+    return offset + float(np.clip(change / slope, -FIT_STEP_DB, FIT_STEP_DB))
 
 
 def spread_order(candidates: list[Candidate], kept: list[Candidate] = ()) -> list[Candidate]:
@@ -95,21 +177,20 @@ def spread_order(candidates: list[Candidate], kept: list[Candidate] = ()) -> lis
 
 
 def render_chosen(problem: HidingProblem, chosen: list[Candidate], song: SongLoudness, reference: np.ndarray,
-                  scorer: Scorer, reporter: Reporter) -> list[tuple[Candidate, np.ndarray, float, float]]:
-    """(candidate, audio, loudness change, gain) of each chosen candidate rendered within the song's loudness, each
-    handed to ``scorer`` to be heard.
+                  limiter: Limiter, scorer: Scorer, reporter: Reporter) -> list[RenderedPoint]:
+    """Each chosen candidate rendered as its file (``fit_loudness``), each handed to ``scorer`` to be heard.
 
-    Once ``reporter.should_stop()``, the rest are rendered most telling first (``spread_order``) for
-    ``CANCEL_BUDGET_S`` (at least two points kept in all), a point that needs seconds more (a lower level) is left out,
-    and none is handed to be heard.
+    A candidate that cannot be brought within the song's loudness (a mask whose level cannot make up what it takes
+    from the song) is left out. Once ``reporter.should_stop()``, the rest are rendered most telling first
+    (``spread_order``) for ``CANCEL_BUDGET_S`` (at least two points kept in all), a point that needs seconds more is
+    left out, and none is handed to be heard.
     """
-    reference_peak = float(np.max(np.abs(reference))) if reference.size else 0.0
-    rendered: list[tuple[Candidate, np.ndarray, float, float]] = []
+    rendered: list[RenderedPoint] = []
     queue, cancelled_at = list(chosen), None
     while queue:
         if cancelled_at is None and reporter.should_stop():
             cancelled_at = time.monotonic()
-            queue = spread_order(queue, [r[0] for r in rendered])
+            queue = spread_order(queue, [r.candidate for r in rendered])
         if (cancelled_at is not None and len(rendered) >= 2
                 and time.monotonic() - cancelled_at > CANCEL_BUDGET_S):
             break
@@ -118,19 +199,15 @@ def render_chosen(problem: HidingProblem, chosen: list[Candidate], song: SongLou
         reporter.progress(done / len(chosen), f"rendering point {done + 1}/{len(chosen)} at the song's loudness",
                           Status("rendering", done + 1, len(chosen), "point"))
         if candidate.kind == "music":  # the all-music mask is the song: its file is the song itself, exactly
-            rendered.append((candidate, reference.copy(), 0.0, 0.0))
+            rendered.append(RenderedPoint(candidate, reference.copy(), song.measure(reference), 0.0))
             continue
         try:
-            kept = keep_loudness(problem, candidate, song, reporter.should_stop)
+            point = fit_loudness(problem, candidate, song, limiter, reporter.should_stop)
         except Stopped:
-            kept = None
-        if kept is None:
+            point = None
+        if point is None or not point.loudness.within():
             continue
-        candidate, samples, lu = kept
-        gain_db = peak_gain(samples, reference_peak)
-        if gain_db:
-            samples = samples * np.float32(10 ** (gain_db / 20))
-        rendered.append((candidate, samples, lu, gain_db))
+        rendered.append(point)
         if not reporter.should_stop():
-            scorer.submit(samples)
+            scorer.submit(point.samples)
     return rendered

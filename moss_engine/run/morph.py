@@ -8,12 +8,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from moss_engine.dsp.levels import peak, peak_gain
+from moss_engine.dsp.limiter import Limiter
 from moss_engine.dsp.masks import interpolated_logits
 from moss_engine.dsp.problem import HidingProblem
 from moss_engine.io import atomic as staging
 from moss_engine.optimise.front import alphas
-from moss_engine.run.folder import load_logits, picture_level_db, point_file, read_manifest, settings_from_manifest
+from moss_engine.run.folder import (
+    level_record,
+    load_logits,
+    picture_level_db,
+    point_file,
+    read_manifest,
+    settings_from_manifest,
+)
 from moss_engine.run.pipeline import load_inputs
 from moss_engine.settings import RunSettings
 
@@ -25,11 +32,11 @@ MONOTONE_TOLERANCE = 0.02
 
 @dataclass(frozen=True)
 class MorphState:
-    """One state of the path: its mask logits, picture level (dB), phase refinement, and measured losses and
-    alpha."""
+    """One state of the path: its mask logits, picture level (dB: a number or a curve over time), phase refinement,
+    and measured losses and alpha."""
 
     logits: np.ndarray
-    level_db: float
+    level_db: float | np.ndarray
     phase_iterations: int
     visual: float
     audio: float
@@ -38,16 +45,18 @@ class MorphState:
 
 @dataclass(frozen=True)
 class LoadedRun:
-    """A run folder brought back to life: its manifest, settings, problem (on the CPU) and points' logits and
-    picture levels (moss-run/1 points: 0 dB, the level they were made at)."""
+    """A run folder brought back to life: its manifest, settings, problem (on the CPU), points' logits and picture
+    levels (moss-run/1 points: 0 dB, the level they were made at), and the limiter its points went through (a folder
+    written before moss-run/3, which had none: one for its song, ``Limiter.for_song``)."""
 
     folder: Path
     manifest: dict
     problem: HidingProblem
     reference: np.ndarray
     logits: list[np.ndarray]
-    levels_db: list[float]
+    levels_db: list[float | np.ndarray]
     phase_iterations: list[int]
+    limiter: Limiter
 
 
 def rebuild_run(folder: Path, manifest: dict | None = None, settings: RunSettings | None = None) -> LoadedRun:
@@ -61,7 +70,8 @@ def rebuild_run(folder: Path, manifest: dict | None = None, settings: RunSetting
     logits = [load_logits(point_file(folder, p, "mask"), settings.mask_shape) for p in manifest["points"]]
     levels = [picture_level_db(p) for p in manifest["points"]]
     iterations = [int(p.get("phase_iterations", 0)) for p in manifest["points"]]
-    return LoadedRun(folder, manifest, problem, clip.samples, logits, levels, iterations)
+    limiter = Limiter.from_record(manifest.get("limiter")) or Limiter.for_song(clip.samples)
+    return LoadedRun(folder, manifest, problem, clip.samples, logits, levels, iterations, limiter)
 
 
 def morph_path(run: LoadedRun, states_between: int = STATES_BETWEEN) -> list[MorphState]:
@@ -72,7 +82,7 @@ def morph_path(run: LoadedRun, states_between: int = STATES_BETWEEN) -> list[Mor
     more than ``MONOTONE_TOLERANCE`` of the ends' range) are left out, so the path only ever moves towards the picture.
     """
     points = run.manifest["points"]
-    raw: list[tuple[np.ndarray, float, int, float, float]] = []
+    raw: list[tuple[np.ndarray, float | np.ndarray, int, float, float]] = []
     for i, p in enumerate(points):
         raw.append((run.logits[i], run.levels_db[i], run.phase_iterations[i], float(p["visual_loss"]),
                     float(p["audio_loss"])))
@@ -81,7 +91,7 @@ def morph_path(run: LoadedRun, states_between: int = STATES_BETWEEN) -> list[Mor
             for k in range(1, states_between + 1):
                 t = k / (states_between + 1)
                 logits = interpolated_logits(run.logits[i], run.logits[i + 1], t)
-                level = (1 - t) * run.levels_db[i] + t * run.levels_db[i + 1]
+                level = (1 - t) * np.asarray(run.levels_db[i]) + t * np.asarray(run.levels_db[i + 1])
                 v, a, _ = run.problem.score_point(logits, level, iterations)
                 raw.append((logits, level, iterations, v, a))
     v_music, v_image = raw[0][3], raw[-1][3]
@@ -104,8 +114,8 @@ def morph_audio(run: LoadedRun, states: list[MorphState]) -> tuple[np.ndarray, n
 
     STFT frame c of the clip takes the spectrogram of the state at position ``c / (frames - 1)`` along the path,
     interpolated linearly between the two nearest states; overlap-add then spreads each change over a window, so
-    there are no clicks. The audio is at the song's level, turned down as a whole only if it would clip
-    (``levels.peak_gain``).
+    there are no clicks. Every state is at the song's loudness, and the morph's peaks go through the run's limiter
+    (never a gain for the whole clip).
     """
     problem = run.problem
     n_frames = problem.spec.shape[-1]
@@ -121,8 +131,7 @@ def morph_audio(run: LoadedRun, states: list[MorphState]) -> tuple[np.ndarray, n
         share[lower == s] += 1 - weight[lower == s]
         share[lower + 1 == s] += weight[lower + 1 == s]
         spec += state_spec * share
-    audio = problem.stft.inverse(spec, problem.n_samples).numpy()
-    audio *= np.float32(10 ** (peak_gain(audio, peak(run.reference)) / 20))
+    audio, _ = run.limiter.apply(problem.stft.inverse(spec, problem.n_samples).numpy(), problem.sample_rate)
     frame_alpha = np.interp(position, np.arange(len(states)), [s.alpha for s in states])
     return audio.astype(np.float32), frame_alpha
 
@@ -172,7 +181,8 @@ def write_morph(folder: Path, overwrite: bool = False, video: bool = True) -> li
         raise MossInputError(f"cannot write the morph into the run folder ({exc.strerror or exc})", folder) from None
     try:
         write_json(tmp / "morph.json", {"states": [
-            {"alpha": s.alpha, "visual_loss": s.visual, "audio_loss": s.audio, "picture_level_db": s.level_db,
+            {"alpha": s.alpha, "visual_loss": s.visual, "audio_loss": s.audio,
+             "picture_level_db": level_record(s.level_db),
              "phase_iterations": s.phase_iterations} for s in states]})
         write_wav(tmp / "morph.wav", audio, run.problem.sample_rate)
         if video:

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from moss_engine.device import describe, resolve_device
+from moss_engine.dsp.limiter import Limiter
 from moss_engine.dsp.loudness import SongLoudness
 from moss_engine.dsp.masks import interpolated_logits
 from moss_engine.dsp.problem import HidingProblem
@@ -50,14 +51,17 @@ class FrontPoint:
     Attributes:
         visual, audio: its losses (``audio_loss`` is the optimiser's audio objective).
         alpha: how far along the front (0 the music, 1 the image end).
-        logits: its mask logits; with ``level_db`` and ``phase_iterations`` they rebuild its audio exactly.
-        samples: (channels, samples) its audio as written, ``gain_db`` applied.
+        logits: its mask logits; with ``level_db``, ``phase_iterations`` and the run's limiter they rebuild its audio
+            exactly.
+        samples: (channels, samples) its audio as written (limited).
         kind: where it came from (``music``, ``image``, ``optimised``, ``…+phase``).
-        level_db: the picture's level (``picture_level_db``, DESIGN.md "Levels").
-        gain_db: its own gain against clipping (0: none; DESIGN.md "Output level").
-        loudness_lu: integrated loudness change against the song (BS.1770, before the gain); None when unmeasured
-            (a moss-run/1 folder).
-        mos: how like the song it sounds (Zimtohrli's MOS, 1-5); None when not measured.
+        level_db: the picture's level (``picture_level_db``, DESIGN.md "Levels"): a number, or a curve over the
+            placement's time (``HidingProblem.level_knots`` values).
+        limiter_db: the limiter's deepest gain change in it (0: none; DESIGN.md "Output level (moss-run/3)"); a
+            moss-run/2 folder's whole-point ``gain_db`` reads as this.
+        loudness_lu: integrated loudness change of the file against the song (BS.1770); None when unmeasured (a
+            moss-run/1 folder).
+        mos: how like the song the file sounds (Zimtohrli's MOS, 1-5); None when not measured.
     """
 
     visual: float
@@ -67,8 +71,8 @@ class FrontPoint:
     samples: np.ndarray
     kind: str
     phase_iterations: int = 0
-    level_db: float = 0.0
-    gain_db: float = 0.0
+    level_db: float | np.ndarray = 0.0
+    limiter_db: float = 0.0
     loudness_lu: float | None = None
     mos: float | None = None
 
@@ -76,7 +80,8 @@ class FrontPoint:
 @dataclass(frozen=True)
 class RunResult:
     """Everything a run folder holds, in memory: ``reference`` is the song's segment as decoded, every point's
-    audio is at the song's level (a point's own ``gain_db`` against clipping applied)."""
+    audio is a finished version of the song (its loudness, its peaks under ``limiter``'s ceiling); ``limiter`` is
+    None for a reopened folder written before moss-run/3."""
 
     settings: RunSettings
     device: str
@@ -96,6 +101,7 @@ class RunResult:
     notices: tuple[str, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
     extra: dict[str, object] = field(default_factory=dict)  # more manifest keys (e.g. "blend")
+    limiter: Limiter | None = None
 
     @property
     def channels(self) -> int:
@@ -305,17 +311,20 @@ def compute_front(settings: RunSettings, reporter: Reporter | None = None,
 def assemble_result(settings: RunSettings, device: torch.device, clip: AudioClip, problem: HidingProblem,
                     result: OptimisationResult, chosen: list[Candidate], timings: dict[str, float],
                     reporter: Reporter | None = None, listen_workers: int = 1) -> RunResult:
-    """Render the chosen candidates, each within the song's loudness, order them by alpha, give each its own gain
-    against clipping and its MOS, and package everything (DESIGN.md "Output level (moss-run/2)")."""
+    """Render the chosen candidates as files (each at the song's loudness, its peaks under the limiter's ceiling),
+    hear them, choose the front by ear, order it by alpha and package everything (DESIGN.md "Output level
+    (moss-run/3)")."""
     started = time.perf_counter()
     reporter = reporter or NullReporter()
     reference = np.ascontiguousarray(clip.samples, dtype=np.float32)
     song = SongLoudness(reference, clip.sample_rate)
+    limiter = Limiter.for_song(reference)
     listener = Listener(reference, clip.sample_rate, (problem.placement.t0_s, problem.placement.t1_s))
     rendering = finishing_split(listener.available)
     # the worker processes that listen start now, and hear each point while the next one renders
     with Scorer(listener, listen_workers if len(chosen) > 2 and not reporter.should_stop() else 1) as scorer:
-        rendered = render_chosen(problem, chosen, song, reference, scorer, SpanReporter(reporter, 0.0, rendering))
+        rendered = render_chosen(problem, chosen, song, reference, limiter, scorer,
+                                 SpanReporter(reporter, 0.0, rendering))
         if listener.available and not reporter.should_stop():  # said at once: the first point may be seconds away
             reporter.progress(rendering, "listening to the points (Zimtohrli)",
                               Status("listening", 0, max(1, len(rendered) - 1), "point"))
@@ -328,14 +337,14 @@ def assemble_result(settings: RunSettings, device: torch.device, clip: AudioClip
     last = "listening" if listener.available and not cancelled else "rendering"  # the stage never goes back
     reporter.progress(1.0, f"{len(rendered)} points rendered", Status(last, len(chosen), len(chosen), "point"))
     # a cancelled run's points are not heard (or not all): none has a MOS
-    mos = [SAME_AS_SONG_MOS if c.kind == "music" else (None if cancelled else next(heard))
-           for c, _, _, _ in rendered]
-    losses = np.array([[c.visual, c.audio] for c, _, _, _ in rendered])
-    music = next(i for i, (c, _, _, _) in enumerate(rendered) if c.kind == "music")
+    mos = [SAME_AS_SONG_MOS if r.candidate.kind == "music" else (None if cancelled else next(heard))
+           for r in rendered]
+    losses = np.array([[r.candidate.visual, r.candidate.audio] for r in rendered])
+    music = next(i for i, r in enumerate(rendered) if r.candidate.kind == "music")
     if all(m is not None for m in mos):
         keep = select_by_ear(losses[:, 0], np.array(mos, dtype=np.float64), music, settings.points)
     else:  # no ear on this platform (or the listening was cancelled): the objectives' front
-        # a lowered level can move a point along the front: order again, and drop any it now dominates
+        # a fitted level can move a point along the front: order again, and drop any it now dominates
         keep = nondominated(losses)
         keep = sorted({*keep.tolist(), music}, key=lambda i: -losses[i, 0])
         keep = [keep[i] for i in pick_spread(losses[keep] / np.maximum(np.ptp(losses[keep], axis=0), 1e-12),
@@ -343,10 +352,12 @@ def assemble_result(settings: RunSettings, device: torch.device, clip: AudioClip
     point_alphas = alphas(losses[keep, 0], losses[music, 0], float(losses[keep, 0].min()))
     points = []
     for i, a in zip(keep, point_alphas, strict=True):
-        c, samples, lu, gain_db = rendered[i]
+        r = rendered[i]
+        c = r.candidate
         points.append(FrontPoint(visual=c.visual, audio=c.audio, alpha=float(a), logits=c.logits.astype(np.float32),
-                                 samples=samples, kind=c.kind, phase_iterations=c.phase_iterations,
-                                 level_db=float(c.level_db), gain_db=gain_db, loudness_lu=float(lu), mos=mos[i]))
+                                 samples=r.samples, kind=c.kind, phase_iterations=c.phase_iterations,
+                                 level_db=c.level_db, limiter_db=r.limiter_db, loudness_lu=float(r.loudness.lu),
+                                 mos=mos[i]))
     front_norm = result.anchors.normalise(np.array([p.visual for p in points]), np.array([p.audio for p in points]))
     return RunResult(
         settings=settings, device=describe(device), sample_rate=clip.sample_rate, start_s=clip.start_s,
@@ -356,7 +367,7 @@ def assemble_result(settings: RunSettings, device: torch.device, clip: AudioClip
         crossfade_visual=result.crossfade_visual, crossfade_audio=result.crossfade_audio,
         optimisation=dataclasses.replace(result, cancelled=cancelled),
         notices=(*clip.notices, *placement_notices(settings, problem.placement)),
-        timings={**timings, "render_s": time.perf_counter() - started})
+        timings={**timings, "render_s": time.perf_counter() - started}, limiter=limiter)
 
 
 def placement_notices(settings: RunSettings, placement: Placement) -> tuple[str, ...]:

@@ -1,7 +1,8 @@
 """Reopen a run folder as a ``RunResult``: its front from the manifest, point audio from WAV, masks from .npy.
 
-moss-run/2 and moss-run/1 folders both open; a moss-run/1 folder's audio is brought back to the song's level (its
-run-wide ``output_gain_db`` undone) and its points have no loudness or MOS (``None``: not measured then).
+moss-run/3, /2 and /1 folders all open; a moss-run/1 folder's audio is brought back to the song's level (its
+run-wide ``output_gain_db`` undone) and its points have no loudness or MOS (``None``: not measured then); a
+moss-run/2 point's whole-point ``gain_db`` reads as its ``limiter_db`` (the deepest gain change it got).
 
 Whether the run was cancelled is ``optimisation.cancelled`` as the manifest's optional ``run.cancelled`` says, else
 None (not known: moss-run/2 does not require the key; the app's autosave history may know). The run's time is in
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from moss_engine.dsp.levels import at_song_level
+from moss_engine.dsp.limiter import Limiter
 from moss_engine.dsp.target import make_placement
 from moss_engine.errors import MossInputError
 from moss_engine.optimise.base import OptimisationResult
@@ -41,7 +43,7 @@ def read_run(run_dir: str | Path) -> RunResult:
         settings = settings_from_manifest(run_dir, manifest, find_inputs=False)
         rate = int(manifest["sample_rate"])
         shape = tuple(int(v) for v in manifest.get("mask_shape", settings.mask_shape))
-        undo = run_gain_db(manifest)  # moss-run/1: every file carries the run's one gain; moss-run/2: 0
+        undo = run_gain_db(manifest)  # moss-run/1: every file carries the run's one gain; later formats: 0
 
         def optional(p: dict[str, Any], key: str) -> float | None:
             return None if p.get(key) is None else float(p[key])
@@ -53,7 +55,8 @@ def read_run(run_dir: str | Path) -> RunResult:
                              logits=load_logits(point_file(run_dir, p, "mask"), shape),
                              samples=audio(point_file(run_dir, p, "wav")),
                              kind=str(p.get("kind", "")), phase_iterations=int(p.get("phase_iterations", 0)),
-                             level_db=picture_level_db(p), gain_db=float(p.get("gain_db", 0.0)),
+                             level_db=picture_level_db(p),
+                             limiter_db=float(p.get("limiter_db", p.get("gain_db", 0.0)) or 0.0),
                              loudness_lu=optional(p, "loudness_lu"), mos=optional(p, "mos"))
                   for p in manifest["points"]]
         reference_path = run_dir / "reference.wav"
@@ -83,7 +86,8 @@ def read_run(run_dir: str | Path) -> RunResult:
             audio_sha256=str(inp.get("audio_sha256", "")), placement=placement, reference=reference, points=points,
             anchors=anchors, hypervolume=float(manifest.get("hypervolume", {}).get("value", 0.0)),
             crossfade_visual=cross_v, crossfade_audio=cross_a, optimisation=optimisation,
-            notices=tuple(run.get("notices", ())), timings=dict(seconds))
+            notices=tuple(run.get("notices", ())), timings=dict(seconds),
+            limiter=Limiter.from_record(manifest.get("limiter")))
     except MossInputError:
         raise
     except (KeyError, TypeError, ValueError) as exc:  # a manifest edited by hand or from a different format

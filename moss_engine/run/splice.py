@@ -1,19 +1,24 @@
 """The whole song with a point's picture in the run's segment (``moss render --full``, the app's whole-song export).
 
-The point's mask logits and picture level are re-gridded to an STFT of the song at its own rate (the run's
-time-frequency resolution, so the picture looks the same), rendered over the segment plus one window of the song on
-each side, faded in and out over ``TAPER_S`` at the picture's edges, and added to the song inside the segment only.
-Outside the segment the file is the song itself, sample for sample, always: if the segment would clip, the segment
-alone is turned down, with ``TAPER_S`` fades inside it (``levels.segment_gain``).
+The point's mask logits and picture level are rendered at the run's own rate and STFT (the point as the run made
+it) over the segment plus one window of the song on each side, faded in and out over ``TAPER_S`` at the picture's
+edges inside the song; what the picture adds is resampled to the song's rate and added to the song inside the
+segment only (the song's own content above the run's band stays as it is).
+Outside the segment the file is the song itself, sample for sample, always. Inside it, the peaks the picture adds
+above the song's own go through the run's limiter (its ceiling lowered where the format needs it:
+``limiter.format_ceiling_dbtp``), whose gain reduction fades to nothing over ``TAPER_S`` at edges inside the song: the
+segment meets the song without a step, and is never turned down as a whole. The song's own overs (a lossy decode
+past full scale) are the song's, inside the segment as outside it: an integer format clips them, as any player
+would, and ``io.encode`` says how many samples.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from moss_engine.dsp.levels import peak, segment_gain
 from moss_engine.errors import MossInputError
 from moss_engine.io.audio import soundfile_name
 from moss_engine.run.folder import find_input, load_logits, picture_level_db, point_file
@@ -21,25 +26,41 @@ from moss_engine.run.folder import find_input, load_logits, picture_level_db, po
 if TYPE_CHECKING:
     import numpy as np
 
-#: The picture fades in and out over this long at edges that lie inside the song (``--full``), so no seam is heard;
-#: a segment turned down against clipping fades to its gain over as long.
+#: The picture's mask fades in and out over this long at edges that lie inside the song (``--full``), so no seam is
+#: heard; the limiter's gain reduction fades out over as long.
 TAPER_S = 0.1
-#: Where a faded segment gain alone would still let a sample clip (a loud song next to the picture's first
-#: milliseconds), the gain follows the samples' need, smoothed over this long (a brick-wall limiter's release).
-LIMIT_SMOOTHING_S = 0.005
+#: What the picture adds fades in and out over the shortest of these (s) that keeps the loudness step at each edge
+#: within ``EDGE_STEP_LU`` of the song's own (400 ms on either side, DESIGN.md "The whole song").
+EDGE_FADES_S = (TAPER_S, 0.25, 0.5, 1.0, 2.0)
+EDGE_STEP_LU = 0.8
+#: The whole-song segment is brought within the song's loudness with this margin (LU), in at most this many renders,
+#: its level moving at most this far at once (dB).
+FULL_FIT_MARGIN_LU = 0.15
+FULL_FIT_TRIES = 4
+FULL_FIT_STEP_DB = 12.0
 
 
-def full_song(run_dir: Path, manifest: dict[str, Any], index: int, notices: list[str]
+def full_song(run_dir: Path, manifest: dict[str, Any], index: int, fmt: str, notices: list[str]
               ) -> tuple[np.ndarray, int, str | None, float]:
-    """The whole song with point ``index``'s picture in the run's segment.
+    """The whole song with point ``index``'s picture in the run's segment, for a file of format ``fmt``.
+
+    The segment keeps the song's loudness (its own segment's, +-``INTEGRATED_LIMIT_LU``): the point's loudness was
+    fitted at the run's rate, and the song's own content above the run's band (or a gating block tipped over the
+    relative gate) can move it, so the segment is measured as it will be written and, if it is outside, the point's
+    level curve is moved as the run's fit moves it (``FULL_FIT_TRIES`` renders at most; a notice says by how much).
+    Where the picture meets the song, it fades in and out over the shortest of ``EDGE_FADES_S`` that keeps the
+    loudness step of the 400 ms on either side of the edge within 1 LU of the song's own step there.
 
     Returns (channels, frames) float32 at the song's rate, that rate, the song's sample format (soundfile's subtype,
-    None when ffmpeg decoded it) and the segment's gain against clipping, in dB (0: none).
+    None when ffmpeg decoded it) and the limiter's deepest gain change in the segment, in dB (0: none).
     """
     import numpy as np
     import soundfile as sf
 
+    from moss_engine.dsp.limiter import peak_envelope
+    from moss_engine.dsp.loudness import INTEGRATED_LIMIT_LU
     from moss_engine.io.audio import load_audio
+    from moss_engine.io.encode import full_pcm_subtype
 
     audio = find_input(run_dir, manifest, "audio", "--full")
     image = find_input(run_dir, manifest, "image", "--full")
@@ -49,22 +70,99 @@ def full_song(run_dir: Path, manifest: dict[str, Any], index: int, notices: list
         source_subtype: str | None = sf.info(soundfile_name(audio)).subtype
     except (sf.LibsndfileError, RuntimeError):
         source_subtype = None
-    samples = song.samples
-    delta, (s0, s1) = segment_delta(run_dir, manifest, index, samples, song.sample_rate, audio, image, notices)
+    samples, rate = song.samples, song.sample_rate
+    render, (s0, s1) = segment_renderer(run_dir, manifest, index, samples, rate, audio, image, notices)
+    subtype = full_pcm_subtype(source_subtype, fmt) if fmt in ("wav", "flac") else None
+    limiter = segment_limiter(manifest, samples[:, s0:s1], fmt, subtype)
+    # the song's own peaks are the song's, inside the segment as outside it: a float file keeps a lossy decode's
+    # overs, an integer one clips them as any player would (``io.encode`` counts them); only what the picture adds
+    # above them and above the ceiling is limited
+    own = peak_envelope(samples[:, s0:s1])
+    edges = (s0 > 0, s1 < samples.shape[1])
+    song_lufs = _loudness(samples[:, s0:s1], rate)
+
+    def written(delta: np.ndarray) -> tuple[np.ndarray, float, float]:
+        """The segment as it will be written with ``delta`` in it: faded at its edges, limited; its loudness change
+        and the limiter's deepest gain change."""
+        segment = samples[:, s0:s1] + _faded(samples, delta, (s0, s1), rate, edges)
+        reduction = limiter.reduction_db(segment, rate, own)
+        if reduction.any():
+            _fade_ends(reduction[None], max(1, min(round(TAPER_S * rate), (s1 - s0) // 2)), *edges)
+            segment = segment * (10 ** (-reduction / 20)).astype(np.float32)
+        return segment, _loudness(segment, rate) - song_lufs, -float(reduction.max()) if reduction.any() else 0.0
+
+    offset, history = 0.0, []
+    segment, lu, limiter_db = written(render(offset))
+    for _ in range(FULL_FIT_TRIES):
+        if not np.isfinite(lu) or abs(lu) <= INTEGRATED_LIMIT_LU - FULL_FIT_MARGIN_LU:
+            break
+        history.append((offset, lu))
+        slope = 1.0
+        if len(history) >= 2 and abs(history[-1][0] - history[-2][0]) > 1e-6:
+            slope = max(0.05, min(1.5, (history[-1][1] - history[-2][1]) / (history[-1][0] - history[-2][0])))
+        offset += float(np.clip(-lu / slope, -FULL_FIT_STEP_DB, FULL_FIT_STEP_DB))
+        segment, lu, limiter_db = written(render(offset))
+    if offset:
+        notices.append(f"the picture's level moved by {offset:+.1f} dB so that the segment keeps the song's loudness "
+                       f"({lu:+.1f} LU) with the song's own sound above the run's band around it")
+    if limiter_db < 0:
+        notices.append(f"the picture's peaks limited by up to {-limiter_db:.1f} dB to {limiter.ceiling_dbtp:g} dBTP "
+                       "inside the segment; the rest of the song is as it was")
     out = samples.copy()
-    segment = out[:, s0:s1] + delta
-    # the song's own peaks (a lossy decode can pass full scale) are the song's: only what the picture adds beyond them
-    # calls for a gain, and only the segment gets it
-    gain = segment_gain(segment, peak(samples), round(TAPER_S * song.sample_rate),
-                        round(LIMIT_SMOOTHING_S * song.sample_rate), fade_in=s0 > 0, fade_out=s1 < samples.shape[1])
-    gain_db = 0.0
-    if gain is not None:
-        segment *= gain
-        gain_db = float(20 * np.log10(np.min(gain)))
-        notices.append(f"the segment turned down by {-gain_db:.1f} dB (with {TAPER_S * 1000:.0f} ms fades) so that it "
-                       "does not clip; the rest of the song is as it was")
     out[:, s0:s1] = segment
-    return out, song.sample_rate, source_subtype, gain_db
+    return out, rate, source_subtype, limiter_db
+
+
+def _loudness(samples: np.ndarray, rate: int) -> float:
+    """BS.1770 integrated loudness, or -inf where there is too little audio to measure."""
+    from moss_engine.dsp.loudness import integrated_loudness
+
+    try:
+        return integrated_loudness(samples, rate)
+    except ValueError:
+        return float("-inf")
+
+
+def _faded(song: np.ndarray, delta: np.ndarray, span: tuple[int, int], rate: int, edges: tuple[bool, bool]
+           ) -> np.ndarray:
+    """``delta`` faded in and out at the segment's ``edges`` inside the song, over the shortest of ``EDGE_FADES_S``
+    whose 400 ms loudness step at each edge is within ``EDGE_STEP_LU`` of the song's own step there (the longest
+    when none is): no jump in level where the picture meets the song."""
+    import numpy as np
+
+    s0, s1 = span
+    block = round(0.4 * rate)
+    fades = [round(f * rate) for f in EDGE_FADES_S if round(f * rate) <= (s1 - s0) // 4] or [max(1, (s1 - s0) // 4)]
+    faded = delta
+    for fade in fades:
+        faded = delta.copy()
+        _fade_ends(faded, max(1, fade), *edges)
+        steps_ok = True
+        for edge, inside in ((s0, edges[0]), (s1, edges[1])):
+            if not inside or edge - block < 0 or edge + block > song.shape[1] or s1 - s0 < block:
+                continue
+            mine = song[:, edge - block:edge + block].copy()
+            lo, hi = max(edge - block, s0), min(edge + block, s1)
+            mine[:, lo - (edge - block):hi - (edge - block)] += faded[:, lo - s0:hi - s0]
+            step = _loudness(mine[:, block:], rate) - _loudness(mine[:, :block], rate)
+            own = _loudness(song[:, edge:edge + block], rate) - _loudness(song[:, edge - block:edge], rate)
+            if np.isfinite(step) and np.isfinite(own) and abs(step - own) > EDGE_STEP_LU:
+                steps_ok = False
+        if steps_ok:
+            return faded
+    return faded
+
+
+def segment_limiter(manifest: dict[str, Any], song_segment: np.ndarray, fmt: str, subtype: str | None) -> Any:
+    """The limiter of a whole-song file: the run's (a folder written before moss-run/3 gets one for the song's same
+    segment, ``Limiter.for_song``), its ceiling at what ``fmt`` in sample format ``subtype`` needs
+    (``format_ceiling_dbtp``)."""
+    import dataclasses
+
+    from moss_engine.dsp.limiter import Limiter, format_ceiling_dbtp
+
+    run = Limiter.from_record(manifest.get("limiter")) or Limiter.for_song(song_segment)
+    return dataclasses.replace(run, ceiling_dbtp=format_ceiling_dbtp(fmt, run.ceiling_dbtp, subtype))
 
 
 def work_settings(manifest: dict[str, Any], image: Path, audio: Path, rate: int, window_start_s: float,
@@ -92,16 +190,17 @@ def work_settings(manifest: dict[str, Any], image: Path, audio: Path, rate: int,
         mask_shape=record.get("mask_shape", manifest.get("mask_shape", (64, 128))))
 
 
-def segment_delta(run_dir: Path, manifest: dict[str, Any], index: int, song: np.ndarray, song_rate: int,
-                  audio_path: Path, image_path: Path, notices: list[str]) -> tuple[np.ndarray, tuple[int, int]]:
-    """What point ``index`` adds to the song's segment: (channels, s1 - s0) float32 for the song's samples
-    ``s0:s1``, the run's segment.
+def segment_renderer(run_dir: Path, manifest: dict[str, Any], index: int, song: np.ndarray, song_rate: int,
+                     audio_path: Path, image_path: Path, notices: list[str]
+                     ) -> tuple[Callable[[float], np.ndarray], tuple[int, int]]:
+    """What point ``index`` adds to the song's segment, as a function of a shift of its level curve (dB): it returns
+    (channels, s1 - s0) float32 for the song's samples ``s0:s1``, the run's segment.
 
-    The segment plus one window of the song on each side is rendered twice with the same STFT, with the point's mask
-    at its picture level (tapered in time at edges inside the song, phase-refined as the point was) and with none;
-    their difference is what the picture adds. Only the segment's part is kept, faded in and out over one window at
-    ends that lie inside the song (where the tapered picture has all but vanished already), so the song outside the
-    segment stays sample-exact.
+    The segment plus one window of the song on each side is rendered twice with the run's own STFT, with the point's
+    mask at its picture level (tapered in time over ``TAPER_S`` at edges inside the song, phase-refined as the point
+    was) and with none; their difference is what the picture adds, resampled to the song's rate. Only the segment's
+    part is kept (``full_song`` fades it in and out where it meets the song), so the song outside the segment stays
+    sample-exact.
     """
     import numpy as np
     import soxr
@@ -115,11 +214,9 @@ def segment_delta(run_dir: Path, manifest: dict[str, Any], index: int, song: np.
     logits_path = point_file(run_dir, entry, "mask")
     level_db = picture_level_db(entry)
     n = song.shape[1]
-    run_rate = int(manifest["sample_rate"])
     rate = _render_rate(manifest, song_rate, notices)
-    scale = rate / run_rate
     n_fft_run = int(manifest["settings"].get("n_fft", manifest.get("view", {}).get("n_fft", 1024)))
-    margin = math.ceil(min(16384, max(64, 2 * round(n_fft_run * scale / 2))) * song_rate / rate)
+    margin = math.ceil(n_fft_run * song_rate / rate)
     s0 = round(float(manifest["input"]["start_s"]) * song_rate)
     s1 = min(n, s0 + round(float(manifest["input"]["duration_s"]) * song_rate))
     if s0 >= n or s1 - s0 < 1:
@@ -137,24 +234,29 @@ def segment_delta(run_dir: Path, manifest: dict[str, Any], index: int, song: np.
     song_s = n / song_rate
     taper = _time_taper(problem, rate, fade_in=w0 / song_rate + problem.placement.t0_s > 0.5 / song_rate,
                         fade_out=w0 / song_rate + problem.placement.t1_s < song_s - 0.5 / song_rate)
+    iterations = int(entry.get("phase_iterations", 0) or 0)
     with torch.no_grad():
         mask = problem.point_mask(logits) * torch.from_numpy(taper)[None, :]
-        iterations = int(entry.get("phase_iterations", 0) or 0)
-        picture = problem.stft.inverse(problem.point_spectrogram(mask, level_db, iterations), problem.n_samples)
-        delta = picture.cpu().numpy().astype(np.float32) - problem.render(torch.zeros_like(mask), None, level_db)
-    if rate != song_rate:
-        delta = soxr.resample(np.ascontiguousarray(delta.T), rate, song_rate, quality="HQ").T
-        delta = np.pad(delta, ((0, 0), (0, max(0, (w1 - w0) - delta.shape[1]))))[:, : w1 - w0]
-    delta = np.asarray(delta[:, s0 - w0:s1 - w0], dtype=np.float32)
-    _fade_ends(delta, max(1, min(margin, (s1 - s0) // 2)), fade_in=s0 > 0, fade_out=s1 < n)
-    return delta, (s0, s1)
+        music = problem.render(torch.zeros_like(mask), None, 0.0)
+
+    def render(shift_db: float) -> np.ndarray:
+        level = np.asarray(level_db, dtype=np.float64) + shift_db
+        with torch.no_grad():
+            picture = problem.stft.inverse(problem.point_spectrogram(mask, level, iterations), problem.n_samples)
+        delta = picture.cpu().numpy().astype(np.float32) - music
+        if rate != song_rate:
+            delta = soxr.resample(np.ascontiguousarray(delta.T), rate, song_rate, quality="HQ").T
+            delta = np.pad(delta, ((0, 0), (0, max(0, (w1 - w0) - delta.shape[1]))))[:, : w1 - w0]
+        return np.asarray(delta[:, s0 - w0:s1 - w0], dtype=np.float32)
+
+    return render, (s0, s1)
 
 
 def _fade_ends(delta: np.ndarray, fade: int, fade_in: bool, fade_out: bool) -> None:
     """Fade (channels, samples) ``delta`` in place over ``fade`` samples (raised cosine) at the asked ends."""
     import numpy as np
 
-    ramp = (0.5 - 0.5 * np.cos(np.pi * (np.arange(fade) + 0.5) / fade)).astype(np.float32)
+    ramp = (0.5 - 0.5 * np.cos(np.pi * (np.arange(fade) + 0.5) / fade)).astype(delta.dtype)
     if fade_in:
         delta[:, :fade] *= ramp
     if fade_out:
@@ -162,12 +264,13 @@ def _fade_ends(delta: np.ndarray, fade: int, fade_in: bool, fade_out: bool) -> N
 
 
 def _render_rate(manifest: dict[str, Any], song_rate: int, notices: list[str]) -> int:
-    """The song's own rate, unless it cannot hold the whole picture: then the run's (what fits is kept)."""
+    """The rate the picture is rendered at: the run's own, so that the point is rebuilt as the run made it (its
+    level curve, its phase refinement, its loudness at that resolution); what it adds is then resampled to the
+    song's rate. A song whose rate cannot hold the whole picture loses the part above its Nyquist frequency."""
     f1 = float(manifest["placement"]["f1_hz"])
-    if f1 <= song_rate / 2:
-        return song_rate
-    notices.append(f"the picture reaches {f1:.0f} Hz, above what {song_rate} Hz audio holds "
-                   f"({song_rate / 2:.0f} Hz): the part above is lost")
+    if f1 > song_rate / 2:
+        notices.append(f"the picture reaches {f1:.0f} Hz, above what {song_rate} Hz audio holds "
+                       f"({song_rate / 2:.0f} Hz): the part above is lost")
     return int(manifest["sample_rate"])
 
 

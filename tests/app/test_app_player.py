@@ -57,23 +57,28 @@ def heard(result, index):
     return listening_pair(result.points[index].samples, result.reference)
 
 
-def test_listening_pair_is_at_the_songs_level_and_never_clips():
+def test_listening_pair_plays_both_at_their_true_level_and_never_clips():
     t = np.arange(22050) / 22050
     point = np.stack([0.05 * np.sin(2 * np.pi * 440 * t)] * 2).astype(np.float32)
     reference = np.stack([0.02 * np.sign(np.sin(2 * np.pi * 110 * t))] * 2).astype(np.float32)  # RMS = peak
-    # the point as it is (at the song's level), the original at the point's RMS
+    # moss-run/3: the point and the original both exactly as their files are (no makeup gain on either: a point
+    # quieter than the song is heard quieter)
     played, original = listening_pair(point, reference)
     np.testing.assert_array_equal(played, point)
-    assert rms(original) == pytest.approx(rms(played), rel=1e-4) and np.max(np.abs(original)) < 1
-    # a point peaking at 5.0 (as no written point does) and the original at its RMS: one gain for both, the louder
-    # peak at -1 dBFS, still equal RMS
+    np.testing.assert_array_equal(original, reference)
+    assert rms(original) == pytest.approx(0.02, rel=1e-4) and rms(played) == pytest.approx(0.05 / np.sqrt(2), rel=1e-3)
+    # a point peaking at 5.0 (as no written point does): one gain for both, the louder peak at -1 dBFS, their
+    # levels against each other kept
     played, original = listening_pair(100 * point, reference)
     assert np.max(np.abs(played)) == pytest.approx(10 ** (-1 / 20), rel=1e-4)
-    assert rms(original) == pytest.approx(rms(played), rel=1e-4)
-    assert np.max(np.abs(original)) <= 10 ** (-1 / 20) + 1e-6
-    # silence stays silence (no division by zero)
+    assert rms(played) / rms(original) == pytest.approx(rms(100 * point) / rms(reference), rel=1e-4)
+    # a song with overs of its own (a lossy decode past full scale) is turned down with its point, the same gain
+    played, original = listening_pair(point, 60 * reference)
+    assert np.max(np.abs(original)) == pytest.approx(10 ** (-1 / 20), rel=1e-4)
+    assert rms(played) / rms(original) == pytest.approx(rms(point) / rms(60 * reference), rel=1e-4)
+    # silence stays silence
     played, original = listening_pair(np.zeros_like(point), reference)
-    assert not np.any(played) and np.all(np.isfinite(original))
+    assert not np.any(played) and np.array_equal(original, reference)
 
 
 @pytest.fixture
@@ -86,7 +91,7 @@ def test_play_pulls_the_selected_points_samples_and_moves_the_playhead(qtbot, pl
     window = played
     point = tiny_result.points[window.selected]
     audio, _ = heard(tiny_result, window.selected)
-    np.testing.assert_array_equal(audio, point.samples)  # moss-run/2: the point is at the song's level already
+    np.testing.assert_array_equal(audio, point.samples)  # the point as its file is
     assert window.transport.play_button.isEnabled()
     qtbot.mouseClick(window.transport.play_button, Qt.MouseButton.LeftButton)
     assert window.player.state == "playing" and window.transport.play_button.text() == "Pause"

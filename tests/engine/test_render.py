@@ -15,7 +15,8 @@ import soundfile as sf
 import torch
 
 from moss_engine.commands.render import run_render
-from moss_engine.dsp.levels import segment_gain
+from moss_engine.dsp.limiter import CEILING_MARGIN_DB, Limiter, true_peak_db
+from moss_engine.dsp.loudness import integrated_loudness
 from moss_engine.dsp.problem import HidingProblem
 from moss_engine.dsp.spectral import power
 from moss_engine.errors import MossInputError
@@ -26,7 +27,7 @@ from moss_engine.run import export
 from moss_engine.run.export import render_point
 from moss_engine.run.folder import write_run_folder
 from moss_engine.run.pipeline import compute_front, load_inputs
-from moss_engine.run.splice import TAPER_S
+from moss_engine.run.splice import EDGE_FADES_S
 from moss_engine.settings import make_settings
 from tests.conftest import as_moss_run_1
 
@@ -104,13 +105,18 @@ def test_point_in_every_format(stereo_run, tmp_path, fmt):
     expected_frames = round(len(stored) * expected_rate / rate)
     assert abs(len(decoded) - expected_frames) <= (0 if fmt in ("wav", "flac") else 2048)  # codec padding at most
     seconds = len(stored) / rate
-    peak = float(np.max(np.abs(stored)))  # moss-run/2: the stored point is at the song's level already
-    expected = stored * np.float32(10 ** (-1 / 20) / peak) if peak > 1.0 else stored
-    if fmt == "wav":
-        assert info.subtype == "FLOAT" and np.allclose(decoded, expected, rtol=1e-5, atol=1e-7)
-        assert float(np.max(np.abs(decoded))) <= 1.0
-    elif fmt == "flac":
-        assert info.subtype == "PCM_24" and np.max(np.abs(decoded - expected)) < 2 ** -22 + 1e-6
+    result = render_point(run_dir, -1, out=tmp_path / f"again.{fmt}")
+    if fmt == "wav":  # 32-bit float holds the point as it is, whatever its peaks
+        assert info.subtype == "FLOAT" and np.array_equal(decoded, stored) and result.limiter_db == 0.0
+    elif fmt == "flac":  # 24-bit: the point as it is unless its peaks pass full scale (then limited, not turned down)
+        assert info.subtype == "PCM_24"
+        if true_peak_db(stored.T) <= -CEILING_MARGIN_DB:
+            assert result.limiter_db == 0.0 and np.max(np.abs(decoded - stored)) < 2 ** -22 + 1e-6
+        else:
+            assert result.limiter_db < 0 and true_peak_db(decoded.T) <= -CEILING_MARGIN_DB + 0.05
+    if fmt in ("mp3", "ogg", "opus"):  # what the encoder is given stays under -1 dBTP, the limiter inside it
+        assert result.limiter_db <= 0.0
+        assert (result.limiter_db < 0) == (true_peak_db(stored.T) > -1.0 - CEILING_MARGIN_DB + 1e-3)
     elif fmt == "mp3":  # 192 kb/s does not exist at 22.05 kHz (MPEG-2): the most there is, 160
         assert out.stat().st_size * 8 / seconds / 1000 == pytest.approx(160, rel=0.1)
     elif fmt == "opus":
@@ -175,27 +181,27 @@ def test_a_truncated_point_file_is_refused_not_written_as_silence(stereo_run, tm
 
 
 def test_a_point_is_written_at_the_songs_level(stereo_run, tmp_path):
-    """moss-run/2 points are stored at the song's level: a point written to keep is the stored one (turned down only
-    if a format's samples would clip)."""
+    """moss-run/3 points are stored as finished files: a point written to keep is the stored one, its peaks limited
+    only where a format cannot hold them (DESIGN.md "Exports")."""
     _, _, run_dir = stereo_run
     manifest = manifest_of(run_dir)
     reference, _ = sf.read(run_dir / "reference.wav", dtype="float32", always_2d=True)
     music_end = render_point(run_dir, 0, out=tmp_path / "music.wav")
     written, _ = sf.read(music_end.path, dtype="float32", always_2d=True)
-    assert music_end.gain_db == 0.0 and not music_end.notices
+    assert music_end.limiter_db == 0.0 and not music_end.notices
     assert np.array_equal(written, reference)  # the music end is the song's segment itself
     image_end = render_point(run_dir, -1, fmt="flac", out=tmp_path / "image.flac")
     written, _ = sf.read(image_end.path, dtype="float32", always_2d=True)
     stored, _ = sf.read(run_dir / manifest["points"][-1]["wav"], dtype="float32", always_2d=True)
     assert float(np.max(np.abs(written))) <= 1.0
-    if float(np.max(np.abs(stored))) <= 1.0:
-        assert image_end.gain_db == 0.0 and np.max(np.abs(written - stored)) < 2 ** -22 + 1e-6
+    if true_peak_db(stored.T) <= -CEILING_MARGIN_DB:
+        assert image_end.limiter_db == 0.0 and np.max(np.abs(written - stored)) < 2 ** -22 + 1e-6
 
 
 def test_a_moss_run_1_point_is_written_at_the_songs_level_not_the_runs(stereo_run, tmp_path):
     """A moss-run/1 folder's files share one gain against clipping (``output_gain_db``), which a bright picture made
-    20 dB or more: a point written to keep gets it undone, and only a file that would then clip is turned down, by its
-    own gain, to -1 dBFS."""
+    20 dB or more: a point written to keep gets it undone, and a file whose peaks a format cannot then hold goes
+    through the limiter (never a gain for the whole file)."""
     _, _, run_dir = stereo_run
     old = as_moss_run_1(run_dir, tmp_path / "old", -20.0)
     manifest = manifest_of(old)
@@ -204,7 +210,7 @@ def test_a_moss_run_1_point_is_written_at_the_songs_level_not_the_runs(stereo_ru
     written, _ = sf.read(music_end.path, dtype="float32", always_2d=True)
     stored, _ = sf.read(old / manifest["points"][0]["wav"], dtype="float32", always_2d=True)
     reference, _ = sf.read(run_dir / "reference.wav", dtype="float32", always_2d=True)
-    assert music_end.gain_db == 0.0 and not music_end.notices
+    assert music_end.limiter_db == 0.0 and not music_end.notices
     assert np.allclose(written, stored * undo, rtol=1e-5, atol=1e-7)
     assert np.allclose(written, reference, rtol=1e-5, atol=1e-6)  # as loud as the song's segment
 
@@ -212,11 +218,10 @@ def test_a_moss_run_1_point_is_written_at_the_songs_level_not_the_runs(stereo_ru
     image_end = render_point(loud, -1, fmt="flac", out=tmp_path / "image.flac")
     written, _ = sf.read(image_end.path, dtype="float32", always_2d=True)
     stored, _ = sf.read(loud / manifest["points"][-1]["wav"], dtype="float32", always_2d=True)
-    song_peak = float(np.max(np.abs(stored))) * undo
-    assert song_peak > 1.0
-    assert float(np.max(np.abs(written))) == pytest.approx(10 ** (-1 / 20), abs=1e-4)
-    assert image_end.gain_db == pytest.approx(20 * np.log10(10 ** (-1 / 20) / song_peak), abs=1e-3)
-    assert any(f"turned down by {-image_end.gain_db:.1f} dB" in n for n in image_end.notices)
+    assert float(np.max(np.abs(stored))) * undo > 1.0
+    assert true_peak_db(written.T) <= -CEILING_MARGIN_DB + 0.05
+    assert image_end.limiter_db < -1.0
+    assert any(f"limited by up to {-image_end.limiter_db:.1f} dB" in n for n in image_end.notices)
 
 
 # ---------------------------------------------------------------------------------------------------- --full
@@ -249,7 +254,7 @@ def test_full_song_stereo_48k(stereo_run, data_dir, tmp_path):
             assert step <= np.max(np.abs(np.diff(song.samples[:, seam - away:seam + away], axis=1))), point
 
     # the music end leaves the song as it is; the image end shows the picture in the segment
-    assert results[0].gain_db == 0.0
+    assert results[0].limiter_db == 0.0
     written, _ = sf.read(results[0].path, dtype="float32", always_2d=True)
     assert np.max(np.abs(written.T - song.samples)) < 1e-5
     music = visual_loss(settings, inputs, segment_of(results[0].path, manifest))
@@ -259,9 +264,10 @@ def test_full_song_stereo_48k(stereo_run, data_dir, tmp_path):
     stored = visual_loss(settings, inputs, stored_audio)
     assert music == pytest.approx(manifest["points"][0]["visual_loss"], abs=0.02)
     assert image < 0.5 * music
-    # between the fades (the picture fades in and out over 100 ms at the segment's edges, where the song shows
-    # through, louder than a quiet picture's white) the picture is the run's own, gain aside
-    fade = round(TAPER_S * manifest["sample_rate"])
+    # between the fades (the picture fades in and out at the segment's edges, where the song shows through, louder
+    # than a quiet picture's white: over 100 ms to 2 s, as long as keeps the level step at the edge small) the picture
+    # is the run's own, gain aside
+    fade = round(min(max(EDGE_FADES_S), manifest["input"]["duration_s"] / 4) * manifest["sample_rate"])
     inner = stored_audio.copy()
     n = min(inner.shape[1], full.shape[1])
     gain = float(np.sum(full[:, fade:n - fade] * stored_audio[:, fade:n - fade]) /
@@ -412,13 +418,14 @@ def test_full_music_end_of_a_song_that_peaks_above_full_scale_is_the_song_itself
     _, _, run_dir = tiny_run(data_dir, rock, tmp_path / "rock")
     result = render_point(run_dir, 0, full=True, fmt="wav", out=tmp_path / "music_end.wav")
     written, _ = sf.read(result.path, dtype="float32", always_2d=True)
-    assert result.gain_db == 0.0 and not any("turned down" in n for n in result.notices)
+    assert result.limiter_db == 0.0 and not any("limited" in n for n in result.notices)
     assert np.max(np.abs(written.T - song.samples)) < 1e-3
 
 
-def test_full_of_a_bright_picture_turns_down_only_the_segment(data_dir, tmp_path):
+def test_full_of_a_bright_picture_limits_only_inside_the_segment(data_dir, tmp_path):
     """Issue 12: ``moss render --full --point -1`` of a bright picture (the page) in a loud song leaves the song
-    outside the segment sample-exact; a segment that would clip is turned down inside itself, fades included."""
+    outside the segment sample-exact; the picture's peaks inside the segment are limited (issue 21: never a gain for
+    the whole segment), and the segment stays at the song's loudness."""
     rock = "music_rock_sectoid_metal_madness_30s.ogg"
     settings = make_settings(data_dir / "img_text_skimage_page.png", data_dir / rock, quality="preview",
                              device="cpu", duration_s=4.0, start_s=10.0, steps=3, points=4, seed=0)
@@ -429,31 +436,68 @@ def test_full_of_a_bright_picture_turns_down_only_the_segment(data_dir, tmp_path
     s0, s1 = 10 * 44100, 14 * 44100
     outside = np.r_[0:s0, s1:song.samples.shape[1]]
     assert np.array_equal(written.T[:, outside], song.samples[:, outside])
-    assert float(np.max(np.abs(written[s0:s1]))) <= max(1.0, float(np.max(np.abs(song.samples))))
-    if result.gain_db < 0:
-        assert any("segment turned down" in n and "rest of the song" in n for n in result.notices)
+    segment_lu = integrated_loudness(written.T[:, s0:s1], 44100) - integrated_loudness(song.samples[:, s0:s1], 44100)
+    assert abs(segment_lu) <= 1.0
+    bound = max(-1.0, true_peak_db(song.samples[:, s0:s1]))
+    assert true_peak_db(written.T[:, s0 + 4410:s1 - 4410]) <= bound + 0.1
+    if result.limiter_db < 0:
+        assert any("limited" in n and "rest of the song" in n for n in result.notices)
 
 
-def test_segment_gain_fades_to_its_gain_inside_the_segment_and_never_lets_a_sample_clip():
-    rng = np.random.default_rng(0)
-    n, fade = 48000, 4800
-    segment = np.clip(0.2 * rng.standard_normal((2, n)), -0.95, 0.95).astype(np.float32)
-    segment[:, n // 2] = 2.0  # the picture's loudest moment
-    gain = segment_gain(segment, 1.0, fade, 240)
-    assert gain[0] == pytest.approx(1.0, abs=1e-3) and gain[-1] == pytest.approx(1.0, abs=1e-3)
-    assert gain[n // 2] == pytest.approx(10 ** (-1 / 20) / 2.0, rel=1e-4)
-    assert np.all(np.diff(gain[:fade]) <= 1e-7)  # a fade down, no step
-    assert np.max(np.abs(segment * gain)) <= 1.0
-    assert segment_gain(segment * 0.4, 1.0, fade, 240) is None  # nothing clips: no gain
-    assert segment_gain(segment, 2.5, fade, 240) is None  # the song's own overs are the song's
-    # a sample in a fade that the faded gain alone would let clip is held too, smoothly
-    segment[:, 100] = 1.5
-    gain = segment_gain(segment, 1.0, fade, 240)
-    assert np.max(np.abs(segment * gain)) <= 1.0
-    assert np.max(np.abs(np.diff(gain))) < 0.01
-    # at the song's start and end (no fade wanted there) the gain is the segment's from the first sample
-    gain = segment_gain(segment, 1.0, fade, 240, fade_in=False, fade_out=False)
-    assert gain[0] == pytest.approx(10 ** (-1 / 20) / 2.0, rel=1e-4)
+def brick_walled_master(path: Path) -> Path:
+    """A loud, modern master (none of the shared data is one): the bundled rock sample pushed 7 dB into a brick-wall
+    limiter whose ceiling is above full scale, as a lossy decode of such a master comes out (true peak +0.6 dBTP)."""
+    from moss_engine.resources import sample_paths
+
+    song = load_audio(sample_paths()[1], sample_rate=None, duration_s=20.0)
+    hot, _ = Limiter(ceiling_dbtp=0.6, lookahead_ms=2.0, release_ms=50.0).apply(song.samples * 10 ** (7 / 20), 44100)
+    sf.write(path, hot.T, 44100, subtype="FLOAT")
+    return path
+
+
+def test_full_of_a_loud_master_keeps_its_loudness_and_its_edges(tmp_path):
+    """Issue 21: ``moss render --full --point K`` on a loud master: the segment within +-1 LU of the song's same
+    segment, no loudness step at its edges above 1 LU (400 ms windows on each side, against the song's own step
+    there), the rest sample-exact; and the run's own points keep the contract's levels."""
+    from moss_engine.resources import sample_paths
+
+    song_path = brick_walled_master(tmp_path / "loud_master.wav")
+    song = load_audio(song_path, sample_rate=None)
+    assert integrated_loudness(song.samples, 44100) > -10.0 and true_peak_db(song.samples) >= 0.0
+    settings = make_settings(sample_paths()[0], song_path, quality="preview", device="cpu", duration_s=6.0,
+                             start_s=5.0, steps=4, points=4, seed=0)
+    run_dir = write_run_folder(compute_front(settings), tmp_path / "run")
+    manifest = manifest_of(run_dir)
+    reference, _ = sf.read(run_dir / "reference.wav", dtype="float64", always_2d=True)
+    for entry in manifest["points"]:  # moss-run/3: each file at the song's loudness, its peaks within the bound
+        audio, _ = sf.read(run_dir / entry["wav"], dtype="float64", always_2d=True)
+        rate = manifest["sample_rate"]
+        lu = integrated_loudness(audio.T, rate) - integrated_loudness(reference.T, rate)
+        assert abs(lu) <= 1.0 and entry["loudness_lu"] == pytest.approx(lu, abs=0.05)
+        assert true_peak_db(audio.T) <= max(-1.0, true_peak_db(reference.T)) + 0.1
+        assert entry["limiter_db"] <= 0.0
+    s0, s1 = 5 * 44100, 11 * 44100
+    block = round(0.4 * 44100)
+
+    def edge_steps(x: np.ndarray) -> list[float]:
+        return [integrated_loudness(x[:, e:e + block], 44100) - integrated_loudness(x[:, e - block:e], 44100)
+                for e in (s0, s1)]
+
+    for point in range(len(manifest["points"])):
+        for fmt in ("wav", "flac"):
+            result = render_point(run_dir, point, full=True, fmt=fmt, out=tmp_path / f"full_{point}.{fmt}")
+            written = load_audio(result.path, sample_rate=None).samples
+            expected_outside = song.samples if fmt == "wav" else np.clip(song.samples, -1.0, 1.0)
+            outside = np.r_[0:s0, s1:song.samples.shape[1]]
+            assert np.allclose(written[:, outside], expected_outside[:, outside], atol=2 ** -22), (point, fmt)
+            lu = integrated_loudness(written[:, s0:s1], 44100) - integrated_loudness(song.samples[:, s0:s1], 44100)
+            assert abs(lu) <= 1.0, (point, fmt, lu)
+            for mine, theirs in zip(edge_steps(written), edge_steps(song.samples), strict=True):
+                assert abs(mine - theirs) <= 1.0, (point, fmt, mine, theirs)
+            if fmt == "flac":  # the song's own overs are clipped inside the segment as outside it, as a player would
+                assert any("clipped" in n for n in result.notices)
+            if result.limiter_db < 0:
+                assert any("limited" in n for n in result.notices)
 
 
 def damaged_copy(run_dir: Path, out: Path, change) -> Path:
@@ -513,9 +557,11 @@ def test_a_mask_whose_header_claims_a_huge_array_is_refused_before_loading(stere
     lambda m: m.pop("channels"),
     lambda m: m["input"].pop("duration_s"),
     lambda m: m["points"][1].__setitem__("gain_db", "loud"),
+    lambda m: m["points"][1].__setitem__("limiter_db", "loud"),
+    lambda m: m["points"][1].__setitem__("picture_level_db", [-20.0, "x"]),
     lambda m: m["points"][1].__setitem__("alpha", "x"),
     lambda m: m["points"][1].__setitem__("mos", float("nan")),
-], ids=["no-channels", "no-duration", "gain-text", "alpha-text", "mos-nan"])
+], ids=["no-channels", "no-duration", "gain-text", "limiter-text", "level-list-text", "alpha-text", "mos-nan"])
 def test_a_damaged_manifest_is_one_line_for_every_reader(stereo_run, tmp_path, damage):
     from moss_engine.run.morph import rebuild_run as load_for_morph
     from moss_engine.run.reader import read_run as open_in_app
