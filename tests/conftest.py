@@ -22,8 +22,9 @@ def data_dir() -> Path:
 
 def as_moss_run_1(run_dir: Path, out: Path, output_gain_db: float, louder_image_end_db: float = 0.0) -> Path:
     """A copy of a run folder (moss-run/3 or /2) as MOSS wrote it before moss-run/2: one run-wide ``output_gain_db`` on
-    every file (a moss-run/2 point's own gain undone first), no limiter, no per-point levels, loudness or MOS. ``louder_image_end_db`` makes the
-    image end that much louder before the gain, as a bright picture's image end was at moss-run/1's fixed level.
+    every file (a moss-run/2 point's own gain undone first), no limiter, no per-point levels, loudness or MOS.
+    ``louder_image_end_db`` makes the image end that much louder before the gain, as a bright picture's image end was
+    at moss-run/1's fixed level.
 
     The points' masks are kept: rebuilt at moss-run/1's level (0 dB) they are not the stored audio, which is all a
     test of opening, rendering and morphing such a folder needs.

@@ -63,7 +63,7 @@ class ResultView(QWidget):
     it is remembered in ``store`` (given, or else the window's own ``store`` once the view is shown in it).
 
     Args:
-        player: plays the selected point (with A/B, the original music at its loudness); the transport drives it.
+        player: plays the selected point (with A/B, the original music as it is); the transport drives it.
         store: where the colour map is remembered (None: the window's, see above).
 
     Signals:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
-AB_TIP = ("Play the original music instead of the selected point, scaled to the point's loudness (equal RMS), so "
-          "the comparison is fair: louder would sound better")
+AB_TIP = ("Play the original music instead of the selected point, as it is: every point is made at the song's "
+          "loudness, so A/B compares the sound, not the volume")
 
 
 def _clock(seconds: float) -> str:
@@ -20,7 +20,7 @@ class TransportBar(QWidget):
     Signals:
         play_pause_clicked(): Play/Pause was pressed.
         stop_clicked(): Stop was pressed.
-        ab_toggled(bool): the A/B switch: True = the original music (at matched loudness).
+        ab_toggled(bool): the A/B switch: True = the original music (as it is).
     """
 
     play_pause_clicked = Signal()

@@ -16,6 +16,7 @@ from moss_engine.io.image import LoadedImage
 from moss_engine.optimise.base import ANCHOR_LOGIT, Candidate
 from moss_engine.optimise.stch import StchOptimiser, weight_through
 from moss_engine.reporting import Reporter
+from moss_engine.run.band import choose_band
 from moss_engine.run.pipeline import RunResult, assemble_result, load_inputs
 from moss_engine.settings import RunSettings
 
@@ -47,6 +48,9 @@ def compute_blend(settings: RunSettings, alpha: float, reporter: Reporter | None
     started = time.perf_counter()
     device = resolve_device(settings.device)
     clip, image = inputs if inputs is not None else load_inputs(settings)
+    settings, band_notes = choose_band(settings, clip, image, reporter)
+    if band_notes:
+        clip = dataclasses.replace(clip, notices=(*clip.notices, *band_notes))
     problem = HidingProblem(clip, image, settings).to(device)
 
     # the image end first: it decides what the asked alpha means

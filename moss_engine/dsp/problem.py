@@ -55,7 +55,7 @@ DB_TO_LOG = math.log(10.0) / 20.0
 #: The picture's level is looked for in this range (dB of white relative to the music's loudest cell of the
 #: placement). Above 0 dB (moss-run/1's fixed level, where a bright picture made points 30 LU too loud) only for
 #: masks so light that they need it to reach the song's loudness: a blend in dB is quieter than both its ends.
-LEVEL_RANGE_DB = (-100.0, 12.0)
+LEVEL_RANGE_DB = (-100.0, 60.0)
 #: The picture's level is a curve over time (DESIGN.md "The picture's level"): its values at knots this far apart (s),
 #: at ``linspace(t0_s, t1_s, n)``, linear in dB between them. A second is short next to the 3 s short-term window that
 #: judges a passage, long next to a note: the level follows passages, not beats.
@@ -246,15 +246,19 @@ class HidingProblem(nn.Module):
     def level_frames(self, level_db: Tensor | float | None, population: int) -> Tensor:
         """(population, region frames) the picture's level in dB at every frame of the region.
 
-        ``level_db``: None (the matched curve for every member), a number, (population,) one number per member, or
-        (population, knots) one curve per member, linear in dB between the knots; differentiable.
+        ``level_db``: None (the matched curve for every member), a number, (population,) one number per member,
+        (population, knots) one curve per member, or (1, knots) or (knots,) one curve for all (a (knots,) curve for a
+        population of ``level_knots`` members must be passed as (1, knots)); linear in dB between the knots;
+        differentiable.
         """
         if level_db is None:
             level_db = self.point_level(None)
         level = torch.as_tensor(level_db, dtype=torch.float32, device=self.device)
         if level.dim() == 0:
             level = level.expand(population)
-        if level.dim() == 1:  # one number per member: flat
+        if level.dim() == 1 and len(level) != population and len(level) == self.level_knots:
+            level = level[None]  # one curve for every member
+        elif level.dim() == 1:  # one number per member: flat
             return level[:, None].expand(population, self.knot_lower.shape[0])
         if level.shape[1] != self.level_knots:
             raise ValueError(f"level curves of {level.shape[1]} values; this placement has {self.level_knots} knots")

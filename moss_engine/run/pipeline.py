@@ -24,6 +24,7 @@ from moss_engine.optimise.front import Anchors, alphas, hypervolume, hypervolume
 from moss_engine.optimise.nsga2 import Nsga2Optimiser
 from moss_engine.optimise.stch import StchOptimiser
 from moss_engine.reporting import NullReporter, Reporter, SpanReporter, Status, Stopped, stop_checks
+from moss_engine.run.band import choose_band
 from moss_engine.run.front_audio import render_chosen
 from moss_engine.run.listening import SAME_AS_SONG_MOS, Listener, Scorer, available, distance_of_mos
 from moss_engine.run.progress_plan import finishing_split, stage_spans
@@ -279,6 +280,9 @@ def compute_front(settings: RunSettings, reporter: Reporter | None = None,
     with stop_checks(reporter.should_stop):
         device = resolve_device(settings.device)
         clip, image = inputs if inputs is not None else load_inputs(settings)
+        settings, band_notes = choose_band(settings, clip, image, SpanReporter(reporter, 0.0, 0.0))
+        if band_notes:
+            clip = dataclasses.replace(clip, notices=(*clip.notices, *band_notes))
         problem = HidingProblem(clip, image, settings).to(device)
         prepared = time.perf_counter()
         optimising = SpanReporter(reporter, *spans["optimising"])

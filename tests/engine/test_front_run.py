@@ -10,8 +10,9 @@ import pytest
 import soundfile as sf
 import torch
 
+from moss_engine.dsp.limiter import Limiter, true_peak_db
 from moss_engine.dsp.objectives import LogMelDistance
-from moss_engine.dsp.problem import HidingProblem
+from moss_engine.dsp.problem import LEVEL_KNOT_S, LEVEL_RANGE_DB, HidingProblem
 from moss_engine.optimise.front import nondominated
 from moss_engine.run.folder import write_run_folder
 from moss_engine.run.pipeline import compute_front, load_inputs
@@ -44,7 +45,8 @@ def test_run_folder_keeps_the_contract(data_dir, orchestral_run):
     settings, _, result, out = orchestral_run
     check_run(data_dir, out)
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["format"] == "moss-run/2" and "output_gain_db" not in manifest
+    assert manifest["format"] == "moss-run/3" and "output_gain_db" not in manifest
+    assert {"ceiling_dbtp", "lookahead_ms", "release_ms"} <= set(manifest["limiter"])
     assert "Zimtohrli" in manifest["audio_objective"] and "neurogram" in manifest["audio_objective"]
     assert manifest["sample_rate"] == 22050 and manifest["channels"] == 2
     assert manifest["input"]["start_s"] == 5.0
@@ -64,13 +66,18 @@ def test_run_folder_keeps_the_contract(data_dir, orchestral_run):
     assert visual == sorted(visual, reverse=True) and audio == sorted(audio)  # a front: one falls as the other rises
     assert 0 < manifest["hypervolume"]["value"] < 1.1 * 1.1
     assert np.load(out / "point_001.npy").shape == (64, 128)
-    # moss-run/2: every point at the song's loudness, heard by an outside model, with the level that made it
+    # moss-run/3: every point at the song's loudness both ways, its peaks limited inside it, heard by an outside
+    # model, with the level curve that made it
     points = manifest["points"]
-    assert points[0]["mos"] == 5.0 and points[0]["loudness_lu"] == 0.0 and points[0]["gain_db"] == 0.0
+    assert points[0]["mos"] == 5.0 and points[0]["loudness_lu"] == 0.0 and points[0]["limiter_db"] == 0.0
     assert all(1.0 <= p["mos"] <= 5.0 for p in points)
     assert points[-1]["mos"] < points[0]["mos"]  # the image end does not sound like the song
-    assert all(p["loudness_lu"] <= 1.0 and p["gain_db"] <= 0.0 for p in points)
-    assert all(-100.0 <= p["picture_level_db"] <= 0.0 for p in points)
+    assert all(abs(p["loudness_lu"]) <= 1.0 and p["limiter_db"] <= 0.0 for p in points)
+    knots = 1 + round(8.0 / LEVEL_KNOT_S)  # the placement spans the whole 8 s segment
+    for p in points:  # a number where the level is the same all along, else its value at every knot
+        levels = np.atleast_1d(p["picture_level_db"])
+        assert len(levels) in (1, knots) and np.all((LEVEL_RANGE_DB[0] <= levels) & (levels <= LEVEL_RANGE_DB[1]))
+    assert any(isinstance(p["picture_level_db"], list) for p in points)  # the level follows the song
     from PIL import Image
 
     with Image.open(out / "front.png") as plot:
@@ -168,23 +175,22 @@ def test_transparent_area_keeps_the_music(data_dir, picture, inside):
     music_db = 20 * torch.log10(problem.spec_mix.abs().clamp(min=1e-7))
     loud = music_db > music_db.max() - 60  # cells a viewer would show
     for point in result.points:
-        gain = np.float32(10 ** (-point.gain_db / 20))  # a point's own gain against clipping, undone
-        spec = problem.stft(torch.from_numpy(point.samples * gain).mean(dim=0))
+        assert point.limiter_db == 0.0  # a quiet song: no peak for the limiter to touch anywhere
+        spec = problem.stft(torch.from_numpy(point.samples).mean(dim=0))
         diff = (20 * torch.log10(spec.abs().clamp(min=1e-7)) - music_db).abs()
         assert diff[far & loud].max() < 0.5
     assert diff[opaque].mean() > 3.0  # and the image end did change the opaque part
 
 
 def test_manifest_losses_are_those_of_the_written_files(orchestral_run):
-    """Honesty: re-scoring each written WAV (its own gain undone) gives the losses the manifest reports."""
+    """Honesty: re-scoring each written WAV (as it is, limited) gives the losses the manifest reports."""
     settings, inputs, result, out = orchestral_run
     problem = HidingProblem(*inputs, settings)
     manifest = json.loads((out / "manifest.json").read_text())
     kinds = set()
     for entry in manifest["points"]:
-        gain = 10 ** (-entry["gain_db"] / 20)
         audio, _ = sf.read(out / entry["wav"], dtype="float32", always_2d=True)
-        signal = torch.from_numpy(audio.mean(axis=1) * gain)[None]
+        signal = torch.from_numpy(audio.mean(axis=1))[None]
         with torch.no_grad():
             region = problem.stft(signal)[(slice(None), *problem.region)]
             visual = problem.visual_loss(region.abs() ** 2).item()
@@ -196,24 +202,28 @@ def test_manifest_losses_are_those_of_the_written_files(orchestral_run):
 
 
 def test_a_points_mask_and_level_rebuild_its_wav(orchestral_run):
-    """DESIGN.md "Levels": the mask logits plus ``picture_level_db`` (and the phase refinement the manifest names)
-    rebuild a point's audio exactly; the same mask at another level does not."""
+    """DESIGN.md "Levels", "The limiter": the mask logits plus ``picture_level_db`` (and the phase refinement the
+    manifest names) and the manifest's limiter rebuild a point's audio exactly; the same mask at another level does
+    not."""
     settings, inputs, _, out = orchestral_run
     problem = HidingProblem(*inputs, settings)
     manifest = json.loads((out / "manifest.json").read_text())
+    limiter = Limiter.from_record(manifest["limiter"])
     for entry in manifest["points"][1:]:
         logits = np.load(out / entry["mask"])
         written, _ = sf.read(out / entry["wav"], dtype="float32", always_2d=True)
-        rebuilt = problem.render_point(logits, entry["picture_level_db"], entry["phase_iterations"])
-        rebuilt = rebuilt * np.float32(10 ** (entry["gain_db"] / 20))
+        level = np.asarray(entry["picture_level_db"], dtype=np.float64)
+        rebuilt, deepest = limiter.apply(problem.render_point(logits, level, entry["phase_iterations"]), 22050)
         assert np.max(np.abs(rebuilt - written.T)) < 1e-5, entry["wav"]
-    other = problem.render_point(logits, entry["picture_level_db"] - 6.0, entry["phase_iterations"])
+        assert deepest == pytest.approx(entry["limiter_db"], abs=1e-3)
+    other = problem.render_point(logits, level - 6.0, entry["phase_iterations"])
     assert np.max(np.abs(other - rebuilt)) > 1e-2
 
 
 def test_every_point_keeps_the_songs_loudness(orchestral_run):
-    """DESIGN.md "Loudness", measured on the written files with pyloudnorm (BS.1770, the tool outside MOSS that the
-    quality benchmark uses): no point above +1 LU integrated, none above +3 LU over any 3 s window."""
+    """DESIGN.md "Output level (moss-run/3)", measured on the written files with pyloudnorm (BS.1770, the tool outside
+    MOSS that the quality benchmark uses): every point within +-1 LU integrated, none above +3 LU over any 3 s window,
+    ``loudness_lu`` the file's own, its true peak within the bound."""
     import pyloudnorm
 
     _, _, _, out = orchestral_run
@@ -226,8 +236,9 @@ def test_every_point_keeps_the_songs_loudness(orchestral_run):
     for entry in manifest["points"]:
         point, _ = sf.read(out / entry["wav"], dtype="float64", always_2d=True)
         change = meter.integrated_loudness(point) - song
-        assert change <= 1.0 + 1e-6
-        assert change == pytest.approx(entry["loudness_lu"] + entry["gain_db"], abs=0.05)
+        assert abs(change) <= 1.0 + 1e-6
+        assert change == pytest.approx(entry["loudness_lu"], abs=0.05)
+        assert true_peak_db(point.T) <= max(-1.0, true_peak_db(reference.T)) + 0.05
         for i in range(0, len(point) - width + 1, sr // 2):  # pyloudnorm filters each window afresh: 0.02 LU
             song_window = short.integrated_loudness(reference[i:i + width])
             assert short.integrated_loudness(point[i:i + width]) <= max(song_window, -70.0) + 3.0 + 0.02

@@ -33,8 +33,8 @@ def test_the_objective_orders_a_real_front_and_the_crossfades_as_zimtohrli_does(
                              coarse_steps=20)
     result = compute_front(settings, inputs=load_inputs(settings))
     run_dir = write_run_folder(result, tmp_path / "run")
-    scored = quality.score(score_run, run_dir, image, audio, log_axis=False)
-    agreement = quality.objective_agreement(score_run, run_dir, image, audio, scored, log_axis=False)
+    scored = quality.score(score_run, run_dir, image, audio)
+    agreement = quality.objective_agreement(score_run, run_dir, image, audio, scored)
     assert agreement is not None and agreement >= 0.9
     # and the front it made sounds more like the song than the loudness-matched crossfade, by Zimtohrli
     assert scored["hv_ratio_zimtohrli_matched"] > 1.0

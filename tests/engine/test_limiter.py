@@ -1,4 +1,4 @@
-"""True peak and the look-ahead limiter (DESIGN.md "The limiter"): peaks held inside a point, never a whole-point gain."""
+"""True peak and the look-ahead limiter (DESIGN.md "The limiter"): peaks held inside a point, not a whole-point gain."""
 
 from __future__ import annotations
 

@@ -93,7 +93,8 @@ def test_result_has_both_anchors_and_a_nondominated_front_of_full_logits(small, 
     # a candidate's logits give back its losses
     best = min((c for c in result.candidates if c.kind == "optimised"), key=lambda c: c.visual)
     with torch.no_grad():
-        v, a, _ = problem.objectives(problem.masks(torch.as_tensor(best.logits)[None]), best.level_db)
+        v, a, _ = problem.objectives(problem.masks(torch.as_tensor(best.logits)[None]),
+                                     torch.as_tensor(best.level_db)[None])
     assert float(v) == pytest.approx(best.visual, abs=1e-5) and float(a) == pytest.approx(best.audio, rel=1e-4)
 
     # the archive only grows; the selected front is what was reported last
