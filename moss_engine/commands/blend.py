@@ -17,6 +17,7 @@ from moss_engine.optimise.base import ANCHOR_LOGIT, Candidate
 from moss_engine.optimise.stch import StchOptimiser, weight_through
 from moss_engine.reporting import Reporter
 from moss_engine.run.band import choose_band
+from moss_engine.run.front_audio import image_end_curve
 from moss_engine.run.pipeline import RunResult, assemble_result, load_inputs
 from moss_engine.settings import RunSettings
 
@@ -52,6 +53,7 @@ def compute_blend(settings: RunSettings, alpha: float, reporter: Reporter | None
     if band_notes:
         clip = dataclasses.replace(clip, notices=(*clip.notices, *band_notes))
     problem = HidingProblem(clip, image, settings).to(device)
+    problem.adopt_level_curve(image_end_curve(problem, clip.samples))
 
     # the image end first: it decides what the asked alpha means
     image_anchor_logits = np.full(settings.mask_shape, ANCHOR_LOGIT, dtype=np.float32)

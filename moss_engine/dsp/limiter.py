@@ -152,7 +152,8 @@ class Limiter:
     def to_record(self) -> dict[str, Any]:
         """The manifest's ``limiter`` (DESIGN.md "The limiter"): every setting that rebuilds a point exactly."""
         return {**asdict(self), "oversampling": OVERSAMPLING, "channels": "linked",
-                "detector": "true peak (4x oversampled, Kaiser-windowed sinc as resample_poly)"}
+                "detector": "true peak (4x oversampled, Kaiser-windowed sinc as resample_poly)",
+                "song_peaks": "kept: a point may reach the song's own true-peak envelope at each sample"}
 
     @classmethod
     def from_record(cls, record: Any) -> Limiter | None:
@@ -188,17 +189,19 @@ class Limiter:
         reduction[reduction < RELEASE_FLOOR_DB] = 0.0  # the release ends: far from a peak the audio is as it was
         return reduction
 
-    def apply(self, samples: np.ndarray, sample_rate: float) -> tuple[np.ndarray, float]:
+    def apply(self, samples: np.ndarray, sample_rate: float, allowed: np.ndarray | None = None
+              ) -> tuple[np.ndarray, float]:
         """(channels, n) audio -> (the limited audio as float32, its deepest gain change in dB, <= 0).
 
-        Audio already under the ceiling comes back as it is (the same values). The gain moves slowly next to the
-        sample rate, so the limited audio's true peak is the ceiling's to within a few hundredths of a dB; should
-        it still pass the ceiling anywhere, the limiter runs once more on its own output.
+        Audio already under the ceiling (or under ``allowed``, ``reduction_db``'s) comes back as it is (the same
+        values). The gain moves slowly next to the sample rate, so the limited audio's true peak is the ceiling's to
+        within a few hundredths of a dB; should it still pass the ceiling anywhere, the limiter runs once more on its
+        own output.
         """
         out = np.asarray(samples, dtype=np.float32)
         total = None
         for _ in range(2):
-            reduction = self.reduction_db(out, sample_rate)
+            reduction = self.reduction_db(out, sample_rate, allowed)
             if not reduction.any():
                 break
             out = (out * (10 ** (-reduction / 20)).astype(np.float32)).astype(np.float32)

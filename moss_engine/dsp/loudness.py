@@ -199,6 +199,11 @@ class SongLoudness:
         """The song's integrated loudness, LUFS (BS.1770 on its channels)."""
         return self._views[0][0]
 
+    @property
+    def short_term_lufs(self) -> np.ndarray:
+        """(windows,) the song's short-term loudness (channels), the absolute gate where it is silent, LUFS."""
+        return self._views[0][1]
+
     def measure(self, point: np.ndarray) -> PointLoudness:
         """How loud a (channels, n) point is next to the song."""
         if not math.isfinite(self.integrated):

@@ -259,14 +259,13 @@ class LogMelDistance(nn.Module):
 
 
 class LoudnessExcess(nn.Module):
-    """How far a population's audio is from the song's loudness (integrated, both ways) or over it (any 3 s window),
-    estimated from the viewer's power spectrogram.
+    """How far a population's audio is over the song's loudness, estimated from the viewer's power spectrogram.
 
     ``loudness.py`` measures BS.1770 exactly on a file; this is the same measure made differentiable: per frame the
     K-weighted power of the channels ``e_t = sum_f k(f) r_t(f) P_t(f)``, averaged over 400 ms gating blocks (BS.1770's
     two gates chosen without gradient) for the integrated loudness and over 3 s windows for the short-term loudness,
     calibrated so that the song's own integrated loudness equals its exact figure. The result per member is
-    ``relu(|L - L_song| - (1 - m))^2 + relu(softmax_w(S_w - C_w) - (3 - m))^2`` in LU^2, with ``L`` the integrated and
+    ``relu(L - L_song - (1 - m))^2 + relu(softmax_w(S_w - C_w) - (3 - m))^2`` in LU^2, with ``L`` the integrated and
     ``S_w`` the short-term loudness, ``C_w`` the song's short-term ceiling (``loudness.short_term_ceiling``) and
     ``m = LOUDNESS_MARGIN_LU``: 0 inside the limits, growing smoothly beyond them.
 
@@ -366,8 +365,9 @@ class LoudnessExcess(nn.Module):
         return self._excess(power, mask_share)
 
     def _excess(self, power: Tensor, mask_share: Tensor | None) -> Tensor:
+        # over only: a point quieter than the song is brought up to it as a whole afterwards (``run.front_audio``),
+        # which a listener hears as the same point, where a louder picture would be heard
         integrated, worst = self.change(power, mask_share)
-        # both ways (moss-run/3): a point as much quieter than the song is as far from it as one louder
-        beyond = integrated.abs() - (INTEGRATED_LIMIT_LU - LOUDNESS_MARGIN_LU)
+        over = integrated - (INTEGRATED_LIMIT_LU - LOUDNESS_MARGIN_LU)
         over_short = worst - (SHORT_TERM_LIMIT_LU - LOUDNESS_MARGIN_LU)
-        return F.relu(beyond) ** 2 + F.relu(over_short) ** 2
+        return F.relu(over) ** 2 + F.relu(over_short) ** 2

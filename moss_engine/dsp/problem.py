@@ -13,7 +13,7 @@ from torch.utils.checkpoint import checkpoint
 
 from moss_engine.dsp.blend import blend_into_spectrum
 from moss_engine.dsp.hearing import NeurogramDistance
-from moss_engine.dsp.loudness import SHORT_TERM_LIMIT_LU, integrated_loudness, short_term_loudness
+from moss_engine.dsp.loudness import SHORT_TERM_LIMIT_LU, integrated_loudness
 from moss_engine.dsp.objectives import (
     LOUDNESS_MARGIN_LU,
     LogMelDistance,
@@ -53,36 +53,13 @@ LOUDNESS_BOOST_MAX_DB = 12.0
 #: ``ln(10) / 20``: dB to the natural log of an amplitude ratio.
 DB_TO_LOG = math.log(10.0) / 20.0
 #: The picture's level is looked for in this range (dB of white relative to the music's loudest cell of the
-#: placement). Above 0 dB (moss-run/1's fixed level, where a bright picture made points 30 LU too loud) only for
-#: masks so light that they need it to reach the song's loudness: a blend in dB is quieter than both its ends.
-LEVEL_RANGE_DB = (-100.0, 60.0)
+#: placement). Above 0 dB (moss-run/1's fixed level, where a bright picture made points 30 LU too loud) only for a
+#: point that a gain of its own cannot bring up to the song's loudness (``run.front_audio.fit_loudness``).
+LEVEL_RANGE_DB = (-100.0, 24.0)
 #: The picture's level is a curve over time (DESIGN.md "The picture's level"): its values at knots this far apart (s),
 #: at ``linspace(t0_s, t1_s, n)``, linear in dB between them. A second is short next to the 3 s short-term window that
 #: judges a passage, long next to a note: the level follows passages, not beats.
 LEVEL_KNOT_S = 1.0
-#: Every point's level curve starts from the song's own short-term loudness (3 s windows) around its integrated
-#: loudness, dB for dB: in a passage 10 LU quieter than the song the picture starts 10 dB lower, so that one quiet
-#: passage does not pull a whole point down (a quiet orchestral piece's point measured -28 LU with one level for the
-#: whole point) and a loud one does not push it up. Held within this range (dB) of the song's integrated loudness.
-LEVEL_FOLLOW_RANGE_DB = (-24.0, 6.0)
-
-
-def song_level_envelope(samples: np.ndarray, sample_rate: int, knot_times_s: np.ndarray) -> np.ndarray:
-    """(knots,) the song's short-term loudness (3 s windows, every half second) at ``knot_times_s`` against its
-    integrated loudness, in dB, within ``LEVEL_FOLLOW_RANGE_DB``: the shape every level curve starts from (zeros for a
-    silent song or one shorter than a gating block)."""
-    try:
-        integrated = integrated_loudness(samples, sample_rate)
-    except ValueError:
-        return np.zeros(len(knot_times_s))
-    if not math.isfinite(integrated):
-        return np.zeros(len(knot_times_s))
-    step = 0.5
-    short = short_term_loudness(samples, sample_rate, step)
-    window = min(3.0, samples.shape[-1] / sample_rate)
-    centres = window / 2 + step * np.arange(len(short))
-    relative = np.where(np.isfinite(short), short - integrated, LEVEL_FOLLOW_RANGE_DB[0])
-    return np.clip(np.interp(knot_times_s, centres, relative), *LEVEL_FOLLOW_RANGE_DB)
 
 
 class Scores(NamedTuple):
@@ -208,15 +185,39 @@ class HidingProblem(nn.Module):
         lower = np.minimum(np.floor(position).astype(np.int64), n - 2)
         self.register_buffer("knot_lower", torch.from_numpy(lower), persistent=False)
         self.register_buffer("knot_weight", torch.from_numpy(position - lower).float(), persistent=False)
-        self.level_envelope_db = song_level_envelope(music.samples, music.sample_rate, self.knot_times_s)
+        #: The shape every level curve has (dB, at most 0): flat until ``adopt_level_curve`` gives it one.
+        self.level_envelope_db = np.zeros(n)
 
     @property
     def level_knots(self) -> int:
         """How many values a point's level curve has (``picture_level_db`` as a list)."""
         return len(self.knot_times_s)
 
+    def adopt_level_curve(self, curve_db: np.ndarray) -> None:
+        """Make ``curve_db`` (knots,) the matched level curve (``matched_levels``): its shape becomes every curve's
+        (``level_envelope_db``, its highest knot at 0 dB), its highest knot the matched offset. The run gives it the
+        all-picture end's curve, fitted to the song's loudness (``run.front_audio.fit_loudness``): lower only where a
+        quiet passage asks for it, so a quiet passage does not pull a whole point down."""
+        curve = np.asarray(curve_db, dtype=np.float64)
+        self.level_envelope_db = curve - curve.max()
+        self._matched_level_db = float(curve.max())
+
+    def makeup_gain(self, curve_db: np.ndarray | float, times_s: np.ndarray) -> np.ndarray:
+        """The linear gain at ``times_s`` (s into the segment) of a point's makeup curve (``makeup_db``: a number, or
+        its dB at the level knots, linear in dB between them), fading to 0 dB over one knot spacing beyond the
+        placement's time span, where the point is the song."""
+        values = np.atleast_1d(np.asarray(curve_db, dtype=np.float64))
+        if len(values) == 1:
+            values = np.full(self.level_knots, values[0])
+        elif len(values) != self.level_knots:  # a curve on another grid over the same span: read it on ours
+            values = np.interp(np.linspace(0, 1, self.level_knots), np.linspace(0, 1, len(values)), values)
+        knots = self.knot_times_s
+        times = np.concatenate([[knots[0] - LEVEL_KNOT_S], knots, [knots[-1] + LEVEL_KNOT_S]])
+        gain_db = np.interp(times_s, times, np.concatenate([[0.0], values, [0.0]]), left=0.0, right=0.0)
+        return (10 ** (gain_db / 20)).astype(np.float32)
+
     def level_curves(self, offsets_db: Tensor) -> Tensor:
-        """(population,) level offsets in dB -> (population, knots) level curves: the song's own curve
+        """(population,) level offsets in dB -> (population, knots) level curves: the run's curve shape
         (``level_envelope_db``) moved by each offset; differentiable in the offsets."""
         envelope = torch.as_tensor(self.level_envelope_db, dtype=torch.float32, device=self.device)
         return offsets_db[:, None] + envelope
@@ -227,7 +228,7 @@ class HidingProblem(nn.Module):
 
     @property
     def matched_levels(self) -> np.ndarray:
-        """(knots,) the level curve every mask starts from: the song's own curve at ``matched_level_db``."""
+        """(knots,) the level curve every mask starts from: the run's curve shape at ``matched_level_db``."""
         return self.level_curve(self.matched_level_db)
 
     def point_level(self, level_db: np.ndarray | Tensor | float | None) -> Tensor:
@@ -298,10 +299,10 @@ class HidingProblem(nn.Module):
 
     @property
     def matched_level_db(self) -> float:
-        """The offset of the song's own level curve (``level_curves``; dB of white relative to the music's loudest
-        cell of the placement) at which the all-image mask is as loud as the song (integrated), or lower where that
-        would take a 3 s window of it over the short-term limit, within ``LEVEL_RANGE_DB``: the level every mask
-        starts from (``matched_levels``), and the crossfade's (a loudness-matched crossfade).
+        """The offset of the run's level curve (``level_curves``; dB of white relative to the music's loudest cell of
+        the placement) at which the all-image mask is as loud as the song (integrated), or lower where that would take
+        a 3 s window of it over the short-term limit, within ``LEVEL_RANGE_DB``: the level every mask starts from
+        (``matched_levels``), and the crossfade's (a loudness-matched crossfade). ``adopt_level_curve`` sets it.
 
         Estimated by ``LoudnessExcess`` on the synthesised audio, with a few Newton steps of slope one (loudness moves
         at most dB for dB with the level, so they approach it from one side); computed once, on first use.
@@ -323,31 +324,6 @@ class HidingProblem(nn.Module):
                         level = new
             self._matched_level_db = float(level)
         return self._matched_level_db
-
-    @torch.no_grad()
-    def loudness_matched_offsets(self, mask: Tensor, iterations: int = 3) -> Tensor:
-        """(population, bins, frames) effective masks -> (population,) offsets of the song's level curve at which each
-        is as loud as the song (integrated, ``LoudnessExcess``'s estimate), or lower where a 3 s window would pass the
-        short-term limit, within ``LEVEL_RANGE_DB``.
-
-        A blend in dB is quieter than both of its ends (a uniform crossfade halfway is 9-10 LU under the song at the
-        level that matches its all-picture end), so each mask gets a level of its own. A level change of D dB moves
-        every blended cell by ``mask * D``: Newton steps with the mask's mean as the slope.
-        """
-        matched = self.matched_level_db
-        offsets = torch.full((mask.shape[0],), matched, device=self.device)
-        if self.loudness.song_lufs is None:
-            return offsets
-        share = self.mask_share(mask)
-        slope = mask.mean(dim=(-2, -1)).clamp(min=0.05)
-        short_target = SHORT_TERM_LIMIT_LU - LOUDNESS_MARGIN_LU
-        for _ in range(iterations):
-            signal = self.synthesise_mix(mask, self.level_curves(offsets))
-            integrated, worst = self.loudness.change(self._view_power(signal), share)
-            # up to the song's loudness, but never a 3 s window over the short-term limit
-            change = torch.minimum(-integrated, short_target - worst)
-            offsets = (offsets + change / slope).clamp(*LEVEL_RANGE_DB)
-        return torch.where(mask.amax(dim=(-2, -1)) > 0, offsets, torch.full_like(offsets, matched))
 
     def _blend_delta(self, mask: Tensor, spec_region: Tensor, level_db: Tensor | float | None = None) -> Tensor:
         """What the blend adds to the (…, bins, frames) region of ``spec_region``; ``mask`` (population, bins, frames).

@@ -76,6 +76,7 @@ def optimise_coarse_to_fine(problem: HidingProblem, clip: AudioClip, image: Load
     started = time.perf_counter()
     coarse_run = coarse_settings(settings)
     coarse_problem = HidingProblem(clip, image, coarse_run, audio_hop_divisor=4 // COARSE_FACTOR).to(problem.device)
+    coarse_problem.adopt_level_curve(problem.matched_levels)  # the same curve: the stages hand on levels
     reporter = reporter or NullReporter()
     # the coarse stage's share of the run's fraction: its steps at COARSE_COST each, the fine steps at 1
     coarse_cost = COARSE_COST * coarse_run.steps
@@ -93,8 +94,7 @@ def optimise_coarse_to_fine(problem: HidingProblem, clip: AudioClip, image: Load
                                        "fine pass", (done, 1.0), continues=True),
                          weights=coarse.weights.cpu().numpy(),
                          start_logits=coarse.logits.detach(),
-                         start_levels=coarse.levels_db().detach().cpu().numpy(),
-                         crossfade_offsets=coarse.crossfade_offsets)
+                         start_levels=coarse.levels_db().detach().cpu().numpy())
     result = fine.run()
     return dataclasses.replace(result, steps_done=result.steps_done + coarse.step_count,
                                elapsed_s=time.perf_counter() - started)

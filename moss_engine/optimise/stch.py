@@ -141,10 +141,9 @@ class StchOptimiser(SteppableOptimiser):
     the best mask seen so far, and stops early when the hypervolume of that archive has not grown by
     ``settings.min_improvement`` (relative) for ``settings.patience`` steps.
 
-    Start points: the loudness-matched uniform crossfade is evaluated at a few levels (the comparison baseline), each
-    at the picture level that makes it as loud as the song (``HidingProblem.loudness_matched_offsets``), and each
-    preference starts from the crossfade level (and its picture level) that its own scalarisation likes best, so the
-    run can only improve on it.
+    Start points: the loudness-matched uniform crossfade is evaluated at a few levels (the comparison baseline), and
+    each preference starts from the crossfade level that its own scalarisation likes best, so the run can only improve
+    on it.
 
     Args:
         problem: the picture and song, on the run's device.
@@ -154,13 +153,11 @@ class StchOptimiser(SteppableOptimiser):
         start_logits: (K, *mask_shape) start points instead of the crossfade (coarse-to-fine hands its coarse result
             on this way); the archive keeps, per preference, the better of these and the crossfade start.
         start_levels: (K,) their picture levels in dB (default: the matched level).
-        crossfade_offsets: the crossfade levels' picture levels, when an earlier stage on the same song found them
-            (coarse-to-fine: the coarse stage's); else found here.
     """
 
     def __init__(self, problem: HidingProblem, settings: RunSettings, reporter: Reporter | None = None,
                  weights: np.ndarray | None = None, start_logits: Tensor | None = None,
-                 start_levels: np.ndarray | None = None, crossfade_offsets: np.ndarray | None = None):
+                 start_levels: np.ndarray | None = None):
         population = max(1, settings.points - 2) if weights is None else len(weights)
         plan = plan_chunks(problem, max(population, MIN_CROSSFADE_LEVELS), settings.memory_limit_gb)
         super().__init__(problem, settings, reporter, plan.size)
@@ -172,11 +169,7 @@ class StchOptimiser(SteppableOptimiser):
             self.reporter.notice(NOTICE_MEMORY_LIMIT, f"the memory limit ({have:.2g} GB) is below what one mask "
                                                       f"needs ({need:.2g} GB): running one mask at a time anyway")
         levels = np.linspace(0.0, 1.0, max(MIN_CROSSFADE_LEVELS, self.population + 2))
-        logits = self._constant_logits(levels)
-        #: each crossfade level at the song's loudness (its own picture level: ``loudness_matched_offsets``)
-        self.crossfade_offsets = (self._matched_offsets(logits) if crossfade_offsets is None
-                                  else np.asarray(crossfade_offsets, dtype=np.float64))
-        self._measure_crossfade(levels, logits, lambda x: self.evaluate(x, self.crossfade_offsets))
+        self._measure_crossfade(levels, self._constant_logits(levels), self.evaluate)
 
         self.retarget(preference_vectors(self.population) if weights is None else weights, start_logits,
                       start_levels)
@@ -202,14 +195,12 @@ class StchOptimiser(SteppableOptimiser):
         gen = torch.Generator().manual_seed(self.settings.seed)
         init += 0.01 * torch.randn(init.shape, generator=gen).to(device)
         self.logits = init.requires_grad_(True)
-        start_offsets = self.crossfade_offsets[start]
-        params = (start_offsets - self.problem.matched_level_db) / LEVEL_UNIT_DB
-        self.level_params = torch.as_tensor(params, dtype=torch.float32, device=device).clone().requires_grad_(True)
+        self.level_params = torch.zeros(self.population, device=device, requires_grad=True)
         self.adam = self._adam()
 
         chosen = torch.as_tensor(start, device=device)[:, None]
         self.archive = PreferenceArchive(
-            logits=init.detach().clone(), levels=start_offsets.astype(np.float64),
+            logits=init.detach().clone(), levels=np.full(self.population, self.problem.matched_level_db),
             scalarised=scalarised.gather(1, chosen)[:, 0].detach().cpu().numpy(),
             visual=self.crossfade_visual[start].copy(), audio=self.crossfade_audio[start].copy(),
             excess=self.crossfade_excess[start].copy())
@@ -232,20 +223,6 @@ class StchOptimiser(SteppableOptimiser):
         self.adam = self._adam()
         self.archive.keep_better(logits, levels, scalarised, v, a, x)
         self.hypervolume_history = [self._archive_hypervolume()]
-
-    def _matched_offsets(self, logits: Tensor) -> np.ndarray:
-        """(population,) the level offset at which each of ``logits``' masks is as loud as the song, chunked."""
-        out = np.empty(len(logits))
-        done = 0
-        while done < len(logits):
-            part = slice(done, min(len(logits), done + self.chunk_size))
-            found = self._run_chunk(lambda p: self.problem.loudness_matched_offsets(self.problem.masks(logits[p])),
-                                    part)
-            if found is None:
-                continue
-            out[part] = found.double().cpu().numpy()
-            done = part.stop
-        return out
 
     def _adam(self) -> torch.optim.Adam:
         return torch.optim.Adam([{"params": [self.logits]}, {"params": [self.level_params], "eps": LEVEL_ADAM_EPS}],
@@ -348,9 +325,7 @@ class StchOptimiser(SteppableOptimiser):
             return self.archive.logits[o]
 
         def level_of(o: int) -> float:
-            if o < 0:
-                return float(self.crossfade_offsets[0 if o == -1 else -1])
-            return float(self.archive.levels[o])
+            return self.problem.matched_level_db if o < 0 else float(self.archive.levels[o])
 
         with torch.no_grad():
             # average the two masks (not their logits: an anchor's +-30 would saturate the sigmoid) and step back

@@ -55,12 +55,24 @@ def picture_level_db(entry: dict[str, Any]) -> float | np.ndarray:
     """A point's picture level (dB of white relative to the music's loudest cell of the placement): a number, or
     (moss-run/3) a curve, the levels at ``linspace(t0_s, t1_s, n)`` as an array; a moss-run/1 point has none
     recorded and was made at 0 dB (white at that cell)."""
-    value = entry.get("picture_level_db", 0.0)
+    return _curve(entry, "picture_level_db")
+
+
+def makeup_db(entry: dict[str, Any]) -> float | np.ndarray:
+    """The gain (dB, >= 0) a moss-run/3 point was brought up to the song's loudness with: a number, or a curve at the
+    level's knots (0: none, and for older folders); a rebuild applies it before the limiter."""
+    return _curve(entry, "makeup_db")
+
+
+def _curve(entry: dict[str, Any], key: str) -> float | np.ndarray:
+    value = entry.get(key, 0.0)
+    if value is None:
+        return 0.0
     if isinstance(value, list):
         if not value:
-            raise MossInputError("'picture_level_db' is an empty list", MANIFEST)
-        return np.array([_number(v, "picture_level_db") for v in value], dtype=np.float64)
-    return _number(value, "picture_level_db")
+            raise MossInputError(f"{key!r} is an empty list", MANIFEST)
+        return np.array([_number(v, key) for v in value], dtype=np.float64)
+    return _number(value, key)
 
 
 def level_record(level: float | np.ndarray) -> float | list[float]:
@@ -170,7 +182,7 @@ def manifest_for(result: Any) -> dict[str, Any]:
         points.append({"wav": f"point_{i:03d}.wav", "mask": f"point_{i:03d}.npy", "visual_loss": float(p.visual),
                        "audio_loss": float(p.audio), "alpha": float(p.alpha),
                        "loudness_lu": None if p.loudness_lu is None else round(float(p.loudness_lu), 3),
-                       "limiter_db": round(float(p.limiter_db), 3),
+                       "limiter_db": round(float(p.limiter_db), 3), "makeup_db": level_record(p.makeup_db),
                        "mos": None if p.mos is None else round(float(p.mos), 4),
                        "picture_level_db": level_record(p.level_db), "kind": p.kind,
                        "phase_iterations": int(p.phase_iterations)})
@@ -366,10 +378,11 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
         numbers += [(entry, key, f"point {i}") for key in ("visual_loss", "audio_loss", "alpha")]
         numbers += [(entry, key, f"point {i}") for key in ("gain_db", "limiter_db", "loudness_lu", "mos")
                     if entry.get(key) is not None]
-        level = entry.get("picture_level_db")
-        numbers += ([(dict(enumerate(level)), k, f"point {i}: picture_level_db") for k in range(len(level))]
-                    if isinstance(level, list) and level else [(entry, "picture_level_db", f"point {i}")]
-                    if level is not None else [])
+        for key in ("picture_level_db", "makeup_db"):  # a number, or a curve: a list of numbers
+            curve = entry.get(key)
+            numbers += ([(dict(enumerate(curve)), k, f"point {i}: {key}") for k in range(len(curve))]
+                        if isinstance(curve, list) and curve else [(entry, key, f"point {i}")]
+                        if curve is not None else [])
     for record, key, where in numbers:
         _number(record.get(key), f"{where}: {key}", run_dir / MANIFEST)
     return manifest

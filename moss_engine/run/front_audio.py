@@ -12,18 +12,31 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from moss_engine.dsp.limiter import Limiter
-from moss_engine.dsp.loudness import SHORT_TERM_LIMIT_LU, SHORT_TERM_S, PointLoudness, SongLoudness
+from moss_engine.dsp.limiter import Limiter, peak_envelope
+from moss_engine.dsp.loudness import (
+    SHORT_TERM_LIMIT_LU,
+    SHORT_TERM_S,
+    PointLoudness,
+    SongLoudness,
+)
 from moss_engine.dsp.problem import LEVEL_KNOT_S, LEVEL_RANGE_DB, HidingProblem
-from moss_engine.optimise.base import Candidate
+from moss_engine.optimise.base import ANCHOR_LOGIT, Candidate
 from moss_engine.reporting import Reporter, Status, Stopped
 from moss_engine.run.listening import Scorer
 
 #: The fit aims this far inside the loudness limits (LU), measured exactly on the limited file, so that another
 #: BS.1770 meter (pyloudnorm, the contract's checker) finds it inside them too.
 FIT_MARGIN_LU = 0.15
-#: A point's level curve is adjusted and the point rendered again at most this many times.
-FIT_TRIES = 6
+#: A point's gain or level curve is adjusted at most this many times (a gain costs a measurement, a level a render).
+FIT_TRIES = 10
+#: The most a point is brought up as a whole (dB), and how near the short-term limit a window must be to keep its
+#: knots where they are while the rest of the level curve goes up (LU).
+MAKEUP_MAX_DB = 24.0
+NEAR_LIMIT_LU = 0.5
+#: A makeup change smaller than this (dB) is not worth another measurement; windows where the song is quieter than
+#: this (LUFS) ask for none (a point's faint noise in the song's silence is not a missing part of the song).
+MAKEUP_STEP_MIN_DB = 0.3
+AUDIBLE_LUFS = -60.0
 #: The most one adjustment moves the level curve (dB): loudness follows the level at most dB for dB, and a light mask
 #: far less, so a big deficit is closed in a few steps, never in one leap that overshoots.
 FIT_STEP_DB = 24.0
@@ -41,15 +54,17 @@ class RenderedPoint:
 
     Attributes:
         candidate: the candidate, its level curve as fitted and its losses measured on ``samples``.
-        samples: (channels, samples) float32, the limited audio (what is written).
+        samples: (channels, samples) float32, the audio as written (made up, limited).
         loudness: its loudness next to the song.
         limiter_db: the limiter's deepest gain change in it (dB, <= 0).
+        makeup_db: (knots,) the gain curve that brought it up to the song's loudness (dB, >= 0 at the level's knots).
     """
 
     candidate: Candidate
     samples: np.ndarray
     loudness: PointLoudness
     limiter_db: float
+    makeup_db: np.ndarray | float = 0.0
 
 
 class _PointRenderer:
@@ -75,13 +90,14 @@ class _PointRenderer:
 
 
 def _knot_caps(problem: HidingProblem, song: SongLoudness, measured: PointLoudness, level: np.ndarray,
-               caps: np.ndarray) -> np.ndarray:
-    """``caps`` lowered where a 3 s window is over the short-term limit: each knot inside such a window comes down by
-    the window's excess (loudness moves at most dB for dB with the level) plus a little."""
+               caps: np.ndarray, over_by: float) -> np.ndarray:
+    """``caps`` lowered where a 3 s window is ``over_by`` LU beyond the short-term limit (less the margin): each knot
+    inside such a window comes down by the window's excess (loudness moves at most dB for dB with the level) plus a
+    little."""
     excess = measured.short_term_excess
     if excess is None or not len(excess):
         return caps
-    over = excess - (SHORT_TERM_LIMIT_LU - FIT_MARGIN_LU)
+    over = excess - (SHORT_TERM_LIMIT_LU - FIT_MARGIN_LU) - over_by
     centres = song.window_centres_s(len(excess))
     reach = SHORT_TERM_S / 2 + LEVEL_KNOT_S / 2
     caps = caps.copy()
@@ -92,28 +108,45 @@ def _knot_caps(problem: HidingProblem, song: SongLoudness, measured: PointLoudne
 
 
 def fit_loudness(problem: HidingProblem, candidate: Candidate, song: SongLoudness, limiter: Limiter,
-                 should_stop=lambda: False) -> RenderedPoint | None:
-    """The candidate as a file at the song's loudness: its level curve fitted, rendered, limited and measured.
+                 should_stop=lambda: False, makeup: bool = True,
+                 song_peaks: np.ndarray | None = None) -> RenderedPoint | None:
+    """The candidate as a file at the song's loudness: rendered, made up, limited and measured, its level fitted.
 
-    The optimiser aims inside the limits with an estimate; here the limited audio is measured exactly
-    (``SongLoudness.measure``) and, while the point is not within ``FIT_MARGIN_LU`` of the limits, its level curve is
-    moved: up or down as a whole towards the song's integrated loudness (a secant on the measured slope), and down
-    only at the knots of a 3 s window that is over the short-term limit (``_knot_caps``). A level change alters what
-    a viewer shows only through the mask's blend, never the music outside it. Returns the attempt nearest the limits
-    if none is within them after ``FIT_TRIES`` (the caller decides); None once ``should_stop()`` says so while the
-    point is still outside (a cancelled run leaves it out rather than spend seconds on it).
+    The optimiser keeps its points under the loudness limits with an estimate; here the file is measured exactly
+    (``SongLoudness.measure``, after the limiter). A blend in dB is quieter than both its ends, so a point is often
+    quieter than the song, in some passages or all along: there it is brought up by a gain of its own, a curve over
+    time on the level's knots (``makeup_db``), 3 s window by 3 s window towards the song's own loudness there, never
+    down and never past it. Measured on a front of the horse in the race theme, bringing a point 2.5 LU under the song
+    up by a gain kept its MOS (2.90 -> 2.92) where raising its picture level by as much cost 0.22: the listener hears
+    the same point at the song's volume. Then, while the file is not within ``FIT_MARGIN_LU`` of the limits, its level
+    curve moves:
+
+    - a 3 s window too loud: down at the knots of that window only (``_knot_caps``);
+    - too loud as a whole: down as a whole (a secant on the measured slope);
+    - still too quiet (the gain at ``MAKEUP_MAX_DB``): up, at the knots whose windows have room under the short-term
+      limit.
+
+    A level change alters what a viewer shows only through the mask's blend, never the music outside it; the gain
+    alters nothing a viewer shows. Returns the exact attempt nearest the limits if none is within them after
+    ``FIT_TRIES`` adjustments (the caller decides); None once ``should_stop()`` says so while the point is outside.
+    ``makeup`` False: the level curve alone (the all-picture end's curve, ``image_end_curve``). ``song_peaks``: the
+    song's own true-peak envelope (``limiter.peak_envelope``), which the limiter leaves as it is.
     """
     render = _PointRenderer(problem, candidate)
     base = np.broadcast_to(np.asarray(candidate.level_db, dtype=np.float64), (problem.level_knots,)).copy()
     caps = np.full(problem.level_knots, np.inf)
+    gain = np.zeros(problem.level_knots)
+    times = np.arange(problem.n_samples) / problem.sample_rate
     level, offset = base, 0.0
     samples = candidate.samples if candidate.samples is not None else render(level, exact=True)
     exact, history, best, adjustments = True, [], None, 0
     while True:
-        limited, limiter_db = limiter.apply(samples, problem.sample_rate)
+        made_up = samples * problem.makeup_gain(gain, times) if gain.any() else samples
+        limited, limiter_db = limiter.apply(made_up, problem.sample_rate, song_peaks)
         measured = song.measure(limited)
-        if exact and (best is None or max(measured.over_limits_lu, measured.under_limits_lu) < best[0]):
-            best = (max(measured.over_limits_lu, measured.under_limits_lu), level, limited, measured, limiter_db)
+        miss = max(measured.over_limits_lu, measured.under_limits_lu)
+        if exact and (best is None or miss < best[0]):
+            best = (miss, level, limited, measured, limiter_db, gain.copy())
         done = measured.within(FIT_MARGIN_LU) or adjustments >= FIT_TRIES
         if done and exact:
             break
@@ -123,16 +156,52 @@ def fit_loudness(problem: HidingProblem, candidate: Candidate, song: SongLoudnes
         if should_stop():
             return None
         adjustments += 1
-        caps = _knot_caps(problem, song, measured, level, caps)
-        offset = _next_offset(history, offset, measured, float(render.mask.mean()))
+        if makeup:
+            step = _makeup_step(problem, song, measured, gain)
+            if np.max(np.abs(step), initial=0.0) > MAKEUP_STEP_MIN_DB:
+                gain = gain + step
+                continue
+        room = (SHORT_TERM_LIMIT_LU - FIT_MARGIN_LU) - measured.worst_short_term_lu
+        if room < 0:
+            caps = _knot_caps(problem, song, measured, level, caps, 0.0)
+        else:
+            if measured.under_limits_lu > -FIT_MARGIN_LU:  # going up: the knots of windows near the limit stay
+                caps = np.minimum(caps, np.where(_near_limit(problem, song, measured), level, np.inf))
+            offset = _next_offset(history, offset, measured, float(render.mask.mean()))
         level = np.clip(np.minimum(base + offset, caps), *LEVEL_RANGE_DB)
         exact = not candidate.phase_iterations
         samples = render(level, exact=exact)
-    _, level, limited, measured, limiter_db = best
+    _, level, limited, measured, limiter_db, gain = best
     visual, audio, excess = problem.score_samples(limited, render.mask)
     fitted = dataclasses.replace(candidate, visual=visual, audio=audio, level_db=level, loudness_excess=excess,
                                  samples=None)
-    return RenderedPoint(fitted, limited, measured, limiter_db)
+    return RenderedPoint(fitted, limited, measured, limiter_db, np.round(gain, 4))
+
+
+def _makeup_step(problem: HidingProblem, song: SongLoudness, measured: PointLoudness, gain: np.ndarray) -> np.ndarray:
+    """(knots,) how the makeup curve moves: at each knot, what the 3 s window centred there lacks of the song's
+    loudness (or has too much of, where the gain took it past), the curve kept within [0, ``MAKEUP_MAX_DB``]. Windows
+    where the song is all but silent ask nothing."""
+    excess = measured.short_term_excess
+    if excess is None or not len(excess):
+        return np.zeros_like(gain)
+    audible = song.short_term_lufs[: len(excess)] > AUDIBLE_LUFS
+    need = np.where(audible & np.isfinite(excess), -excess, 0.0)
+    step = np.interp(problem.knot_times_s, song.window_centres_s(len(excess)), need)  # each window's own need
+    return np.clip(gain + step, 0.0, MAKEUP_MAX_DB) - gain
+
+
+def _near_limit(problem: HidingProblem, song: SongLoudness, measured: PointLoudness) -> np.ndarray:
+    """(knots,) True at the knots inside a 3 s window within ``NEAR_LIMIT_LU`` of the short-term limit."""
+    near = np.zeros(problem.level_knots, dtype=bool)
+    excess = measured.short_term_excess
+    if excess is None or not len(excess):
+        return near
+    centres = song.window_centres_s(len(excess))
+    reach = SHORT_TERM_S / 2 + LEVEL_KNOT_S / 2
+    for w in np.flatnonzero(excess > SHORT_TERM_LIMIT_LU - FIT_MARGIN_LU - NEAR_LIMIT_LU):
+        near |= np.abs(problem.knot_times_s - centres[w]) <= reach
+    return near
 
 
 def _next_offset(history: list[tuple[float, float]], offset: float, measured: PointLoudness, mask_mean: float) -> float:
@@ -149,6 +218,18 @@ def _next_offset(history: list[tuple[float, float]], offset: float, measured: Po
         if abs(o1 - o0) > 1e-6 and math.isfinite(l1 - l0):
             slope = max(0.02, min(1.5, (l1 - l0) / (o1 - o0)))
     return offset + float(np.clip(change / slope, -FIT_STEP_DB, FIT_STEP_DB))
+
+
+def image_end_curve(problem: HidingProblem, reference: np.ndarray) -> np.ndarray:
+    """(knots,) the level curve of the all-picture mask fitted to the song's loudness by its level alone: as loud as
+    the song as a whole, lower only around a 3 s window that would be too loud (a quiet passage). The run adopts it as
+    every point's starting curve (``HidingProblem.adopt_level_curve``)."""
+    song = SongLoudness(reference, problem.sample_rate)
+    image = Candidate(np.full(problem.settings.mask_shape, ANCHOR_LOGIT, dtype=np.float32), 0.0, 0.0, "image",
+                      level_db=np.full(problem.level_knots, problem.matched_level_db))
+    fitted = fit_loudness(problem, image, song, Limiter.for_song(reference), makeup=False,
+                          song_peaks=peak_envelope(reference))
+    return np.asarray(fitted.candidate.level_db, dtype=np.float64)
 
 
 def spread_order(candidates: list[Candidate], kept: list[Candidate] = ()) -> list[Candidate]:
@@ -186,6 +267,7 @@ def render_chosen(problem: HidingProblem, chosen: list[Candidate], song: SongLou
     left out, and none is handed to be heard.
     """
     rendered: list[RenderedPoint] = []
+    song_peaks = peak_envelope(reference)  # the song's own peaks are left as they are
     queue, cancelled_at = list(chosen), None
     while queue:
         if cancelled_at is None and reporter.should_stop():
@@ -202,10 +284,10 @@ def render_chosen(problem: HidingProblem, chosen: list[Candidate], song: SongLou
             rendered.append(RenderedPoint(candidate, reference.copy(), song.measure(reference), 0.0))
             continue
         try:
-            point = fit_loudness(problem, candidate, song, limiter, reporter.should_stop)
+            point = fit_loudness(problem, candidate, song, limiter, reporter.should_stop, song_peaks=song_peaks)
         except Stopped:
             point = None
-        if point is None or not point.loudness.within():
+        if point is None or not point.loudness.within():  # a mask the song's loudness cannot be kept with
             continue
         rendered.append(point)
         if not reporter.should_stop():

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from moss_engine.dsp.limiter import Limiter
+from moss_engine.dsp.limiter import Limiter, peak_envelope
 from moss_engine.dsp.masks import interpolated_logits
 from moss_engine.dsp.problem import HidingProblem
 from moss_engine.io import atomic as staging
@@ -16,6 +16,7 @@ from moss_engine.optimise.front import alphas
 from moss_engine.run.folder import (
     level_record,
     load_logits,
+    makeup_db,
     picture_level_db,
     point_file,
     read_manifest,
@@ -41,6 +42,7 @@ class MorphState:
     visual: float
     audio: float
     alpha: float
+    makeup_db: float | np.ndarray = 0.0
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class LoadedRun:
     levels_db: list[float | np.ndarray]
     phase_iterations: list[int]
     limiter: Limiter
+    makeups_db: list[float | np.ndarray]
 
 
 def rebuild_run(folder: Path, manifest: dict | None = None, settings: RunSettings | None = None) -> LoadedRun:
@@ -71,7 +74,8 @@ def rebuild_run(folder: Path, manifest: dict | None = None, settings: RunSetting
     levels = [picture_level_db(p) for p in manifest["points"]]
     iterations = [int(p.get("phase_iterations", 0)) for p in manifest["points"]]
     limiter = Limiter.from_record(manifest.get("limiter")) or Limiter.for_song(clip.samples)
-    return LoadedRun(folder, manifest, problem, clip.samples, logits, levels, iterations, limiter)
+    makeups = [makeup_db(p) for p in manifest["points"]]
+    return LoadedRun(folder, manifest, problem, clip.samples, logits, levels, iterations, limiter, makeups)
 
 
 def morph_path(run: LoadedRun, states_between: int = STATES_BETWEEN) -> list[MorphState]:
@@ -82,10 +86,10 @@ def morph_path(run: LoadedRun, states_between: int = STATES_BETWEEN) -> list[Mor
     more than ``MONOTONE_TOLERANCE`` of the ends' range) are left out, so the path only ever moves towards the picture.
     """
     points = run.manifest["points"]
-    raw: list[tuple[np.ndarray, float | np.ndarray, int, float, float]] = []
+    raw: list[tuple[np.ndarray, float | np.ndarray, int, float, float, float | np.ndarray]] = []
     for i, p in enumerate(points):
         raw.append((run.logits[i], run.levels_db[i], run.phase_iterations[i], float(p["visual_loss"]),
-                    float(p["audio_loss"])))
+                    float(p["audio_loss"]), run.makeups_db[i]))
         if i + 1 < len(points):
             iterations = min(run.phase_iterations[i], run.phase_iterations[i + 1])
             for k in range(1, states_between + 1):
@@ -93,7 +97,8 @@ def morph_path(run: LoadedRun, states_between: int = STATES_BETWEEN) -> list[Mor
                 logits = interpolated_logits(run.logits[i], run.logits[i + 1], t)
                 level = (1 - t) * np.asarray(run.levels_db[i]) + t * np.asarray(run.levels_db[i + 1])
                 v, a, _ = run.problem.score_point(logits, level, iterations)
-                raw.append((logits, level, iterations, v, a))
+                makeup = (1 - t) * np.asarray(run.makeups_db[i]) + t * np.asarray(run.makeups_db[i + 1])
+                raw.append((logits, level, iterations, v, a, makeup))
     v_music, v_image = raw[0][3], raw[-1][3]
     a_music, a_image = raw[0][4], raw[-1][4]
     v_tol = MONOTONE_TOLERANCE * abs(v_music - v_image)
@@ -106,7 +111,7 @@ def morph_path(run: LoadedRun, states_between: int = STATES_BETWEEN) -> list[Mor
     if kept[-1] is not raw[-1]:
         kept.append(raw[-1])
     a = alphas(np.array([s[3] for s in kept]), v_music, v_image)
-    return [MorphState(*s, float(al)) for s, al in zip(kept, a, strict=True)]
+    return [MorphState(*s[:5], float(al), s[5]) for s, al in zip(kept, a, strict=True)]
 
 
 def morph_audio(run: LoadedRun, states: list[MorphState]) -> tuple[np.ndarray, np.ndarray]:
@@ -123,15 +128,18 @@ def morph_audio(run: LoadedRun, states: list[MorphState]) -> tuple[np.ndarray, n
     lower = np.minimum(np.floor(position).astype(int), len(states) - 2) if len(states) > 1 else np.zeros(n_frames, int)
     weight = torch.as_tensor(position - lower, dtype=torch.float32)
     spec = torch.zeros_like(problem.spec)
+    frame_times = np.arange(n_frames) * problem.settings.hop_length / problem.sample_rate
     for s, state in enumerate(states):
         with torch.no_grad():
             mask = problem.point_mask(state.logits)
             state_spec = problem.point_spectrogram(mask, state.level_db, state.phase_iterations)  # (ch, freq, frames)
+            state_spec = state_spec * torch.from_numpy(problem.makeup_gain(state.makeup_db, frame_times))
         share = torch.zeros(n_frames)
         share[lower == s] += 1 - weight[lower == s]
         share[lower + 1 == s] += weight[lower + 1 == s]
         spec += state_spec * share
-    audio, _ = run.limiter.apply(problem.stft.inverse(spec, problem.n_samples).numpy(), problem.sample_rate)
+    audio, _ = run.limiter.apply(problem.stft.inverse(spec, problem.n_samples).numpy(), problem.sample_rate,
+                                 peak_envelope(run.reference))
     frame_alpha = np.interp(position, np.arange(len(states)), [s.alpha for s in states])
     return audio.astype(np.float32), frame_alpha
 
@@ -182,7 +190,7 @@ def write_morph(folder: Path, overwrite: bool = False, video: bool = True) -> li
     try:
         write_json(tmp / "morph.json", {"states": [
             {"alpha": s.alpha, "visual_loss": s.visual, "audio_loss": s.audio,
-             "picture_level_db": level_record(s.level_db),
+             "picture_level_db": level_record(s.level_db), "makeup_db": level_record(s.makeup_db),
              "phase_iterations": s.phase_iterations} for s in states]})
         write_wav(tmp / "morph.wav", audio, run.problem.sample_rate)
         if video:

@@ -25,7 +25,7 @@ from moss_engine.optimise.nsga2 import Nsga2Optimiser
 from moss_engine.optimise.stch import StchOptimiser
 from moss_engine.reporting import NullReporter, Reporter, SpanReporter, Status, Stopped, stop_checks
 from moss_engine.run.band import choose_band
-from moss_engine.run.front_audio import render_chosen
+from moss_engine.run.front_audio import image_end_curve, render_chosen
 from moss_engine.run.listening import SAME_AS_SONG_MOS, Listener, Scorer, available, distance_of_mos
 from moss_engine.run.progress_plan import finishing_split, stage_spans
 from moss_engine.settings import RunSettings
@@ -60,6 +60,8 @@ class FrontPoint:
             placement's time (``HidingProblem.level_knots`` values).
         limiter_db: the limiter's deepest gain change in it (0: none; DESIGN.md "Output level (moss-run/3)"); a
             moss-run/2 folder's whole-point ``gain_db`` reads as this.
+        makeup_db: the gain (dB, >= 0) that brought the point up to the song's loudness, a number or a curve on the
+            level's knots (``HidingProblem.makeup_gain``; 0: none).
         loudness_lu: integrated loudness change of the file against the song (BS.1770); None when unmeasured (a
             moss-run/1 folder).
         mos: how like the song the file sounds (Zimtohrli's MOS, 1-5); None when not measured.
@@ -74,6 +76,7 @@ class FrontPoint:
     phase_iterations: int = 0
     level_db: float | np.ndarray = 0.0
     limiter_db: float = 0.0
+    makeup_db: float | np.ndarray = 0.0
     loudness_lu: float | None = None
     mos: float | None = None
 
@@ -284,6 +287,7 @@ def compute_front(settings: RunSettings, reporter: Reporter | None = None,
         if band_notes:
             clip = dataclasses.replace(clip, notices=(*clip.notices, *band_notes))
         problem = HidingProblem(clip, image, settings).to(device)
+        problem.adopt_level_curve(image_end_curve(problem, clip.samples))
         prepared = time.perf_counter()
         optimising = SpanReporter(reporter, *spans["optimising"])
         if settings.algorithm == "stch" and settings.coarse_steps > 0 and settings.steps > 1:
@@ -360,8 +364,8 @@ def assemble_result(settings: RunSettings, device: torch.device, clip: AudioClip
         c = r.candidate
         points.append(FrontPoint(visual=c.visual, audio=c.audio, alpha=float(a), logits=c.logits.astype(np.float32),
                                  samples=r.samples, kind=c.kind, phase_iterations=c.phase_iterations,
-                                 level_db=c.level_db, limiter_db=r.limiter_db, loudness_lu=float(r.loudness.lu),
-                                 mos=mos[i]))
+                                 level_db=c.level_db, limiter_db=r.limiter_db, makeup_db=r.makeup_db,
+                                 loudness_lu=float(r.loudness.lu), mos=mos[i]))
     front_norm = result.anchors.normalise(np.array([p.visual for p in points]), np.array([p.audio for p in points]))
     return RunResult(
         settings=settings, device=describe(device), sample_rate=clip.sample_rate, start_s=clip.start_s,

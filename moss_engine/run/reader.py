@@ -24,6 +24,7 @@ from moss_engine.optimise.base import OptimisationResult
 from moss_engine.optimise.front import Anchors
 from moss_engine.run.folder import (
     load_logits,
+    makeup_db,
     picture_level_db,
     point_file,
     read_manifest,
@@ -57,6 +58,7 @@ def read_run(run_dir: str | Path) -> RunResult:
                              kind=str(p.get("kind", "")), phase_iterations=int(p.get("phase_iterations", 0)),
                              level_db=picture_level_db(p),
                              limiter_db=float(p.get("limiter_db", p.get("gain_db", 0.0)) or 0.0),
+                             makeup_db=makeup_db(p),
                              loudness_lu=optional(p, "loudness_lu"), mos=optional(p, "mos"))
                   for p in manifest["points"]]
         reference_path = run_dir / "reference.wav"

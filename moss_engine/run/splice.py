@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from moss_engine.errors import MossInputError
 from moss_engine.io.audio import soundfile_name
-from moss_engine.run.folder import find_input, load_logits, picture_level_db, point_file
+from moss_engine.run.folder import find_input, load_logits, makeup_db, picture_level_db, point_file
 
 if TYPE_CHECKING:
     import numpy as np
@@ -198,7 +198,8 @@ def segment_renderer(run_dir: Path, manifest: dict[str, Any], index: int, song: 
 
     The segment plus one window of the song on each side is rendered twice with the run's own STFT, with the point's
     mask at its picture level (tapered in time over ``TAPER_S`` at edges inside the song, phase-refined as the point
-    was) and with none; their difference is what the picture adds, resampled to the song's rate. Only the segment's
+    was, brought up by its ``makeup_db``) and with none; their difference is what the point changes, resampled to the
+    song's rate. Only the segment's
     part is kept (``full_song`` fades it in and out where it meets the song), so the song outside the segment stays
     sample-exact.
     """
@@ -235,6 +236,8 @@ def segment_renderer(run_dir: Path, manifest: dict[str, Any], index: int, song: 
     taper = _time_taper(problem, rate, fade_in=w0 / song_rate + problem.placement.t0_s > 0.5 / song_rate,
                         fade_out=w0 / song_rate + problem.placement.t1_s < song_s - 0.5 / song_rate)
     iterations = int(entry.get("phase_iterations", 0) or 0)
+    # the point brought up to the song's loudness as in the run (its makeup curve, on this window's times)
+    gain = problem.makeup_gain(makeup_db(entry), np.arange(problem.n_samples) / rate)
     with torch.no_grad():
         mask = problem.point_mask(logits) * torch.from_numpy(taper)[None, :]
         music = problem.render(torch.zeros_like(mask), None, 0.0)
@@ -243,7 +246,7 @@ def segment_renderer(run_dir: Path, manifest: dict[str, Any], index: int, song: 
         level = np.asarray(level_db, dtype=np.float64) + shift_db
         with torch.no_grad():
             picture = problem.stft.inverse(problem.point_spectrogram(mask, level, iterations), problem.n_samples)
-        delta = picture.cpu().numpy().astype(np.float32) - music
+        delta = picture.cpu().numpy().astype(np.float32) * gain - music
         if rate != song_rate:
             delta = soxr.resample(np.ascontiguousarray(delta.T), rate, song_rate, quality="HQ").T
             delta = np.pad(delta, ((0, 0), (0, max(0, (w1 - w0) - delta.shape[1]))))[:, : w1 - w0]

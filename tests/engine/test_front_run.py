@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from moss_engine.dsp.limiter import Limiter, true_peak_db
+from moss_engine.dsp.limiter import Limiter, peak_envelope, true_peak_db
 from moss_engine.dsp.objectives import LogMelDistance
 from moss_engine.dsp.problem import LEVEL_KNOT_S, LEVEL_RANGE_DB, HidingProblem
 from moss_engine.optimise.front import nondominated
@@ -203,17 +203,21 @@ def test_manifest_losses_are_those_of_the_written_files(orchestral_run):
 
 def test_a_points_mask_and_level_rebuild_its_wav(orchestral_run):
     """DESIGN.md "Levels", "The limiter": the mask logits plus ``picture_level_db`` (and the phase refinement the
-    manifest names) and the manifest's limiter rebuild a point's audio exactly; the same mask at another level does
-    not."""
+    manifest names), its ``makeup_db`` and the manifest's limiter rebuild a point's audio exactly; the same mask at
+    another level does not."""
     settings, inputs, _, out = orchestral_run
     problem = HidingProblem(*inputs, settings)
     manifest = json.loads((out / "manifest.json").read_text())
     limiter = Limiter.from_record(manifest["limiter"])
+    times = np.arange(problem.n_samples) / 22050
     for entry in manifest["points"][1:]:
         logits = np.load(out / entry["mask"])
         written, _ = sf.read(out / entry["wav"], dtype="float32", always_2d=True)
         level = np.asarray(entry["picture_level_db"], dtype=np.float64)
-        rebuilt, deepest = limiter.apply(problem.render_point(logits, level, entry["phase_iterations"]), 22050)
+        gain = problem.makeup_gain(np.asarray(entry["makeup_db"], dtype=np.float64), times)
+        assert np.all(gain >= 1.0)  # a point is brought up, never down
+        rendered = problem.render_point(logits, level, entry["phase_iterations"]) * gain
+        rebuilt, deepest = limiter.apply(rendered, 22050, peak_envelope(inputs[0].samples))
         assert np.max(np.abs(rebuilt - written.T)) < 1e-5, entry["wav"]
         assert deepest == pytest.approx(entry["limiter_db"], abs=1e-3)
     other = problem.render_point(logits, level - 6.0, entry["phase_iterations"])
