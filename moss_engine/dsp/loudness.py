@@ -22,6 +22,8 @@ import numpy as np
 INTEGRATED_LIMIT_LU = 1.0
 #: ... and this much louder over any ``SHORT_TERM_S`` window than the song over the same window, in LU.
 SHORT_TERM_LIMIT_LU = 3.0
+#: The most a point is brought up to the song's loudness by a gain of its own (``makeup_db``), dB.
+MAKEUP_MAX_DB = 24.0
 #: EBU R128's short-term window, seconds.
 SHORT_TERM_S = 3.0
 #: Step between the short-term windows that are checked, seconds (the R128 meter's 10 Hz would cost more and finds

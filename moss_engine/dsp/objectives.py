@@ -309,6 +309,15 @@ class LoudnessExcess(nn.Module):
         self.song_lufs = song_lufs
         song_short = self._short_term(self._frame_power(reference_power[None]))[0]
         self.register_buffer("ceiling", torch.clamp(song_short, min=ABSOLUTE_GATE_LUFS), persistent=False)
+        # the song's own gated blocks and their mean power: ``level_change`` measures a member over the same blocks
+        song_blocks = self._blocks(self._frame_power(reference_power[None]))[0]
+        loud = self._lufs(song_blocks)
+        mean_above = song_blocks[loud >= ABSOLUTE_GATE_LUFS].mean() if bool((loud >= ABSOLUTE_GATE_LUFS).any()) \
+            else song_blocks.mean()
+        kept = (loud >= ABSOLUTE_GATE_LUFS) & (loud > self._lufs(mean_above) + RELATIVE_GATE_LU)
+        kept = kept if bool(kept.any()) else torch.ones_like(kept)
+        self.register_buffer("song_kept", kept.float(), persistent=False)
+        self.song_kept_power = float((song_blocks * kept).sum() / kept.sum())
 
     def _frame_power(self, power: Tensor, mask_share: Tensor | None = None) -> Tensor:
         """(population, frames, freq) power of the mix (and (population, region frames) mean square of the mask per
@@ -323,10 +332,22 @@ class LoudnessExcess(nn.Module):
     def _lufs(self, mean_power: Tensor) -> Tensor:
         return LUFS_OFFSET + self.calibration + 10.0 * torch.log10(mean_power.clamp(min=TINY))
 
+    def _blocks(self, frame_power: Tensor) -> Tensor:
+        """(population, frames) -> (population, blocks) mean power of BS.1770's 400 ms gating blocks."""
+        kernel, stride = self.block
+        return F.avg_pool1d(frame_power[:, None], min(kernel, frame_power.shape[-1]), stride)[:, 0]
+
+    def level_change(self, power: Tensor, mask_share: Tensor | None = None) -> Tensor:
+        """(population, frames, freq) power of the mix -> (population,) how much louder than the song each member
+        is, in LU, over the blocks the song's own gates keep: the integrated change where a member's blocks pass the
+        gates as the song's do, and a smooth function of the power (no gate of its own to flip on a rounding)."""
+        blocks = self._blocks(self._frame_power(power, mask_share))
+        mean = (blocks * self.song_kept).sum(dim=-1) / self.song_kept.sum()
+        return 10.0 * torch.log10(mean.clamp(min=TINY) / max(self.song_kept_power, TINY))
+
     def _integrated(self, frame_power: Tensor) -> Tensor:
         """(population, frames) -> (population,) gated integrated loudness in LUFS."""
-        kernel, stride = self.block
-        blocks = F.avg_pool1d(frame_power[:, None], min(kernel, frame_power.shape[-1]), stride)[:, 0]
+        blocks = self._blocks(frame_power)
         with torch.no_grad():
             loud = self._lufs(blocks)
             above = loud >= ABSOLUTE_GATE_LUFS

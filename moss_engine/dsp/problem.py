@@ -13,7 +13,7 @@ from torch.utils.checkpoint import checkpoint
 
 from moss_engine.dsp.blend import blend_into_spectrum
 from moss_engine.dsp.hearing import NeurogramDistance
-from moss_engine.dsp.loudness import SHORT_TERM_LIMIT_LU, integrated_loudness
+from moss_engine.dsp.loudness import MAKEUP_MAX_DB, SHORT_TERM_LIMIT_LU, integrated_loudness
 from moss_engine.dsp.objectives import (
     LOUDNESS_MARGIN_LU,
     LogMelDistance,
@@ -409,9 +409,26 @@ class HidingProblem(nn.Module):
             full_power = self._view_power(signal)
         # sliced frame-major, so that the gradient of the slice (and all before it) stays frame-major too
         region_power = full_power[:, self.region[1], self.region[0]].transpose(1, 2)
-        shared = {(self.stft.n_fft, self.stft.hop_length): full_power}
-        return Scores(self.visual_loss(region_power), self.audio_loss(signal, shared, checkpointed),
+        # heard as it will be written: brought up to the song's loudness when it is quieter (``run.front_audio``'s
+        # makeup; a viewer levels itself, so only the audio objective hears the difference)
+        scale = self._makeup_scale(full_power, mask_share)
+        heard = signal if scale is None else signal * scale[:, None]
+        shared = {(self.stft.n_fft, self.stft.hop_length): full_power if scale is None
+                  else full_power * (scale * scale)[:, None, None]}
+        return Scores(self.visual_loss(region_power), self.audio_loss(heard, shared, checkpointed),
                       self.loudness(full_power, mask_share))
+
+    @torch.no_grad()
+    def _makeup_scale(self, full_power: Tensor, mask_share: Tensor | None) -> Tensor | None:
+        """(population,) the gain (linear, >= 1) that brings each member up to the song's loudness (the estimate's
+        ``level_change``, smooth in the power: the same on every computation path), at most ``MAKEUP_MAX_DB``; None
+        where no member needs one."""
+        if self.loudness.song_lufs is None:
+            return None
+        gain_db = (-self.loudness.level_change(full_power, mask_share)).clamp(0.0, MAKEUP_MAX_DB)
+        if not bool((gain_db > 0.05).any()):
+            return None
+        return torch.pow(10.0, gain_db / 20.0)
 
     def _objectives_of_spectrum(self, spec_mix: Tensor, mask_share: Tensor | None = None) -> Scores:
         """(population, freq, frames) complex mix spectrogram -> ``Scores`` of its synthesised audio."""

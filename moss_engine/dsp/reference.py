@@ -71,7 +71,9 @@ def plain_renderer(self, power_):
 def plain_objectives_of_signal(self, signal, mask_share=None, checkpointed=False):
     full_power = plain_power(self.stft(signal))
     region_power = full_power[(slice(None), *self.region)]
-    return Scores(self.visual_loss(region_power), self.audio_loss(signal),
+    scale = self._makeup_scale(full_power.transpose(1, 2), mask_share)
+    heard = signal if scale is None else signal * scale[:, None]
+    return Scores(self.visual_loss(region_power), self.audio_loss(heard),
                   self.loudness(full_power.transpose(1, 2), mask_share))
 
 

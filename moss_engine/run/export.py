@@ -4,8 +4,9 @@ Without ``--full`` the point's audio is written at the run's rate and channels, 
 song's level: a moss-run/3 or /2 point file already is; a moss-run/1 folder's files share one gain against clipping
 (``output_gain_db``), set by the loudest point, which a bright picture's image end could make 20 dB or more, and a
 file to keep gets that gain undone. A point is never turned down as a whole (DESIGN.md "Exports"): where a format
-cannot hold its peaks, they go through the run's limiter (``export_limiter``): an integer format (FLAC) above full
-scale, a lossy one (MP3, Ogg Vorbis, Opus) above -1 dBTP before the encoder, whose decode would clip otherwise.
+cannot hold its peaks, they go through the run's limiter (``export_limiter``): an integer format (FLAC) when a sample
+passes full scale, a lossy one (MP3, Ogg Vorbis, Opus) above -1 dBTP before the encoder, whose decode would clip
+otherwise.
 
 With ``--full`` the whole song is written at its own rate, channel count and (for WAV and FLAC) bit depth, with the
 point's picture in the run's segment (``moss_engine.run.splice``); formats as ``moss_engine.io.encode`` writes them.
@@ -100,7 +101,7 @@ def render_point(run_dir: str | Path, point: int, full: bool = False, fmt: str |
         samples, rate = read_point_audio(point_file(run_dir, entry, "wav"), manifest)
         samples = at_song_level(samples, run_gain_db(manifest))
         source_subtype = None
-        limiter = export_limiter(manifest, fmt)
+        limiter = export_limiter(manifest, samples, fmt)
         samples, limiter_db = (samples, 0.0) if limiter is None else limiter.apply(samples, rate)
         if limiter_db < 0:
             notices.append(f"its peaks limited by up to {-limiter_db:.1f} dB to {limiter.ceiling_dbtp:g} dBTP, which "
@@ -113,14 +114,19 @@ def render_point(run_dir: str | Path, point: int, full: bool = False, fmt: str |
                         limiter_db=limiter_db, notices=tuple(notices))
 
 
-def export_limiter(manifest: dict[str, Any], fmt: str) -> Limiter | None:
-    """The limiter a point exported as ``fmt`` goes through (None: the format holds it as it is): the run's own
-    (``manifest["limiter"]``; a folder written before moss-run/3, which had none, gets its settings with no ceiling
-    of its own) with its ceiling at ``format_ceiling_dbtp``."""
+def export_limiter(manifest: dict[str, Any], samples: Any, fmt: str) -> Limiter | None:
+    """The limiter a point exported as ``fmt`` goes through (None: the format holds it as it is): an integer format
+    only when a sample passes full scale, a lossy one always (its decode adds peaks of its own, and the ceiling is
+    what matters); the run's own limiter (``manifest["limiter"]``; a folder written before moss-run/3, which had none,
+    gets its settings with no ceiling of its own) with its ceiling at ``format_ceiling_dbtp``."""
     import dataclasses
     import math
 
+    import numpy as np
+
     if fmt not in INTEGER_FORMATS + LOSSY_FORMATS:
+        return None
+    if fmt in INTEGER_FORMATS and float(np.max(np.abs(samples), initial=0.0)) <= 1.0:
         return None
     run = Limiter.from_record(manifest.get("limiter")) or Limiter(ceiling_dbtp=math.inf)
     return dataclasses.replace(run, ceiling_dbtp=format_ceiling_dbtp(fmt, run.ceiling_dbtp))

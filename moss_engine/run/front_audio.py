@@ -14,6 +14,7 @@ import torch
 
 from moss_engine.dsp.limiter import Limiter, peak_envelope
 from moss_engine.dsp.loudness import (
+    MAKEUP_MAX_DB,
     SHORT_TERM_LIMIT_LU,
     SHORT_TERM_S,
     PointLoudness,
@@ -29,9 +30,8 @@ from moss_engine.run.listening import Scorer
 FIT_MARGIN_LU = 0.15
 #: A point's gain or level curve is adjusted at most this many times (a gain costs a measurement, a level a render).
 FIT_TRIES = 10
-#: The most a point is brought up as a whole (dB), and how near the short-term limit a window must be to keep its
-#: knots where they are while the rest of the level curve goes up (LU).
-MAKEUP_MAX_DB = 24.0
+#: How near the short-term limit a window must be to keep its knots where they are while the rest of the level curve
+#: goes up (LU).
 NEAR_LIMIT_LU = 0.5
 #: A makeup change smaller than this (dB) is not worth another measurement; windows where the song is quieter than
 #: this (LUFS) ask for none (a point's faint noise in the song's silence is not a missing part of the song).
@@ -114,9 +114,9 @@ def fit_loudness(problem: HidingProblem, candidate: Candidate, song: SongLoudnes
 
     The optimiser keeps its points under the loudness limits with an estimate; here the file is measured exactly
     (``SongLoudness.measure``, after the limiter). A blend in dB is quieter than both its ends, so a point is often
-    quieter than the song, in some passages or all along: there it is brought up by a gain of its own, a curve over
-    time on the level's knots (``makeup_db``), 3 s window by 3 s window towards the song's own loudness there, never
-    down and never past it. Measured on a front of the horse in the race theme, bringing a point 2.5 LU under the song
+    quieter than the song: it is brought up by a gain of its own (``makeup_db``, ``_makeup_step``), one gain all along
+    where it can be, a curve on the level's knots where a 3 s window (a quiet passage) has no room for it, never
+    down. Measured on a front of the horse in the race theme, bringing a point 2.5 LU under the song
     up by a gain kept its MOS (2.90 -> 2.92) where raising its picture level by as much cost 0.22: the listener hears
     the same point at the song's volume. Then, while the file is not within ``FIT_MARGIN_LU`` of the limits, its level
     curve moves:
@@ -179,16 +179,22 @@ def fit_loudness(problem: HidingProblem, candidate: Candidate, song: SongLoudnes
 
 
 def _makeup_step(problem: HidingProblem, song: SongLoudness, measured: PointLoudness, gain: np.ndarray) -> np.ndarray:
-    """(knots,) how the makeup curve moves: at each knot, what the 3 s window centred there lacks of the song's
-    loudness (or has too much of, where the gain took it past), the curve kept within [0, ``MAKEUP_MAX_DB``]. Windows
-    where the song is all but silent ask nothing."""
+    """(knots,) how the makeup curve moves: as one gain towards the song's integrated loudness (a quieter point up,
+    one the gain took over down), kept at each knot within what the 3 s window centred there has left under the
+    short-term limit (a window the gain took past it comes down), within [0, ``MAKEUP_MAX_DB``]. One gain all along
+    where it can be: a viewer then shows the point as it was (a gain that followed the song window by window would
+    print the song's dynamics on the picture)."""
     excess = measured.short_term_excess
+    whole = -measured.lu if measured.under_limits_lu > -FIT_MARGIN_LU or gain.any() else 0.0
     if excess is None or not len(excess):
-        return np.zeros_like(gain)
-    audible = song.short_term_lufs[: len(excess)] > AUDIBLE_LUFS
-    need = np.where(audible & np.isfinite(excess), -excess, 0.0)
-    step = np.interp(problem.knot_times_s, song.window_centres_s(len(excess)), need)  # each window's own need
-    return np.clip(gain + step, 0.0, MAKEUP_MAX_DB) - gain
+        room = np.full_like(gain, np.inf)
+    else:
+        audible = song.short_term_lufs[: len(excess)] > AUDIBLE_LUFS
+        left = np.where(audible & np.isfinite(excess), (SHORT_TERM_LIMIT_LU - FIT_MARGIN_LU) - excess, np.inf)
+        # a knot's gain reaches every window within a knot spacing of it: the least room among them
+        centres, reach = song.window_centres_s(len(excess)), SHORT_TERM_S / 2 + LEVEL_KNOT_S
+        room = np.array([np.min(left[np.abs(centres - t) <= reach], initial=1e3) for t in problem.knot_times_s])
+    return np.clip(np.minimum(gain + whole, gain + room), 0.0, MAKEUP_MAX_DB) - gain
 
 
 def _near_limit(problem: HidingProblem, song: SongLoudness, measured: PointLoudness) -> np.ndarray:
