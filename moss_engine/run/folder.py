@@ -79,8 +79,8 @@ def level_record(level: float | np.ndarray) -> float | list[float]:
     """A point's level as the manifest records it: a number when it is the same all along, else the list."""
     values = np.atleast_1d(np.asarray(level, dtype=np.float64))
     if np.ptp(values) < 1e-9:
-        return round(float(values[0]), 4)
-    return [round(float(v), 4) for v in values]
+        return round(float(values[0]), 6)
+    return [round(float(v), 6) for v in values]  # to a millionth of a dB: the point rebuilt as it was written
 
 
 def _number(value: Any, key: str, where: Path | str = MANIFEST) -> float:

@@ -128,7 +128,8 @@ def fit_loudness(problem: HidingProblem, candidate: Candidate, song: SongLoudnes
 
     A level change alters what a viewer shows only through the mask's blend, never the music outside it; the gain
     alters nothing a viewer shows. Returns the exact attempt nearest the limits if none is within them after
-    ``FIT_TRIES`` adjustments (the caller decides); None once ``should_stop()`` says so while the point is outside.
+    ``FIT_TRIES`` adjustments (the caller decides); None once ``should_stop()`` says so while the point is outside and
+    needs another render (a gain, which costs only a measurement, is still made).
     ``makeup`` False: the level curve alone (the all-picture end's curve, ``image_end_curve``). ``song_peaks``: the
     song's own true-peak envelope (``limiter.peak_envelope``), which the limiter leaves as it is.
     """
@@ -153,14 +154,14 @@ def fit_loudness(problem: HidingProblem, candidate: Candidate, song: SongLoudnes
         if done:  # within on the fitting render: the final render, its rotation found at this level, decides
             samples, exact = render(level, exact=True), True
             continue
-        if should_stop():
-            return None
         adjustments += 1
-        if makeup:
+        if makeup:  # a gain costs a measurement, not a render: done even after a cancel
             step = _makeup_step(problem, song, measured, gain)
             if np.max(np.abs(step), initial=0.0) > MAKEUP_STEP_MIN_DB:
                 gain = gain + step
                 continue
+        if should_stop():
+            return None
         room = (SHORT_TERM_LIMIT_LU - FIT_MARGIN_LU) - measured.worst_short_term_lu
         if room < 0:
             caps = _knot_caps(problem, song, measured, level, caps, 0.0)

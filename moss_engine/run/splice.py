@@ -82,14 +82,10 @@ def full_song(run_dir: Path, manifest: dict[str, Any], index: int, fmt: str, not
     song_lufs = _loudness(samples[:, s0:s1], rate)
 
     def written(delta: np.ndarray) -> tuple[np.ndarray, float, float]:
-        """The segment as it will be written with ``delta`` in it: faded at its edges, limited; its loudness change
-        and the limiter's deepest gain change."""
-        segment = samples[:, s0:s1] + _faded(samples, delta, (s0, s1), rate, edges)
-        reduction = limiter.reduction_db(segment, rate, own)
-        if reduction.any():
-            _fade_ends(reduction[None], max(1, min(round(TAPER_S * rate), (s1 - s0) // 2)), *edges)
-            segment = segment * (10 ** (-reduction / 20)).astype(np.float32)
-        return segment, _loudness(segment, rate) - song_lufs, -float(reduction.max()) if reduction.any() else 0.0
+        """The segment as it will be written with ``delta`` in it: faded in and limited (``_faded_in``); its
+        loudness change and the limiter's deepest gain change."""
+        segment, limiter_db = _faded_in(samples, delta, (s0, s1), rate, edges, limiter, own)
+        return segment, _loudness(segment, rate) - song_lufs, limiter_db
 
     offset, history = 0.0, []
     segment, lu, limiter_db = written(render(offset))
@@ -123,34 +119,40 @@ def _loudness(samples: np.ndarray, rate: int) -> float:
         return float("-inf")
 
 
-def _faded(song: np.ndarray, delta: np.ndarray, span: tuple[int, int], rate: int, edges: tuple[bool, bool]
-           ) -> np.ndarray:
-    """``delta`` faded in and out at the segment's ``edges`` inside the song, over the shortest of ``EDGE_FADES_S``
-    whose 400 ms loudness step at each edge is within ``EDGE_STEP_LU`` of the song's own step there (the longest
-    when none is): no jump in level where the picture meets the song."""
+def _faded_in(song: np.ndarray, delta: np.ndarray, span: tuple[int, int], rate: int, edges: tuple[bool, bool],
+              limiter: Any, own: np.ndarray) -> tuple[np.ndarray, float]:
+    """The segment ``span`` of ``song`` with ``delta`` added and its peaks limited, and the limiter's deepest gain
+    change: what the picture changes (``delta``, and the limiter's gain reduction with it) fades in and out at the
+    segment's ``edges`` inside the song over the shortest of ``EDGE_FADES_S`` whose 400 ms loudness step at each edge
+    is within ``EDGE_STEP_LU`` of the song's own step there (the longest when none is): no jump in level where the
+    picture meets the song. ``own``: the song's own peak envelope there, which the limiter leaves as it is."""
     import numpy as np
 
     s0, s1 = span
     block = round(0.4 * rate)
     fades = [round(f * rate) for f in EDGE_FADES_S if round(f * rate) <= (s1 - s0) // 4] or [max(1, (s1 - s0) // 4)]
-    faded = delta
     for fade in fades:
         faded = delta.copy()
         _fade_ends(faded, max(1, fade), *edges)
+        segment = song[:, s0:s1] + faded
+        reduction = limiter.reduction_db(segment, rate, own)
+        if reduction.any():
+            _fade_ends(reduction[None], max(1, fade), *edges)
+            segment = segment * (10 ** (-reduction / 20)).astype(np.float32)
         steps_ok = True
         for edge, inside in ((s0, edges[0]), (s1, edges[1])):
             if not inside or edge - block < 0 or edge + block > song.shape[1] or s1 - s0 < block:
                 continue
             mine = song[:, edge - block:edge + block].copy()
             lo, hi = max(edge - block, s0), min(edge + block, s1)
-            mine[:, lo - (edge - block):hi - (edge - block)] += faded[:, lo - s0:hi - s0]
+            mine[:, lo - (edge - block):hi - (edge - block)] = segment[:, lo - s0:hi - s0]
             step = _loudness(mine[:, block:], rate) - _loudness(mine[:, :block], rate)
-            own = _loudness(song[:, edge:edge + block], rate) - _loudness(song[:, edge - block:edge], rate)
-            if np.isfinite(step) and np.isfinite(own) and abs(step - own) > EDGE_STEP_LU:
+            theirs = _loudness(song[:, edge:edge + block], rate) - _loudness(song[:, edge - block:edge], rate)
+            if np.isfinite(step) and np.isfinite(theirs) and abs(step - theirs) > EDGE_STEP_LU:
                 steps_ok = False
         if steps_ok:
-            return faded
-    return faded
+            break
+    return segment, -float(reduction.max()) if reduction.any() else 0.0
 
 
 def segment_limiter(manifest: dict[str, Any], song_segment: np.ndarray, fmt: str, subtype: str | None) -> Any:

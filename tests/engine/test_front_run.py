@@ -11,6 +11,7 @@ import soundfile as sf
 import torch
 
 from moss_engine.dsp.limiter import Limiter, peak_envelope, true_peak_db
+from moss_engine.dsp.loudness import MAKEUP_MAX_DB
 from moss_engine.dsp.objectives import LogMelDistance
 from moss_engine.dsp.problem import LEVEL_KNOT_S, LEVEL_RANGE_DB, HidingProblem
 from moss_engine.optimise.front import nondominated
@@ -77,7 +78,8 @@ def test_run_folder_keeps_the_contract(data_dir, orchestral_run):
     for p in points:  # a number where the level is the same all along, else its value at every knot
         levels = np.atleast_1d(p["picture_level_db"])
         assert len(levels) in (1, knots) and np.all((LEVEL_RANGE_DB[0] <= levels) & (levels <= LEVEL_RANGE_DB[1]))
-    assert any(isinstance(p["picture_level_db"], list) for p in points)  # the level follows the song
+        gain = np.atleast_1d(p["makeup_db"])  # brought up to the song's loudness, never down
+        assert len(gain) in (1, knots) and np.all((gain >= 0.0) & (gain <= MAKEUP_MAX_DB))
     from PIL import Image
 
     with Image.open(out / "front.png") as plot:
