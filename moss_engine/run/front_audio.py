@@ -89,20 +89,24 @@ class _PointRenderer:
         return problem.stft.inverse(spec, problem.n_samples).cpu().numpy().astype(np.float32)
 
 
+def _knots_of(problem: HidingProblem, song: SongLoudness, measured: PointLoudness, windows: np.ndarray) -> list:
+    """For each 3 s window (index) in ``windows``: the (knots,) mask of the level knots inside it."""
+    centres = song.window_centres_s(len(measured.short_term_excess))
+    reach = SHORT_TERM_S / 2 + LEVEL_KNOT_S / 2
+    return [np.abs(problem.knot_times_s - centres[w]) <= reach for w in windows]
+
+
 def _knot_caps(problem: HidingProblem, song: SongLoudness, measured: PointLoudness, level: np.ndarray,
-               caps: np.ndarray, over_by: float) -> np.ndarray:
-    """``caps`` lowered where a 3 s window is ``over_by`` LU beyond the short-term limit (less the margin): each knot
-    inside such a window comes down by the window's excess (loudness moves at most dB for dB with the level) plus a
-    little."""
+               caps: np.ndarray) -> np.ndarray:
+    """``caps`` lowered where a 3 s window is beyond the short-term limit (less the margin): each knot inside such a
+    window comes down by the window's excess (loudness moves at most dB for dB with the level) plus a little."""
     excess = measured.short_term_excess
     if excess is None or not len(excess):
         return caps
-    over = excess - (SHORT_TERM_LIMIT_LU - FIT_MARGIN_LU) - over_by
-    centres = song.window_centres_s(len(excess))
-    reach = SHORT_TERM_S / 2 + LEVEL_KNOT_S / 2
+    over = excess - (SHORT_TERM_LIMIT_LU - FIT_MARGIN_LU)
+    windows = np.flatnonzero(over > 0)
     caps = caps.copy()
-    for w in np.flatnonzero(over > 0):
-        near = np.abs(problem.knot_times_s - centres[w]) <= reach
+    for w, near in zip(windows, _knots_of(problem, song, measured, windows), strict=True):
         caps[near] = np.minimum(caps[near], level[near] - over[w] - 0.25)
     return caps
 
@@ -164,7 +168,7 @@ def fit_loudness(problem: HidingProblem, candidate: Candidate, song: SongLoudnes
             return None
         room = (SHORT_TERM_LIMIT_LU - FIT_MARGIN_LU) - measured.worst_short_term_lu
         if room < 0:
-            caps = _knot_caps(problem, song, measured, level, caps, 0.0)
+            caps = _knot_caps(problem, song, measured, level, caps)
         else:
             if measured.under_limits_lu > -FIT_MARGIN_LU:  # going up: the knots of windows near the limit stay
                 caps = np.minimum(caps, np.where(_near_limit(problem, song, measured), level, np.inf))
@@ -204,10 +208,9 @@ def _near_limit(problem: HidingProblem, song: SongLoudness, measured: PointLoudn
     excess = measured.short_term_excess
     if excess is None or not len(excess):
         return near
-    centres = song.window_centres_s(len(excess))
-    reach = SHORT_TERM_S / 2 + LEVEL_KNOT_S / 2
-    for w in np.flatnonzero(excess > SHORT_TERM_LIMIT_LU - FIT_MARGIN_LU - NEAR_LIMIT_LU):
-        near |= np.abs(problem.knot_times_s - centres[w]) <= reach
+    windows = np.flatnonzero(excess > SHORT_TERM_LIMIT_LU - FIT_MARGIN_LU - NEAR_LIMIT_LU)
+    for inside in _knots_of(problem, song, measured, windows):
+        near |= inside
     return near
 
 
