@@ -20,6 +20,8 @@ import numpy as np
 NOTICE_GPU_MEMORY = "gpu_memory"
 #: The memory limit is below what one mask needs: the run goes one mask at a time anyway.
 NOTICE_MEMORY_LIMIT = "memory_limit"
+#: A picture with transparent parts was placed in another band than the default (``run.band``).
+NOTICE_BAND = "band"
 
 #: ``Status.stage`` values, in the order a run goes through them.
 STAGES = ("measuring", "optimising", "between", "refining", "rendering", "listening")

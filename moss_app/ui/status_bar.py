@@ -7,6 +7,8 @@ from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
 
 from moss_engine.reporting import NOTICE_GPU_MEMORY
 
+#: The most of a notice the bar shows; the rest is in its tooltip.
+NOTICE_CHARS = 90
 NOTICE_TIPS = {NOTICE_GPU_MEMORY: "The GPU ran out of memory: the run goes on in smaller chunks (then on the CPU), "
                                   "slower but with the same result"}
 
@@ -32,9 +34,11 @@ class RunStatusBar(QStatusBar):
 
     def show_notice(self, kind: str, message: str) -> None:
         """A notice of ``kind`` (``moss_engine.reporting``'s) that stays until ``clear_notice``."""
-        self.gpu_notice.setText(message[0].upper() + message[1:])
-        if kind in NOTICE_TIPS:
-            self.gpu_notice.setToolTip(NOTICE_TIPS[kind])
+        text = message[0].upper() + message[1:]
+        # a long notice (a transparent picture's band, say) is cut on the bar and whole in its tooltip
+        self.gpu_notice.setText(text if len(text) <= NOTICE_CHARS else text[:NOTICE_CHARS - 1].rstrip() + "\u2026")
+        self.gpu_notice.setToolTip("\n".join(part for part in (text if len(text) > NOTICE_CHARS else "",
+                                                               NOTICE_TIPS.get(kind, "")) if part))
         self.gpu_notice.show()
 
     def clear_notice(self) -> None:

@@ -15,7 +15,7 @@ from moss_engine.io.audio import AudioClip
 from moss_engine.io.image import LoadedImage
 from moss_engine.optimise.base import ANCHOR_LOGIT, Candidate
 from moss_engine.optimise.stch import StchOptimiser, weight_through
-from moss_engine.reporting import Reporter
+from moss_engine.reporting import NOTICE_BAND, Reporter
 from moss_engine.run.band import choose_band
 from moss_engine.run.front_audio import image_end_curve
 from moss_engine.run.pipeline import RunResult, assemble_result, load_inputs
@@ -50,8 +50,10 @@ def compute_blend(settings: RunSettings, alpha: float, reporter: Reporter | None
     device = resolve_device(settings.device)
     clip, image = inputs if inputs is not None else load_inputs(settings)
     settings, band_notes = choose_band(settings, clip, image, reporter)
-    if band_notes:
-        clip = dataclasses.replace(clip, notices=(*clip.notices, *band_notes))
+    for note in band_notes:
+        if reporter is not None:
+            reporter.notice(NOTICE_BAND, note)
+    clip = dataclasses.replace(clip, notices=(*clip.notices, *band_notes))
     problem = HidingProblem(clip, image, settings).to(device)
     problem.adopt_level_curve(image_end_curve(problem, clip.samples))
 

@@ -80,6 +80,6 @@ def choose_band(settings: RunSettings, clip: AudioClip, image: LoadedImage,
     if f0 == f0_default:
         return settings, ()
     note = (f"{settings.image.name}: the picture has transparent parts, where the song is left as it is; below "
-            f"{f0:g} Hz the song's own loud sound there would outshine it in a viewer, so it spans {f0:g}-{f1:g} Hz "
-            f"(choose with --freq)")
+            f"{f0:g} Hz the song's own loud sound there would outshine it in a viewer, so it spans {f0:g}-{f1:.0f} Hz "
+            f"(to choose the band yourself: --freq, or draw the rectangle in the app)")
     return dataclasses.replace(settings, freq=(f0, f1)), (note,)

@@ -23,7 +23,7 @@ from moss_engine.optimise.coarse import optimise_coarse_to_fine
 from moss_engine.optimise.front import Anchors, alphas, hypervolume, hypervolume_2d, nondominated, pick_spread, thin_out
 from moss_engine.optimise.nsga2 import Nsga2Optimiser
 from moss_engine.optimise.stch import StchOptimiser
-from moss_engine.reporting import NullReporter, Reporter, SpanReporter, Status, Stopped, stop_checks
+from moss_engine.reporting import NOTICE_BAND, NullReporter, Reporter, SpanReporter, Status, Stopped, stop_checks
 from moss_engine.run.band import choose_band
 from moss_engine.run.front_audio import image_end_curve, render_chosen
 from moss_engine.run.listening import SAME_AS_SONG_MOS, Listener, Scorer, available, distance_of_mos
@@ -284,8 +284,9 @@ def compute_front(settings: RunSettings, reporter: Reporter | None = None,
         device = resolve_device(settings.device)
         clip, image = inputs if inputs is not None else load_inputs(settings)
         settings, band_notes = choose_band(settings, clip, image, SpanReporter(reporter, 0.0, 0.0))
-        if band_notes:
-            clip = dataclasses.replace(clip, notices=(*clip.notices, *band_notes))
+        for note in band_notes:
+            reporter.notice(NOTICE_BAND, note)
+        clip = dataclasses.replace(clip, notices=(*clip.notices, *band_notes))
         problem = HidingProblem(clip, image, settings).to(device)
         problem.adopt_level_curve(image_end_curve(problem, clip.samples))
         prepared = time.perf_counter()
