@@ -252,6 +252,14 @@ class PointLoudness:
         LU (at most 0 when it is not too quiet)."""
         return -INTEGRATED_LIMIT_LU - self.lu
 
+    def shifted(self, gain_db: float) -> PointLoudness:
+        """The same point turned up (or down) by one gain of ``gain_db`` everywhere: every figure moves dB for dB
+        (BS.1770's relative gate moves with the blocks; a block crossing the absolute gate at -70 LUFS is all that
+        could differ)."""
+        excess = None if self.short_term_excess is None else self.short_term_excess + gain_db
+        return PointLoudness(self.lu + gain_db, self.worst_integrated_lu + gain_db, self.worst_short_term_lu + gain_db,
+                             excess)
+
     def within(self, margin_lu: float = 0.0) -> bool:
         """True when the point keeps the song's loudness both ways with ``margin_lu`` to spare."""
         return self.over_limits_lu <= -margin_lu and self.under_limits_lu <= -margin_lu

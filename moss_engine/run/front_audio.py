@@ -145,10 +145,17 @@ def fit_loudness(problem: HidingProblem, candidate: Candidate, song: SongLoudnes
     level, offset = base, 0.0
     samples = candidate.samples if candidate.samples is not None else render(level, exact=True)
     exact, history, best, adjustments = True, [], None, 0
+    envelope = predicted = None
     while True:
-        made_up = samples * problem.makeup_gain(gain, times) if gain.any() else samples
-        limited, limiter_db = limiter.apply(made_up, problem.sample_rate, song_peaks)
-        measured = song.measure(limited)
+        if envelope is None and math.isfinite(limiter.ceiling_dbtp):  # once per render: a gain on it scales it
+            envelope = peak_envelope(samples)
+        scale = problem.makeup_gain(gain, times) if gain.any() else None
+        made_up = samples if scale is None else samples * scale
+        limited, limiter_db = limiter.apply(made_up, problem.sample_rate, song_peaks,
+                                            envelope if scale is None or envelope is None else envelope * scale)
+        # one more gain everywhere on audio the limiter leaves alone moves every figure dB for dB: no need to measure
+        measured = predicted if predicted is not None and limiter_db == 0 else song.measure(limited)
+        predicted = None
         miss = max(measured.over_limits_lu, measured.under_limits_lu)
         if exact and (best is None or miss < best[0]):
             best = (miss, level, limited, measured, limiter_db, gain.copy())
@@ -156,13 +163,15 @@ def fit_loudness(problem: HidingProblem, candidate: Candidate, song: SongLoudnes
         if done and exact:
             break
         if done:  # within on the fitting render: the final render, its rotation found at this level, decides
-            samples, exact = render(level, exact=True), True
+            samples, exact, envelope = render(level, exact=True), True, None
             continue
         adjustments += 1
         if makeup:  # a gain costs a measurement, not a render: done even after a cancel
             step = _makeup_step(problem, song, measured, gain)
             if np.max(np.abs(step), initial=0.0) > MAKEUP_STEP_MIN_DB:
-                gain = gain + step
+                if limiter_db == 0 and np.ptp(gain) == 0 and np.ptp(step) == 0:
+                    predicted = measured.shifted(float(step[0]))
+                gain = np.round(gain + step, 6)  # as the manifest records it: the file is what a rebuild makes
                 continue
         if should_stop():
             return None
@@ -173,14 +182,17 @@ def fit_loudness(problem: HidingProblem, candidate: Candidate, song: SongLoudnes
             if measured.under_limits_lu > -FIT_MARGIN_LU:  # going up: the knots of windows near the limit stay
                 caps = np.minimum(caps, np.where(_near_limit(problem, song, measured), level, np.inf))
             offset = _next_offset(history, offset, measured, float(render.mask.mean()))
-        level = np.clip(np.minimum(base + offset, caps), *LEVEL_RANGE_DB)
+        level = np.round(np.clip(np.minimum(base + offset, caps), *LEVEL_RANGE_DB), 6)
         exact = not candidate.phase_iterations
-        samples = render(level, exact=exact)
+        samples, envelope = render(level, exact=exact), None
     _, level, limited, measured, limiter_db, gain = best
-    visual, audio, excess = problem.score_samples(limited, render.mask)
+    if gain.any() or limiter_db < 0 or not np.array_equal(level, base):  # the file is not what was scored
+        visual, audio, excess = problem.score_samples(limited, render.mask)
+    else:
+        visual, audio, excess = candidate.visual, candidate.audio, candidate.loudness_excess
     fitted = dataclasses.replace(candidate, visual=visual, audio=audio, level_db=level, loudness_excess=excess,
                                  samples=None)
-    return RenderedPoint(fitted, limited, measured, limiter_db, np.round(gain, 4))
+    return RenderedPoint(fitted, limited, measured, limiter_db, gain)
 
 
 def _makeup_step(problem: HidingProblem, song: SongLoudness, measured: PointLoudness, gain: np.ndarray) -> np.ndarray:
@@ -237,8 +249,8 @@ def image_end_curve(problem: HidingProblem, reference: np.ndarray) -> np.ndarray
     song = SongLoudness(reference, problem.sample_rate)
     image = Candidate(np.full(problem.settings.mask_shape, ANCHOR_LOGIT, dtype=np.float32), 0.0, 0.0, "image",
                       level_db=np.full(problem.level_knots, problem.matched_level_db))
-    fitted = fit_loudness(problem, image, song, Limiter.for_song(reference), makeup=False,
-                          song_peaks=peak_envelope(reference))
+    # its loudness, not its peaks: the points' own limiter comes later
+    fitted = fit_loudness(problem, image, song, Limiter(ceiling_dbtp=math.inf), makeup=False)
     return np.asarray(fitted.candidate.level_db, dtype=np.float64)
 
 

@@ -7,7 +7,6 @@ import dataclasses
 
 import numpy as np
 import pytest
-import torch
 
 from moss_engine.dsp.limiter import Limiter, peak_envelope, true_peak_db
 from moss_engine.dsp.loudness import SongLoudness, integrated_loudness, short_term_loudness
@@ -122,6 +121,4 @@ def test_the_music_end_and_a_point_within_the_limits_are_left_as_they_are(rock, 
                          song_peaks=peak_envelope(reference))
     assert not np.any(point.makeup_db) and point.limiter_db == 0.0
     np.testing.assert_array_equal(point.samples, audio)
-    with torch.no_grad():
-        scored = problem.score_samples(audio, problem.point_mask(light.logits))
-    assert point.candidate.visual == pytest.approx(scored[0])
+    assert point.candidate.visual == light.visual  # the file is the candidate's own render: its losses stand
