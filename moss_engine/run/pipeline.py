@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -331,9 +333,11 @@ def assemble_result(settings: RunSettings, device: torch.device, clip: AudioClip
     listener = Listener(reference, clip.sample_rate, (problem.placement.t0_s, problem.placement.t1_s))
     rendering = finishing_split(listener.available)
     # the worker processes that listen start now, and hear each point while the next one renders
-    with Scorer(listener, listen_workers if len(chosen) > 2 and not reporter.should_stop() else 1) as scorer:
-        rendered = render_chosen(problem, chosen, song, reference, limiter, scorer,
-                                 SpanReporter(reporter, 0.0, rendering))
+    workers = listen_workers if len(chosen) > 2 and not reporter.should_stop() else 1
+    with Scorer(listener, workers) as scorer:
+        with _threads(1 if workers > 1 and problem.device.type == "cpu" else torch.get_num_threads()):
+            rendered = render_chosen(problem, chosen, song, reference, limiter, scorer,
+                                     SpanReporter(reporter, 0.0, rendering))
         if listener.available and not reporter.should_stop():  # said at once: the first point may be seconds away
             reporter.progress(rendering, "listening to the points (Zimtohrli)",
                               Status("listening", 0, max(1, len(rendered) - 1), "point"))
@@ -377,6 +381,19 @@ def assemble_result(settings: RunSettings, device: torch.device, clip: AudioClip
         optimisation=dataclasses.replace(result, cancelled=cancelled),
         notices=(*clip.notices, *placement_notices(settings, problem.placement)),
         timings={**timings, "render_s": time.perf_counter() - started}, limiter=limiter)
+
+
+@contextmanager
+def _threads(count: int) -> Iterator[None]:
+    """torch's CPU threads set to ``count`` for a block: while the listening processes keep the cores busy, one
+    thread renders the points faster than several that wait on each other (measured on two cores: a point's scoring
+    23 ms alone, 180-250 ms with two threads beside two listening processes)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def placement_notices(settings: RunSettings, placement: Placement) -> tuple[str, ...]:
