@@ -192,6 +192,10 @@ class Scorer:
             process.terminate()
         for process in ended:
             process.join(timeout=1.0)
+        for process in ended:  # one that did not end on SIGTERM within the second (a loaded machine) ends by SIGKILL
+            if process.is_alive():
+                process.kill()
+                process.join(timeout=1.0)
 
     def submit(self, point: np.ndarray) -> None:
         """Queue a (channels, samples) point; its MOS comes back from ``results`` in the order submitted."""
