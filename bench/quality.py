@@ -118,16 +118,17 @@ def loud_master(path: Path = LOUD_MASTER) -> Path:
     return path
 
 
-def load_tool(name: str):
-    """``../shared/tools/NAME.py`` as a module (score_run's functions are the reference definitions)."""
-    spec = importlib.util.spec_from_file_location(name, TOOLS / f"{name}.py")
+def load_tool(name: str, folder: Path | None = None):
+    """``../shared/tools/NAME.py`` (or ``folder``'s) as a module (score_run's functions are the reference
+    definitions)."""
+    spec = importlib.util.spec_from_file_location(name, (folder or TOOLS) / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-def load_score_run():
-    return load_tool("score_run")
+def load_score_run(folder: Path | None = None):
+    return load_tool("score_run", folder)
 
 
 def score(score_run, run_dir: Path, image: Path, audio: Path) -> dict:

@@ -16,8 +16,16 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
-    """The real recordings and images of ../shared/data (see its NOTICE.md)."""
-    return Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    """The real recordings and images the tests read: ``tests/data``, byte-identical copies of the team's shared test
+    data, with their licences in ``tests/data/NOTICE.md`` (a clone needs nothing beside it)."""
+    return Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="session")
+def tools_dir() -> Path:
+    """The run-folder contract's checker and the reference scorer (``tests/tools``: copies of the team's
+    ``shared/tools``, kept identical by ``.ci/run``)."""
+    return Path(__file__).resolve().parent / "tools"
 
 
 def as_moss_run_1(run_dir: Path, out: Path, output_gain_db: float, louder_image_end_db: float = 0.0) -> Path:

@@ -11,7 +11,7 @@ import soundfile as sf
 from moss_engine.errors import MossInputError
 from moss_engine.io.audio import AudioClip, load_audio, probe_audio, sha256_file, write_wav
 
-# (file, sample rate, channels, decoded duration in seconds) from ../shared/data/NOTICE.md
+# (file, sample rate, channels, decoded duration in seconds) from tests/data/NOTICE.md
 REAL_AUDIO = [
     ("music_orchestral_wesnoth_transience.ogg", 44100, 2, 48.000),
     ("music_rock_sectoid_metal_madness_30s.ogg", 44100, 2, 30.000),

@@ -43,14 +43,14 @@ def test_blend_rejects_alpha_outside_unit_interval(data_dir):
         compute_blend(settings, 1.5)
 
 
-def test_blend_command_writes_a_valid_run_folder(data_dir, tmp_path):
+def test_blend_command_writes_a_valid_run_folder(tools_dir, data_dir, tmp_path):
     out = tmp_path / "blend"
     cmd = [sys.executable, "-m", "moss_engine.cli", "blend", "--image", str(data_dir / PAIRS[0][0]), "--audio",
            str(data_dir / PAIRS[0][1]), "--alpha", "0.4", "--out", str(out), "--duration", "3", "--steps", "10",
            "--quiet"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    tool = data_dir.parent / "tools" / "check_run.py"
+    tool = tools_dir / "check_run.py"
     check = subprocess.run([sys.executable, str(tool), str(out)], capture_output=True, text=True, timeout=120)
     assert check.returncode == 0, check.stdout
     manifest = json.loads((out / "manifest.json").read_text())

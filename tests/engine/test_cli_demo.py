@@ -27,7 +27,7 @@ def test_bundled_sample_exists_with_its_notice():
 
 
 @pytest.mark.slow
-def test_demo_twice_makes_two_run_folders(tmp_path, data_dir):
+def test_demo_twice_makes_two_run_folders(tools_dir, tmp_path, data_dir):
     args = [sys.executable, "-m", "moss_engine.cli", "demo", "--duration", "3", "--steps", "2", "--points", "3",
             "--device", "cpu"]
     for _ in range(2):
@@ -42,7 +42,7 @@ def test_demo_twice_makes_two_run_folders(tmp_path, data_dir):
         assert "Zimtohrli" in proc.stdout
     runs = sorted((tmp_path / "moss-output").iterdir())
     assert len(runs) == 2 and runs[0].name != runs[1].name
-    tool = data_dir.parent / "tools" / "check_run.py"
+    tool = tools_dir / "check_run.py"
     for run in runs:
         check = subprocess.run([sys.executable, str(tool), str(run)], capture_output=True, text=True, timeout=120)
         assert check.returncode == 0, check.stdout

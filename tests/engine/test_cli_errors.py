@@ -226,7 +226,7 @@ TINY_RUN = ["--duration", "2", "--steps", "2", "--points", "3", "--quality", "pr
 
 
 def check_run(run_dir: Path, data_dir: Path) -> None:
-    tool = data_dir.parent / "tools" / "check_run.py"
+    tool = Path(__file__).resolve().parents[1] / "tools" / "check_run.py"  # the contract's checker (tests/tools)
     proc = subprocess.run([sys.executable, str(tool), str(run_dir)], capture_output=True, text=True,
                           timeout=TIMEOUT_S)
     assert proc.returncode == 0, proc.stdout + proc.stderr

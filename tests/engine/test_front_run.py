@@ -4,6 +4,7 @@ import dataclasses
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,8 +25,8 @@ pytestmark = pytest.mark.slow
 
 
 def check_run(data_dir, run):
-    """The contract checker from shared/tools, as an outside tool would call it."""
-    tool = data_dir.parent / "tools" / "check_run.py"
+    """The contract checker (tests/tools: the team's shared/tools copy), as an outside tool would call it."""
+    tool = Path(__file__).resolve().parents[1] / "tools" / "check_run.py"
     proc = subprocess.run([sys.executable, str(tool), str(run)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 

@@ -1,6 +1,6 @@
 """Where it matters, the optimiser's ear agrees with Zimtohrli: over every pair of a MOSS point and a crossfade point
 (the seed's and the loudness-matched one) that a viewer sees alike (SSIM within 0.05), the neurogram distance orders
-them as Zimtohrli does, as ``../shared/tools/score_run.py`` defines it (``order_agreement``), on a real run."""
+them as Zimtohrli does, as the reference scorer ``score_run.py`` defines it (tests/tools, a copy of the team's shared/tools) (``order_agreement``), on a real run."""
 
 import importlib.util
 from pathlib import Path
@@ -25,9 +25,9 @@ def load(name: str, path: Path):
 
 
 @pytest.mark.slow
-def test_the_objective_orders_a_real_front_and_the_crossfades_as_zimtohrli_does(data_dir, tmp_path):
+def test_the_objective_orders_a_real_front_and_the_crossfades_as_zimtohrli_does(data_dir, tools_dir, tmp_path):
     quality = load("quality_bench", ROOT / "bench" / "quality.py")
-    score_run = quality.load_score_run()
+    score_run = quality.load_score_run(tools_dir)
     image, audio = data_dir / "img_text_skimage_page.png", data_dir / "music_orchestral_wesnoth_transience.ogg"
     settings = make_settings(image, audio, device_type="cpu", device="cpu", duration_s=8.0, steps=40,
                              coarse_steps=20)

@@ -10,7 +10,7 @@ from PIL import Image
 from moss_engine.errors import MossInputError
 from moss_engine.io.image import LoadedImage, fit_image, load_image
 
-# (file, (width, height), Pillow mode, has real transparency) from ../shared/data/NOTICE.md
+# (file, (width, height), Pillow mode, has real transparency) from tests/data/NOTICE.md
 REAL_IMAGES = [
     ("img_portrait_skimage_astronaut.png", (512, 512), "RGB", False),
     ("img_landscape_kde_eveningglow.jpg", (2560, 1600), "RGB", False),

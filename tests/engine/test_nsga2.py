@@ -146,7 +146,7 @@ def test_bad_coarse_shape_is_a_value_error(small):
         Nsga2Optimiser(problem, settings, coarse_shape=(0, 16))
 
 
-def test_result_makes_a_run_folder_that_keeps_the_contract(data_dir, small, finished, tmp_path):
+def test_result_makes_a_run_folder_that_keeps_the_contract(tools_dir, data_dir, small, finished, tmp_path):
     """What ``compute_front`` does after optimising, on NSGA-II's result: the run folder is the same contract."""
     settings, problem = small
     _, result, _ = finished
@@ -155,7 +155,7 @@ def test_result_makes_a_run_folder_that_keeps_the_contract(data_dir, small, fini
     chosen, _ = select_front(candidates, settings.points)
     run = assemble_result(settings, problem.device, clip, problem, result, [candidates[i] for i in chosen], {})
     out = write_run_folder(run, tmp_path / "nsga2", plot=plot_front)
-    tool = data_dir.parent / "tools" / "check_run.py"
+    tool = tools_dir / "check_run.py"
     proc = subprocess.run([sys.executable, str(tool), str(out)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     manifest = json.loads((out / "manifest.json").read_text())
@@ -164,7 +164,7 @@ def test_result_makes_a_run_folder_that_keeps_the_contract(data_dir, small, fini
 
 
 @pytest.mark.slow
-def test_nsga2_end_to_end_through_the_command_line(data_dir, tmp_path):
+def test_nsga2_end_to_end_through_the_command_line(tools_dir, data_dir, tmp_path):
     import json
     import subprocess
     import sys
@@ -175,7 +175,7 @@ def test_nsga2_end_to_end_through_the_command_line(data_dir, tmp_path):
            "--duration", "3", "--steps", "3", "--points", "6", "--device", "cpu", "--quiet"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    check = subprocess.run([sys.executable, str(data_dir.parent / "tools" / "check_run.py"), str(out)],
+    check = subprocess.run([sys.executable, str(tools_dir / "check_run.py"), str(out)],
                            capture_output=True, text=True, timeout=120)
     assert check.returncode == 0, check.stdout
     manifest = json.loads((out / "manifest.json").read_text())
