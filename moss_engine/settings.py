@@ -104,7 +104,7 @@ OPTIONS: dict[str, Option] = {
     "duration_s": Option("--duration", "how much of the song is used, or 'all' (longer = slower; default 30 s)",
                          "seconds_or_all", 0.5, None, unit="s"),
     "time": Option("--time", "where the picture sits, seconds into the segment (T0:T1)", "span"),
-    "freq": Option("--freq", "the picture's band, Hz (F0:F1; default 0:15000, see README)", "span"),
+    "freq": Option("--freq", "the picture's band, Hz (F0:F1; default 0:15000, see docs/how-it-works.md)", "span"),
     "freq_scale": Option("--freq-scale", "the viewer's frequency axis the picture is drawn for", "choice",
                          choices=FREQ_SCALES),
     "db_range": Option("--db-range", "the viewer's dynamic range: black is this far below the loudest cell", "float",
