@@ -1,5 +1,10 @@
-"""Save a screenshot of the window after a short preview run on the bundled sample: ``python -m moss_app.screenshot
-OUT.png`` (runs offscreen unless a display platform is already chosen)."""
+"""Screenshots of the window on the bundled sample (runs offscreen unless a display platform is already chosen).
+
+``python -m moss_app.screenshot OUT.png``: the window after a short preview run.
+``python -m moss_app.screenshot --stages docs/screenshots``: the window before, during and after a run, at 1280x800
+in a light palette and at 1920x1080 in a dark one (``{before,during,after}-{light-1280x800,dark-1920x1080}.png``), as
+the README shows them.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,8 @@ from pathlib import Path
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("out", type=Path)
+    parser.add_argument("out", type=Path, help="the PNG (with --stages: the folder)")
+    parser.add_argument("--stages", action="store_true", help="before, during and after, light and dark")
     parser.add_argument("--start", type=float, default=4.0, help="where the segment starts (s, default 4)")
     parser.add_argument("--duration", type=float, default=8.0, help="seconds of the song (default 8)")
     parser.add_argument("--steps", type=int, default=60, help="optimiser steps (default 60)")
@@ -30,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     from .settings_store import SettingsStore
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    if args.stages:
+        return _stages(app, args)
     with tempfile.TemporaryDirectory() as tmp:
         store = SettingsStore(QSettings(str(Path(tmp) / "moss.ini"), QSettings.Format.IniFormat))
 
@@ -59,6 +67,63 @@ def main(argv: list[str] | None = None) -> int:
         window.close()
     print(args.out if ok else f"could not save {args.out}")
     return 0 if ok else 1
+
+
+#: The looks the README shows: (name, palette, window size).
+LOOKS = (("light-1280x800", "light", (1280, 800)), ("dark-1920x1080", "dark", (1920, 1080)))
+
+
+def _stages(app, args) -> int:
+    """The window before a run (the sample loaded), during it (the optimiser halfway) and after it, in each look."""
+    from PySide6.QtCore import QEventLoop, QSettings, QTimer
+
+    from moss_engine.resources import sample_paths
+
+    from .main_window import MainWindow
+    from .settings_store import SettingsStore
+    from .view_screenshots import _dark_palette
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    light = app.palette()
+    picture, music = sample_paths()
+    for look, palette, size in LOOKS:
+        app.setPalette(light if palette == "light" else _dark_palette())
+        with tempfile.TemporaryDirectory() as tmp:
+            store = SettingsStore(QSettings(str(Path(tmp) / "moss.ini"), QSettings.Format.IniFormat))
+            store.preset = "preview"
+            store.advanced_overrides = {"start_s": args.start, "duration_s": args.duration, "steps": args.steps,
+                                        "points": args.points, "device": args.device}
+            window = MainWindow(store, picture=picture, music=music)
+            window.resize(*size)
+            window.show()
+            for _ in range(5):
+                app.processEvents()
+            window.grab().save(str(args.out / f"before-{look}.png"))
+            loop = QEventLoop()
+            outcome: dict[str, object] = {}
+
+            def during(snapshot, window=window, outcome=outcome, path=args.out / f"during-{look}.png") -> None:
+                if "during" not in outcome and snapshot.step >= args.steps // 2:
+                    outcome["during"] = True
+                    QTimer.singleShot(300, lambda: window.grab().save(str(path)))
+
+            window.runner.snapshot.connect(during)
+            window.runner.finished.connect(lambda r, loop=loop: QTimer.singleShot(300, loop.quit))
+            window.runner.failed.connect(lambda m, loop=loop, outcome=outcome: (outcome.setdefault("error", m),
+                                                                             loop.quit()))
+            window.start_run()
+            loop.exec()
+            if "error" in outcome:
+                print(f"the run failed: {outcome['error']}", file=sys.stderr)
+                window.shutdown()
+                return 1
+            window.select_point(len(window.result.points) // 2)
+            app.processEvents()
+            window.grab().save(str(args.out / f"after-{look}.png"))
+            window.shutdown()
+            window.close()
+    print(args.out)
+    return 0
 
 
 if __name__ == "__main__":
