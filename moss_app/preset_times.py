@@ -5,14 +5,15 @@ preset: a step costs ``MS_PER_MASK_SECOND`` per mask and second of segment at 22
 for one 30 s mask, 38 ms for a 10 s one; about 2.2 times that at 44.1 kHz), coarse steps about half of a fine one;
 the rest of a run (decoding, phase refinement, the loudness measures, listening to every point, writing) costs
 ``OVERHEAD_PER_POINT_SECOND`` per point and second. On the bundled 30 s sample the model gives 108 s for the Preview
-preset where 98 to 134 s were measured (docs/how-it-works.md) end to end, and 72 s for a 20 s clip where 65 to 71 s were measured.
+preset where 98 to 134 s were measured end to end (docs/how-it-works.md), and 72 s for a 20 s clip where 65 to 71 s
+were measured.
 
 Decisions, as a user would want them:
 - Steps are "up to": a front that settles stops earlier, so the time said is the most a run should take, rounded.
 - Another CPU is scaled by its thread count against the reference's 2 (sub-linearly: 4 threads are not twice as fast
   for FFT-bound work); the words say "about".
-- No GPU time has been measured yet (docs/how-it-works.md, "On a GPU"), so on a GPU the text says so instead of inventing a
-  figure, and gives the CPU's time for comparison.
+- No GPU time has been measured yet (docs/how-it-works.md, "On a GPU"), so on a GPU the text says so instead of
+  inventing a figure, and gives the CPU's time for comparison.
 """
 
 from __future__ import annotations
