@@ -131,6 +131,12 @@ def user_song_file(folder: Path) -> None:
     (folder / "song.mp3").write_bytes(SONG_BYTES)
 
 
+def one_pixel_png(folder: Path) -> None:
+    from PIL import Image
+
+    Image.new("RGB", (1, 1), (200, 200, 200)).save(folder / "dot.png")
+
+
 @dataclass(frozen=True)
 class Case:
     args: list[str]
@@ -160,6 +166,10 @@ CASES: dict[str, Case] = {
                                 ("truncated.flac", "truncated or damaged")),
     "text-as-png": Case(front(*FAST, image="text.png"), ("text.png", "not a picture MOSS can read")),
     "empty-png": Case(front(*FAST, image="empty.png"), ("empty.png", "empty")),
+    # issue 22: a 1 x 1 picture made a front of noise
+    "png-1x1": Case(front(*FAST, image="dot.png"),
+                    "dot.png: 1 x 1 pixels is too small to show in a spectrogram: use a picture at least 8 x 8 pixels",
+                    lambda folder: (user_song_file(folder), one_pixel_png(folder))),
     # 3: a segment under 0.5 s, a start past the end (short.wav is 1.43 s)
     "under-half-a-second": Case(front("--start", "1.1", "--steps", "1", "--points", "2", audio="short.wav"),
                                 ("short.wav", "0.5")),
