@@ -592,7 +592,8 @@ def build_cases(fx: Fx, quick: bool) -> list[Case]:
     # awkward valid inputs, a picture and a song per run (the error line would name the one at fault)
     acc("image palette+tRNS, audio truncated MP3 (a shorter valid stream), --duration all", g,
         front(p("palette_trns.png"), p("trunc.mp3"), "run", "--duration", "all"))
-    acc("image 1x1, audio 11025 Hz", g, front(p("one_px.png"), p("rate11025.wav")))
+    acc("image grayscale, audio 11025 Hz: the band top lowered to the song's, with a notice", g,
+        front(p("gray.png"), p("rate11025.wav")))
     acc("image 16-bit PNG, audio 96000 Hz", g, front(p("gray16.png"), p("rate96000.wav")))
     acc("image grayscale, audio 6 channels", g, front(p("gray.png"), p("six_ch.wav")))
     acc("image CMYK JPEG, audio stereo FLAC", g, front(p("cmyk.jpg"), p("stereo.flac")))
@@ -606,7 +607,7 @@ def build_cases(fx: Fx, quick: bool) -> list[Case]:
                          "text named .png": p("text.png"), "truncated PNG": p("trunc.png"),
                          "20000x20000 (decompression bomb)": p("bomb.png"),
                          "crafted header 100000x100000": p("header_only.png"),
-                         "fully transparent": p("transparent.png")}.items():
+                         "fully transparent": p("transparent.png"), "1x1 (issue 22)": p("one_px.png")}.items():
         ref(f"image {label}", g, front(image, song), names=Path(image).name,
             quick_=label in ("text named .png", "crafted header 100000x100000"))
 

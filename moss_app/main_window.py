@@ -223,7 +223,10 @@ class MainWindow(QMainWindow):
 
     @Slot(list, str)
     def _on_refused(self, names: list[str], reasons: str) -> None:
-        self.statusBar().showMessage(f"Neither a picture nor music MOSS can read: {', '.join(names)}", 8000)
+        # one file: its own reason ("Refused dot.png: 1 x 1 pixels is too small..."), which is not always that it is
+        # unreadable; several: their names
+        lines = reasons.splitlines()
+        self.statusBar().showMessage(lines[0] if len(names) == 1 and lines else f"Refused {', '.join(names)}", 8000)
         self.errors.show(reasons)  # a status-bar message alone goes unseen after a drop
 
     def device_text(self) -> str:

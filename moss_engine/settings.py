@@ -31,6 +31,10 @@ ALGORITHMS = ("stch", "nsga2")
 #: The most STFT frames overlapping one sample: the hop is at least n_fft / MAX_OVERLAP (``--hop 1`` made a 3 s clip
 #: take 300 s and 5.5 GB).
 MAX_OVERLAP = 16
+#: The shortest segment MOSS works on, seconds (``--duration``'s least; a song, or what is left of it after
+#: ``--start``, shorter than this is refused): 43 STFT frames at the preview's hop, so that even the smallest picture
+#: taken (``io.image.MIN_PICTURE_PX``, 8 columns) gets five frames a column.
+MIN_SEGMENT_S = 0.5
 #: The audio objectives: the perceptual neurogram distance (``hearing.py``, the default) and the older log-mel distance
 #: (``objectives.LogMelDistance``), kept for comparison.
 AUDIO_OBJECTIVES = ("neurogram", "logmel")
@@ -102,7 +106,7 @@ OPTIONS: dict[str, Option] = {
     "start_s": Option("--start", "where in the song the segment starts", "float", 0, None, unit="s",
                       expect="seconds >= 0"),
     "duration_s": Option("--duration", "how much of the song is used, or 'all' (longer = slower; default 30 s)",
-                         "seconds_or_all", 0.5, None, unit="s"),
+                         "seconds_or_all", MIN_SEGMENT_S, None, unit="s"),
     "time": Option("--time", "where the picture sits, seconds into the segment (T0:T1)", "span"),
     "freq": Option("--freq", "the picture's band, Hz (F0:F1; default 0:15000, see docs/how-it-works.md)", "span"),
     "freq_scale": Option("--freq-scale", "the viewer's frequency axis the picture is drawn for", "choice",
@@ -135,6 +139,10 @@ DEFAULT_DURATION_S = 30.0
 DEFAULT_TOP_HZ = 15000.0
 #: Default bottom of the picture on a log-frequency axis (a log axis cannot start at 0 Hz).
 DEFAULT_LOG_BOTTOM_HZ = 40.0
+#: The default band's top is at most this share of a Nyquist frequency: the run's, or the song's own when the song is
+#: sampled lower (an 11.025 kHz song holds nothing above 5.5 kHz, whatever rate the run resamples it to; the last few
+#: per cent below a Nyquist frequency are where resamplers' and encoders' low-pass filters fall).
+NYQUIST_SHARE = 0.95
 
 
 @dataclass(frozen=True)
@@ -266,9 +274,10 @@ class RunSettings:
         if self.patience < 1:
             raise bad("patience", self.patience, "expected at least 1")
 
-    def band(self) -> tuple[float, float]:
-        """The frequency band of the picture in Hz: the asked one or ``default_band``."""
-        return self.freq if self.freq is not None else default_band(self.sample_rate, self.freq_scale)
+    def band(self, source_rate: int | None = None) -> tuple[float, float]:
+        """The frequency band of the picture in Hz: the asked one or ``default_band`` (under the song's own Nyquist
+        frequency when its rate ``source_rate`` is given)."""
+        return self.freq if self.freq is not None else default_band(self.sample_rate, self.freq_scale, source_rate)
 
     @classmethod
     def from_record(cls, record: dict[str, Any], **changes: Any) -> RunSettings:
@@ -299,14 +308,55 @@ class RunSettings:
         return record
 
 
-def default_band(sample_rate: int, freq_scale: str) -> tuple[float, float]:
-    """The band a user wants when they name none: up to 15 kHz (kept by MP3), or 95 % of Nyquist at low rates.
+def default_band(sample_rate: int, freq_scale: str, source_rate: int | None = None) -> tuple[float, float]:
+    """The band a user wants when they name none: up to 15 kHz (kept by MP3), or 95 % of Nyquist at low rates: of the
+    run's ``sample_rate``, or of the song's own ``source_rate`` when that is lower (None: not known yet).
 
     The bottom is 0 Hz on a linear axis and 40 Hz on a log axis (a log axis cannot start at 0).
     """
-    top = min(DEFAULT_TOP_HZ, 0.95 * sample_rate / 2)
+    rate = sample_rate if source_rate is None else min(sample_rate, source_rate)
+    top = min(DEFAULT_TOP_HZ, NYQUIST_SHARE * rate / 2)
     bottom = DEFAULT_LOG_BOTTOM_HZ if freq_scale == "log" else 0.0
     return bottom, top
+
+
+def lowered_band_note(song: str | Path, source_rate: int, top_hz: float, sample_rate: int) -> str:
+    """The one line that says a song sampled at ``source_rate`` lowered the band's top to ``top_hz``: the engine's
+    notice when the default band is lowered (``song_band``) and the app's when it lowers the band (one wording)."""
+    return (f"{Path(song).name}: sampled at {source_rate / 1000:g} kHz, it holds nothing above "
+            f"{source_rate / 2000:g} kHz: band top lowered to {top_hz / 1000:.2f} kHz (a song sampled at "
+            f"{sample_rate / 1000:g} kHz allows more)")
+
+
+def song_band(settings: RunSettings, source_rate: int) -> tuple[RunSettings, tuple[str, ...]]:
+    """``settings`` for a song sampled at ``source_rate``: where no band is asked for and the song's own Nyquist
+    frequency lowers the default band's top (``default_band``), that band is made the run's own (``freq``, so that
+    the manifest records the band used), with the notice that says so; else ``settings`` as they are, no notice.
+
+    The decision: a song holds nothing above its own Nyquist frequency, whatever rate the run resamples it to, so the
+    picture drawn there would not be hidden in the music but laid over silence. A band asked for above it is refused
+    (``check_song_band``), as one above the run's Nyquist frequency is.
+    """
+    if settings.freq is not None:
+        return settings, ()
+    band = settings.band(source_rate)
+    if band == settings.band():
+        return settings, ()
+    note = lowered_band_note(settings.audio, source_rate, band[1], settings.sample_rate)
+    return dataclasses.replace(settings, freq=band), (note,)
+
+
+def check_song_band(settings: RunSettings, source_rate: int) -> None:
+    """Refuse (``MossInputError``, reason ``"above_song"``) a band asked for whose top is above the Nyquist frequency
+    of the song's own rate ``source_rate``: the song holds nothing there (``song_band``)."""
+    nyquist = source_rate / 2
+    if settings.freq is None or settings.freq[1] <= nyquist:
+        return
+    f0, f1 = settings.freq
+    raise MossInputError(f"--freq {f0:g}:{f1:g}: F1 is above {nyquist:g} Hz, the most a song sampled at "
+                         f"{source_rate / 1000:g} kHz holds: lower F1 to {nyquist:g} Hz or leave --freq out",
+                         path=settings.audio, field="freq", option="--freq", reason="above_song", nyquist_hz=nyquist,
+                         source_rate=source_rate)
 
 
 def make_settings(image: str | Path, audio: str | Path, quality: str | None = None, device_type: str = "cpu",

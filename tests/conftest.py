@@ -21,6 +21,25 @@ def data_dir() -> Path:
     return Path(__file__).resolve().parent / "data"
 
 
+def low_rate_mp3(data_dir: Path, out: Path, seconds: float = 7.3) -> Path:
+    """An 11.025 kHz mono MP3 of ``seconds`` of the orchestral piece (content up to 5.5 kHz), made by the bundled
+    ffmpeg at ``out``: the song of issue 22 that kept an 11 kHz band top and a 30 s segment."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-i",
+                    str(data_dir / "music_orchestral_wesnoth_transience.ogg"), "-t", str(seconds), "-ac", "1", "-ar",
+                    "11025", "-c:a", "libmp3lame", "-b:a", "48k", str(out)], check=True, timeout=60)
+    return out
+
+
+@pytest.fixture
+def low_mp3(data_dir: Path, tmp_path: Path) -> Path:
+    """``low_rate_mp3``: 7.3 s at 11.025 kHz, mono, in the test's own folder."""
+    return low_rate_mp3(data_dir, tmp_path / "low.mp3")
+
+
 @pytest.fixture(scope="session")
 def tools_dir() -> Path:
     """The run-folder contract's checker and the reference scorer (``tests/tools``: copies of the team's

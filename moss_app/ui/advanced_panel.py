@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -17,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from moss_engine.errors import MossInputError
-from moss_engine.settings import OPTIONS, PRESETS, RunSettings, default_band
+from moss_engine.settings import MIN_SEGMENT_S, OPTIONS, PRESETS, RunSettings, default_band
 
 from .wheel_guard import WheelGuard, guard_wheel
 
@@ -72,12 +73,16 @@ def explain(error: MossInputError, rate_from: str | None = "") -> tuple[str, tup
     reason, details = error.reason, error.details
     if error.field == "freq" and reason == "above_nyquist":
         return _too_high(details, rate_from if rate_from != "" else "this quality"), ("f1_hz",)
+    if error.field == "freq" and reason == "above_song":
+        name = error.path.name if error.path is not None else "the song"
+        return (f"Band top above the {float(details['nyquist_hz']) / 1000:g} kHz {name} holds: lower it",
+                ("f1_hz",))
     if error.field == "freq" and reason == "order":
         return "the band's bottom (F0) must be below its top (F1)", fields
     if error.field == "freq" and reason == "log_needs_positive":
         return "a log frequency scale needs the band's bottom (F0) above 0 Hz", ("f0_hz",)
     if error.field == "duration_s" and reason == "too_short":
-        return "the segment must be at least 0.5 s long (or 0 for the whole song)", fields
+        return f"the segment must be at least {MIN_SEGMENT_S:g} s long (or 0 for the whole song)", fields
     return str(error), fields
 
 
@@ -97,6 +102,7 @@ class AdvancedPanel(QWidget):
         super().__init__(parent)
         self._preset = next(iter(PRESETS))
         self._overrides: dict[str, Any] = {}
+        self._song: tuple[float, int | None] | None = None  # (length s, rate Hz) of the run's song: ``set_song``
         self._loading = False  # True while the code (not the user) fills the fields
 
         self.toggle = QToolButton()
@@ -190,11 +196,45 @@ class AdvancedPanel(QWidget):
         self._preset = preset
         self._fill()
 
-    def _fill(self) -> None:
+    def set_song(self, length_s: float | None, rate: int | None = None) -> None:
+        """The song the run will use (None: none yet), ``length_s`` seconds long, sampled at ``rate`` Hz.
+
+        The fields show what the run will do with it: "Segment length" never says more than the song has after the
+        segment's start (a 1.4 s song showed "30.0 s"; the engine uses what the song has), and the default band stays
+        under 95 % of the song's own Nyquist frequency (``default_band``; an 11.025 kHz song showed a band top of
+        10474 Hz it does not hold). What the user typed is kept as typed (``asked``); only the field shows it bounded.
+        """
+        song = None if length_s is None else (float(length_s), None if rate is None else int(rate))
+        if song != self._song:
+            self._song = song
+            self._fill()
+
+    @property
+    def song_rate(self) -> int | None:
+        """The sample rate of the song given to ``set_song`` (None: no song, or its rate unknown)."""
+        return None if self._song is None else self._song[1]
+
+    def asked(self, key: str) -> Any:
+        """The value of field ``key`` as the preset or the user set it, before the song bounds it (``set_song``):
+        ``duration_s`` infinity for the whole song."""
+        value = self._asked_values()[key]
+        return float("inf") if key == "duration_s" and value is None else value
+
+    def _asked_values(self) -> dict[str, Any]:
         values = {**preset_values(self._preset), **self._overrides}
         if "f0_hz" not in self._overrides and "f1_hz" not in self._overrides:
-            # the default band follows the rate and the scale, even when those two are overridden
-            values["f0_hz"], values["f1_hz"] = default_band(values["sample_rate"], values["freq_scale"])
+            # the default band follows the rate and the scale, even when those two are overridden, and the song's rate
+            values["f0_hz"], values["f1_hz"] = default_band(values["sample_rate"], values["freq_scale"],
+                                                            self.song_rate)
+        return values
+
+    def _fill(self) -> None:
+        values = self._asked_values()
+        duration = values["duration_s"]
+        if self._song is not None and duration is not None and math.isfinite(duration):
+            left = self._song[0] - float(values["start_s"])
+            if left >= MIN_SEGMENT_S:  # a start too near the end is refused (``InputsPanel.check``), not hidden
+                values["duration_s"] = min(duration, left)
         self._loading = True
         try:
             for key, widget in self.fields.items():

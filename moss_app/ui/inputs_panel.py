@@ -9,6 +9,7 @@ on the zone, or any change to the inputs.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +22,14 @@ from moss_engine.device import available_devices, describe, resolve_device
 from moss_engine.errors import MossError, MossInputError
 from moss_engine.io.audio import probe_audio
 from moss_engine.io.image import load_image
-from moss_engine.settings import PRESETS, RunSettings
+from moss_engine.settings import (
+    MIN_SEGMENT_S,
+    PRESETS,
+    RunSettings,
+    check_song_band,
+    default_band,
+    lowered_band_note,
+)
 
 from ..preset_times import expected_time
 from .advanced_panel import AdvancedPanel, explain, narrow_combo
@@ -110,6 +118,7 @@ class InputsPanel(QWidget):
         self.picture_controls.options_changed.connect(self._on_picture_options)
         self._routing = False  # True while ``route`` gives several files out: their refusals stay
         self._limit_hz: float | None = None  # the run's Nyquist limit last shown: a fall clamps the band
+        self._song_said: Path | None = None  # the song whose limits were last said in the status bar
         self.placement_view = PlacementView()
         self.placement_view.setMaximumHeight(PLACEMENT_MAX_HEIGHT)
         self.placement_view.placement_changed.connect(self._on_placement)
@@ -205,12 +214,25 @@ class InputsPanel(QWidget):
         if self.ready:
             try:
                 settings = make()
+                self._check_song(settings)
             except MossInputError as exc:
                 problem, fields = explain(exc, self._rate_from())
             except MossError:
                 pass  # said when Start is pressed
         self.advanced.mark_invalid(fields)
         return settings, problem
+
+    def _check_song(self, settings: RunSettings) -> None:
+        """What the engine would refuse of the song only once it reads it, refused now: a band above the song's own
+        Nyquist frequency (``settings.check_song_band``), a segment starting less than ``MIN_SEGMENT_S`` before the
+        song's end."""
+        rate = getattr(self.placement_view, "song_rate", None)
+        if rate is not None:
+            check_song_band(settings, rate)
+        length = self.placement_view.song_length
+        if settings.start_s > length - MIN_SEGMENT_S:
+            raise MossInputError(f"the segment must start {MIN_SEGMENT_S:g} s or more before the song's end "
+                                 f"({length:.1f} s): start it earlier", field="start_s", reason="past_end")
 
     def _rate_from(self) -> str | None:
         """What sets the run's sample rate, in words: the preset ("Preview"), or None for an Advanced rate."""
@@ -335,22 +357,67 @@ class InputsPanel(QWidget):
 
     def _show_placement(self) -> None:
         """Draw the rectangle where the Advanced segment and band put it, under the run's Nyquist limit (half the
-        preset's or the Advanced sample rate: the view clamps the rectangle to it), and say the presets' times."""
+        preset's or the Advanced sample rate, or the song's own Nyquist frequency when that is lower: the view clamps
+        the rectangle to it), say what the song itself changed, and say the presets' times.
+
+        The song bounds what the fields show (``AdvancedPanel.set_song``): the segment is never longer than the song
+        after its start, the default band stays under 95 % of the song's own Nyquist frequency, as the engine does
+        (``settings.song_band``); a band the user set above that is lowered to it (``_clamp_band``)."""
+        view = self.placement_view
+        song_rate = getattr(view, "song_rate", None) if self.music is not None else None
+        self.advanced.set_song(view.song_length if self.music is not None else None, song_rate)
         value = self.advanced.value
-        limit = float(value("sample_rate")) / 2
+        run_limit = float(value("sample_rate")) / 2
+        # the song's Nyquist frequency in whole Hz (5512.5 Hz for 11.025 kHz): the band fields hold whole Hz, and one
+        # rounded up would be above what the engine accepts
+        limit = run_limit if song_rate is None else min(run_limit, float(song_rate // 2))
+        said: list[str] = []
         if self._limit_hz is not None and limit < self._limit_hz:
-            self._clamp_band(limit)
+            said.append(self._clamp_band(limit, song_rate if limit < run_limit else None))
         self._limit_hz = limit
-        set_limit = getattr(self.placement_view, "set_limit_hz", None)  # PlacementView's, from issue 16.2 on
+        set_limit = getattr(view, "set_limit_hz", None)  # PlacementView's, from issue 16.2 on
         if set_limit is not None:
             set_limit(limit)
-        self.placement_view.set_placement(DrawnPlacement(float(value("start_s")), float(value("duration_s")),
-                                                    float(value("f0_hz")), float(value("f1_hz"))))
+        # the segment asked (the whole song's rest for 30 s of a 1.4 s song): the view bounds it to the song exactly
+        view.set_placement(DrawnPlacement(float(value("start_s")), float(self.advanced.asked("duration_s")),
+                                          float(value("f0_hz")), float(value("f1_hz"))))
+        if self.music is not None and self.music != self._song_said:
+            self._song_said = self.music
+            said.extend(self._song_notes(song_rate))
+        # one line (the status bar shows one): a lowered band first, the thing a user may act on; the segment's end
+        # is in sight in the view and the fields
+        self._say(next((line for line in said if line), ""))
         self._show_times()
 
-    def _clamp_band(self, limit: float) -> None:
-        """The limit fell (a preset or a sample rate with less room): bring a band the user set down under it, and say
-        so in the status bar, rather than refuse the run for a band carried over from a richer preset.
+    def _song_notes(self, song_rate: int | None) -> list[str]:
+        """What a song just chosen changes, each in one line naming it: a default band lowered under its own Nyquist
+        frequency (``settings.lowered_band_note``, the engine's words), a segment longer than the song."""
+        notes = []
+        name, value = self.music.name, self.advanced.value
+        overrides = self.advanced.overrides()
+        if song_rate is not None and "f0_hz" not in overrides and "f1_hz" not in overrides:
+            rate, scale = int(value("sample_rate")), str(value("freq_scale"))
+            top = default_band(rate, scale, song_rate)[1]
+            if top < default_band(rate, scale)[1]:
+                notes.append(lowered_band_note(name, song_rate, top, rate))
+        asked, start = float(self.advanced.asked("duration_s")), float(value("start_s"))
+        left = self.placement_view.song_length - start
+        if math.isfinite(asked) and MIN_SEGMENT_S <= left < asked - 0.05:
+            where = "after the segment's start" if start > 0 else "long"
+            notes.append(f"{name}: only {left:.1f} s {where}, less than the {asked:g} s segment: the run uses all "
+                         f"{left:.1f} s")
+        return notes
+
+    def _say(self, line: str) -> None:
+        """``line`` in the window's status bar for 10 s (nothing when empty)."""
+        window = self.window()
+        if line and isinstance(window, QMainWindow):
+            window.statusBar().showMessage(line, 10000)
+
+    def _clamp_band(self, limit: float, song_rate: int | None = None) -> str:
+        """The limit fell (a preset or a sample rate with less room, or a song sampled lower: ``song_rate``): bring a
+        band the user set down under it, rather than refuse the run for a band carried over from a richer preset or
+        song. Returns the line that says so ("" when nothing moved).
 
         The top goes to the limit itself (the most the engine accepts, and where a rectangle drawn past the line
         stops). The bottom stays, unless that would leave less than ``MIN_BAND_HZ``: then the band keeps its height,
@@ -359,20 +426,19 @@ class InputsPanel(QWidget):
         """
         overrides = self.advanced.overrides()
         if "f0_hz" not in overrides and "f1_hz" not in overrides:
-            return  # the preset's band follows the rate by itself
+            return ""  # the preset's band follows the rate (and the song's) by itself
         f0, f1 = float(self.advanced.value("f0_hz")), float(self.advanced.value("f1_hz"))
         if f1 <= limit:
-            return
+            return ""
         if f0 > limit - MIN_BAND_HZ:
             f0 = max(0.0, limit - (f1 - f0))
         overrides.update(f0_hz=f0, f1_hz=limit)
         self.advanced.set_overrides(overrides)
         self.store.advanced_overrides = self.advanced.overrides()
+        if song_rate is not None and self.music is not None:
+            return lowered_band_note(self.music.name, song_rate, limit, int(self.advanced.value("sample_rate")))
         rate_from = self._rate_from()
-        window = self.window()
-        if isinstance(window, QMainWindow):
-            window.statusBar().showMessage(f"Band top lowered to {rate_from or 'this rate'}'s {limit / 1000:g} kHz",
-                                           10000)
+        return f"Band top lowered to {rate_from or 'this rate'}'s {limit / 1000:g} kHz"
 
     def _show_times(self) -> None:
         """Each preset's expected time on the device the run would use, with the Advanced changes and the segment

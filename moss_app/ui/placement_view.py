@@ -52,11 +52,13 @@ class DrawnPlacement:
 
 @dataclass(frozen=True)
 class SongOverview:
-    """The whole song's spectrogram as the view shows it (``panel``: uint8, low frequencies at the bottom row)."""
+    """The whole song's spectrogram as the view shows it (``panel``: uint8, low frequencies at the bottom row), and
+    the song's own sample rate (``source_rate``, Hz: what bounds the band a run can use in it)."""
 
     panel: np.ndarray
     length_s: float
     nyquist_hz: float
+    source_rate: int | None = None
 
 
 def song_overview(path: Path) -> SongOverview:
@@ -69,7 +71,7 @@ def song_overview(path: Path) -> SongOverview:
     n_fft = 1024 if samples // VIEW_FRAMES <= 512 else 2048
     hop = int(np.clip(samples // VIEW_FRAMES, 64, n_fft // 2))
     panel = spectrogram_panel(clip.samples, rate, n_fft, hop, VIEW_DB_RANGE, "linear")
-    return SongOverview(panel, samples / rate, rate / 2)
+    return SongOverview(panel, samples / rate, rate / 2, clip.source_rate)
 
 
 class _DrawingViewBox(ExploringViewBox):
@@ -112,6 +114,7 @@ class PlacementView(QWidget):
         self._length = 1.0
         self._nyquist = VIEW_RATE / 2
         self._limit_hz: float | None = None
+        self._source_rate: int | None = None
         self._placement = DrawnPlacement(0.0, 1.0, 0.0, VIEW_RATE / 2)
         self._loading = False
         self._panel: np.ndarray | None = None
@@ -173,6 +176,7 @@ class PlacementView(QWidget):
         """Show the song ``inspect`` accepted."""
         self._length = overview.length_s
         self._nyquist = overview.nyquist_hz
+        self._source_rate = overview.source_rate
         self._panel = overview.panel
         self.image.setImage(overview.panel[::-1].T, levels=(0, 255))  # ImageItem: [x, y], y up
         self.image.setRect(QRectF(0, 0, self._length, self._nyquist / 1000))
@@ -191,6 +195,11 @@ class PlacementView(QWidget):
     @property
     def nyquist_hz(self) -> float:
         return self._nyquist
+
+    @property
+    def song_rate(self) -> int | None:
+        """The song's own sample rate, Hz (None before a song is shown)."""
+        return self._source_rate
 
     def readout_text(self, x: float, y: float) -> str | None:
         """What the readout says at (x s, y kHz): the song's time, the frequency and the level there in dB."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import math
 import os
 import re
 import sys
@@ -17,6 +18,7 @@ import soxr
 
 from moss_engine.errors import MossInputError
 from moss_engine.io import ffmpeg
+from moss_engine.settings import MIN_SEGMENT_S
 
 MIN_SAMPLE_RATE = 8000
 MAX_SAMPLE_RATE = 192000
@@ -299,9 +301,21 @@ def _notices(path: Path, decoded: _Decoded, start_s: float, duration_s: float | 
         notices.append(f"{path.name}: the file ends at {decoded.header_duration:.2f} s although its header announces "
                        f"{decoded.announced_s:.2f} s (cut short?): MOSS uses what is there")
     elif duration_s is not None and used_s < duration_s - 0.5 / decoded.rate:
-        notices.append(f"{path.name}: only {used_s:.2f} s of audio from {actual_start:.2f} s "
-                       f"(asked for {duration_s:.2f} s)")
+        notices.append(f"{path.name}: only {used_s:.2f} s of audio from {actual_start:.2f} s, less than the "
+                       f"{duration_s:g} s segment: the run uses those {used_s:.2f} s")
     return notices
+
+
+def _too_short(used_s: float, start_s: float, duration_s: float | None, min_duration_s: float) -> str:
+    """Why a segment of ``used_s`` seconds from ``start_s`` is refused, and what to do: a segment asked shorter, a song
+    too short, or a start too near its end (then the latest start that leaves ``min_duration_s``)."""
+    what = f"only {used_s:.2f} s of audio from {start_s:.2f} s; at least {min_duration_s:.2f} s is needed"
+    if duration_s is not None and duration_s < min_duration_s:
+        return f"{what}: ask for a longer segment"
+    latest = math.floor((start_s + used_s - min_duration_s) * 100) / 100
+    if start_s > 0 and latest >= 0:
+        return f"{what}: start the segment at {latest:.2f} s or earlier"
+    return f"{what}: use a song at least {min_duration_s:g} s long"
 
 
 def load_audio(
@@ -309,7 +323,7 @@ def load_audio(
     sample_rate: int | None = 44100,
     start_s: float = 0.0,
     duration_s: float | None = None,
-    min_duration_s: float = 0.5,
+    min_duration_s: float = MIN_SEGMENT_S,
 ) -> AudioClip:
     """Decode a segment of an audio file, mixed to at most stereo and resampled.
 
@@ -347,10 +361,7 @@ def load_audio(
         raise MossInputError(f"start {_seconds(start_s)} s is past the end of the audio{end}", path=path)
     used_s = len(data) / source_rate
     if used_s < min_duration_s:
-        raise MossInputError(
-            f"only {used_s:.2f} s of audio from {actual_start:.2f} s; at least {min_duration_s:.2f} s is needed",
-            path=path,
-        )
+        raise MossInputError(_too_short(used_s, actual_start, duration_s, min_duration_s), path=path)
     if not np.isfinite(data).all():
         raise MossInputError("the file is damaged (the decoded audio holds NaN or infinite values)", path=path)
 

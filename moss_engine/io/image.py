@@ -18,6 +18,11 @@ MAX_PIXELS = 200_000_000
 # limit is the one that applies and says so, and no warning reaches the user's terminal.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 FITS = ("stretch", "contain")
+#: The smallest picture accepted, in pixels on each side. A spectrogram shows a picture as a grid of cells; below 8 x 8
+#: (the cell of a bitmap font's letter, the least that draws a shape one can name) there is no shape left to show: a
+#: 1 x 1 picture stretched over the placement is one flat grey, and the run makes a front of noise. A picture this
+#: small is a mistake (a tracking pixel, a thumbnail's placeholder), so it is refused, not enlarged.
+MIN_PICTURE_PX = 8
 
 # Rec. 601 luma weights for R, G, B.
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
@@ -104,7 +109,7 @@ def load_image(path: str | Path) -> LoadedImage:
     """Load a picture of any mode and format Pillow reads (first frame), with its EXIF orientation applied.
 
     Raises:
-        MossInputError: a missing, empty, unreadable, truncated or too large file.
+        MossInputError: a missing, empty, unreadable, truncated, too large or too small (``MIN_PICTURE_PX``) file.
     """
     path = Path(path)
     if not path.exists():
@@ -124,6 +129,9 @@ def load_image(path: str | Path) -> LoadedImage:
                                      f"{MAX_PIXELS // 1_000_000} megapixels)", path=path)
             if width == 0 or height == 0:
                 raise MossInputError(f"the image is empty ({width} x {height} pixels)", path=path)
+            if min(width, height) < MIN_PICTURE_PX:
+                raise MossInputError(f"{width} x {height} pixels is too small to show in a spectrogram: use a picture "
+                                     f"at least {MIN_PICTURE_PX} x {MIN_PICTURE_PX} pixels", path=path)
             mode = im.mode
             im.load()
             try:

@@ -8,11 +8,14 @@ placement that costs 7-16 LU, far more than the song's loudness allows. Measured
 seed's crossfade, 25 LU too loud, reached 0.77; placed from 2 kHz up it showed 0.84 within them.
 
 So when the picture has transparent parts and no band is asked for, the band's bottom is chosen among
-``BAND_STARTS_HZ`` (the top stays the preset's): each is tried with the all-picture mask at the song's loudness
+``BAND_STARTS_HZ`` (the top stays the default one): each is tried with the all-picture mask at the song's loudness
 (``HidingProblem.matched_levels``), on the coarse grid, and the one a viewer shows best wins, the lowest bottom among
 those within ``SAME_VISUAL`` of the best (a taller picture is kept where it costs nothing). The run says so in a
 notice; ``--freq`` (the app: drawing the rectangle) always decides instead. An opaque picture keeps the default band:
 it covers the song's loudest cells itself.
+
+Before either, a song sampled below the run's rate lowers the default band's top under its own Nyquist frequency
+(``settings.song_band``, with a notice): an 11.025 kHz song resampled to 22.05 kHz still holds nothing above 5.5 kHz.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from moss_engine.io.image import LoadedImage
 from moss_engine.optimise.base import ANCHOR_LOGIT
 from moss_engine.optimise.coarse import COARSE_FACTOR, coarse_settings
 from moss_engine.reporting import Reporter, Status
-from moss_engine.settings import RunSettings
+from moss_engine.settings import RunSettings, song_band
 
 #: The band bottoms tried (Hz); on a log axis the preset's own bottom replaces 0.
 BAND_STARTS_HZ = (0.0, 250.0, 500.0, 1000.0, 2000.0, 3000.0, 4000.0)
@@ -49,14 +52,19 @@ def opaque_share(problem: HidingProblem) -> float:
 
 def choose_band(settings: RunSettings, clip: AudioClip, image: LoadedImage,
                 reporter: Reporter | None = None) -> tuple[RunSettings, tuple[str, ...]]:
-    """``settings`` with the band a transparent picture shows best in (see the module), and the notice that says so;
-    ``settings`` unchanged (no notice) when a band was asked for or the picture is opaque."""
-    if settings.freq is not None or (settings.fit != "contain" and float(np.min(image.alpha)) >= 1.0):
+    """``settings`` with the band the run uses when none is asked for, and the notices that say how it was chosen:
+    first under the song's own Nyquist frequency (``settings.song_band``: a song sampled at 11.025 kHz holds nothing
+    above 5.5 kHz), then, for a transparent picture, the bottom it shows best from (see the module). ``settings``
+    unchanged (no notice) when a band was asked for, or when neither moves the default band."""
+    if settings.freq is not None:
         return settings, ()
+    settings, notes = song_band(settings, clip.source_rate)
+    if settings.fit != "contain" and float(np.min(image.alpha)) >= 1.0:
+        return settings, notes
     coarse = coarse_settings(settings) if settings.hop_length * COARSE_FACTOR <= settings.n_fft // 2 else settings
     f0_default, f1 = settings.band()
     if opaque_share(HidingProblem(clip, image, coarse)) >= OPAQUE_SHARE:
-        return settings, ()
+        return settings, notes
     starts = sorted({max(f0_default, f) for f in BAND_STARTS_HZ if f1 - max(f0_default, f) >= MIN_BAND_SHARE * f1})
     losses = []
     for n, f0 in enumerate(starts):
@@ -74,12 +82,12 @@ def choose_band(settings: RunSettings, clip: AudioClip, image: LoadedImage,
             visual = problem.score_point(logits, problem.matched_levels)[0]
         losses.append((f0, visual))
     if not losses:
-        return settings, ()
+        return settings, notes
     best = min(v for _, v in losses)
     f0 = min(f for f, v in losses if v <= best + SAME_VISUAL)
     if f0 == f0_default:
-        return settings, ()
+        return settings, notes
     note = (f"{settings.image.name}: the picture has transparent parts, where the song is left as it is; below "
             f"{f0:g} Hz the song's own loud sound there would outshine it in a viewer, so it spans {f0:g}-{f1:.0f} Hz "
             f"(to choose the band yourself: --freq, or draw the rectangle in the app)")
-    return dataclasses.replace(settings, freq=(f0, f1)), (note,)
+    return dataclasses.replace(settings, freq=(f0, f1)), (*notes, note)

@@ -30,7 +30,7 @@ from moss_engine.run.band import choose_band
 from moss_engine.run.front_audio import image_end_curve, render_chosen
 from moss_engine.run.listening import SAME_AS_SONG_MOS, Listener, Scorer, available, distance_of_mos
 from moss_engine.run.progress_plan import finishing_split, stage_spans
-from moss_engine.settings import RunSettings
+from moss_engine.settings import RunSettings, check_song_band
 
 #: Front points closer than this (as a share of the front's extent in each loss) count as one.
 MIN_POINT_DISTANCE = 0.02
@@ -123,9 +123,11 @@ BLACK_LUMINANCE = 0.02
 def load_inputs(settings: RunSettings) -> tuple[AudioClip, LoadedImage]:
     """Decode the song's segment at the run's rate and the picture (``MossInputError`` on bad files).
 
-    Inputs that make the front meaningless are refused: a fully transparent picture (nothing to show) and a silent
-    segment (nothing to hide it in: every mask would score the same and the hypervolume would read as perfect). A
-    picture black all over runs, with a notice: black is the quietest level, so it barely shows.
+    Inputs that make the front meaningless are refused: a fully transparent picture (nothing to show), one smaller
+    than ``MIN_PICTURE_PX`` on a side, a silent segment (nothing to hide it in: every mask would score the same and the
+    hypervolume would read as perfect), a segment shorter than ``MIN_SEGMENT_S`` and a band asked for above the song's
+    own Nyquist frequency (``settings.check_song_band``). A picture black all over runs, with a notice: black is the
+    quietest level, so it barely shows. A song shorter than the segment asked for gives what it has, with a notice.
     """
     image = load_image(settings.image)
     visible = image.alpha > 0
@@ -134,6 +136,7 @@ def load_inputs(settings: RunSettings) -> tuple[AudioClip, LoadedImage]:
                              "music as it is)", path=settings.image)
     clip = load_audio(settings.audio, sample_rate=settings.sample_rate, start_s=settings.start_s,
                       duration_s=settings.duration_s)
+    check_song_band(settings, clip.source_rate)
     peak = float(np.max(np.abs(clip.samples))) if clip.samples.size else 0.0
     if peak < 10 ** (SILENT_DBFS / 20):
         end = clip.start_s + clip.samples.shape[-1] / clip.sample_rate

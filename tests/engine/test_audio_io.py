@@ -208,6 +208,12 @@ def text_wav(data_dir, tmp_path):
     return path
 
 
+def short_song(data_dir, tmp_path):
+    path = tmp_path / "blip.wav"
+    sf.write(path, sine(44100, seconds=0.3).T, 44100)
+    return path
+
+
 def empty_file(data_dir, tmp_path):
     path = tmp_path / "empty.flac"
     path.write_bytes(b"")
@@ -221,10 +227,11 @@ def empty_file(data_dir, tmp_path):
     (truncated_flac, {}, "the file is truncated or damaged"),
     (lambda d, t: d / "music_ambient_sonicpi_ambi_glass_hum.flac", {"start_s": 12.0},
      "start 12.0 s is past the end of the audio (10.0 s)"),
-    (lambda d, t: d / "awkward_short_alsa_front_center.wav", {"start_s": 1.1},
-     "only 0.33 s of audio from 1.10 s; at least 0.50 s is needed"),
+    (lambda d, t: d / "awkward_short_alsa_front_center.wav", {"start_s": 1.1},  # the song is 1.428 s long
+     "only 0.33 s of audio from 1.10 s; at least 0.50 s is needed: start the segment at 0.92 s or earlier"),
+    (short_song, {}, "only 0.30 s of audio from 0.00 s; at least 0.50 s is needed: use a song at least 0.5 s long"),
     (lambda d, t: t, {}, "is a folder, not a file"),
-], ids=["missing", "empty", "text", "truncated-flac", "past-end", "too-short", "folder"])
+], ids=["missing", "empty", "text", "truncated-flac", "past-end", "too-short", "song-too-short", "folder"])
 def test_bad_inputs(data_dir, tmp_path, make, kwargs, message):
     path = make(data_dir, tmp_path)
     with pytest.raises(MossInputError) as exc:

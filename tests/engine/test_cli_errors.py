@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import low_rate_mp3 as make_low_rate_mp3
+
 TIMEOUT_S = 120
 TINY_IMAGE = "img_tiny_gimp_icon_16x16_rgba.png"
 AMBIENT_FLAC = "music_ambient_sonicpi_ambi_glass_hum.flac"  # 10 s, 44.1 kHz stereo
@@ -131,6 +133,23 @@ def user_song_file(folder: Path) -> None:
     (folder / "song.mp3").write_bytes(SONG_BYTES)
 
 
+def one_pixel_png(folder: Path) -> None:
+    from PIL import Image
+
+    Image.new("RGB", (1, 1), (200, 200, 200)).save(folder / "dot.png")
+
+
+def blip_wav(folder: Path) -> None:
+    import numpy as np
+    import soundfile as sf
+
+    sf.write(folder / "blip.wav", np.full(int(0.3 * 44100), 0.3, dtype=np.float32), 44100)
+
+
+def low_rate_mp3(folder: Path) -> None:
+    make_low_rate_mp3(Path(__file__).resolve().parents[1] / "data", folder / "low.mp3")
+
+
 @dataclass(frozen=True)
 class Case:
     args: list[str]
@@ -160,10 +179,23 @@ CASES: dict[str, Case] = {
                                 ("truncated.flac", "truncated or damaged")),
     "text-as-png": Case(front(*FAST, image="text.png"), ("text.png", "not a picture MOSS can read")),
     "empty-png": Case(front(*FAST, image="empty.png"), ("empty.png", "empty")),
+    # issue 22: a 1 x 1 picture made a front of noise
+    "png-1x1": Case(front(*FAST, image="dot.png"),
+                    "dot.png: 1 x 1 pixels is too small to show in a spectrogram: use a picture at least 8 x 8 pixels",
+                    lambda folder: (user_song_file(folder), one_pixel_png(folder))),
     # 3: a segment under 0.5 s, a start past the end (short.wav is 1.43 s)
     "under-half-a-second": Case(front("--start", "1.1", "--steps", "1", "--points", "2", audio="short.wav"),
                                 ("short.wav", "0.5")),
     "start-past-end": Case(front("--start", "5", *FAST, audio="short.wav"), ("short.wav", "past the end")),
+    # issue 22: a song under the least segment, and a band above what a song sampled at 11.025 kHz holds
+    "song-under-half-a-second": Case(
+        front("--steps", "1", "--points", "2", audio="blip.wav"),
+        "blip.wav: only 0.30 s of audio from 0.00 s; at least 0.50 s is needed: use a song at least 0.5 s long",
+        lambda folder: (user_song_file(folder), blip_wav(folder))),
+    "freq-above-the-songs-nyquist": Case(
+        front(*FAST, "--freq", "0:8000", audio="low.mp3"),
+        "low.mp3: --freq 0:8000: F1 is above 5512.5 Hz, the most a song sampled at 11.025 kHz holds: lower F1 to "
+        "5512.5 Hz or leave --freq out", lambda folder: (user_song_file(folder), low_rate_mp3(folder))),
     # 4: devices
     "device-tpu": Case(front("--device", "tpu", *FAST), ("tpu", "unknown device")),
     "device-cuda": Case(front("--device", "cuda", *FAST), ("--device cuda", "CUDA is not available")),

@@ -112,18 +112,23 @@ def test_16_bit_png(tmp_path):
     np.testing.assert_allclose(image.luminance[0], np.linspace(0, 1, 50), atol=1e-5)
 
 
+def blocks(values) -> np.ndarray:
+    """A 2 x 2 pattern as 8 x 8 pixels (the smallest picture MOSS takes), each value a 4 x 4 block."""
+    return np.kron(np.asarray(values), np.ones((4, 4), dtype=np.asarray(values).dtype))
+
+
 def test_float_tiff_and_32_bit_int(tmp_path):
     path = tmp_path / "f.tif"
-    Image.fromarray(np.array([[-2.0, 0.0], [2.0, np.nan]], dtype=np.float32), mode="F").save(path)
+    Image.fromarray(blocks(np.array([[-2.0, 0.0], [2.0, np.nan]], dtype=np.float32)), mode="F").save(path)
     image = load_image(path)
     assert image.mode == "F"
-    np.testing.assert_allclose(image.luminance, [[0.0, 0.5], [1.0, 0.0]])
-    np.testing.assert_array_equal(image.alpha, [[1, 1], [1, 0]])  # NaN: no picture there
+    np.testing.assert_allclose(image.luminance, blocks([[0.0, 0.5], [1.0, 0.0]]))
+    np.testing.assert_array_equal(image.alpha, blocks([[1, 1], [1, 0]]))  # NaN: no picture there
     path = tmp_path / "i.tif"
-    Image.fromarray(np.array([[0, 1000], [70000, 140000]], dtype=np.int32), mode="I").save(path)
+    Image.fromarray(blocks(np.array([[0, 1000], [70000, 140000]], dtype=np.int32)), mode="I").save(path)
     image = load_image(path)
     assert image.mode == "I"
-    np.testing.assert_allclose(image.luminance, [[0.0, 1000 / 140000], [0.5, 1.0]], atol=1e-6)
+    np.testing.assert_allclose(image.luminance, blocks([[0.0, 1000 / 140000], [0.5, 1.0]]), atol=1e-6)
 
 
 def test_cmyk_jpeg(tmp_path):
@@ -134,6 +139,12 @@ def test_cmyk_jpeg(tmp_path):
     image = load_image(path)
     assert image.mode == "CMYK"
     assert image.luminance[:, :6].min() > 0.95 and image.luminance[:, 10:].max() < 0.05
+
+
+def test_the_smallest_picture_taken_is_8_by_8(tmp_path):
+    path = tmp_path / "eight.png"
+    Image.new("L", (8, 8), 255).save(path)
+    assert load_image(path).size == (8, 8)
 
 
 def test_gray_and_bilevel(tmp_path):
@@ -238,6 +249,14 @@ def bomb_png(data_dir, tmp_path):
     return path
 
 
+def tiny_png(width: int, height: int):
+    def make(data_dir, tmp_path):
+        path = tmp_path / f"picture_{width}x{height}.png"
+        Image.new("L", (width, height), 200).save(path)
+        return path
+    return make
+
+
 @pytest.mark.parametrize("make,message", [
     (lambda d, t: t / "missing.png", "file not found"),
     (empty_png, "empty file (0 bytes)"),
@@ -245,7 +264,9 @@ def bomb_png(data_dir, tmp_path):
     (truncated_png, "the image is truncated or damaged"),
     (bomb_png, "the image is too large"),
     (lambda d, t: t, "is a folder, not a file"),
-], ids=["missing", "empty", "text", "truncated", "too-large", "folder"])
+    (tiny_png(1, 1), "1 x 1 pixels is too small to show in a spectrogram: use a picture at least 8 x 8 pixels"),
+    (tiny_png(640, 7), "640 x 7 pixels is too small to show in a spectrogram: use a picture at least 8 x 8 pixels"),
+], ids=["missing", "empty", "text", "truncated", "too-large", "folder", "1x1", "a-strip"])
 def test_bad_inputs(data_dir, tmp_path, make, message):
     path = make(data_dir, tmp_path)
     with pytest.raises(MossInputError) as exc:
