@@ -26,6 +26,7 @@ DEFAULTS: dict[str, object] = {
     "last_dir/picture": "",  # the folder each kind of file dialog was last used in ("run": last_run_dir)
     "last_dir/music": "",
     "last_dir/export": "",
+    "export/format": "",  # the format last chosen in Export Point's dialog ("" = never: WAV, moss_app.export_names)
 }
 
 #: The key of the folder each kind of file dialog was last used in (``last_dir``).
@@ -165,6 +166,15 @@ class SettingsStore:
 
     def set_last_dir(self, purpose: str, folder: Path | None) -> None:
         self._settings.setValue(_DIR_KEYS[purpose], "" if folder is None else str(folder))
+
+    @property
+    def export_format(self) -> str:
+        """The format last chosen for a point export ("wav", "flac", ...; "" before any; its user checks it)."""
+        return self._get("export/format")
+
+    @export_format.setter
+    def export_format(self, fmt: str) -> None:
+        self._settings.setValue("export/format", fmt)
 
     @property
     def colour_map(self) -> str:
