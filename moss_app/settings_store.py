@@ -16,8 +16,9 @@ DEFAULTS: dict[str, object] = {
     "last_music": "",
     "preset": "",  # "" = by device: preview on a CPU, standard on a GPU
     "window/geometry": QByteArray(),
-    "advanced/overrides": "{}",
-    "last_run_dir": "",  # JSON: the Advanced fields the user changed, by name
+    "advanced/overrides": "{}",  # JSON: the Advanced fields the user changed, by name
+    "advanced/segment_song": "",  # the song the stored Advanced segment (start_s, duration_s) was set on
+    "last_run_dir": "",
     "recent/picture": "[]",  # JSON: the last pictures opened, newest first
     "recent/music": "[]",  # JSON: the last songs opened, newest first
     "view/colour_map": "inferno",  # the colour map of the spectrogram, mask and music views (ui/colour_maps.py)
@@ -122,6 +123,15 @@ class SettingsStore:
     @advanced_overrides.setter
     def advanced_overrides(self, overrides: dict) -> None:
         self._settings.setValue("advanced/overrides", json.dumps(overrides))
+
+    @property
+    def segment_song(self) -> Path | None:
+        """The song the stored Advanced segment belongs to (None: no segment stored, or stored by an older MOSS)."""
+        return self._path("advanced/segment_song")
+
+    @segment_song.setter
+    def segment_song(self, path: Path | None) -> None:
+        self._settings.setValue("advanced/segment_song", "" if path is None else str(path))
 
     @property
     def picture_options(self) -> dict:
