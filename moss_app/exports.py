@@ -71,7 +71,9 @@ class ExportController(QObject):
 
     Signals:
         failed(str): an export failed, in one line for the window's error dialog.
-        message(str, int): a line for the status bar and how long it stays (ms; 0: until the next one).
+        message(str, int): a line for the status bar and how long it stays (ms; 0: until the next one). An export
+            done says so there until the next message, with the file's name (short enough to be read whole at the
+            window's minimum size); the folder is the one just chosen, and the engine's notes go to ``show_notes``.
         busy_changed(bool): the morph video started (True) or stopped (False) rendering off the GUI thread.
         morph_exported(Path): the morph video is complete at its destination.
     """
@@ -89,6 +91,7 @@ class ExportController(QObject):
         self._run_dir: Path | None = None
         self._scratch: tempfile.TemporaryDirectory | None = None
         self.morph_job: BackgroundJob | None = None  # the morph video being rendered, if any
+        self.notes_box: QMessageBox | None = None  # the engine's notes on the last file written (``show_notes``)
 
     @property
     def busy(self) -> bool:
@@ -225,7 +228,7 @@ class ExportController(QObject):
         written = self._attempt(f"write {out}", lambda: write_run_folder(result, Path(out), overwrite=overwrite,
                                                                          plot=plot_front))
         if written is not None:
-            self.message.emit(f"Exported to {written}", 8000)
+            self.message.emit(f"Exported the run folder: {written.name}", 0)
             self._run_dir = written
         return written
 
@@ -251,10 +254,22 @@ class ExportController(QObject):
                 QApplication.restoreOverrideCursor()
         if rendered is None:
             return None
-        what = "the whole song with point" if full else "point"
-        notes = f" ({'; '.join(rendered.notices)})" if rendered.notices else ""
-        self.message.emit(f"Exported {what} {index} to {rendered.path}{notes}", 8000)
+        done = f"Exported point {index}{' in the whole song' if full else ''}"
+        self.message.emit(f"{done}: {Path(rendered.path).name}", 0)
+        if rendered.notices:
+            self.show_notes(f"{done} to {rendered.path}", rendered.notices)
         return Path(rendered.path)
+
+    def show_notes(self, done: str, notes: tuple[str, ...]) -> QMessageBox:
+        """What the engine noted about a file it wrote (its level moved, peaks limited, a rate changed), in a box that
+        does not block: too long for the status bar, where it was cut (issue 22), and worth reading once."""
+        if self.notes_box is None:
+            self.notes_box = QMessageBox(QMessageBox.Icon.Information, "MOSS", "", QMessageBox.StandardButton.Ok,
+                                         self._window)
+        self.notes_box.setText(done)
+        self.notes_box.setInformativeText("\n".join(f"\u2022 {note[0].upper()}{note[1:]}." for note in notes))
+        self.notes_box.open()
+        return self.notes_box
 
     def export_morph(self, out: Path) -> BackgroundJob | None:
         """Render the morph video off the GUI thread and copy it to ``out`` whole (temporary file, then rename).
@@ -289,7 +304,7 @@ class ExportController(QObject):
     @Slot(object)
     def _on_morph_done(self, out: Path) -> None:
         self._end_morph_job()
-        self.message.emit(f"Exported the morph video to {out}", 8000)
+        self.message.emit(f"Exported the morph video: {Path(out).name}", 0)
         self.morph_exported.emit(out)
 
     @Slot(object)
