@@ -1,5 +1,8 @@
 """Where each file dialog starts: the folder last used for that purpose, else the user's Music, Pictures or Documents.
 
+Purposes: "picture" (Open Picture, Pictures), "music" (Open Music, Music), "export" (a point or the morph video,
+Music) and "run" (File > Open Run and Export Run Folder, which share it: Documents the first time; issue 22).
+
 Never inside MOSS's installation (or its source checkout) or the autosave history: a song chosen from the bundled
 sample or a run reopened from the history must not send the next export there.
 """
@@ -42,7 +45,8 @@ def allowed(folder: Path) -> bool:
 
 
 def default_folder(purpose: str) -> Path:
-    """The user's Music (music, exports), Pictures (pictures) or Documents folder (the rest), else home."""
+    """The user's Music (music, point and morph exports), Pictures (pictures) or Documents folder (run folders, the
+    rest), else home."""
     location = _DEFAULTS.get(purpose, QStandardPaths.StandardLocation.DocumentsLocation)
     found = QStandardPaths.writableLocation(location)
     return Path(found) if found and Path(found).is_dir() else Path.home()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 import logging
 import shutil
 import tempfile
@@ -15,7 +14,6 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QWidget
 
 from moss_engine.errors import MossError
 from moss_engine.io.atomic import write_file
-from moss_engine.io.encode import FORMAT_SUFFIX, SUFFIX_FORMAT
 from moss_engine.run.export import render_point
 from moss_engine.run.folder import write_run_folder
 from moss_engine.run.morph import MORPH_FILES, write_morph
@@ -23,27 +21,21 @@ from moss_engine.run.plot import plot_front
 
 from .background import BackgroundJob
 from .dialog_folders import remember, start_folder
+from .export_names import (
+    POINT_FILTERS,
+    format_filter,
+    morph_name,
+    point_file_name,
+    point_format,
+    point_name,
+    run_folder_name,
+)
 
 if TYPE_CHECKING:
     from .settings_store import SettingsStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-#: The formats Export Point offers, in the dialog's order (the engine's ``encode`` writes them): name, format.
-POINT_FORMATS = (("WAV", "wav"), ("FLAC", "flac"), ("MP3", "mp3"), ("Opus", "opus"), ("Ogg Vorbis", "ogg"))
-POINT_FILTERS = ";;".join(f"{name} (*{FORMAT_SUFFIX[fmt]})" for name, fmt in POINT_FORMATS)
-
-
-def point_file_name(name: str, chosen_filter: str) -> tuple[Path, str]:
-    """The file and format of a point export: the suffix typed, if it names a format, else the filter's."""
-    out = Path(name)
-    by_suffix = SUFFIX_FORMAT.get(out.suffix.lower())
-    if by_suffix is not None and by_suffix in dict(POINT_FORMATS).values():
-        return out, by_suffix
-    fmt = next((f for n, f in POINT_FORMATS if chosen_filter.startswith(f"{n} (")), "wav")
-    return out.with_name(out.name + FORMAT_SUFFIX[fmt]) if out.suffix.lower() != FORMAT_SUFFIX[fmt] else out, fmt
-
 
 class Shown(Protocol):
     """What is on screen: a ``RunResult`` (or None) and the index of its selected point (or None)."""
@@ -71,11 +63,17 @@ class ExportController(QObject):
         window: the parent of the file dialogs and questions.
         shown: the result and the point selected (the result view).
         store: remembers the folder the export dialogs were last used in (``moss_app.dialog_folders``: the user's
-            Music folder the first time, never the installation or the autosave history).
+            Music folder the first time for a point or the morph video; Export Run Folder shares File > Open Run's
+            folder, Documents the first time; never the installation or the autosave history) and the format last
+            chosen for a point (``export_names``).
+
+    The names proposed start with the song's name (``moss_app.export_names``).
 
     Signals:
         failed(str): an export failed, in one line for the window's error dialog.
-        message(str, int): a line for the status bar and how long it stays (ms; 0: until the next one).
+        message(str, int): a line for the status bar and how long it stays (ms; 0: until the next one). An export
+            done says so there until the next message, with the file's name (short enough to be read whole at the
+            window's minimum size); the folder is the one just chosen, and the engine's notes go to ``show_notes``.
         busy_changed(bool): the morph video started (True) or stopped (False) rendering off the GUI thread.
         morph_exported(Path): the morph video is complete at its destination.
     """
@@ -93,6 +91,7 @@ class ExportController(QObject):
         self._run_dir: Path | None = None
         self._scratch: tempfile.TemporaryDirectory | None = None
         self.morph_job: BackgroundJob | None = None  # the morph video being rendered, if any
+        self.notes_box: QMessageBox | None = None  # the engine's notes on the last file written (``show_notes``)
 
     @property
     def busy(self) -> bool:
@@ -144,8 +143,11 @@ class ExportController(QObject):
 
     # --- asking for a name --------------------------------------------------------------------------------------------
 
-    def _proposed(self, name: str) -> Path:
-        return start_folder(self._store, "export") / name
+    def _proposed(self, name: str, purpose: str = "export") -> Path:
+        return start_folder(self._store, purpose) / name
+
+    def _song(self) -> Path:
+        return self._shown.result.settings.audio
 
     def _ask_overwrite(self, out: Path, note: str = "") -> bool:
         if not out.exists():
@@ -155,15 +157,19 @@ class ExportController(QObject):
 
     @Slot()
     def choose_export(self) -> None:
-        """Ask for a folder name, ask before replacing an earlier run, then export."""
+        """Ask for a folder name, ask before replacing an earlier run, then export.
+
+        The dialog starts where run folders are kept: File > Open Run's folder (Documents the first time), and the
+        folder chosen becomes Open Run's too: a run exported is a run to reopen, not music to play.
+        """
         if self._shown.result is None:
             return
-        proposed = self._proposed(f"moss-run-{_dt.datetime.now():%Y%m%d-%H%M%S}")
+        proposed = self._proposed(run_folder_name(self._song()), "run")
         name, _ = QFileDialog.getSaveFileName(self._window, "Export run folder", str(proposed), "Run folder (*)")
         if not name:
             return
         out = Path(name)
-        remember(self._store, "export", out)
+        remember(self._store, "run", out)
         exists = out.exists()
         if self._ask_overwrite(out, "\n(MOSS only replaces its own run folders.)"):
             self.export_run(out, overwrite=exists)
@@ -172,17 +178,22 @@ class ExportController(QObject):
     def choose_export_point(self, full: bool = False) -> Path | None:
         """Ask for a file name (WAV, FLAC, MP3, Opus or Ogg Vorbis, by its filter or suffix), and before replacing a
         file, then export the selected point: its segment at the run's rate, or with ``full`` the whole song at its
-        own rate and channels with the point's picture in the segment (``moss render --full``)."""
+        own rate and channels with the point's picture in the segment (``moss render --full``).
+
+        The dialog proposes ``export_names.point_name`` in the format last chosen here (WAV the first time)."""
         if self._shown.result is None or self._shown.selected is None:
             return None
-        stem = f"moss-point-{self._shown.selected}{'-whole-song' if full else ''}"
+        fmt = point_format(self._store.export_format)
         title = "Export point in the whole song" if full else "Export point (its segment)"
-        name, chosen = QFileDialog.getSaveFileName(self._window, title, str(self._proposed(f"{stem}.wav")),
-                                                   POINT_FILTERS, options=QFileDialog.Option.DontConfirmOverwrite)
+        proposed = self._proposed(point_name(self._song(), self._shown.selected, fmt, full))
+        name, chosen = QFileDialog.getSaveFileName(self._window, title, str(proposed), POINT_FILTERS,
+                                                   selectedFilter=format_filter(fmt),
+                                                   options=QFileDialog.Option.DontConfirmOverwrite)
         if not name:
             return None
         out, fmt = point_file_name(name, chosen)
         remember(self._store, "export", out)
+        self._store.export_format = fmt
         if self._ask_overwrite(out):
             return self.export_point(out, fmt=fmt, overwrite=True, full=full)
         return None
@@ -197,8 +208,9 @@ class ExportController(QObject):
         """Ask for an .mp4 name (and before replacing a file), then export the morph video."""
         if self._shown.result is None:
             return
-        name, _ = QFileDialog.getSaveFileName(self._window, "Export morph video", str(self._proposed("moss-morph.mp4")),
-                                              "Video (*.mp4)", options=QFileDialog.Option.DontConfirmOverwrite)
+        proposed = self._proposed(morph_name(self._song()))
+        name, _ = QFileDialog.getSaveFileName(self._window, "Export morph video", str(proposed), "Video (*.mp4)",
+                                              options=QFileDialog.Option.DontConfirmOverwrite)
         if not name:
             return
         out = Path(name).with_suffix(".mp4")
@@ -216,7 +228,7 @@ class ExportController(QObject):
         written = self._attempt(f"write {out}", lambda: write_run_folder(result, Path(out), overwrite=overwrite,
                                                                          plot=plot_front))
         if written is not None:
-            self.message.emit(f"Exported to {written}", 8000)
+            self.message.emit(f"Exported the run folder: {written.name}", 0)
             self._run_dir = written
         return written
 
@@ -242,10 +254,22 @@ class ExportController(QObject):
                 QApplication.restoreOverrideCursor()
         if rendered is None:
             return None
-        what = "the whole song with point" if full else "point"
-        notes = f" ({'; '.join(rendered.notices)})" if rendered.notices else ""
-        self.message.emit(f"Exported {what} {index} to {rendered.path}{notes}", 8000)
+        done = f"Exported point {index}{' in the whole song' if full else ''}"
+        self.message.emit(f"{done}: {Path(rendered.path).name}", 0)
+        if rendered.notices:
+            self.show_notes(f"{done} to {rendered.path}", rendered.notices)
         return Path(rendered.path)
+
+    def show_notes(self, done: str, notes: tuple[str, ...]) -> QMessageBox:
+        """What the engine noted about a file it wrote (its level moved, peaks limited, a rate changed), in a box that
+        does not block: too long for the status bar, where it was cut (issue 22), and worth reading once."""
+        if self.notes_box is None:
+            self.notes_box = QMessageBox(QMessageBox.Icon.Information, "MOSS", "", QMessageBox.StandardButton.Ok,
+                                         self._window)
+        self.notes_box.setText(done)
+        self.notes_box.setInformativeText("\n".join(f"\u2022 {note[0].upper()}{note[1:]}." for note in notes))
+        self.notes_box.open()
+        return self.notes_box
 
     def export_morph(self, out: Path) -> BackgroundJob | None:
         """Render the morph video off the GUI thread and copy it to ``out`` whole (temporary file, then rename).
@@ -280,7 +304,7 @@ class ExportController(QObject):
     @Slot(object)
     def _on_morph_done(self, out: Path) -> None:
         self._end_morph_job()
-        self.message.emit(f"Exported the morph video to {out}", 8000)
+        self.message.emit(f"Exported the morph video: {Path(out).name}", 0)
         self.morph_exported.emit(out)
 
     @Slot(object)

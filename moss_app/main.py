@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
+
+from .display import NO_DISPLAY_STATUS, missing_display
 
 SELF_TEST_FLAG = "--self-test"
 
@@ -34,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     """Open the main window with the bundled sample loaded (so Start works at once) and run the event loop.
 
     With ``--self-test [REPORT]``: check the app instead (offscreen unless told otherwise) and return its status.
+    Without a display (``display.missing_display``): one line on stderr, no window, and ``NO_DISPLAY_STATUS`` (2).
     """
     argv = list(sys.argv if argv is None else argv)
     self_test, report, argv = split_self_test(argv)
@@ -41,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
         from .self_test import run_self_test
 
         return run_self_test(report)
+    problem = missing_display(os.environ)
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return NO_DISPLAY_STATUS
 
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication

@@ -143,11 +143,13 @@ class MainWindow(QMainWindow):
         self.start_button, self.cancel_button = self.controls.start_button, self.controls.cancel_button
         self.progress_bar, self.status_label = self.controls.progress_bar, self.controls.status_label
         column = QWidget()
-        column.setMinimumWidth(260)
         column.setMaximumWidth(380)
         layout = QVBoxLayout(column)
         layout.addWidget(self.inputs, 1)
         layout.addWidget(self.controls)
+        # at least 260 px, and as wide as the status line needs to hold each of its lines whole (issue 22)
+        margins = layout.contentsMargins()
+        column.setMinimumWidth(max(260, self.controls.minimumSizeHint().width() + margins.left() + margins.right()))
         return column
 
     def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:

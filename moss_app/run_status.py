@@ -1,4 +1,10 @@
-"""The run's status line in words: the front so far while it runs, its outcome once it ends, what Start waits for."""
+"""The run's status line in words: the front so far while it runs, its outcome once it ends, what Start waits for.
+
+The layout decision (issue 22): the status is at most ``STATUS_LINES`` lines, each a short line of its own that the
+status column is wide enough to hold whole (``WIDEST_LINES`` sets its minimum width): while a run goes on, the stage,
+the front against the crossfade, the time left; between runs, the outcome, the front against the crossfade, and
+whether the result shown is from earlier inputs. Nothing is cut at 1280x800 or at the window's minimum size.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,18 @@ from moss_engine.reporting import FrontSnapshot, Status
 
 #: Within this many percent of the crossfade, a front is "as good as a crossfade".
 SAME_AS_CROSSFADE_PERCENT = 0.5
+#: Lines the status keeps room for.
+STATUS_LINES = 3
+#: The widest lines the status says, with a Standard run's numbers (16 points, 300 steps): the status column is at
+#: least as wide as the widest of them in the window's font, so that each is one line. (A High run's widest numbers
+#: may wrap a line: the label then cuts its end, whole in the tooltip.)
+WIDEST_LINES = ("Trying points between neighbours: 16 of 16", "Optimising: step 300 of 300 (12 steps/s)",
+                "Cancelled: 15 of 16 points, 299 steps, 9.5 min", "Finished: 15 of 16 points, 300 steps, 9.5 min",
+                "Converged early: 15 of 16 points, 9.5 min", "front 100% better than a crossfade",
+                "about 9.5 min left")
+#: The last line between runs when the result shown was made from other inputs than those shown.
+STALE_WORDS = "from the earlier inputs: press Start to update"
+WIDEST_LINES += (STALE_WORDS,)
 #: A stage of the engine (``reporting.STAGES``) in the app's words.
 STAGE_WORDS = {"measuring": "Measuring the crossfade", "optimising": "Optimising", "between": "Trying points between "
                "neighbours", "refining": "Refining the phase", "rendering": "Rendering the points",
@@ -69,9 +87,9 @@ def stage_line(status: Status, steps_per_s: float | None = None) -> str:
 
 
 def running_line(stage: str, gain: str, left: str) -> str:
-    """The status line while a run goes on: its stage, then the front against the crossfade and the time left."""
-    details = "  ·  ".join(part.replace(" ", "\u00a0") for part in (gain, left) if part)  # each part kept whole
-    return f"{stage}\n{details}" if details else stage
+    """The status while a run goes on, a line each: its stage, the front against the crossfade, the time left (the
+    parts not known yet left out)."""
+    return "\n".join(part for part in (stage, gain, left) if part)
 
 
 def run_seconds(result) -> float:
@@ -82,24 +100,26 @@ def run_seconds(result) -> float:
 
 
 def outcome_line(result) -> str:
-    """How a finished ``RunResult`` ended: done, converged early or cancelled, its points, steps, the whole run's
-    time (``run_seconds``) and how much better than a crossfade its front is (``crossfade_gain``).
+    """How a finished ``RunResult`` ended, in two lines: done, converged early or cancelled with its points, steps and
+    the whole run's time (``run_seconds``); then how much better than a crossfade its front is (``crossfade_gain``).
 
+    ``Done: 8 points, 80 steps, 2.5 min``, ``Converged early: 8 points, 2 min``, ``Cancelled: 5 of 8 points, 34
+    steps, 48 s`` (fewer points than asked: the others were near-duplicates or beaten, as the status tooltip says).
     "Done" only when the run is known not to have been cancelled: a reopened folder that does not say (not from the
     autosave history, ``optimisation.cancelled`` None) is "Finished", as File > Recent Runs calls such a run.
     """
     opt = result.optimisation
-    if opt.cancelled:
-        how = "Cancelled, best front so far"
-    else:
-        how = "Converged early" if opt.stopped_early else ("Finished" if opt.cancelled is None else "Done")
     count = f"{len(result.points)} points"
     if len(result.points) < result.settings.points:  # near-duplicates and beaten points are not offered twice
-        count = f"{len(result.points)} of {result.settings.points} points (the others were duplicates or beaten)"
-    steps = f"{opt.steps_done} step{'s' if opt.steps_done != 1 else ''}"
-    line = f"{how}: {count} after {steps} in {seconds_text(run_seconds(result))}"
+        count = f"{len(result.points)} of {result.settings.points} points"
+    took = seconds_text(run_seconds(result))
+    if opt.stopped_early and not opt.cancelled:  # its steps say nothing the word does not
+        line = f"Converged early: {count}, {took}"
+    else:
+        how = "Cancelled" if opt.cancelled else ("Finished" if opt.cancelled is None else "Done")
+        line = f"{how}: {count}, {opt.steps_done} step{'s' if opt.steps_done != 1 else ''}, {took}"
     gain = gain_words(crossfade_gain(result.hypervolume, result.crossfade_visual, result.crossfade_audio))
-    return f"{line}  ·  {gain}" if gain else line
+    return f"{line}\n{gain}" if gain else line
 
 
 def is_stale(then, now) -> bool:
@@ -122,5 +142,5 @@ def between_runs_line(problem: str, ready: bool, outcome: str, stale: bool) -> s
     if not ready:
         return "Choose a picture and a song: drop them on the window, or File > Open"
     if stale:
-        return f"{outcome}  ·  from the earlier inputs: press Start for the new ones"
+        return f"{outcome}\n{STALE_WORDS}"
     return outcome or "Ready: press Start"

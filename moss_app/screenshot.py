@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         store.advanced_overrides = {"start_s": args.start, "duration_s": args.duration, "steps": args.steps,
                                     "points": args.points, "device": args.device}
         picture, music = sample_paths()
+        store.segment_song = music  # the segment above is the sample's own (a segment from another song is dropped)
         window = MainWindow(store, picture=picture, music=music)
         window.resize(1280, 800)
         window.show()

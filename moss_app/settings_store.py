@@ -16,8 +16,9 @@ DEFAULTS: dict[str, object] = {
     "last_music": "",
     "preset": "",  # "" = by device: preview on a CPU, standard on a GPU
     "window/geometry": QByteArray(),
-    "advanced/overrides": "{}",
-    "last_run_dir": "",  # JSON: the Advanced fields the user changed, by name
+    "advanced/overrides": "{}",  # JSON: the Advanced fields the user changed, by name
+    "advanced/segment_song": "",  # the song the stored Advanced segment (start_s, duration_s) was set on
+    "last_run_dir": "",
     "recent/picture": "[]",  # JSON: the last pictures opened, newest first
     "recent/music": "[]",  # JSON: the last songs opened, newest first
     "view/colour_map": "inferno",  # the colour map of the spectrogram, mask and music views (ui/colour_maps.py)
@@ -26,6 +27,7 @@ DEFAULTS: dict[str, object] = {
     "last_dir/picture": "",  # the folder each kind of file dialog was last used in ("run": last_run_dir)
     "last_dir/music": "",
     "last_dir/export": "",
+    "export/format": "",  # the format last chosen in Export Point's dialog ("" = never: WAV, moss_app.export_names)
 }
 
 #: The key of the folder each kind of file dialog was last used in (``last_dir``).
@@ -123,6 +125,15 @@ class SettingsStore:
         self._settings.setValue("advanced/overrides", json.dumps(overrides))
 
     @property
+    def segment_song(self) -> Path | None:
+        """The song the stored Advanced segment belongs to (None: no segment stored, or stored by an older MOSS)."""
+        return self._path("advanced/segment_song")
+
+    @segment_song.setter
+    def segment_song(self, path: Path | None) -> None:
+        self._settings.setValue("advanced/segment_song", "" if path is None else str(path))
+
+    @property
     def picture_options(self) -> dict:
         """The picture's controls the user changed (invert, gamma, fit), {} when none or the text is damaged."""
         try:
@@ -165,6 +176,15 @@ class SettingsStore:
 
     def set_last_dir(self, purpose: str, folder: Path | None) -> None:
         self._settings.setValue(_DIR_KEYS[purpose], "" if folder is None else str(folder))
+
+    @property
+    def export_format(self) -> str:
+        """The format last chosen for a point export ("wav", "flac", ...; "" before any; its user checks it)."""
+        return self._get("export/format")
+
+    @export_format.setter
+    def export_format(self, fmt: str) -> None:
+        self._settings.setValue("export/format", fmt)
 
     @property
     def colour_map(self) -> str:

@@ -90,6 +90,16 @@ def _kind_of(path: Path) -> tuple[str, str]:
             return "", _refusal(path, picture_error, music_error)
 
 
+def _same_file(a: Path | None, b: Path | None) -> bool:
+    """Whether ``a`` and ``b`` name the same file (False when either is None or cannot be resolved)."""
+    if a is None or b is None:
+        return False
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return False
+
+
 class InputsPanel(QWidget):
     """The picture and music drop zones (the music's with the placement view), the quality preset and the Advanced
     section, in a column that scrolls when Advanced is taller than the screen.
@@ -168,7 +178,12 @@ class InputsPanel(QWidget):
 
     def restore(self, picture: Path | None = None, music: Path | None = None) -> None:
         """Show the remembered preset (the first time: Preview on a CPU, else Standard) and Advanced changes, and the
-        files: those given, else the last ones used (a file that cannot be read any more is skipped)."""
+        files: those given, else the last ones used (a file that cannot be read any more is skipped).
+
+        A remembered segment (start and length) comes back only on the song it was set on (``store.segment_song``):
+        the app starts on the bundled sample, and the last run's segment in another song means nothing there (issue
+        22), so the sample shows the preset's segment. The band and the other Advanced changes come back as they were.
+        """
         preset = self.store.preset or ("preview" if available_devices()[0] == "cpu" else "standard")
         index = self.preset_combo.findData(preset)
         self.preset_combo.setCurrentIndex(max(0, index))
@@ -181,6 +196,8 @@ class InputsPanel(QWidget):
             for candidate in (given, last):
                 if candidate is not None and zone.set_file(candidate, notify=False):
                     break
+        if not _same_file(self.store.segment_song, self.music):
+            self._keep_overrides_but(SEGMENT_FIELDS)
         self._show_placement()
 
     # --- what the next run uses ---------------------------------------------------------------------------------------
@@ -343,7 +360,7 @@ class InputsPanel(QWidget):
     @Slot(dict)
     def _on_overrides(self, overrides: dict) -> None:
         self._dismiss_refusals()
-        self.store.advanced_overrides = overrides
+        self._remember_overrides(overrides)
         self._show_placement()
         self.changed.emit()
 
@@ -434,7 +451,7 @@ class InputsPanel(QWidget):
             f0 = max(0.0, limit - (f1 - f0))
         overrides.update(f0_hz=f0, f1_hz=limit)
         self.advanced.set_overrides(overrides)
-        self.store.advanced_overrides = self.advanced.overrides()
+        self._remember_overrides(self.advanced.overrides())
         if song_rate is not None and self.music is not None:
             return lowered_band_note(self.music.name, song_rate, limit, int(self.advanced.value("sample_rate")))
         rate_from = self._rate_from()
@@ -465,7 +482,7 @@ class InputsPanel(QWidget):
         overrides.update(start_s=placement.start_s, duration_s=placement.duration_s, f0_hz=placement.f0_hz,
                          f1_hz=placement.f1_hz)
         self.advanced.set_overrides(overrides)
-        self.store.advanced_overrides = self.advanced.overrides()
+        self._remember_overrides(self.advanced.overrides())
         self._dismiss_refusals()
         self._show_times()
         self.changed.emit()
@@ -477,10 +494,15 @@ class InputsPanel(QWidget):
         self._keep_overrides_but(PLACEMENT_FIELDS)
         self.changed.emit()
 
+    def _remember_overrides(self, overrides: dict[str, Any]) -> None:
+        """Store the Advanced changes, and the song a segment among them was set on (``restore`` reads both)."""
+        self.store.advanced_overrides = overrides
+        self.store.segment_song = self.music if any(k in overrides for k in SEGMENT_FIELDS) else None
+
     def _keep_overrides_but(self, fields: tuple[str, ...]) -> None:
         """Forget the Advanced changes of ``fields`` (the preset's values come back) and move the rectangle."""
         overrides = {k: v for k, v in self.advanced.overrides().items() if k not in fields}
         if overrides != self.advanced.overrides():
             self.advanced.set_overrides(overrides)
-            self.store.advanced_overrides = overrides
+            self._remember_overrides(overrides)
         self._show_placement()

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QVBoxLayou
 from moss_engine.reporting import FrontSnapshot
 
 from ..eta import TimeLeft
-from ..run_status import running_line, snapshot_gain
+from ..run_status import STATUS_LINES, WIDEST_LINES, running_line, snapshot_gain
 from .steady_label import SteadyLabel
 
 STATUS_TIP = ("While a run goes on: what it is doing, how much better than a plain crossfade\n"
@@ -19,7 +19,10 @@ STATUS_TIP = ("While a run goes on: what it is doing, how much better than a pla
               "\"Better than a crossfade\": how much more of the trade-off between the picture\n"
               "and the music the front reaches than fading from the music to the picture does\n"
               "(the front's hypervolume against the crossfade's).\n"
-              "Runs may end early, once the front stops improving.")
+              "Runs may end early, once the front stops improving.\n"
+              "\"5 of 8 points\": the others were near-duplicates, or beaten by another point.")
+#: Room beside the widest status line (px): a line exactly as wide as the label may still wrap.
+WIDTH_SLACK = 4
 #: The time left is counted down this often between the engine's reports (ms).
 TICK_MS = 1000
 
@@ -29,7 +32,9 @@ class RunControls(QWidget):
 
     While a run goes on the status line is ``run_status.running_line``: the stage in words (the worker's progress
     line), the front against the crossfade (from the latest snapshot) and one time left (``eta.TimeLeft``, fed the
-    progress fraction, counted down every ``TICK_MS``).
+    progress fraction, counted down every ``TICK_MS``), a line each. The status keeps room for
+    ``run_status.STATUS_LINES`` lines and is at least as wide as ``run_status.WIDEST_LINES`` in its font, so each
+    line is whole at any window size (issue 22).
     """
 
     def __init__(self, parent=None):
@@ -45,7 +50,10 @@ class RunControls(QWidget):
         self.progress_bar = QProgressBar()
         self.progress_bar.setRange(0, 1000)
         self.progress_bar.setTextVisible(False)
-        self.status_label = SteadyLabel("Ready: press Start", tip=STATUS_TIP)
+        self.status_label = SteadyLabel("Ready: press Start", tip=STATUS_TIP, lines=STATUS_LINES)
+        # as wide as the widest line it says, in this font: every line whole on its own line, at any window size
+        metrics = self.status_label.fontMetrics()
+        self.status_label.setMinimumWidth(max(metrics.horizontalAdvance(line) for line in WIDEST_LINES) + WIDTH_SLACK)
         self.time_left = TimeLeft()
         self._stage, self._gain = "", ""
         self._tick = QTimer(self)

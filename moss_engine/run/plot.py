@@ -12,6 +12,12 @@ from moss_engine.errors import shown
 from moss_engine.settings import OBJECTIVE_NAMES
 
 FRONT_BLUE = "#1f6fb4"
+#: A thumbnail's title starts at this size (points) and shrinks, down to ``TITLE_SMALLEST_PT``, until it is no wider
+#: than its thumbnail: three titles side by side never run into each other ("MOS 5.0point 3:" in issue 22).
+TITLE_PT = 8.0
+TITLE_SMALLEST_PT = 5.0
+#: The thumbnails' row (figure fractions): low enough that their two-line titles stay under the figure's own title.
+THUMB_BOTTOM, THUMB_HEIGHT, THUMB_WIDTH, THUMB_STEP = 0.67, 0.18, 0.27, 0.305
 
 
 def _thumbnail(samples: np.ndarray, result: Any) -> np.ndarray:
@@ -25,15 +31,38 @@ def _thumbnail(samples: np.ndarray, result: Any) -> np.ndarray:
     return np.asarray(Image.fromarray(panel).resize((320, 160), Image.Resampling.BOX))
 
 
-def plot_front(result: Any, path: Path) -> None:
-    """Draw a ``pipeline.RunResult``'s front to ``path`` (PNG, 150 dpi), with thumbnails of three points."""
+def thumbnail_title(index: int, point: Any) -> str:
+    """A thumbnail's title in two short lines: which point, then what it costs the music (its loss, its MOS)."""
+    heard = "" if point.mos is None else f", MOS {point.mos:.1f}"
+    return f"point {index}: alpha {point.alpha:.2f}\naudio loss {point.audio:.3g}{heard}"
+
+
+def _fit_title(inset: Any, renderer: Any) -> None:
+    """Shrink ``inset``'s title until it is no wider than ``inset`` (or reaches ``TITLE_SMALLEST_PT``)."""
+    title, width = inset.title, inset.get_window_extent(renderer).width
+    size = TITLE_PT
+    while size > TITLE_SMALLEST_PT and title.get_window_extent(renderer).width > width:
+        size -= 0.5
+        title.set_fontsize(size)
+
+
+def front_figure(result: Any) -> Any:
+    """A ``pipeline.RunResult``'s front as a matplotlib ``Figure`` on an Agg canvas (9 x 6.4 in, 150 dpi), with
+    thumbnails of three points: the music end, the point nearest alpha 0.5 and the image end.
+
+    The layout decision: each thumbnail's title is two lines (``thumbnail_title``), fitted to its thumbnail's width
+    (``_fit_title``), and the thumbnails sit low enough that the titles clear the figure's two-line title; so no two
+    titles overlap whatever the numbers (a long ``audio loss 1.23e-05, MOS 5.0`` included).
+    """
     import matplotlib
 
     matplotlib.use("Agg", force=False)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(9.0, 6.4), dpi=150)
-    ax = fig.add_axes((0.09, 0.09, 0.88, 0.55))
+    FigureCanvasAgg(fig)  # a renderer to measure the titles with, no display needed
+    ax = fig.add_axes((0.09, 0.09, 0.88, 0.53))
     ax.plot(result.crossfade_audio, result.crossfade_visual, "o--", color="0.6", ms=4, lw=1.2,
             label="loudness-matched uniform crossfade (same objectives)")
     visual = np.array([p.visual for p in result.points])
@@ -50,20 +79,25 @@ def plot_front(result: Any, path: Path) -> None:
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8, loc="upper right")
 
-    # thumbnails: the music end, the point nearest alpha 0.5, the image end
     picks = sorted({0, int(np.argmin(np.abs(np.array([p.alpha for p in result.points]) - 0.5))),
                     len(result.points) - 1})
+    renderer = fig.canvas.get_renderer()
     for slot, i in enumerate(picks):
         point = result.points[i]
-        inset = fig.add_axes((0.09 + slot * 0.305, 0.7, 0.27, 0.19))
+        inset = fig.add_axes((0.09 + slot * THUMB_STEP, THUMB_BOTTOM, THUMB_WIDTH, THUMB_HEIGHT))
         inset.imshow(_thumbnail(point.samples, result), cmap="gray", aspect="auto", interpolation="nearest")
         inset.set_xticks([])
         inset.set_yticks([])
-        heard = "" if point.mos is None else f", MOS {point.mos:.1f}"
-        inset.set_title(f"point {i}: alpha {point.alpha:.2f}, audio loss {point.audio:.3g}{heard}", fontsize=8)
+        inset.set_title(thumbnail_title(i, point), fontsize=TITLE_PT, linespacing=1.1)
+        _fit_title(inset, renderer)
         ax.annotate(str(i), (audio[i], visual[i]), textcoords="offset points", xytext=(-12, -12), fontsize=8,
                     color="black", fontweight="bold")
     s = result.settings
     fig.suptitle(f"{shown(s.image.name)} in {shown(s.audio.name)}\nhypervolume {result.hypervolume:.3f} "
                  f"(anchor-normalised), {len(result.points)} points, labels = alpha", fontsize=9, y=0.995)
-    fig.savefig(str(path), format="png")
+    return fig
+
+
+def plot_front(result: Any, path: Path) -> None:
+    """Draw a ``pipeline.RunResult``'s front to ``path`` (PNG, 150 dpi): ``front_figure``."""
+    front_figure(result).savefig(str(path), format="png")

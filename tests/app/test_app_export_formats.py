@@ -1,6 +1,7 @@
 """Exports a user expects (issue 16.7): the segment or the whole song in WAV/FLAC/MP3/Opus, dialogs that start in the
 user's own folders, Open filters listing every format MOSS reads; and the About box showing the notices (16.11)."""
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -22,10 +23,11 @@ class SaveDialog:
     """Stands in for ``QFileDialog.getSaveFileName``: records what it was asked and answers ``answer``."""
 
     def __init__(self, answer: tuple[str, str]):
-        self.answer, self.asked = answer, []
+        self.answer, self.asked, self.selected_filters = answer, [], []
 
     def __call__(self, parent, title, start, filters, *args, **kwargs):
         self.asked.append((title, Path(start), filters))
+        self.selected_filters.append(kwargs.get("selectedFilter", args[0] if args else ""))
         return self.answer
 
 
@@ -40,13 +42,18 @@ def test_export_point_offers_every_format_and_starts_in_the_last_export_folder(q
     out = window.exports.choose_export_point()
     assert out == folder / "mine.mp3" and probe_audio(out).sample_rate == tiny_result.sample_rate
     title, start, filters = dialog.asked[0]
-    assert start == dialog_folders.default_folder("export") / "moss-point-2.wav"  # the user's Music folder at first
+    # the user's Music folder at first, the song's name, WAV before any format was chosen
+    assert start == dialog_folders.default_folder("export") / "metal_madness_sectoid - point 2.wav"
+    assert dialog.selected_filters[0] == "WAV (*.wav)"
     assert filters.split(";;") == ["WAV (*.wav)", "FLAC (*.flac)", "MP3 (*.mp3)", "Opus (*.opus)",
                                    "Ogg Vorbis (*.ogg)"] == POINT_FILTERS.split(";;")
     assert store.last_dir("export") == folder
     dialog.answer = (str(folder / "again.flac"), "WAV (*.wav)")  # a suffix typed wins over the filter
     assert window.exports.choose_export_point() == folder / "again.flac"
     assert dialog.asked[1][1].parent == folder and sf.info(str(folder / "again.flac")).format == "FLAC"
+    # the second dialog proposed the format chosen in the first
+    assert dialog.asked[1][1].name == "metal_madness_sectoid - point 2.mp3"
+    assert dialog.selected_filters[1] == "MP3 (*.mp3)"
 
 
 def test_export_point_in_the_whole_song_is_at_the_songs_own_rate_and_length(qtbot, window, tiny_result, tmp_path,
@@ -64,7 +71,7 @@ def test_export_point_in_the_whole_song_is_at_the_songs_own_rate_and_length(qtbo
     kept = np.clip(song.samples.T[after:], -1.0, 1.0 - 2 ** -15)  # a lossy decode's peaks past full scale: clipped
     assert np.max(np.abs(data[after:] - kept)) < 2 ** -15
     assert np.max(np.abs(data[: 2 * rate] - song.samples.T[: 2 * rate])) > 1e-3  # the picture is in the segment
-    assert window.statusBar().currentMessage().startswith("Exported the whole song with point 3")
+    assert window.statusBar().currentMessage() == "Exported point 3 in the whole song: whole.flac"
     opus = window.export_point(tmp_path / "whole.opus", full=True)
     info = probe_audio(opus)
     assert info.sample_rate == 48000 and info.channels == 2
@@ -126,3 +133,82 @@ def test_about_shows_the_licence_notices_in_a_view_that_scrolls(qtbot, window):
     assert "THIRD_PARTY_NOTICES" not in box.text() and "Their notices follow" in box.text()
     assert box.notices.verticalScrollBar().maximum() > 0
     box.close()
+
+
+# --- issue 22, app 6: names with the song's, the last format kept, run folders in Documents -------------------------
+
+@pytest.fixture
+def user_folders(tmp_path, monkeypatch):
+    """The user's standard folders, made in ``tmp_path``: {"music": ..., "documents": ...}."""
+    from PySide6.QtCore import QStandardPaths
+
+    where = {QStandardPaths.StandardLocation.MusicLocation: tmp_path / "Music",
+             QStandardPaths.StandardLocation.DocumentsLocation: tmp_path / "Documents",
+             QStandardPaths.StandardLocation.PicturesLocation: tmp_path / "Pictures"}
+    for folder in where.values():
+        folder.mkdir()
+    monkeypatch.setattr(dialog_folders.QStandardPaths, "writableLocation", lambda location: str(where[location]))
+    return {"music": tmp_path / "Music", "documents": tmp_path / "Documents"}
+
+
+def test_the_proposed_names_carry_the_songs_name(qtbot, window, tiny_result, monkeypatch, user_folders):
+    from moss_app.export_names import point_name, song_stem
+
+    window.show_result(tiny_result)
+    window.select_point(3)
+    dialog = SaveDialog(("", ""))  # cancelled: only what was proposed matters
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", dialog)
+    window.exports.choose_export_point()
+    window.exports.choose_export_point_full()
+    window.exports.choose_export_morph()
+    window.exports.choose_export()
+    names = [start.name for _title, start, _filters in dialog.asked]
+    assert names[:3] == ["metal_madness_sectoid - point 3.wav", "metal_madness_sectoid - point 3 (whole song).wav",
+                         "metal_madness_sectoid - morph.mp4"]
+    assert re.fullmatch(r"metal_madness_sectoid - moss-run-20\d{6}-\d{6}", names[3]), names[3]
+    assert [start.parent for _t, start, _f in dialog.asked] == [user_folders["music"]] * 3 + [user_folders["documents"]]
+    # a name no file system refuses, whatever the song is called
+    assert song_stem(Path("/songs/a<b>c:d|e?.flac")) == "a_b_c_d_e_" and song_stem(Path("..")) == "moss"
+    assert point_name(Path("/songs/ .mp3"), 0, "opus") == "moss - point 0.opus" and len(song_stem("x" * 300)) == 80
+
+
+def test_the_last_point_format_is_proposed_again_in_the_next_session(qtbot, window, tiny_result, tmp_path,
+                                                                     monkeypatch, temp_qsettings, user_folders):
+    from PySide6.QtCore import QSettings
+
+    from moss_app.exports import ExportController
+    from moss_app.settings_store import SettingsStore
+
+    window.show_result(tiny_result)
+    window.select_point(1)
+    dialog = SaveDialog((str(tmp_path / "kept.opus"), "WAV (*.wav)"))  # the suffix typed names the format
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", dialog)
+    assert window.exports.choose_export_point() == tmp_path / "kept.opus"
+    window.store.sync()
+    later = SettingsStore(QSettings(temp_qsettings.fileName(), QSettings.Format.IniFormat))  # the next session's
+    assert later.export_format == "opus"
+    dialog.answer = ("", "")  # cancelled: only what is proposed matters now
+    ExportController(window, window.results, later).choose_export_point()
+    assert dialog.asked[1][1] == tmp_path / "metal_madness_sectoid - point 1.opus"  # and the folder last used
+    assert dialog.selected_filters[1] == "Opus (*.opus)"
+    later.export_format = "aiff"  # not one Export Point writes (a damaged or future setting): WAV
+    ExportController(window, window.results, later).choose_export_point()
+    assert dialog.asked[2][1].suffix == ".wav" and dialog.selected_filters[2] == "WAV (*.wav)"
+
+
+def test_export_run_folder_starts_in_documents_then_where_runs_were_kept(qtbot, window, tiny_result, tmp_path,
+                                                                          monkeypatch, user_folders):
+    window.show_result(tiny_result)
+    runs = tmp_path / "my runs"
+    runs.mkdir()
+    dialog = SaveDialog((str(runs / "first"), "Run folder (*)"))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", dialog)
+    window.exports.choose_export()
+    assert dialog.asked[0][1].parent == user_folders["documents"]  # not Music, the first time
+    assert (runs / "first" / "manifest.json").is_file()
+    assert window.store.last_dir("run") == runs  # File > Open Run starts there too now
+    window.exports.choose_export_point()  # a point still goes where music goes
+    assert dialog.asked[1][1].parent == user_folders["music"]
+    dialog.answer = ("", "")
+    window.exports.choose_export()
+    assert dialog.asked[2][1].parent == runs

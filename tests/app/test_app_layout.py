@@ -150,3 +150,110 @@ def test_the_quality_hint_is_whole_in_sight_at_1280x800(qtbot, window):
     scroll.verticalScrollBar().setValue(scroll.verticalScrollBar().maximum())
     settle(qtbot)
     assert whole(hint)
+
+
+# --- issue 22, app 1: the status area's lines, whole at 1280x800 and at the minimum size, light and dark --------------
+
+#: A song with a long name, as people's files are called.
+LONG_SONG = "Wesnoth - Transience (orchestral, 2008 remaster).ogg"
+
+
+def long_status_texts(result) -> dict[str, str]:
+    """The longest texts the status line says, with a Standard run's numbers (16 points asked, 15 kept, 300 steps,
+    9.5 minutes): a run going on, a cancelled run and a finished one, both from earlier inputs."""
+    import dataclasses
+
+    from moss_app.eta import rounded_left
+    from moss_app.run_status import between_runs_line, outcome_line, running_line, stage_line
+    from moss_engine.reporting import Status
+
+    def ended(cancelled: bool):
+        settings = dataclasses.replace(result.settings, points=len(result.points) + 1, steps=300)
+        opt = dataclasses.replace(result.optimisation, cancelled=cancelled, stopped_early=False, steps_done=299)
+        return dataclasses.replace(result, settings=settings, optimisation=opt, timings={"optimising": 570.0})
+
+    return {
+        "time left": running_line(stage_line(Status("optimising", 300, 300, "step"), 12.0),
+                                  "front 100% better than a crossfade", rounded_left(570.0)),
+        "between neighbours": running_line(stage_line(Status("between", 16, 16, "point")),
+                                           "front 3% short of a crossfade", rounded_left(40.0)),
+        "cancel summary": between_runs_line("", True, outcome_line(ended(cancelled=True)), stale=True),
+        "earlier inputs": between_runs_line("", True, outcome_line(ended(cancelled=False)), stale=True),
+    }
+
+
+def whole_song_message(result) -> str:
+    """What Export Point in the Whole Song says once done, with the name its dialog proposes."""
+    from moss_app.export_names import point_name
+
+    return f"Exported point 3 in the whole song: {point_name(LONG_SONG, 3, 'flac', full=True)}"
+
+
+def status_bar_room(bar) -> int:
+    """The width QStatusBar draws a message in: from 6 px to 2 px before its first permanent widget shown."""
+    shown = [w for w in (bar.device_label, bar.gpu_notice, bar.export_busy) if w.isVisible()]
+    return (min(w.x() for w in shown) - 2 if shown else bar.width() - 12) - 6
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_the_status_areas_lines_are_whole_at_1280x800_and_at_the_minimum_size(qtbot, window, tiny_result, dark):
+    from PySide6.QtWidgets import QApplication
+
+    from moss_app.ui.theme import dark_palette, is_dark
+
+    before = QApplication.palette()
+    if dark:
+        QApplication.setPalette(dark_palette())
+    try:
+        label, bar = window.status_label, window.status_bar
+        texts = long_status_texts(tiny_result)
+        assert texts["time left"].split("\n") == ["Optimising: step 300 of 300 (12 steps/s)",
+                                                  "front 100% better than a crossfade", "about 9.5 min left"]
+        assert texts["cancel summary"].startswith("Cancelled: ")
+        assert texts["earlier inputs"].endswith("\nfrom the earlier inputs: press Start to update")
+        for size in ((1280, 800), (window.minimumSizeHint().width(), window.minimumSizeHint().height())):
+            window.resize(*size)
+            settle(qtbot)
+            assert is_dark() is dark and (window.width(), window.height()) == size
+            spacing = label.fontMetrics().lineSpacing()
+            for name, text in texts.items():
+                window.controls.say(text)
+                settle(qtbot)
+                assert label.shown() == text and not label.is_cut(), (size, name, label.shown())
+                lines = text.count("\n") + 1
+                assert lines <= 3 and label.text_height(text) == lines * spacing, (size, name)  # no line wraps
+                assert label.text_height(text) <= label.contentsRect().height(), (size, name)  # the last one too
+                # the label itself whole in the window, nothing over it
+                assert label.visibleRegion().boundingRect().size() == label.size(), (size, name)
+                assert window.rect().contains(label.mapTo(window, label.rect().bottomRight()))
+            message = whole_song_message(tiny_result)
+            window.exports.message.emit(message, 0)
+            settle(qtbot)
+            assert bar.currentMessage() == message
+            assert bar.fontMetrics().horizontalAdvance(message) <= status_bar_room(bar), (size, message)
+    finally:
+        QApplication.setPalette(before)
+
+
+def test_an_exports_notes_are_shown_whole_in_a_box_not_cut_in_the_status_bar(qtbot, window, tiny_result, tmp_path,
+                                                                             monkeypatch):
+    from moss_app import exports
+    from moss_engine.run.export import RenderResult
+
+    notes = ("the picture's level moved by +1.3 dB so that the segment keeps the song's loudness (+0.4 LU) with the "
+             "song's own sound above the run's band around it",
+             "the picture's peaks limited by up to 0.6 dB to -1 dBTP inside the segment; the rest of the song is as it "
+             "was")
+    out = tmp_path / "song - point 2 (whole song).flac"
+    monkeypatch.setattr(exports, "render_point", lambda *a, **k: RenderResult(
+        path=out, format="flac", point=2, alpha=0.5, full=True, sample_rate=44100, channels=2, frames=44100,
+        encoding="FLAC 16-bit", notices=notes))
+    window.show_result(tiny_result)
+    window.select_point(2)
+    assert window.export_point(out, full=True) == out
+    assert window.statusBar().currentMessage() == "Exported point 2 in the whole song: song - point 2 (whole song).flac"
+    box = window.exports.notes_box
+    qtbot.waitExposed(box)
+    assert box.isVisible() and box.text() == f"Exported point 2 in the whole song to {out}"
+    assert box.informativeText().split("\n") == [f"\u2022 {n[0].upper()}{n[1:]}." for n in notes]
+    box.close()

@@ -138,6 +138,59 @@ def test_a_new_song_forgets_the_segment_but_keeps_the_band(qtbot, window, data_d
     assert window.placement_view.song_length == pytest.approx(10.0, abs=0.05)
 
 
+def _next_start(qtbot, store, sample, tiny_settings):
+    """The window as ``moss-app`` opens it: on the bundled sample, with what ``store`` remembers."""
+    from moss_app.main_window import MainWindow
+
+    window = MainWindow(store, lambda image, audio, quality, **o: tiny_settings(image, audio, quality, **o), *sample)
+    qtbot.addWidget(window)
+    return window
+
+
+def _segment(window) -> tuple[float, float]:
+    return float(window.advanced.value("start_s")), float(window.advanced.value("duration_s"))
+
+
+def test_the_start_up_sample_shows_the_presets_segment_not_the_last_songs(qtbot, window, store, sample, data_dir,
+                                                                          tiny_settings):
+    """Issue 22, app 3: the last run's segment, set on another song, was drawn on the sample at the next start."""
+    preset_segment = _segment(window)
+    other = data_dir / "music_orchestral_wesnoth_transience.ogg"
+    assert window.music_zone.set_file(other)
+    window.advanced.fields["start_s"].setValue(12.0)  # a segment set on that song, and a band
+    window.advanced.fields["duration_s"].setValue(5.0)
+    window.advanced.fields["f0_hz"].setValue(700.0)
+    assert store.segment_song == other and store.advanced_overrides["start_s"] == 12.0
+    window.shutdown()
+
+    later = _next_start(qtbot, store, sample, tiny_settings)
+    try:
+        assert later.inputs.music == sample[1]
+        assert _segment(later) == preset_segment != (12.0, 5.0)
+        drawn = later.placement_view.placement()
+        assert (drawn.start_s, drawn.duration_s) == pytest.approx(preset_segment)
+        assert later.advanced.value("f0_hz") == 700.0  # the band is the user's, whatever the song
+        assert "start_s" not in store.advanced_overrides and store.segment_song is None  # forgotten for good
+        later.advanced.fields["start_s"].setValue(4.0)  # a segment of the sample itself...
+    finally:
+        later.shutdown()
+    again = _next_start(qtbot, store, sample, tiny_settings)
+    try:
+        assert _segment(again)[0] == 4.0 and again.placement_view.placement().start_s == 4.0  # ...is its own: it stays
+    finally:
+        again.shutdown()
+
+
+def test_a_segment_remembered_without_its_song_is_not_drawn_at_start(qtbot, store, sample, tiny_settings):
+    """Settings written before the song was remembered with the segment: which song it was is unknown."""
+    store.advanced_overrides = {"start_s": 9.0, "duration_s": 3.0, "seed": 5}
+    window = _next_start(qtbot, store, sample, tiny_settings)
+    try:
+        assert window.advanced.overrides() == {"seed": 5} and window.placement_view.placement().start_s == 0.0
+    finally:
+        window.shutdown()
+
+
 def test_a_longer_song_after_a_short_one_is_shown_whole(qtbot, view, data_dir, sample):
     """The view's limits from the first song must not clamp the second song's range (a 2.5 s song then the 30 s
     sample left the view at 0-2.5 s and the rectangle out of sight)."""
