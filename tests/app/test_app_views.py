@@ -11,7 +11,7 @@ from PySide6.QtGui import QColor, QPalette, QWheelEvent
 from PySide6.QtWidgets import QApplication, QScrollArea, QVBoxLayout, QWidget
 
 from moss_app.ui import colour_maps
-from moss_app.ui.front_plot import CROSSFADE_WIDTH, FrontPlot
+from moss_app.ui.front_plot import CROSSFADE_NAMES, CROSSFADE_WHY, CROSSFADE_WIDTH, FrontPlot
 from moss_app.ui.mask_view import MaskView, mask_of
 from moss_app.ui.placement_view import DrawnPlacement, PlacementView, SongOverview
 from moss_app.ui.readout import (
@@ -379,6 +379,40 @@ def test_selecting_a_point_does_not_rescale_the_axes(qtbot, tiny_result):
         assert plot.getViewBox().viewRange() == before
 
 
+def test_the_finished_front_has_the_crossfade_heard_on_the_mos_axis(qtbot, tiny_result):
+    """Issue 22, defect 4: on the MOS axis the dashed line is the loudness-matched crossfade heard by the same model,
+    from the music end (MOS 5, the song) to the image end."""
+    plot = FrontPlot()
+    host(qtbot, plot)
+    plot.show_result(tiny_result)
+    assert plot.audio_axis == "mos" and plot.crossfade_state == "mos"
+    cross_mos, cross_v = plot.crossfade.getData()
+    heard = [i for i, m in enumerate(tiny_result.crossfade_mos) if m is not None]
+    assert len(heard) >= 3
+    np.testing.assert_allclose(cross_mos, [tiny_result.crossfade_mos[i] for i in heard])
+    np.testing.assert_allclose(cross_v, tiny_result.crossfade_visual[heard])
+    assert cross_mos[0] == 5.0 and np.all((cross_mos >= 1.0) & (cross_mos <= 5.0)) and cross_mos[-1] < 4.0
+    assert plot.getPlotItem().legend.getLabel(plot.crossfade).text == CROSSFADE_NAMES["mos"]
+    assert "No dashed line" not in plot.toolTip()
+    # a new run: the live plot is the optimiser's loss again, its crossfade named as such
+    plot.clear_front()
+    assert plot.getPlotItem().legend.getLabel(plot.crossfade).text == CROSSFADE_NAMES["loss"]
+
+
+@pytest.mark.parametrize(("crossfade_mos", "state"), [(None, "not recorded"), ((None,) * 9, "not heard")])
+def test_a_run_without_the_crossfade_heard_shows_no_line_and_says_why(qtbot, tiny_result, crossfade_mos, state):
+    """A folder written before ``crossfade.mos`` (None), or a run cancelled or without the model (all None): the MOS
+    axis has no dashed line, and its legend entry and the plot's tooltip say why."""
+    plot = FrontPlot()
+    host(qtbot, plot)
+    plot.show_result(dataclasses.replace(tiny_result, crossfade_mos=crossfade_mos))
+    assert plot.audio_axis == "mos" and plot.crossfade_state == state
+    cross_mos, _ = plot.crossfade.getData()
+    assert cross_mos is None or len(cross_mos) == 0
+    assert plot.getPlotItem().legend.getLabel(plot.crossfade).text == CROSSFADE_NAMES[state]
+    assert "No dashed line: " + CROSSFADE_WHY[state] in plot.toolTip()
+
+
 def _luminance(colour: QColor) -> float:
     def channel(c: float) -> float:
         return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
@@ -476,3 +510,4 @@ def test_the_limits_label_fits_in_a_narrow_music_view(qtbot, music):
     label = music.limit_line.label
     left = view.mapSceneToView(label.sceneBoundingRect().topLeft()).x()
     assert label.format.startswith("max 11.025 kHz") and left >= view.viewRange()[0][0] - 1e-6
+
