@@ -30,13 +30,14 @@ def _dark_palette():
 
 
 def _explore(view, result) -> None:
-    """Select the middle point, zoom the spectrogram into the picture's lower half and point at a cell in it."""
+    """Select the middle point, zoom the spectrogram (and with it the mask) into the picture's lower half and point
+    at a cell in each (the views count the song's time: the placement's seconds from the segment's start)."""
     from PySide6.QtCore import QPointF
 
     view.show_result(result)
     p = result.placement
     spectrogram = view.spectrogram_view
-    t0, t1 = p.t0_s + 0.2 * (p.t1_s - p.t0_s), p.t0_s + 0.7 * (p.t1_s - p.t0_s)
+    t0, t1 = (result.start_s + p.t0_s + f * (p.t1_s - p.t0_s) for f in (0.2, 0.7))
     y0, y1 = spectrogram._y(p.f0_hz), spectrogram._y(0.5 * (p.f0_hz + p.f1_hz))
     spectrogram.getViewBox().setRange(xRange=(t0, t1), yRange=(y0, y1), padding=0)
     vb = spectrogram.getViewBox()

@@ -1,7 +1,7 @@
 """The Pareto front: live while a run optimises (the optimiser's audio loss against visual loss, with the uniform
 crossfade for comparison), then, finished, on the perceptual axis a listener would use (how like the song each point
-sounds, Zimtohrli's MOS), with clickable points whose tooltips give their own figures (all of them where points
-lie on top of each other)."""
+sounds, Zimtohrli's MOS), with the loudness-matched crossfade heard by the same model as its reference line, and
+clickable points whose tooltips give their own figures (all of them where points lie on top of each other)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,35 @@ OBJECTIVE_LABELS = {
 }
 #: The audio axis of a finished run: the perceptual measure, 5 (no difference heard) on the left.
 MOS_LABEL = "sounds like the song (MOS 1-5, Zimtohrli: 5 = no difference heard)"
+#: The crossfade's legend entry on each axis, and on the MOS axis where it was not heard: the reason.
+CROSSFADE_NAMES = {"loss": "uniform crossfade",
+                   "mos": "uniform crossfade, heard the same way (at the song's loudness)",
+                   "not heard": "uniform crossfade: not heard for this run",
+                   "not recorded": "uniform crossfade: not heard (a run folder from before MOSS heard it)"}
+#: The tooltip's reason for no dashed line on the MOS axis.
+CROSSFADE_WHY = {"not heard": "the crossfade was not heard for this run (a cancelled run, a moss blend folder, or a "
+                              "platform without the model of hearing)",
+                 "not recorded": "this run folder was written before MOSS heard the crossfade (its manifest has no "
+                                 "crossfade.mos)"}
+TIP = ("The Pareto front: each dot is one result that no other beats on both counts.\n"
+       "Left = closer to the song, down = clearer picture. While MOSS works, the audio axis is its\n"
+       "own measure and the dashed line a plain crossfade of song and picture for comparison;\n"
+       "finished, it is how like the song a listener hears each result (MOS, 5 = no difference),\n"
+       "and the dashed line the same crossfade at the song's loudness, heard by the same model.\n"
+       "Point at a dot for its figures; click it to see and hear it.")
+
+
+def crossfade_heard(result) -> tuple[np.ndarray, np.ndarray, str]:
+    """(MOS, visual loss) of the crossfade's levels heard in ``result`` (``RunResult.crossfade_mos``), and its legend
+    name (``CROSSFADE_NAMES``: "mos", or why there is no line: "not heard", "not recorded")."""
+    mos = getattr(result, "crossfade_mos", None)
+    if mos is None or len(mos) != len(result.crossfade_visual):
+        return np.zeros(0), np.zeros(0), "not recorded"
+    heard = [i for i, m in enumerate(mos) if m is not None]
+    if len(heard) < 2:  # the music end alone is no line
+        return np.zeros(0), np.zeros(0), "not heard"
+    return (np.array([mos[i] for i in heard], dtype=float),
+            np.asarray(result.crossfade_visual, dtype=float)[heard], "mos")
 
 
 def point_summary(index: int, point) -> str:
@@ -70,15 +99,13 @@ class FrontPlot(pg.PlotWidget):
         self.objective = "neurogram"
         style_plot(self, OBJECTIVE_LABELS[self.objective], "visual loss (lower = clearer picture)",
                    plain_axes=("left",),  # a loss is a plain number: no "(x0.001)"
-                   tip="The Pareto front: each dot is one result that no other beats on both counts.\n"
-                       "Left = closer to the song, down = clearer picture. While MOSS works, the audio axis is its\n"
-                       "own measure and the dashed line a plain crossfade of song and picture for comparison;\n"
-                       "finished, it is how like the song a listener hears each result (MOS, 5 = no difference).\n"
-                       "Point at a dot for its figures; click it to see and hear it.")
+                   tip=TIP)
         self.showGrid(x=True, y=True, alpha=0.2)
         self.addLegend(offset=(-10, 10))
+        #: What the crossfade line is now: a key of ``CROSSFADE_NAMES``.
+        self.crossfade_state = "loss"
         # Items are created once; runs only change their data.
-        self.crossfade = self.plot([], [], pen=crossfade_pen(is_dark()), name="uniform crossfade")
+        self.crossfade = self.plot([], [], pen=crossfade_pen(is_dark()), name=CROSSFADE_NAMES["loss"])
         on_palette_change(self, self._recolour_crossfade)
         self.line = self.plot([], [], pen=pg.mkPen(FRONT_COLOUR, width=2), name="MOSS front")
         # the tooltip is made from every point under the pointer (pyqtgraph's own lists three, then "others")
@@ -100,7 +127,13 @@ class FrontPlot(pg.PlotWidget):
         self.audio_axis = "loss"
 
     def _recolour_crossfade(self) -> None:
+        colour = CROSSFADE_COLOURS["dark" if is_dark() else "light"]
         self.crossfade.setPen(crossfade_pen(is_dark()))
+        # on the MOS axis a dot marks each level heard: the line between them is drawn, not measured
+        self.crossfade.setSymbol("o" if self.crossfade_state == "mos" else None)
+        self.crossfade.setSymbolPen(pg.mkPen(colour))
+        self.crossfade.setSymbolBrush(pg.mkBrush(colour))
+        self.crossfade.setSymbolSize(6)
 
     def _tip(self, x: float, y: float, data) -> str | None:
         """The tooltip of the point numbered ``data`` (None while the front is not a finished one)."""
@@ -120,18 +153,25 @@ class FrontPlot(pg.PlotWidget):
     def _hovered(self, _item, points, _event=None) -> None:
         self.getViewBox().setToolTip(self.tip_for(p.data() for p in points))
 
-    def _set_audio_axis(self, axis: str, note: str = "") -> None:
+    def _set_audio_axis(self, axis: str, note: str = "", crossfade: str | None = None) -> None:
+        """The audio axis ("loss" or "mos", its label with ``note``) and the crossfade's legend entry
+        (``CROSSFADE_NAMES[crossfade]``, by default the axis's own)."""
         self.audio_axis = axis
         loss_label = OBJECTIVE_LABELS.get(self.objective, OBJECTIVE_LABELS["logmel"])
         self.setLabel("bottom", (MOS_LABEL if axis == "mos" else loss_label) + note)
         self.getViewBox().invertX(axis == "mos")
-        # the crossfade is measured by the optimiser's loss only: on the MOS axis it is not drawn, nor named
+        state = crossfade or axis
+        if state == self.crossfade_state:
+            return
+        self.crossfade_state = state
+        # the legend says what the dashed line is on this axis, or why it is not drawn on the MOS axis
         legend = self.getPlotItem().legend
-        named = legend.getLabel(self.crossfade) is not None
-        if axis == "mos" and named:
+        if legend.getLabel(self.crossfade) is not None:
             legend.removeItem(self.crossfade)
-        elif axis != "mos" and not named:
-            legend.addItem(self.crossfade, "uniform crossfade")
+        self._recolour_crossfade()  # its dots, before the legend draws its sample
+        legend.addItem(self.crossfade, CROSSFADE_NAMES[state])
+        why = f"\n\nNo dashed line: {CROSSFADE_WHY[state]}." if state in CROSSFADE_WHY else ""
+        self.setToolTip(TIP + why)
 
     def clear_front(self, objective: str = "neurogram") -> None:
         """Forget any front (a new run starts, optimising with the audio ``objective``)."""
@@ -160,15 +200,17 @@ class FrontPlot(pg.PlotWidget):
     def show_result(self, result) -> None:
         """The finished front of a ``RunResult``; its points become clickable.
 
-        With every point's MOS measured, the audio axis is the MOS (the crossfade, measured only by the optimiser's
-        loss, is then not drawn); else the optimiser's loss, saying that the MOS was not measured.
+        With every point's MOS measured, the audio axis is the MOS, and the dashed line the loudness-matched
+        crossfade heard by the same model (``RunResult.crossfade_mos``; where it was not heard, the legend and the
+        tooltip say why there is no line); else the optimiser's loss, saying that the MOS was not measured.
         """
         self.objective = getattr(result.settings, "audio_objective", "logmel")
         visual = np.array([p.visual for p in result.points])
         mos = [p.mos for p in result.points]
         if mos and all(m is not None for m in mos):
-            self._set_audio_axis("mos")
-            self._show(visual, np.array(mos, dtype=float), np.zeros(0), np.zeros(0))
+            cross_mos, cross_v, state = crossfade_heard(result)
+            self._set_audio_axis("mos", crossfade=state)
+            self._show(visual, np.array(mos, dtype=float), cross_v, cross_mos)
         else:
             self._set_audio_axis("loss", " · MOS not measured for this run")
             self._show(visual, np.array([p.audio for p in result.points]), result.crossfade_visual,

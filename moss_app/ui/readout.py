@@ -75,6 +75,39 @@ def format_db(value: float, db_range: float) -> str:
     return f"{panel_db(value, db_range):.0f} dB"
 
 
+@dataclass(frozen=True)
+class SpectrogramLevels:
+    """A spectrogram's real levels, for the readout (the panel drawn is 8-bit: up to ``db_range`` / 510 dB off, more
+    where it interpolates between bins and frames).
+
+    Attributes:
+        db: (freq, frames) float dB, bins from 0 Hz to Nyquist, frame k centred at ``k * frame_s`` seconds.
+        frame_s: seconds between frames (hop / sample rate).
+        top_db: the loudest cell's level: the readout says dB below it, as the panel and the colour bar do.
+    """
+
+    db: np.ndarray
+    frame_s: float
+    nyquist_hz: float
+    top_db: float
+
+    @classmethod
+    def of(cls, db: np.ndarray, sample_rate: int, hop_length: int) -> SpectrogramLevels:
+        return cls(db, hop_length / sample_rate, sample_rate / 2, float(np.max(db)))
+
+    def cell(self, t_s: float, hz: float) -> tuple[int, int]:
+        """The (bin, frame) nearest to time ``t_s`` (from the start of the audio) and frequency ``hz``."""
+        bins, frames = self.db.shape
+        row = min(bins - 1, max(0, round(hz / self.nyquist_hz * (bins - 1))))
+        col = min(frames - 1, max(0, round(t_s / self.frame_s)))
+        return int(row), int(col)
+
+    def below_top(self, t_s: float, hz: float) -> float:
+        """dB below the loudest cell at the cell nearest to (``t_s``, ``hz``)."""
+        row, col = self.cell(t_s, hz)
+        return float(self.db[row, col]) - self.top_db
+
+
 def cell_at(x: float, y: float, extent: tuple[float, float, float, float], shape: tuple[int, int]
             ) -> tuple[int, int] | None:
     """The (row from the bottom, column) of a (rows, cols) grid spread over ``extent`` = (x0, x1, y0, y1) that holds
@@ -89,25 +122,35 @@ def cell_at(x: float, y: float, extent: tuple[float, float, float, float], shape
 
 
 def spectrogram_readout(x: float, y: float, panel: np.ndarray, duration_s: float, scale: FrequencyScale,
-                        db_range: float, time_offset_s: float = 0.0) -> str | None:
+                        db_range: float, time_offset_s: float = 0.0,
+                        levels: SpectrogramLevels | None = None) -> str | None:
     """The readout over a ``spectrogram_panel`` (row 0 = the top) drawn over 0..``duration_s`` and 0..``scale.top``:
-    ``"1.250 s · 3.42 kHz · -23 dB"``, or None outside the panel. ``time_offset_s`` is added to the time shown."""
+    ``"1.250 s · 3.42 kHz · -23 dB"``, or None outside the panel. ``time_offset_s`` is added to the time shown (the
+    song's time where the panel shows a segment of it). With ``levels``, the dB is the real level of the nearest
+    spectrogram cell to a tenth of a dB (``-23.4 dB``), not the 8-bit panel's."""
     cell = cell_at(x, y, (0.0, duration_s, 0.0, scale.top), panel.shape)
     if cell is None:
         return None
-    row, col = cell
-    value = panel[panel.shape[0] - 1 - row, col]
-    return SEP.join((format_time(x + time_offset_s), format_frequency(scale.to_hz(y)), format_db(value, db_range)))
+    hz = scale.to_hz(y)
+    if levels is not None:
+        level = f"{levels.below_top(x, hz):.1f} dB"
+    else:
+        row, col = cell
+        level = format_db(panel[panel.shape[0] - 1 - row, col], db_range)
+    return SEP.join((format_time(x + time_offset_s), format_frequency(hz), level))
 
 
 def mask_readout(x: float, y: float, mask: np.ndarray, extent: tuple[float, float, float, float],
-                 scale: FrequencyScale) -> str | None:
+                 scale: FrequencyScale, view: tuple[float, float, float, float] | None = None) -> str | None:
     """The readout over a (rows, cols) mask in display space (row 0 = the top, the highest frequency) spread over
     ``extent`` = (t0, t1, y0, y1) in view coordinates: ``"1.250 s · 3.42 kHz · mask 0.73 (73 % picture)"``, or
-    None outside it."""
+    None outside it. Within a larger ``view`` (the segment, as the spectrogram beside it shows it) a point outside
+    the mask's extent reads as the music itself: ``"… · outside the picture: the music (mask 0)"``."""
     cell = cell_at(x, y, extent, mask.shape)
     if cell is None:
-        return None
+        if view is None or cell_at(x, y, view, (1, 1)) is None:
+            return None
+        return SEP.join((format_time(x), format_frequency(scale.to_hz(y)), "outside the picture: the music (mask 0)"))
     row, col = cell
     value = float(mask[mask.shape[0] - 1 - row, col])
     mask_text = f"mask {value:.2f} ({100 * value:.0f} % picture)"

@@ -1,5 +1,6 @@
 """A run's result on screen: the front (live while it runs), the alpha slider, and the selected point's mask,
-spectrogram and sound."""
+spectrogram and sound. The mask and spectrogram views count the song's time (the segment's start in the song plus
+the time into it), as the music view does, and share one zoom."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from .mask_view import MaskView
 from .readout import FrequencyScale
 from .spectrogram_view import SpectrogramView
 from .transport import TransportBar
+from .view_tools import link_zoom
 from .wheel_guard import WheelGuard, guard_wheel
 
 if TYPE_CHECKING:
@@ -108,6 +110,9 @@ class ResultView(QWidget):
 
         self.mask_view = MaskView()
         self.spectrogram_view = SpectrogramView()
+        # one zoom for both: the same time and frequency under the pointer in each (both span the segment, in the
+        # song's time, and every frequency)
+        link_zoom(self.mask_view, self.spectrogram_view)
         for view in (self.front_plot, self.mask_view, self.spectrogram_view):
             view.setMinimumSize(VIEW_MIN_SIZE, VIEW_MIN_SIZE)
         pictures = QSplitter(Qt.Orientation.Horizontal)
@@ -221,10 +226,12 @@ class ResultView(QWidget):
         point = self.result.points[index]
         s = self.result.settings
         self.front_plot.set_selected(index)
+        # both views count the song's time, as the music view does: the segment from its start in the song
+        start, duration = self.result.start_s, point.samples.shape[-1] / self.result.sample_rate
         self.mask_view.show_mask(point.logits, self.result.placement,
-                                 FrequencyScale(s.freq_scale, self.result.sample_rate / 2))
+                                 FrequencyScale(s.freq_scale, self.result.sample_rate / 2), start, duration)
         self.spectrogram_view.show_audio(point.samples, self.result.sample_rate, s.n_fft, s.hop_length, s.db_range,
-                                         s.freq_scale, self.result.placement)
+                                         s.freq_scale, self.result.placement, start)
         self.alpha_slider.blockSignals(True)
         self.alpha_slider.setValue(_slider_value(point.alpha))
         self.alpha_slider.blockSignals(False)

@@ -1,5 +1,6 @@
 """The selected point's spectrogram as a spectrogram viewer shows it, with the picture's placement outlined; zoom,
-pan, a cursor readout (time, frequency, dB) and a dB colour bar, as in Sonic Visualiser or Audacity."""
+pan, a cursor readout (time, frequency, dB) and a dB colour bar, as in Sonic Visualiser or Audacity. Time is the
+song's (the segment drawn from its start in the song), as in the music view."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QGraphicsRectItem
 
-from moss_engine.run.video import spectrogram_panel
+from moss_engine.run.video import spectrogram_db, spectrogram_panel
 
 from .image_plot import ImagePlot
-from .readout import FrequencyScale, spectrogram_readout
+from .readout import FrequencyScale, SpectrogramLevels, spectrogram_readout
 from .theme import set_empty
 from .view_tools import Readout, set_bar_range, show_colour_bar
 
@@ -44,62 +45,74 @@ class SpectrogramView(ImagePlot):
         self.addItem(self.playhead, ignoreBounds=True)
         self.readout = Readout(self, self.readout_text)
         self._panel: np.ndarray | None = None
+        self._levels: SpectrogramLevels | None = None  # the real dB the readout says
         self._duration = 1.0
+        self._start = 0.0  # where the audio shown starts in the song (s)
         self._scale = FrequencyScale("linear", 8000.0)
         self._db_range = 80.0
         self._show_empty()
 
     def show_audio(self, samples: np.ndarray, sample_rate: int, n_fft: int, hop_length: int, db_range: float,
-                   freq_scale: str, placement=None) -> np.ndarray:
-        """Draw the spectrogram of ``samples`` (channels, n) and outline ``placement``; returns the panel drawn."""
-        panel = spectrogram_panel(samples, sample_rate, n_fft, hop_length, db_range, freq_scale)
-        self.show_panel(panel, samples.shape[-1] / sample_rate, sample_rate, freq_scale, placement, db_range)
+                   freq_scale: str, placement=None, start_s: float = 0.0) -> np.ndarray:
+        """Draw the spectrogram of ``samples`` (channels, n), which start ``start_s`` into the song, and outline
+        ``placement`` (seconds from the start of ``samples``); returns the panel drawn. The readout says the real
+        level of each cell (``SpectrogramLevels``), not the 8-bit panel's."""
+        db = spectrogram_db(samples, n_fft, hop_length)
+        panel = spectrogram_panel(samples, sample_rate, n_fft, hop_length, db_range, freq_scale, db=db)
+        self.show_panel(panel, samples.shape[-1] / sample_rate, sample_rate, freq_scale, placement, db_range,
+                        start_s, SpectrogramLevels.of(db, sample_rate, hop_length))
         return panel
 
     def show_panel(self, panel: np.ndarray, duration_s: float, sample_rate: int, freq_scale: str,
-                   placement=None, db_range: float = 80.0) -> None:
-        """Show a ``spectrogram_panel`` (row 0 = the top, levels over ``db_range``) spanning ``duration_s``.
+                   placement=None, db_range: float = 80.0, start_s: float = 0.0,
+                   levels: SpectrogramLevels | None = None) -> None:
+        """Show a ``spectrogram_panel`` (row 0 = the top, levels over ``db_range``) spanning ``duration_s`` from
+        ``start_s`` in the song's time; ``levels``: its real dB for the readout (None: read off the panel).
 
         A zoom the user made stays while the same span is shown (stepping through the points compares the same
         detail); a different span shows all of it.
         """
         scale = FrequencyScale(freq_scale, sample_rate / 2)
-        same_span = self._panel is not None and (duration_s, scale) == (self._duration, self._scale)
+        same_span = (self._panel is not None
+                     and (duration_s, scale, start_s) == (self._duration, self._scale, self._start))
         set_empty(self, None)
         self.setMouseEnabled(x=True, y=True)
         show_colour_bar(self, self.colour_bar, True)
         self._panel, self._duration, self._scale, self._db_range = panel, duration_s, scale, db_range
+        self._start, self._levels = start_s, levels
         self.frequency_axis.set_scale(scale)
         self.setLabel("left", "frequency (Hz, log scale)" if freq_scale == "log" else "frequency (kHz)")
         set_bar_range(self.colour_bar, (-db_range, 0.0))
         # Row 0 of the image item sits at y = 0 (the bottom), so the panel is flipped to put low frequencies there.
         self.image.setImage(np.ascontiguousarray(panel[::-1]), levels=(0, 255), autoLevels=False)
-        self.image.setRect(QRectF(0, 0, duration_s, scale.top))
+        self.image.setRect(QRectF(start_s, 0, duration_s, scale.top))
         vb = self.getViewBox()
         if not same_span or vb.extent is None:
-            vb.fit(0.0, duration_s, 0.0, scale.top)
+            vb.fit(start_s, start_s + duration_s, 0.0, scale.top)
         if placement is None:
             self.outline.hide()
             return
         y0, y1 = self._y(placement.f0_hz), self._y(placement.f1_hz)
-        self.outline.setRect(QRectF(placement.t0_s, y0, placement.t1_s - placement.t0_s, y1 - y0))
+        self.outline.setRect(QRectF(start_s + placement.t0_s, y0, placement.t1_s - placement.t0_s, y1 - y0))
         self.outline.show()
 
     def _y(self, hz: float) -> float:
         return self._scale.to_y(hz)
 
     def readout_text(self, x: float, y: float) -> str | None:
-        """What the readout says at view coordinates (x, y): time, frequency and dB below the loudest cell."""
+        """What the readout says at view coordinates (x, y): the song's time, frequency and the real dB below the
+        loudest cell there."""
         if self._panel is None:
             return None
-        return spectrogram_readout(x, y, self._panel, self._duration, self._scale, self._db_range)
+        return spectrogram_readout(x - self._start, y, self._panel, self._duration, self._scale, self._db_range,
+                                   self._start, self._levels)
 
     def set_playhead(self, seconds: float | None) -> None:
-        """Draw the playhead at ``seconds`` (None hides it)."""
+        """Draw the playhead ``seconds`` into the audio shown (at its time in the song; None hides it)."""
         if seconds is None:
             self.playhead.hide()
             return
-        self.playhead.setValue(seconds)
+        self.playhead.setValue(self._start + seconds)
         self.playhead.show()
 
     def _show_empty(self) -> None:

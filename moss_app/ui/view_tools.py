@@ -52,6 +52,8 @@ class ExploringViewBox(pg.ViewBox):
         self.setDefaultPadding(0.0)
         self._extent: QRectF | None = None
         self._on_double_click = on_double_click
+        self._linked: list[weakref.ref] = []  # views that share this one's zoom (``link_zoom``)
+        self._following = False
 
     @property
     def extent(self) -> QRectF | None:
@@ -73,12 +75,49 @@ class ExploringViewBox(pg.ViewBox):
                        minXRange=None, minYRange=None)
 
     def reset_zoom(self) -> None:
-        """Back to the whole extent (auto-range on: the "A" button hides until the next zoom)."""
+        """Back to the whole extent (auto-range on: the "A" button hides until the next zoom), in every view linked
+        to this one too."""
         if self._extent is None:
             return
         e = self._extent
         self.setRange(xRange=(e.left(), e.right()), yRange=(e.top(), e.bottom()), padding=0)
         self.enableAutoRange()
+        self._share_range()
+
+    def childrenBounds(self, frac=None, orthoRange=(None, None), items=None):  # noqa: N802 (pyqtgraph override)
+        """With an extent, the data's bounds are the extent: auto-range (the "A" button, a reset) shows all of it,
+        even where the items drawn cover less (the mask of a placement within the segment)."""
+        if self._extent is not None and items is None:
+            e = self._extent
+            return [[e.left(), e.right()], [e.top(), e.bottom()]]
+        return super().childrenBounds(frac, orthoRange, items)
+
+    def linked_views(self) -> list[ExploringViewBox]:
+        """The views that share this one's zoom (``link_zoom``), those still alive."""
+        return [box for box in (ref() for ref in self._linked) if box is not None]
+
+    def _share_range(self, *_args) -> None:
+        """This view's range changed (a zoom, a pan, a reset): every linked view over the same extent shows the same
+        range; one over another extent (its data not shown yet) keeps its own until its next ``fit``."""
+        if self._following or self._extent is None:
+            return
+        whole = all(self.autoRangeEnabled())  # a reset: the others reset too, their "A" button hidden as this one's
+        (x0, x1), (y0, y1) = self.viewRange()
+        self._following = True  # the others' changes must not come back here
+        try:
+            for box in self.linked_views():
+                if box._extent != self._extent:
+                    continue
+                box._following = True
+                try:
+                    if whole:
+                        box.reset_zoom()
+                    elif box.viewRange() != [[x0, x1], [y0, y1]]:
+                        box.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+                finally:
+                    box._following = False
+        finally:
+            self._following = False
 
     def wheelEvent(self, ev, axis=None):  # noqa: N802 (pyqtgraph override)
         ctrl = bool(ev.modifiers() & Qt.KeyboardModifier.ControlModifier)
@@ -93,6 +132,16 @@ class ExploringViewBox(pg.ViewBox):
             (self._on_double_click or self.reset_zoom)()
             return
         super().mouseClickEvent(ev)
+
+
+def link_zoom(*plots: pg.PlotWidget) -> None:
+    """Let ``plots`` (whose view boxes are ``ExploringViewBox``) share one zoom: a wheel zoom, a pan, a double-click
+    or the "A" button in one shows the same range in the others, while they show the same extent (the result's mask
+    and spectrogram: the segment, in the song's time, and every frequency)."""
+    boxes = [plot.getViewBox() for plot in plots]
+    for box in boxes:
+        box._linked = [weakref.ref(other) for other in boxes if other is not box]
+        box.sigRangeChanged.connect(box._share_range)
 
 
 def show_reset_button(plot: pg.PlotWidget) -> None:

@@ -208,13 +208,25 @@ def manifest_for(result: Any) -> dict[str, Any]:
         "points": points,
         "anchors": {"music": {"visual_loss": result.anchors.music_visual, "audio_loss": result.anchors.music_audio},
                     "image": {"visual_loss": result.anchors.image_visual, "audio_loss": result.anchors.image_audio}},
-        "crossfade": {"visual_loss": result.crossfade_visual.tolist(), "audio_loss": result.crossfade_audio.tolist()},
+        "crossfade": crossfade_record(result),
         "run": {"device": result.device, "steps": opt.steps_done, "stopped_early": opt.stopped_early,
                 "cancelled": bool(opt.cancelled),
                 "chunk_size": opt.chunk_size, "seconds": {k: round(v, 3) for k, v in result.timings.items()},
                 "notices": list(result.notices), "engine": _engine_version()},
         **getattr(result, "extra", {}),
     }
+
+
+def crossfade_record(result: Any) -> dict[str, Any]:
+    """The manifest's ``crossfade``: the uniform crossfade's losses at each of its levels, by the optimiser's
+    objectives, and (added within moss-run/3) ``mos``: Zimtohrli's MOS of each level, aligned with ``visual_loss``,
+    measured on the level rendered as a point's file is (the song's loudness, the limiter), null at a level not heard
+    (``pipeline.assemble_result``); a run without the model, or cancelled, has only nulls."""
+    mos = getattr(result, "crossfade_mos", None)
+    if mos is None or len(mos) != len(result.crossfade_visual):
+        mos = [None] * len(result.crossfade_visual)
+    return {"visual_loss": result.crossfade_visual.tolist(), "audio_loss": result.crossfade_audio.tolist(),
+            "mos": [None if m is None else round(float(m), 4) for m in mos]}
 
 
 def _engine_version() -> str:

@@ -46,6 +46,11 @@ FIT_STEP_DB = 24.0
 #: (0.4 s made it 1.05-1.11 s while rendering on two cores, 0.2 s 0.7-0.9 s); where points render in milliseconds (a
 #: GPU) a long run cancelled near its end keeps most of its front, where a fixed count of 4 lost 28 of a High run's 32.
 CANCEL_BUDGET_S = 0.2
+#: After a run, the loudness-matched uniform crossfade is rendered and heard (Zimtohrli, as the points are) at this
+#: many of its levels besides the music end (the song itself, MOS 5 unheard): the reference line on the front's MOS
+#: axis. Measured on the 2-core CPU (sample, 10 s, preview): its MOS falls smoothly with the level (5.00, 4.65, 3.86,
+#: 3.10, 2.55, 2.14, 1.85, 1.68, 1.60 at levels 0, 1/8 ... 1), so every other of the nine levels draws the line.
+CROSSFADE_HEARD = 4
 
 
 @dataclass(frozen=True)
@@ -113,7 +118,7 @@ def _knot_caps(problem: HidingProblem, song: SongLoudness, measured: PointLoudne
 
 def fit_loudness(problem: HidingProblem, candidate: Candidate, song: SongLoudness, limiter: Limiter,
                  should_stop=lambda: False, makeup: bool = True,
-                 song_peaks: np.ndarray | None = None) -> RenderedPoint | None:
+                 song_peaks: np.ndarray | None = None, rescore: bool = True) -> RenderedPoint | None:
     """The candidate as a file at the song's loudness: rendered, made up, limited and measured, its level fitted.
 
     The optimiser keeps its points under the loudness limits with an estimate; here the file is measured exactly
@@ -135,7 +140,9 @@ def fit_loudness(problem: HidingProblem, candidate: Candidate, song: SongLoudnes
     ``FIT_TRIES`` adjustments (the caller decides); None once ``should_stop()`` says so while the point is outside and
     needs another render (a gain, which costs only a measurement, is still made).
     ``makeup`` False: the level curve alone (the all-picture end's curve, ``image_end_curve``). ``song_peaks``: the
-    song's own true-peak envelope (``limiter.peak_envelope``), which the limiter leaves as it is.
+    song's own true-peak envelope (``limiter.peak_envelope``), which the limiter leaves as it is. ``rescore`` False:
+    the candidate keeps the losses it came with even where the file differs from what was scored (the crossfade's
+    reference line, heard only: scoring the file costs about half of its fit).
     """
     render = _PointRenderer(problem, candidate)
     base = np.broadcast_to(np.asarray(candidate.level_db, dtype=np.float64), (problem.level_knots,)).copy()
@@ -186,7 +193,7 @@ def fit_loudness(problem: HidingProblem, candidate: Candidate, song: SongLoudnes
         exact = not candidate.phase_iterations
         samples, envelope = render(level, exact=exact), None
     _, level, limited, measured, limiter_db, gain = best
-    if gain.any() or limiter_db < 0 or not np.array_equal(level, base):  # the file is not what was scored
+    if rescore and (gain.any() or limiter_db < 0 or not np.array_equal(level, base)):  # the file is not what was scored
         visual, audio, excess = problem.score_samples(limited, render.mask)
     else:
         visual, audio, excess = candidate.visual, candidate.audio, candidate.loudness_excess
@@ -315,3 +322,48 @@ def render_chosen(problem: HidingProblem, chosen: list[Candidate], song: SongLou
         if not reporter.should_stop():
             scorer.submit(point.samples)
     return rendered
+
+
+def crossfade_picks(levels: int, heard: int = CROSSFADE_HEARD) -> list[int]:
+    """Indices of the crossfade's ``levels`` (music end first, image end last) to hear: ``heard`` of them spread
+    evenly from the music end to the image end, the music end itself left out (its MOS is the song's)."""
+    if levels < 2 or heard <= 0:
+        return []
+    return sorted({int(i) for i in np.linspace(0, levels - 1, heard + 1).round()} - {0})
+
+
+def crossfade_candidate(problem: HidingProblem, level: float, visual: float, audio: float) -> Candidate:
+    """The uniform crossfade at blend ``level`` (0 the music, 1 the picture) as a candidate: a constant mask at the
+    run's matched picture level (as the optimiser measured it: ``SteppableOptimiser._measure_crossfade``)."""
+    level = float(np.clip(level, 1e-13, 1 - 1e-13))
+    logit = float(np.clip(math.log(level / (1 - level)), -ANCHOR_LOGIT, ANCHOR_LOGIT))
+    return Candidate(np.full(problem.settings.mask_shape, logit, dtype=np.float32), float(visual), float(audio),
+                     "crossfade", level_db=problem.matched_levels)
+
+
+def render_crossfade(problem: HidingProblem, candidates: list[Candidate], song: SongLoudness, limiter: Limiter,
+                     scorer: Scorer, reporter: Reporter, song_peaks: np.ndarray | None = None) -> list[bool]:
+    """Each crossfade candidate rendered as a point's file is (``fit_loudness``: the song's loudness by a makeup gain,
+    its peaks under the limiter's ceiling) and handed to ``scorer`` to be heard; for each, whether it was handed in
+    (not when the song's loudness cannot be kept with it, nor once ``reporter.should_stop()``). The files are not
+    kept: only their MOS is (the manifest's ``crossfade.mos``), beside the visual loss the optimiser measured for the
+    level (a makeup gain does not change what a viewer shows, and the limiter changed it by at most 0.008 in 1 - SSIM
+    on the bundled sample), so the files are not scored again."""
+    submitted = []
+    for n, candidate in enumerate(candidates):
+        if reporter.should_stop():
+            submitted.extend([False] * (len(candidates) - n))
+            break
+        reporter.progress(n / len(candidates), f"rendering the crossfade at a level of {n + 1}/{len(candidates)} "
+                          "(the reference to compare by ear)",
+                          Status("rendering", n + 1, len(candidates), "crossfade level"))
+        try:
+            point = fit_loudness(problem, candidate, song, limiter, reporter.should_stop, song_peaks=song_peaks,
+                                 rescore=False)
+        except Stopped:
+            point = None
+        ok = point is not None and point.loudness.within() and not reporter.should_stop()
+        if ok:
+            scorer.submit(point.samples)
+        submitted.append(ok)
+    return submitted

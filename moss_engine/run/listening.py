@@ -197,6 +197,11 @@ class Scorer:
                 process.kill()
                 process.join(timeout=1.0)
 
+    @property
+    def submitted(self) -> int:
+        """How many points were handed in so far (``results`` gives as many)."""
+        return len(self._jobs)
+
     def submit(self, point: np.ndarray) -> None:
         """Queue a (channels, samples) point; its MOS comes back from ``results`` in the order submitted."""
         heard = self.listener.heard(point)

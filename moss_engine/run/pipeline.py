@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from moss_engine.device import describe, resolve_device
-from moss_engine.dsp.limiter import Limiter
+from moss_engine.dsp.limiter import Limiter, peak_envelope
 from moss_engine.dsp.loudness import SongLoudness
 from moss_engine.dsp.masks import interpolated_logits
 from moss_engine.dsp.problem import HidingProblem
@@ -27,7 +27,14 @@ from moss_engine.optimise.nsga2 import Nsga2Optimiser
 from moss_engine.optimise.stch import StchOptimiser
 from moss_engine.reporting import NOTICE_BAND, NullReporter, Reporter, SpanReporter, Status, Stopped, stop_checks
 from moss_engine.run.band import choose_band
-from moss_engine.run.front_audio import image_end_curve, render_chosen
+from moss_engine.run.front_audio import (
+    CROSSFADE_HEARD,
+    crossfade_candidate,
+    crossfade_picks,
+    image_end_curve,
+    render_chosen,
+    render_crossfade,
+)
 from moss_engine.run.listening import SAME_AS_SONG_MOS, Listener, Scorer, available, distance_of_mos
 from moss_engine.run.progress_plan import finishing_split, stage_spans
 from moss_engine.settings import RunSettings, check_song_band
@@ -108,6 +115,10 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)
     extra: dict[str, object] = field(default_factory=dict)  # more manifest keys (e.g. "blend")
     limiter: Limiter | None = None
+    #: The uniform crossfade by ear: Zimtohrli's MOS of each of its levels (aligned with ``crossfade_visual``),
+    #: rendered as the points are (the song's loudness, the limiter); None at a level not heard. None as a whole: not
+    #: recorded (a folder written before the manifest's ``crossfade.mos``).
+    crossfade_mos: tuple[float | None, ...] | None = None
 
     @property
     def channels(self) -> int:
@@ -319,15 +330,22 @@ def compute_front(settings: RunSettings, reporter: Reporter | None = None,
         return assemble_result(settings, device, clip, problem, result, pool,
                                {"prepare_s": prepared - started, "optimise_s": optimised - prepared,
                                 "phase_s": refined - optimised, "between_s": time.perf_counter() - refined},
-                               SpanReporter(reporter, *spans["finishing"]), listen_workers)
+                               SpanReporter(reporter, *spans["finishing"]), listen_workers, CROSSFADE_HEARD)
 
 
 def assemble_result(settings: RunSettings, device: torch.device, clip: AudioClip, problem: HidingProblem,
                     result: OptimisationResult, chosen: list[Candidate], timings: dict[str, float],
-                    reporter: Reporter | None = None, listen_workers: int = 1) -> RunResult:
+                    reporter: Reporter | None = None, listen_workers: int = 1,
+                    hear_crossfade: int = 0) -> RunResult:
     """Render the chosen candidates as files (each at the song's loudness, its peaks under the limiter's ceiling),
     hear them, choose the front by ear, order it by alpha and package everything (DESIGN.md "Output level
-    (moss-run/3)")."""
+    (moss-run/3)").
+
+    ``hear_crossfade`` > 0: the uniform crossfade is also rendered as the points are and heard at that many of its
+    levels (``front_audio.crossfade_picks``), by the same worker processes after the points, for the front's
+    reference line by ear (``RunResult.crossfade_mos``); the image end's level is not rendered again when the
+    all-image mask is among the points (it is the same file). A cancelled run, or one without the model, hears none.
+    """
     started = time.perf_counter()
     reporter = reporter or NullReporter()
     reference = np.ascontiguousarray(clip.samples, dtype=np.float32)
@@ -335,26 +353,47 @@ def assemble_result(settings: RunSettings, device: torch.device, clip: AudioClip
     limiter = Limiter.for_song(reference)
     listener = Listener(reference, clip.sample_rate, (problem.placement.t0_s, problem.placement.t1_s))
     rendering = finishing_split(listener.available)
+    levels = result.crossfade_levels
+    picks = crossfade_picks(len(levels), hear_crossfade) if listener.available and not result.cancelled else []
+    # the rendering span, shared by the points and the crossfade's levels by their count
+    points_share = rendering * len(chosen) / max(1, len(chosen) + len(picks))
     # the worker processes that listen start now, and hear each point while the next one renders
     workers = listen_workers if len(chosen) > 2 and not reporter.should_stop() else 1
     with Scorer(listener, workers) as scorer:
         with _threads(1 if workers > 1 and problem.device.type == "cpu" else torch.get_num_threads()):
             rendered = render_chosen(problem, chosen, song, reference, limiter, scorer,
-                                     SpanReporter(reporter, 0.0, rendering))
+                                     SpanReporter(reporter, 0.0, points_share))
+            points_heard = scorer.submitted
+            image_end = next((i for i, r in enumerate(rendered)
+                              if r.candidate.kind == "image" and r.candidate.phase_iterations == 0), None)
+            own = [i for i in picks if not (image_end is not None and i == len(levels) - 1)]
+            submitted = render_crossfade(
+                problem, [crossfade_candidate(problem, levels[i], result.crossfade_visual[i],
+                                              result.crossfade_audio[i]) for i in own],
+                song, limiter, scorer, SpanReporter(reporter, points_share, rendering),
+                peak_envelope(reference)) if own and not reporter.should_stop() else [False] * len(own)
         if listener.available and not reporter.should_stop():  # said at once: the first point may be seconds away
             reporter.progress(rendering, "listening to the points (Zimtohrli)",
-                              Status("listening", 0, max(1, len(rendered) - 1), "point"))
-        heard = iter(scorer.results(
+                              Status("listening", 0, max(1, scorer.submitted), "point"))
+        heard = scorer.results(
             reporter.should_stop,
             lambda done, total: reporter.progress(rendering + (1 - rendering) * done / total, "listening to the "
                                                   f"points (Zimtohrli): {done} of {total}",
-                                                  Status("listening", done, total, "point"))))
+                                                  Status("listening", done, total, "point")))
         cancelled = result.cancelled or reporter.should_stop()
     last = "listening" if listener.available and not cancelled else "rendering"  # the stage never goes back
     reporter.progress(1.0, f"{len(rendered)} points rendered", Status(last, len(chosen), len(chosen), "point"))
     # a cancelled run's points are not heard (or not all): none has a MOS
-    mos = [SAME_AS_SONG_MOS if r.candidate.kind == "music" else (None if cancelled else next(heard))
+    points_mos, crossfade_heard = iter(heard[:points_heard]), iter(heard[points_heard:])
+    mos = [SAME_AS_SONG_MOS if r.candidate.kind == "music" else (None if cancelled else next(points_mos))
            for r in rendered]
+    crossfade_mos: list[float | None] = [None] * len(levels)
+    if picks and not cancelled:
+        crossfade_mos[0] = SAME_AS_SONG_MOS  # level 0 is the all-music mask: the song itself
+        for i, sent in zip(own, submitted, strict=True):
+            crossfade_mos[i] = next(crossfade_heard) if sent else None
+        if image_end is not None and len(levels) - 1 in picks:
+            crossfade_mos[-1] = mos[image_end]
     losses = np.array([[r.candidate.visual, r.candidate.audio] for r in rendered])
     music = next(i for i, r in enumerate(rendered) if r.candidate.kind == "music")
     if all(m is not None for m in mos):
@@ -383,7 +422,8 @@ def assemble_result(settings: RunSettings, device: torch.device, clip: AudioClip
         crossfade_visual=result.crossfade_visual, crossfade_audio=result.crossfade_audio,
         optimisation=dataclasses.replace(result, cancelled=cancelled),
         notices=(*clip.notices, *placement_notices(settings, problem.placement)),
-        timings={**timings, "render_s": time.perf_counter() - started}, limiter=limiter)
+        timings={**timings, "render_s": time.perf_counter() - started}, limiter=limiter,
+        crossfade_mos=tuple(crossfade_mos))
 
 
 @contextmanager

@@ -1,5 +1,6 @@
 """front.png: the front, both anchors, the uniform crossfade and spectrogram thumbnails, drawn with matplotlib's Agg
-backend (no display)."""
+backend (no display); where the points were heard, the same front by ear beside it, against the crossfade heard by
+the same model (the manifest's ``crossfade.mos``)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,37 @@ def _fit_title(inset: Any, renderer: Any) -> None:
         title.set_fontsize(size)
 
 
+def crossfade_by_ear(result: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(visual losses, MOS) of the crossfade's levels that were heard (``RunResult.crossfade_mos``); both empty where
+    none was (a run without the model, cancelled, or a folder written before ``crossfade.mos``)."""
+    mos = getattr(result, "crossfade_mos", None)
+    if mos is None or len(mos) != len(result.crossfade_visual):
+        return np.zeros(0), np.zeros(0)
+    heard = [i for i, m in enumerate(mos) if m is not None]
+    return (np.asarray(result.crossfade_visual, dtype=float)[heard],
+            np.array([mos[i] for i in heard], dtype=float))
+
+
+def _plot_by_ear(fig: Any, left: Any, result: Any, visual: np.ndarray, mos: np.ndarray) -> None:
+    """The right panel: the front on the axis a listener uses (Zimtohrli's MOS, 5 = the song, on the left as the
+    app draws it) against the loudness-matched crossfade heard by the same model, where it was."""
+    ax = fig.add_axes((0.56, 0.09, 0.42, 0.53), sharey=left)
+    cross_v, cross_mos = crossfade_by_ear(result)
+    if len(cross_mos):
+        ax.plot(cross_mos, cross_v, "o--", color="0.45", ms=4, lw=1.2,
+                label="loudness-matched uniform crossfade (heard the same way)")
+    else:
+        ax.plot([], [], " ", label="uniform crossfade: not heard for this run")
+    ax.plot(mos, visual, "o-", color=FRONT_BLUE, ms=6, lw=2, label="MOSS front", zorder=3)
+    for i, (m, v) in enumerate(zip(mos, visual, strict=True)):
+        ax.annotate(str(i), (m, v), textcoords="offset points", xytext=(6, 4), fontsize=7, color=FRONT_BLUE)
+    ax.set_xlim(5.15, max(0.9, float(np.min(np.concatenate([mos, cross_mos]))) - 0.15))  # 5, the song, on the left
+    ax.set_xlabel("sounds like the song: MOS 1-5 (Zimtohrli, 5 = no difference heard)", fontsize=8)
+    ax.tick_params(axis="y", labelleft=False)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7, loc="upper right")
+
+
 def front_figure(result: Any) -> Any:
     """A ``pipeline.RunResult``'s front as a matplotlib ``Figure`` on an Agg canvas (9 x 6.4 in, 150 dpi), with
     thumbnails of three points: the music end, the point nearest alpha 0.5 and the image end.
@@ -62,11 +94,14 @@ def front_figure(result: Any) -> Any:
 
     fig = Figure(figsize=(9.0, 6.4), dpi=150)
     FigureCanvasAgg(fig)  # a renderer to measure the titles with, no display needed
-    ax = fig.add_axes((0.09, 0.09, 0.88, 0.53))
-    ax.plot(result.crossfade_audio, result.crossfade_visual, "o--", color="0.6", ms=4, lw=1.2,
-            label="loudness-matched uniform crossfade (same objectives)")
     visual = np.array([p.visual for p in result.points])
     audio = np.array([p.audio for p in result.points])
+    mos = [p.mos for p in result.points]
+    by_ear = bool(mos) and all(m is not None for m in mos)
+    # with every point heard, a second panel beside: the same front by ear, with the crossfade heard as the points are
+    ax = fig.add_axes((0.08, 0.09, 0.44, 0.53) if by_ear else (0.09, 0.09, 0.88, 0.53))
+    ax.plot(result.crossfade_audio, result.crossfade_visual, "o--", color="0.6", ms=4, lw=1.2,
+            label="loudness-matched uniform crossfade (same objectives)")
     ax.plot(audio, visual, "o-", color=FRONT_BLUE, ms=6, lw=2, label="MOSS front", zorder=3)
     for p, v, a in zip(result.points, visual, audio, strict=True):
         ax.annotate(f"{p.alpha:.2f}", (a, v), textcoords="offset points", xytext=(6, 4), fontsize=7,
@@ -74,10 +109,12 @@ def front_figure(result: Any) -> Any:
     an = result.anchors
     ax.plot([an.music_audio], [an.music_visual], "s", color="#2a9d3a", ms=9, label="all-music mask", zorder=4)
     ax.plot([an.image_audio], [an.image_visual], "D", color="#d0422c", ms=8, label="all-image mask", zorder=4)
-    ax.set_xlabel(f"audio loss: {OBJECTIVE_NAMES[result.settings.audio_objective]}")
+    ax.set_xlabel(f"audio loss: {OBJECTIVE_NAMES[result.settings.audio_objective]}", fontsize=8 if by_ear else None)
     ax.set_ylabel("visual loss: 1 - SSIM of the viewer's picture")
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8, loc="upper right")
+    ax.legend(fontsize=7 if by_ear else 8, loc="upper right")
+    if by_ear:
+        _plot_by_ear(fig, ax, result, visual, np.array(mos, dtype=float))
 
     picks = sorted({0, int(np.argmin(np.abs(np.array([p.alpha for p in result.points]) - 0.5))),
                     len(result.points) - 1})

@@ -5,15 +5,19 @@ take, counted in mask passes (one mask's forward and backward pass at full resol
 0.26 s for 30 s of preview audio on the 2-core CPU). Measured there, unloaded, on the preview preset with 40 steps
 (the test data's portrait and orchestral piece, 30 s): a full step of six masks 1.5 s, a coarse step 0.8 s, a
 phase-refined point 1 s, a point between neighbours 0.35 s, a point rendered 0.23 s and heard by Zimtohrli 0.8 s
-more; the run took 74 s, 65 % of it optimising, 10 % refining, 3 % between neighbours, 17 % rendering and listening,
-where these weights give 65 %, 9 %, 4 % and 22 %. A time-left estimate read off the fraction (the app's
-``eta.TimeLeft``) is then right across stages, not only while the optimiser steps.
+more; the run took 74 s, 65 % of it optimising, 10 % refining, 3 % between neighbours, 17 % rendering and listening.
+Hearing the crossfade at ``front_audio.CROSSFADE_HEARD`` levels as well (issue 22) adds about a fifth to the last
+stage (measured on the 2-core CPU, loaded by other work: the bundled sample's preview finishing 21.5 s -> 26.3 s,
+median of three pairs), so about 63 %, 9.5 %, 3 % and 20 % now; these weights give 65 %, 9.5 %, 3.6 % and 22 %.
+A time-left estimate read off the fraction (the app's ``eta.TimeLeft``) is then right across stages, not only while
+the optimiser steps.
 """
 
 from __future__ import annotations
 
 from moss_engine.optimise.coarse import COARSE_COST
 from moss_engine.optimise.nsga2 import population_size
+from moss_engine.run.front_audio import CROSSFADE_HEARD
 from moss_engine.settings import RunSettings
 
 #: A generation of NSGA-II evaluates without a backward pass: about a third of a mask pass per member.
@@ -22,9 +26,11 @@ NSGA2_MEMBER_COST = 0.35
 REFINE_BASE, REFINE_PER_ITERATION = 1.0, 0.18
 #: A point between neighbours: its scoring and (when both neighbours are refined) its refinement, on average.
 BETWEEN_BASE, BETWEEN_PER_ITERATION = 0.5, 0.05
-#: A chosen point rendered at the song's loudness, and heard by Zimtohrli (in worker processes, beside the rendering).
+#: A chosen point rendered at the song's loudness, and heard by Zimtohrli (in worker processes, beside the rendering:
+#: 0.8 s of a core, about 3 mask passes, of which about a third is hidden behind the rendering; with 3 the weights gave
+#: the stage 22 % where 17 % was measured). A level of the crossfade heard for the reference line costs as much.
 RENDER_COST = 1.0
-LISTEN_COST = 3.0
+LISTEN_COST = 2.0
 #: Starting the listening worker processes (spawn, then Zimtohrli's import): about a second on the 2-core CPU
 #: (measured 0.95-1.7 s to the first point heard), half of it hidden behind the rendering.
 POOL_START_COST = 2.0
@@ -47,7 +53,8 @@ def stage_spans(settings: RunSettings, by_ear: bool) -> dict[str, tuple[float, f
         optimising = max(1, settings.points - 2) * (settings.steps - coarse + COARSE_COST * coarse)
     refining = (settings.points - 1) * (REFINE_BASE + REFINE_PER_ITERATION * iterations) if iterations else 0.0
     between = settings.points * (BETWEEN_BASE + BETWEEN_PER_ITERATION * iterations) if by_ear else 0.0
-    heard = settings.points * (HEARD_POOL_FACTOR if by_ear else 1)
+    # the points, and the crossfade's levels heard for the reference line by ear (``front_audio.CROSSFADE_HEARD``)
+    heard = settings.points * (HEARD_POOL_FACTOR if by_ear else 1) + (CROSSFADE_HEARD if by_ear else 0)
     finishing = heard * (RENDER_COST + (LISTEN_COST if by_ear else 0.0)) + (POOL_START_COST if by_ear else 0.0)
     costs = (optimising, refining, between, finishing)
     total = sum(costs)

@@ -2,7 +2,9 @@
 
 moss-run/3, /2 and /1 folders all open; a moss-run/1 folder's audio is brought back to the song's level (its
 run-wide ``output_gain_db`` undone) and its points have no loudness or MOS (``None``: not measured then); a
-moss-run/2 point's whole-point ``gain_db`` reads as its ``limiter_db`` (the deepest gain change it got).
+moss-run/2 point's whole-point ``gain_db`` reads as its ``limiter_db`` (the deepest gain change it got). The
+crossfade's MOS (``crossfade.mos``, added within moss-run/3) is ``RunResult.crossfade_mos``, None where a folder has
+none.
 
 Whether the run was cancelled is ``optimisation.cancelled`` as the manifest's optional ``run.cancelled`` says, else
 None (not known: moss-run/2 does not require the key; the app's autosave history may know). The run's time is in
@@ -75,6 +77,7 @@ def read_run(run_dir: str | Path) -> RunResult:
         cross = manifest.get("crossfade", {})
         cross_v = np.asarray(cross.get("visual_loss", []), dtype=float)
         cross_a = np.asarray(cross.get("audio_loss", []), dtype=float)
+        cross_mos = crossfade_mos(cross, len(cross_v))
         seconds, cancelled = run.get("seconds", {}), run.get("cancelled")
         optimisation = OptimisationResult(
             candidates=[], anchors=anchors, crossfade_levels=np.zeros(0), crossfade_visual=cross_v,
@@ -89,8 +92,17 @@ def read_run(run_dir: str | Path) -> RunResult:
             anchors=anchors, hypervolume=float(manifest.get("hypervolume", {}).get("value", 0.0)),
             crossfade_visual=cross_v, crossfade_audio=cross_a, optimisation=optimisation,
             notices=tuple(run.get("notices", ())), timings=dict(seconds),
-            limiter=Limiter.from_record(manifest.get("limiter")))
+            limiter=Limiter.from_record(manifest.get("limiter")), crossfade_mos=cross_mos)
     except MossInputError:
         raise
     except (KeyError, TypeError, ValueError) as exc:  # a manifest edited by hand or from a different format
         raise MossInputError(f"the manifest is missing or garbles {exc}", run_dir / "manifest.json") from None
+
+
+def crossfade_mos(cross: dict[str, Any], levels: int) -> tuple[float | None, ...] | None:
+    """The crossfade's MOS per level from the manifest's ``crossfade`` record (nulls where not heard), or None where
+    the folder has none (written before ``crossfade.mos``, or a list that does not match its levels)."""
+    mos = cross.get("mos")
+    if not isinstance(mos, list) or len(mos) != levels:
+        return None
+    return tuple(None if m is None else float(m) for m in mos)

@@ -20,17 +20,24 @@ UNREVEALED = 24  # grey level of the part of the spectrogram not heard yet
 PLAYHEAD = (230, 40, 40)
 
 
+def spectrogram_db(audio: np.ndarray, n_fft: int, hop_length: int) -> np.ndarray:
+    """(freq, frames) float32: the mix's spectrogram in dB (power, floored at -200 dB) as a viewer analyses it (Hann,
+    centred frames: frame k at ``k * hop_length`` samples), bins from 0 Hz to Nyquist."""
+    mix = torch.as_tensor(np.asarray(audio, dtype=np.float32)).reshape(-1, audio.shape[-1]).mean(dim=0)
+    return (10 * torch.log10(power(Stft(n_fft, hop_length)(mix)).clamp(min=1e-20))).numpy()
+
+
 def spectrogram_panel(audio: np.ndarray, sample_rate: int, n_fft: int, hop_length: int, db_range: float,
-                      freq_scale: str, top_db: float | None = None) -> np.ndarray:
+                      freq_scale: str, top_db: float | None = None, db: np.ndarray | None = None) -> np.ndarray:
     """(SPEC_HEIGHT, WIDTH) uint8: the mix's spectrogram as a viewer shows it, low frequencies at the bottom.
 
     dB over ``[top - db_range, top]`` (``top``: the loudest cell unless given); the frequency axis runs from 0 Hz
-    (linear) or 20 Hz (log) to Nyquist; time is stretched to the panel's width.
+    (linear) or 20 Hz (log) to Nyquist; time is stretched to the panel's width. ``db``: the audio's
+    ``spectrogram_db`` when already computed (``audio`` is then not analysed again).
     """
-    mix = torch.as_tensor(np.asarray(audio, dtype=np.float32)).reshape(-1, audio.shape[-1]).mean(dim=0)
-    db = 10 * torch.log10(power(Stft(n_fft, hop_length)(mix)).clamp(min=1e-20))  # (freq, frames)
+    db = spectrogram_db(audio, n_fft, hop_length) if db is None else np.asarray(db)
     top = float(db.max()) if top_db is None else top_db
-    level = ((db - (top - db_range)) / db_range).clamp(0, 1).numpy()
+    level = np.clip((db - (top - db_range)) / db_range, 0, 1)
     nyquist = sample_rate / 2
     freqs = np.linspace(0, nyquist, level.shape[0])
     rows = (np.arange(SPEC_HEIGHT) + 0.5) / SPEC_HEIGHT  # 0 at the bottom

@@ -33,14 +33,20 @@ def test_a_run_ends_with_its_front_in_the_plot(qtbot, window):
     result = done.args[0]
     assert 2 <= len(result.points) <= 4
     # finished, the front is on the perceptual axis: how like the song each point sounds (MOS), measured off the
-    # GUI thread; the crossfade, measured only by the optimiser's own loss, is not drawn on it
+    # GUI thread; the dashed line is the loudness-matched crossfade heard by the same model, on the same axis
     audio, visual = window.front_plot.points_data()
     np.testing.assert_allclose(audio, [p.mos for p in result.points])
     np.testing.assert_allclose(visual, [p.visual for p in result.points])
     assert audio[0] == 5.0 and all(1.0 <= m <= 5.0 for m in audio)
     assert "sounds like the song (MOS" in window.front_plot.getAxis("bottom").labelText
-    cross_a, _ = window.front_plot.crossfade.getData()
-    assert cross_a is None or len(cross_a) == 0
+    cross_mos, cross_v = window.front_plot.crossfade.getData()
+    heard = [i for i, m in enumerate(result.crossfade_mos) if m is not None]
+    assert len(heard) >= 3 and len(cross_mos) == len(heard)
+    np.testing.assert_allclose(cross_mos, [result.crossfade_mos[i] for i in heard])
+    np.testing.assert_allclose(cross_v, result.crossfade_visual[heard])
+    assert cross_mos[0] == 5.0 and all(1.0 <= m <= 5.0 for m in cross_mos) and cross_mos[-1] < 4.0
+    legend = window.front_plot.getPlotItem().legend
+    assert "heard the same way" in legend.getLabel(window.front_plot.crossfade).text
     tip = window.front_plot._tip(audio[-1], visual[-1], len(audio) - 1)
     last = result.points[-1]
     assert f"{last.mos:.2f}/5" in tip and f"{last.loudness_lu:+.1f} LU" in tip

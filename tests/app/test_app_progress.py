@@ -204,7 +204,9 @@ def test_the_engine_fraction_grows_across_every_stage(sample, tiny_settings):
 
 def test_the_stages_share_the_fraction_by_their_measured_cost():
     """A preview run of 40 steps on 30 s measured on the 2-core CPU: 65 % optimising, 10 % refining, 3 % between
-    neighbours, 17 % rendering and listening; the spans follow within a few percent, and cover 0-1 without gaps."""
+    neighbours, 17 % rendering and listening; hearing the crossfade at four levels too (issue 22) adds about a fifth
+    to the last (measured: 21.5 s -> 26.3 s on the sample), so 63 %, 9.5 %, 3 % and 20 %. The spans follow within a
+    few percent, and cover 0-1 without gaps."""
     from moss_engine.run.progress_plan import SPAN_STAGES, stage_spans
     from moss_engine.settings import make_settings
 
@@ -213,7 +215,7 @@ def test_the_stages_share_the_fraction_by_their_measured_cost():
     assert list(spans) == list(SPAN_STAGES) and spans["optimising"][0] == 0.0 and spans["finishing"][1] == 1.0
     assert all(spans[a][1] == spans[b][0] for a, b in zip(SPAN_STAGES, SPAN_STAGES[1:], strict=False))
     shares = {stage: high - low for stage, (low, high) in spans.items()}
-    measured = {"optimising": 0.65, "refining": 0.10, "between": 0.03, "finishing": 0.17}
+    measured = {"optimising": 0.63, "refining": 0.095, "between": 0.03, "finishing": 0.20}
     assert all(abs(shares[s] - measured[s]) < 0.06 for s in SPAN_STAGES), shares
     plain = stage_spans(make_settings("a.png", "b.wav", quality="preview", phase_iterations=0), by_ear=False)
     assert plain["refining"][0] == plain["refining"][1] and plain["between"][0] == plain["between"][1]

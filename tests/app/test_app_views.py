@@ -11,10 +11,11 @@ from PySide6.QtGui import QColor, QPalette, QWheelEvent
 from PySide6.QtWidgets import QApplication, QScrollArea, QVBoxLayout, QWidget
 
 from moss_app.ui import colour_maps
-from moss_app.ui.front_plot import CROSSFADE_WIDTH, FrontPlot
+from moss_app.ui.front_plot import CROSSFADE_NAMES, CROSSFADE_WHY, CROSSFADE_WIDTH, FrontPlot
 from moss_app.ui.mask_view import MaskView, mask_of
 from moss_app.ui.placement_view import DrawnPlacement, PlacementView, SongOverview
 from moss_app.ui.readout import (
+    SEP,
     FrequencyScale,
     format_db,
     format_frequency,
@@ -379,6 +380,40 @@ def test_selecting_a_point_does_not_rescale_the_axes(qtbot, tiny_result):
         assert plot.getViewBox().viewRange() == before
 
 
+def test_the_finished_front_has_the_crossfade_heard_on_the_mos_axis(qtbot, tiny_result):
+    """Issue 22, defect 4: on the MOS axis the dashed line is the loudness-matched crossfade heard by the same model,
+    from the music end (MOS 5, the song) to the image end."""
+    plot = FrontPlot()
+    host(qtbot, plot)
+    plot.show_result(tiny_result)
+    assert plot.audio_axis == "mos" and plot.crossfade_state == "mos"
+    cross_mos, cross_v = plot.crossfade.getData()
+    heard = [i for i, m in enumerate(tiny_result.crossfade_mos) if m is not None]
+    assert len(heard) >= 3
+    np.testing.assert_allclose(cross_mos, [tiny_result.crossfade_mos[i] for i in heard])
+    np.testing.assert_allclose(cross_v, tiny_result.crossfade_visual[heard])
+    assert cross_mos[0] == 5.0 and np.all((cross_mos >= 1.0) & (cross_mos <= 5.0)) and cross_mos[-1] < 4.0
+    assert plot.getPlotItem().legend.getLabel(plot.crossfade).text == CROSSFADE_NAMES["mos"]
+    assert "No dashed line" not in plot.toolTip()
+    # a new run: the live plot is the optimiser's loss again, its crossfade named as such
+    plot.clear_front()
+    assert plot.getPlotItem().legend.getLabel(plot.crossfade).text == CROSSFADE_NAMES["loss"]
+
+
+@pytest.mark.parametrize(("crossfade_mos", "state"), [(None, "not recorded"), ((None,) * 9, "not heard")])
+def test_a_run_without_the_crossfade_heard_shows_no_line_and_says_why(qtbot, tiny_result, crossfade_mos, state):
+    """A folder written before ``crossfade.mos`` (None), or a run cancelled or without the model (all None): the MOS
+    axis has no dashed line, and its legend entry and the plot's tooltip say why."""
+    plot = FrontPlot()
+    host(qtbot, plot)
+    plot.show_result(dataclasses.replace(tiny_result, crossfade_mos=crossfade_mos))
+    assert plot.audio_axis == "mos" and plot.crossfade_state == state
+    cross_mos, _ = plot.crossfade.getData()
+    assert cross_mos is None or len(cross_mos) == 0
+    assert plot.getPlotItem().legend.getLabel(plot.crossfade).text == CROSSFADE_NAMES[state]
+    assert "No dashed line: " + CROSSFADE_WHY[state] in plot.toolTip()
+
+
 def _luminance(colour: QColor) -> float:
     def channel(c: float) -> float:
         return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
@@ -476,3 +511,96 @@ def test_the_limits_label_fits_in_a_narrow_music_view(qtbot, music):
     label = music.limit_line.label
     left = view.mapSceneToView(label.sceneBoundingRect().topLeft()).x()
     assert label.format.startswith("max 11.025 kHz") and left >= view.viewRange()[0][0] - 1e-6
+
+
+# --- the song's time, one zoom, the real dB (issue 22, defect 5) -----------------------------------------------------
+
+
+@pytest.fixture
+def later_result(tiny_result):
+    """The tiny run as if its segment started 5 s into the song (the views take the start from the result)."""
+    return dataclasses.replace(tiny_result, start_s=5.0)
+
+
+@pytest.fixture
+def results(qtbot, later_result):
+    from moss_app.player import Player
+    from moss_app.ui.result_view import ResultView
+
+    view = ResultView(Player())
+    qtbot.addWidget(view)
+    view.resize(1000, 700)
+    view.show()
+    view.show_result(later_result)
+    return view
+
+
+def test_the_mask_and_spectrogram_count_the_songs_time(results, later_result):
+    """The music view counts the song's time (5-7 s for this segment): so do the result views, their axes, their
+    outline and mask, their readouts and the playhead."""
+    start = later_result.start_s
+    end = start + later_result.points[0].samples.shape[-1] / later_result.sample_rate
+    p = later_result.placement
+    mask, spectrogram = results.mask_view, results.spectrogram_view
+    for view in (mask, spectrogram):
+        assert view.getViewBox().viewRange()[0] == pytest.approx([start, end])
+        assert view.getViewBox().state["limits"]["xLimits"] == pytest.approx([start, end])
+    rect = spectrogram.image.mapRectToParent(spectrogram.image.boundingRect())
+    assert (rect.left(), rect.right()) == pytest.approx((start, end))
+    outline = spectrogram.outline.rect()
+    assert (outline.left(), outline.right()) == pytest.approx((start + p.t0_s, start + p.t1_s))
+    rect = mask.image.mapRectToParent(mask.image.boundingRect())
+    assert (rect.left(), rect.right()) == pytest.approx((start + p.t0_s, start + p.t1_s))
+    assert spectrogram.readout_text(start + 0.5, 4.0).startswith("5.500 s  ·  4.00 kHz  ·  ")
+    assert mask.readout_text(start + 0.5, p.f0_hz / 1000 + 1.0).startswith("5.500 s  ·  ")
+    assert spectrogram.readout_text(start - 0.1, 4.0) is None and mask.readout_text(start - 0.1, 4.0) is None
+    assert mask.readout_text(start + 0.5, 10.9).endswith("outside the picture: the music (mask 0)")  # above f1
+    spectrogram.set_playhead(0.25)  # the player counts from the segment's start
+    assert spectrogram.playhead.value() == pytest.approx(start + 0.25)
+
+
+def test_zooming_one_view_zooms_the_other_and_a_double_click_resets_both(results, later_result):
+    mask, spectrogram = results.mask_view, results.spectrogram_view
+    full = spectrogram.getViewBox().viewRange()
+    assert mask.getViewBox().viewRange() == full
+    assert wheel(mask, widget_pos(mask, 6.0, 3.0), 3)  # the wheel over the mask
+    zoomed = mask.getViewBox().viewRange()
+    assert zoomed[0][1] - zoomed[0][0] < 1.6 and spectrogram.getViewBox().viewRange() == zoomed
+    spectrogram.getViewBox().translateBy(x=0.2, y=0.5)  # a pan of the spectrogram
+    panned = spectrogram.getViewBox().viewRange()
+    assert panned != zoomed and mask.getViewBox().viewRange() == panned
+    # stepping to another point keeps the zoom in both
+    results.select_point(0)
+    assert mask.getViewBox().viewRange() == panned == spectrogram.getViewBox().viewRange()
+    spectrogram.getViewBox().mouseClickEvent(DoubleClick())
+    for view in (mask, spectrogram):
+        assert view.getViewBox().viewRange() == [pytest.approx(r) for r in full]
+        assert all(view.getViewBox().autoRangeEnabled())  # the "A" button hides in both
+    mask.getViewBox().setRange(xRange=(5.5, 6.0), padding=0)
+    spectrogram.getPlotItem().autoBtnClicked()  # the "A" button of the other one
+    spectrogram.getViewBox().updateAutoRange()
+    assert mask.getViewBox().viewRange() == [pytest.approx(r) for r in full]
+
+
+def test_the_spectrogram_readout_says_the_real_db_of_the_cell(results, later_result):
+    """The readout's dB is the point's spectrogram (float) at the cell under the pointer, within 0.1 dB, not the
+    8-bit picture's (up to 5 dB off): computed here with torch.stft, as a viewer analyses the audio."""
+    import torch
+
+    s, rate = later_result.settings, later_result.sample_rate
+    point = later_result.points[results.selected]
+    mix = torch.as_tensor(point.samples).mean(dim=0)
+    spec = torch.stft(mix, s.n_fft, s.hop_length, window=torch.hann_window(s.n_fft), center=True,
+                      pad_mode="reflect", return_complex=True)
+    db = 10 * torch.log10(spec.abs().square().clamp(min=1e-20)).numpy()
+    db -= db.max()
+    checked = 0
+    for t, hz in ((0.5, 3000.0), (1.2, 440.0), (1.75, 8000.0), (0.05, 10000.0)):
+        frame, row = round(t * rate / s.hop_length), round(hz * s.n_fft / rate)
+        # the pointer at that cell's centre, in the song's time
+        text = results.spectrogram_view.readout_text(later_result.start_s + frame * s.hop_length / rate,
+                                                     row * rate / s.n_fft / 1000)
+        said = float(text.split(SEP)[-1].removesuffix(" dB"))
+        assert said == pytest.approx(float(db[row, frame]), abs=0.1), (t, hz, text)
+        checked += said > -s.db_range  # most within the range the picture shows
+    assert checked >= 3
