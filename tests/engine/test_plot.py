@@ -22,14 +22,15 @@ def title_boxes(fig):
     """The window extents (pixels) of the figure's title and of each thumbnail's title, after a real draw."""
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
-    insets = fig.axes[1:]
+    insets = [ax for ax in fig.axes if ax.images]  # the thumbnails (the plots, one or two, hold no image)
     titles = {f"thumbnail {n}": inset.title.get_window_extent(renderer) for n, inset in enumerate(insets)}
     titles["figure"] = fig._suptitle.get_window_extent(renderer)
-    return titles, [inset.get_window_extent(renderer) for inset in insets], fig.bbox
+    return titles, [ax.get_window_extent(renderer) for ax in fig.axes], fig.bbox, insets, renderer
 
 
 def assert_apart(fig):
-    titles, insets, page = title_boxes(fig)
+    titles, every_axes, page, thumbnails, renderer = title_boxes(fig)
+    insets = [ax.get_window_extent(renderer) for ax in thumbnails]
     assert len(insets) == 3
     for (a, box_a), (b, box_b) in itertools.combinations(titles.items(), 2):
         assert not box_a.overlaps(box_b), (a, box_a, b, box_b)
@@ -37,7 +38,7 @@ def assert_apart(fig):
         title = titles[f"thumbnail {n}"]
         assert inset.x0 - 1 <= title.x0 and title.x1 <= inset.x1 + 1, (n, title, inset)  # no wider than its picture
         assert title.y0 >= inset.y1 and title.y1 <= page.y1, (n, title, inset)  # above it, on the page
-        for other in insets:
+        for other in every_axes:  # neither a thumbnail nor the plots (the front by ear beside, where it was heard)
             assert not title.overlaps(other), (n, title, other)
 
 
@@ -54,5 +55,5 @@ def test_the_longest_titles_still_fit(tiny_front):
               for i, p in enumerate(tiny_front.points)]
     fig = front_figure(dataclasses.replace(tiny_front, points=points))
     assert_apart(fig)
-    assert [inset.title.get_text() for inset in fig.axes[1:]][0] == thumbnail_title(0, points[0])
+    assert [ax.title.get_text() for ax in fig.axes if ax.images][0] == thumbnail_title(0, points[0])
     assert thumbnail_title(3, points[3]).endswith("\naudio loss 4.94e-05, MOS 5.0")
