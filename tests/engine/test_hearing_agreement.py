@@ -1,6 +1,7 @@
 """Where it matters, the optimiser's ear agrees with Zimtohrli: over every pair of a MOSS point and a crossfade point
 (the seed's and the loudness-matched one) that a viewer sees alike (SSIM within 0.05), the neurogram distance orders
-them as Zimtohrli does, as the reference scorer ``score_run.py`` defines it (tests/tools, a copy of the team's shared/tools) (``order_agreement``), on a real run."""
+them as Zimtohrli does, as the reference scorer ``score_run.py`` defines it (tests/tools, a copy of the team's
+shared/tools) (``order_agreement``), on a real run."""
 
 import importlib.util
 from pathlib import Path
