@@ -1,4 +1,17 @@
-"""One result at an asked blend ratio: a single preference ray, then a bisection that hits the asked alpha."""
+"""One result at an asked blend ratio, at the price of one point: a single preference ray, then a landing on the alpha.
+
+What a front does that one asked alpha does not need (``pipeline.compute_front`` against ``compute_blend``):
+
+- a population of ``points - 2`` masks (6 in preview) stepped together: the blend optimises one mask, on the ray
+  through the asked alpha, coarse-to-fine as a front's masks are (half the steps on a grid twice as coarse in time, at
+  about half the price), and the fine stage's early stop ends a single settled ray after 12 to 20 steps;
+- the phase-refined twin of every candidate (``refine_phases``), the pool twice the asked points chosen by ear, the
+  points between neighbours (``in_between``): the blend refines, renders and hears only what it keeps, the all-image
+  end's twin (it sets what alpha 1 means) and the result, and the music end, whose file is the song (no listening);
+- halving a bracket to land on the alpha (seven phase-refined scorings on the sample): regula falsi lands in two.
+
+Measured by ``bench/blend_vs_front.py`` (fresh processes, alternating): see ``compute_blend``.
+"""
 
 from __future__ import annotations
 
@@ -14,19 +27,24 @@ from moss_engine.errors import MossInputError
 from moss_engine.io.audio import AudioClip
 from moss_engine.io.image import LoadedImage
 from moss_engine.optimise.base import ANCHOR_LOGIT, Candidate
+from moss_engine.optimise.coarse import StageReporter, run_coarse_stage
 from moss_engine.optimise.stch import StchOptimiser, weight_through
-from moss_engine.reporting import NOTICE_BAND, Reporter
+from moss_engine.reporting import NOTICE_BAND, NullReporter, Reporter, SpanReporter
 from moss_engine.run.band import choose_band
 from moss_engine.run.front_audio import image_end_curve
 from moss_engine.run.pipeline import RunResult, assemble_result, load_inputs
 from moss_engine.settings import RunSettings
 
-#: How close the measured alpha must come to the asked one before the bisection stops.
+#: How close the measured alpha must come to the asked one before the landing stops (the promise is 0.05).
 ALPHA_TOLERANCE = 0.01
-BISECTION_STEPS = 12
+#: The most scorings (each with the image end's phase refinement) the landing on the asked alpha may take.
+LANDING_STEPS = 12
 #: Where the optimised mask is expected to land, as a share of the uniform crossfade's audio loss at the same visual
 #: loss (measured fronts sit at 0.3 to 0.6 of it); only the direction of the ray depends on it.
 AUDIO_SHARE_GUESS = 0.5
+#: The least share the coarse stage's landing may set for the fine stage's ray (a ray along the visual axis would ask
+#: for no audio loss at all).
+MIN_SHARE = 0.05
 
 
 def compute_blend(settings: RunSettings, alpha: float, reporter: Reporter | None = None,
@@ -37,29 +55,36 @@ def compute_blend(settings: RunSettings, alpha: float, reporter: Reporter | None
        visual loss this run finds), which set the visual loss the asked alpha means:
        ``v* = v_music - alpha (v_music - v_image)``.
     2. One mask is optimised on the smooth-Tchebycheff ray through ``v*`` and a guess of its audio loss (half the
-       uniform crossfade's at that visual loss): a population of one instead of a whole front.
-    3. A bisection along the straight line (in mask space) from that mask towards the end on the other side of ``v*``
-       lands on ``v*`` within ``ALPHA_TOLERANCE`` in alpha.
-    The result is a run folder of three points (``points_requested`` = 3). ``listen_workers``: as
-    ``pipeline.compute_front``'s.
+       uniform crossfade's at that visual loss): a population of one instead of a whole front. With
+       ``settings.coarse_steps`` (preview), the coarse stage runs those steps first
+       (``coarse.run_coarse_stage``); where its mask lands at full resolution re-aims the ray for the fine stage
+       (its own share of the crossfade's audio loss instead of the guess), which starts from that mask and takes
+       the rest of ``settings.steps``, or fewer when it settles.
+    3. Regula falsi along the straight line (in mask space) from that mask towards the end on the other side of ``v*``
+       lands on ``v*`` within ``ALPHA_TOLERANCE`` in alpha (``_land``).
+    The result is a run folder of three points (``points_requested`` = 3), rendered at the song's loudness as a
+    front's are (``pipeline.assemble_result``) and heard: the blend and the image end (the music end is the song).
+    ``listen_workers``: as ``pipeline.compute_front``'s.
     """
     if not 0.0 <= alpha <= 1.0 or not np.isfinite(alpha):
         raise MossInputError(f"--alpha {alpha}: expected a number from 0 (pure music) to 1 (as much picture as "
                              "possible)")
     started = time.perf_counter()
+    reporter = reporter or NullReporter()
     device = resolve_device(settings.device)
     clip, image = inputs if inputs is not None else load_inputs(settings)
     settings, band_notes = choose_band(settings, clip, image, reporter)
     for note in band_notes:
-        if reporter is not None:
-            reporter.notice(NOTICE_BAND, note)
+        reporter.notice(NOTICE_BAND, note)
     clip = dataclasses.replace(clip, notices=(*clip.notices, *band_notes))
     problem = HidingProblem(clip, image, settings).to(device)
     problem.adopt_level_curve(image_end_curve(problem, clip.samples))
+    prepared = time.perf_counter()
 
     # the image end first: it decides what the asked alpha means
     image_anchor_logits = np.full(settings.mask_shape, ANCHOR_LOGIT, dtype=np.float32)
-    optimiser = StchOptimiser(problem, settings, reporter, weights=np.array([[1.0, 0.0]]))  # measures the anchors
+    # measures the anchors and the crossfade at full resolution (the progress of the measuring said at 0)
+    optimiser = StchOptimiser(problem, settings, SpanReporter(reporter, 0.0, 0.0), weights=np.array([[1.0, 0.0]]))
     anchors = optimiser.anchors
     level = problem.matched_levels
     image_end = Candidate(image_anchor_logits, anchors.image_visual, anchors.image_audio, "image", level_db=level,
@@ -73,30 +98,62 @@ def compute_blend(settings: RunSettings, alpha: float, reporter: Reporter | None
 
     # the ray: through v* and a guess of the audio loss an optimised mask needs there
     cross_v, cross_a = optimiser.crossfade_visual, optimiser.crossfade_audio
-    a_cross = float(np.interp(-v_goal, -cross_v, cross_a))  # crossfade visual loss falls with level
-    goal = anchors.normalise(np.array([v_goal]), np.array([AUDIO_SHARE_GUESS * a_cross]))[0]
-    optimiser.retarget(weight_through(goal)[None])
+    share, coarse_done = AUDIO_SHARE_GUESS, 0
+    if settings.coarse_steps > 0 and settings.steps > 1:  # coarse-to-fine, as the front's masks are optimised
+        coarse, middle = run_coarse_stage(problem, clip, image, settings, reporter,
+                                          weights=_ray(optimiser, v_goal, share)[None])
+        start_logits = coarse.logits.detach()
+        start_levels = coarse.levels_db().detach().cpu().numpy()
+        # re-aimed for the fine stage by where the coarse mask lands at full resolution: its own share of the
+        # crossfade's audio loss at its visual loss, instead of the guess
+        v, a, _ = optimiser.evaluate(start_logits, start_levels)
+        a_cross = float(np.interp(-v[0], -cross_v, cross_a))
+        if a_cross > 0 and np.isfinite(a[0]):
+            share = float(np.clip(a[0] / a_cross, MIN_SHARE, 1.0))
+        coarse_done = coarse.step_count
+        fine_steps = max(1, settings.steps - coarse_done)  # an early-stopped coarse stage leaves the rest
+        optimiser.reporter = StageReporter(reporter, coarse_done, fine_steps, coarse_done + fine_steps, "fine pass",
+                                           (middle * coarse_done / coarse.settings.steps, 1.0), continues=True)
+        optimiser.retarget(_ray(optimiser, v_goal, share)[None], start_logits, start_levels, steps=fine_steps)
+        optimiser.cancelled = coarse.cancelled  # a cancel in the coarse stage ends the optimisation there
+    else:
+        optimiser.reporter = reporter
+        optimiser.retarget(_ray(optimiser, v_goal, share)[None])
     result = optimiser.run()
+    result = dataclasses.replace(result, steps_done=result.steps_done + coarse_done)  # both stages' steps
     optimised = time.perf_counter()
     best = next(c for c in result.candidates if c.kind == "optimised")
 
     music_end = next(c for c in result.candidates if c.kind == "music")
-    blend = _bisect(problem, best, music_end, image_end, v_goal, v_music)
+    blend = _land(problem, best, music_end, image_end, v_goal, v_music)
     run = assemble_result(settings, device, clip, problem, result, [music_end, blend, image_end],
-                          {"optimise_s": optimised - started, "bisect_s": time.perf_counter() - optimised}, reporter,
+                          {"prepare_s": prepared - started, "optimise_s": optimised - prepared,
+                           "land_s": time.perf_counter() - optimised}, reporter,
                           listen_workers)
     index = next((i for i, p in enumerate(run.points) if p.kind == "blend"), len(run.points) // 2)
     run.extra["blend"] = {"alpha_requested": float(alpha), "alpha": float(run.points[index].alpha), "point": index}
     return run
 
 
-def _bisect(problem: HidingProblem, best: Candidate, music_end: Candidate, image_end: Candidate, v_goal: float,
-            v_music: float) -> Candidate:
+def _ray(optimiser: StchOptimiser, v_goal: float, share: float) -> np.ndarray:
+    """The unit preference whose ray passes through the visual loss ``v_goal`` at ``share`` times the crossfade's
+    audio loss there (anchor-normalised)."""
+    cross_v, cross_a = optimiser.crossfade_visual, optimiser.crossfade_audio
+    a_cross = float(np.interp(-v_goal, -cross_v, cross_a))  # crossfade visual loss falls with level
+    goal = optimiser.anchors.normalise(np.array([v_goal]), np.array([share * a_cross]))[0]
+    return weight_through(goal)
+
+
+def _land(problem: HidingProblem, best: Candidate, music_end: Candidate, image_end: Candidate, v_goal: float,
+          v_music: float) -> Candidate:
     """Move along the line between ``best`` and the end beyond ``v_goal`` until the visual loss is ``v_goal``.
 
     Every mask on the way is scored as it will be rendered: with the image end's phase refinement when it has one,
     so the line runs continuously from ``best`` to exactly the image end; the picture's level moves along with the
-    mask, in dB.
+    mask, in dB. The visual loss falls smoothly along the line, so regula falsi (the Illinois variant, which keeps
+    both ends of the bracket moving) lands within ``ALPHA_TOLERANCE`` in fewer scorings than halving the bracket
+    (on the bundled sample at alpha 0.58: 2 phase-refined scorings where halving took 7); at most ``LANDING_STEPS``
+    after the start's.
     """
     iterations = image_end.phase_iterations
 
@@ -111,18 +168,29 @@ def _bisect(problem: HidingProblem, best: Candidate, music_end: Candidate, image
     if abs(start.visual - v_goal) / span <= ALPHA_TOLERANCE:
         return start
     other = image_end if start.visual > v_goal else music_end  # the end on the other side of v*
-    lo, hi = 0.0, 1.0  # t along start -> other
+    # the bracket in t along start -> other, and the visual loss's distance from v* at either side
+    lo, f_lo = 0.0, start.visual - v_goal
+    hi, f_hi = 1.0, other.visual - v_goal
     found = start
-    for _ in range(BISECTION_STEPS):
-        t = 0.5 * (lo + hi)
+    side = 0  # which side moved last: Illinois halves the other side's value when one side keeps moving
+    for _ in range(LANDING_STEPS):
+        t = lo - f_lo * (hi - lo) / (f_hi - f_lo) if f_hi != f_lo else 0.5 * (lo + hi)
+        t = min(max(t, lo + 1e-3 * (hi - lo)), hi - 1e-3 * (hi - lo))
         point = evaluate(interpolated_logits(start.logits, other.logits, t),
                          (1 - t) * start.level_db + t * other.level_db)
-        if abs(point.visual - v_goal) < abs(found.visual - v_goal):
+        f = point.visual - v_goal
+        if abs(f) < abs(found.visual - v_goal):
             found = point
-        if abs(point.visual - v_goal) / span <= ALPHA_TOLERANCE:
+        if abs(f) / span <= ALPHA_TOLERANCE:
             break
-        if (point.visual > v_goal) == (start.visual > v_goal):  # still on the start's side
-            lo = t
+        if (f > 0) == (f_lo > 0):  # still on the start's side
+            lo, f_lo = t, f
+            if side == -1:
+                f_hi *= 0.5
+            side = -1
         else:
-            hi = t
+            hi, f_hi = t, f
+            if side == 1:
+                f_lo *= 0.5
+            side = 1
     return found

@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 import time
 
+import numpy as np
+
 from moss_engine.dsp.problem import HidingProblem
 from moss_engine.io.audio import AudioClip
 from moss_engine.io.image import LoadedImage
@@ -64,6 +66,28 @@ def coarse_settings(settings: RunSettings) -> RunSettings:
                                phase_iterations=0)
 
 
+def run_coarse_stage(problem: HidingProblem, clip: AudioClip, image: LoadedImage, settings: RunSettings,
+                     reporter: Reporter | None = None, weights: np.ndarray | None = None
+                     ) -> tuple[StchOptimiser, float]:
+    """The coarse stage alone, run: ``settings.coarse_steps`` steps on a grid ``COARSE_FACTOR`` times coarser in time.
+
+    Returns the coarse optimiser (its masks, levels and preferences hand on to the fine stage) and the share of the
+    run's progress fraction it filled (its steps at ``COARSE_COST`` each, the fine steps at 1). ``weights``: (K, 2)
+    preferences, as ``StchOptimiser``'s (default: the front's).
+    """
+    coarse_run = coarse_settings(settings)
+    coarse_problem = HidingProblem(clip, image, coarse_run, audio_hop_divisor=4 // COARSE_FACTOR).to(problem.device)
+    coarse_problem.adopt_level_curve(problem.matched_levels)  # the same curve: the stages hand on levels
+    reporter = reporter or NullReporter()
+    coarse_cost = COARSE_COST * coarse_run.steps
+    middle = coarse_cost / max(coarse_cost + settings.steps - coarse_run.steps, 1e-9)
+    coarse = StchOptimiser(coarse_problem, coarse_run,
+                           StageReporter(reporter, 0, coarse_run.steps, settings.steps, "coarse pass", (0.0, middle)),
+                           weights=weights)
+    coarse.run()
+    return coarse, middle
+
+
 def optimise_coarse_to_fine(problem: HidingProblem, clip: AudioClip, image: LoadedImage, settings: RunSettings,
                             reporter: Reporter | None = None) -> OptimisationResult:
     """``settings.coarse_steps`` steps on the coarse grid, then the rest of ``settings.steps`` on ``problem``.
@@ -74,21 +98,12 @@ def optimise_coarse_to_fine(problem: HidingProblem, clip: AudioClip, image: Load
     not to spend.
     """
     started = time.perf_counter()
-    coarse_run = coarse_settings(settings)
-    coarse_problem = HidingProblem(clip, image, coarse_run, audio_hop_divisor=4 // COARSE_FACTOR).to(problem.device)
-    coarse_problem.adopt_level_curve(problem.matched_levels)  # the same curve: the stages hand on levels
     reporter = reporter or NullReporter()
-    # the coarse stage's share of the run's fraction: its steps at COARSE_COST each, the fine steps at 1
-    coarse_cost = COARSE_COST * coarse_run.steps
-    middle = coarse_cost / max(coarse_cost + settings.steps - coarse_run.steps, 1e-9)
-    coarse = StchOptimiser(coarse_problem, coarse_run,
-                           StageReporter(reporter, 0, coarse_run.steps, settings.steps, "coarse pass", (0.0, middle)))
-    coarse_result = coarse.run()
-    del coarse_problem
+    coarse, middle = run_coarse_stage(problem, clip, image, settings, reporter)
     if coarse.cancelled:
-        return dataclasses.replace(coarse_result, elapsed_s=time.perf_counter() - started)
+        return dataclasses.replace(coarse.result(), elapsed_s=time.perf_counter() - started)
     fine_run = dataclasses.replace(settings, steps=max(1, settings.steps - coarse.step_count), coarse_steps=0)
-    done = middle * coarse.step_count / coarse_run.steps  # an early-stopped coarse stage leaves the rest to the fine
+    done = middle * coarse.step_count / coarse.settings.steps  # an early-stopped coarse stage leaves the rest
     fine = StchOptimiser(problem, fine_run,
                          StageReporter(reporter, coarse.step_count, fine_run.steps, coarse.step_count + fine_run.steps,
                                        "fine pass", (done, 1.0), continues=True),

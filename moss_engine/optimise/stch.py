@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -175,11 +175,15 @@ class StchOptimiser(SteppableOptimiser):
                       start_levels)
 
     def retarget(self, weights: np.ndarray, start_logits: Tensor | None = None,
-                 start_levels: np.ndarray | None = None) -> None:
-        """Start over with new (K, 2) preference vectors: each starts from the crossfade level it likes best.
+                 start_levels: np.ndarray | None = None, steps: int | None = None) -> None:
+        """Start over with new (K, 2) preference vectors: each starts from the crossfade level it likes best, or from
+        ``start_logits`` at ``start_levels`` where those are better (as the constructor's).
 
-        The anchors and the crossfade are kept (they do not depend on the preferences).
+        The anchors and the crossfade are kept (they do not depend on the preferences). ``steps``: how many steps
+        the new start may take (default: ``settings.steps``).
         """
+        if steps is not None:
+            self.settings = replace(self.settings, steps=max(1, int(steps)))
         device = self.problem.device
         self.population = len(weights)
         self.step_count = 0
