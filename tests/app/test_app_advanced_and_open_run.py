@@ -70,7 +70,13 @@ def test_open_run_shows_the_front_masks_and_audio(qtbot, window, tiny_result, tm
     np.testing.assert_allclose(audio, [p.mos for p in tiny_result.points], atol=1e-4)
     assert audio[0] == 5.0 and window.front_plot.getViewBox().xInverted()
     named = [label.text for _item, label in window.front_plot.getPlotItem().legend.items]
-    assert named == ["MOSS front"]  # the crossfade, measured by the optimiser's loss only, is neither drawn nor named
+    # the crossfade is drawn on the MOS axis only as heard by the same model (the manifest's crossfade.mos), read back
+    heard = [m for m in (loaded.crossfade_mos or []) if m is not None]
+    assert named[0] == "MOSS front" and len(named) == 2
+    assert ("heard the same way" in named[1]) == bool(heard)
+    if heard:
+        cross_x, _ = window.front_plot.crossfade.getData()
+        np.testing.assert_allclose(sorted(cross_x), sorted(heard), atol=1e-4)
     np.testing.assert_allclose(visual, [p.visual for p in tiny_result.points])
     window.select_point(0)
     np.testing.assert_allclose(window.mask_view.image.image, mask_of(tiny_result.points[0].logits)[::-1], rtol=1e-6)
