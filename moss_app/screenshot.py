@@ -27,41 +27,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-    from PySide6.QtCore import QEventLoop, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
-
-    from moss_engine.resources import sample_paths
-
-    from .main_window import MainWindow
-    from .settings_store import SettingsStore
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     if args.stages:
         return _stages(app, args)
     with tempfile.TemporaryDirectory() as tmp:
-        store = SettingsStore(QSettings(str(Path(tmp) / "moss.ini"), QSettings.Format.IniFormat))
-
-        store.preset = "preview"
-        # through the Advanced section, as a user would: the placement rectangle shows the same segment
-        store.advanced_overrides = {"start_s": args.start, "duration_s": args.duration, "steps": args.steps,
-                                    "points": args.points, "device": args.device}
-        picture, music = sample_paths()
-        store.segment_song = music  # the segment above is the sample's own (a segment from another song is dropped)
-        window = MainWindow(store, picture=picture, music=music)
-        window.resize(1280, 800)
-        window.show()
-        loop = QEventLoop()
-        outcome: dict[str, object] = {}
-        window.runner.finished.connect(lambda r: (outcome.setdefault("result", r), QTimer.singleShot(200, loop.quit)))
-        window.runner.failed.connect(lambda m: (outcome.setdefault("error", m), loop.quit()))
-        window.start_run()
-        loop.exec()
-        if "error" in outcome:
-            print(f"the run failed: {outcome['error']}", file=sys.stderr)
-            window.shutdown()
+        window = _sample_window(Path(tmp), args, (1280, 800))
+        if not _run_to_end(app, window):
             return 1
-        window.select_point(len(window.result.points) // 2)
-        app.processEvents()
         args.out.parent.mkdir(parents=True, exist_ok=True)
         ok = window.grab().save(str(args.out))
         window.shutdown()
@@ -70,56 +44,78 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if ok else 1
 
 
+def _sample_window(tmp: Path, args, size: tuple[int, int]):
+    """A shown main window with the bundled sample, the Preview preset and the segment, steps, points and device of
+    ``args`` set through the Advanced section, as a user would (its settings in a throwaway file under ``tmp``)."""
+    from PySide6.QtCore import QSettings
+
+    from moss_engine.resources import sample_paths
+
+    from .main_window import MainWindow
+    from .settings_store import SettingsStore
+
+    store = SettingsStore(QSettings(str(tmp / "moss.ini"), QSettings.Format.IniFormat))
+    store.preset = "preview"
+    store.advanced_overrides = {"start_s": args.start, "duration_s": args.duration, "steps": args.steps,
+                                "points": args.points, "device": args.device}
+    picture, music = sample_paths()
+    store.segment_song = music  # the segment above is the sample's own (a segment from another song is dropped)
+    window = MainWindow(store, picture=picture, music=music)
+    window.resize(*size)
+    window.show()
+    return window
+
+
+def _run_to_end(app, window, on_snapshot=None) -> bool:
+    """Start a run in ``window`` and wait for its end; False (said on stderr, the window shut down) if it failed.
+    The middle point is selected after it. ``on_snapshot`` gets the run's snapshots as they come."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    failed: list[str] = []
+    if on_snapshot is not None:
+        window.runner.snapshot.connect(on_snapshot)
+    window.runner.finished.connect(lambda _result: QTimer.singleShot(300, loop.quit))
+    window.runner.failed.connect(lambda message: (failed.append(message), loop.quit()))
+    window.start_run()
+    loop.exec()
+    if failed:
+        print(f"the run failed: {failed[0]}", file=sys.stderr)
+        window.shutdown()
+        return False
+    window.select_point(len(window.result.points) // 2)
+    app.processEvents()
+    return True
+
+
 #: The looks the README shows: (name, palette, window size).
 LOOKS = (("light-1280x800", "light", (1280, 800)), ("dark-1920x1080", "dark", (1920, 1080)))
 
 
 def _stages(app, args) -> int:
     """The window before a run (the sample loaded), during it (the optimiser halfway) and after it, in each look."""
-    from PySide6.QtCore import QEventLoop, QSettings, QTimer
+    from PySide6.QtCore import QTimer
 
-    from moss_engine.resources import sample_paths
-
-    from .main_window import MainWindow
-    from .settings_store import SettingsStore
     from .view_screenshots import _dark_palette
 
     args.out.mkdir(parents=True, exist_ok=True)
     light = app.palette()
-    picture, music = sample_paths()
     for look, palette, size in LOOKS:
         app.setPalette(light if palette == "light" else _dark_palette())
         with tempfile.TemporaryDirectory() as tmp:
-            store = SettingsStore(QSettings(str(Path(tmp) / "moss.ini"), QSettings.Format.IniFormat))
-            store.preset = "preview"
-            store.advanced_overrides = {"start_s": args.start, "duration_s": args.duration, "steps": args.steps,
-                                        "points": args.points, "device": args.device}
-            window = MainWindow(store, picture=picture, music=music)
-            window.resize(*size)
-            window.show()
+            window = _sample_window(Path(tmp), args, size)
             for _ in range(5):
                 app.processEvents()
             window.grab().save(str(args.out / f"before-{look}.png"))
-            loop = QEventLoop()
-            outcome: dict[str, object] = {}
+            taken: list[bool] = []
 
-            def during(snapshot, window=window, outcome=outcome, path=args.out / f"during-{look}.png") -> None:
-                if "during" not in outcome and snapshot.step >= args.steps // 2:
-                    outcome["during"] = True
+            def during(snapshot, window=window, taken=taken, path=args.out / f"during-{look}.png") -> None:
+                if not taken and snapshot.step >= args.steps // 2:
+                    taken.append(True)
                     QTimer.singleShot(300, lambda: window.grab().save(str(path)))
 
-            window.runner.snapshot.connect(during)
-            window.runner.finished.connect(lambda r, loop=loop: QTimer.singleShot(300, loop.quit))
-            window.runner.failed.connect(lambda m, loop=loop, outcome=outcome: (outcome.setdefault("error", m),
-                                                                             loop.quit()))
-            window.start_run()
-            loop.exec()
-            if "error" in outcome:
-                print(f"the run failed: {outcome['error']}", file=sys.stderr)
-                window.shutdown()
+            if not _run_to_end(app, window, during):
                 return 1
-            window.select_point(len(window.result.points) // 2)
-            app.processEvents()
             window.grab().save(str(args.out / f"after-{look}.png"))
             window.shutdown()
             window.close()

@@ -70,13 +70,16 @@ class SettingsStore:
         text = self._get(key)
         return Path(text) if text else None
 
+    def _set_path(self, key: str, path: Path | None) -> None:
+        self._settings.setValue(key, "" if path is None else str(path))
+
     @property
     def last_picture(self) -> Path | None:
         return self._path("last_picture")
 
     @last_picture.setter
     def last_picture(self, path: Path | None) -> None:
-        self._settings.setValue("last_picture", "" if path is None else str(path))
+        self._set_path("last_picture", path)
 
     @property
     def last_music(self) -> Path | None:
@@ -84,7 +87,7 @@ class SettingsStore:
 
     @last_music.setter
     def last_music(self, path: Path | None) -> None:
-        self._settings.setValue("last_music", "" if path is None else str(path))
+        self._set_path("last_music", path)
 
     @property
     def preset(self) -> str:
@@ -109,7 +112,7 @@ class SettingsStore:
 
     @last_run_dir.setter
     def last_run_dir(self, path: Path | None) -> None:
-        self._settings.setValue("last_run_dir", "" if path is None else str(path))
+        self._set_path("last_run_dir", path)
 
     @property
     def advanced_overrides(self) -> dict:
@@ -131,7 +134,7 @@ class SettingsStore:
 
     @segment_song.setter
     def segment_song(self, path: Path | None) -> None:
-        self._settings.setValue("advanced/segment_song", "" if path is None else str(path))
+        self._set_path("advanced/segment_song", path)
 
     @property
     def picture_options(self) -> dict:
