@@ -1,4 +1,5 @@
 """Start the MOSS desktop app."""
+
 from moss_app.main import main
 
 if __name__ == "__main__":  # not in a worker process, which imports this file too (multiprocessing's "spawn")

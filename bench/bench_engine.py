@@ -44,7 +44,7 @@ IMAGE = SAMPLE / "astronaut.png"
 MUSIC = SAMPLE / "metal_madness_sectoid.ogg"
 #: CPU cases bigger than this (masks x samples) time one step instead of three.
 CPU_BIG_WORK = 16 * 30 * 44100
-GB = 1024 ** 3
+GB = 1024**3
 
 
 def machine() -> dict:
@@ -53,10 +53,18 @@ def machine() -> dict:
 
     cpu = platform.processor() or platform.machine()
     with contextlib.suppress(OSError, StopIteration):
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
-    out = {"cpu": cpu, "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-           "python": platform.python_version(), "torch": torch.__version__}
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+    out = {
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+    }
     if torch.cuda.is_available():
         out["gpu"] = torch.cuda.get_device_name(0)
     return out
@@ -70,7 +78,7 @@ def _rss_gb() -> tuple[float, float]:
         if key in ("VmRSS", "VmHWM"):
             fields[key] = int(value.split()[0]) * 1024 / GB
     if not fields:  # not Linux: the lifetime peak, no current
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
         return peak, peak
     return fields["VmRSS"], fields["VmHWM"]
 
@@ -90,8 +98,15 @@ def torch_sync(dev) -> None:
         torch.cuda.synchronize(dev)
 
 
-def run_case(device: str, population: int, duration: float, rate: int, steps: int,
-             memory_limit_gb: float | None = None, audio_objective: str = "neurogram") -> dict:
+def run_case(
+    device: str,
+    population: int,
+    duration: float,
+    rate: int,
+    steps: int,
+    memory_limit_gb: float | None = None,
+    audio_objective: str = "neurogram",
+) -> dict:
     """One case, in this process: build the problem and optimiser, one warm-up step, then time ``steps`` steps."""
     import numpy as np
     import torch
@@ -107,15 +122,32 @@ def run_case(device: str, population: int, duration: float, rate: int, steps: in
 
     dev = resolve_device(device)
     quality = "preview" if rate <= 22050 else "standard"
-    settings = make_settings(IMAGE, MUSIC, quality=quality, device=device, sample_rate=rate, points=population + 2,
-                             steps=steps + 1, duration_s=duration, patience=10 ** 5, memory_limit_gb=memory_limit_gb,
-                             coarse_steps=0, audio_objective=audio_objective)
+    settings = make_settings(
+        IMAGE,
+        MUSIC,
+        quality=quality,
+        device=device,
+        sample_rate=rate,
+        points=population + 2,
+        steps=steps + 1,
+        duration_s=duration,
+        patience=10**5,
+        memory_limit_gb=memory_limit_gb,
+        coarse_steps=0,
+        audio_objective=audio_objective,
+    )
     clip = load_audio(MUSIC, sample_rate=rate)
     need = int(round(duration * rate))
     reps = -(-need // clip.samples.shape[1])
     samples = np.tile(clip.samples, (1, reps))[:, :need]
-    clip = AudioClip(samples=samples, sample_rate=rate, source_rate=clip.source_rate,
-                     source_channels=clip.source_channels, start_s=0.0, notices=())
+    clip = AudioClip(
+        samples=samples,
+        sample_rate=rate,
+        source_rate=clip.source_rate,
+        source_channels=clip.source_channels,
+        start_s=0.0,
+        notices=(),
+    )
     problem = HidingProblem(clip, load_image(IMAGE), settings).to(dev)
 
     def sync() -> None:
@@ -142,15 +174,29 @@ def run_case(device: str, population: int, duration: float, rate: int, steps: in
     else:
         peak, peak_kind = _rss_gb()[1], "peak RSS"
     budget = memory_budget(dev, memory_limit_gb) / GB
-    return {"device": str(dev), "objective": audio_objective, "population": population, "duration_s": duration,
-            "sample_rate": rate, "n_fft": settings.n_fft, "hop": settings.hop_length,
-            "mask_shape": list(settings.mask_shape),
-            "chunk": opt.chunk_size, "chunks": -(-population // opt.chunk_size),
-            "checkpointing": problem.checkpointing, "memory_limit_gb": memory_limit_gb,
-            "budget_gb": round(budget, 3), "steps_timed": steps, "ms_per_step": round(ms, 1),
-            "ms_per_mask_step": round(ms / population, 2), "base_gb": round(base, 3), "peak_gb": round(peak, 3),
-            "peak_minus_base_gb": round(peak - base, 3), "peak_kind": peak_kind,
-            "estimate_gb_per_chunk": round(opt.chunk_size * mask_bytes(problem, problem.checkpointing) / GB, 3)}
+    return {
+        "device": str(dev),
+        "objective": audio_objective,
+        "population": population,
+        "duration_s": duration,
+        "sample_rate": rate,
+        "n_fft": settings.n_fft,
+        "hop": settings.hop_length,
+        "mask_shape": list(settings.mask_shape),
+        "chunk": opt.chunk_size,
+        "chunks": -(-population // opt.chunk_size),
+        "checkpointing": problem.checkpointing,
+        "memory_limit_gb": memory_limit_gb,
+        "budget_gb": round(budget, 3),
+        "steps_timed": steps,
+        "ms_per_step": round(ms, 1),
+        "ms_per_mask_step": round(ms / population, 2),
+        "base_gb": round(base, 3),
+        "peak_gb": round(peak, 3),
+        "peak_minus_base_gb": round(peak - base, 3),
+        "peak_kind": peak_kind,
+        "estimate_gb_per_chunk": round(opt.chunk_size * mask_bytes(problem, problem.checkpointing) / GB, 3),
+    }
 
 
 def run_front(device: str, duration: float) -> dict:
@@ -170,11 +216,21 @@ def run_front(device: str, duration: float) -> dict:
     result = compute_front(settings, inputs=load_inputs(settings))
     seconds = time.perf_counter() - started
     crossfade = hypervolume(result.anchors.normalise(result.crossfade_visual, result.crossfade_audio))
-    return {"device": str(dev), "case": "front", "quality": settings.quality, "duration_s": duration,
-            "sample_rate": settings.sample_rate, "points": len(result.points), "steps": result.optimisation.steps_done,
-            "coarse_steps": settings.coarse_steps, "stopped_early": result.optimisation.stopped_early,
-            "seconds": round(seconds, 2), "timings": {k: round(v, 2) for k, v in result.timings.items()},
-            "hypervolume": round(result.hypervolume, 4), "crossfade_hypervolume": round(crossfade, 4)}
+    return {
+        "device": str(dev),
+        "case": "front",
+        "quality": settings.quality,
+        "duration_s": duration,
+        "sample_rate": settings.sample_rate,
+        "points": len(result.points),
+        "steps": result.optimisation.steps_done,
+        "coarse_steps": settings.coarse_steps,
+        "stopped_early": result.optimisation.stopped_early,
+        "seconds": round(seconds, 2),
+        "timings": {k: round(v, 2) for k, v in result.timings.items()},
+        "hypervolume": round(result.hypervolume, 4),
+        "crossfade_hypervolume": round(crossfade, 4),
+    }
 
 
 def in_subprocess(args: list[str]) -> dict:
@@ -190,8 +246,10 @@ def cuda_missing() -> str | None:
     import torch
 
     if not torch.cuda.is_available():
-        return (f"no CUDA device on this machine (torch {torch.__version__}: torch.cuda.is_available() is False); "
-                "run bench/gpu_run.sh on a GPU machine")
+        return (
+            f"no CUDA device on this machine (torch {torch.__version__}: torch.cuda.is_available() is False); "
+            "run bench/gpu_run.sh on a GPU machine"
+        )
     return None
 
 
@@ -201,45 +259,63 @@ def print_row(row: dict) -> None:
         return
     ckpt = "yes" if row["checkpointing"] else "no"
     limit = "-" if row["memory_limit_gb"] is None else f"{row['memory_limit_gb']:g}"
-    print(f"{row['device']:>6} {row.get('objective', '-'):>9} {row['population']:>5} {row['duration_s']:>5.0f} "
-          f"{row['sample_rate']:>6} "
-          f"{row['chunk']:>5} {ckpt:>4} {limit:>6} {row['budget_gb']:>6.2f} {row['ms_per_step']:>9.1f} "
-          f"{row['ms_per_mask_step']:>8.2f} {row['base_gb']:>7.2f} {row['peak_gb']:>7.2f} "
-          f"{row['peak_minus_base_gb']:>7.2f} {row['steps_timed']:>3}", flush=True)
+    print(
+        f"{row['device']:>6} {row.get('objective', '-'):>9} {row['population']:>5} {row['duration_s']:>5.0f} "
+        f"{row['sample_rate']:>6} "
+        f"{row['chunk']:>5} {ckpt:>4} {limit:>6} {row['budget_gb']:>6.2f} {row['ms_per_step']:>9.1f} "
+        f"{row['ms_per_mask_step']:>8.2f} {row['base_gb']:>7.2f} {row['peak_gb']:>7.2f} "
+        f"{row['peak_minus_base_gb']:>7.2f} {row['steps_timed']:>3}",
+        flush=True,
+    )
 
 
 def markdown(results: dict) -> str:
     """The matrix rows of a ``--json`` file as a Markdown table (docs/performance.md)."""
-    lines = ["| device | objective | masks | clip | rate | chunk | ckpt | budget GB | ms/step | ms/mask | base GB | "
-             "peak GB | peak - base GB |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| device | objective | masks | clip | rate | chunk | ckpt | budget GB | ms/step | ms/mask | base GB | "
+        "peak GB | peak - base GB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in results["rows"]:
         if "ms_per_step" not in r:
             continue
-        lines.append(f"| {r['device']} | {r.get('objective', 'logmel')} | {r['population']} | {r['duration_s']:g} s "
-                     f"| {r['sample_rate'] / 1000:g} kHz "
-                     f"| {r['chunk']} | {'yes' if r['checkpointing'] else 'no'} | {r['budget_gb']:g} "
-                     f"| {r['ms_per_step']:,.0f} | {r['ms_per_mask_step']:,.1f} | {r['base_gb']:.2f} "
-                     f"| {r['peak_gb']:.2f} | {r['peak_minus_base_gb']:.2f} |")
+        lines.append(
+            f"| {r['device']} | {r.get('objective', 'logmel')} | {r['population']} | {r['duration_s']:g} s "
+            f"| {r['sample_rate'] / 1000:g} kHz "
+            f"| {r['chunk']} | {'yes' if r['checkpointing'] else 'no'} | {r['budget_gb']:g} "
+            f"| {r['ms_per_step']:,.0f} | {r['ms_per_mask_step']:,.1f} | {r['base_gb']:.2f} "
+            f"| {r['peak_gb']:.2f} | {r['peak_minus_base_gb']:.2f} |"
+        )
     return "\n".join(lines)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
+    )
     parser.add_argument("--devices", "--device", nargs="*", default=["cpu", "cuda"])
     parser.add_argument("--full", action="store_true", help="(the whole matrix is the default; kept for old commands)")
     parser.add_argument("--populations", type=int, nargs="*", default=[8, 16, 64])
     parser.add_argument("--durations", type=float, nargs="*", default=[10.0, 30.0, 180.0])
     parser.add_argument("--rates", type=int, nargs="*", default=[22050, 44100])
     parser.add_argument("--steps", type=int, default=None, help="timed steps per case (default: see above)")
-    parser.add_argument("--memory-limits", type=float, nargs="*", default=None,
-                        help="GB one chunk may take; each value is a case of its own (default: by device)")
+    parser.add_argument(
+        "--memory-limits",
+        type=float,
+        nargs="*",
+        default=None,
+        help="GB one chunk may take; each value is a case of its own (default: by device)",
+    )
     parser.add_argument("--front", action="store_true", help="also time whole fronts with the default preset")
     parser.add_argument("--no-matrix", action="store_true", help="only the fronts")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     parser.add_argument("--markdown", type=Path, default=None, help="only print this JSON's rows as a Markdown table")
-    parser.add_argument("--objectives", nargs="*", default=["neurogram", "logmel"],
-                        help="audio objectives to time, each case with each, side by side (default: both)")
+    parser.add_argument(
+        "--objectives",
+        nargs="*",
+        default=["neurogram", "logmel"],
+        help="audio objectives to time, each case with each, side by side (default: both)",
+    )
     parser.add_argument("--one", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -252,8 +328,9 @@ def main() -> int:
             out = run_front(rest[0], float(rest[1]))
         else:
             device, pop, dur, rate, steps, limit, objective = rest
-            out = run_case(device, int(pop), float(dur), int(rate), int(steps), None if limit == "-" else float(limit),
-                           objective)
+            out = run_case(
+                device, int(pop), float(dur), int(rate), int(steps), None if limit == "-" else float(limit), objective
+            )
         print(json.dumps(out))
         return 0
 
@@ -269,10 +346,12 @@ def main() -> int:
             continue
         cpu = device == "cpu"
         if not args.no_matrix:
-            print(f"{'device':>6} {'objective':>9} {'masks':>5} {'dur s':>5} {'rate':>6} {'chunk':>5} {'ckpt':>4} "
-                  f"{'limit':>6} "
-                  f"{'budget':>6} {'ms/step':>9} {'ms/mask':>8} {'base GB':>7} {'peak GB':>7} {'p-b GB':>7} "
-                  f"{'n':>3}")
+            print(
+                f"{'device':>6} {'objective':>9} {'masks':>5} {'dur s':>5} {'rate':>6} {'chunk':>5} {'ckpt':>4} "
+                f"{'limit':>6} "
+                f"{'budget':>6} {'ms/step':>9} {'ms/mask':>8} {'base GB':>7} {'peak GB':>7} {'p-b GB':>7} "
+                f"{'n':>3}"
+            )
             for rate in args.rates:
                 for dur in args.durations:
                     for pop in args.populations:
@@ -280,12 +359,22 @@ def main() -> int:
                             big = pop * dur * rate > CPU_BIG_WORK
                             steps = args.steps or ((1 if big else 3) if cpu else 5)
                             for objective in args.objectives:  # side by side, one after the other
-                                row = in_subprocess(["case", device, str(pop), str(dur), str(rate), str(steps),
-                                                     "-" if limit is None else str(limit), objective])
+                                row = in_subprocess(
+                                    [
+                                        "case",
+                                        device,
+                                        str(pop),
+                                        str(dur),
+                                        str(rate),
+                                        str(steps),
+                                        "-" if limit is None else str(limit),
+                                        objective,
+                                    ]
+                                )
                                 rows.append(row)
                                 print_row(row)
         if args.front:
-            for duration in ([20.0] if cpu else [30.0]):
+            for duration in [20.0] if cpu else [30.0]:
                 row = in_subprocess(["front", device, str(duration)])
                 rows.append(row)
                 print(f"# front, {device}: {json.dumps(row)}", flush=True)

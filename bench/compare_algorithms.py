@@ -94,13 +94,23 @@ def run_one(name: str, problem: HidingProblem, settings, budget_s: float) -> dic
     curve = [(s.elapsed_s, s.step, hypervolume(anchors.normalise(s.visual, s.audio))) for s in recorder.snapshots]
     last = recorder.snapshots[-1]
     cross = crossfade_hypervolume(problem, settings.points, anchors)
-    out = {"algorithm": name, "seed": settings.seed, "steps": opt.step_count, "wall_s": round(wall, 3),
-           "s_per_step": round(curve[-1][0] / max(opt.step_count, 1), 4), "final_hv": curve[-1][2],
-           "crossfade_hv": cross, "points": len(last.visual), "chunk_size": opt.chunk_size,
-           "curve": [{"t_s": round(t, 3), "step": k, "hv": hv} for t, k, hv in curve],
-           "front": {"visual": last.visual.tolist(), "audio": last.audio.tolist()},
-           "anchors": {"music": [anchors.music_visual, anchors.music_audio],
-                       "image": [anchors.image_visual, anchors.image_audio]}}
+    out = {
+        "algorithm": name,
+        "seed": settings.seed,
+        "steps": opt.step_count,
+        "wall_s": round(wall, 3),
+        "s_per_step": round(curve[-1][0] / max(opt.step_count, 1), 4),
+        "final_hv": curve[-1][2],
+        "crossfade_hv": cross,
+        "points": len(last.visual),
+        "chunk_size": opt.chunk_size,
+        "curve": [{"t_s": round(t, 3), "step": k, "hv": hv} for t, k, hv in curve],
+        "front": {"visual": last.visual.tolist(), "audio": last.audio.tolist()},
+        "anchors": {
+            "music": [anchors.music_visual, anchors.music_audio],
+            "image": [anchors.image_visual, anchors.image_audio],
+        },
+    }
     if name == "nsga2":
         out["archive_size"] = len(opt.archive_visual)
         out["archive_hv"] = opt.archive_hypervolume_history[-1]
@@ -121,16 +131,22 @@ def print_table(runs: list[dict], marks: list[float]) -> None:
         mine = [r for r in runs if r["algorithm"] == name]
         for r in mine:
             cells = " ".join(f"{hv_at(r, m):>8.4f}" for m in marks)
-            print(f"{name:<9} {r['seed']:>4} {cells} {r['final_hv']:>8.4f} {r['steps']:>6} {r['s_per_step']:>7.3f} "
-                  f"{r['wall_s']:>7.1f} {r['crossfade_hv']:>8.4f}")
+            print(
+                f"{name:<9} {r['seed']:>4} {cells} {r['final_hv']:>8.4f} {r['steps']:>6} {r['s_per_step']:>7.3f} "
+                f"{r['wall_s']:>7.1f} {r['crossfade_hv']:>8.4f}"
+            )
         means = " ".join(f"{np.nanmean([hv_at(r, m) for r in mine]):>8.4f}" for m in marks)
-        print(f"{name:<9} {'mean':>4} {means} {np.mean([r['final_hv'] for r in mine]):>8.4f} "
-              f"{np.mean([r['steps'] for r in mine]):>6.1f} {np.mean([r['s_per_step'] for r in mine]):>7.3f} "
-              f"{np.mean([r['wall_s'] for r in mine]):>7.1f} {np.mean([r['crossfade_hv'] for r in mine]):>8.4f}")
+        print(
+            f"{name:<9} {'mean':>4} {means} {np.mean([r['final_hv'] for r in mine]):>8.4f} "
+            f"{np.mean([r['steps'] for r in mine]):>6.1f} {np.mean([r['s_per_step'] for r in mine]):>7.3f} "
+            f"{np.mean([r['wall_s'] for r in mine]):>7.1f} {np.mean([r['crossfade_hv'] for r in mine]):>8.4f}"
+        )
     nsga = [r for r in runs if r["algorithm"] == "nsga2"]
     if nsga:
-        print("nsga2 archive (every non-dominated mask, not only the kept points): "
-              + ", ".join(f"seed {r['seed']}: {r['archive_size']} masks, HV {r['archive_hv']:.4f}" for r in nsga))
+        print(
+            "nsga2 archive (every non-dominated mask, not only the kept points): "
+            + ", ".join(f"seed {r['seed']}: {r['archive_size']} masks, HV {r['archive_hv']:.4f}" for r in nsga)
+        )
 
 
 def main() -> int:
@@ -144,21 +160,38 @@ def main() -> int:
     parser.add_argument("--points", type=int, default=8)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--budget", type=float, default=40.0, help="wall-time budget of every run, seconds")
-    parser.add_argument("--marks", type=float, nargs="+", default=None,
-                        help="times to read the HV at (default: budget/8, /4, /2, budget)")
+    parser.add_argument(
+        "--marks",
+        type=float,
+        nargs="+",
+        default=None,
+        help="times to read the HV at (default: budget/8, /4, /2, budget)",
+    )
     parser.add_argument("--algorithms", nargs="+", default=list(ALGORITHMS), choices=list(ALGORITHMS))
     parser.add_argument("--json", type=Path, default=None, help="write every run's curve and front here")
     args = parser.parse_args()
     marks = args.marks or [args.budget / 8, args.budget / 4, args.budget / 2, args.budget]
 
     device = resolve_device(args.device)
-    base = make_settings(args.image, args.audio, quality=args.quality, device=args.device, start_s=args.start,
-                         duration_s=args.duration, points=args.points, steps=UNREACHABLE, patience=UNREACHABLE)
+    base = make_settings(
+        args.image,
+        args.audio,
+        quality=args.quality,
+        device=args.device,
+        start_s=args.start,
+        duration_s=args.duration,
+        points=args.points,
+        steps=UNREACHABLE,
+        patience=UNREACHABLE,
+    )
     inputs = load_inputs(base)
-    print(f"# {platform.machine()}, {os.cpu_count()} cpus, python {platform.python_version()}, device {device}, "
-          f"{args.quality}: {base.sample_rate} Hz, n_fft {base.n_fft}, mask {base.mask_shape}; "
-          f"{args.image.name} + {args.audio.name} {args.start:g}..{args.start + args.duration:g} s; "
-          f"{args.points} points, budget {args.budget:g} s, load average {os.getloadavg()[0]:.2f}", flush=True)
+    print(
+        f"# {platform.machine()}, {os.cpu_count()} cpus, python {platform.python_version()}, device {device}, "
+        f"{args.quality}: {base.sample_rate} Hz, n_fft {base.n_fft}, mask {base.mask_shape}; "
+        f"{args.image.name} + {args.audio.name} {args.start:g}..{args.start + args.duration:g} s; "
+        f"{args.points} points, budget {args.budget:g} s, load average {os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
     runs = []
     for n, seed in enumerate(args.seeds):
         settings = base.__class__(**{**base.__dict__, "seed": seed})
@@ -170,16 +203,25 @@ def main() -> int:
         for name in order:
             run = run_one(name, problem, settings, args.budget)
             runs.append(run)
-            print(f"  {name} seed {seed}: {run['steps']} steps in {run['wall_s']:.1f} s, HV {run['final_hv']:.4f}",
-                  flush=True)
+            print(
+                f"  {name} seed {seed}: {run['steps']} steps in {run['wall_s']:.1f} s, HV {run['final_hv']:.4f}",
+                flush=True,
+            )
     runs.sort(key=lambda r: (args.algorithms.index(r["algorithm"]), r["seed"]))
     print()
     print_table(runs, marks)
     print(f"# load average at the end {os.getloadavg()[0]:.2f}")
     if args.json is not None:
-        args.json.write_text(json.dumps({"args": {k: str(v) if isinstance(v, Path) else v
-                                                  for k, v in vars(args).items()},
-                                         "marks": marks, "runs": runs}, indent=1))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+                    "marks": marks,
+                    "runs": runs,
+                },
+                indent=1,
+            )
+        )
     return 0
 
 

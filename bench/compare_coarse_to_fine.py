@@ -32,8 +32,18 @@ from moss_engine.settings import make_settings  # noqa: E402
 DATA = ROOT.parent / "shared" / "data"
 IMAGE = ROOT / "resources" / "sample" / "astronaut.png"
 AUDIO = [ROOT / "resources" / "sample" / "metal_madness_sectoid.ogg", DATA / "music_orchestral_wesnoth_transience.ogg"]
-VARIANTS = ["plain:30", "c2f:20:40", "plain:45", "c2f:30:60", "plain:60", "c2f:40:80", "plain:80", "c2f:50:100",
-            "plain:100", "c2f:60:120"]
+VARIANTS = [
+    "plain:30",
+    "c2f:20:40",
+    "plain:45",
+    "c2f:30:60",
+    "plain:60",
+    "c2f:40:80",
+    "plain:80",
+    "c2f:50:100",
+    "plain:100",
+    "c2f:60:120",
+]
 
 
 def run_variant(base, inputs, spec: str) -> dict:
@@ -44,9 +54,16 @@ def run_variant(base, inputs, spec: str) -> dict:
         settings = dataclasses.replace(base, coarse_steps=int(numbers[0]), steps=int(numbers[1]))
     started = time.perf_counter()
     result = compute_front(settings, inputs=inputs)
-    return {"audio": base.audio.name, "variant": spec, "kind": kind, "seconds": round(time.perf_counter() - started, 1),
-            "steps": result.optimisation.steps_done, "hypervolume": round(result.hypervolume, 4),
-            "points": len(result.points), "load_1min": round(os.getloadavg()[0], 2)}
+    return {
+        "audio": base.audio.name,
+        "variant": spec,
+        "kind": kind,
+        "seconds": round(time.perf_counter() - started, 1),
+        "steps": result.optimisation.steps_done,
+        "hypervolume": round(result.hypervolume, 4),
+        "points": len(result.points),
+        "load_1min": round(os.getloadavg()[0], 2),
+    }
 
 
 def plot(rows: list[dict], path: Path) -> None:
@@ -62,8 +79,11 @@ def plot(rows: list[dict], path: Path) -> None:
             # the fastest of the repeats of each variant (the machine is shared), joined in order of steps
             best: dict[str, dict] = {}
             for r in rows:
-                if r["audio"] == audio and r["kind"] == kind and (r["variant"] not in best
-                                                                  or r["seconds"] < best[r["variant"]]["seconds"]):
+                if (
+                    r["audio"] == audio
+                    and r["kind"] == kind
+                    and (r["variant"] not in best or r["seconds"] < best[r["variant"]]["seconds"])
+                ):
                     best[r["variant"]] = r
             pts = sorted(best.values(), key=lambda r: r["steps"])
             if pts:
@@ -72,8 +92,13 @@ def plot(rows: list[dict], path: Path) -> None:
                 label = f"{name}: {'plain' if kind == 'plain' else 'coarse-to-fine (half the steps coarse)'}"
                 ax.plot([r["seconds"] for r in pts], [r["hypervolume"] for r in pts], style, label=label)
                 for r in pts:
-                    ax.annotate(str(r["steps"]), (r["seconds"], r["hypervolume"]), fontsize=7,
-                                textcoords="offset points", xytext=(3, 3))
+                    ax.annotate(
+                        str(r["steps"]),
+                        (r["seconds"], r["hypervolume"]),
+                        fontsize=7,
+                        textcoords="offset points",
+                        xytext=(3, 3),
+                    )
     ax.set_xlabel("wall time of the whole preview front, s (2-core CPU)")
     ax.set_ylabel("final hypervolume (anchor-normalised)")
     ax.set_title("Preview front of a 20 s clip: coarse-to-fine vs plain at equal time (labels: steps)", fontsize=10)
@@ -99,8 +124,9 @@ def main() -> int:
         return 0
     rows = []
     for audio in args.audio:
-        base = make_settings(args.image, audio, quality="preview", device="cpu", duration_s=args.duration, points=8,
-                             patience=10 ** 5)
+        base = make_settings(
+            args.image, audio, quality="preview", device="cpu", duration_s=args.duration, points=8, patience=10**5
+        )
         inputs = load_inputs(base)
         for _ in range(args.repeat):
             for spec in args.variants:

@@ -51,8 +51,13 @@ def main() -> int:
         frames = np.lib.stride_tricks.sliding_window_view(np.pad(mix, n_fft // 2), n_fft)[::hop] * window
         db = 20 * np.log10(np.abs(np.fft.rfft(frames, axis=1)).T + 1e-10)
         ax = fig.add_subplot(1, len(chosen), slot + 1)
-        ax.imshow(np.clip(db, db.max() - 80, None), origin="lower", aspect="auto", cmap="gray",
-                  extent=(0, len(mix) / rate, 0, rate / 2))
+        ax.imshow(
+            np.clip(db, db.max() - 80, None),
+            origin="lower",
+            aspect="auto",
+            cmap="gray",
+            extent=(0, len(mix) / rate, 0, rate / 2),
+        )
         mos = "-" if p.get("mos") is None else f"{p['mos']:.1f}"
         lu = "" if p.get("loudness_lu") is None else f", {p['loudness_lu']:+.1f} LU"
         ax.set_title(f"point {i}: alpha {p['alpha']:.2f}, MOS {mos}{lu}", fontsize=10)

@@ -65,8 +65,21 @@ DATA = SHARED / "data"
 CHECK_RUN = SHARED / "tools" / "check_run.py"
 RESULTS = ROOT / "bench" / "results"
 
-TINY = ["--points", "2", "--steps", "1", "--duration", "1", "--sample-rate", "8000", "--n-fft", "256", "--hop", "64",
-        "--quiet"]
+TINY = [
+    "--points",
+    "2",
+    "--steps",
+    "1",
+    "--duration",
+    "1",
+    "--sample-rate",
+    "8000",
+    "--n-fft",
+    "256",
+    "--hop",
+    "64",
+    "--quiet",
+]
 TEMP_MARKS = (".moss-tmp", ".moss-old", ".moss-probe")
 ACCEPT_TIMEOUT_S = 240
 REFUSE_TIMEOUT_S = 90
@@ -113,8 +126,12 @@ def _png_header(width: int, height: int) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b""))
+        + chunk(b"IEND", b"")
+    )
 
 
 NONUTF8_WAV = os.fsdecode(b"x\xff.wav")
@@ -262,8 +279,12 @@ def front(image: str, audio: str, out: str = "run", *extra: str, tiny: bool = Tr
 def plant_stale(folder: Path, prefix: str, dead_pid: int) -> None:
     """Staging folders a killed MOSS left (dead owner), one a running MOSS owns (this script's PID), one foreign."""
     host = socket.gethostname()
-    for tag, owner in (("dead0001.moss-tmp", f"{dead_pid} {host}\n"), ("dead0002.moss-old", f"{dead_pid} {host}\n"),
-                       ("live0003.moss-tmp", f"{os.getpid()} {host}\n"), ("noowner4.moss-tmp", None)):
+    for tag, owner in (
+        ("dead0001.moss-tmp", f"{dead_pid} {host}\n"),
+        ("dead0002.moss-old", f"{dead_pid} {host}\n"),
+        ("live0003.moss-tmp", f"{os.getpid()} {host}\n"),
+        ("noowner4.moss-tmp", None),
+    ):
         d = folder / f"{prefix}{tag}"
         d.mkdir()
         (d / "half_written.wav").write_bytes(b"RIFF....")
@@ -282,6 +303,7 @@ def stale_check(prefix: str) -> Callable[[Path, dict, dict], list[str]]:
             if rel not in after or any(before[k] != after.get(k) for k in before if under(k, (rel,))):
                 problems.append(f"{rel} (live owner / no owner) was removed or changed")
         return problems
+
     return check
 
 
@@ -303,6 +325,7 @@ def _set(path: list[Any], value: Any) -> Callable[[dict], None]:
         for key in path[:-1]:
             obj = obj[key]
         obj[path[-1]] = value
+
     return edit
 
 
@@ -312,6 +335,7 @@ def _del(path: list[Any]) -> Callable[[dict], None]:
         for key in path[:-1]:
             obj = obj[key]
         del obj[path[-1]]
+
     return edit
 
 
@@ -322,6 +346,7 @@ def _write(rel: str, data: bytes | str) -> Callable[[Path], None]:
             p.write_text(data, encoding="utf-8")
         else:
             p.write_bytes(data)
+
     return damage
 
 
@@ -329,8 +354,9 @@ def _npy_bomb(run: Path) -> None:
     """point_000.npy whose header claims 100000 x 100000 float32 (40 GB), with a few bytes of data."""
     header = "{'descr': '<f4', 'fortran_order': False, 'shape': (100000, 100000), }"
     header += " " * (63 - (10 + len(header)) % 64) + "\n"
-    (run / "point_000.npy").write_bytes(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode()
-                                        + b"\0" * 64)
+    (run / "point_000.npy").write_bytes(
+        b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + b"\0" * 64
+    )
 
 
 def _npy(value_fn: Callable[[], Any], allow_pickle: bool = False) -> Callable[[Path], None]:
@@ -338,6 +364,7 @@ def _npy(value_fn: Callable[[], Any], allow_pickle: bool = False) -> Callable[[P
         import numpy as np
 
         np.save(run / "point_000.npy", value_fn(), allow_pickle=allow_pickle)
+
     return damage
 
 
@@ -345,6 +372,7 @@ def _truncate(rel: str, keep: float | int) -> Callable[[Path], None]:
     def damage(run: Path) -> None:
         data = (run / rel).read_bytes()
         (run / rel).write_bytes(data[: keep if isinstance(keep, int) else int(len(data) * keep)])
+
     return damage
 
 
@@ -372,6 +400,7 @@ def _traversal(value: str) -> Callable[[dict], None]:
     def edit(m: dict) -> None:
         m["points"][0]["wav"] = value
         m["points"][0]["mask"] = value
+
     return edit
 
 
@@ -430,15 +459,27 @@ def damages() -> list[tuple[str, Callable[[Path], None], dict[str, str], bool]]:
         ("points-empty", lambda r: m(r, _set(["points"], [])), R_RL, False),
         ("points-object", lambda r: m(r, _set(["points"], {"0": "point_000.wav"})), R_L, False),
         ("settings-missing", lambda r: m(r, _del(["settings"])), R_ALL, False),
-        ("settings-bad-hop", lambda r: m(r, _set(["settings", "hop_length"], 1)), {"morph": "refuse",
-                                                                                    "loader": "refuse"}, False),
+        (
+            "settings-bad-hop",
+            lambda r: m(r, _set(["settings", "hop_length"], 1)),
+            {"morph": "refuse", "loader": "refuse"},
+            False,
+        ),
         ("point-dotdot", lambda r: m(r, _traversal("../../etc/passwd")), R_ALL, True),
         ("point-absolute", lambda r: m(r, _traversal("/etc/passwd")), R_ALL, False),
         ("point-is-folder", _subdir_point, R_RL, False),
-        ("wav-missing", lambda r: (r / "point_000.wav").unlink(), {"render": "refuse", "morph": "accept",
-                                                                   "loader": "refuse"}, False),
-        ("wav-truncated", _truncate("point_000.wav", 0.5), {"render": "refuse", "morph": "accept",
-                                                            "loader": "refuse"}, False),
+        (
+            "wav-missing",
+            lambda r: (r / "point_000.wav").unlink(),
+            {"render": "refuse", "morph": "accept", "loader": "refuse"},
+            False,
+        ),
+        (
+            "wav-truncated",
+            _truncate("point_000.wav", 0.5),
+            {"render": "refuse", "morph": "accept", "loader": "refuse"},
+            False,
+        ),
         ("wav-header-only", _truncate("point_000.wav", 20), R_RL, False),
         ("wav-text", _write("point_000.wav", "not audio"), R_L, False),
         ("mask-bomb-header", _npy_bomb, R_MASK, True),
@@ -447,8 +488,12 @@ def damages() -> list[tuple[str, Callable[[Path], None], dict[str, str], bool]]:
         ("mask-nan", _npy(_nan_mask), R_MASK_L, False),
         ("mask-missing", lambda r: (r / "point_000.npy").unlink(), R_MASK_L, False),
         ("mask-text", _write("point_000.npy", "not an array"), R_L, False),
-        ("mask-shape-huge", lambda r: m(r, _set(["mask_shape"], [100000, 100000])),
-         {"full": "accept", "loader": "refuse"}, False),
+        (
+            "mask-shape-huge",
+            lambda r: m(r, _set(["mask_shape"], [100000, 100000])),
+            {"full": "accept", "loader": "refuse"},
+            False,
+        ),
         ("song-changed", _changed_song, {"full": "refuse", "morph": "refuse"}, False),
     ]
     return d
@@ -475,141 +520,342 @@ def build_cases(fx: Fx, quick: bool) -> list[Case]:
     g = "options"
     # per option: (label, value); the parser refuses the non-numbers at once, the settings the rest before any work
     edges: dict[str, list[tuple[str, str]]] = {
-        "--points": [("below (1)", "1"), ("above (257)", "257"), ("negative", "-1"), ("huge", "9" * 23),
-                     ("nan", "nan"), ("text", "abc"), ("empty", ""), ("float", "2.5")],
-        "--steps": [("below (0)", "0"), ("above (100001)", "100001"), ("negative", "-5"), ("nan", "nan"),
-                    ("empty", "")],
-        "--sample-rate": [("below (7999)", "7999"), ("above (192001)", "192001"), ("zero", "0"), ("inf", "inf"),
-                          ("empty", "")],
+        "--points": [
+            ("below (1)", "1"),
+            ("above (257)", "257"),
+            ("negative", "-1"),
+            ("huge", "9" * 23),
+            ("nan", "nan"),
+            ("text", "abc"),
+            ("empty", ""),
+            ("float", "2.5"),
+        ],
+        "--steps": [
+            ("below (0)", "0"),
+            ("above (100001)", "100001"),
+            ("negative", "-5"),
+            ("nan", "nan"),
+            ("empty", ""),
+        ],
+        "--sample-rate": [
+            ("below (7999)", "7999"),
+            ("above (192001)", "192001"),
+            ("zero", "0"),
+            ("inf", "inf"),
+            ("empty", ""),
+        ],
         "--n-fft": [("below (62)", "62"), ("above (16386)", "16386"), ("huge", "9" * 23), ("text", "abc")],
-        "--hop": [("below n_fft/16 (15)", "15"), ("above n_fft/2 (129)", "129"), ("1", "1"), ("negative", "-64"),
-                  ("nan", "nan"), ("empty", "")],
-        "--seed": [("negative", "-1"), ("2^63", str(2 ** 63)), ("text", "abc"), ("empty", "")],
+        "--hop": [
+            ("below n_fft/16 (15)", "15"),
+            ("above n_fft/2 (129)", "129"),
+            ("1", "1"),
+            ("negative", "-64"),
+            ("nan", "nan"),
+            ("empty", ""),
+        ],
+        "--seed": [("negative", "-1"), ("2^63", str(2**63)), ("text", "abc"), ("empty", "")],
         "--start": [("negative", "-1"), ("nan", "nan"), ("inf", "inf"), ("text", "abc"), ("empty", "")],
-        "--duration": [("below (0.49)", "0.49"), ("zero", "0"), ("nan", "nan"), ("-inf", "-inf"), ("text", "abc"),
-                       ("empty", "")],
-        "--db-range": [("below (9.99)", "9.99"), ("above (200.01)", "200.01"), ("nan", "nan"), ("inf", "inf"),
-                       ("text", "abc"), ("empty", "")],
-        "--gamma": [("below (0.099)", "0.099"), ("above (10.01)", "10.01"), ("zero", "0"), ("nan", "nan"),
-                    ("empty", "")],
-        "--memory-limit": [("below (0.049)", "0.049"), ("above (4096.1)", "4096.1"), ("nan", "nan"),
-                           ("inf", "inf"), ("text", "abc")],
+        "--duration": [
+            ("below (0.49)", "0.49"),
+            ("zero", "0"),
+            ("nan", "nan"),
+            ("-inf", "-inf"),
+            ("text", "abc"),
+            ("empty", ""),
+        ],
+        "--db-range": [
+            ("below (9.99)", "9.99"),
+            ("above (200.01)", "200.01"),
+            ("nan", "nan"),
+            ("inf", "inf"),
+            ("text", "abc"),
+            ("empty", ""),
+        ],
+        "--gamma": [
+            ("below (0.099)", "0.099"),
+            ("above (10.01)", "10.01"),
+            ("zero", "0"),
+            ("nan", "nan"),
+            ("empty", ""),
+        ],
+        "--memory-limit": [
+            ("below (0.049)", "0.049"),
+            ("above (4096.1)", "4096.1"),
+            ("nan", "nan"),
+            ("inf", "inf"),
+            ("text", "abc"),
+        ],
     }
     quick_edges = {("--points", "below (1)"), ("--hop", "1"), ("--hop", "nan")}
     for opt, values in edges.items():
         for label, value in values:
-            ref(f"front {opt} {label}", g, front(img, song, "run", opt, value), quick_=(opt, label) in quick_edges,
-                names=opt.lstrip("-"))
+            ref(
+                f"front {opt} {label}",
+                g,
+                front(img, song, "run", opt, value),
+                quick_=(opt, label) in quick_edges,
+                names=opt.lstrip("-"),
+            )
     ref("front --n-fft odd", g, front(img, song, "run", "--n-fft", "255", "--hop", "63"), names="--n-fft")
     ref("front --duration -inf", g, front(img, song, "run", "--duration", "-inf"), names="--duration")
     ref("front --start past end", g, front(img, song, "run", "--start", "100"), names="song.wav")
     ref("front --start at end", g, front(img, song, "run", "--start", "4.2834"), names="song.wav")
     ref("front --start leaves 0.28 s", g, front(img, song, "run", "--start", "4"), names="song.wav")
-    for label, span in {"reversed": "1:0", "empty": "0.5:0.5", "negative": "-1:1", "nan": "nan:1",
-                        "one number": "1", "text": "a:b", "empty string": "", "three": "0:1:2",
-                        "after segment": "5:6"}.items():
-        ref(f"front --time {label}", g, front(img, song, "run", "--time", span), quick_=label == "text",
-            names="--time")
-    for label, span in {"reversed": "3000:100", "negative": "-1:1000", "nan": "0:nan",
-                        "above nyquist 8k": "0:4001", "text": "lo:hi", "empty string": ""}.items():
-        ref(f"front --freq {label}", g, front(img, song, "run", "--freq", span), quick_=label == "above nyquist 8k",
-            names="--freq")
-    ref("front --freq above nyquist preview", g, front(img, song, "run", "--sample-rate", "22050", "--freq", "0:11026"),
-        names="--freq")
-    ref("front --freq above nyquist preview preset", g,
-        front(img, song, "run", "--points", "2", "--steps", "1", "--duration", "1", "--quality", "preview",
-              "--freq", "0:12000", "--quiet", tiny=False), names="--freq")
-    ref("front --freq log from 0", g, front(img, song, "run", "--freq-scale", "log", "--freq", "0:3000"),
-        names="--freq")
+    for label, span in {
+        "reversed": "1:0",
+        "empty": "0.5:0.5",
+        "negative": "-1:1",
+        "nan": "nan:1",
+        "one number": "1",
+        "text": "a:b",
+        "empty string": "",
+        "three": "0:1:2",
+        "after segment": "5:6",
+    }.items():
+        ref(f"front --time {label}", g, front(img, song, "run", "--time", span), quick_=label == "text", names="--time")
+    for label, span in {
+        "reversed": "3000:100",
+        "negative": "-1:1000",
+        "nan": "0:nan",
+        "above nyquist 8k": "0:4001",
+        "text": "lo:hi",
+        "empty string": "",
+    }.items():
+        ref(
+            f"front --freq {label}",
+            g,
+            front(img, song, "run", "--freq", span),
+            quick_=label == "above nyquist 8k",
+            names="--freq",
+        )
+    ref(
+        "front --freq above nyquist preview",
+        g,
+        front(img, song, "run", "--sample-rate", "22050", "--freq", "0:11026"),
+        names="--freq",
+    )
+    ref(
+        "front --freq above nyquist preview preset",
+        g,
+        front(
+            img,
+            song,
+            "run",
+            "--points",
+            "2",
+            "--steps",
+            "1",
+            "--duration",
+            "1",
+            "--quality",
+            "preview",
+            "--freq",
+            "0:12000",
+            "--quiet",
+            tiny=False,
+        ),
+        names="--freq",
+    )
+    ref(
+        "front --freq log from 0", g, front(img, song, "run", "--freq-scale", "log", "--freq", "0:3000"), names="--freq"
+    )
     ref("front --freq too narrow", g, front(img, song, "run", "--freq", "100:101"), names="--freq")
-    for opt, value in (("--quality", "ultra"), ("--quality", ""), ("--freq-scale", "mel"), ("--fit", "zoom"),
-                       ("--algorithm", "adam"), ("--audio-objective", "ears"), ("--device", "tpu"),
-                       ("--device", "cuda:7"), ("--device", "mps"), ("--device", "")):
-        ref(f"front {opt} {value or 'empty'}", g, front(img, song, "run", opt, value), quick_=value == "tpu",
-            names=opt.lstrip("-"))
+    for opt, value in (
+        ("--quality", "ultra"),
+        ("--quality", ""),
+        ("--freq-scale", "mel"),
+        ("--fit", "zoom"),
+        ("--algorithm", "adam"),
+        ("--audio-objective", "ears"),
+        ("--device", "tpu"),
+        ("--device", "cuda:7"),
+        ("--device", "mps"),
+        ("--device", ""),
+    ):
+        ref(
+            f"front {opt} {value or 'empty'}",
+            g,
+            front(img, song, "run", opt, value),
+            quick_=value == "tpu",
+            names=opt.lstrip("-"),
+        )
     ref("front unknown option", g, front(img, song, "run", "--frobnicate"), quick_=True, names="--frobnicate")
     ref("front missing --image", g, ["front", "--audio", song, "--out", "run", *TINY], names="--image")
     ref("front no arguments at all but front", g, ["front"])
     ref("front --points without value", g, [*front(img, song, "run"), "--points"], names="--points")
     # the valid edges (cheap enough to run)
-    acc("front --sample-rate 192000", g, front(img, song, "run", "--sample-rate", "192000", "--n-fft", "1024",
-                                               "--hop", "256", "--duration", "0.5"))
+    acc(
+        "front --sample-rate 192000",
+        g,
+        front(img, song, "run", "--sample-rate", "192000", "--n-fft", "1024", "--hop", "256", "--duration", "0.5"),
+    )
     acc("front --n-fft 64 --hop 4", g, front(img, song, "run", "--n-fft", "64", "--hop", "4", "--duration", "0.5"))
-    acc("front --n-fft 16384 (2 s at 22.05 kHz)", g, front(img, song, "run", "--n-fft", "16384", "--hop", "1024",
-                                                           "--sample-rate", "22050", "--duration", "2"))
-    ref("front --n-fft 16384 on a 1 s clip at 8 kHz (one window > clip)", g,
+    acc(
+        "front --n-fft 16384 (2 s at 22.05 kHz)",
+        g,
+        front(img, song, "run", "--n-fft", "16384", "--hop", "1024", "--sample-rate", "22050", "--duration", "2"),
+    )
+    ref(
+        "front --n-fft 16384 on a 1 s clip at 8 kHz (one window > clip)",
+        g,
         front(img, song, "run", "--n-fft", "16384", "--hop", "1024"),
-        note="a window longer than the whole segment: a clean refusal (or a valid run) is fine, a traceback is not")
-    acc("front --hop n_fft/2 --freq 0:4000 (= Nyquist)", g, front(img, song, "run", "--hop", "128", "--freq",
-                                                                   "0:4000"))
-    acc("front --seed 2^63-1 --device CPU (upper case)", g, front(img, song, "run", "--seed", str(2 ** 63 - 1),
-                                                                 "--device", "CPU"))
-    acc("front --duration 0.5 (min) --time 0:100 (clipped)", g, front(img, song, "run", "--duration", "0.5",
-                                                                      "--time", "0:100"))
-    acc("front --duration inf (= all) --db-range 200 --gamma 10", g,
+        note="a window longer than the whole segment: a clean refusal (or a valid run) is fine, a traceback is not",
+    )
+    acc("front --hop n_fft/2 --freq 0:4000 (= Nyquist)", g, front(img, song, "run", "--hop", "128", "--freq", "0:4000"))
+    acc(
+        "front --seed 2^63-1 --device CPU (upper case)",
+        g,
+        front(img, song, "run", "--seed", str(2**63 - 1), "--device", "CPU"),
+    )
+    acc(
+        "front --duration 0.5 (min) --time 0:100 (clipped)",
+        g,
+        front(img, song, "run", "--duration", "0.5", "--time", "0:100"),
+    )
+    acc(
+        "front --duration inf (= all) --db-range 200 --gamma 10",
+        g,
         front(img, song, "run", "--duration", "inf", "--db-range", "200", "--gamma", "10"),
-        note="'inf' reads as 'all' (make_settings)")
-    acc("front --start 3.5 --duration 1e9 (0.78 s left)", g, front(img, song, "run", "--start", "3.5",
-                                                                  "--duration", "1e9"))
-    acc("front --freq-scale log --fit contain --invert --db-range 10 --gamma 0.1", g,
-        front(img, song, "run", "--freq-scale", "log", "--fit", "contain", "--invert", "--db-range", "10", "--gamma",
-              "0.1"))
+        note="'inf' reads as 'all' (make_settings)",
+    )
+    acc(
+        "front --start 3.5 --duration 1e9 (0.78 s left)",
+        g,
+        front(img, song, "run", "--start", "3.5", "--duration", "1e9"),
+    )
+    acc(
+        "front --freq-scale log --fit contain --invert --db-range 10 --gamma 0.1",
+        g,
+        front(
+            img,
+            song,
+            "run",
+            "--freq-scale",
+            "log",
+            "--fit",
+            "contain",
+            "--invert",
+            "--db-range",
+            "10",
+            "--gamma",
+            "0.1",
+        ),
+    )
     acc("front --memory-limit 0.05 (one mask at a time)", g, front(img, song, "run", "--memory-limit", "0.05"))
-    acc("front --algorithm nsga2 --audio-objective logmel", g,
-        front(img, song, "run", "--algorithm", "nsga2", "--audio-objective", "logmel"))
+    acc(
+        "front --algorithm nsga2 --audio-objective logmel",
+        g,
+        front(img, song, "run", "--algorithm", "nsga2", "--audio-objective", "logmel"),
+    )
 
     # ---- blend ----------------------------------------------------------------------------------------------------
     g = "blend"
-    for label, value in {"below": "-0.01", "above": "1.01", "nan": "nan", "inf": "inf", "text": "half",
-                         "empty": ""}.items():
-        ref(f"blend --alpha {label}", g, front(img, song, "run", "--alpha", value, cmd="blend"),
-            quick_=label == "nan", names="--alpha")
+    for label, value in {
+        "below": "-0.01",
+        "above": "1.01",
+        "nan": "nan",
+        "inf": "inf",
+        "text": "half",
+        "empty": "",
+    }.items():
+        ref(
+            f"blend --alpha {label}",
+            g,
+            front(img, song, "run", "--alpha", value, cmd="blend"),
+            quick_=label == "nan",
+            names="--alpha",
+        )
     ref("blend missing --alpha", g, front(img, song, "run", cmd="blend"), names="--alpha")
     ref("blend --hop 1", g, front(img, song, "run", "--alpha", "0.5", "--hop", "1", cmd="blend"), names="--hop")
-    ref("blend --out existing run", g, front(img, song, "older_run", "--alpha", "0.5", cmd="blend"),
-        names="older_run")
+    ref("blend --out existing run", g, front(img, song, "older_run", "--alpha", "0.5", cmd="blend"), names="older_run")
     acc("blend --alpha 1 (edge)", g, front(img, song, "run", "--alpha", "1", cmd="blend"))
 
     # ---- 2. input files -------------------------------------------------------------------------------------------
     g = "inputs"
-    for label, audio in {"missing": p("nope.wav"), "folder": p("a_folder.wav"), "empty": p("empty.wav"),
-                         "text named .wav": p("text.wav"), "truncated header": p("trunc_header.wav"),
-                         "rate 4000 Hz": p("rate4000.wav"),
-                         "0.3 s long": p("short_03.wav"), "silent": p("silent.wav"), "NaN samples": p("nan.wav"),
-                         "symlink loop": p("loop.wav"), "/dev/zero": "/dev/zero"}.items():
+    for label, audio in {
+        "missing": p("nope.wav"),
+        "folder": p("a_folder.wav"),
+        "empty": p("empty.wav"),
+        "text named .wav": p("text.wav"),
+        "truncated header": p("trunc_header.wav"),
+        "rate 4000 Hz": p("rate4000.wav"),
+        "0.3 s long": p("short_03.wav"),
+        "silent": p("silent.wav"),
+        "NaN samples": p("nan.wav"),
+        "symlink loop": p("loop.wav"),
+        "/dev/zero": "/dev/zero",
+    }.items():
         name = Path(audio).name if audio.startswith(str(fx.dir)) else audio
-        ref(f"audio {label}", g, front(img, audio), quick_=label in ("missing", "text named .wav", "silent"),
-            names=name)
-    ref("audio truncated FLAC, --duration all", g, front(img, p("trunc.flac"), "run", "--duration", "all"),
-        names="trunc.flac")
-    acc("audio WAV cut short (data cut in half), --duration all: used with a notice", g,
+        ref(
+            f"audio {label}", g, front(img, audio), quick_=label in ("missing", "text named .wav", "silent"), names=name
+        )
+    ref(
+        "audio truncated FLAC, --duration all",
+        g,
+        front(img, p("trunc.flac"), "run", "--duration", "all"),
+        names="trunc.flac",
+    )
+    acc(
+        "audio WAV cut short (data cut in half), --duration all: used with a notice",
+        g,
         front(img, p("trunc_data.wav"), "run", "--duration", "all"),
-        note="decision: every player plays what is there; MOSS too, saying the header announced 4.28 s")
-    ref("audio FIFO named song.wav", g, lambda c: front(img, str(c / "fifo.wav")),
-        prepare=lambda c: os.mkfifo(c / "fifo.wav"), names="fifo.wav", timeout=40,
-        note="nothing ever writes to the pipe: reading it blocks")
+        note="decision: every player plays what is there; MOSS too, saying the header announced 4.28 s",
+    )
+    ref(
+        "audio FIFO named song.wav",
+        g,
+        lambda c: front(img, str(c / "fifo.wav")),
+        prepare=lambda c: os.mkfifo(c / "fifo.wav"),
+        names="fifo.wav",
+        timeout=40,
+        note="nothing ever writes to the pipe: reading it blocks",
+    )
     ref("audio chmod 000", g, front(img, p("noread.wav")), drop_dac=True, names="noread.wav")
     # awkward valid inputs, a picture and a song per run (the error line would name the one at fault)
-    acc("image palette+tRNS, audio truncated MP3 (a shorter valid stream), --duration all", g,
-        front(p("palette_trns.png"), p("trunc.mp3"), "run", "--duration", "all"))
-    acc("image grayscale, audio 11025 Hz: the band top lowered to the song's, with a notice", g,
-        front(p("gray.png"), p("rate11025.wav")))
+    acc(
+        "image palette+tRNS, audio truncated MP3 (a shorter valid stream), --duration all",
+        g,
+        front(p("palette_trns.png"), p("trunc.mp3"), "run", "--duration", "all"),
+    )
+    acc(
+        "image grayscale, audio 11025 Hz: the band top lowered to the song's, with a notice",
+        g,
+        front(p("gray.png"), p("rate11025.wav")),
+    )
     acc("image 16-bit PNG, audio 96000 Hz", g, front(p("gray16.png"), p("rate96000.wav")))
     acc("image grayscale, audio 6 channels", g, front(p("gray.png"), p("six_ch.wav")))
     acc("image CMYK JPEG, audio stereo FLAC", g, front(p("cmyk.jpg"), p("stereo.flac")))
-    acc("image JPEG named .png, audio 1 s long with --duration 30", g,
-        front(p("jpeg_named.png"), p("one_s.wav"), "run", "--duration", "30"))
+    acc(
+        "image JPEG named .png, audio 1 s long with --duration 30",
+        g,
+        front(p("jpeg_named.png"), p("one_s.wav"), "run", "--duration", "30"),
+    )
     acc("audio name with spaces", g, front(img, p("my song (live).wav")))
     acc("audio name unicode", g, front(img, p("песня ♫ 歌.wav"), "ранний ♫ run"), output="ранний ♫ run")
-    acc("audio+image+out names not UTF-8", g, front(p(NONUTF8_PNG), p(NONUTF8_WAV), os.fsdecode(b"run\xfd")),
-        output=os.fsdecode(b"run\xfd"))
-    for label, image in {"missing": p("nope.png"), "folder": p("a_folder.wav"), "empty": p("empty.png"),
-                         "text named .png": p("text.png"), "truncated PNG": p("trunc.png"),
-                         "20000x20000 (decompression bomb)": p("bomb.png"),
-                         "crafted header 100000x100000": p("header_only.png"),
-                         "fully transparent": p("transparent.png"), "1x1 (issue 22)": p("one_px.png")}.items():
-        ref(f"image {label}", g, front(image, song), names=Path(image).name,
-            quick_=label in ("text named .png", "crafted header 100000x100000"))
+    acc(
+        "audio+image+out names not UTF-8",
+        g,
+        front(p(NONUTF8_PNG), p(NONUTF8_WAV), os.fsdecode(b"run\xfd")),
+        output=os.fsdecode(b"run\xfd"),
+    )
+    for label, image in {
+        "missing": p("nope.png"),
+        "folder": p("a_folder.wav"),
+        "empty": p("empty.png"),
+        "text named .png": p("text.png"),
+        "truncated PNG": p("trunc.png"),
+        "20000x20000 (decompression bomb)": p("bomb.png"),
+        "crafted header 100000x100000": p("header_only.png"),
+        "fully transparent": p("transparent.png"),
+        "1x1 (issue 22)": p("one_px.png"),
+    }.items():
+        ref(
+            f"image {label}",
+            g,
+            front(image, song),
+            names=Path(image).name,
+            quick_=label in ("text named .png", "crafted header 100000x100000"),
+        )
 
     # ---- 3. output locations --------------------------------------------------------------------------------------
     g = "out"
@@ -619,43 +865,106 @@ def build_cases(fx: Fx, quick: bool) -> list[Case]:
             (c / "stuff").mkdir()
             for name, text in files:
                 (c / "stuff" / name).write_text(text, encoding="utf-8")
+
         return prepare
 
     def older_with(name: str, data: bytes) -> Callable[[Path], None]:
         return lambda c: (c / "older_run" / name).write_bytes(data)
 
-    ref("out existing non-run folder", g, front(img, song, "stuff"), prepare=folder_with(("a.txt", "mine")),
-        quick_=True, names="stuff")
-    ref("out existing non-run folder --overwrite", g, front(img, song, "stuff", "--overwrite"),
-        prepare=folder_with(("a.txt", "mine")), names="stuff")
+    ref(
+        "out existing non-run folder",
+        g,
+        front(img, song, "stuff"),
+        prepare=folder_with(("a.txt", "mine")),
+        quick_=True,
+        names="stuff",
+    )
+    ref(
+        "out existing non-run folder --overwrite",
+        g,
+        front(img, song, "stuff", "--overwrite"),
+        prepare=folder_with(("a.txt", "mine")),
+        names="stuff",
+    )
     ref("out existing run, no --overwrite", g, front(img, song, "older_run"), names="older_run")
-    ref("out run + user's notes.txt, --overwrite", g, front(img, song, "older_run", "--overwrite"),
-        prepare=older_with("notes.txt", NOTES.encode()), quick_=True, names="older_run")
-    ref("out run + user's point_001.mp3, --overwrite", g, front(img, song, "older_run", "--overwrite"),
-        prepare=older_with("point_001.mp3", b"ID3" + bytes(500)), names="older_run")
-    ref("out run + user's subfolder, --overwrite", g, front(img, song, "older_run", "--overwrite"),
-        prepare=lambda c: (c / "older_run" / "mine").mkdir(), names="older_run")
-    ref("out symlink to a run, --overwrite", g, front(img, song, "link_run", "--overwrite"),
-        prepare=lambda c: os.symlink("older_run", c / "link_run"), names="link_run")
+    ref(
+        "out run + user's notes.txt, --overwrite",
+        g,
+        front(img, song, "older_run", "--overwrite"),
+        prepare=older_with("notes.txt", NOTES.encode()),
+        quick_=True,
+        names="older_run",
+    )
+    ref(
+        "out run + user's point_001.mp3, --overwrite",
+        g,
+        front(img, song, "older_run", "--overwrite"),
+        prepare=older_with("point_001.mp3", b"ID3" + bytes(500)),
+        names="older_run",
+    )
+    ref(
+        "out run + user's subfolder, --overwrite",
+        g,
+        front(img, song, "older_run", "--overwrite"),
+        prepare=lambda c: (c / "older_run" / "mine").mkdir(),
+        names="older_run",
+    )
+    ref(
+        "out symlink to a run, --overwrite",
+        g,
+        front(img, song, "link_run", "--overwrite"),
+        prepare=lambda c: os.symlink("older_run", c / "link_run"),
+        names="link_run",
+    )
     ref("out is an existing file", g, front(img, song, "notes.txt"), names="notes.txt")
     ref("out is an existing file --overwrite", g, front(img, song, "notes.txt", "--overwrite"), names="notes.txt")
     ref("out through a regular file", g, front(img, song, "notes.txt/run"), quick_=True, names="notes.txt")
     ref("out empty string (= the current folder)", g, front(img, song, ""))
     ref("out . --overwrite", g, front(img, song, ".", "--overwrite"))
-    ref("out inside a read-only folder", g, front(img, song, "ro/run"), drop_dac=True, names="ro",
-        prepare=lambda c: (c / "ro").mkdir(mode=0o555))
-    ref("out under a read-only folder, missing parents", g, front(img, song, "ro/a/b/run"), drop_dac=True,
-        names="ro", prepare=lambda c: (c / "ro").mkdir(mode=0o555))
-    acc("out run with its own files only, --overwrite", g, front(img, song, "older_run", "--overwrite"),
-        output="older_run", may_change=("older_run",), quick_=True)
-    acc("out existing empty folder", g, front(img, song, "empty_dir"), output="empty_dir",
-        prepare=lambda c: (c / "empty_dir").mkdir(), may_change=("empty_dir",))
+    ref(
+        "out inside a read-only folder",
+        g,
+        front(img, song, "ro/run"),
+        drop_dac=True,
+        names="ro",
+        prepare=lambda c: (c / "ro").mkdir(mode=0o555),
+    )
+    ref(
+        "out under a read-only folder, missing parents",
+        g,
+        front(img, song, "ro/a/b/run"),
+        drop_dac=True,
+        names="ro",
+        prepare=lambda c: (c / "ro").mkdir(mode=0o555),
+    )
+    acc(
+        "out run with its own files only, --overwrite",
+        g,
+        front(img, song, "older_run", "--overwrite"),
+        output="older_run",
+        may_change=("older_run",),
+        quick_=True,
+    )
+    acc(
+        "out existing empty folder",
+        g,
+        front(img, song, "empty_dir"),
+        output="empty_dir",
+        prepare=lambda c: (c / "empty_dir").mkdir(),
+        may_change=("empty_dir",),
+    )
     acc("out named pipe:1 (relative)", g, front(img, song, "pipe:1"), output="pipe:1")
     acc("out missing parents a/b/c/run", g, front(img, song, "a/b/c/run"), output="a/b/c/run", new_root="a")
     dead = dead_pid()
-    acc("out with stale staging folders (dead owner swept, live kept)", g, front(img, song, "run"),
-        prepare=lambda c: plant_stale(c, ".run.", dead), check=stale_check(".run."), quick_=True,
-        may_remove=(".run.dead0001.moss-tmp", ".run.dead0002.moss-old"))
+    acc(
+        "out with stale staging folders (dead owner swept, live kept)",
+        g,
+        front(img, song, "run"),
+        prepare=lambda c: plant_stale(c, ".run.", dead),
+        check=stale_check(".run."),
+        quick_=True,
+        may_remove=(".run.dead0001.moss-tmp", ".run.dead0002.moss-old"),
+    )
 
     # ---- render ---------------------------------------------------------------------------------------------------
     g = "render"
@@ -666,76 +975,220 @@ def build_cases(fx: Fx, quick: bool) -> list[Case]:
             (c / "run" / "notes.txt").write_text(NOTES, encoding="utf-8")
             if extra is not None:
                 extra(c)
+
         return prepare
 
     rr = ["render", "run"]
-    acc("render --point 0 (default out in the run folder)", g, [*rr, "--point", "0"], prepare=with_run(),
-        output="run/point_000_copy.wav", kind="file", older_run=False)
+    acc(
+        "render --point 0 (default out in the run folder)",
+        g,
+        [*rr, "--point", "0"],
+        prepare=with_run(),
+        output="run/point_000_copy.wav",
+        kind="file",
+        older_run=False,
+    )
     for fmt in ("flac", "mp3", "ogg", "opus"):
-        acc(f"render --point -1 --format {fmt}", g, [*rr, "--point", "-1", "--out", f"out.{fmt}"],
-            prepare=with_run(), output=f"out.{fmt}", kind="file", older_run=False)
-    acc("render --out pipe:1 --format wav", g, [*rr, "--point", "1", "--out", "pipe:1", "--format", "wav"],
-        prepare=with_run(), output="pipe:1", kind="file", older_run=False)
-    acc("render --out pipe:1.mp3", g, [*rr, "--point", "1", "--out", "pipe:1.mp3"],
-        prepare=with_run(), output="pipe:1.mp3", kind="file", older_run=False)
-    acc("render --full", g, [*rr, "--point", "-1", "--full", "--out", "full.flac"], prepare=with_run(),
-        output="full.flac", kind="file", older_run=False)
-    acc("render --out existing file --overwrite", g, [*rr, "--point", "0", "--out", "old.wav", "--overwrite"],
-        prepare=with_run(lambda c: (c / "old.wav").write_bytes(b"RIFF old")), output="old.wav", kind="file",
-        may_change=("old.wav",), older_run=False)
-    ref("render --out existing file", g, [*rr, "--point", "0", "--out", "old.wav"], names="old.wav", quick_=True,
-        prepare=with_run(lambda c: (c / "old.wav").write_bytes(b"RIFF old")), older_run=False)
-    ref("render --out the run's own point file --overwrite", g,
-        [*rr, "--point", "0", "--out", "run/point_001.wav", "--overwrite"], prepare=with_run(), older_run=False,
-        names="point_001.wav")
-    ref("render --out the run's manifest --format wav --overwrite", g,
-        [*rr, "--point", "0", "--out", "run/manifest.json", "--format", "wav", "--overwrite"], prepare=with_run(),
-        older_run=False, names="manifest.json")
-    ref("render --out a folder", g, [*rr, "--point", "0", "--out", "run"], prepare=with_run(), older_run=False,
-        names="run")
-    ref("render --out through a file", g, [*rr, "--point", "0", "--out", "notes.txt/x.wav"], prepare=with_run(),
-        older_run=False, names="notes.txt")
-    ref("render --out in a read-only folder", g, [*rr, "--point", "0", "--out", "ro/x.wav"], drop_dac=True,
-        prepare=with_run(lambda c: (c / "ro").mkdir(mode=0o555)), older_run=False, names="ro")
-    ref("render --out unknown suffix", g, [*rr, "--point", "0", "--out", "x.xyz"], prepare=with_run(),
-        older_run=False, names="x.xyz")
-    ref("render --out suffix vs --format", g, [*rr, "--point", "0", "--out", "x.mp3", "--format", "wav"],
-        prepare=with_run(), older_run=False, names="x.mp3")
-    ref("render --format bogus", g, [*rr, "--point", "0", "--format", "aiff"], prepare=with_run(), older_run=False,
-        names="--format")
-    for label, value in {"past end": "2", "before start": "-3", "huge": "99999999999999999999999", "text": "abc",
-                         "empty": "", "nan": "nan"}.items():
-        ref(f"render --point {label}", g, [*rr, "--point", value], prepare=with_run(), older_run=False,
-            quick_=label == "past end", names="--point")
+        acc(
+            f"render --point -1 --format {fmt}",
+            g,
+            [*rr, "--point", "-1", "--out", f"out.{fmt}"],
+            prepare=with_run(),
+            output=f"out.{fmt}",
+            kind="file",
+            older_run=False,
+        )
+    acc(
+        "render --out pipe:1 --format wav",
+        g,
+        [*rr, "--point", "1", "--out", "pipe:1", "--format", "wav"],
+        prepare=with_run(),
+        output="pipe:1",
+        kind="file",
+        older_run=False,
+    )
+    acc(
+        "render --out pipe:1.mp3",
+        g,
+        [*rr, "--point", "1", "--out", "pipe:1.mp3"],
+        prepare=with_run(),
+        output="pipe:1.mp3",
+        kind="file",
+        older_run=False,
+    )
+    acc(
+        "render --full",
+        g,
+        [*rr, "--point", "-1", "--full", "--out", "full.flac"],
+        prepare=with_run(),
+        output="full.flac",
+        kind="file",
+        older_run=False,
+    )
+    acc(
+        "render --out existing file --overwrite",
+        g,
+        [*rr, "--point", "0", "--out", "old.wav", "--overwrite"],
+        prepare=with_run(lambda c: (c / "old.wav").write_bytes(b"RIFF old")),
+        output="old.wav",
+        kind="file",
+        may_change=("old.wav",),
+        older_run=False,
+    )
+    ref(
+        "render --out existing file",
+        g,
+        [*rr, "--point", "0", "--out", "old.wav"],
+        names="old.wav",
+        quick_=True,
+        prepare=with_run(lambda c: (c / "old.wav").write_bytes(b"RIFF old")),
+        older_run=False,
+    )
+    ref(
+        "render --out the run's own point file --overwrite",
+        g,
+        [*rr, "--point", "0", "--out", "run/point_001.wav", "--overwrite"],
+        prepare=with_run(),
+        older_run=False,
+        names="point_001.wav",
+    )
+    ref(
+        "render --out the run's manifest --format wav --overwrite",
+        g,
+        [*rr, "--point", "0", "--out", "run/manifest.json", "--format", "wav", "--overwrite"],
+        prepare=with_run(),
+        older_run=False,
+        names="manifest.json",
+    )
+    ref(
+        "render --out a folder",
+        g,
+        [*rr, "--point", "0", "--out", "run"],
+        prepare=with_run(),
+        older_run=False,
+        names="run",
+    )
+    ref(
+        "render --out through a file",
+        g,
+        [*rr, "--point", "0", "--out", "notes.txt/x.wav"],
+        prepare=with_run(),
+        older_run=False,
+        names="notes.txt",
+    )
+    ref(
+        "render --out in a read-only folder",
+        g,
+        [*rr, "--point", "0", "--out", "ro/x.wav"],
+        drop_dac=True,
+        prepare=with_run(lambda c: (c / "ro").mkdir(mode=0o555)),
+        older_run=False,
+        names="ro",
+    )
+    ref(
+        "render --out unknown suffix",
+        g,
+        [*rr, "--point", "0", "--out", "x.xyz"],
+        prepare=with_run(),
+        older_run=False,
+        names="x.xyz",
+    )
+    ref(
+        "render --out suffix vs --format",
+        g,
+        [*rr, "--point", "0", "--out", "x.mp3", "--format", "wav"],
+        prepare=with_run(),
+        older_run=False,
+        names="x.mp3",
+    )
+    ref(
+        "render --format bogus",
+        g,
+        [*rr, "--point", "0", "--format", "aiff"],
+        prepare=with_run(),
+        older_run=False,
+        names="--format",
+    )
+    for label, value in {
+        "past end": "2",
+        "before start": "-3",
+        "huge": "99999999999999999999999",
+        "text": "abc",
+        "empty": "",
+        "nan": "nan",
+    }.items():
+        ref(
+            f"render --point {label}",
+            g,
+            [*rr, "--point", value],
+            prepare=with_run(),
+            older_run=False,
+            quick_=label == "past end",
+            names="--point",
+        )
     ref("render missing --point", g, rr, prepare=with_run(), older_run=False, names="--point")
     ref("render run folder missing", g, ["render", "nope", "--point", "0"], names="nope")
     ref("render run folder is a file", g, ["render", "notes.txt", "--point", "0"], names="notes.txt")
-    ref("render non-run folder", g, ["render", "stuff", "--point", "0"], prepare=folder_with(("a.txt", "x")),
-        names="stuff")
+    ref(
+        "render non-run folder",
+        g,
+        ["render", "stuff", "--point", "0"],
+        prepare=folder_with(("a.txt", "x")),
+        names="stuff",
+    )
 
     # ---- morph ----------------------------------------------------------------------------------------------------
     g = "morph"
     acc("morph", g, ["morph", "run"], prepare=with_run(), output="run", kind="morph", older_run=False, quick_=True)
-    acc("morph --no-video + stale .morph staging", g, ["morph", "run", "--no-video"], older_run=False,
-        prepare=with_run(lambda c: plant_stale(c / "run", ".morph.", dead)), output="run", kind="morph-novideo",
-        check=stale_check("run/.morph."), may_remove=("run/.morph.dead0001.moss-tmp", "run/.morph.dead0002.moss-old"))
+    acc(
+        "morph --no-video + stale .morph staging",
+        g,
+        ["morph", "run", "--no-video"],
+        older_run=False,
+        prepare=with_run(lambda c: plant_stale(c / "run", ".morph.", dead)),
+        output="run",
+        kind="morph-novideo",
+        check=stale_check("run/.morph."),
+        may_remove=("run/.morph.dead0001.moss-tmp", "run/.morph.dead0002.moss-old"),
+    )
 
     def with_morph(c: Path) -> None:
         (c / "run" / "morph.json").write_text('{"states": "the user\'s earlier morph"}', encoding="utf-8")
 
-    ref("morph over an earlier morph, no --overwrite", g, ["morph", "run", "--no-video"],
-        prepare=with_run(with_morph), older_run=False, names="run")
-    acc("morph --overwrite over an earlier morph", g, ["morph", "run", "--no-video", "--overwrite"],
-        prepare=with_run(with_morph), output="run", kind="morph-novideo", may_change=("run/morph.json",),
-        older_run=False)
+    ref(
+        "morph over an earlier morph, no --overwrite",
+        g,
+        ["morph", "run", "--no-video"],
+        prepare=with_run(with_morph),
+        older_run=False,
+        names="run",
+    )
+    acc(
+        "morph --overwrite over an earlier morph",
+        g,
+        ["morph", "run", "--no-video", "--overwrite"],
+        prepare=with_run(with_morph),
+        output="run",
+        kind="morph-novideo",
+        may_change=("run/morph.json",),
+        older_run=False,
+    )
     ref("morph run folder missing", g, ["morph", "nope"], names="nope")
     ref("morph run folder is a file", g, ["morph", "notes.txt"], names="notes.txt")
-    ref("morph into a read-only run folder", g, ["morph", "run", "--no-video"], drop_dac=True, older_run=False,
-        prepare=with_run(lambda c: os.chmod(c / "run", 0o555)), names="run")
+    ref(
+        "morph into a read-only run folder",
+        g,
+        ["morph", "run", "--no-video"],
+        drop_dac=True,
+        older_run=False,
+        prepare=with_run(lambda c: os.chmod(c / "run", 0o555)),
+        names="run",
+    )
 
     # ---- 4. damaged run folders -----------------------------------------------------------------------------------
     g = "damaged"
     for dname, how, readers, q in damages():
+
         def prep(c: Path, how: Callable[[Path], None] = how) -> None:
             with_run()(c)
             how(c / "run")
@@ -743,14 +1196,18 @@ def build_cases(fx: Fx, quick: bool) -> list[Case]:
         for reader, expect in readers.items():
             if reader == "loader":
                 continue  # in a batch, below
-            argv = {"render": ["render", "run", "--point", "0", "--out", "out.wav"],
-                    "full": ["render", "run", "--point", "0", "--full", "--out", "out.wav"],
-                    "morph": ["morph", "run", "--no-video"]}[reader]
+            argv = {
+                "render": ["render", "run", "--point", "0", "--out", "out.wav"],
+                "full": ["render", "run", "--point", "0", "--full", "--out", "out.wav"],
+                "morph": ["morph", "run", "--no-video"],
+            }[reader]
             label = {"render": "render", "full": "render --full", "morph": "morph"}[reader]
             kw: dict[str, Any] = {"prepare": prep, "older_run": False, "quick_": q and reader != "morph"}
             if expect == "accept":
-                kw.update(output="out.wav" if reader != "morph" else "run",
-                          kind="file" if reader != "morph" else "morph-novideo")
+                kw.update(
+                    output="out.wav" if reader != "morph" else "run",
+                    kind="file" if reader != "morph" else "morph-novideo",
+                )
                 if reader == "morph" and dname != "intact":
                     kw["note"] = "morph rebuilds the audio from the masks and the song: it needs no point WAV"
                 acc(f"{label} on {dname}", g, argv, **kw)
@@ -781,8 +1238,9 @@ def output_problems(case: Case, folder: Path) -> list[str]:
             link = Path(tempfile.mkdtemp(prefix="link.", dir=folder.parent)) / "run"
             link.symlink_to(out)
             out = link
-        r = subprocess.run([sys.executable, str(CHECK_RUN), str(out)], capture_output=True, text=True,
-                           errors="replace", timeout=120)
+        r = subprocess.run(
+            [sys.executable, str(CHECK_RUN), str(out)], capture_output=True, text=True, errors="replace", timeout=120
+        )
         if r.returncode != 0:
             return ["check_run.py: " + " | ".join((r.stdout + r.stderr).strip().splitlines()[:4])]
         return []
@@ -812,8 +1270,9 @@ def output_problems(case: Case, folder: Path) -> list[str]:
     return []
 
 
-def judge(case: Case, folder: Path, before: dict, after: dict, code: int | None, stderr: str,
-          timed_out: bool) -> tuple[list[str], list[str], list[str]]:
+def judge(
+    case: Case, folder: Path, before: dict, after: dict, code: int | None, stderr: str, timed_out: bool
+) -> tuple[list[str], list[str], list[str]]:
     """(problems, partial outputs, user files lost) of a finished case."""
     problems: list[str] = []
     lines = [ln for ln in stderr.splitlines() if ln.strip()]
@@ -863,8 +1322,18 @@ def run_case(case: Case, root: Path, fx: Fx, drop: list[str] | None) -> Result:
     argv: list[str] = []
     try:
         if case.drop_dac and drop is None:
-            return Result(case.name, case.group, case.expect, "", None, 0, "", 0.0, "SKIP",
-                          note="running as root without setpriv: permissions do not bite")
+            return Result(
+                case.name,
+                case.group,
+                case.expect,
+                "",
+                None,
+                0,
+                "",
+                0.0,
+                "SKIP",
+                note="running as root without setpriv: permissions do not bite",
+            )
         (folder / "notes.txt").write_text(NOTES, encoding="utf-8")
         if case.older_run and fx.base_run is not None:
             shutil.copytree(fx.base_run, folder / "older_run")
@@ -874,8 +1343,15 @@ def run_case(case: Case, root: Path, fx: Fx, drop: list[str] | None) -> Result:
         before = snapshot(folder)
         cmd = [*(drop if case.drop_dac and drop else []), sys.executable, "-m", "moss_engine.cli", *argv]
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=folder, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=folder,
+            env=env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         timed_out = False
         try:
             _out, err = proc.communicate(timeout=timeout)
@@ -892,12 +1368,34 @@ def run_case(case: Case, root: Path, fx: Fx, drop: list[str] | None) -> Result:
             note = (note + "; " if note else "") + f"slow refusal ({seconds:.0f} s)"
         if case.drop_dac and drop:
             note = (note + "; " if note else "") + "run under setpriv without CAP_DAC_OVERRIDE"
-        return Result(case.name, case.group, case.expect, show_cmd(argv), "timeout" if timed_out else proc.returncode,
-                      len([ln for ln in stderr.splitlines() if ln.strip()]), stderr, round(seconds, 2),
-                      "FAIL" if problems or partial or lost else "PASS", problems, partial, lost, note)
+        return Result(
+            case.name,
+            case.group,
+            case.expect,
+            show_cmd(argv),
+            "timeout" if timed_out else proc.returncode,
+            len([ln for ln in stderr.splitlines() if ln.strip()]),
+            stderr,
+            round(seconds, 2),
+            "FAIL" if problems or partial or lost else "PASS",
+            problems,
+            partial,
+            lost,
+            note,
+        )
     except Exception as exc:  # noqa: BLE001 - a broken case is reported, not fatal
-        return Result(case.name, case.group, case.expect, show_cmd(argv), None, 0, "", 0.0, "FAIL",
-                      [f"the campaign could not run this case: {type(exc).__name__}: {exc}"])
+        return Result(
+            case.name,
+            case.group,
+            case.expect,
+            show_cmd(argv),
+            None,
+            0,
+            "",
+            0.0,
+            "FAIL",
+            [f"the campaign could not run this case: {type(exc).__name__}: {exc}"],
+        )
     finally:
         relax_permissions(folder)
         shutil.rmtree(folder, ignore_errors=True)
@@ -940,8 +1438,15 @@ def run_loader_cases(root: Path, fx: Fx, quick: bool, only: str | None) -> list[
         folders.append(str(run))
         befores.append(snapshot(run.parent))
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--loader-probe", *folders], cwd=base,
-                          env=env(), capture_output=True, text=True, errors="replace", timeout=600)
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--loader-probe", *folders],
+        cwd=base,
+        env=env(),
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=600,
+    )
     seconds = (time.perf_counter() - start) / len(chosen)
     got = {}
     for line in proc.stdout.splitlines():
@@ -956,8 +1461,10 @@ def run_loader_cases(root: Path, fx: Fx, quick: bool, only: str | None) -> list[
         after = snapshot(Path(folder).parent)
         problems: list[str] = []
         if rec is None:
-            problems.append(f"the loader process died before this folder (exit {proc.returncode}): "
-                            f"{proc.stderr.strip().splitlines()[-1:] }")
+            problems.append(
+                f"the loader process died before this folder (exit {proc.returncode}): "
+                f"{proc.stderr.strip().splitlines()[-1:]}"
+            )
             shown: str = "crash"
         elif expect == "accept":
             shown = "ok" if rec["ok"] else rec["type"]
@@ -974,10 +1481,23 @@ def run_loader_cases(root: Path, fx: Fx, quick: bool, only: str | None) -> list[
         partial = sorted(k for k in after if k not in before)
         lost = sorted(k for k in before if after.get(k) != before[k])
         message = "" if rec is None or rec["ok"] else f"{rec['type']}: {rec['message']}"
-        results.append(Result(f"open-run loader on {name}", "loader", expect, f"load_run({folder!r})", shown,
-                              0 if rec is None or rec["ok"] else 1, message, round(seconds, 2),
-                              "FAIL" if problems or partial or lost else "PASS", problems, partial, lost,
-                              "moss_engine.run.reader.read_run, called directly in a child process"))
+        results.append(
+            Result(
+                f"open-run loader on {name}",
+                "loader",
+                expect,
+                f"load_run({folder!r})",
+                shown,
+                0 if rec is None or rec["ok"] else 1,
+                message,
+                round(seconds, 2),
+                "FAIL" if problems or partial or lost else "PASS",
+                problems,
+                partial,
+                lost,
+                "moss_engine.run.reader.read_run, called directly in a child process",
+            )
+        )
     shutil.rmtree(base, ignore_errors=True)
     return results
 
@@ -992,13 +1512,38 @@ def signal_case(root: Path, fx: Fx, sig: signal.Signals, when: str) -> Result:
     (folder / "notes.txt").write_text(NOTES, encoding="utf-8")
     if fx.base_run is not None:
         shutil.copytree(fx.base_run, folder / "older_run")
-    argv = ["front", "--image", fx.p("img.png"), "--audio", fx.p("song.wav"), "--out", "run", "--points", "8",
-            "--steps", "2000", "--duration", "3", "--sample-rate", "8000", "--n-fft", "256", "--hop", "64"]
+    argv = [
+        "front",
+        "--image",
+        fx.p("img.png"),
+        "--audio",
+        fx.p("song.wav"),
+        "--out",
+        "run",
+        "--points",
+        "8",
+        "--steps",
+        "2000",
+        "--duration",
+        "3",
+        "--sample-rate",
+        "8000",
+        "--n-fft",
+        "256",
+        "--hop",
+        "64",
+    ]
     name = f"front {sig.name} {when}"
     before = snapshot(folder)
-    proc = subprocess.Popen([sys.executable, "-m", "moss_engine.cli", *argv], cwd=folder, env=env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moss_engine.cli", *argv],
+        cwd=folder,
+        env=env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     err_lines: list[str] = []
     started = threading.Event()
 
@@ -1047,9 +1592,21 @@ def signal_case(root: Path, fx: Fx, sig: signal.Signals, when: str) -> Result:
         note += "; ended by the signal's default action (before the handler was installed)"
     relax_permissions(folder)
     shutil.rmtree(folder, ignore_errors=True)
-    return Result(name, "signals", "signal", show_cmd(argv), code, len([ln for ln in err_lines if ln.strip()]),
-                  stderr[-2000:], round(time.perf_counter() - t0, 2),
-                  "FAIL" if problems or partial or lost else "PASS", problems, partial, lost, note)
+    return Result(
+        name,
+        "signals",
+        "signal",
+        show_cmd(argv),
+        code,
+        len([ln for ln in err_lines if ln.strip()]),
+        stderr[-2000:],
+        round(time.perf_counter() - t0, 2),
+        "FAIL" if problems or partial or lost else "PASS",
+        problems,
+        partial,
+        lost,
+        note,
+    )
 
 
 # ------------------------------------------------------------------------------------------------------- report
@@ -1081,8 +1638,9 @@ def print_table(results: list[Result]) -> None:
         exit_ = "" if r.exit is None else str(r.exit)
         why = ""
         if r.verdict == "FAIL":
-            why = "  " + "; ".join(r.problems + [f"left {x}" for x in r.partial[:3]]
-                                   + [f"lost {x}" for x in r.lost[:3]])
+            why = "  " + "; ".join(
+                r.problems + [f"left {x}" for x in r.partial[:3]] + [f"lost {x}" for x in r.lost[:3]]
+            )
         elif r.verdict == "SKIP":
             why = "  " + r.note
         print(f"{name:<{w}}  {r.expect:<8}  {exit_:>7}  {r.stderr_lines:>5}  {r.seconds:>6.1f}  {r.verdict}{why}")
@@ -1118,8 +1676,14 @@ def main(argv: list[str] | None = None) -> int:
         fx_before = snapshot(fx.dir)
         drop = can_drop_dac(root)
         # one small real run folder, reused (copied) by every damaged-run-folder, render and morph case
-        base_case = Case("base run folder (front, tiny)", "options", "accept", front(fx.p("img.png"), fx.p("song.wav"),
-                         str(root / "base_run")), output=None, older_run=False)
+        base_case = Case(
+            "base run folder (front, tiny)",
+            "options",
+            "accept",
+            front(fx.p("img.png"), fx.p("song.wav"), str(root / "base_run")),
+            output=None,
+            older_run=False,
+        )
         base = run_case(base_case, root, fx, drop)
         if base.exit == 0 and (root / "base_run" / "manifest.json").is_file():
             problems = output_problems(Case("", "", "accept", [], output=str(root / "base_run")), root)
@@ -1147,25 +1711,51 @@ def main(argv: list[str] | None = None) -> int:
                 done += 1
                 print(f"[{done}/{len(cases)}] {r.verdict:<4} {r.seconds:6.1f} s  {r.name}", flush=True)
         results += run_loader_cases(root, fx, args.quick, args.only)
-        sigs = [(signal.SIGTERM, "mid")] if args.quick else [
-            (signal.SIGTERM, "mid"), (signal.SIGHUP, "mid"), (signal.SIGINT, "mid"), (signal.SIGTERM, "early")]
+        sigs = (
+            [(signal.SIGTERM, "mid")]
+            if args.quick
+            else [(signal.SIGTERM, "mid"), (signal.SIGHUP, "mid"), (signal.SIGINT, "mid"), (signal.SIGTERM, "early")]
+        )
         for sig, when in sigs:
             if args.only is None or args.only in f"front {sig.name} {when}":
                 results.append(signal_case(root, fx, sig, when))
                 print(f"signal {sig.name} {when}: {results[-1].verdict}", flush=True)
         fx_after = snapshot(fx.dir)
         changed = sorted(k for k in set(fx_before) | set(fx_after) if fx_before.get(k) != fx_after.get(k))
-        results.append(Result("the input files (read by every case) untouched", "inputs", "check", "", None, 0, "",
-                              0.0, "FAIL" if changed else "PASS", [], [k for k in changed if k not in fx_before],
-                              [k for k in changed if k in fx_before], "a check over the whole campaign"))
+        results.append(
+            Result(
+                "the input files (read by every case) untouched",
+                "inputs",
+                "check",
+                "",
+                None,
+                0,
+                "",
+                0.0,
+                "FAIL" if changed else "PASS",
+                [],
+                [k for k in changed if k not in fx_before],
+                [k for k in changed if k in fx_before],
+                "a check over the whole campaign",
+            )
+        )
     finally:
         if args.keep:
             print(f"kept {root}")
         else:
             relax_permissions(root)
             shutil.rmtree(root, ignore_errors=True)
-    order = {"options": 0, "blend": 1, "inputs": 2, "out": 3, "render": 4, "morph": 5, "damaged": 6, "loader": 7,
-             "signals": 8}
+    order = {
+        "options": 0,
+        "blend": 1,
+        "inputs": 2,
+        "out": 3,
+        "render": 4,
+        "morph": 5,
+        "damaged": 6,
+        "loader": 7,
+        "signals": 8,
+    }
     results.sort(key=lambda r: (order.get(r.group, 9), r.expect, r.name))
     elapsed = time.perf_counter() - t_start
 
@@ -1203,10 +1793,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  user file lost or changed: {text}")
             if r.note:
                 print(f"  note: {r.note}")
-    print(f"\nawkward valid inputs accepted: {counts['awkward_valid_accepted'][0]} of "
-          f"{counts['awkward_valid_accepted'][1]}")
-    print(f"broken inputs refused cleanly: {counts['broken_refused_cleanly'][0]} of "
-          f"{counts['broken_refused_cleanly'][1]}")
+    print(
+        f"\nawkward valid inputs accepted: {counts['awkward_valid_accepted'][0]} of "
+        f"{counts['awkward_valid_accepted'][1]}"
+    )
+    print(
+        f"broken inputs refused cleanly: {counts['broken_refused_cleanly'][0]} of {counts['broken_refused_cleanly'][1]}"
+    )
     print(f"signals handled cleanly: {counts['signals_handled_cleanly'][0]} of {counts['signals_handled_cleanly'][1]}")
     print(f"partial outputs left: {counts['partial_outputs_left']} (cases)")
     print(f"user files lost: {counts['user_files_lost']} (cases)")
@@ -1216,13 +1809,22 @@ def main(argv: list[str] | None = None) -> int:
 
     path = args.json or RESULTS / ("hostile-cpu2-quick.json" if args.quick else "hostile-cpu2.json")
     path.parent.mkdir(parents=True, exist_ok=True)
-    record = {"what": "bench/hostile.py: hostile-input campaign of the moss CLI", "quick": args.quick,
-              "only": args.only, "date": time.strftime("%Y-%m-%d %H:%M:%S"), "host": platform.node(),
-              "cpu_count": os.cpu_count(), "python": platform.python_version(), "euid": os.geteuid(),
-              "permission_cases": "setpriv without CAP_DAC_OVERRIDE" if drop else ("as a normal user" if drop == []
-                                                                                  else "skipped"),
-              "elapsed_s": round(elapsed, 1), "counts": counts,
-              "cases": [r.__dict__ for r in results]}
+    record = {
+        "what": "bench/hostile.py: hostile-input campaign of the moss CLI",
+        "quick": args.quick,
+        "only": args.only,
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "host": platform.node(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "euid": os.geteuid(),
+        "permission_cases": "setpriv without CAP_DAC_OVERRIDE"
+        if drop
+        else ("as a normal user" if drop == [] else "skipped"),
+        "elapsed_s": round(elapsed, 1),
+        "counts": counts,
+        "cases": [r.__dict__ for r in results],
+    }
     path.write_text(json.dumps(record, indent=1, ensure_ascii=True) + "\n", encoding="utf-8")
     print(f"wrote {path}")
     return 1 if failures else 0

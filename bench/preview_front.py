@@ -49,13 +49,22 @@ def run(image: Path, audio: Path, duration: float, **overrides) -> dict:
         write_run_folder(result, Path(tmp) / "run", plot=plot_front)
     seconds = time.perf_counter() - started
     crossfade = hypervolume(result.anchors.normalise(result.crossfade_visual, result.crossfade_audio))
-    return {"audio": audio.name, "duration_s": round(result.duration_s, 2), "quality": settings.quality,
-            "sample_rate": settings.sample_rate, "points_asked": settings.points, "points": len(result.points),
-            "steps": result.optimisation.steps_done, "coarse_steps": settings.coarse_steps,
-            "stopped_early": result.optimisation.stopped_early, "seconds": round(seconds, 1),
-            "timings": {k: round(v, 2) for k, v in result.timings.items()},
-            "hypervolume": round(result.hypervolume, 4), "crossfade_hypervolume": round(crossfade, 4),
-            "load_1min": round(os.getloadavg()[0], 2)}
+    return {
+        "audio": audio.name,
+        "duration_s": round(result.duration_s, 2),
+        "quality": settings.quality,
+        "sample_rate": settings.sample_rate,
+        "points_asked": settings.points,
+        "points": len(result.points),
+        "steps": result.optimisation.steps_done,
+        "coarse_steps": settings.coarse_steps,
+        "stopped_early": result.optimisation.stopped_early,
+        "seconds": round(seconds, 1),
+        "timings": {k: round(v, 2) for k, v in result.timings.items()},
+        "hypervolume": round(result.hypervolume, 4),
+        "crossfade_hypervolume": round(crossfade, 4),
+        "load_1min": round(os.getloadavg()[0], 2),
+    }
 
 
 def main() -> int:
@@ -64,8 +73,12 @@ def main() -> int:
     parser.add_argument("--audio", type=Path, default=SAMPLE / "metal_madness_sectoid.ogg")
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--reference-steps", type=int, default=0,
-                        help="also a plain (no coarse stage) run of this many steps, no early stop: the 'converged' HV")
+    parser.add_argument(
+        "--reference-steps",
+        type=int,
+        default=0,
+        help="also a plain (no coarse stage) run of this many steps, no early stop: the 'converged' HV",
+    )
     parser.add_argument("--json", type=Path, default=None, help="append the rows to this JSON file")
     args = parser.parse_args()
     print(f"# {platform.machine()}, {os.cpu_count()} CPUs, python {platform.python_version()}", flush=True)
@@ -74,7 +87,7 @@ def main() -> int:
         rows.append(run(args.image, args.audio, args.duration))
         print(json.dumps(rows[-1]), flush=True)
     if args.reference_steps:
-        row = run(args.image, args.audio, args.duration, steps=args.reference_steps, coarse_steps=0, patience=10 ** 5)
+        row = run(args.image, args.audio, args.duration, steps=args.reference_steps, coarse_steps=0, patience=10**5)
         row["reference"] = True
         rows.append(row)
         print(json.dumps(row), flush=True)

@@ -64,11 +64,17 @@ PAIRS = {
     "metal": (SAMPLE / "astronaut.png", SAMPLE / "metal_madness_sectoid.ogg", {}),
     "horse": (DATA / "img_highcontrast_skimage_horse.png", DATA / "awkward_48k_stereo_etr_calmrace_30s.ogg", {}),
     "ambient": (DATA / "img_landscape_kde_eveningglow.jpg", DATA / "music_ambient_sonicpi_ambi_glass_hum.flac", {}),
-    "shell-log": (DATA / "img_tall_kde_shell_720x1440.jpg", DATA / "music_orchestral_wesnoth_transience.ogg",
-                  {"start_s": 24.0, "freq_scale": "log"}),
+    "shell-log": (
+        DATA / "img_tall_kde_shell_720x1440.jpg",
+        DATA / "music_orchestral_wesnoth_transience.ogg",
+        {"start_s": 24.0, "freq_scale": "log"},
+    ),
     "loud": (DATA / "img_landscape_kde_eveningglow.jpg", LOUD_MASTER, {}),
-    "logo": (DATA / "img_linedrawing_openclipart_crawfish_graya.png",
-             DATA / "music_ambient_sonicpi_ambi_glass_hum.flac", {}),
+    "logo": (
+        DATA / "img_linedrawing_openclipart_crawfish_graya.png",
+        DATA / "music_ambient_sonicpi_ambi_glass_hum.flac",
+        {},
+    ),
 }
 SEGMENT_S = 20.0
 VISIBLE_SSIM = 0.5
@@ -112,8 +118,22 @@ def loud_master(path: Path = LOUD_MASTER) -> Path:
         wav = Path(tmp) / "master.wav"
         sf.write(str(wav), limited(0.5 * (lo + hi)), rate, subtype="FLOAT")
         partial = path.with_suffix(".part.mp3")
-        subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-i", str(wav), "-c:a", "libmp3lame",
-                        "-b:a", "320k", str(partial)], check=True)
+        subprocess.run(
+            [
+                imageio_ffmpeg.get_ffmpeg_exe(),
+                "-v",
+                "error",
+                "-y",
+                "-i",
+                str(wav),
+                "-c:a",
+                "libmp3lame",
+                "-b:a",
+                "320k",
+                str(partial),
+            ],
+            check=True,
+        )
         partial.replace(path)
     return path
 
@@ -135,8 +155,17 @@ def score(score_run, run_dir: Path, image: Path, audio: Path) -> dict:
     """``score_run.py RUN --image --audio --listen --json`` in this process; returns its JSON."""
     out = run_dir / "score.json"
     argv = sys.argv
-    sys.argv = ["score_run.py", str(run_dir), "--image", str(image), "--audio", str(audio), "--listen", "--json",
-                str(out)]
+    sys.argv = [
+        "score_run.py",
+        str(run_dir),
+        "--image",
+        str(image),
+        "--audio",
+        str(audio),
+        "--listen",
+        "--json",
+        str(out),
+    ]
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             score_run.main()
@@ -159,24 +188,34 @@ def objective_agreement(score_run, run_dir: Path, image: Path, audio: Path, scor
     sr, v, pl, inp = manifest["sample_rate"], manifest["view"], manifest["placement"], manifest["input"]
     ref = score_run.decode(str(audio), sr, inp["start_s"], inp["duration_s"])
     seed, gain = score_run.crossfade_baseline(ref, sr, v, pl, str(image), np.linspace(0, 1, 9))
-    matched, gain_m = score_run.crossfade_baseline(ref, sr, v, pl, str(image), np.linspace(0, 1, 9),
-                                                   scored["matched_offset_db"])
+    matched, gain_m = score_run.crossfade_baseline(
+        ref, sr, v, pl, str(image), np.linspace(0, 1, 9), scored["matched_offset_db"]
+    )
     product = [score_run.load_wav_mono(run_dir / p["wav"])[0] for p in manifest["points"]]
 
     def heard(waves, song_gain):
-        model = NeurogramDistance(torch.from_numpy(np.asarray(ref * song_gain, dtype=np.float32)), sr,
-                                  v["n_fft"], v["hop_length"])
+        model = NeurogramDistance(
+            torch.from_numpy(np.asarray(ref * song_gain, dtype=np.float32)), sr, v["n_fft"], v["hop_length"]
+        )
         n = len(ref)
         with torch.no_grad():
             return [float(model(torch.from_numpy(np.asarray(w[:n], dtype=np.float32))[None])[0]) for w in waves]
 
     z = lambda listened: [d["zimtohrli"] for d in listened]  # noqa: E731
-    points = [(1 - s, a, d) for (s, _), a, d in zip(scored["product"], heard(product, 1.0),
-                                                    z(scored["listen_product"]), strict=True)]
-    base = [(1 - s, a, d) for (s, _), a, d in zip(scored["baseline"], heard(seed, gain),
-                                                  z(scored["listen_baseline"]), strict=True)]
-    base += [(1 - s, a, d) for (s, _), a, d in zip(scored["baseline_matched"], heard(matched, gain_m),
-                                                   z(scored["listen_baseline_matched"]), strict=True)]
+    points = [
+        (1 - s, a, d)
+        for (s, _), a, d in zip(scored["product"], heard(product, 1.0), z(scored["listen_product"]), strict=True)
+    ]
+    base = [
+        (1 - s, a, d)
+        for (s, _), a, d in zip(scored["baseline"], heard(seed, gain), z(scored["listen_baseline"]), strict=True)
+    ]
+    base += [
+        (1 - s, a, d)
+        for (s, _), a, d in zip(
+            scored["baseline_matched"], heard(matched, gain_m), z(scored["listen_baseline_matched"]), strict=True
+        )
+    ]
     return score_run.order_agreement(points, base)
 
 
@@ -201,8 +240,10 @@ def true_peaks(check_run, run_dir: Path) -> tuple[list[float], float]:
 
     manifest = json.loads((run_dir / "manifest.json").read_text())
     ref, _ = sf.read(str(run_dir / "reference.wav"), dtype="float64", always_2d=True)
-    peaks = [check_run.true_peak_db(sf.read(str(run_dir / p["wav"]), dtype="float64", always_2d=True)[0])
-             for p in manifest["points"]]
+    peaks = [
+        check_run.true_peak_db(sf.read(str(run_dir / p["wav"]), dtype="float64", always_2d=True)[0])
+        for p in manifest["points"]
+    ]
     return peaks, max(-1.0, check_run.true_peak_db(ref))
 
 
@@ -217,14 +258,15 @@ def aligned(decoded: np.ndarray, original: np.ndarray, most: int = 4096) -> np.n
     and cut to ``original``'s length: a viewer does not care where a file starts, a frame-by-frame SSIM does."""
     n = min(len(original), len(decoded) - most)
     size = 1 << int(math.ceil(math.log2(n + most)))
-    corr = np.fft.irfft(np.fft.rfft(decoded[:n + most], size) * np.conj(np.fft.rfft(original[:n], size)), size)
+    corr = np.fft.irfft(np.fft.rfft(decoded[: n + most], size) * np.conj(np.fft.rfft(original[:n], size)), size)
     lag = int(np.argmax(corr[:most]))
-    out = decoded[lag:lag + len(original)]
+    out = decoded[lag : lag + len(original)]
     return np.pad(out, (0, len(original) - len(out)))
 
 
-def bench_pair(name: str, score_run, check_run, keep: Path | None, audio_objective: str = "neurogram",
-               seed: int = 0) -> dict:
+def bench_pair(
+    name: str, score_run, check_run, keep: Path | None, audio_objective: str = "neurogram", seed: int = 0
+) -> dict:
     """One pair: the front, timed, written, checked and scored. (The engine is imported here, not at the top: the
     worker processes that hear the points import this script again, and should find it as light as ``moss``.)"""
     from moss_engine.run.folder import write_run_folder
@@ -236,13 +278,22 @@ def bench_pair(name: str, score_run, check_run, keep: Path | None, audio_objecti
     image, audio, extra = PAIRS[name]
     if audio == LOUD_MASTER:
         loud_master()
-    settings = make_settings(image, audio, device_type="cpu", device="cpu", duration_s=SEGMENT_S,
-                             audio_objective=audio_objective, seed=seed, **extra)
+    settings = make_settings(
+        image,
+        audio,
+        device_type="cpu",
+        device="cpu",
+        duration_s=SEGMENT_S,
+        audio_objective=audio_objective,
+        seed=seed,
+        **extra,
+    )
     started = time.perf_counter()
     result = compute_front(settings, inputs=load_inputs(settings), listen_workers=default_workers())  # as `moss`
     front_s = time.perf_counter() - started
-    folder = (Path(tempfile.mkdtemp(prefix=f"moss-quality-{name}-")) / "run" if keep is None
-              else keep / f"{name}-seed{seed}")
+    folder = (
+        Path(tempfile.mkdtemp(prefix=f"moss-quality-{name}-")) / "run" if keep is None else keep / f"{name}-seed{seed}"
+    )
     run_dir = write_run_folder(result, folder, overwrite=True, plot=plot_front)
     problems = check_run.check(run_dir)
     scored = score(score_run, run_dir, image, audio)
@@ -254,63 +305,106 @@ def bench_pair(name: str, score_run, check_run, keep: Path | None, audio_objecti
     image_end = int(np.argmax(ssim))
     peaks, peak_bound = true_peaks(check_run, run_dir)
     row = {
-        "pair": name, "seed": seed, "image": image.name, "audio": audio.name, "format": manifest["format"],
+        "pair": name,
+        "seed": seed,
+        "image": image.name,
+        "audio": audio.name,
+        "format": manifest["format"],
         "segment": f"{result.start_s:g}+{result.duration_s:g} s",
-        "freq_scale": settings.freq_scale, "front_s": round(front_s, 1), "points": len(result.points),
+        "freq_scale": settings.freq_scale,
+        "front_s": round(front_s, 1),
+        "points": len(result.points),
         "steps": result.optimisation.steps_done,
         "hv_zimtohrli_vs_seed": scored["hv_ratio_zimtohrli"],
         "hv_zimtohrli_vs_matched": scored["hv_ratio_zimtohrli_matched"],
-        "mos_visible": scored["mos_where_visible"], "mos_visible_seed": scored["baseline_mos_where_visible"],
+        "mos_visible": scored["mos_where_visible"],
+        "mos_visible_seed": scored["baseline_mos_where_visible"],
         "mos_visible_matched": scored["matched_mos_where_visible"],
-        "max_lu": scored["max_lu_product"], "min_lu": scored["min_lu_product"],
+        "max_lu": scored["max_lu_product"],
+        "min_lu": scored["min_lu_product"],
         "max_short_term_lu": scored["max_short_term_lu_product"],
         "max_short_term_dip": scored["max_short_term_dip_product"],
-        "true_peak_dbtp": max(peaks), "true_peak_bound_dbtp": peak_bound,
+        "true_peak_dbtp": max(peaks),
+        "true_peak_bound_dbtp": peak_bound,
         "deepest_limiter_db": min(limiter_depths(manifest)),
-        "music_end_mos": lp[music]["mos"], "music_end_logmel_db": scored["product"][music][1],
-        "image_end_ssim": ssim[image_end], "crossfade_best_ssim": scored["baseline_best_ssim"],
+        "music_end_mos": lp[music]["mos"],
+        "music_end_logmel_db": scored["product"][music][1],
+        "image_end_ssim": ssim[image_end],
+        "crossfade_best_ssim": scored["baseline_best_ssim"],
         "first_visible_point": first_visible,
         "first_visible_ssim": None if first_visible is None else ssim[first_visible],
-        "first_visible_mp3_ssim": (None if first_visible is None
-                                   else mp3_ssim(score_run, run_dir, first_visible, image)),
+        "first_visible_mp3_ssim": (
+            None if first_visible is None else mp3_ssim(score_run, run_dir, first_visible, image)
+        ),
         "matched_crossfade_max_short_term_lu": max(d["short_term_lu"] for d in lm),
         "logmel_order_agreement": scored["logmel_order_agreement"],
         "objective_order_agreement": objective_agreement(score_run, run_dir, image, audio, scored),
         "audio_objective": settings.audio_objective,
         "check_run": problems,
-        "engine_mos": [p.mos for p in result.points], "score_run_mos": [d["mos"] for d in lp],
-        "points_lu": [d["lu"] for d in lp], "points_ssim": ssim,
-        "points_true_peak_dbtp": peaks, "points_limiter_db": limiter_depths(manifest),
+        "engine_mos": [p.mos for p in result.points],
+        "score_run_mos": [d["mos"] for d in lp],
+        "points_lu": [d["lu"] for d in lp],
+        "points_ssim": ssim,
+        "points_true_peak_dbtp": peaks,
+        "points_limiter_db": limiter_depths(manifest),
         "points_short_term_dip": [d["short_term_dip_lu"] for d in lp],
         "run_dir": str(run_dir),
     }
-    row["mos_gain_visible"] = (None if row["mos_visible"] is None or row["mos_visible_matched"] is None
-                               else row["mos_visible"] - row["mos_visible_matched"])
-    row["pass_levels"] = (row["max_lu"] <= 1.0 + 1e-3 and row["min_lu"] >= -1.0 - 1e-3
-                          and row["max_short_term_lu"] <= 3.0 + 1e-3
-                          and row["true_peak_dbtp"] <= row["true_peak_bound_dbtp"] + 0.1 and not problems)
-    row["pass_issue_12"] = (row["music_end_mos"] >= 4.999 and row["music_end_logmel_db"] < 0.01
-                            and row["image_end_ssim"] >= row["crossfade_best_ssim"]
-                            and row["hv_zimtohrli_vs_matched"] >= 1.0)
+    row["mos_gain_visible"] = (
+        None
+        if row["mos_visible"] is None or row["mos_visible_matched"] is None
+        else row["mos_visible"] - row["mos_visible_matched"]
+    )
+    row["pass_levels"] = (
+        row["max_lu"] <= 1.0 + 1e-3
+        and row["min_lu"] >= -1.0 - 1e-3
+        and row["max_short_term_lu"] <= 3.0 + 1e-3
+        and row["true_peak_dbtp"] <= row["true_peak_bound_dbtp"] + 0.1
+        and not problems
+    )
+    row["pass_issue_12"] = (
+        row["music_end_mos"] >= 4.999
+        and row["music_end_logmel_db"] < 0.01
+        and row["image_end_ssim"] >= row["crossfade_best_ssim"]
+        and row["hv_zimtohrli_vs_matched"] >= 1.0
+    )
     agreement = row["objective_order_agreement"]
-    row["pass"] = (row["pass_levels"] and row["pass_issue_12"] and row["hv_zimtohrli_vs_matched"] >= 1.3
-                   and (row["mos_gain_visible"] or 0.0) >= 0.3 and (agreement is None or agreement >= 0.9))
+    row["pass"] = (
+        row["pass_levels"]
+        and row["pass_issue_12"]
+        and row["hv_zimtohrli_vs_matched"] >= 1.3
+        and (row["mos_gain_visible"] or 0.0) >= 0.3
+        and (agreement is None or agreement >= 0.9)
+    )
     return row
 
 
-COLUMNS = [("pair", "pair", "{}"), ("seed", "seed", "{}"), ("front_s", "front s", "{:.0f}"), ("points", "pts", "{}"),
-           ("hv_zimtohrli_vs_matched", "HV/matched", "{:.2f}"), ("hv_zimtohrli_vs_seed", "HV/seed", "{:.2f}"),
-           ("mos_visible", "MOS vis", "{:.2f}"), ("mos_visible_matched", "matched", "{:.2f}"),
-           ("mos_gain_visible", "MOS gain", "{:+.2f}"),
-           ("objective_order_agreement", "agree", "{:.2f}"),
-           ("min_lu", "min LU", "{:+.1f}"), ("max_lu", "max LU", "{:+.1f}"),
-           ("max_short_term_lu", "max ST LU", "{:+.1f}"), ("max_short_term_dip", "max ST dip", "{:.1f}"),
-           ("true_peak_dbtp", "TP dBTP", "{:+.1f}"), ("true_peak_bound_dbtp", "TP bound", "{:+.1f}"),
-           ("deepest_limiter_db", "limiter dB", "{:+.1f}"),
-           ("music_end_mos", "music end MOS", "{:.2f}"),
-           ("image_end_ssim", "image end SSIM", "{:.3f}"), ("crossfade_best_ssim", "xfade best", "{:.3f}"),
-           ("first_visible_ssim", "vis SSIM", "{:.2f}"), ("first_visible_mp3_ssim", "MP3", "{:.2f}"),
-           ("pass_levels", "levels", "{}"), ("pass", "pass", "{}")]
+COLUMNS = [
+    ("pair", "pair", "{}"),
+    ("seed", "seed", "{}"),
+    ("front_s", "front s", "{:.0f}"),
+    ("points", "pts", "{}"),
+    ("hv_zimtohrli_vs_matched", "HV/matched", "{:.2f}"),
+    ("hv_zimtohrli_vs_seed", "HV/seed", "{:.2f}"),
+    ("mos_visible", "MOS vis", "{:.2f}"),
+    ("mos_visible_matched", "matched", "{:.2f}"),
+    ("mos_gain_visible", "MOS gain", "{:+.2f}"),
+    ("objective_order_agreement", "agree", "{:.2f}"),
+    ("min_lu", "min LU", "{:+.1f}"),
+    ("max_lu", "max LU", "{:+.1f}"),
+    ("max_short_term_lu", "max ST LU", "{:+.1f}"),
+    ("max_short_term_dip", "max ST dip", "{:.1f}"),
+    ("true_peak_dbtp", "TP dBTP", "{:+.1f}"),
+    ("true_peak_bound_dbtp", "TP bound", "{:+.1f}"),
+    ("deepest_limiter_db", "limiter dB", "{:+.1f}"),
+    ("music_end_mos", "music end MOS", "{:.2f}"),
+    ("image_end_ssim", "image end SSIM", "{:.3f}"),
+    ("crossfade_best_ssim", "xfade best", "{:.3f}"),
+    ("first_visible_ssim", "vis SSIM", "{:.2f}"),
+    ("first_visible_mp3_ssim", "MP3", "{:.2f}"),
+    ("pass_levels", "levels", "{}"),
+    ("pass", "pass", "{}"),
+]
 
 
 def table(rows: list[dict], markdown: bool) -> str:
@@ -332,9 +426,17 @@ def points_table(rows: list[dict]) -> str:
     """Every point of every run as written: its loudness, deepest short-term dip, true peak, limiter and MOS."""
     lines = ["pair seed point: SSIM  LU  ST-dip  TP-dBTP  limiter-dB  MOS"]
     for r in rows:
-        for i, values in enumerate(zip(r["points_ssim"], r["points_lu"], r["points_short_term_dip"],
-                                       r["points_true_peak_dbtp"], r["points_limiter_db"], r["score_run_mos"],
-                                       strict=True)):
+        for i, values in enumerate(
+            zip(
+                r["points_ssim"],
+                r["points_lu"],
+                r["points_short_term_dip"],
+                r["points_true_peak_dbtp"],
+                r["points_limiter_db"],
+                r["score_run_mos"],
+                strict=True,
+            )
+        ):
             ssim, lu, dip, tp, lim, mos = values
             lines.append(f"{r['pair']} {r['seed']} {i}: {ssim:.3f} {lu:+.2f} {dip:.1f} {tp:+.2f} {lim:+.2f} {mos:.2f}")
     return "\n".join(lines)
@@ -361,8 +463,12 @@ def main() -> int:
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "quality-cpu2.json")
     parser.add_argument("--keep", type=Path, help="write the run folders here (default: temporary folders)")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
-    parser.add_argument("--audio-objective", choices=("neurogram", "logmel"), default="neurogram",
-                        help="the optimiser's audio objective (logmel: the one before issue 13, for comparison)")
+    parser.add_argument(
+        "--audio-objective",
+        choices=("neurogram", "logmel"),
+        default="neurogram",
+        help="the optimiser's audio objective (logmel: the one before issue 13, for comparison)",
+    )
     args = parser.parse_args()
     score_run, check_run = load_score_run(), load_tool("check_run")
     print(f"# {platform.machine()}, {os.cpu_count()} CPUs, python {platform.python_version()}", flush=True)
@@ -373,8 +479,9 @@ def main() -> int:
             brief = {k: v for k, v in rows[-1].items() if not k.startswith(("engine_", "score_run_", "points_"))}
             print(json.dumps(brief), flush=True)
             args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_text(json.dumps({"machine": platform.machine(), "cpus": os.cpu_count(), "rows": rows},
-                                            indent=1) + "\n")
+            args.json.write_text(
+                json.dumps({"machine": platform.machine(), "cpus": os.cpu_count(), "rows": rows}, indent=1) + "\n"
+            )
     print(table(rows, args.markdown))
     print(points_table(rows))
     if len(args.seeds) > 1:

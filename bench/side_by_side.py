@@ -32,9 +32,14 @@ SAMPLE = ROOT / "resources" / "sample"
 
 def preview_front(checkout: Path, image: Path, audio: Path) -> dict:
     """One ``preview_front.py`` run of ``checkout``'s engine, in a fresh process: its JSON row."""
-    out = subprocess.run([sys.executable, str(checkout / "bench" / "preview_front.py"), "--image", str(image),
-                          "--audio", str(audio)], capture_output=True, text=True, check=True, cwd=checkout,
-                         env={**os.environ, "PYTHONPATH": str(checkout)})
+    out = subprocess.run(
+        [sys.executable, str(checkout / "bench" / "preview_front.py"), "--image", str(image), "--audio", str(audio)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=checkout,
+        env={**os.environ, "PYTHONPATH": str(checkout)},
+    )
     return json.loads([line for line in out.stdout.splitlines() if line.startswith("{")][-1])
 
 
@@ -42,8 +47,12 @@ def reference(image: Path, audio: Path) -> dict:
     """One run of the seed's method (60 steps, 8 points, CPU): its wall time and its optimisation loop's time."""
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        out = subprocess.run([sys.executable, str(REFERENCE), str(image), str(audio), str(Path(tmp) / "ref"), "60",
-                              "cpu", "8"], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, str(REFERENCE), str(image), str(audio), str(Path(tmp) / "ref"), "60", "cpu", "8"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         wall = time.perf_counter() - started
     loop = next(float(line.split()[-1].rstrip("s")) for line in out.stdout.splitlines() if " steps P=" in line)
     return {"seconds": round(wall, 1), "loop_s": loop}
@@ -67,13 +76,20 @@ def main() -> int:
         runs["reference"].append(reference(args.image, args.audio))
         print(json.dumps({"round": r, "code": "reference", **runs["reference"][-1]}), flush=True)
     median = {name: statistics.median(row["seconds"] for row in rows) for name, rows in runs.items()}
-    summary = {"median_s": median, "after_over_before": median["after"] / median["before"],
-               "after_over_reference": median["after"] / median["reference"],
-               "before_over_reference": median["before"] / median["reference"]}
+    summary = {
+        "median_s": median,
+        "after_over_before": median["after"] / median["before"],
+        "after_over_reference": median["after"] / median["reference"],
+        "before_over_reference": median["before"] / median["reference"],
+    }
     print(json.dumps(summary), flush=True)
     if args.json:
-        args.json.write_text(json.dumps({"machine": platform.machine(), "cpus": os.cpu_count(), "runs": runs,
-                                         "summary": summary}, indent=1) + "\n")
+        args.json.write_text(
+            json.dumps(
+                {"machine": platform.machine(), "cpus": os.cpu_count(), "runs": runs, "summary": summary}, indent=1
+            )
+            + "\n"
+        )
     return 0
 
 

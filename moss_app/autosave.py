@@ -109,9 +109,15 @@ def _saved(folder: Path, index: dict[str, bool]) -> SavedRun | None:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
         written = _dt.datetime.fromtimestamp((folder / MANIFEST).stat().st_mtime)
         inputs = manifest.get("input", {})
-        return SavedRun(folder=folder, written=written, picture=Path(str(inputs.get("image", "?"))).name,
-                        song=Path(str(inputs.get("audio", "?"))).name, points=len(manifest.get("points", [])),
-                        cancelled=index.get(folder.name), size_bytes=folder_size(folder))
+        return SavedRun(
+            folder=folder,
+            written=written,
+            picture=Path(str(inputs.get("image", "?"))).name,
+            song=Path(str(inputs.get("audio", "?"))).name,
+            points=len(manifest.get("points", [])),
+            cancelled=index.get(folder.name),
+            size_bytes=folder_size(folder),
+        )
     except (OSError, ValueError, AttributeError, TypeError):
         return None
 
@@ -122,8 +128,7 @@ def history() -> list[SavedRun]:
     if not base.is_dir():
         return []
     index = _read_index()
-    found = [_saved(p, index) for p in base.iterdir()
-             if p.is_dir() and not p.name.startswith(".") and is_run_folder(p)]
+    found = [_saved(p, index) for p in base.iterdir() if p.is_dir() and not p.name.startswith(".") and is_run_folder(p)]
     return sorted((s for s in found if s is not None), key=lambda s: (s.written, s.folder.name), reverse=True)
 
 

@@ -39,9 +39,12 @@ def _excepthook(kind, value, tb) -> None:
         return
     _dialog_open = True
     try:
-        QMessageBox.critical(None, "MOSS: unexpected error",
-                             f"{kind.__name__}: {value}\n\nThe details are in {log_path()}. MOSS keeps running; save "
-                             "your work if something looks wrong.")
+        QMessageBox.critical(
+            None,
+            "MOSS: unexpected error",
+            f"{kind.__name__}: {value}\n\nThe details are in {log_path()}. MOSS keeps running; save "
+            "your work if something looks wrong.",
+        )
     finally:
         _dialog_open = False
 
@@ -55,8 +58,7 @@ def install() -> Path:
         handlers.append(RotatingFileHandler(path, maxBytes=1_000_000, backupCount=3, encoding="utf-8"))
     except OSError:  # a read-only home must not stop the app
         pass
-    logging.basicConfig(level=logging.INFO, handlers=handlers,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, handlers=handlers, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     sys.excepthook = _excepthook
     qInstallMessageHandler(_qt_message)
     return path

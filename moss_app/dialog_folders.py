@@ -21,10 +21,12 @@ if TYPE_CHECKING:
     from .settings_store import SettingsStore
 
 #: The standard folder each purpose starts in the first time.
-_DEFAULTS = {"picture": QStandardPaths.StandardLocation.PicturesLocation,
-             "music": QStandardPaths.StandardLocation.MusicLocation,
-             "export": QStandardPaths.StandardLocation.MusicLocation,
-             "run": QStandardPaths.StandardLocation.DocumentsLocation}
+_DEFAULTS = {
+    "picture": QStandardPaths.StandardLocation.PicturesLocation,
+    "music": QStandardPaths.StandardLocation.MusicLocation,
+    "export": QStandardPaths.StandardLocation.MusicLocation,
+    "run": QStandardPaths.StandardLocation.DocumentsLocation,
+}
 
 
 def _off_limits() -> list[Path]:

@@ -9,8 +9,10 @@ from collections.abc import Mapping
 #: Exit status of ``moss-app`` when there is no display (2: the command cannot run as invoked, as ``moss`` uses it).
 NO_DISPLAY_STATUS = 2
 #: The line ``moss-app`` prints on stderr then.
-NO_DISPLAY_MESSAGE = ("moss-app: no display: set DISPLAY (an X server, or xvfb-run moss-app) or WAYLAND_DISPLAY, "
-                      "or run the command-line `moss`")
+NO_DISPLAY_MESSAGE = (
+    "moss-app: no display: set DISPLAY (an X server, or xvfb-run moss-app) or WAYLAND_DISPLAY, "
+    "or run the command-line `moss`"
+)
 #: Qt's platform plugins that need a display server, and the variable that names it (the others, offscreen,
 #: minimal, vnc, eglfs, linuxfb..., draw without one).
 _NEEDS = {"xcb": "DISPLAY", "wayland": "WAYLAND_DISPLAY", "wayland-egl": "WAYLAND_DISPLAY"}

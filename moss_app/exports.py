@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+
 class Shown(Protocol):
     """What is on screen: a ``RunResult`` (or None) and the index of its selected point (or None)."""
 
@@ -114,8 +115,13 @@ class ExportController(QObject):
         if self._scratch is None:
             self._scratch = tempfile.TemporaryDirectory(prefix="moss-app-")
         result = self._shown.result
-        self._run_dir = write_run_folder(result, Path(self._scratch.name) / f"run-{id(result)}", overwrite=True,
-                                         plot=plot_front, replaceable=MORPH_FILES)
+        self._run_dir = write_run_folder(
+            result,
+            Path(self._scratch.name) / f"run-{id(result)}",
+            overwrite=True,
+            plot=plot_front,
+            replaceable=MORPH_FILES,
+        )
         return self._run_dir
 
     def close(self) -> None:
@@ -186,9 +192,14 @@ class ExportController(QObject):
         fmt = point_format(self._store.export_format)
         title = "Export point in the whole song" if full else "Export point (its segment)"
         proposed = self._proposed(point_name(self._song(), self._shown.selected, fmt, full))
-        name, chosen = QFileDialog.getSaveFileName(self._window, title, str(proposed), POINT_FILTERS,
-                                                   selectedFilter=format_filter(fmt),
-                                                   options=QFileDialog.Option.DontConfirmOverwrite)
+        name, chosen = QFileDialog.getSaveFileName(
+            self._window,
+            title,
+            str(proposed),
+            POINT_FILTERS,
+            selectedFilter=format_filter(fmt),
+            options=QFileDialog.Option.DontConfirmOverwrite,
+        )
         if not name:
             return None
         out, fmt = point_file_name(name, chosen)
@@ -209,8 +220,13 @@ class ExportController(QObject):
         if self._shown.result is None:
             return
         proposed = self._proposed(morph_name(self._song()))
-        name, _ = QFileDialog.getSaveFileName(self._window, "Export morph video", str(proposed), "Video (*.mp4)",
-                                              options=QFileDialog.Option.DontConfirmOverwrite)
+        name, _ = QFileDialog.getSaveFileName(
+            self._window,
+            "Export morph video",
+            str(proposed),
+            "Video (*.mp4)",
+            options=QFileDialog.Option.DontConfirmOverwrite,
+        )
         if not name:
             return
         out = Path(name).with_suffix(".mp4")
@@ -225,15 +241,17 @@ class ExportController(QObject):
         result = self._shown.result
         if result is None:
             return None
-        written = self._attempt(f"write {out}", lambda: write_run_folder(result, Path(out), overwrite=overwrite,
-                                                                         plot=plot_front))
+        written = self._attempt(
+            f"write {out}", lambda: write_run_folder(result, Path(out), overwrite=overwrite, plot=plot_front)
+        )
         if written is not None:
             self.message.emit(f"Exported the run folder: {written.name}", 0)
             self._run_dir = written
         return written
 
-    def export_point(self, out: Path, fmt: str | None = None, overwrite: bool = False,
-                     full: bool = False) -> Path | None:
+    def export_point(
+        self, out: Path, fmt: str | None = None, overwrite: bool = False, full: bool = False
+    ) -> Path | None:
         """Write the selected point's audio to ``out`` (format from ``fmt`` or the suffix): its segment, or with
         ``full`` the whole song with its picture (which needs the run's song and picture, unchanged); None (said
         once) if it fails.
@@ -247,8 +265,12 @@ class ExportController(QObject):
         if full:
             QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            rendered = self._attempt(f"write {out}", lambda: render_point(
-                self.ensure_run_dir(), index, full=full, fmt=fmt, out=Path(out), overwrite=overwrite))
+            rendered = self._attempt(
+                f"write {out}",
+                lambda: render_point(
+                    self.ensure_run_dir(), index, full=full, fmt=fmt, out=Path(out), overwrite=overwrite
+                ),
+            )
         finally:
             if full:
                 QApplication.restoreOverrideCursor()
@@ -264,8 +286,9 @@ class ExportController(QObject):
         """What the engine noted about a file it wrote (its level moved, peaks limited, a rate changed), in a box that
         does not block: too long for the status bar, where it was cut (issue 22), and worth reading once."""
         if self.notes_box is None:
-            self.notes_box = QMessageBox(QMessageBox.Icon.Information, "MOSS", "", QMessageBox.StandardButton.Ok,
-                                         self._window)
+            self.notes_box = QMessageBox(
+                QMessageBox.Icon.Information, "MOSS", "", QMessageBox.StandardButton.Ok, self._window
+            )
         self.notes_box.setText(done)
         self.notes_box.setInformativeText("\n".join(f"\u2022 {note[0].upper()}{note[1:]}." for note in notes))
         self.notes_box.open()

@@ -80,14 +80,16 @@ def _window(settings_overrides: dict, picture: Path | None = None, music: Path |
     app = QApplication.instance() or QApplication(sys.argv[:1])
     # the offscreen platform's own complaint about window hints is noise here; anything else is still printed
     qInstallMessageHandler(
-        lambda _mode, _ctx, msg: None if "propagateSizeHints" in msg else print(msg, file=sys.stderr))
+        lambda _mode, _ctx, msg: None if "propagateSizeHints" in msg else print(msg, file=sys.stderr)
+    )
     scratch = tempfile.TemporaryDirectory(prefix="moss-latency-")
     autosave.BASE_DIR = Path(scratch.name) / "autosave"
     store = SettingsStore(QSettings(str(Path(scratch.name) / "settings.ini"), QSettings.Format.IniFormat))
 
     def factory(image, audio, quality, **overrides):
-        return make_settings(image, audio, **{"device": "auto", **overrides, "quality": "preview",
-                                              **settings_overrides})
+        return make_settings(
+            image, audio, **{"device": "auto", **overrides, "quality": "preview", **settings_overrides}
+        )
 
     if picture is None:
         picture, music = sample_paths()
@@ -149,8 +151,9 @@ def measure_cancel(stage: str) -> tuple[float, float, bool]:
     asked: list[float] = []
     ended: list[float] = []
     emitted: list[float] = []  # on the worker thread, as the signal leaves it
-    window.runner.worker.finished.connect(lambda _result: emitted.append(time.perf_counter()),
-                                          Qt.ConnectionType.DirectConnection)
+    window.runner.worker.finished.connect(
+        lambda _result: emitted.append(time.perf_counter()), Qt.ConnectionType.DirectConnection
+    )
     window.runner.finished.connect(lambda _result: ended.append(time.perf_counter()))  # after the window's slot
 
     def cancel() -> None:
@@ -222,19 +225,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=15, help="optimisation steps of the stall's run (default 15)")
     parser.add_argument("--cold", action="store_true", help="measure the process's first run (no warm-up run)")
     parser.add_argument("--only", choices=("stall", "cancel", "quit"), help="measure only this")
-    parser.add_argument("--stages", default=",".join(CANCEL_STAGES),
-                        help=f"the stages to cancel in (default {','.join(CANCEL_STAGES)})")
+    parser.add_argument(
+        "--stages", default=",".join(CANCEL_STAGES), help=f"the stages to cancel in (default {','.join(CANCEL_STAGES)})"
+    )
     args = parser.parse_args(argv)
     if args.only in (None, "stall"):
         worst_ms, ticks, seconds = measure(args.duration, args.steps, warm_up=not args.cold)
-        print(f"worst event-loop latency during the run: {worst_ms:.1f} ms over {ticks} ticks ({seconds:.1f} s run)",
-              flush=True)
+        print(
+            f"worst event-loop latency during the run: {worst_ms:.1f} ms over {ticks} ticks ({seconds:.1f} s run)",
+            flush=True,
+        )
     if args.only in (None, "cancel"):
         for stage in args.stages.split(","):
             emitted, shown, reached = measure_cancel(stage)
-            print(f"cancel latency while {stage}: " + (f"{emitted:.2f} s to the worker's finished, {shown:.2f} s "
-                                                       "to the result on screen" if reached else "(stage not reached)"),
-                  flush=True)
+            print(
+                f"cancel latency while {stage}: "
+                + (
+                    f"{emitted:.2f} s to the worker's finished, {shown:.2f} s to the result on screen"
+                    if reached
+                    else "(stage not reached)"
+                ),
+                flush=True,
+            )
     if args.only in (None, "quit"):
         print(f"quit time while optimising: {measure_quit():.2f} s", flush=True)
     return 0

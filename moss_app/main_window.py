@@ -64,8 +64,13 @@ class MainWindow(QMainWindow):
         picture, music: files to start with (else the last ones used, else nothing).
     """
 
-    def __init__(self, store: SettingsStore | None = None, settings_factory: SettingsFactory | None = None,
-                 picture: Path | None = None, music: Path | None = None):
+    def __init__(
+        self,
+        store: SettingsStore | None = None,
+        settings_factory: SettingsFactory | None = None,
+        picture: Path | None = None,
+        music: Path | None = None,
+    ):
         super().__init__()
         self.store = store if store is not None else SettingsStore()
         self.settings_factory = settings_factory or default_settings_factory
@@ -121,18 +126,33 @@ class MainWindow(QMainWindow):
     def _name_parts(self) -> None:
         """The panels' parts by the names the window has always given them (tests, the self-test, tools)."""
         inputs, results, exports = self.inputs, self.results, self.exports
-        self.picture_zone, self.music_zone, self.placement_view = (inputs.picture_zone, inputs.music_zone,
-                                                                   inputs.placement_view)
+        self.picture_zone, self.music_zone, self.placement_view = (
+            inputs.picture_zone,
+            inputs.music_zone,
+            inputs.placement_view,
+        )
         self.preset_combo, self.advanced = inputs.preset_combo, inputs.advanced
-        self.front_plot, self.alpha_slider, self.alpha_label = (results.front_plot, results.alpha_slider,
-                                                                results.alpha_label)
-        self.mask_view, self.spectrogram_view, self.transport = (results.mask_view, results.spectrogram_view,
-                                                                 results.transport)
-        self.export_run, self.export_point, self.export_morph = (exports.export_run, exports.export_point,
-                                                                 exports.export_morph)
+        self.front_plot, self.alpha_slider, self.alpha_label = (
+            results.front_plot,
+            results.alpha_slider,
+            results.alpha_label,
+        )
+        self.mask_view, self.spectrogram_view, self.transport = (
+            results.mask_view,
+            results.spectrogram_view,
+            results.transport,
+        )
+        self.export_run, self.export_point, self.export_morph = (
+            exports.export_run,
+            exports.export_point,
+            exports.export_morph,
+        )
         # what the window has always done, done by its parts
-        self.select_point, self.playback_audio, self.route_files = (results.select_point, results.playback_audio,
-                                                                    self.inputs.route)
+        self.select_point, self.playback_audio, self.route_files = (
+            results.select_point,
+            results.playback_audio,
+            self.inputs.route,
+        )
         self.picture_zone.dialog_store = self.music_zone.dialog_store = self.store  # Open... remembers its folder
 
     def _build_run_column(self) -> QWidget:
@@ -163,23 +183,45 @@ class MainWindow(QMainWindow):
 
     def _build_menu(self) -> None:
         action = self._action
-        self.open_picture_action = action("Open &Picture...", self.picture_zone.choose_file,
-                                          QKeySequence.StandardKey.Open)
+        self.open_picture_action = action(
+            "Open &Picture...", self.picture_zone.choose_file, QKeySequence.StandardKey.Open
+        )
         self.open_music_action = action("Open &Music...", self.music_zone.choose_file, "Ctrl+Alt+O")
-        self.open_run_action = action("Open R&un...", self.choose_run, "Ctrl+Shift+O",
-                                      "Reopen a run folder: its front, masks and audio")
+        self.open_run_action = action(
+            "Open R&un...", self.choose_run, "Ctrl+Shift+O", "Reopen a run folder: its front, masks and audio"
+        )
         self.play_action = action("&Play/Pause", self.player.toggle, "Space", "Play or pause the selected point")
         self.stop_action = action("&Stop", self.player.stop, "Shift+Space", "Stop and go back to the start")
-        self.ab_action = action("&A/B: Original", lambda: self.transport.ab_button.toggle(), "A",
-                                "Switch between the point and the original music at the same loudness")
-        self.export_action = action("&Export Run Folder...", self.exports.choose_export, "Ctrl+E",
-                                    "Write the front (WAV per point, masks, manifest, plot) to a folder")
-        self.export_point_action = action("Export P&oint...", self.exports.choose_export_point, "Ctrl+Shift+E",
-                                          "The selected point's segment as WAV, FLAC, MP3, Opus or Ogg Vorbis")
-        self.export_full_action = action("Export Point in the &Whole Song...", self.exports.choose_export_point_full,
-                                         None, "The whole song at its own rate, the selected point's picture inside")
-        self.export_morph_action = action("Export Morp&h Video...", self.exports.choose_export_morph, None,
-                                          "A video that glides along the front from the music to the picture")
+        self.ab_action = action(
+            "&A/B: Original",
+            lambda: self.transport.ab_button.toggle(),
+            "A",
+            "Switch between the point and the original music at the same loudness",
+        )
+        self.export_action = action(
+            "&Export Run Folder...",
+            self.exports.choose_export,
+            "Ctrl+E",
+            "Write the front (WAV per point, masks, manifest, plot) to a folder",
+        )
+        self.export_point_action = action(
+            "Export P&oint...",
+            self.exports.choose_export_point,
+            "Ctrl+Shift+E",
+            "The selected point's segment as WAV, FLAC, MP3, Opus or Ogg Vorbis",
+        )
+        self.export_full_action = action(
+            "Export Point in the &Whole Song...",
+            self.exports.choose_export_point_full,
+            None,
+            "The whole song at its own rate, the selected point's picture inside",
+        )
+        self.export_morph_action = action(
+            "Export Morp&h Video...",
+            self.exports.choose_export_morph,
+            None,
+            "A video that glides along the front from the music to the picture",
+        )
         self.quit_action = action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.start_action = action("&Start", self.start_run, "Ctrl+Return")
         self.cancel_action = action("&Cancel", self.cancel_run, "Esc")
@@ -187,12 +229,25 @@ class MainWindow(QMainWindow):
         self.shortcuts_action = action("&Keyboard Shortcuts", self.show_shortcuts, "F1")
         self.recent_menu = RecentMenu(self.store, self.inputs.open_file, self)
         self.recent_runs_menu = RecentRunsMenu(self.store, self.open_run, lambda: (self.exports.run_dir,), self)
-        menus = {"&File": (self.open_picture_action, self.open_music_action, self.recent_menu, self.open_run_action,
-                           self.recent_runs_menu, None, self.export_action, self.export_point_action,
-                           self.export_full_action, self.export_morph_action, None, self.quit_action),
-                 "&Run": (self.start_action, self.cancel_action),
-                 "&Playback": (self.play_action, self.stop_action, self.ab_action),
-                 "&Help": (self.shortcuts_action, self.about_action)}
+        menus = {
+            "&File": (
+                self.open_picture_action,
+                self.open_music_action,
+                self.recent_menu,
+                self.open_run_action,
+                self.recent_runs_menu,
+                None,
+                self.export_action,
+                self.export_point_action,
+                self.export_full_action,
+                self.export_morph_action,
+                None,
+                self.quit_action,
+            ),
+            "&Run": (self.start_action, self.cancel_action),
+            "&Playback": (self.play_action, self.stop_action, self.ab_action),
+            "&Help": (self.shortcuts_action, self.about_action),
+        }
         for title, entries in menus.items():
             menu = self.menuBar().addMenu(title)
             for entry in entries:
@@ -267,8 +322,9 @@ class MainWindow(QMainWindow):
 
     def next_settings(self) -> RunSettings:
         """The settings Start would run with now (``MossInputError`` for an impossible Advanced combination)."""
-        return self.settings_factory(self.inputs.picture, self.inputs.music, self.inputs.quality,
-                                     **self.inputs.settings_overrides())
+        return self.settings_factory(
+            self.inputs.picture, self.inputs.music, self.inputs.quality, **self.inputs.settings_overrides()
+        )
 
     def _update_actions(self) -> None:
         running = self.running
@@ -308,8 +364,9 @@ class MainWindow(QMainWindow):
         self.status_bar.clear_notice()
         self._autosaved_dir = None
         self.runner.autosave_dir = autosave.new_run_dir()  # a folder of its own: the history keeps the last runs
-        self.controls.say(f"Starting: loading the inputs ({settings.quality}, {settings.points} points, "
-                          f"up to {settings.steps} steps)")
+        self.controls.say(
+            f"Starting: loading the inputs ({settings.quality}, {settings.points} points, up to {settings.steps} steps)"
+        )
         self.runner.start(settings)
         self._update_actions()
         return True
@@ -361,8 +418,9 @@ class MainWindow(QMainWindow):
         self._outcome = outcome_line(result)
         self.results.show_result(result)
         if cancelled:  # said after the selected point's line, which would replace it
-            self.statusBar().showMessage(f"Run cancelled at step {result.optimisation.steps_done}: the best front so "
-                                         "far is shown", 8000)
+            self.statusBar().showMessage(
+                f"Run cancelled at step {result.optimisation.steps_done}: the best front so far is shown", 8000
+            )
         self._update_actions()
 
     @Slot(int)

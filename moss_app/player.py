@@ -120,7 +120,7 @@ class Player(QObject):
     def _callback(self, outdata, frames, _time, _status) -> None:
         # Runs on PortAudio's thread: copy and count, nothing else (no Qt, no allocation beyond the slice view).
         pos = self._pos
-        chunk = self._data[pos:pos + frames]
+        chunk = self._data[pos : pos + frames]
         n = len(chunk)
         outdata[:n] = chunk
         outdata[n:] = 0
@@ -132,8 +132,9 @@ class Player(QObject):
             return True
         self._close_stream()
         try:
-            self._stream = self._sd.OutputStream(samplerate=fmt[0], channels=fmt[1], dtype="float32",
-                                                 callback=self._callback)
+            self._stream = self._sd.OutputStream(
+                samplerate=fmt[0], channels=fmt[1], dtype="float32", callback=self._callback
+            )
         except Exception as exc:  # a device that vanished or refuses the format: say so, never crash
             self._fail(exc)
             return False

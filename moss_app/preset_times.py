@@ -43,8 +43,12 @@ def _rate_factor(sample_rate: float) -> float:
     return (float(sample_rate) / 22050.0) ** RATE_EXPONENT
 
 
-def cpu_seconds(preset: str, overrides: Mapping[str, Any] | None = None, song_s: float | None = None,
-                threads: int = REFERENCE_THREADS) -> float:
+def cpu_seconds(
+    preset: str,
+    overrides: Mapping[str, Any] | None = None,
+    song_s: float | None = None,
+    threads: int = REFERENCE_THREADS,
+) -> float:
     """The most seconds a run of ``preset`` (with the Advanced ``overrides``: points, steps, sample_rate, start_s,
     duration_s) should take on a CPU with ``threads`` threads, the song being ``song_s`` seconds long (None: unknown,
     the segment's length is then the default 30 s or the one asked)."""
@@ -75,8 +79,13 @@ def say_duration(seconds: float) -> str:
     return f"about {hours:.1f} h".replace(".0 h", " h")
 
 
-def expected_time(preset: str, device_type: str, overrides: Mapping[str, Any] | None = None,
-                  song_s: float | None = None, threads: int | None = None) -> tuple[str, str]:
+def expected_time(
+    preset: str,
+    device_type: str,
+    overrides: Mapping[str, Any] | None = None,
+    song_s: float | None = None,
+    threads: int | None = None,
+) -> tuple[str, str]:
     """(a short text for the preset's menu entry, a sentence for the hint under it) for a run on ``device_type``
     ("cpu", "cuda", "mps") with ``threads`` CPU threads (None: torch's, as the run uses). On a GPU the short text is
     "" (nothing measured) and the sentence says so."""

@@ -61,9 +61,17 @@ def advanced_state(settings: RunSettings, with_segment: bool = True) -> tuple[st
     """
     quality = settings.quality if settings.quality in PRESETS else next(iter(PRESETS))
     preset = preset_values(quality)
-    values: dict[str, Any] = {"points": settings.points, "steps": settings.steps, "sample_rate": settings.sample_rate,
-                              "freq_scale": settings.freq_scale, "db_range": settings.db_range, "seed": settings.seed,
-                              "invert": settings.invert, "gamma": settings.gamma, "fit": settings.fit}
+    values: dict[str, Any] = {
+        "points": settings.points,
+        "steps": settings.steps,
+        "sample_rate": settings.sample_rate,
+        "freq_scale": settings.freq_scale,
+        "db_range": settings.db_range,
+        "seed": settings.seed,
+        "invert": settings.invert,
+        "gamma": settings.gamma,
+        "fit": settings.fit,
+    }
     if with_segment:
         values["start_s"] = settings.start_s
         values["duration_s"] = math.inf if settings.duration_s is None else settings.duration_s

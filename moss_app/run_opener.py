@@ -102,15 +102,23 @@ class RunOpener(QObject):
         lines = []
         for zone, problem in problems.items():
             kept = inputs.picture if zone == "picture" else inputs.music
-            keeps = f"the {zone.capitalize()} zone keeps {kept.name}" if kept else f"the {zone.capitalize()} zone " \
-                    "stays empty"
+            keeps = (
+                f"the {zone.capitalize()} zone keeps {kept.name}"
+                if kept
+                else f"the {zone.capitalize()} zone stays empty"
+            )
             lines.append(f"{problem[0].upper()}{problem[1:]}: {keeps}.")
         text = "\n".join(lines)
         self._window.statusBar().showMessage(" ".join(lines), 15000)
         if self.inputs_box is not None:
             self.inputs_box.close()
-        box = QMessageBox(QMessageBox.Icon.Information, "MOSS", "The run is shown, but not all of its files came "
-                          "back.", QMessageBox.StandardButton.Ok, self._window)
+        box = QMessageBox(
+            QMessageBox.Icon.Information,
+            "MOSS",
+            "The run is shown, but not all of its files came back.",
+            QMessageBox.StandardButton.Ok,
+            self._window,
+        )
         box.setInformativeText(text)
         box.finished.connect(box.deleteLater)
         self.inputs_box = box
@@ -126,10 +134,14 @@ class RunOpener(QObject):
             return None
         run = runs[0]
         state = {True: ", cancelled", False: "", None: ""}[run.cancelled]
-        box = QMessageBox(QMessageBox.Icon.Question, "MOSS",
-                          f"Reopen your last run from {run.written:%d %b %Y, %H:%M} ({run.picture} in {run.song}, "
-                          f"{run.points} points{state})?",
-                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, win)
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "MOSS",
+            f"Reopen your last run from {run.written:%d %b %Y, %H:%M} ({run.picture} in {run.song}, "
+            f"{run.points} points{state})?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            win,
+        )
         box.finished.connect(self._on_answer)
         self.reopen_box, self._offered = box, run.folder
         box.open()

@@ -22,17 +22,27 @@ STATUS_LINES = 3
 #: The widest lines the status says, with a Standard run's numbers (16 points, 300 steps): the status column is at
 #: least as wide as the widest of them in the window's font, so that each is one line. (A High run's widest numbers
 #: may wrap a line: the label then cuts its end, whole in the tooltip.)
-WIDEST_LINES = ("Trying points between neighbours: 16 of 16", "Optimising: step 300 of 300 (12 steps/s)",
-                "Cancelled: 15 of 16 points, 299 steps, 9.5 min", "Finished: 15 of 16 points, 300 steps, 9.5 min",
-                "Converged early: 15 of 16 points, 9.5 min", "front 100% better than a crossfade",
-                "about 9.5 min left")
+WIDEST_LINES = (
+    "Trying points between neighbours: 16 of 16",
+    "Optimising: step 300 of 300 (12 steps/s)",
+    "Cancelled: 15 of 16 points, 299 steps, 9.5 min",
+    "Finished: 15 of 16 points, 300 steps, 9.5 min",
+    "Converged early: 15 of 16 points, 9.5 min",
+    "front 100% better than a crossfade",
+    "about 9.5 min left",
+)
 #: The last line between runs when the result shown was made from other inputs than those shown.
 STALE_WORDS = "from the earlier inputs: press Start to update"
 WIDEST_LINES += (STALE_WORDS,)
 #: A stage of the engine (``reporting.STAGES``) in the app's words.
-STAGE_WORDS = {"measuring": "Measuring the crossfade", "optimising": "Optimising", "between": "Trying points between "
-               "neighbours", "refining": "Refining the phase", "rendering": "Rendering the points",
-               "listening": "Listening to the points"}
+STAGE_WORDS = {
+    "measuring": "Measuring the crossfade",
+    "optimising": "Optimising",
+    "between": "Trying points between neighbours",
+    "refining": "Refining the phase",
+    "rendering": "Rendering the points",
+    "listening": "Listening to the points",
+}
 
 
 def seconds_text(value: float) -> str:
@@ -128,8 +138,9 @@ def is_stale(then, now) -> bool:
     cannot be made)."""
     if now is None:
         return True
-    same_files = all(Path(a).resolve() == Path(b).resolve()
-                     for a, b in ((then.image, now.image), (then.audio, now.audio)))
+    same_files = all(
+        Path(a).resolve() == Path(b).resolve() for a, b in ((then.image, now.image), (then.audio, now.audio))
+    )
     keys = ("start_s", "duration_s", "freq", "sample_rate", "freq_scale", "db_range", "gamma", "invert", "fit")
     return not same_files or any(getattr(then, k) != getattr(now, k) for k in keys)
 

@@ -56,8 +56,13 @@ def _sample_window(tmp: Path, args, size: tuple[int, int]):
 
     store = SettingsStore(QSettings(str(tmp / "moss.ini"), QSettings.Format.IniFormat))
     store.preset = "preview"
-    store.advanced_overrides = {"start_s": args.start, "duration_s": args.duration, "steps": args.steps,
-                                "points": args.points, "device": args.device}
+    store.advanced_overrides = {
+        "start_s": args.start,
+        "duration_s": args.duration,
+        "steps": args.steps,
+        "points": args.points,
+        "device": args.device,
+    }
     picture, music = sample_paths()
     store.segment_song = music  # the segment above is the sample's own (a segment from another song is dropped)
     window = MainWindow(store, picture=picture, music=music)

@@ -91,10 +91,18 @@ def environment() -> dict[str, Any]:
     except Exception:  # a frozen app without the metadata: the build record has it
         moss_version = (build or {}).get("version", "unknown")
     return {
-        "moss": moss_version, "frozen": root is not None, "executable": sys.executable, "build": build,
-        "python": platform.python_version(), "platform": platform.platform(), "machine": platform.machine(),
-        "torch": torch.__version__, "torch_cuda": torch.version.cuda, "devices": available_devices(),
-        "pyside6": PySide6.__version__, "qt": qVersion(),
+        "moss": moss_version,
+        "frozen": root is not None,
+        "executable": sys.executable,
+        "build": build,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "torch": torch.__version__,
+        "torch_cuda": torch.version.cuda,
+        "devices": available_devices(),
+        "pyside6": PySide6.__version__,
+        "qt": qVersion(),
         "qt_platform": os.environ.get("QT_QPA_PLATFORM", ""),
     }
 
@@ -102,12 +110,20 @@ def environment() -> dict[str, Any]:
 def check_resources() -> dict[str, Any]:
     """The sample, the icons and (in a bundle) the licence notices are where the app looks for them."""
     resources = _resources()
-    wanted = [resources / "sample" / "astronaut.png", resources / "sample" / "metal_madness_sectoid.ogg",
-              resources / "sample" / "NOTICE.md", resources / "icons" / "moss-256.png"]
+    wanted = [
+        resources / "sample" / "astronaut.png",
+        resources / "sample" / "metal_madness_sectoid.ogg",
+        resources / "sample" / "NOTICE.md",
+        resources / "icons" / "moss-256.png",
+    ]
     root = _bundle_root()
     if root is not None:
-        wanted += [root / "THIRD_PARTY_NOTICES.md", root / "notices" / "PYTHON_PACKAGES.md",
-                   root / "notices" / "licenses" / "GPL-3.0.txt", root / "notices" / "sample" / "NOTICE.md"]
+        wanted += [
+            root / "THIRD_PARTY_NOTICES.md",
+            root / "notices" / "PYTHON_PACKAGES.md",
+            root / "notices" / "licenses" / "GPL-3.0.txt",
+            root / "notices" / "sample" / "NOTICE.md",
+        ]
     missing = [str(path) for path in wanted if not path.is_file()]
     if missing:
         raise CheckFailed(f"missing: {', '.join(missing)}")
@@ -127,8 +143,14 @@ def check_ffmpeg() -> dict[str, Any]:
     if not exe.is_file():
         raise CheckFailed(f"ffmpeg binary not found at {exe}")
     flags = getattr(subprocess, "CREATE_NO_WINDOW", 0)  # no console window flashing up from a windowed app
-    done = subprocess.run([str(exe), "-hide_banner", "-version"], capture_output=True, text=True, timeout=60,
-                          creationflags=flags, stdin=subprocess.DEVNULL)
+    done = subprocess.run(
+        [str(exe), "-hide_banner", "-version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        creationflags=flags,
+        stdin=subprocess.DEVNULL,
+    )
     first_line = (done.stdout or done.stderr).strip().splitlines()[:1]
     if done.returncode != 0 or not first_line or not first_line[0].startswith("ffmpeg version"):
         raise CheckFailed(f"{exe} -version exited with {done.returncode}: {(done.stderr or done.stdout)[-300:]}")
@@ -149,10 +171,15 @@ def check_audio_devices() -> dict[str, Any]:
     _module, why_not = find_output()
     library = str(getattr(sd, "_libname", ""))
     root = _bundle_root()
-    return {"portaudio": sd.get_portaudio_version()[1], "library": library,
-            "bundled": root is not None and Path(library).is_absolute() and root in Path(library).parents,
-            "devices": len(devices), "outputs": len(outputs), "output_names": outputs[:8],
-            "playback": why_not or "available"}
+    return {
+        "portaudio": sd.get_portaudio_version()[1],
+        "library": library,
+        "bundled": root is not None and Path(library).is_absolute() and root in Path(library).parents,
+        "devices": len(devices),
+        "outputs": len(outputs),
+        "output_names": outputs[:8],
+        "playback": why_not or "available",
+    }
 
 
 class _Recorder:
@@ -238,16 +265,23 @@ class _WindowSession:
         shown_at = time.time()
         self.app.processEvents()
         if self.window.picture_zone.path != self.picture or self.window.music_zone.path != self.music:
-            raise CheckFailed(f"the sample is not loaded: picture {self.window.picture_zone.path}, "
-                              f"music {self.window.music_zone.path}")
+            raise CheckFailed(
+                f"the sample is not loaded: picture {self.window.picture_zone.path}, "
+                f"music {self.window.music_zone.path}"
+            )
         sizes = sorted(size.width() for size in self.window.windowIcon().availableSizes())
         if not sizes:
             raise CheckFailed("the window has no icon")
-        return {"title": self.window.windowTitle(), "size": [self.window.width(), self.window.height()],
-                "icon_sizes": sizes,
-                "status_bar": self.window.statusBar().currentMessage(), "device_text": self.window.device_text(),
-                "shown_after_launch_s": None if shown_after is None else round(shown_after, 3),
-                "launch_time_source": source, "shown_at_unix": round(shown_at, 3)}
+        return {
+            "title": self.window.windowTitle(),
+            "size": [self.window.width(), self.window.height()],
+            "icon_sizes": sizes,
+            "status_bar": self.window.statusBar().currentMessage(),
+            "device_text": self.window.device_text(),
+            "shown_after_launch_s": None if shown_after is None else round(shown_after, 3),
+            "launch_time_source": source,
+            "shown_at_unix": round(shown_at, 3),
+        }
 
     def run(self) -> dict[str, Any]:
         import math
@@ -279,11 +313,18 @@ class _WindowSession:
         folder = self.autosaved[0] if self.autosaved else None
         if folder is None or not is_run_folder(folder) or not (folder / "front.png").is_file():
             raise CheckFailed(f"the run folder was not written (autosave: {folder})")
-        return {"seconds": round(seconds, 3), "device": result.device, "points": len(points),
-                "steps_done": result.optimisation.steps_done, "hypervolume": round(float(result.hypervolume), 4),
-                "alphas": [round(a, 3) for a in alphas], "visual": [round(v, 4) for v, _ in losses],
-                "audio": [round(a, 4) for _, a in losses], "run_folder_files": sorted(p.name for p in folder.iterdir()),
-                "settings": {k: v for k, v in RUN.items()}}
+        return {
+            "seconds": round(seconds, 3),
+            "device": result.device,
+            "points": len(points),
+            "steps_done": result.optimisation.steps_done,
+            "hypervolume": round(float(result.hypervolume), 4),
+            "alphas": [round(a, 3) for a in alphas],
+            "visual": [round(v, 4) for v, _ in losses],
+            "audio": [round(a, 4) for _, a in losses],
+            "run_folder_files": sorted(p.name for p in folder.iterdir()),
+            "settings": {k: v for k, v in RUN.items()},
+        }
 
     def close(self) -> dict[str, Any]:
         self.window.close()
@@ -319,9 +360,11 @@ def _summary(report: dict[str, Any], path: Path) -> str:
         return f"MOSS self-test FAILED ({'; '.join(report['failures'])}); report: {path}"
     window, run, audio = checks["window"], checks["engine_run"], checks["audio_devices"]
     shown = window.get("shown_after_launch_s")
-    return (f"MOSS self-test passed: window shown {shown if shown is not None else '?'} s after launch, "
-            f"{run['points']}-point run in {run['seconds']} s on {run['device']}, ffmpeg ok, audio: "
-            f"{audio['outputs']} output device(s); report: {path}")
+    return (
+        f"MOSS self-test passed: window shown {shown if shown is not None else '?'} s after launch, "
+        f"{run['points']}-point run in {run['seconds']} s on {run['device']}, ffmpeg ok, audio: "
+        f"{audio['outputs']} output device(s); report: {path}"
+    )
 
 
 def run_self_test(report_path: Path | None = None) -> int:
@@ -331,8 +374,13 @@ def run_self_test(report_path: Path | None = None) -> int:
 
     started = time.perf_counter()
     path = Path(report_path) if report_path else default_report_path()
-    report: dict[str, Any] = {"format": FORMAT, "ok": False, "failures": [], "checks": {},
-                              "started": _dt.datetime.now().isoformat(timespec="seconds")}
+    report: dict[str, Any] = {
+        "format": FORMAT,
+        "ok": False,
+        "failures": [],
+        "checks": {},
+        "started": _dt.datetime.now().isoformat(timespec="seconds"),
+    }
     from .identity import identify_app
 
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "moss-app"])

@@ -31,8 +31,12 @@ DEFAULTS: dict[str, object] = {
 }
 
 #: The key of the folder each kind of file dialog was last used in (``last_dir``).
-_DIR_KEYS = {"picture": "last_dir/picture", "music": "last_dir/music", "run": "last_run_dir",
-             "export": "last_dir/export"}
+_DIR_KEYS = {
+    "picture": "last_dir/picture",
+    "music": "last_dir/music",
+    "run": "last_run_dir",
+    "export": "last_dir/export",
+}
 
 #: File > Open Recent keeps this many pictures and this many songs.
 MAX_RECENT = 8

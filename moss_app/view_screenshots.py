@@ -21,9 +21,19 @@ def _dark_palette():
     from PySide6.QtGui import QColor, QPalette
 
     palette = QPalette()
-    roles = {"Window": "#202124", "Base": "#18191b", "AlternateBase": "#26272a", "Text": "#e8eaed",
-             "WindowText": "#e8eaed", "Button": "#2b2c2f", "ButtonText": "#e8eaed", "Highlight": "#3d7fd6",
-             "HighlightedText": "#ffffff", "ToolTipBase": "#2b2c2f", "ToolTipText": "#e8eaed"}
+    roles = {
+        "Window": "#202124",
+        "Base": "#18191b",
+        "AlternateBase": "#26272a",
+        "Text": "#e8eaed",
+        "WindowText": "#e8eaed",
+        "Button": "#2b2c2f",
+        "ButtonText": "#e8eaed",
+        "Highlight": "#3d7fd6",
+        "HighlightedText": "#ffffff",
+        "ToolTipBase": "#2b2c2f",
+        "ToolTipText": "#e8eaed",
+    }
     for role, colour in roles.items():
         palette.setColor(getattr(QPalette.ColorRole, role), QColor(colour))
     return palette
@@ -66,8 +76,17 @@ def main(argv: list[str] | None = None) -> int:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     picture, music = sample_paths()
-    settings = make_settings(picture, music, quality="preview", start_s=4.0, duration_s=6.0, steps=args.steps,
-                             points=6, device="cpu", phase_iterations=0)
+    settings = make_settings(
+        picture,
+        music,
+        quality="preview",
+        start_s=4.0,
+        duration_s=6.0,
+        steps=args.steps,
+        points=6,
+        device="cpu",
+        phase_iterations=0,
+    )
     result = compute_front(settings)
     args.folder.mkdir(parents=True, exist_ok=True)
     light = QApplication.palette()

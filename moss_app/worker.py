@@ -30,8 +30,10 @@ from .run_status import stage_line
 log = logging.getLogger(__name__)
 
 #: What the window says when the machine runs out of memory (the run is lost, the earlier results are not).
-OUT_OF_MEMORY = ("out of memory: choose a shorter segment (Advanced: duration), fewer points, a lower sample rate or "
-                 "a smaller memory limit")
+OUT_OF_MEMORY = (
+    "out of memory: choose a shorter segment (Advanced: duration), fewer points, a lower sample rate or "
+    "a smaller memory limit"
+)
 
 #: At most this many snapshots (and progress lines) a second reach the GUI: more would only flood its event loop.
 MAX_UPDATES_PER_S = 10.0
@@ -54,10 +56,15 @@ def _frozen(array: np.ndarray) -> np.ndarray:
 def freeze_snapshot(snapshot: FrontSnapshot) -> FrontSnapshot:
     """A copy of ``snapshot`` whose arrays are read-only copies, so the GUI holds nothing the engine may change."""
     return FrontSnapshot(
-        step=int(snapshot.step), steps=int(snapshot.steps), visual=_frozen(snapshot.visual),
-        audio=_frozen(snapshot.audio), crossfade_visual=_frozen(snapshot.crossfade_visual),
-        crossfade_audio=_frozen(snapshot.crossfade_audio), hypervolume=float(snapshot.hypervolume),
-        elapsed_s=float(snapshot.elapsed_s))
+        step=int(snapshot.step),
+        steps=int(snapshot.steps),
+        visual=_frozen(snapshot.visual),
+        audio=_frozen(snapshot.audio),
+        crossfade_visual=_frozen(snapshot.crossfade_visual),
+        crossfade_audio=_frozen(snapshot.crossfade_audio),
+        hypervolume=float(snapshot.hypervolume),
+        elapsed_s=float(snapshot.elapsed_s),
+    )
 
 
 class Abandoned(BaseException):  # noqa: N818 (a signal, not an error)
@@ -208,17 +215,20 @@ class FrontWorker(QObject):
             log.warning("out of GPU memory even in chunks of one mask; running on the CPU")
             if settings.device.startswith("cuda"):
                 torch.cuda.empty_cache()
-            self.notice.emit(NOTICE_GPU_MEMORY, "out of GPU memory even in chunks of one mask: running on the CPU "
-                                                "instead")
-            return pipeline.compute_front(dataclasses.replace(settings, device="cpu"), reporter,
-                                          listen_workers=default_workers())
+            self.notice.emit(
+                NOTICE_GPU_MEMORY, "out of GPU memory even in chunks of one mask: running on the CPU instead"
+            )
+            return pipeline.compute_front(
+                dataclasses.replace(settings, device="cpu"), reporter, listen_workers=default_workers()
+            )
 
     def _autosave(self, result, folder: Path, plot: bool = True) -> Path | None:
         # here, off the GUI thread: writing WAVs and drawing front.png takes a noticeable moment
         try:
             # the autosave folder is the app's own: a morph exported from it goes with the run it was made of
-            written = write_run_folder(result, folder, overwrite=True, plot=plot_front if plot else None,
-                                       replaceable=MORPH_FILES)
+            written = write_run_folder(
+                result, folder, overwrite=True, plot=plot_front if plot else None, replaceable=MORPH_FILES
+            )
         except (MossError, OSError):  # a full disk must not cost the user the run on screen
             log.exception("could not autosave the run to %s", folder)
             return None

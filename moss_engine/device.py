@@ -32,8 +32,10 @@ def resolve_device(name: str | None) -> torch.device:
     match = re.fullmatch(r"cuda(?::(\d+))?", name)
     if match:
         if not torch.cuda.is_available():
-            raise MossInputError(f"--device {name}: CUDA is not available on this machine (no NVIDIA GPU, or a "
-                                 "CPU-only torch); use --device cpu")
+            raise MossInputError(
+                f"--device {name}: CUDA is not available on this machine (no NVIDIA GPU, or a "
+                "CPU-only torch); use --device cpu"
+            )
         index = int(match.group(1) or 0)
         if index >= torch.cuda.device_count():
             raise MossInputError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s)")

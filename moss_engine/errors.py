@@ -38,8 +38,16 @@ class MossInputError(MossError, ValueError):
         details: numbers the reason refers to (``nyquist_hz``, ``higher_quality``...).
     """
 
-    def __init__(self, message: str, path: str | Path | None = None, *, field: str | None = None,
-                 option: str | None = None, reason: str | None = None, **details: object):
+    def __init__(
+        self,
+        message: str,
+        path: str | Path | None = None,
+        *,
+        field: str | None = None,
+        option: str | None = None,
+        reason: str | None = None,
+        **details: object,
+    ):
         self.path = None if path is None else Path(path)
         self.field, self.option, self.reason, self.details = field, option, reason, details
         text = f"{self.path}: {message}" if path is not None else message

@@ -12,12 +12,30 @@ from moss_engine.errors import MossInputError
 
 #: DESIGN.md's table of presets. Any explicit option overrides its preset value.
 PRESETS: dict[str, dict[str, Any]] = {
-    "preview": {"sample_rate": 22050, "n_fft": 1024, "hop_length": 256, "mask_shape": (64, 128), "points": 8,
-                "steps": 80},
-    "standard": {"sample_rate": 44100, "n_fft": 2048, "hop_length": 512, "mask_shape": (128, 256), "points": 16,
-                 "steps": 300},
-    "high": {"sample_rate": 44100, "n_fft": 2048, "hop_length": 512, "mask_shape": (128, 256), "points": 32,
-             "steps": 1000},
+    "preview": {
+        "sample_rate": 22050,
+        "n_fft": 1024,
+        "hop_length": 256,
+        "mask_shape": (64, 128),
+        "points": 8,
+        "steps": 80,
+    },
+    "standard": {
+        "sample_rate": 44100,
+        "n_fft": 2048,
+        "hop_length": 512,
+        "mask_shape": (128, 256),
+        "points": 16,
+        "steps": 300,
+    },
+    "high": {
+        "sample_rate": 44100,
+        "n_fft": 2048,
+        "hop_length": 512,
+        "mask_shape": (128, 256),
+        "points": 32,
+        "steps": 1000,
+    },
 }
 QUALITIES = tuple(PRESETS)
 #: Share of the steps that run coarse-to-fine's coarse stage (``RunSettings.coarse_steps``), by preset. Measured on
@@ -39,8 +57,10 @@ MIN_SEGMENT_S = 0.5
 #: (``objectives.LogMelDistance``), kept for comparison.
 AUDIO_OBJECTIVES = ("neurogram", "logmel")
 #: Their names, for tables and axes.
-OBJECTIVE_NAMES = {"neurogram": "neurogram distance to the song (0 = the song)",
-                   "logmel": "multi-resolution log-mel distance to the song (dB)"}
+OBJECTIVE_NAMES = {
+    "neurogram": "neurogram distance to the song (0 = the song)",
+    "logmel": "multi-resolution log-mel distance to the song (dB)",
+}
 
 
 @dataclass(frozen=True)
@@ -91,42 +111,95 @@ class Option:
 
 #: Every setting a user can set (``moss front``'s flags, the app's Advanced fields), by ``RunSettings`` field.
 OPTIONS: dict[str, Option] = {
-    "quality": Option("--quality", "preset: preview (default on a CPU), standard (default on a GPU) or high",
-                      "choice", choices=QUALITIES),
-    "points": Option("--points", "how many trade-offs the front offers, both ends included", "int", 2, 256,
-                     expect="2..256 (both ends count)"),
-    "steps": Option("--steps", "the most optimiser steps (it may stop earlier when the front settles)", "int",
-                    1, 100000),
+    "quality": Option(
+        "--quality",
+        "preset: preview (default on a CPU), standard (default on a GPU) or high",
+        "choice",
+        choices=QUALITIES,
+    ),
+    "points": Option(
+        "--points",
+        "how many trade-offs the front offers, both ends included",
+        "int",
+        2,
+        256,
+        expect="2..256 (both ends count)",
+    ),
+    "steps": Option(
+        "--steps", "the most optimiser steps (it may stop earlier when the front settles)", "int", 1, 100000
+    ),
     "sample_rate": Option("--sample-rate", "the rate the run works at and writes", "int", 8000, 192000, unit="Hz"),
-    "n_fft": Option("--n-fft", "STFT size of the synthesis and of the viewer", "int", 64, 16384,
-                    expect="an even number in 64..16384"),
+    "n_fft": Option(
+        "--n-fft",
+        "STFT size of the synthesis and of the viewer",
+        "int",
+        64,
+        16384,
+        expect="an even number in 64..16384",
+    ),
     "hop_length": Option("--hop", "STFT hop, samples", "int"),
-    "seed": Option("--seed", "the seed of every random choice: same seed, same front (on the CPU)", "int", 0,
-                   2 ** 63 - 1, expect="0 <= seed < 2^63"),
-    "start_s": Option("--start", "where in the song the segment starts", "float", 0, None, unit="s",
-                      expect="seconds >= 0"),
-    "duration_s": Option("--duration", "how much of the song is used, or 'all' (longer = slower; default 30 s)",
-                         "seconds_or_all", MIN_SEGMENT_S, None, unit="s"),
+    "seed": Option(
+        "--seed",
+        "the seed of every random choice: same seed, same front (on the CPU)",
+        "int",
+        0,
+        2**63 - 1,
+        expect="0 <= seed < 2^63",
+    ),
+    "start_s": Option(
+        "--start", "where in the song the segment starts", "float", 0, None, unit="s", expect="seconds >= 0"
+    ),
+    "duration_s": Option(
+        "--duration",
+        "how much of the song is used, or 'all' (longer = slower; default 30 s)",
+        "seconds_or_all",
+        MIN_SEGMENT_S,
+        None,
+        unit="s",
+    ),
     "time": Option("--time", "where the picture sits, seconds into the segment (T0:T1)", "span"),
     "freq": Option("--freq", "the picture's band, Hz (F0:F1; default 0:15000, see docs/how-it-works.md)", "span"),
-    "freq_scale": Option("--freq-scale", "the viewer's frequency axis the picture is drawn for", "choice",
-                         choices=FREQ_SCALES),
-    "db_range": Option("--db-range", "the viewer's dynamic range: black is this far below the loudest cell", "float",
-                       10, 200, unit="dB"),
+    "freq_scale": Option(
+        "--freq-scale", "the viewer's frequency axis the picture is drawn for", "choice", choices=FREQ_SCALES
+    ),
+    "db_range": Option(
+        "--db-range",
+        "the viewer's dynamic range: black is this far below the loudest cell",
+        "float",
+        10,
+        200,
+        unit="dB",
+    ),
     "gamma": Option("--gamma", "gamma on the picture's luminance (default 1)", "float", 0.1, 10),
     "invert": Option("--invert", "swap the picture's black and white", "switch"),
-    "fit": Option("--fit", "stretch fills the placement, contain keeps the picture's aspect ratio", "choice",
-                  choices=FITS),
+    "fit": Option(
+        "--fit", "stretch fills the placement, contain keeps the picture's aspect ratio", "choice", choices=FITS
+    ),
     "device": Option("--device", "where the optimisation runs: auto (default), cpu, cuda, cuda:N or mps", "text"),
     "memory_limit_gb": Option(
-        "--memory-limit", "most memory the masks being optimised may take at once, beyond the music's own tensors "
+        "--memory-limit",
+        "most memory the masks being optimised may take at once, beyond the music's own tensors "
         "(default: 3 GB on a CPU, 60%% of the free GPU memory up to 16 GB); below one mask's need the run goes one "
-        "mask at a time, recomputing the STFT round trip", "float", 0.05, 4096, unit="GB"),
-    "algorithm": Option("--algorithm", "stch: smooth Tchebycheff, batched (default); nsga2: pymoo NSGA-II on a "
-                        "coarse 8x16 logit grid, for comparison", "choice", choices=ALGORITHMS),
-    "audio_objective": Option("--audio-objective", "what the optimiser listens with: neurogram (auditory bands, "
-                              "threshold of hearing, NSIM; the default) or logmel (the older log-mel distance, for "
-                              "comparison)", "choice", choices=AUDIO_OBJECTIVES),
+        "mask at a time, recomputing the STFT round trip",
+        "float",
+        0.05,
+        4096,
+        unit="GB",
+    ),
+    "algorithm": Option(
+        "--algorithm",
+        "stch: smooth Tchebycheff, batched (default); nsga2: pymoo NSGA-II on a coarse 8x16 logit grid, for comparison",
+        "choice",
+        choices=ALGORITHMS,
+    ),
+    "audio_objective": Option(
+        "--audio-objective",
+        "what the optimiser listens with: neurogram (auditory bands, "
+        "threshold of hearing, NSIM; the default) or logmel (the older log-mel distance, for "
+        "comparison)",
+        "choice",
+        choices=AUDIO_OBJECTIVES,
+    ),
 }
 #: The command-line flag of each setting, for error messages (a field not here has none: its own name is shown).
 FLAGS = {name: option.flag for name, option in OPTIONS.items()}
@@ -223,8 +296,15 @@ class RunSettings:
             option = FLAGS.get(field, field)
             return MossInputError(f"{option} {value}: {why}", field=field, option=option, reason=reason, **details)
 
-        for name in ("start_s", "duration_s", "db_range", "gamma", "learning_rate", "memory_limit_gb",
-                     "min_improvement"):
+        for name in (
+            "start_s",
+            "duration_s",
+            "db_range",
+            "gamma",
+            "learning_rate",
+            "memory_limit_gb",
+            "min_improvement",
+        ):
             value = getattr(self, name)
             if value is not None and not math.isfinite(value):
                 raise bad(name, value, "expected a finite number", "not_finite")
@@ -237,14 +317,19 @@ class RunSettings:
             value = getattr(self, name)
             if option.kind in ("int", "float", "seconds_or_all", "choice") and not option.allows(value):
                 shown = repr(value) if name == "quality" else value
-                raise bad(name, shown, f"expected {option.expected()}",
-                          "too_short" if name == "duration_s" else "range")
+                raise bad(
+                    name, shown, f"expected {option.expected()}", "too_short" if name == "duration_s" else "range"
+                )
         if self.n_fft % 2:
             raise bad("n_fft", self.n_fft, f"expected {OPTIONS['n_fft'].expected()}")
         if not self.n_fft // MAX_OVERLAP <= self.hop_length <= self.n_fft // 2:
-            raise bad("hop_length", self.hop_length, f"expected {self.n_fft // MAX_OVERLAP}..{self.n_fft // 2} (from "
-                      f"1/{MAX_OVERLAP} to half of n_fft {self.n_fft}: a smaller hop multiplies the work and the "
-                      "memory without showing more)")
+            raise bad(
+                "hop_length",
+                self.hop_length,
+                f"expected {self.n_fft // MAX_OVERLAP}..{self.n_fft // 2} (from "
+                f"1/{MAX_OVERLAP} to half of n_fft {self.n_fft}: a smaller hop multiplies the work and the "
+                "memory without showing more)",
+            )
         if len(self.mask_shape) != 2 or min(self.mask_shape) < 4 or max(self.mask_shape) > 4096:
             raise bad("mask_shape", self.mask_shape, "expected two sizes in 4..4096")
         if self.time is not None:
@@ -258,11 +343,21 @@ class RunSettings:
                 raise bad("freq", f"{f0:g}:{f1:g}", "expected 0 <= F0 < F1 (Hz)", "order")
             if f1 > nyquist:
                 higher = [name for name, preset in PRESETS.items() if preset["sample_rate"] / 2 >= f1]
-                hint = (f"; --quality {higher[0]} ({PRESETS[higher[0]]['sample_rate'] / 1000:g} kHz) or "
-                        f"--sample-rate {int(2 * f1) + 1} allows it" if higher else "")
-                raise bad("freq", f"{f0:g}:{f1:g}", f"F1 is above the Nyquist frequency of the run's "
-                          f"{self.sample_rate / 1000:g} kHz ({nyquist:g} Hz){hint}", "above_nyquist",
-                          nyquist_hz=nyquist, higher_quality=higher[0] if higher else None)
+                hint = (
+                    f"; --quality {higher[0]} ({PRESETS[higher[0]]['sample_rate'] / 1000:g} kHz) or "
+                    f"--sample-rate {int(2 * f1) + 1} allows it"
+                    if higher
+                    else ""
+                )
+                raise bad(
+                    "freq",
+                    f"{f0:g}:{f1:g}",
+                    f"F1 is above the Nyquist frequency of the run's "
+                    f"{self.sample_rate / 1000:g} kHz ({nyquist:g} Hz){hint}",
+                    "above_nyquist",
+                    nyquist_hz=nyquist,
+                    higher_quality=higher[0] if higher else None,
+                )
             if self.freq_scale == "log" and f0 <= 0:
                 raise bad("freq", f"{f0:g}:{f1:g}", "a log frequency scale needs F0 > 0", "log_needs_positive")
         if not 0 < self.learning_rate <= 10:
@@ -323,9 +418,11 @@ def default_band(sample_rate: int, freq_scale: str, source_rate: int | None = No
 def lowered_band_note(song: str | Path, source_rate: int, top_hz: float, sample_rate: int) -> str:
     """The one line that says a song sampled at ``source_rate`` lowered the band's top to ``top_hz``: the engine's
     notice when the default band is lowered (``song_band``) and the app's when it lowers the band (one wording)."""
-    return (f"{Path(song).name}: sampled at {source_rate / 1000:g} kHz, it holds nothing above "
-            f"{source_rate / 2000:g} kHz: band top lowered to {top_hz / 1000:.2f} kHz (a song sampled at "
-            f"{sample_rate / 1000:g} kHz allows more)")
+    return (
+        f"{Path(song).name}: sampled at {source_rate / 1000:g} kHz, it holds nothing above "
+        f"{source_rate / 2000:g} kHz: band top lowered to {top_hz / 1000:.2f} kHz (a song sampled at "
+        f"{sample_rate / 1000:g} kHz allows more)"
+    )
 
 
 def song_band(settings: RunSettings, source_rate: int) -> tuple[RunSettings, tuple[str, ...]]:
@@ -353,14 +450,21 @@ def check_song_band(settings: RunSettings, source_rate: int) -> None:
     if settings.freq is None or settings.freq[1] <= nyquist:
         return
     f0, f1 = settings.freq
-    raise MossInputError(f"--freq {f0:g}:{f1:g}: F1 is above {nyquist:g} Hz, the most a song sampled at "
-                         f"{source_rate / 1000:g} kHz holds: lower F1 to {nyquist:g} Hz or leave --freq out",
-                         path=settings.audio, field="freq", option="--freq", reason="above_song", nyquist_hz=nyquist,
-                         source_rate=source_rate)
+    raise MossInputError(
+        f"--freq {f0:g}:{f1:g}: F1 is above {nyquist:g} Hz, the most a song sampled at "
+        f"{source_rate / 1000:g} kHz holds: lower F1 to {nyquist:g} Hz or leave --freq out",
+        path=settings.audio,
+        field="freq",
+        option="--freq",
+        reason="above_song",
+        nyquist_hz=nyquist,
+        source_rate=source_rate,
+    )
 
 
-def make_settings(image: str | Path, audio: str | Path, quality: str | None = None, device_type: str = "cpu",
-                  **overrides: Any) -> RunSettings:
+def make_settings(
+    image: str | Path, audio: str | Path, quality: str | None = None, device_type: str = "cpu", **overrides: Any
+) -> RunSettings:
     """Settings from a preset (by device when ``quality`` is None: CPU -> preview, GPU -> standard) plus overrides.
 
     ``coarse_steps``, unless given, is the preset's ``COARSE_SHARE`` of the steps (coarse-to-fine on the preview).
@@ -371,8 +475,12 @@ def make_settings(image: str | Path, audio: str | Path, quality: str | None = No
     if quality is None:
         quality = "preview" if device_type == "cpu" else "standard"
     if quality not in PRESETS:
-        raise MossInputError(f"--quality {quality!r}: expected one of {', '.join(QUALITIES)}", field="quality",
-                             option="--quality", reason="range")
+        raise MossInputError(
+            f"--quality {quality!r}: expected one of {', '.join(QUALITIES)}",
+            field="quality",
+            option="--quality",
+            reason="range",
+        )
     values: dict[str, Any] = dict(PRESETS[quality])
     values.update({k: v for k, v in overrides.items() if v is not None})
     if "coarse_steps" not in values:

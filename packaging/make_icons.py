@@ -34,8 +34,10 @@ def colour(level: float) -> tuple[int, int, int]:
 def leaf_coordinates(x: float, y: float) -> tuple[float, float]:
     """(along, across) the leaf's axis for (x, y) in [0, 1]^2 (y down); the leaf points to the upper right."""
     cx, cy, angle = 0.54, 0.45, math.radians(40)
-    return ((x - cx) * math.cos(angle) - (y - cy) * math.sin(angle),
-            (x - cx) * math.sin(angle) + (y - cy) * math.cos(angle))
+    return (
+        (x - cx) * math.cos(angle) - (y - cy) * math.sin(angle),
+        (x - cx) * math.sin(angle) + (y - cy) * math.cos(angle),
+    )
 
 
 def leaf_part(x: float, y: float) -> str:

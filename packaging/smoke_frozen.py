@@ -58,8 +58,9 @@ def run(exe: Path, report: Path, env: dict[str, str], timeout_s: float) -> tuple
     report.unlink(missing_ok=True)
     launched = time.time()
     started = time.perf_counter()
-    done = subprocess.run([str(exe), "--self-test", str(report)], env={**os.environ, **env}, timeout=timeout_s,
-                          stdin=subprocess.DEVNULL)
+    done = subprocess.run(
+        [str(exe), "--self-test", str(report)], env={**os.environ, **env}, timeout=timeout_s, stdin=subprocess.DEVNULL
+    )
     return done.returncode, launched, time.perf_counter() - started
 
 
@@ -69,8 +70,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report", type=Path, required=True, help="where the self-test writes its JSON report")
     parser.add_argument("--evict", type=Path, help="drop this folder's files from the page cache first (Linux)")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="set for the app")
-    parser.add_argument("--expect", action="append", default=[], metavar="NAME=VALUE",
-                        help=f"fail unless the report says so; NAME is one of {', '.join(EXPECTATIONS)}")
+    parser.add_argument(
+        "--expect",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help=f"fail unless the report says so; NAME is one of {', '.join(EXPECTATIONS)}",
+    )
     parser.add_argument("--label", default="start", help="what this start is, for the printed line")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds before the app is killed")
@@ -87,11 +93,18 @@ def main(argv: list[str] | None = None) -> int:
     engine = report["checks"].get("engine_run", {})
     shown_at = window.get("shown_at_unix")
     figures = {
-        "label": args.label, "status": status, "ok": report["ok"], "failures": report["failures"],
-        "window_shown_s": window.get("shown_after_launch_s"), "window_shown_source": window.get("launch_time_source"),
+        "label": args.label,
+        "status": status,
+        "ok": report["ok"],
+        "failures": report["failures"],
+        "window_shown_s": window.get("shown_after_launch_s"),
+        "window_shown_source": window.get("launch_time_source"),
         "window_shown_outside_s": None if shown_at is None else round(shown_at - launched, 3),
-        "self_test_wall_s": round(wall_s, 3), "engine_run_s": engine.get("seconds"), "device": engine.get("device"),
-        "evicted_files": evicted[0] if evicted else 0, "evicted_mb": round(evicted[1] / 1e6, 1) if evicted else 0.0,
+        "self_test_wall_s": round(wall_s, 3),
+        "engine_run_s": engine.get("seconds"),
+        "device": engine.get("device"),
+        "evicted_files": evicted[0] if evicted else 0,
+        "evicted_mb": round(evicted[1] / 1e6, 1) if evicted else 0.0,
     }
     wrong = []
     for item in args.expect:
@@ -100,11 +113,12 @@ def main(argv: list[str] | None = None) -> int:
         if got != _value(wanted):
             wrong.append(f"{name} is {got!r}, expected {wanted}")
     figures["unmet_expectations"] = wrong
-    print(f"{args.label}: self-test {'passed' if status == 0 else f'FAILED (status {status})'}; window shown "
-          f"{figures['window_shown_s']} s after launch (from outside: {figures['window_shown_outside_s']} s); "
-          f"self-test {figures['self_test_wall_s']} s in all, its run {figures['engine_run_s']} s on "
-          f"{figures['device']}" + (f"; {figures['evicted_mb']} MB evicted from the page cache first" if evicted
-                                     else ""))
+    print(
+        f"{args.label}: self-test {'passed' if status == 0 else f'FAILED (status {status})'}; window shown "
+        f"{figures['window_shown_s']} s after launch (from outside: {figures['window_shown_outside_s']} s); "
+        f"self-test {figures['self_test_wall_s']} s in all, its run {figures['engine_run_s']} s on "
+        f"{figures['device']}" + (f"; {figures['evicted_mb']} MB evicted from the page cache first" if evicted else "")
+    )
     for line in report["failures"] + wrong:
         print(f"  {line}", file=sys.stderr)
     if args.json:

@@ -28,9 +28,29 @@ def low_rate_mp3(data_dir: Path, out: Path, seconds: float = 7.3) -> Path:
 
     import imageio_ffmpeg
 
-    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-i",
-                    str(data_dir / "music_orchestral_wesnoth_transience.ogg"), "-t", str(seconds), "-ac", "1", "-ar",
-                    "11025", "-c:a", "libmp3lame", "-b:a", "48k", str(out)], check=True, timeout=60)
+    subprocess.run(
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(data_dir / "music_orchestral_wesnoth_transience.ogg"),
+            "-t",
+            str(seconds),
+            "-ac",
+            "1",
+            "-ar",
+            "11025",
+            "-c:a",
+            "libmp3lame",
+            "-b:a",
+            "48k",
+            str(out),
+        ],
+        check=True,
+        timeout=60,
+    )
     return out
 
 

@@ -44,9 +44,17 @@ def preset_values(preset: str) -> dict[str, Any]:
 
 
 #: The Advanced fields of each engine setting (``MossInputError.field``).
-_SETTING_FIELDS = {"points": ("points",), "steps": ("steps",), "sample_rate": ("sample_rate",),
-                   "start_s": ("start_s",), "duration_s": ("duration_s",), "freq": ("f0_hz", "f1_hz"),
-                   "freq_scale": ("freq_scale",), "db_range": ("db_range",), "seed": ("seed",)}
+_SETTING_FIELDS = {
+    "points": ("points",),
+    "steps": ("steps",),
+    "sample_rate": ("sample_rate",),
+    "start_s": ("start_s",),
+    "duration_s": ("duration_s",),
+    "freq": ("f0_hz", "f1_hz"),
+    "freq_scale": ("freq_scale",),
+    "db_range": ("db_range",),
+    "seed": ("seed",),
+}
 
 
 def _too_high(details: dict[str, Any], rate_from: str | None) -> str:
@@ -75,8 +83,7 @@ def explain(error: MossInputError, rate_from: str | None = "") -> tuple[str, tup
         return _too_high(details, rate_from if rate_from != "" else "this quality"), ("f1_hz",)
     if error.field == "freq" and reason == "above_song":
         name = error.path.name if error.path is not None else "the song"
-        return (f"Band top above the {float(details['nyquist_hz']) / 1000:g} kHz {name} holds: lower it",
-                ("f1_hz",))
+        return (f"Band top above the {float(details['nyquist_hz']) / 1000:g} kHz {name} holds: lower it", ("f1_hz",))
     if error.field == "freq" and reason == "order":
         return "the band's bottom (F0) must be below its top (F1)", fields
     if error.field == "freq" and reason == "log_needs_positive":
@@ -175,9 +182,13 @@ class AdvancedPanel(QWidget):
         spin("f1_hz", "Band top (F1)", 0, nyquist, "The highest frequency the picture covers", 0, " Hz")
         combo("freq_scale", "Frequency scale", [(c, c) for c in OPTIONS["freq_scale"].choices], tip("freq_scale"))
         spin("db_range", "dB range", *bounds("db_range"), tip("db_range"), 0, " dB")
-        combo("device", "Device", [("auto (best found)", "auto")] + [(d, d) for d in devices],
-              "Where the optimisation runs: a GPU is many times faster than the CPU")
-        spin("seed", "Seed", *bounds("seed", 2 ** 31 - 1), tip("seed"))  # a spin box holds 32-bit integers
+        combo(
+            "device",
+            "Device",
+            [("auto (best found)", "auto")] + [(d, d) for d in devices],
+            "Where the optimisation runs: a GPU is many times faster than the CPU",
+        )
+        spin("seed", "Seed", *bounds("seed", 2**31 - 1), tip("seed"))  # a spin box holds 32-bit integers
         self.reset_button = QPushButton("Reset to preset")
         self.reset_button.setToolTip("Forget every change made here")
         self.reset_button.clicked.connect(self.reset)
@@ -224,8 +235,7 @@ class AdvancedPanel(QWidget):
         values = {**preset_values(self._preset), **self._overrides}
         if "f0_hz" not in self._overrides and "f1_hz" not in self._overrides:
             # the default band follows the rate and the scale, even when those two are overridden, and the song's rate
-            values["f0_hz"], values["f1_hz"] = default_band(values["sample_rate"], values["freq_scale"],
-                                                            self.song_rate)
+            values["f0_hz"], values["f1_hz"] = default_band(values["sample_rate"], values["freq_scale"], self.song_rate)
         return values
 
     def _fill(self) -> None:

@@ -31,8 +31,9 @@ def colormap(name: str) -> pg.ColorMap:
     if name not in COLOUR_MAPS:
         raise ValueError(f"unknown colour map {name!r}; expected one of {', '.join(COLOUR_MAPS)}")
     if name == "grey":
-        return pg.ColorMap(np.array([0.0, 1.0]), np.array([[0, 0, 0, 255], [255, 255, 255, 255]], dtype=np.ubyte),
-                           name="grey")
+        return pg.ColorMap(
+            np.array([0.0, 1.0]), np.array([[0, 0, 0, 255], [255, 255, 255, 255]], dtype=np.ubyte), name="grey"
+        )
     return pg.colormap.get(name)
 
 

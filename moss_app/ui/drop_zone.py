@@ -33,9 +33,32 @@ if TYPE_CHECKING:
 
 KINDS = ("picture", "music")
 #: Pictures the engine (Pillow) reads, common ones first; the Open dialog lists them all.
-PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".bmp", ".dib", ".gif", ".tif", ".tiff", ".webp",
-                    ".apng", ".jp2", ".j2k", ".tga", ".ppm", ".pgm", ".pbm", ".pnm", ".psd", ".ico", ".qoi", ".pcx",
-                    ".sgi")
+PICTURE_SUFFIXES = (
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".jpe",
+    ".jfif",
+    ".bmp",
+    ".dib",
+    ".gif",
+    ".tif",
+    ".tiff",
+    ".webp",
+    ".apng",
+    ".jp2",
+    ".j2k",
+    ".tga",
+    ".ppm",
+    ".pgm",
+    ".pbm",
+    ".pnm",
+    ".psd",
+    ".ico",
+    ".qoi",
+    ".pcx",
+    ".sgi",
+)
 #: Every suffix the engine decodes (libsndfile's, then the bundled ffmpeg's: WMA, WebM, M4A, AAC, video soundtracks).
 MUSIC_SUFFIXES = tuple(sorted(SOUNDFILE_SUFFIXES)) + tuple(sorted(FFMPEG_SUFFIXES))
 _FILTERS = {
@@ -86,7 +109,7 @@ def reason(exc: MossInputError, path: Path) -> str:
     """The engine's message without the full path in front (the zone names the file itself)."""
     text = str(exc)
     prefix = f"{path}: "
-    return text[len(prefix):] if text.startswith(prefix) else text
+    return text[len(prefix) :] if text.startswith(prefix) else text
 
 
 def _spectrogram_thumbnail(path: Path) -> QPixmap:
@@ -98,8 +121,9 @@ def _spectrogram_thumbnail(path: Path) -> QPixmap:
     panel = spectrogram_panel(clip.samples, clip.sample_rate, 512, 256, 80.0, "linear")
     rgb = np.ascontiguousarray(pg.colormap.get("inferno").getLookupTable(nPts=256)[panel][:, :, :3])
     image = QImage(rgb.data, rgb.shape[1], rgb.shape[0], rgb.strides[0], QImage.Format.Format_RGB888)
-    return QPixmap.fromImage(image.scaled(*PREVIEW_SIZE, Qt.AspectRatioMode.IgnoreAspectRatio,
-                                          Qt.TransformationMode.SmoothTransformation))
+    return QPixmap.fromImage(
+        image.scaled(*PREVIEW_SIZE, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
+    )
 
 
 class DropZone(QFrame):
@@ -223,8 +247,9 @@ class DropZone(QFrame):
                 lum = np.ascontiguousarray((image.luminance * 255).astype(np.uint8))
                 qimage = QImage(lum.data, lum.shape[1], lum.shape[0], lum.strides[0], QImage.Format.Format_Grayscale8)
                 pixmap = QPixmap.fromImage(qimage.copy())
-            pixmap = pixmap.scaled(*PREVIEW_SIZE, Qt.AspectRatioMode.KeepAspectRatio,
-                                   Qt.TransformationMode.SmoothTransformation)
+            pixmap = pixmap.scaled(
+                *PREVIEW_SIZE, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+            )
             width, height = image.size
             extra = ", transparent parts" if image.has_transparency else ""
             return pixmap, f"{width} x {height} px{extra}"

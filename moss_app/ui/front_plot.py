@@ -31,21 +31,26 @@ OBJECTIVE_LABELS = {
 #: The audio axis of a finished run: the perceptual measure, 5 (no difference heard) on the left.
 MOS_LABEL = "sounds like the song (MOS 1-5, Zimtohrli: 5 = no difference heard)"
 #: The crossfade's legend entry on each axis, and on the MOS axis where it was not heard: the reason.
-CROSSFADE_NAMES = {"loss": "uniform crossfade",
-                   "mos": "uniform crossfade, heard the same way (at the song's loudness)",
-                   "not heard": "uniform crossfade: not heard for this run",
-                   "not recorded": "uniform crossfade: not heard (a run folder from before MOSS heard it)"}
+CROSSFADE_NAMES = {
+    "loss": "uniform crossfade",
+    "mos": "uniform crossfade, heard the same way (at the song's loudness)",
+    "not heard": "uniform crossfade: not heard for this run",
+    "not recorded": "uniform crossfade: not heard (a run folder from before MOSS heard it)",
+}
 #: The tooltip's reason for no dashed line on the MOS axis.
-CROSSFADE_WHY = {"not heard": "the crossfade was not heard for this run (a cancelled run, a moss blend folder, or a "
-                              "platform without the model of hearing)",
-                 "not recorded": "this run folder was written before MOSS heard the crossfade (its manifest has no "
-                                 "crossfade.mos)"}
-TIP = ("The Pareto front: each dot is one result that no other beats on both counts.\n"
-       "Left = closer to the song, down = clearer picture. While MOSS works, the audio axis is its\n"
-       "own measure and the dashed line a plain crossfade of song and picture for comparison;\n"
-       "finished, it is how like the song a listener hears each result (MOS, 5 = no difference),\n"
-       "and the dashed line the same crossfade at the song's loudness, heard by the same model.\n"
-       "Point at a dot for its figures; click it to see and hear it.")
+CROSSFADE_WHY = {
+    "not heard": "the crossfade was not heard for this run (a cancelled run, a moss blend folder, or a "
+    "platform without the model of hearing)",
+    "not recorded": "this run folder was written before MOSS heard the crossfade (its manifest has no crossfade.mos)",
+}
+TIP = (
+    "The Pareto front: each dot is one result that no other beats on both counts.\n"
+    "Left = closer to the song, down = clearer picture. While MOSS works, the audio axis is its\n"
+    "own measure and the dashed line a plain crossfade of song and picture for comparison;\n"
+    "finished, it is how like the song a listener hears each result (MOS, 5 = no difference),\n"
+    "and the dashed line the same crossfade at the song's loudness, heard by the same model.\n"
+    "Point at a dot for its figures; click it to see and hear it."
+)
 
 
 def crossfade_heard(result) -> tuple[np.ndarray, np.ndarray, str]:
@@ -57,8 +62,11 @@ def crossfade_heard(result) -> tuple[np.ndarray, np.ndarray, str]:
     heard = [i for i, m in enumerate(mos) if m is not None]
     if len(heard) < 2:  # the music end alone is no line
         return np.zeros(0), np.zeros(0), "not heard"
-    return (np.array([mos[i] for i in heard], dtype=float),
-            np.asarray(result.crossfade_visual, dtype=float)[heard], "mos")
+    return (
+        np.array([mos[i] for i in heard], dtype=float),
+        np.asarray(result.crossfade_visual, dtype=float)[heard],
+        "mos",
+    )
 
 
 def point_summary(index: int, point) -> str:
@@ -78,8 +86,9 @@ def point_tip(index: int, point) -> str:
 
 def crossfade_pen(dark: bool) -> QPen:
     """The dashed crossfade line's pen for a ``dark`` (or light) background."""
-    return pg.mkPen(CROSSFADE_COLOURS["dark" if dark else "light"], width=CROSSFADE_WIDTH,
-                    style=Qt.PenStyle.DashLine, cosmetic=True)
+    return pg.mkPen(
+        CROSSFADE_COLOURS["dark" if dark else "light"], width=CROSSFADE_WIDTH, style=Qt.PenStyle.DashLine, cosmetic=True
+    )
 
 
 class FrontPlot(pg.PlotWidget):
@@ -97,9 +106,13 @@ class FrontPlot(pg.PlotWidget):
         super().__init__(parent)
         #: The optimiser's audio objective the "loss" axis shows (``RunSettings.audio_objective``).
         self.objective = "neurogram"
-        style_plot(self, OBJECTIVE_LABELS[self.objective], "visual loss (lower = clearer picture)",
-                   plain_axes=("left",),  # a loss is a plain number: no "(x0.001)"
-                   tip=TIP)
+        style_plot(
+            self,
+            OBJECTIVE_LABELS[self.objective],
+            "visual loss (lower = clearer picture)",
+            plain_axes=("left",),  # a loss is a plain number: no "(x0.001)"
+            tip=TIP,
+        )
         self.showGrid(x=True, y=True, alpha=0.2)
         self.addLegend(offset=(-10, 10))
         #: What the crossfade line is now: a key of ``CROSSFADE_NAMES``.
@@ -109,8 +122,9 @@ class FrontPlot(pg.PlotWidget):
         on_palette_change(self, self._recolour_crossfade)
         self.line = self.plot([], [], pen=pg.mkPen(FRONT_COLOUR, width=2), name="MOSS front")
         # the tooltip is made from every point under the pointer (pyqtgraph's own lists three, then "others")
-        self.scatter = pg.ScatterPlotItem(size=11, pen=pg.mkPen("w", width=1), brush=pg.mkBrush(FRONT_COLOUR),
-                                          hoverable=True, hoverSize=14)
+        self.scatter = pg.ScatterPlotItem(
+            size=11, pen=pg.mkPen("w", width=1), brush=pg.mkBrush(FRONT_COLOUR), hoverable=True, hoverSize=14
+        )
         self.addItem(self.scatter)
         self.scatter.sigHovered.connect(self._hovered)
         # the selected point: a ring drawn above the others (so it stays visible on top of a neighbour), and not
@@ -185,8 +199,9 @@ class FrontPlot(pg.PlotWidget):
     def _show(self, visual: np.ndarray, audio: np.ndarray, cross_v: np.ndarray, cross_a: np.ndarray) -> None:
         order = np.argsort(audio, kind="stable")
         self.line.setData(audio[order], visual[order])
-        self.scatter.setData(x=np.asarray(audio, dtype=float), y=np.asarray(visual, dtype=float),
-                             data=np.arange(len(audio)))
+        self.scatter.setData(
+            x=np.asarray(audio, dtype=float), y=np.asarray(visual, dtype=float), data=np.arange(len(audio))
+        )
         self.crossfade.setData(np.asarray(cross_a, dtype=float), np.asarray(cross_v, dtype=float))
 
     def show_snapshot(self, snapshot: FrontSnapshot) -> None:
@@ -213,8 +228,9 @@ class FrontPlot(pg.PlotWidget):
             self._show(visual, np.array(mos, dtype=float), cross_v, cross_mos)
         else:
             self._set_audio_axis("loss", " · MOS not measured for this run")
-            self._show(visual, np.array([p.audio for p in result.points]), result.crossfade_visual,
-                       result.crossfade_audio)
+            self._show(
+                visual, np.array([p.audio for p in result.points]), result.crossfade_visual, result.crossfade_audio
+            )
         self._tips = [point_tip(i, p) for i, p in enumerate(result.points)]
         self._selectable = True
 

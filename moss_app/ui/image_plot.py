@@ -21,8 +21,9 @@ class ImagePlot(pg.PlotWidget):
         bar_values, bar_label, **bar_options: the colour bar's range, label and ``add_colour_bar`` options.
     """
 
-    def __init__(self, title: str, tip: str, bar_values: tuple[float, float], bar_label: str = "", parent=None,
-                 **bar_options):
+    def __init__(
+        self, title: str, tip: str, bar_values: tuple[float, float], bar_label: str = "", parent=None, **bar_options
+    ):
         axis = FrequencyAxis("left")
         super().__init__(parent, viewBox=ExploringViewBox(), axisItems={"left": axis})
         self.frequency_axis = axis

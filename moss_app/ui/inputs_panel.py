@@ -153,7 +153,8 @@ class InputsPanel(QWidget):
         self.advanced.overrides_changed.connect(self._on_overrides)
         # opened: scroll it into sight (its fields below the toggle, as many as fit)
         self.advanced.toggle.toggled.connect(
-            lambda on: on and QTimer.singleShot(0, self, lambda: self.scroll.ensureWidgetVisible(self.advanced)))
+            lambda on: on and QTimer.singleShot(0, self, lambda: self.scroll.ensureWidgetVisible(self.advanced))
+        )
 
         column = QWidget()
         column_layout = QVBoxLayout(column)
@@ -191,8 +192,10 @@ class InputsPanel(QWidget):
         self.advanced.set_overrides(self.store.advanced_overrides)
         self.picture_controls.set_options(self.store.picture_options)
         self.picture_preview.set_options(self.picture_controls.options())
-        for zone, given, last in ((self.picture_zone, picture, self.store.last_picture),
-                                  (self.music_zone, music, self.store.last_music)):
+        for zone, given, last in (
+            (self.picture_zone, picture, self.store.last_picture),
+            (self.music_zone, music, self.store.last_music),
+        ):
             for candidate in (given, last):
                 if candidate is not None and zone.set_file(candidate, notify=False):
                     break
@@ -248,8 +251,12 @@ class InputsPanel(QWidget):
             check_song_band(settings, rate)
         length = self.placement_view.song_length
         if settings.start_s > length - MIN_SEGMENT_S:
-            raise MossInputError(f"the segment must start {MIN_SEGMENT_S:g} s or more before the song's end "
-                                 f"({length:.1f} s): start it earlier", field="start_s", reason="past_end")
+            raise MossInputError(
+                f"the segment must start {MIN_SEGMENT_S:g} s or more before the song's end "
+                f"({length:.1f} s): start it earlier",
+                field="start_s",
+                reason="past_end",
+            )
 
     def _rate_from(self) -> str | None:
         """What sets the run's sample rate, in words: the preset ("Preview"), or None for an Advanced rate."""
@@ -265,8 +272,14 @@ class InputsPanel(QWidget):
 
     def set_editable(self, editable: bool) -> None:
         """Lock the inputs while a run uses them (the column still scrolls)."""
-        for widget in (self.picture_zone, self.picture_controls, self.music_zone, self.placement_view,
-                       self.preset_combo, self.advanced):
+        for widget in (
+            self.picture_zone,
+            self.picture_controls,
+            self.music_zone,
+            self.placement_view,
+            self.preset_combo,
+            self.advanced,
+        ):
             widget.setEnabled(editable)
 
     def open_file(self, kind: str, path: Path) -> bool:
@@ -396,8 +409,14 @@ class InputsPanel(QWidget):
         if set_limit is not None:
             set_limit(limit)
         # the segment asked (the whole song's rest for 30 s of a 1.4 s song): the view bounds it to the song exactly
-        view.set_placement(DrawnPlacement(float(value("start_s")), float(self.advanced.asked("duration_s")),
-                                          float(value("f0_hz")), float(value("f1_hz"))))
+        view.set_placement(
+            DrawnPlacement(
+                float(value("start_s")),
+                float(self.advanced.asked("duration_s")),
+                float(value("f0_hz")),
+                float(value("f1_hz")),
+            )
+        )
         if self.music is not None and self.music != self._song_said:
             self._song_said = self.music
             said.extend(self._song_notes(song_rate))
@@ -421,8 +440,9 @@ class InputsPanel(QWidget):
         left = self.placement_view.song_length - start
         if math.isfinite(asked) and MIN_SEGMENT_S <= left < asked - 0.05:
             where = "after the segment's start" if start > 0 else "long"
-            notes.append(f"{name}: only {left:.1f} s {where}, less than the {asked:g} s segment: the run uses all "
-                         f"{left:.1f} s")
+            notes.append(
+                f"{name}: only {left:.1f} s {where}, less than the {asked:g} s segment: the run uses all {left:.1f} s"
+            )
         return notes
 
     def _say(self, line: str) -> None:
@@ -479,8 +499,9 @@ class InputsPanel(QWidget):
     def _on_placement(self, placement: DrawnPlacement) -> None:
         """The user moved or drew the rectangle: it becomes the Advanced segment and band overrides."""
         overrides = self.advanced.overrides()
-        overrides.update(start_s=placement.start_s, duration_s=placement.duration_s, f0_hz=placement.f0_hz,
-                         f1_hz=placement.f1_hz)
+        overrides.update(
+            start_s=placement.start_s, duration_s=placement.duration_s, f0_hz=placement.f0_hz, f1_hz=placement.f1_hz
+        )
         self.advanced.set_overrides(overrides)
         self._remember_overrides(self.advanced.overrides())
         self._dismiss_refusals()

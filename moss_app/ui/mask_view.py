@@ -34,10 +34,15 @@ class MaskView(ImagePlot):
     HINT = "Pick a point of the front to see its mask"
 
     def __init__(self, parent=None):
-        super().__init__("mask (0 = music, 1 = picture)",
-                         "The mask of the selected point: for each time and frequency, how much of the sound comes\n"
-                         "from the picture's spectrogram (1, bright) rather than the music's (0, dark).\n"
-                         "Wheel: zoom; drag: pan; double-click: all.", (0.0, 1.0), parent=parent, ticks=MASK_TICKS)
+        super().__init__(
+            "mask (0 = music, 1 = picture)",
+            "The mask of the selected point: for each time and frequency, how much of the sound comes\n"
+            "from the picture's spectrogram (1, bright) rather than the music's (0, dark).\n"
+            "Wheel: zoom; drag: pan; double-click: all.",
+            (0.0, 1.0),
+            parent=parent,
+            ticks=MASK_TICKS,
+        )
         self.colour_bar.axis.setWidth(62)
         self.readout = Readout(self, self.readout_text)
         self._mask: np.ndarray | None = None  # (rows, cols) in display space: row 0 = the highest frequency
@@ -46,8 +51,14 @@ class MaskView(ImagePlot):
         self._scale: FrequencyScale | None = None
         self._show_empty()
 
-    def show_mask(self, logits: np.ndarray, placement=None, scale: FrequencyScale | None = None,
-                  start_s: float = 0.0, duration_s: float | None = None) -> None:
+    def show_mask(
+        self,
+        logits: np.ndarray,
+        placement=None,
+        scale: FrequencyScale | None = None,
+        start_s: float = 0.0,
+        duration_s: float | None = None,
+    ) -> None:
         """Show a point's mask; with ``placement`` (``moss_engine.dsp.target.Placement``) and the view's frequency
         ``scale``, over the placement's seconds (``start_s`` added: the segment's start in the song) and
         frequencies, and with the segment's ``duration_s``, in a view of the whole segment and band; else over its
@@ -56,8 +67,12 @@ class MaskView(ImagePlot):
         rows, cols = mask.shape
         view = None
         if placement is not None and scale is not None:
-            extent = (start_s + placement.t0_s, start_s + placement.t1_s, scale.to_y(placement.f0_hz),
-                      scale.to_y(placement.f1_hz))
+            extent = (
+                start_s + placement.t0_s,
+                start_s + placement.t1_s,
+                scale.to_y(placement.f0_hz),
+                scale.to_y(placement.f1_hz),
+            )
             if duration_s is not None:
                 view = (start_s, start_s + duration_s, 0.0, scale.top)
             self.frequency_axis.set_scale(scale)

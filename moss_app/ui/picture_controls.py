@@ -56,8 +56,9 @@ def clean_options(options: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def preview_levels(image: LoadedImage, options: dict[str, Any], rows: int = PREVIEW_ROWS
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def preview_levels(
+    image: LoadedImage, options: dict[str, Any], rows: int = PREVIEW_ROWS
+) -> tuple[np.ndarray, np.ndarray]:
     """The picture as the run's target sees it: ``(levels, alpha)``, each ``(rows, rows * DISPLAY_ASPECT)`` in [0, 1]
     (``fit_image`` then ``picture_levels``, the engine's own functions)."""
     options = clean_options(options)
@@ -176,8 +177,11 @@ class PictureControls(QWidget):
 
     def options(self) -> dict[str, Any]:
         """Every option's value shown: ``{"invert": bool, "gamma": float, "fit": "stretch" | "contain"}``."""
-        return {"invert": self.invert.isChecked(), "gamma": round(float(self.gamma.value()), 2),
-                "fit": self.fit.currentData()}
+        return {
+            "invert": self.invert.isChecked(),
+            "gamma": round(float(self.gamma.value()), 2),
+            "fit": self.fit.currentData(),
+        }
 
     def set_options(self, options: dict[str, Any]) -> None:
         """Show ``options`` (missing or unusable values: the defaults); emits nothing."""

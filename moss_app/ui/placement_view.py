@@ -131,8 +131,9 @@ class PlacementView(QWidget):
         colour_maps.follow(self, self.image)
         self.plot.addItem(self.image)
         self._build_limit()
-        self.roi = pg.RectROI([0, 0], [1, 1], pen=pg.mkPen("#39c0ff", width=2), hoverPen=pg.mkPen("#9be0ff", width=2),
-                              removable=False)
+        self.roi = pg.RectROI(
+            [0, 0], [1, 1], pen=pg.mkPen("#39c0ff", width=2), hoverPen=pg.mkPen("#9be0ff", width=2), removable=False
+        )
         for corner, anchor in (((0, 0), (1, 1)), ((1, 0), (0, 1)), ((0, 1), (1, 0))):
             self.roi.addScaleHandle(list(corner), list(anchor))
         self.roi.sigRegionChangeFinished.connect(self._on_roi)
@@ -145,18 +146,28 @@ class PlacementView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
-        self.setToolTip("Where the picture goes: drag the rectangle, resize it by a corner, or draw a new one;\n"
-                        "double-click for the preset's. Its width is the part of the song the run uses,\n"
-                        "its height the band of frequencies the picture covers. Ctrl + wheel zooms, the middle\n"
-                        "button pans; the red line is the highest frequency the chosen quality can hold.")
+        self.setToolTip(
+            "Where the picture goes: drag the rectangle, resize it by a corner, or draw a new one;\n"
+            "double-click for the preset's. Its width is the part of the song the run uses,\n"
+            "its height the band of frequencies the picture covers. Ctrl + wheel zooms, the middle\n"
+            "button pans; the red line is the highest frequency the chosen quality can hold."
+        )
 
     def _build_limit(self) -> None:
         """The limit's line and the shade above it (hidden until ``set_limit_hz``); they take no mouse."""
-        self.limit_line = pg.InfiniteLine(pos=0.0, angle=0, movable=False,
-                                          pen=pg.mkPen(LIMIT_COLOUR, width=2, style=Qt.PenStyle.DashLine),
-                                          label="", labelOpts={"position": 0.98, "color": "#ffffff",
-                                                               "fill": pg.mkBrush(0, 0, 0, 170),
-                                                               "anchors": [(1, 1), (1, 1)]})
+        self.limit_line = pg.InfiniteLine(
+            pos=0.0,
+            angle=0,
+            movable=False,
+            pen=pg.mkPen(LIMIT_COLOUR, width=2, style=Qt.PenStyle.DashLine),
+            label="",
+            labelOpts={
+                "position": 0.98,
+                "color": "#ffffff",
+                "fill": pg.mkBrush(0, 0, 0, 170),
+                "anchors": [(1, 1), (1, 1)],
+            },
+        )
         self.limit_shade = QGraphicsRectItem()
         self.limit_shade.setBrush(pg.mkBrush(0, 0, 0, 140))
         self.limit_shade.setPen(pg.mkPen(None))
@@ -205,8 +216,9 @@ class PlacementView(QWidget):
         """What the readout says at (x s, y kHz): the song's time, the frequency and the level there in dB."""
         if self._panel is None:
             return None
-        return spectrogram_readout(x, y, self._panel, self._length, FrequencyScale("linear", self._nyquist),
-                                   VIEW_DB_RANGE)
+        return spectrogram_readout(
+            x, y, self._panel, self._length, FrequencyScale("linear", self._nyquist), VIEW_DB_RANGE
+        )
 
     # --- the rate's limit ------------------------------------------------------------------------------------------
 

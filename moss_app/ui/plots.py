@@ -9,8 +9,16 @@ from . import colour_maps
 from .theme import apply_palette
 
 
-def style_plot(plot: pg.PlotWidget, bottom: str, left: str, *, title: str = "", tip: str = "",
-               still: bool = False, plain_axes: tuple[str, ...] = ("left", "bottom")) -> None:
+def style_plot(
+    plot: pg.PlotWidget,
+    bottom: str,
+    left: str,
+    *,
+    title: str = "",
+    tip: str = "",
+    still: bool = False,
+    plain_axes: tuple[str, ...] = ("left", "bottom"),
+) -> None:
     """Give ``plot`` the window's look: the palette's colours (following the system's scheme), axis labels, a title
     and a tooltip.
 
@@ -72,7 +80,7 @@ class FrequencyAxis(pg.AxisItem):
         values = []
         for decade in range(0, 6):
             for step in _LOG_STEPS[fine]:
-                hz = step * 10 ** decade
+                hz = step * 10**decade
                 if low <= hz <= high:
                     values.append(self.freq_scale.to_y(hz))
         return [(1.0, values)]

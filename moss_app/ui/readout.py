@@ -108,8 +108,9 @@ class SpectrogramLevels:
         return float(self.db[row, col]) - self.top_db
 
 
-def cell_at(x: float, y: float, extent: tuple[float, float, float, float], shape: tuple[int, int]
-            ) -> tuple[int, int] | None:
+def cell_at(
+    x: float, y: float, extent: tuple[float, float, float, float], shape: tuple[int, int]
+) -> tuple[int, int] | None:
     """The (row from the bottom, column) of a (rows, cols) grid spread over ``extent`` = (x0, x1, y0, y1) that holds
     the point (x, y), or None outside it."""
     x0, x1, y0, y1 = extent
@@ -121,9 +122,16 @@ def cell_at(x: float, y: float, extent: tuple[float, float, float, float], shape
     return row, col
 
 
-def spectrogram_readout(x: float, y: float, panel: np.ndarray, duration_s: float, scale: FrequencyScale,
-                        db_range: float, time_offset_s: float = 0.0,
-                        levels: SpectrogramLevels | None = None) -> str | None:
+def spectrogram_readout(
+    x: float,
+    y: float,
+    panel: np.ndarray,
+    duration_s: float,
+    scale: FrequencyScale,
+    db_range: float,
+    time_offset_s: float = 0.0,
+    levels: SpectrogramLevels | None = None,
+) -> str | None:
     """The readout over a ``spectrogram_panel`` (row 0 = the top) drawn over 0..``duration_s`` and 0..``scale.top``:
     ``"1.250 s · 3.42 kHz · -23 dB"``, or None outside the panel. ``time_offset_s`` is added to the time shown (the
     song's time where the panel shows a segment of it). With ``levels``, the dB is the real level of the nearest
@@ -140,8 +148,14 @@ def spectrogram_readout(x: float, y: float, panel: np.ndarray, duration_s: float
     return SEP.join((format_time(x + time_offset_s), format_frequency(hz), level))
 
 
-def mask_readout(x: float, y: float, mask: np.ndarray, extent: tuple[float, float, float, float],
-                 scale: FrequencyScale, view: tuple[float, float, float, float] | None = None) -> str | None:
+def mask_readout(
+    x: float,
+    y: float,
+    mask: np.ndarray,
+    extent: tuple[float, float, float, float],
+    scale: FrequencyScale,
+    view: tuple[float, float, float, float] | None = None,
+) -> str | None:
     """The readout over a (rows, cols) mask in display space (row 0 = the top, the highest frequency) spread over
     ``extent`` = (t0, t1, y0, y1) in view coordinates: ``"1.250 s · 3.42 kHz · mask 0.73 (73 % picture)"``, or
     None outside it. Within a larger ``view`` (the segment, as the spectrogram beside it shows it) a point outside

@@ -27,10 +27,12 @@ if TYPE_CHECKING:
     from ..settings_store import SettingsStore
 
 #: An arrow or page key on the alpha slider: one point along the front, not 0.01 of alpha (often the same point).
-_SLIDER_STEPS = {QAbstractSlider.SliderAction.SliderSingleStepAdd.value: 1,
-                 QAbstractSlider.SliderAction.SliderPageStepAdd.value: 1,
-                 QAbstractSlider.SliderAction.SliderSingleStepSub.value: -1,
-                 QAbstractSlider.SliderAction.SliderPageStepSub.value: -1}
+_SLIDER_STEPS = {
+    QAbstractSlider.SliderAction.SliderSingleStepAdd.value: 1,
+    QAbstractSlider.SliderAction.SliderPageStepAdd.value: 1,
+    QAbstractSlider.SliderAction.SliderSingleStepSub.value: -1,
+    QAbstractSlider.SliderAction.SliderPageStepSub.value: -1,
+}
 
 
 #: The least room each result view keeps (px): at the window's minimum size the front, the mask and the spectrogram
@@ -96,8 +98,10 @@ class ResultView(QWidget):
         self.front_plot.point_selected.connect(self.select_point)
         self.alpha_slider = QSlider(Qt.Orientation.Horizontal)
         self.alpha_slider.setRange(0, 100)
-        self.alpha_slider.setToolTip("alpha: 0 is the music, 1 the clearest picture the run found; the slider picks "
-                                     "the front point nearest to it")
+        self.alpha_slider.setToolTip(
+            "alpha: 0 is the music, 1 the clearest picture the run found; the slider picks "
+            "the front point nearest to it"
+        )
         self.alpha_slider.valueChanged.connect(self._on_alpha)
         self.alpha_slider.actionTriggered.connect(self._on_alpha_step)
         self.alpha_label = QLabel("alpha -")
@@ -139,14 +143,16 @@ class ResultView(QWidget):
         layout.addWidget(splitter)
 
     def _colour_box(self) -> QWidget:
-        """"Colours: [Inferno]": the colour map of every spectrogram-like view."""
+        """ "Colours: [Inferno]": the colour map of every spectrogram-like view."""
         self.colour_combo = QComboBox()
         for name, label in colour_maps.COLOUR_MAPS.items():
             self.colour_combo.addItem(label, name)
         self.colour_combo.setCurrentIndex(self.colour_combo.findData(colour_maps.current()))
-        self.colour_combo.setToolTip("The colours of the mask, the spectrogram and the music's view: Inferno,\n"
-                                     "Magma and Viridis are even to the eye (each step of level looks the same);\n"
-                                     "Grey is black to white")
+        self.colour_combo.setToolTip(
+            "The colours of the mask, the spectrogram and the music's view: Inferno,\n"
+            "Magma and Viridis are even to the eye (each step of level looks the same);\n"
+            "Grey is black to white"
+        )
         self._wheel_guard = WheelGuard(self)
         guard_wheel(self.colour_combo, self._wheel_guard)  # the wheel changes it only when it has the focus
         self.colour_combo.currentIndexChanged.connect(self._on_colour_map)
@@ -228,16 +234,32 @@ class ResultView(QWidget):
         self.front_plot.set_selected(index)
         # both views count the song's time, as the music view does: the segment from its start in the song
         start, duration = self.result.start_s, point.samples.shape[-1] / self.result.sample_rate
-        self.mask_view.show_mask(point.logits, self.result.placement,
-                                 FrequencyScale(s.freq_scale, self.result.sample_rate / 2), start, duration)
-        self.spectrogram_view.show_audio(point.samples, self.result.sample_rate, s.n_fft, s.hop_length, s.db_range,
-                                         s.freq_scale, self.result.placement, start)
+        self.mask_view.show_mask(
+            point.logits,
+            self.result.placement,
+            FrequencyScale(s.freq_scale, self.result.sample_rate / 2),
+            start,
+            duration,
+        )
+        self.spectrogram_view.show_audio(
+            point.samples,
+            self.result.sample_rate,
+            s.n_fft,
+            s.hop_length,
+            s.db_range,
+            s.freq_scale,
+            self.result.placement,
+            start,
+        )
         self.alpha_slider.blockSignals(True)
         self.alpha_slider.setValue(_slider_value(point.alpha))
         self.alpha_slider.blockSignals(False)
-        figures = [f"alpha {point.alpha:.2f}", f"point {index} of 0-{len(self.result.points) - 1}",
-                   # two decimals, as the status bar and the tooltip give it
-                   "sounds like: not measured" if point.mos is None else f"sounds like {point.mos:.2f}/5"]
+        figures = [
+            f"alpha {point.alpha:.2f}",
+            f"point {index} of 0-{len(self.result.points) - 1}",
+            # two decimals, as the status bar and the tooltip give it
+            "sounds like: not measured" if point.mos is None else f"sounds like {point.mos:.2f}/5",
+        ]
         if point.loudness_lu is not None:
             figures.append(f"{point.loudness_lu:+.1f} LU")
         self.alpha_label.setText("  ·  ".join(figures))

@@ -13,14 +13,16 @@ from ..eta import TimeLeft
 from ..run_status import STATUS_LINES, WIDEST_LINES, running_line, snapshot_gain
 from .steady_label import SteadyLabel
 
-STATUS_TIP = ("While a run goes on: what it is doing, how much better than a plain crossfade\n"
-              "its front is, and about how long the whole run has left (optimising, refining,\n"
-              "listening and writing included).\n"
-              "\"Better than a crossfade\": how much more of the trade-off between the picture\n"
-              "and the music the front reaches than fading from the music to the picture does\n"
-              "(the front's hypervolume against the crossfade's).\n"
-              "Runs may end early, once the front stops improving.\n"
-              "\"5 of 8 points\": the others were near-duplicates, or beaten by another point.")
+STATUS_TIP = (
+    "While a run goes on: what it is doing, how much better than a plain crossfade\n"
+    "its front is, and about how long the whole run has left (optimising, refining,\n"
+    "listening and writing included).\n"
+    '"Better than a crossfade": how much more of the trade-off between the picture\n'
+    "and the music the front reaches than fading from the music to the picture does\n"
+    "(the front's hypervolume against the crossfade's).\n"
+    "Runs may end early, once the front stops improving.\n"
+    '"5 of 8 points": the others were near-duplicates, or beaten by another point.'
+)
 #: Room beside the widest status line (px): a line exactly as wide as the label may still wrap.
 WIDTH_SLACK = 4
 #: The time left is counted down this often between the engine's reports (ms).

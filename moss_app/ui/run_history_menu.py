@@ -31,8 +31,13 @@ class RecentRunsMenu(QMenu):
         in_use: the folders that must stay when a lower cap prunes the history (the run shown, an export's).
     """
 
-    def __init__(self, store: SettingsStore, open_run: Callable[[Path], object],
-                 in_use: Callable[[], tuple[Path | None, ...]], parent: QWidget | None = None):
+    def __init__(
+        self,
+        store: SettingsStore,
+        open_run: Callable[[Path], object],
+        in_use: Callable[[], tuple[Path | None, ...]],
+        parent: QWidget | None = None,
+    ):
         super().__init__("Rece&nt Runs", parent)
         self._store = store
         self._open_run = open_run
@@ -53,8 +58,10 @@ class RecentRunsMenu(QMenu):
             self.addAction("(no runs yet)").setEnabled(False)
         self.addSeparator()
         used = sum(r.size_bytes for r in runs)
-        self.limit_action = self.addAction(f"History Limit... ({len(runs)} of {autosave.MAX_RUNS} runs, "
-                                           f"{megabytes(used)} of {megabytes(self._store.autosave_cap_mb * 2**20)})")
+        self.limit_action = self.addAction(
+            f"History Limit... ({len(runs)} of {autosave.MAX_RUNS} runs, "
+            f"{megabytes(used)} of {megabytes(self._store.autosave_cap_mb * 2**20)})"
+        )
         self.limit_action.setStatusTip("How much disk the history of autosaved runs may take; the oldest go first")
         self.limit_action.triggered.connect(self.ask_limit)
 

@@ -21,10 +21,14 @@ def shortcut_rows(actions: list[QAction]) -> list[tuple[str, str]]:
 
 def shortcuts_html(actions: list[QAction]) -> str:
     """The rows as a small table, with the one rule that is not an action (Space in a focused control)."""
-    cells = "".join(f"<tr><td>{html.escape(what)}</td><td>&nbsp;&nbsp;<b>{html.escape(keys)}</b></td></tr>"
-                    for what, keys in shortcut_rows(actions))
-    return (f"<table>{cells}</table><p>Space plays and pauses everywhere except in a focused button, list or field, "
-            "which keeps its own Space. A number field takes the mouse wheel only once it is clicked.</p>")
+    cells = "".join(
+        f"<tr><td>{html.escape(what)}</td><td>&nbsp;&nbsp;<b>{html.escape(keys)}</b></td></tr>"
+        for what, keys in shortcut_rows(actions)
+    )
+    return (
+        f"<table>{cells}</table><p>Space plays and pauses everywhere except in a focused button, list or field, "
+        "which keeps its own Space. A number field takes the mouse wheel only once it is clicked.</p>"
+    )
 
 
 def open_text_box(parent: QWidget, title: str, rich_text: str) -> QMessageBox:

@@ -28,11 +28,15 @@ class SpectrogramView(ImagePlot):
     HINT = "Pick a point of the front to see its spectrogram"
 
     def __init__(self, parent=None):
-        super().__init__("spectrogram (as a viewer shows it)",
-                         "The selected point's sound as a spectrogram viewer (Audacity, Sonic Visualiser, a phone app)"
-                         "\nshows it: time across, frequency up, loudness as brightness. The outline is where the\n"
-                         "picture was placed; the line is the playhead. Wheel: zoom; drag: pan; double-click: all.",
-                         (-80.0, 0.0), "dB below the loudest", parent=parent)
+        super().__init__(
+            "spectrogram (as a viewer shows it)",
+            "The selected point's sound as a spectrogram viewer (Audacity, Sonic Visualiser, a phone app)"
+            "\nshows it: time across, frequency up, loudness as brightness. The outline is where the\n"
+            "picture was placed; the line is the playhead. Wheel: zoom; drag: pan; double-click: all.",
+            (-80.0, 0.0),
+            "dB below the loudest",
+            parent=parent,
+        )
         self.outline = QGraphicsRectItem()
         self.outline.setPen(pg.mkPen("#3fd0ff", width=2, cosmetic=True))
         self.outline.setZValue(10)
@@ -52,20 +56,45 @@ class SpectrogramView(ImagePlot):
         self._db_range = 80.0
         self._show_empty()
 
-    def show_audio(self, samples: np.ndarray, sample_rate: int, n_fft: int, hop_length: int, db_range: float,
-                   freq_scale: str, placement=None, start_s: float = 0.0) -> np.ndarray:
+    def show_audio(
+        self,
+        samples: np.ndarray,
+        sample_rate: int,
+        n_fft: int,
+        hop_length: int,
+        db_range: float,
+        freq_scale: str,
+        placement=None,
+        start_s: float = 0.0,
+    ) -> np.ndarray:
         """Draw the spectrogram of ``samples`` (channels, n), which start ``start_s`` into the song, and outline
         ``placement`` (seconds from the start of ``samples``); returns the panel drawn. The readout says the real
         level of each cell (``SpectrogramLevels``), not the 8-bit panel's."""
         db = spectrogram_db(samples, n_fft, hop_length)
         panel = spectrogram_panel(samples, sample_rate, n_fft, hop_length, db_range, freq_scale, db=db)
-        self.show_panel(panel, samples.shape[-1] / sample_rate, sample_rate, freq_scale, placement, db_range,
-                        start_s, SpectrogramLevels.of(db, sample_rate, hop_length))
+        self.show_panel(
+            panel,
+            samples.shape[-1] / sample_rate,
+            sample_rate,
+            freq_scale,
+            placement,
+            db_range,
+            start_s,
+            SpectrogramLevels.of(db, sample_rate, hop_length),
+        )
         return panel
 
-    def show_panel(self, panel: np.ndarray, duration_s: float, sample_rate: int, freq_scale: str,
-                   placement=None, db_range: float = 80.0, start_s: float = 0.0,
-                   levels: SpectrogramLevels | None = None) -> None:
+    def show_panel(
+        self,
+        panel: np.ndarray,
+        duration_s: float,
+        sample_rate: int,
+        freq_scale: str,
+        placement=None,
+        db_range: float = 80.0,
+        start_s: float = 0.0,
+        levels: SpectrogramLevels | None = None,
+    ) -> None:
         """Show a ``spectrogram_panel`` (row 0 = the top, levels over ``db_range``) spanning ``duration_s`` from
         ``start_s`` in the song's time; ``levels``: its real dB for the readout (None: read off the panel).
 
@@ -73,8 +102,11 @@ class SpectrogramView(ImagePlot):
         detail); a different span shows all of it.
         """
         scale = FrequencyScale(freq_scale, sample_rate / 2)
-        same_span = (self._panel is not None
-                     and (duration_s, scale, start_s) == (self._duration, self._scale, self._start))
+        same_span = self._panel is not None and (duration_s, scale, start_s) == (
+            self._duration,
+            self._scale,
+            self._start,
+        )
         set_empty(self, None)
         self.setMouseEnabled(x=True, y=True)
         show_colour_bar(self, self.colour_bar, True)
@@ -104,8 +136,9 @@ class SpectrogramView(ImagePlot):
         loudest cell there."""
         if self._panel is None:
             return None
-        return spectrogram_readout(x - self._start, y, self._panel, self._duration, self._scale, self._db_range,
-                                   self._start, self._levels)
+        return spectrogram_readout(
+            x - self._start, y, self._panel, self._duration, self._scale, self._db_range, self._start, self._levels
+        )
 
     def set_playhead(self, seconds: float | None) -> None:
         """Draw the playhead ``seconds`` into the audio shown (at its time in the song; None hides it)."""

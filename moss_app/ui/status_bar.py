@@ -9,8 +9,10 @@ from moss_engine.reporting import NOTICE_GPU_MEMORY
 
 #: The most of a notice the bar shows; the rest is in its tooltip.
 NOTICE_CHARS = 90
-NOTICE_TIPS = {NOTICE_GPU_MEMORY: "The GPU ran out of memory: the run goes on in smaller chunks (then on the CPU), "
-                                  "slower but with the same result"}
+NOTICE_TIPS = {
+    NOTICE_GPU_MEMORY: "The GPU ran out of memory: the run goes on in smaller chunks (then on the CPU), "
+    "slower but with the same result"
+}
 
 
 class RunStatusBar(QStatusBar):
@@ -19,8 +21,9 @@ class RunStatusBar(QStatusBar):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.device_label = QLabel("")  # which device the next run goes to (Advanced > Device), always shown
-        self.device_label.setToolTip("Where MOSS optimises: an NVIDIA GPU (CUDA), Apple Metal, or the CPU.\n"
-                                     "Change it in Advanced > Device.")
+        self.device_label.setToolTip(
+            "Where MOSS optimises: an NVIDIA GPU (CUDA), Apple Metal, or the CPU.\nChange it in Advanced > Device."
+        )
         self.gpu_notice = QLabel("")  # stays, unlike the progress messages: the run went on in smaller chunks or CPU
         self.gpu_notice.setStyleSheet("color: #d9534f;")
         self.gpu_notice.hide()
@@ -36,9 +39,10 @@ class RunStatusBar(QStatusBar):
         """A notice of ``kind`` (``moss_engine.reporting``'s) that stays until ``clear_notice``."""
         text = message[0].upper() + message[1:]
         # a long notice (a transparent picture's band, say) is cut on the bar and whole in its tooltip
-        self.gpu_notice.setText(text if len(text) <= NOTICE_CHARS else text[:NOTICE_CHARS - 1].rstrip() + "\u2026")
-        self.gpu_notice.setToolTip("\n".join(part for part in (text if len(text) > NOTICE_CHARS else "",
-                                                               NOTICE_TIPS.get(kind, "")) if part))
+        self.gpu_notice.setText(text if len(text) <= NOTICE_CHARS else text[: NOTICE_CHARS - 1].rstrip() + "\u2026")
+        self.gpu_notice.setToolTip(
+            "\n".join(part for part in (text if len(text) > NOTICE_CHARS else "", NOTICE_TIPS.get(kind, "")) if part)
+        )
         self.gpu_notice.show()
 
     def clear_notice(self) -> None:

@@ -81,14 +81,23 @@ def is_dark() -> bool:
 
 #: A desktop's dark scheme as Qt receives it (GTK's Adwaita-dark colours), by palette role.
 DARK_COLOURS = {
-    QPalette.ColorRole.Window: "#242424", QPalette.ColorRole.WindowText: "#e8eaed",
-    QPalette.ColorRole.Base: "#1e1e1e", QPalette.ColorRole.AlternateBase: "#2a2a2a",
-    QPalette.ColorRole.Text: "#e8eaed", QPalette.ColorRole.Button: "#303030",
-    QPalette.ColorRole.ButtonText: "#e8eaed", QPalette.ColorRole.ToolTipBase: "#303030",
-    QPalette.ColorRole.ToolTipText: "#e8eaed", QPalette.ColorRole.Highlight: "#3584e4",
-    QPalette.ColorRole.HighlightedText: "#ffffff", QPalette.ColorRole.PlaceholderText: "#9a9a9a",
-    QPalette.ColorRole.Light: "#3a3a3a", QPalette.ColorRole.Midlight: "#333333", QPalette.ColorRole.Mid: "#2a2a2a",
-    QPalette.ColorRole.Dark: "#151515", QPalette.ColorRole.Shadow: "#000000",
+    QPalette.ColorRole.Window: "#242424",
+    QPalette.ColorRole.WindowText: "#e8eaed",
+    QPalette.ColorRole.Base: "#1e1e1e",
+    QPalette.ColorRole.AlternateBase: "#2a2a2a",
+    QPalette.ColorRole.Text: "#e8eaed",
+    QPalette.ColorRole.Button: "#303030",
+    QPalette.ColorRole.ButtonText: "#e8eaed",
+    QPalette.ColorRole.ToolTipBase: "#303030",
+    QPalette.ColorRole.ToolTipText: "#e8eaed",
+    QPalette.ColorRole.Highlight: "#3584e4",
+    QPalette.ColorRole.HighlightedText: "#ffffff",
+    QPalette.ColorRole.PlaceholderText: "#9a9a9a",
+    QPalette.ColorRole.Light: "#3a3a3a",
+    QPalette.ColorRole.Midlight: "#333333",
+    QPalette.ColorRole.Mid: "#2a2a2a",
+    QPalette.ColorRole.Dark: "#151515",
+    QPalette.ColorRole.Shadow: "#000000",
 }
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
-AB_TIP = ("Play the original music instead of the selected point, as it is: every point is made at the song's "
-          "loudness, so A/B compares the sound, not the volume")
+AB_TIP = (
+    "Play the original music instead of the selected point, as it is: every point is made at the song's "
+    "loudness, so A/B compares the sound, not the volume"
+)
 
 
 def _clock(seconds: float) -> str:

@@ -64,15 +64,24 @@ class ExploringViewBox(pg.ViewBox):
         """Make (x0..x1, y0..y1) the data's extent: zoom and pan stay inside it, and the view shows all of it."""
         self._extent = QRectF(x0, y0, x1 - x0, y1 - y0)
         self.setLimits(xMin=None, xMax=None, yMin=None, yMax=None)  # the old extent must not clamp the new range
-        self.setLimits(xMin=x0, xMax=x1, yMin=y0, yMax=y1, maxXRange=x1 - x0, maxYRange=y1 - y0,
-                       minXRange=(x1 - x0) * MIN_SPAN, minYRange=(y1 - y0) * MIN_SPAN)
+        self.setLimits(
+            xMin=x0,
+            xMax=x1,
+            yMin=y0,
+            yMax=y1,
+            maxXRange=x1 - x0,
+            maxYRange=y1 - y0,
+            minXRange=(x1 - x0) * MIN_SPAN,
+            minYRange=(y1 - y0) * MIN_SPAN,
+        )
         self.reset_zoom()
 
     def forget_extent(self) -> None:
         """No data: no limits (the empty view's hint sits at 0..1)."""
         self._extent = None
-        self.setLimits(xMin=None, xMax=None, yMin=None, yMax=None, maxXRange=None, maxYRange=None,
-                       minXRange=None, minYRange=None)
+        self.setLimits(
+            xMin=None, xMax=None, yMin=None, yMax=None, maxXRange=None, maxYRange=None, minXRange=None, minYRange=None
+        )
 
     def reset_zoom(self) -> None:
         """Back to the whole extent (auto-range on: the "A" button hides until the next zoom), in every view linked
@@ -229,8 +238,9 @@ def on_palette_change(widget: QWidget, callback: Callable[[], None]) -> None:
     widget.installEventFilter(_EventHook(widget, _PALETTE_EVENTS, callback))
 
 
-def add_colour_bar(plot: pg.PlotWidget, values: tuple[float, float], label: str,
-                   ticks: list[tuple[float, str]] | None = None) -> pg.ColorBarItem:
+def add_colour_bar(
+    plot: pg.PlotWidget, values: tuple[float, float], label: str, ticks: list[tuple[float, str]] | None = None
+) -> pg.ColorBarItem:
     """A non-interactive colour bar at the right of ``plot``, its scale running over ``values`` (low, high),
     following the app's colour map and the palette's text colour.
 

@@ -55,8 +55,13 @@ AUDIO_SHARE_GUESS = 0.5
 MIN_SHARE = 0.05
 
 
-def compute_blend(settings: RunSettings, alpha: float, reporter: Reporter | None = None,
-                  inputs: tuple[AudioClip, LoadedImage] | None = None, listen_workers: int = 1) -> RunResult:
+def compute_blend(
+    settings: RunSettings,
+    alpha: float,
+    reporter: Reporter | None = None,
+    inputs: tuple[AudioClip, LoadedImage] | None = None,
+    listen_workers: int = 1,
+) -> RunResult:
     """The music end, the image end and one result whose measured alpha is within 0.05 of ``alpha`` (0..1).
 
     1. The two ends: the all-music mask, and the better of the all-image mask and its phase-refined twin (the lowest
@@ -75,8 +80,9 @@ def compute_blend(settings: RunSettings, alpha: float, reporter: Reporter | None
     ``listen_workers``: as ``pipeline.compute_front``'s.
     """
     if not 0.0 <= alpha <= 1.0 or not np.isfinite(alpha):
-        raise MossInputError(f"--alpha {alpha}: expected a number from 0 (pure music) to 1 (as much picture as "
-                             "possible)")
+        raise MossInputError(
+            f"--alpha {alpha}: expected a number from 0 (pure music) to 1 (as much picture as possible)"
+        )
     started = time.perf_counter()
     reporter = reporter or NullReporter()
     device = resolve_device(settings.device)
@@ -95,8 +101,14 @@ def compute_blend(settings: RunSettings, alpha: float, reporter: Reporter | None
     optimiser = StchOptimiser(problem, settings, SpanReporter(reporter, 0.0, 0.0), weights=np.array([[1.0, 0.0]]))
     anchors = optimiser.anchors
     level = problem.matched_levels
-    image_end = Candidate(image_anchor_logits, anchors.image_visual, anchors.image_audio, "image", level_db=level,
-                          loudness_excess=float(optimiser.crossfade_excess[-1]))
+    image_end = Candidate(
+        image_anchor_logits,
+        anchors.image_visual,
+        anchors.image_audio,
+        "image",
+        level_db=level,
+        loudness_excess=float(optimiser.crossfade_excess[-1]),
+    )
     if settings.phase_iterations:
         v, a, x = problem.score_point(image_anchor_logits, level, settings.phase_iterations)
         if v < image_end.visual:
@@ -108,8 +120,9 @@ def compute_blend(settings: RunSettings, alpha: float, reporter: Reporter | None
     cross_v, cross_a = optimiser.crossfade_visual, optimiser.crossfade_audio
     share, coarse_done = AUDIO_SHARE_GUESS, 0
     if settings.coarse_steps > 0 and settings.steps > 1:  # coarse-to-fine, as the front's masks are optimised
-        coarse, middle = run_coarse_stage(problem, clip, image, settings, reporter,
-                                          weights=_ray(optimiser, v_goal, share)[None])
+        coarse, middle = run_coarse_stage(
+            problem, clip, image, settings, reporter, weights=_ray(optimiser, v_goal, share)[None]
+        )
         start_logits = coarse.logits.detach()
         start_levels = coarse.levels_db().detach().cpu().numpy()
         # re-aimed for the fine stage by where the coarse mask lands at full resolution: its own share of the
@@ -120,8 +133,15 @@ def compute_blend(settings: RunSettings, alpha: float, reporter: Reporter | None
             share = float(np.clip(a[0] / a_cross, MIN_SHARE, 1.0))
         coarse_done = coarse.step_count
         fine_steps = max(1, settings.steps - coarse_done)  # an early-stopped coarse stage leaves the rest
-        optimiser.reporter = StageReporter(reporter, coarse_done, fine_steps, coarse_done + fine_steps, "fine pass",
-                                           (middle * coarse_done / coarse.settings.steps, 1.0), continues=True)
+        optimiser.reporter = StageReporter(
+            reporter,
+            coarse_done,
+            fine_steps,
+            coarse_done + fine_steps,
+            "fine pass",
+            (middle * coarse_done / coarse.settings.steps, 1.0),
+            continues=True,
+        )
         optimiser.retarget(_ray(optimiser, v_goal, share)[None], start_logits, start_levels, steps=fine_steps)
         optimiser.cancelled = coarse.cancelled  # a cancel in the coarse stage ends the optimisation there
     else:
@@ -134,10 +154,21 @@ def compute_blend(settings: RunSettings, alpha: float, reporter: Reporter | None
 
     music_end = next(c for c in result.candidates if c.kind == "music")
     blend = _land(problem, best, music_end, image_end, v_goal, v_music)
-    run = assemble_result(settings, device, clip, problem, result, [music_end, blend, image_end],
-                          {"prepare_s": prepared - started, "optimise_s": optimised - prepared,
-                           "land_s": time.perf_counter() - optimised}, reporter,
-                          listen_workers)
+    run = assemble_result(
+        settings,
+        device,
+        clip,
+        problem,
+        result,
+        [music_end, blend, image_end],
+        {
+            "prepare_s": prepared - started,
+            "optimise_s": optimised - prepared,
+            "land_s": time.perf_counter() - optimised,
+        },
+        reporter,
+        listen_workers,
+    )
     index = next((i for i, p in enumerate(run.points) if p.kind == "blend"), len(run.points) // 2)
     run.extra["blend"] = {"alpha_requested": float(alpha), "alpha": float(run.points[index].alpha), "point": index}
     return run
@@ -152,8 +183,9 @@ def _ray(optimiser: StchOptimiser, v_goal: float, share: float) -> np.ndarray:
     return weight_through(goal)
 
 
-def _land(problem: HidingProblem, best: Candidate, music_end: Candidate, image_end: Candidate, v_goal: float,
-          v_music: float) -> Candidate:
+def _land(
+    problem: HidingProblem, best: Candidate, music_end: Candidate, image_end: Candidate, v_goal: float, v_music: float
+) -> Candidate:
     """Move along the line between ``best`` and the end beyond ``v_goal`` until the visual loss is ``v_goal``.
 
     Every mask on the way is scored as it will be rendered: with the image end's phase refinement when it has one,
@@ -184,8 +216,9 @@ def _land(problem: HidingProblem, best: Candidate, music_end: Candidate, image_e
     for _ in range(LANDING_STEPS):
         t = lo - f_lo * (hi - lo) / (f_hi - f_lo) if f_hi != f_lo else 0.5 * (lo + hi)
         t = min(max(t, lo + 1e-3 * (hi - lo)), hi - 1e-3 * (hi - lo))
-        point = evaluate(interpolated_logits(start.logits, other.logits, t),
-                         (1 - t) * start.level_db + t * other.level_db)
+        point = evaluate(
+            interpolated_logits(start.logits, other.logits, t), (1 - t) * start.level_db + t * other.level_db
+        )
         f = point.visual - v_goal
         if abs(f) < abs(found.visual - v_goal):
             found = point

@@ -22,8 +22,12 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports a bad option as one line and exit status 2 (no usage block)."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_BAD_INPUT, f"moss: error: {message} (see moss {self.prog.split()[-1]} --help)\n"
-                  if " " in self.prog else f"moss: error: {message} (see moss --help)\n")
+        self.exit(
+            EXIT_BAD_INPUT,
+            f"moss: error: {message} (see moss {self.prog.split()[-1]} --help)\n"
+            if " " in self.prog
+            else f"moss: error: {message} (see moss --help)\n",
+        )
 
 
 def _span(text: str) -> tuple[float, float]:
@@ -45,10 +49,26 @@ def _duration(text: str) -> float:
 
 #: ``moss front``'s settings in their help groups (each flag, its help, type and choices from ``settings.OPTIONS``).
 _GROUPS = {
-    "quality (each flag overrides its preset value)": ("quality", "points", "steps", "sample_rate", "n_fft",
-                                                        "hop_length", "seed"),
-    "segment, placement and mapping": ("start_s", "duration_s", "time", "freq", "freq_scale", "db_range", "gamma",
-                                       "invert", "fit"),
+    "quality (each flag overrides its preset value)": (
+        "quality",
+        "points",
+        "steps",
+        "sample_rate",
+        "n_fft",
+        "hop_length",
+        "seed",
+    ),
+    "segment, placement and mapping": (
+        "start_s",
+        "duration_s",
+        "time",
+        "freq",
+        "freq_scale",
+        "db_range",
+        "gamma",
+        "invert",
+        "fit",
+    ),
     "how it runs": ("device", "memory_limit_gb", "algorithm", "audio_objective"),
 }
 _TYPES = {"int": int, "float": float, "span": _span, "seconds_or_all": _duration, "text": str}
@@ -68,16 +88,20 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
             elif option.kind == "choice":
                 g.add_argument(option.flag, dest=name, choices=option.choices, help=option.help)
             else:
-                metavar = _METAVARS.get(name) or (option.unit.upper() or ("N" if option.kind == "int" else
-                                                                           name.upper()))
+                metavar = _METAVARS.get(name) or (
+                    option.unit.upper() or ("N" if option.kind == "int" else name.upper())
+                )
                 g.add_argument(option.flag, dest=name, type=_TYPES[option.kind], metavar=metavar, help=option.help)
     g.add_argument("--overwrite", action="store_true", help="replace --out if it is an earlier MOSS run folder")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="moss", description="Hide a picture in a piece of music: compute the whole trade-off "
-                     "from pure music to pure picture, as a folder of audio files.")
+    parser = _Parser(
+        prog="moss",
+        description="Hide a picture in a piece of music: compute the whole trade-off "
+        "from pure music to pure picture, as a folder of audio files.",
+    )
     from moss_engine import __version__
 
     parser.add_argument("--version", action="version", version=f"moss {__version__}")
@@ -90,10 +114,15 @@ def build_parser() -> argparse.ArgumentParser:
     blend = sub.add_parser("blend", help="one result at an asked blend ratio (faster than a whole front)")
     blend.add_argument("--image", type=Path, required=True, help="the picture (any format Pillow reads)")
     blend.add_argument("--audio", type=Path, required=True, help="the music (WAV, FLAC, OGG, MP3, AIFF, M4A, ...)")
-    blend.add_argument("--alpha", type=float, required=True,
-                       help="0 = pure music ... 1 = as much picture as possible; 0.7 means 'blend 70 %%'")
-    blend.add_argument("--out", type=Path, required=True, help="the run folder to create (music end, result, "
-                       "image end)")
+    blend.add_argument(
+        "--alpha",
+        type=float,
+        required=True,
+        help="0 = pure music ... 1 = as much picture as possible; 0.7 means 'blend 70 %%'",
+    )
+    blend.add_argument(
+        "--out", type=Path, required=True, help="the run folder to create (music end, result, image end)"
+    )
     _add_run_options(blend)
     morph = sub.add_parser("morph", help="morph.json, morph.wav and morph.mp4 for a run folder: music to picture")
     morph.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run folder made by moss front")
@@ -164,34 +193,45 @@ def _summary(result: Any, out: Path) -> str:
     from moss_engine.run.listening import available
     from moss_engine.settings import OBJECTIVE_NAMES
 
-    lines = [f"run folder: {out}",
-             f"device {result.device}, {result.optimisation.steps_done} steps"
-             f"{' (front settled early)' if result.optimisation.stopped_early else ''}, "
-             f"{sum(result.timings.values()):.1f} s; hypervolume {result.hypervolume:.4f} (anchor-normalised)",
-             f"{'point':>5}  {'alpha':>5}  {'visual loss':>11}  {'sounds like (MOS)':>17}  {'loudness (LU)':>13}  "
-             f"{'limiter (dB)':>12}  {'audio loss':>10}  file",
-             ]
+    lines = [
+        f"run folder: {out}",
+        f"device {result.device}, {result.optimisation.steps_done} steps"
+        f"{' (front settled early)' if result.optimisation.stopped_early else ''}, "
+        f"{sum(result.timings.values()):.1f} s; hypervolume {result.hypervolume:.4f} (anchor-normalised)",
+        f"{'point':>5}  {'alpha':>5}  {'visual loss':>11}  {'sounds like (MOS)':>17}  {'loudness (LU)':>13}  "
+        f"{'limiter (dB)':>12}  {'audio loss':>10}  file",
+    ]
     for i, p in enumerate(result.points):
         mos = "n/a" if p.mos is None else f"{p.mos:.2f}"
         limiter = f"{p.limiter_db:.1f}" if p.limiter_db < 0 else "-"
-        lines.append(f"{i:>5}  {p.alpha:5.2f}  {p.visual:11.4f}  {mos:>17}  {p.loudness_lu:+13.1f}  {limiter:>12}  "
-                     f"{p.audio:10.4f}  point_{i:03d}.wav")
-    lines.append("sounds like: how like the song a listener hears the file, 5 = no difference, 1 = very different "
-                 "(Zimtohrli, an independent model of hearing); loudness: of the file against the song (BS.1770)"
-                 if available() else "sounds like: not measured (the perceptual model zimtohrli is not installed for "
-                 "this platform)")
+        lines.append(
+            f"{i:>5}  {p.alpha:5.2f}  {p.visual:11.4f}  {mos:>17}  {p.loudness_lu:+13.1f}  {limiter:>12}  "
+            f"{p.audio:10.4f}  point_{i:03d}.wav"
+        )
+    lines.append(
+        "sounds like: how like the song a listener hears the file, 5 = no difference, 1 = very different "
+        "(Zimtohrli, an independent model of hearing); loudness: of the file against the song (BS.1770)"
+        if available()
+        else "sounds like: not measured (the perceptual model zimtohrli is not installed for this platform)"
+    )
     if result.limiter is not None:
         ceiling = result.limiter.ceiling_dbtp
-        lines.append(f"limiter: the deepest gain change where the picture's peaks passed {ceiling:g} dBTP (a "
-                     "look-ahead limiter inside the point; no point is turned down as a whole)")
+        lines.append(
+            f"limiter: the deepest gain change where the picture's peaks passed {ceiling:g} dBTP (a "
+            "look-ahead limiter inside the point; no point is turned down as a whole)"
+        )
     lines.append(f"audio loss: what the optimiser minimised, the {OBJECTIVE_NAMES[result.settings.audio_objective]}")
     if len(result.points) < result.settings.points:
-        lines.append(f"{len(result.points)} of the {result.settings.points} points asked: the others were beaten on "
-                     "both counts by a point kept, or looked and sounded the same as one")
+        lines.append(
+            f"{len(result.points)} of the {result.settings.points} points asked: the others were beaten on "
+            "both counts by a point kept, or looked and sounded the same as one"
+        )
     p = result.placement
-    lines.append(f"view it with n_fft {result.settings.n_fft}, hop {result.settings.hop_length}, "
-                 f"{result.settings.db_range:g} dB range, {result.settings.freq_scale} axis; the picture spans "
-                 f"{p.t0_s:.2f}-{p.t1_s:.2f} s and {p.f0_hz:.0f}-{p.f1_hz:.0f} Hz")
+    lines.append(
+        f"view it with n_fft {result.settings.n_fft}, hop {result.settings.hop_length}, "
+        f"{result.settings.db_range:g} dB range, {result.settings.freq_scale} axis; the picture spans "
+        f"{p.t0_s:.2f}-{p.t1_s:.2f} s and {p.f0_hz:.0f}-{p.f1_hz:.0f} Hz"
+    )
     lines.append(f"next: moss render {out} --point K --format mp3  |  moss morph {out}")
     return "\n".join(lines)
 
@@ -218,21 +258,49 @@ def run(args: argparse.Namespace) -> int:
     else:
         image, audio, out = args.image, args.audio, args.out
     device = resolve_device(args.device)
-    overrides = {k: getattr(args, k) for k in (
-        "points", "steps", "sample_rate", "n_fft", "hop_length", "seed", "start_s", "time", "freq",
-        "freq_scale", "db_range", "gamma", "invert", "fit", "memory_limit_gb", "algorithm", "audio_objective")}
-    settings = make_settings(image, audio, quality=args.quality, device_type=device.type, device=args.device,
-                             duration_s=args.duration_s, **overrides)
+    overrides = {
+        k: getattr(args, k)
+        for k in (
+            "points",
+            "steps",
+            "sample_rate",
+            "n_fft",
+            "hop_length",
+            "seed",
+            "start_s",
+            "time",
+            "freq",
+            "freq_scale",
+            "db_range",
+            "gamma",
+            "invert",
+            "fit",
+            "memory_limit_gb",
+            "algorithm",
+            "audio_objective",
+        )
+    }
+    settings = make_settings(
+        image,
+        audio,
+        quality=args.quality,
+        device_type=device.type,
+        device=args.device,
+        duration_s=args.duration_s,
+        **overrides,
+    )
     alpha = getattr(args, "alpha", None)
     if alpha is not None and not (math.isfinite(alpha) and 0.0 <= alpha <= 1.0):
-        raise MossInputError(f"--alpha {alpha}: expected a number from 0 (pure music) to 1 (as much picture as "
-                             "possible)")
+        raise MossInputError(
+            f"--alpha {alpha}: expected a number from 0 (pure music) to 1 (as much picture as possible)"
+        )
     check_output_folder(out, args.overwrite)
     check_memory(settings, device)
     inputs = load_inputs(settings)
     clip = inputs[0]
-    check_free_space(out, run_folder_bytes(3 if alpha is not None else settings.points, clip.samples.shape[0],
-                                           clip.samples.shape[1]))
+    check_free_space(
+        out, run_folder_bytes(3 if alpha is not None else settings.points, clip.samples.shape[0], clip.samples.shape[1])
+    )
     for notice in inputs[0].notices:
         print(f"moss: note: {notice}", file=sys.stderr)
     result = _compute(settings, alpha, device, inputs, args.quiet)
@@ -245,8 +313,10 @@ def _run_morph(args: argparse.Namespace) -> int:
     from moss_engine.run.morph import write_morph
 
     states = write_morph(args.run_dir, overwrite=args.overwrite, video=not args.no_video)
-    print(f"{args.run_dir}: morph.json ({len(states)} states, alpha 0 to 1), morph.wav"
-          f"{'' if args.no_video else ', morph.mp4'}")
+    print(
+        f"{args.run_dir}: morph.json ({len(states)} states, alpha 0 to 1), morph.wav"
+        f"{'' if args.no_video else ', morph.mp4'}"
+    )
     return EXIT_OK
 
 
@@ -265,8 +335,10 @@ def _compute(settings: Any, alpha: float | None, device: Any, inputs: Any, quiet
     except (RuntimeError, MemoryError) as exc:  # torch's OutOfMemoryError is a RuntimeError too
         if not is_out_of_memory(exc):
             raise
-        raise MossOutOfMemory(f"out of memory on {device}: try a smaller --memory-limit, fewer --points, a shorter "
-                              "--duration" + (" or --device cpu" if device.type != "cpu" else "")) from None
+        raise MossOutOfMemory(
+            f"out of memory on {device}: try a smaller --memory-limit, fewer --points, a shorter "
+            "--duration" + (" or --device cpu" if device.type != "cpu" else "")
+        ) from None
     finally:
         reporter.done()
 
@@ -326,8 +398,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         args, extra = parser.parse_known_args(["demo", *argv])
     if extra:
-        print(f"moss: error: unrecognized arguments: {' '.join(extra)} (see moss {args.command} --help)",
-              file=sys.stderr)
+        print(
+            f"moss: error: unrecognized arguments: {' '.join(extra)} (see moss {args.command} --help)", file=sys.stderr
+        )
         return EXIT_BAD_INPUT
     if not _import_engine():
         print("moss: interrupted; nothing was written", file=sys.stderr)

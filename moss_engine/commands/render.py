@@ -19,21 +19,32 @@ def add_render_parser(subparsers: Any) -> argparse.ArgumentParser:
     ``run_render(args)`` runs it.
     """
     p = subparsers.add_parser(
-        "render", help="write one point of a run folder as a file to keep (or the whole song with its picture)",
+        "render",
+        help="write one point of a run folder as a file to keep (or the whole song with its picture)",
         description="Write one front point of a run folder as a WAV, FLAC, MP3, Ogg Vorbis or Opus file. With "
-                    "--full, the whole song at its own rate, channels and bit depth, the point's picture in the "
-                    "run's segment and the song untouched elsewhere.")
+        "--full, the whole song at its own rate, channels and bit depth, the point's picture in the "
+        "run's segment and the song untouched elsewhere.",
+    )
     p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run folder written by moss front/demo/blend")
-    p.add_argument("--point", type=int, required=True, metavar="K",
-                   help="the point, as listed by the run (0 = the music end); negative counts from the image end "
-                        "(-1 = the image end)")
-    p.add_argument("--full", action="store_true",
-                   help="the whole song, with the point's picture in the segment (needs the run's song and picture, "
-                        "unchanged)")
-    p.add_argument("--format", choices=FORMATS,
-                   help="file format (default: from --out's suffix, else wav); mp3 is 192 kb/s, opus 128 kb/s")
-    p.add_argument("--out", type=Path, metavar="FILE",
-                   help="the file to write (default: RUN_DIR/point_KKK[_full].EXT)")
+    p.add_argument(
+        "--point",
+        type=int,
+        required=True,
+        metavar="K",
+        help="the point, as listed by the run (0 = the music end); negative counts from the image end "
+        "(-1 = the image end)",
+    )
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="the whole song, with the point's picture in the segment (needs the run's song and picture, unchanged)",
+    )
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        help="file format (default: from --out's suffix, else wav); mp3 is 192 kb/s, opus 128 kb/s",
+    )
+    p.add_argument("--out", type=Path, metavar="FILE", help="the file to write (default: RUN_DIR/point_KKK[_full].EXT)")
     p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     return p
@@ -41,9 +52,14 @@ def add_render_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run_render(args: argparse.Namespace) -> int:
     """Run ``moss render`` with parsed arguments; returns the exit status (0). Bad input raises MossInputError."""
-    result = render_point(args.run_dir, args.point, full=bool(getattr(args, "full", False)),
-                          fmt=getattr(args, "format", None), out=getattr(args, "out", None),
-                          overwrite=bool(getattr(args, "overwrite", False)))
+    result = render_point(
+        args.run_dir,
+        args.point,
+        full=bool(getattr(args, "full", False)),
+        fmt=getattr(args, "format", None),
+        out=getattr(args, "out", None),
+        overwrite=bool(getattr(args, "overwrite", False)),
+    )
     if not getattr(args, "quiet", False):
         for notice in result.notices:
             print(f"moss: note: {notice}", file=sys.stderr)

@@ -22,14 +22,23 @@ class _BlendIntoSpectrum(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, mask: Tensor, rate: Tensor, music: Tensor, silence: Tensor | None, full_shape: tuple[int, int],
-                region: tuple[slice, slice], shift: Tensor) -> Tensor:
+    def forward(
+        ctx,
+        mask: Tensor,
+        rate: Tensor,
+        music: Tensor,
+        silence: Tensor | None,
+        full_shape: tuple[int, int],
+        region: tuple[slice, slice],
+        shift: Tensor,
+    ) -> Tensor:
         exponent = mask * rate
         exponent.addcmul_(mask, shift[:, None, :])
         gain = exponent.exp_()
         # frame-major memory, handed on as its (freq, frames) transpose: the inverse STFT reads it without a copy
-        out = torch.zeros((mask.shape[0], full_shape[1], full_shape[0]), dtype=music.dtype,
-                          device=mask.device).transpose(1, 2)
+        out = torch.zeros(
+            (mask.shape[0], full_shape[1], full_shape[0]), dtype=music.dtype, device=mask.device
+        ).transpose(1, 2)
         planes = torch.view_as_real(out[(slice(None), *region)])
         music_parts = torch.view_as_real(music)
         less_one = gain - 1.0
@@ -64,9 +73,15 @@ class _BlendIntoSpectrum(torch.autograd.Function):
         return grad_mask, None, None, None, None, None, grad_shift
 
 
-def blend_into_spectrum(mask: Tensor, rate: Tensor, music: Tensor, silence: Tensor | None,
-                        full_shape: tuple[int, int], region: tuple[slice, slice],
-                        shift: Tensor | None = None) -> Tensor:
+def blend_into_spectrum(
+    mask: Tensor,
+    rate: Tensor,
+    music: Tensor,
+    silence: Tensor | None,
+    full_shape: tuple[int, int],
+    region: tuple[slice, slice],
+    shift: Tensor | None = None,
+) -> Tensor:
     """The change the blend makes to a (freq, frames) complex spectrum, for every mask of a population.
 
     Args:

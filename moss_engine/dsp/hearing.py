@@ -42,8 +42,10 @@ from torch.utils.checkpoint import checkpoint
 from moss_engine.dsp.spectral import Stft, power
 
 #: What ``NeurogramDistance`` is, in words (the run folder's ``audio_objective``).
-NEUROGRAM_OBJECTIVE = ("neurogram distance to the song (1 - NSIM of auditory-band levels: 1/3-ERB bands, threshold of "
-                       "hearing, peak adaptation, 90 ms x 5-band patches)")
+NEUROGRAM_OBJECTIVE = (
+    "neurogram distance to the song (1 - NSIM of auditory-band levels: 1/3-ERB bands, threshold of "
+    "hearing, peak adaptation, 90 ms x 5-band patches)"
+)
 #: Band centres: this far apart on the ERB-number scale, from ``LOWEST_BAND_HZ`` to 95 % of Nyquist (at most 20 kHz).
 BAND_SPACING_ERB = 1.0 / 3.0
 BANDWIDTH_ERB = 1.0
@@ -55,11 +57,30 @@ FLOOR_DB = 3.0
 #: The floor's level in the neurogram's units (natural log of power): NSIM's intensity term compares levels as ratios.
 FLOOR_LEVEL = 13.5
 #: Sensitivity (dB) at knots of frequency (Hz), interpolated on the ERB-number scale.
-SENSITIVITY_KNOTS = ((20.0, 2.0), (500.0, 1.0), (700.0, 0.0), (900.0, -7.5), (3000.0, -7.5), (3500.0, 5.0),
-                     (4500.0, 10.5), (12000.0, 11.0), (14000.0, 11.0), (16000.0, 0.0), (20000.0, 0.0))
+SENSITIVITY_KNOTS = (
+    (20.0, 2.0),
+    (500.0, 1.0),
+    (700.0, 0.0),
+    (900.0, -7.5),
+    (3000.0, -7.5),
+    (3500.0, 5.0),
+    (4500.0, 10.5),
+    (12000.0, 11.0),
+    (14000.0, 11.0),
+    (16000.0, 0.0),
+    (20000.0, 0.0),
+)
 #: Band emphasis at knots of frequency (Hz), interpolated on the ERB-number scale.
-EMPHASIS_KNOTS = ((20.0, 0.7), (250.0, 0.7), (700.0, 1.0), (3500.0, 1.05), (5500.0, 1.6), (7000.0, 1.4),
-                  (9000.0, 1.3), (20000.0, 1.1))
+EMPHASIS_KNOTS = (
+    (20.0, 0.7),
+    (250.0, 0.7),
+    (700.0, 1.0),
+    (3500.0, 1.05),
+    (5500.0, 1.6),
+    (7000.0, 1.4),
+    (9000.0, 1.3),
+    (20000.0, 1.1),
+)
 PEAK_ADAPTATION = 0.6
 #: NSIM patches (seconds of frames, bands) and constants, in the neurogram's units.
 PATCH_S = 0.094
@@ -202,8 +223,9 @@ class NeurogramDistance(nn.Module):
         ref = self.ref * ratio.pow(PEAK_ADAPTATION)[:, None, None]
         return nsim_distance(heard, ref, self.patch)
 
-    def forward(self, signal: Tensor, shared: dict[tuple[int, int], Tensor] | None = None,
-                checkpointed: bool = False) -> Tensor:
+    def forward(
+        self, signal: Tensor, shared: dict[tuple[int, int], Tensor] | None = None, checkpointed: bool = False
+    ) -> Tensor:
         """(population, samples) -> (population,) distance (0 = the song)."""
         known = None if shared is None else shared.get((self.stft.n_fft, self.stft.hop_length))
         if checkpointed:

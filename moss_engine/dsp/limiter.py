@@ -79,7 +79,7 @@ def peak_envelope(samples: np.ndarray) -> np.ndarray:
     for start in range(_REACH, n - _REACH, _BLOCK):
         stop = min(n - _REACH, start + _BLOCK)
         with torch.no_grad():
-            branches = torch.nn.functional.conv1d(signal[..., start - _REACH:stop + _REACH], kernel)
+            branches = torch.nn.functional.conv1d(signal[..., start - _REACH : stop + _REACH], kernel)
         top = branches.abs().amax(dim=(0, 1)).numpy()
         np.maximum(envelope[start:stop], top, out=envelope[start:stop])
     return envelope
@@ -115,12 +115,12 @@ def _running_max(values: np.ndarray, half: int) -> np.ndarray:
     n = len(values)
     blocks = -(-(n + 2 * half) // width)
     padded = np.zeros(blocks * width)
-    padded[half:half + n] = values
+    padded[half : half + n] = values
     shaped = padded.reshape(blocks, width)
     prefix = np.maximum.accumulate(shaped, axis=1).ravel()
     suffix = np.maximum.accumulate(shaped[:, ::-1], axis=1)[:, ::-1].ravel()
     # window [i, i + width - 1] in padded coordinates = [i - half, i + half] in the values'
-    return np.maximum(suffix[:n], prefix[width - 1:width - 1 + n])
+    return np.maximum(suffix[:n], prefix[width - 1 : width - 1 + n])
 
 
 def _running_mean(values: np.ndarray, half: int) -> np.ndarray:
@@ -152,9 +152,13 @@ class Limiter:
 
     def to_record(self) -> dict[str, Any]:
         """The manifest's ``limiter`` (DESIGN.md "The limiter"): every setting that rebuilds a point exactly."""
-        return {**asdict(self), "oversampling": OVERSAMPLING, "channels": "linked",
-                "detector": "true peak (4x oversampled, Kaiser-windowed sinc as resample_poly)",
-                "song_peaks": "kept: a point may reach the song's own true-peak envelope at each sample"}
+        return {
+            **asdict(self),
+            "oversampling": OVERSAMPLING,
+            "channels": "linked",
+            "detector": "true peak (4x oversampled, Kaiser-windowed sinc as resample_poly)",
+            "song_peaks": "kept: a point may reach the song's own true-peak envelope at each sample",
+        }
 
     @classmethod
     def from_record(cls, record: Any) -> Limiter | None:
@@ -163,8 +167,13 @@ class Limiter:
             return None
         return cls(**{k: float(record[k]) for k in ("ceiling_dbtp", "lookahead_ms", "release_ms") if k in record})
 
-    def reduction_db(self, samples: np.ndarray, sample_rate: float, allowed: np.ndarray | None = None,
-                     envelope: np.ndarray | None = None) -> np.ndarray:
+    def reduction_db(
+        self,
+        samples: np.ndarray,
+        sample_rate: float,
+        allowed: np.ndarray | None = None,
+        envelope: np.ndarray | None = None,
+    ) -> np.ndarray:
         """(n,) the gain reduction in dB (>= 0) that keeps (channels, n) ``samples`` under the ceiling, or under
         ``allowed`` ((n,) linear peak envelope) where that is higher: a song's own peaks, which are not the picture's
         to take away. ``envelope``: the samples' ``peak_envelope`` when the caller has it (a gain on audio whose
@@ -194,8 +203,13 @@ class Limiter:
         reduction[reduction < RELEASE_FLOOR_DB] = 0.0  # the release ends: far from a peak the audio is as it was
         return reduction
 
-    def apply(self, samples: np.ndarray, sample_rate: float, allowed: np.ndarray | None = None,
-              envelope: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    def apply(
+        self,
+        samples: np.ndarray,
+        sample_rate: float,
+        allowed: np.ndarray | None = None,
+        envelope: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, float]:
         """(channels, n) audio -> (the limited audio as float32, its deepest gain change in dB, <= 0).
 
         Audio already under the ceiling (or under ``allowed``; ``reduction_db``'s, as is ``envelope``) comes back as

@@ -49,10 +49,16 @@ def k_weighting_biquads(sample_rate: float) -> list[tuple[np.ndarray, np.ndarray
         alpha, cos = math.sin(w0) / (2 * q), math.cos(w0)
         if kind == "shelf":
             root = 2 * math.sqrt(amp) * alpha
-            b = [amp * ((amp + 1) + (amp - 1) * cos + root), -2 * amp * ((amp - 1) + (amp + 1) * cos),
-                 amp * ((amp + 1) + (amp - 1) * cos - root)]
-            a = [(amp + 1) - (amp - 1) * cos + root, 2 * ((amp - 1) - (amp + 1) * cos),
-                 (amp + 1) - (amp - 1) * cos - root]
+            b = [
+                amp * ((amp + 1) + (amp - 1) * cos + root),
+                -2 * amp * ((amp - 1) + (amp + 1) * cos),
+                amp * ((amp + 1) + (amp - 1) * cos - root),
+            ]
+            a = [
+                (amp + 1) - (amp - 1) * cos + root,
+                2 * ((amp - 1) - (amp + 1) * cos),
+                (amp + 1) - (amp - 1) * cos - root,
+            ]
         else:
             b = [(1 + cos) / 2, -(1 + cos), (1 + cos) / 2]
             a = [1 + alpha, -2 * cos, 1 - alpha]
@@ -241,8 +247,9 @@ class PointLoudness:
         (BS.1770's relative gate moves with the blocks; a block crossing the absolute gate at -70 LUFS is all that
         could differ)."""
         excess = None if self.short_term_excess is None else self.short_term_excess + gain_db
-        return PointLoudness(self.lu + gain_db, self.worst_integrated_lu + gain_db, self.worst_short_term_lu + gain_db,
-                             excess)
+        return PointLoudness(
+            self.lu + gain_db, self.worst_integrated_lu + gain_db, self.worst_short_term_lu + gain_db, excess
+        )
 
     def within(self, margin_lu: float = 0.0) -> bool:
         """True when the point keeps the song's loudness both ways with ``margin_lu`` to spare."""

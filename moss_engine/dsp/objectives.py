@@ -129,7 +129,7 @@ def gaussian_band(size: int, win: Tensor) -> Tensor:
     k = win.numel()
     band = torch.zeros(size - k + 1, size)
     for i in range(size - k + 1):
-        band[i, i:i + k] = win
+        band[i, i : i + k] = win
     return band
 
 
@@ -158,7 +158,7 @@ class WeightedSsim(nn.Module):
         target = target.float()
         self.register_buffer("target", target, persistent=False)
         self.register_buffer("mu2", self._filter(target), persistent=False)
-        self.register_buffer("s22", self._filter(target * target) - self.mu2 ** 2, persistent=False)
+        self.register_buffer("s22", self._filter(target * target) - self.mu2**2, persistent=False)
         w = self._filter(weight.float())
         self.register_buffer("weight", w / w.sum().clamp(min=1e-12), persistent=False)
 
@@ -167,11 +167,11 @@ class WeightedSsim(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """(population, rows, cols) in [0, 1] -> (population,) weighted SSIM."""
-        c1, c2 = 0.01 ** 2, 0.03 ** 2
+        c1, c2 = 0.01**2, 0.03**2
         mu1, mu2 = self._filter(x), self.mu2
-        s11 = self._filter(x * x) - mu1 ** 2
+        s11 = self._filter(x * x) - mu1**2
         s12 = self._filter(x * self.target) - mu1 * mu2
-        ssim_map = ((2 * mu1 * mu2 + c1) / (mu1 ** 2 + mu2 ** 2 + c1)) * ((2 * s12 + c2) / (s11 + self.s22 + c2))
+        ssim_map = ((2 * mu1 * mu2 + c1) / (mu1**2 + mu2**2 + c1)) * ((2 * s12 + c2) / (s11 + self.s22 + c2))
         return (ssim_map * self.weight).sum(dim=(-2, -1))
 
 
@@ -239,8 +239,9 @@ class LogMelDistance(nn.Module):
         db = power_to_db(mel + getattr(self, f"floor{i}"))
         return (db - getattr(self, f"ref{i}")).abs().mean(dim=(-2, -1))
 
-    def forward(self, signal: Tensor, shared: dict[tuple[int, int], Tensor] | None = None,
-                checkpointed: bool = False) -> Tensor:
+    def forward(
+        self, signal: Tensor, shared: dict[tuple[int, int], Tensor] | None = None, checkpointed: bool = False
+    ) -> Tensor:
         """(population, samples) -> (population,) distance in dB.
 
         ``shared`` maps (n_fft, hop_length) to the power spectrogram (population, frames, freq) of ``signal`` the
@@ -286,8 +287,16 @@ class LoudnessExcess(nn.Module):
         region_frames: the frames the picture covers (where a mask can be non-zero).
     """
 
-    def __init__(self, reference_power: Tensor, stereo: Tensor, sample_rate: int, n_fft: int, hop_length: int,
-                 song_lufs: float, region_frames: slice):
+    def __init__(
+        self,
+        reference_power: Tensor,
+        stereo: Tensor,
+        sample_rate: int,
+        n_fft: int,
+        hop_length: int,
+        song_lufs: float,
+        region_frames: slice,
+    ):
         super().__init__()
         self.register_buffer("stereo", stereo.contiguous(), persistent=False)
         self.region_frames = region_frames
@@ -312,8 +321,11 @@ class LoudnessExcess(nn.Module):
         # the song's own gated blocks and their mean power: ``level_change`` measures a member over the same blocks
         song_blocks = self._blocks(self._frame_power(reference_power[None]))[0]
         loud = self._lufs(song_blocks)
-        mean_above = song_blocks[loud >= ABSOLUTE_GATE_LUFS].mean() if bool((loud >= ABSOLUTE_GATE_LUFS).any()) \
+        mean_above = (
+            song_blocks[loud >= ABSOLUTE_GATE_LUFS].mean()
+            if bool((loud >= ABSOLUTE_GATE_LUFS).any())
             else song_blocks.mean()
+        )
         kept = (loud >= ABSOLUTE_GATE_LUFS) & (loud > self._lufs(mean_above) + RELATIVE_GATE_LU)
         kept = kept if bool(kept.any()) else torch.ones_like(kept)
         self.register_buffer("song_kept", kept.float(), persistent=False)

@@ -14,8 +14,9 @@ if TYPE_CHECKING:
 
 
 @torch.no_grad()
-def phase_rotation(problem: HidingProblem, mask: Tensor, iterations: int,
-                   level_db: Tensor | float | None = None) -> Tensor:
+def phase_rotation(
+    problem: HidingProblem, mask: Tensor, iterations: int, level_db: Tensor | float | None = None
+) -> Tensor:
     """Phase refinement of one mask's blend: (bins, frames) effective mask -> (bins, frames) unit rotations.
 
     Griffin-Lim iterations that start from the music's phase and keep the blended magnitude. Where the mask is

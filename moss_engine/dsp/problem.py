@@ -103,12 +103,19 @@ class HidingProblem(nn.Module):
         self.sample_rate = music.sample_rate
         self.n_samples = music.samples.shape[1]
         self.stft = Stft(settings.n_fft, settings.hop_length)
-        self.placement: Placement = make_placement(music.duration_s, music.sample_rate, settings.n_fft,
-                                                   settings.hop_length, settings.time, settings.band(),
-                                                   settings.freq_scale)
+        self.placement: Placement = make_placement(
+            music.duration_s,
+            music.sample_rate,
+            settings.n_fft,
+            settings.hop_length,
+            settings.time,
+            settings.band(),
+            settings.freq_scale,
+        )
         self.grid_shape = image_grid_shape(self.placement, settings.mask_shape)
-        self.target: Target = make_target(image, self.placement, self.grid_shape, settings.fit, settings.gamma,
-                                          settings.invert)
+        self.target: Target = make_target(
+            image, self.placement, self.grid_shape, settings.fit, settings.gamma, settings.invert
+        )
         (b0, b1), (c0, c1) = self.placement.bins, self.placement.frames
         self.region = (slice(b0, b1), slice(c0, c1))
 
@@ -129,27 +136,37 @@ class HidingProblem(nn.Module):
         picture_db = level_to_db(warp_to_stft(self.target.fine_levels[None], grid)[0], self.top_db, settings.db_range)
         self.register_buffer("picture_db", picture_db, persistent=False)
         self.register_buffer("picture_minus_music_db", picture_db - music_db.clamp(min=floor_db), persistent=False)
-        self.register_buffer("opacity", warp_to_stft(self.target.fine_opacity[None], grid)[0].clamp(0, 1),
-                             persistent=False)
+        self.register_buffer(
+            "opacity", warp_to_stft(self.target.fine_opacity[None], grid)[0].clamp(0, 1), persistent=False
+        )
         self.register_buffer("music_db", music_db.clamp(min=floor_db), persistent=False)
         self._precompute_blend(region, floor_db, grid)
         self._precompute_levels(music)
 
-        rows, cols = view_matrices(self.placement, self.grid_shape, music.sample_rate, settings.n_fft,
-                                   settings.hop_length)
-        self.visual_loss = VisualLoss(ViewRenderer(rows, cols, settings.db_range),
-                                      WeightedSsim(self.target.levels, self.target.opacity))
+        rows, cols = view_matrices(
+            self.placement, self.grid_shape, music.sample_rate, settings.n_fft, settings.hop_length
+        )
+        self.visual_loss = VisualLoss(
+            ViewRenderer(rows, cols, settings.db_range), WeightedSsim(self.target.levels, self.target.opacity)
+        )
         if settings.audio_objective == "logmel":
             self.audio_loss = LogMelDistance(self.music_mix, music.sample_rate, audio_hop_divisor)
         else:  # on the viewer's own analysis, which the objectives share; against the song as the all-music mask
             # synthesises it (the STFT round trip's 1e-7 differences are then not read as a change of the song)
-            self.audio_loss = NeurogramDistance(self.music_mix_synth, music.sample_rate, settings.n_fft,
-                                                settings.hop_length)
+            self.audio_loss = NeurogramDistance(
+                self.music_mix_synth, music.sample_rate, settings.n_fft, settings.hop_length
+            )
         with torch.no_grad():
             mix_power = self._view_power(self.music_mix[None])[0]
-            self.loudness = LoudnessExcess(mix_power, self._stereo_ratio(settings.db_range), music.sample_rate,
-                                           settings.n_fft, settings.hop_length,
-                                           integrated_loudness(music.samples, music.sample_rate), self.region[1])
+            self.loudness = LoudnessExcess(
+                mix_power,
+                self._stereo_ratio(settings.db_range),
+                music.sample_rate,
+                settings.n_fft,
+                settings.hop_length,
+                integrated_loudness(music.samples, music.sample_rate),
+                self.region[1],
+            )
             if self.loudness.song_lufs is not None:
                 self._calibrate_loudness()
         self._matched_level_db: float | None = None
@@ -274,8 +291,11 @@ class HidingProblem(nn.Module):
         channels = power(self.spec).sum(dim=0)
         mix = power(self.spec_mix)
         floor = mix.max() * 10 ** (-(db_range + SILENCE_BELOW_BLACK_DB) / 10)
-        ratio = torch.where(mix > floor, (channels / mix.clamp(min=1e-30)).clamp(max=STEREO_RATIO_MAX),
-                            torch.full_like(mix, float(self.spec.shape[0])))
+        ratio = torch.where(
+            mix > floor,
+            (channels / mix.clamp(min=1e-30)).clamp(max=STEREO_RATIO_MAX),
+            torch.full_like(mix, float(self.spec.shape[0])),
+        )
         return ratio.T
 
     @property
@@ -315,8 +335,9 @@ class HidingProblem(nn.Module):
                 with torch.no_grad():
                     for _ in range(6):
                         curve = self.level_curves(torch.tensor([level], device=self.device))
-                        integrated, worst = self.loudness.change(self._view_power(self.synthesise_mix(ones, curve)),
-                                                                 self.mask_share(ones))
+                        integrated, worst = self.loudness.change(
+                            self._view_power(self.synthesise_mix(ones, curve)), self.mask_share(ones)
+                        )
                         over = max(float(integrated[0]), float(worst[0]) - short_target)
                         new = min(max(level - over, LEVEL_RANGE_DB[0]), LEVEL_RANGE_DB[1])
                         if abs(new - level) < 0.1:
@@ -356,8 +377,9 @@ class HidingProblem(nn.Module):
         synthesised audio; differentiable in both."""
         silence = self.blend_silence if self.has_silence else None
         shift = self.level_frames(level_db, mask.shape[0]) * DB_TO_LOG
-        delta = blend_into_spectrum(mask, self.blend_rate, self.music_region, silence, tuple(self.spec_mix.shape),
-                                    self.region, shift)
+        delta = blend_into_spectrum(
+            mask, self.blend_rate, self.music_region, silence, tuple(self.spec_mix.shape), self.region, shift
+        )
         return self.music_mix_synth + self.stft.inverse(delta, self.n_samples)
 
     def objectives(self, mask: Tensor, level_db: Tensor | float | None = None) -> Scores:
@@ -367,11 +389,15 @@ class HidingProblem(nn.Module):
         pass but its inputs and outputs: synthesis, the viewer's analysis and each audio resolution are recomputed
         one at a time there, so a chunk's peak is that of its largest stage, not of all of them.
         """
-        levels = (self.point_level(None) if level_db is None
-                  else torch.as_tensor(level_db, dtype=torch.float32, device=self.device))
+        levels = (
+            self.point_level(None)
+            if level_db is None
+            else torch.as_tensor(level_db, dtype=torch.float32, device=self.device)
+        )
         if self.checkpointing and torch.is_grad_enabled():
-            return self._objectives_of_signal(checkpoint(self.synthesise_mix, mask, levels, use_reentrant=False),
-                                              self.mask_share(mask), True)
+            return self._objectives_of_signal(
+                checkpoint(self.synthesise_mix, mask, levels, use_reentrant=False), self.mask_share(mask), True
+            )
         return self._objectives_of_signal(self.synthesise_mix(mask, levels), self.mask_share(mask))
 
     def _view_power(self, signal: Tensor) -> Tensor:
@@ -399,8 +425,9 @@ class HidingProblem(nn.Module):
                 break
             self.loudness.boost_db = boost
 
-    def _objectives_of_signal(self, signal: Tensor, mask_share: Tensor | None = None,
-                              checkpointed: bool = False) -> Scores:
+    def _objectives_of_signal(
+        self, signal: Tensor, mask_share: Tensor | None = None, checkpointed: bool = False
+    ) -> Scores:
         """(population, samples) mix -> ``Scores``. The viewer's analysis is shared with the audio objective's
         resolution of the same STFT settings (the largest one in both presets) and with the loudness estimate."""
         if checkpointed:
@@ -413,10 +440,16 @@ class HidingProblem(nn.Module):
         # makeup; a viewer levels itself, so only the audio objective hears the difference)
         scale = self._makeup_scale(full_power, mask_share)
         heard = signal if scale is None else signal * scale[:, None]
-        shared = {(self.stft.n_fft, self.stft.hop_length): full_power if scale is None
-                  else full_power * (scale * scale)[:, None, None]}
-        return Scores(self.visual_loss(region_power), self.audio_loss(heard, shared, checkpointed),
-                      self.loudness(full_power, mask_share))
+        shared = {
+            (self.stft.n_fft, self.stft.hop_length): full_power
+            if scale is None
+            else full_power * (scale * scale)[:, None, None]
+        }
+        return Scores(
+            self.visual_loss(region_power),
+            self.audio_loss(heard, shared, checkpointed),
+            self.loudness(full_power, mask_share),
+        )
 
     @torch.no_grad()
     def _makeup_scale(self, full_power: Tensor, mask_share: Tensor | None) -> Tensor | None:
@@ -441,8 +474,9 @@ class HidingProblem(nn.Module):
         return region + torch.view_as_complex(delta[0].contiguous())
 
     @torch.no_grad()
-    def objectives_with_rotation(self, mask: Tensor, rotation: Tensor | None,
-                                 level_db: Tensor | float | None = None) -> tuple[float, float, float]:
+    def objectives_with_rotation(
+        self, mask: Tensor, rotation: Tensor | None, level_db: Tensor | float | None = None
+    ) -> tuple[float, float, float]:
         """(visual, audio, loudness excess) of one mask at its level, its blend turned by ``phase_rotation`` (None:
         not turned)."""
         spec = self.spec_mix.clone()
@@ -466,8 +500,9 @@ class HidingProblem(nn.Module):
         return self.spectrogram(mask, self.rotation_for(mask, phase_iterations, level_db), level_db)
 
     @torch.no_grad()
-    def score_point(self, logits: np.ndarray | Tensor, level_db: float,
-                    phase_iterations: int = 0) -> tuple[float, float, float]:
+    def score_point(
+        self, logits: np.ndarray | Tensor, level_db: float, phase_iterations: int = 0
+    ) -> tuple[float, float, float]:
         """(visual, audio, loudness excess) of one point as it is rendered: its mask at its picture level, with its
         phase refinement when it has one."""
         mask = self.point_mask(logits)
@@ -479,8 +514,9 @@ class HidingProblem(nn.Module):
         return self.render_and_score_point(logits, level_db, phase_iterations)[0]
 
     @torch.no_grad()
-    def render_and_score_point(self, logits: np.ndarray | Tensor, level_db: float, phase_iterations: int = 0
-                               ) -> tuple[np.ndarray, tuple[float, float, float]]:
+    def render_and_score_point(
+        self, logits: np.ndarray | Tensor, level_db: float, phase_iterations: int = 0
+    ) -> tuple[np.ndarray, tuple[float, float, float]]:
         """``render_point`` and ``score_point`` of one point at once (one phase refinement for both)."""
         mask = self.point_mask(logits)
         spec = self.point_spectrogram(mask, level_db, phase_iterations)  # (channels, freq, frames)
@@ -496,8 +532,9 @@ class HidingProblem(nn.Module):
         return tuple(float(v[0]) for v in self._objectives_of_signal(mix, self.mask_share(mask[None])))
 
     @torch.no_grad()
-    def spectrogram(self, mask: Tensor, rotation: Tensor | None = None,
-                    level_db: Tensor | float | None = None) -> Tensor:
+    def spectrogram(
+        self, mask: Tensor, rotation: Tensor | None = None, level_db: Tensor | float | None = None
+    ) -> Tensor:
         """(bins, frames) effective mask (its level, and optional phase rotation) -> (channels, freq, frames)
         complex."""
         spec = self.spec.clone()
@@ -510,8 +547,9 @@ class HidingProblem(nn.Module):
         return spec
 
     @torch.no_grad()
-    def render(self, mask: Tensor, rotation: Tensor | None = None,
-               level_db: Tensor | float | None = None) -> np.ndarray:
+    def render(
+        self, mask: Tensor, rotation: Tensor | None = None, level_db: Tensor | float | None = None
+    ) -> np.ndarray:
         """(bins, frames) effective mask (its level, and optional phase rotation) -> (channels, samples) float32
         audio."""
         out = self.stft.inverse(self.spectrogram(mask, rotation, level_db), self.n_samples)

@@ -39,8 +39,15 @@ def plain_power(spec):
 
 def plain_stft(self, signal):
     shape = signal.shape
-    spec = torch.stft(signal.reshape(-1, shape[-1]), self.n_fft, self.hop_length, window=self.window, center=True,
-                      pad_mode="reflect", return_complex=True)
+    spec = torch.stft(
+        signal.reshape(-1, shape[-1]),
+        self.n_fft,
+        self.hop_length,
+        window=self.window,
+        center=True,
+        pad_mode="reflect",
+        return_complex=True,
+    )
     return spec.reshape(*shape[:-1], *spec.shape[-2:])
 
 
@@ -50,8 +57,9 @@ def plain_frames(self, signal):
 
 def plain_inverse(self, spec, length):
     shape = spec.shape
-    signal = torch.istft(spec.reshape(-1, *shape[-2:]), self.n_fft, self.hop_length, window=self.window, center=True,
-                         length=length)
+    signal = torch.istft(
+        spec.reshape(-1, *shape[-2:]), self.n_fft, self.hop_length, window=self.window, center=True, length=length
+    )
     return signal.reshape(*shape[:-2], length)
 
 
@@ -73,8 +81,9 @@ def plain_objectives_of_signal(self, signal, mask_share=None, checkpointed=False
     region_power = full_power[(slice(None), *self.region)]
     scale = self._makeup_scale(full_power.transpose(1, 2), mask_share)
     heard = signal if scale is None else signal * scale[:, None]
-    return Scores(self.visual_loss(region_power), self.audio_loss(heard),
-                  self.loudness(full_power.transpose(1, 2), mask_share))
+    return Scores(
+        self.visual_loss(region_power), self.audio_loss(heard), self.loudness(full_power.transpose(1, 2), mask_share)
+    )
 
 
 #: What the reference path replaces: (owner, attribute, plain implementation).

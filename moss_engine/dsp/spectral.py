@@ -101,7 +101,7 @@ def overlap_add(frames: Tensor, hop_length: int, length: int) -> Tensor:
     parts = frames.reshape(batch, n_frames, blocks, hop_length)
     out = frames.new_zeros(batch, max(n_frames + blocks - 1, -(-length // hop_length)), hop_length)
     for r in range(blocks):
-        out[:, r:r + n_frames] += parts[:, :, r]
+        out[:, r : r + n_frames] += parts[:, :, r]
     return out.reshape(batch, -1)[:, :length]
 
 
@@ -142,7 +142,7 @@ class _Synthesis(torch.autograd.Function):
         frames = torch.fft.irfft(spec, n=n, dim=-1) * window
         full = envelope.shape[0]
         start = n // 2
-        signal = overlap_add(frames, hop_length, full)[:, start:start + length] / envelope[start:start + length]
+        signal = overlap_add(frames, hop_length, full)[:, start : start + length] / envelope[start : start + length]
         if signal.shape[-1] < length:
             signal = F.pad(signal, (0, length - signal.shape[-1]))
         ctx.save_for_backward(window, envelope)
@@ -156,7 +156,7 @@ class _Synthesis(torch.autograd.Function):
         n, full, start = window.shape[0], envelope.shape[0], window.shape[0] // 2
         kept = min(ctx.length, full - start)
         g = grad.new_zeros(grad.shape[0], full)
-        g[:, start:start + kept] = grad[:, :kept] / envelope[start:start + kept]
+        g[:, start : start + kept] = grad[:, :kept] / envelope[start : start + kept]
         frames = g.unfold(-1, n, ctx.hop) * window
         weight = 1.0 / _rfft_adjoint_weight(n, window)  # 1/n at DC and Nyquist, 2/n in between
         return torch.fft.rfft(frames, dim=-1) * weight, None, None, None, None
@@ -184,8 +184,9 @@ class Stft(nn.Module):
             raise ValueError(f"hop_length {hop_length} must be at most n_fft // 2 = {n_fft // 2}")
         self.n_fft = n_fft
         self.hop_length = hop_length
-        self.register_buffer("window", torch.hann_window(n_fft, periodic=True, dtype=torch.float64).float(),
-                             persistent=False)
+        self.register_buffer(
+            "window", torch.hann_window(n_fft, periodic=True, dtype=torch.float64).float(), persistent=False
+        )
         self._envelope: dict[tuple[int, torch.device, torch.dtype], Tensor] = {}
 
     @property
@@ -225,8 +226,9 @@ class Stft(nn.Module):
         return self._envelope[key]
 
 
-def mel_filterbank(n_freqs: int, sample_rate: int, n_mels: int, f_min: float = 0.0, f_max: float | None = None
-                   ) -> Tensor:
+def mel_filterbank(
+    n_freqs: int, sample_rate: int, n_mels: int, f_min: float = 0.0, f_max: float | None = None
+) -> Tensor:
     """Triangular HTK-mel filterbank, (n_mels, n_freqs), each filter normalised to unit area (Slaney style)."""
     f_max = sample_rate / 2 if f_max is None else f_max
 
@@ -237,8 +239,9 @@ def mel_filterbank(n_freqs: int, sample_rate: int, n_mels: int, f_min: float = 0
         return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
 
     freqs = torch.linspace(0, sample_rate / 2, n_freqs, dtype=torch.float64)
-    mels = torch.linspace(float(hz_to_mel(torch.tensor(f_min))), float(hz_to_mel(torch.tensor(f_max))), n_mels + 2,
-                          dtype=torch.float64)
+    mels = torch.linspace(
+        float(hz_to_mel(torch.tensor(f_min))), float(hz_to_mel(torch.tensor(f_max))), n_mels + 2, dtype=torch.float64
+    )
     edges = mel_to_hz(mels)
     lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
     rising = (freqs[None, :] - lower) / (centre - lower)

@@ -46,8 +46,15 @@ class Placement:
         return {"t0_s": self.t0_s, "t1_s": self.t1_s, "f0_hz": self.f0_hz, "f1_hz": self.f1_hz}
 
 
-def make_placement(duration_s: float, sample_rate: int, n_fft: int, hop_length: int,
-                   time: tuple[float, float] | None, band: tuple[float, float], freq_scale: str) -> Placement:
+def make_placement(
+    duration_s: float,
+    sample_rate: int,
+    n_fft: int,
+    hop_length: int,
+    time: tuple[float, float] | None,
+    band: tuple[float, float],
+    freq_scale: str,
+) -> Placement:
     """Clip the asked rectangle to the segment and find the STFT cells it covers (``MossInputError`` if too small)."""
     n_samples = int(round(duration_s * sample_rate))
     n_frames = 1 + n_samples // hop_length
@@ -64,9 +71,17 @@ def make_placement(duration_s: float, sample_rate: int, n_fft: int, hop_length: 
         raise MossInputError(
             f"--time/--freq: the picture covers only {c1 - c0} frame{'s' * (c1 - c0 != 1)} x {b1 - b0} "
             f"bin{'s' * (b1 - b0 != 1)}; at least {MIN_GRID} x "
-            f"{MIN_GRID} are needed (a longer time span, a wider band, or a smaller --hop)")
-    return Placement(t0_s=float(t0), t1_s=float(t1), f0_hz=float(f0), f1_hz=float(f1), freq_scale=freq_scale,
-                     frames=(c0, c1), bins=(b0, b1))
+            f"{MIN_GRID} are needed (a longer time span, a wider band, or a smaller --hop)"
+        )
+    return Placement(
+        t0_s=float(t0),
+        t1_s=float(t1),
+        f0_hz=float(f0),
+        f1_hz=float(f1),
+        freq_scale=freq_scale,
+        frames=(c0, c1),
+        bins=(b0, b1),
+    )
 
 
 def image_grid_shape(placement: Placement, mask_shape: tuple[int, int]) -> tuple[int, int]:
@@ -103,8 +118,13 @@ def sampling_grid(placement: Placement, sample_rate: int, n_fft: int, hop_length
 
 def warp_to_stft(picture: Tensor, grid: Tensor) -> Tensor:
     """(batch, rows, cols) display-space values -> (batch, bins, frames) on the STFT cells (bilinear)."""
-    out = F.grid_sample(picture[:, None], grid.expand(picture.shape[0], -1, -1, -1), mode="bilinear",
-                        padding_mode="border", align_corners=False)
+    out = F.grid_sample(
+        picture[:, None],
+        grid.expand(picture.shape[0], -1, -1, -1),
+        mode="bilinear",
+        padding_mode="border",
+        align_corners=False,
+    )
     return out[:, 0]
 
 
@@ -130,8 +150,9 @@ def separable_warp(grid: Tensor, shape: tuple[int, int]) -> tuple[Tensor, Tensor
     return interpolation_matrix(grid[0, :, 0, 1], shape[0]), interpolation_matrix(grid[0, 0, :, 0], shape[1])
 
 
-def view_matrices(placement: Placement, grid_shape: tuple[int, int], sample_rate: int, n_fft: int,
-                  hop_length: int) -> tuple[Tensor, Tensor]:
+def view_matrices(
+    placement: Placement, grid_shape: tuple[int, int], sample_rate: int, n_fft: int, hop_length: int
+) -> tuple[Tensor, Tensor]:
     """Matrices that pool the covered STFT region to the picture grid as a viewer displays it.
 
     Returns ``rows`` (grid_rows, bins), top row first, and ``cols`` (grid_cols, frames), so that
@@ -154,7 +175,7 @@ def picture_levels(luminance: np.ndarray, gamma: float, invert: bool) -> np.ndar
     lum = np.clip(luminance, 0.0, 1.0)
     if invert:
         lum = 1.0 - lum
-    return lum ** gamma
+    return lum**gamma
 
 
 def level_to_db(level: Tensor, top_db: Tensor | float, db_range: float) -> Tensor:
@@ -178,8 +199,9 @@ class Target:
     fine_opacity: Tensor
 
 
-def make_target(image: LoadedImage, placement: Placement, grid_shape: tuple[int, int], fit: str, gamma: float,
-                invert: bool) -> Target:
+def make_target(
+    image: LoadedImage, placement: Placement, grid_shape: tuple[int, int], fit: str, gamma: float, invert: bool
+) -> Target:
     """Fit the picture to the grid and the finer STFT-cell grid, and map luminance to viewer levels."""
     lum, alpha = fit_image(image, grid_shape, fit=fit, display_aspect=DISPLAY_ASPECT)
     rows, cols = placement.shape
@@ -189,5 +211,9 @@ def make_target(image: LoadedImage, placement: Placement, grid_shape: tuple[int,
     def t(a: np.ndarray) -> Tensor:
         return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
 
-    return Target(levels=t(picture_levels(lum, gamma, invert)), opacity=t(alpha),
-                  fine_levels=t(picture_levels(fine_lum, gamma, invert)), fine_opacity=t(fine_alpha))
+    return Target(
+        levels=t(picture_levels(lum, gamma, invert)),
+        opacity=t(alpha),
+        fine_levels=t(picture_levels(fine_lum, gamma, invert)),
+        fine_opacity=t(fine_alpha),
+    )

@@ -62,8 +62,13 @@ def sweep(parent: Path, prefix: str) -> list[Path]:
     except OSError:
         return removed
     for entry in entries:
-        if entry.name.startswith(prefix) and entry.name.endswith(SUFFIXES) and entry.is_dir() \
-                and not entry.is_symlink() and _owner_gone(entry):
+        if (
+            entry.name.startswith(prefix)
+            and entry.name.endswith(SUFFIXES)
+            and entry.is_dir()
+            and not entry.is_symlink()
+            and _owner_gone(entry)
+        ):
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry)
     return removed

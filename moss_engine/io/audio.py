@@ -25,13 +25,53 @@ MAX_SAMPLE_RATE = 192000
 
 #: Suffixes libsndfile reads (the ones a file dialog should offer first).
 SOUNDFILE_SUFFIXES = frozenset(
-    {".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".aifc", ".au", ".snd", ".caf",
-     ".w64", ".rf64"}
+    {
+        ".wav",
+        ".wave",
+        ".flac",
+        ".ogg",
+        ".oga",
+        ".opus",
+        ".mp3",
+        ".aiff",
+        ".aif",
+        ".aifc",
+        ".au",
+        ".snd",
+        ".caf",
+        ".w64",
+        ".rf64",
+    }
 )
 #: Suffixes only ffmpeg reads: these skip the soundfile attempt.
 FFMPEG_SUFFIXES = frozenset(
-    {".m4a", ".m4b", ".aac", ".mp4", ".m4v", ".mov", ".3gp", ".webm", ".mkv", ".mka", ".wma", ".wmv", ".asf",
-     ".ac3", ".eac3", ".dts", ".amr", ".ape", ".wv", ".mpc", ".tta", ".avi", ".flv", ".ra", ".rm"}
+    {
+        ".m4a",
+        ".m4b",
+        ".aac",
+        ".mp4",
+        ".m4v",
+        ".mov",
+        ".3gp",
+        ".webm",
+        ".mkv",
+        ".mka",
+        ".wma",
+        ".wmv",
+        ".asf",
+        ".ac3",
+        ".eac3",
+        ".dts",
+        ".amr",
+        ".ape",
+        ".wv",
+        ".mpc",
+        ".tta",
+        ".avi",
+        ".flv",
+        ".ra",
+        ".rm",
+    }
 )
 AUDIO_SUFFIXES = SOUNDFILE_SUFFIXES | FFMPEG_SUFFIXES
 
@@ -112,8 +152,9 @@ def _check_file(path: Path) -> None:
     if path.is_dir():
         raise MossInputError("is a folder, not a file", path=path)
     if not path.is_file():
-        raise MossInputError("not a regular file (a pipe, a device or a socket): MOSS reads audio from files",
-                             path=path)
+        raise MossInputError(
+            "not a regular file (a pipe, a device or a socket): MOSS reads audio from files", path=path
+        )
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -174,13 +215,20 @@ def probe_audio(path: str | Path) -> AudioInfo:
         except (sf.LibsndfileError, RuntimeError):
             pass
         else:
-            return AudioInfo(path, int(info.samplerate), int(info.channels), int(info.frames),
-                             info.frames / info.samplerate, f"{info.format}/{info.subtype}")
+            return AudioInfo(
+                path,
+                int(info.samplerate),
+                int(info.channels),
+                int(info.frames),
+                info.frames / info.samplerate,
+                f"{info.format}/{info.subtype}",
+            )
     probe = ffmpeg.probe(path)
     channels = probe.channels if probe.channels is not None else 2
     duration = probe.duration_s if probe.duration_s is not None else 0.0
-    return AudioInfo(path, probe.sample_rate, channels, round(duration * probe.sample_rate), duration,
-                     f"ffmpeg:{probe.codec}")
+    return AudioInfo(
+        path, probe.sample_rate, channels, round(duration * probe.sample_rate), duration, f"ffmpeg:{probe.codec}"
+    )
 
 
 def _read_soundfile(path: Path, snd: sf.SoundFile, start_frame: int, max_frames: int | None) -> np.ndarray:
@@ -198,8 +246,9 @@ def _read_soundfile(path: Path, snd: sf.SoundFile, start_frame: int, max_frames:
         except (sf.LibsndfileError, RuntimeError) as exc:
             if seek_frame >= snd.frames:
                 return empty  # past the end; the caller says so
-            raise MossInputError(f"the file is truncated or damaged (seeking to {seek_frame / snd.samplerate:.1f} s "
-                                 "failed)", path=path) from exc
+            raise MossInputError(
+                f"the file is truncated or damaged (seeking to {seek_frame / snd.samplerate:.1f} s failed)", path=path
+            ) from exc
     wanted = None if max_frames is None else skip + max_frames
     blocks: list[np.ndarray] = []
     got = 0
@@ -214,8 +263,9 @@ def _read_soundfile(path: Path, snd: sf.SoundFile, start_frame: int, max_frames:
             if len(block) < count:
                 break
     except (sf.LibsndfileError, RuntimeError) as exc:
-        raise MossInputError("the file is truncated or damaged (libsndfile could not decode it to the end)",
-                             path=path) from exc
+        raise MossInputError(
+            "the file is truncated or damaged (libsndfile could not decode it to the end)", path=path
+        ) from exc
     data = np.concatenate(blocks) if blocks else empty
     return data[skip:]
 
@@ -280,8 +330,14 @@ def _decode(path: Path, start_s: float, duration_s: float | None) -> _Decoded:
             start_frame, max_frames = _segment_frames(start_s, duration_s, rate)
             data = _read_soundfile(path, snd, start_frame, max_frames)
             announced = _announced_frames(snd)
-            return _Decoded(data, rate, int(snd.channels), start_frame, snd.frames / rate,
-                            None if announced is None else announced / rate)
+            return _Decoded(
+                data,
+                rate,
+                int(snd.channels),
+                start_frame,
+                snd.frames / rate,
+                None if announced is None else announced / rate,
+            )
     probe = ffmpeg.probe(path)
     _check_rate(probe.sample_rate, path)
     start_frame, max_frames = _segment_frames(start_s, duration_s, probe.sample_rate)
@@ -298,11 +354,15 @@ def _notices(path: Path, decoded: _Decoded, start_s: float, duration_s: float | 
     if channels > 2:
         notices.append(f"{path.name}: {channels} channels mixed to stereo")
     if decoded.announced_s is not None and (duration_s is None or actual_start + used_s < start_s + duration_s):
-        notices.append(f"{path.name}: the file ends at {decoded.header_duration:.2f} s although its header announces "
-                       f"{decoded.announced_s:.2f} s (cut short?): MOSS uses what is there")
+        notices.append(
+            f"{path.name}: the file ends at {decoded.header_duration:.2f} s although its header announces "
+            f"{decoded.announced_s:.2f} s (cut short?): MOSS uses what is there"
+        )
     elif duration_s is not None and used_s < duration_s - 0.5 / decoded.rate:
-        notices.append(f"{path.name}: only {used_s:.2f} s of audio from {actual_start:.2f} s, less than the "
-                       f"{duration_s:g} s segment: the run uses those {used_s:.2f} s")
+        notices.append(
+            f"{path.name}: only {used_s:.2f} s of audio from {actual_start:.2f} s, less than the "
+            f"{duration_s:g} s segment: the run uses those {used_s:.2f} s"
+        )
     return notices
 
 

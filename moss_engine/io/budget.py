@@ -15,7 +15,7 @@ from pathlib import Path
 from moss_engine.errors import MossInputError
 from moss_engine.io.audio import probe_audio
 
-GB = 1024 ** 3
+GB = 1024**3
 BYTES_PER_SAMPLE = 400
 #: Python, torch and the libraries, before any tensor.
 BASE_BYTES = int(0.5 * GB)
@@ -55,13 +55,15 @@ def check_memory(settings, device) -> None:
         raise MossInputError(
             f"{seconds / 60:.0f} minutes of the song at {settings.sample_rate / 1000:g} kHz need about "
             f"{need / GB:.1f} GB of memory and {free / GB:.1f} GB are free: choose a shorter --duration (with "
-            "--start), or a lower --sample-rate", path=settings.audio)
+            "--start), or a lower --sample-rate",
+            path=settings.audio,
+        )
 
 
 def run_folder_bytes(points: int, channels: int, samples: int) -> int:
     """What a run folder of ``points`` points takes on disk: the reference and every point as 32-bit float WAV, with
     room for the masks, the manifest and front.png."""
-    return int((points + 1) * channels * samples * 4 * 1.02 + 4 * 1024 ** 2)
+    return int((points + 1) * channels * samples * 4 * 1.02 + 4 * 1024**2)
 
 
 def check_free_space(out: Path, need: int) -> None:
@@ -74,5 +76,8 @@ def check_free_space(out: Path, need: int) -> None:
     except OSError:
         return
     if need > free:
-        raise MossInputError(f"the run folder needs about {need / 1024 ** 2:.0f} MB and only {free / 1024 ** 2:.0f} MB "
-                             "are free there: free some space or choose another --out", path=out)
+        raise MossInputError(
+            f"the run folder needs about {need / 1024**2:.0f} MB and only {free / 1024**2:.0f} MB "
+            "are free there: free some space or choose another --out",
+            path=out,
+        )

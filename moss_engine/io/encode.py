@@ -30,8 +30,15 @@ INTEGER_FORMATS = ("flac",)
 LOSSY_FORMATS = ("mp3", "ogg", "opus")
 #: File suffix of each format, and the suffixes that name one.
 FORMAT_SUFFIX = {"wav": ".wav", "flac": ".flac", "mp3": ".mp3", "ogg": ".ogg", "opus": ".opus"}
-SUFFIX_FORMAT = {".wav": "wav", ".wave": "wav", ".flac": "flac", ".mp3": "mp3", ".ogg": "ogg", ".oga": "ogg",
-                 ".opus": "opus"}
+SUFFIX_FORMAT = {
+    ".wav": "wav",
+    ".wave": "wav",
+    ".flac": "flac",
+    ".mp3": "mp3",
+    ".ogg": "ogg",
+    ".oga": "ogg",
+    ".opus": "opus",
+}
 #: Constant MP3 bit rate (kb/s): high enough that the encoder keeps the band up to ~19 kHz (MOSS's default picture
 #: ends at 15 kHz), and what people commonly share music at.
 MP3_KBPS = 192
@@ -59,13 +66,21 @@ def full_pcm_subtype(source_subtype: str | None, fmt: str) -> str:
     if fmt == "wav":
         return {None: "FLOAT", "PCM_S8": "PCM_U8"}.get(source, source)  # WAV's 8-bit is unsigned
     if fmt == "flac":
-        return {None: "PCM_16", "PCM_U8": "PCM_S8", "PCM_32": "PCM_24", "FLOAT": "PCM_24",
-                "DOUBLE": "PCM_24"}.get(source, source)
+        return {None: "PCM_16", "PCM_U8": "PCM_S8", "PCM_32": "PCM_24", "FLOAT": "PCM_24", "DOUBLE": "PCM_24"}.get(
+            source, source
+        )
     raise ValueError(f"{fmt} has no PCM sample format")
 
 
-def encode(path: Path, samples: np.ndarray, rate: int, fmt: str, source_subtype: str | None = None,
-           full: bool = False, notices: list[str] | None = None) -> tuple[str, int, int]:
+def encode(
+    path: Path,
+    samples: np.ndarray,
+    rate: int,
+    fmt: str,
+    source_subtype: str | None = None,
+    full: bool = False,
+    notices: list[str] | None = None,
+) -> tuple[str, int, int]:
     """Write (channels, frames) float32 ``samples`` at ``rate`` to ``path`` as ``fmt``.
 
     Returns what was written: the encoding in words, its rate and its length in frames (Opus and some MP3 rates
@@ -86,8 +101,9 @@ def encode(path: Path, samples: np.ndarray, rate: int, fmt: str, source_subtype:
         sf.write(soundfile_name(path), data, rate, subtype=subtype, format=fmt.upper())
         return f"{fmt.upper()} {_subtype_words(subtype)}", rate, len(data)
     if fmt == "ogg":
-        sf.write(soundfile_name(path), data, rate, format="OGG", subtype="VORBIS",
-                 compression_level=1.0 - VORBIS_QUALITY)
+        sf.write(
+            soundfile_name(path), data, rate, format="OGG", subtype="VORBIS", compression_level=1.0 - VORBIS_QUALITY
+        )
         return f"Ogg Vorbis q{VORBIS_QUALITY * 10:g}", rate, len(data)
     if fmt == "mp3":
         mp3_rate = next((r for r in _MP3_RATES if r >= rate), _MP3_RATES[-1])
@@ -102,8 +118,15 @@ def encode(path: Path, samples: np.ndarray, rate: int, fmt: str, source_subtype:
             low = 32 if mp3_rate >= 32000 else 8
             # libsndfile maps the level c to a CBR of int(top - c (top - low)) kb/s; the half keeps int() on kbps
             level = min(1.0, max(0.0, (top - kbps - 0.5) / (top - low)))
-            sf.write(soundfile_name(path), data, mp3_rate, format="MP3", subtype="MPEG_LAYER_III",
-                     compression_level=level, bitrate_mode="CONSTANT")
+            sf.write(
+                soundfile_name(path),
+                data,
+                mp3_rate,
+                format="MP3",
+                subtype="MPEG_LAYER_III",
+                compression_level=level,
+                bitrate_mode="CONSTANT",
+            )
             return f"MP3 {kbps} kb/s CBR (libsndfile/LAME)", mp3_rate, len(data)
         _ffmpeg_encode(path, data, mp3_rate, ["-c:a", "libmp3lame", "-b:a", f"{kbps}k", "-f", "mp3"])
         return f"MP3 {kbps} kb/s CBR (ffmpeg/LAME)", mp3_rate, len(data)
@@ -130,13 +153,22 @@ def _note_clipped(data: np.ndarray, subtype: str, notices: list[str]) -> None:
 
     over = int(np.count_nonzero(np.abs(data) > 1.0))
     if over:
-        notices.append(f"{over} sample{'s' * (over != 1)} above full scale (the song's own, from its lossy decode) "
-                       f"clipped, as any player would, by the {_subtype_words(subtype)} format")
+        notices.append(
+            f"{over} sample{'s' * (over != 1)} above full scale (the song's own, from its lossy decode) "
+            f"clipped, as any player would, by the {_subtype_words(subtype)} format"
+        )
 
 
 def _subtype_words(subtype: str) -> str:
-    return {"FLOAT": "32-bit float", "DOUBLE": "64-bit float", "PCM_U8": "8-bit", "PCM_S8": "8-bit",
-            "PCM_16": "16-bit", "PCM_24": "24-bit", "PCM_32": "32-bit"}.get(subtype, subtype)
+    return {
+        "FLOAT": "32-bit float",
+        "DOUBLE": "64-bit float",
+        "PCM_U8": "8-bit",
+        "PCM_S8": "8-bit",
+        "PCM_16": "16-bit",
+        "PCM_24": "24-bit",
+        "PCM_32": "32-bit",
+    }.get(subtype, subtype)
 
 
 def _soundfile_writes(container: str, subtype: str) -> bool:
@@ -165,8 +197,24 @@ def _ffmpeg_encode(path: Path, data: np.ndarray, rate: int, codec: list[str]) ->
         exe = imageio_ffmpeg.get_ffmpeg_exe()
     except (ImportError, RuntimeError) as exc:
         raise MossError(f"this libsndfile cannot encode {codec[1]} and ffmpeg is not available ({exc})") from None
-    command = [exe, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-f", "f32le", "-ar", str(rate),
-               "-ac", str(data.shape[1]), "-i", "-", *codec, ffmpeg_path(path)]
+    command = [
+        exe,
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "f32le",
+        "-ar",
+        str(rate),
+        "-ac",
+        str(data.shape[1]),
+        "-i",
+        "-",
+        *codec,
+        ffmpeg_path(path),
+    ]
     flags = subprocess.CREATE_NO_WINDOW if sys.platform == "win32" else 0
     result = subprocess.run(command, input=data.astype("<f4").tobytes(), capture_output=True, creationflags=flags)
     if result.returncode != 0:

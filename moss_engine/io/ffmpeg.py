@@ -16,8 +16,22 @@ from moss_engine.errors import MossInputError
 DECODE_TIMEOUT_S = 600
 # ffmpeg's channel layout names (without a "(side)"/"(back)" qualifier) and their channel counts.
 _FFMPEG_LAYOUTS = {
-    "mono": 1, "stereo": 2, "downmix": 2, "2.1": 3, "3.0": 3, "quad": 4, "4.0": 4, "4.1": 5, "5.0": 5, "5.1": 6,
-    "6.0": 6, "hexagonal": 6, "6.1": 7, "7.0": 7, "7.1": 8, "octagonal": 8,
+    "mono": 1,
+    "stereo": 2,
+    "downmix": 2,
+    "2.1": 3,
+    "3.0": 3,
+    "quad": 4,
+    "4.0": 4,
+    "4.1": 5,
+    "5.0": 5,
+    "5.1": 6,
+    "6.0": 6,
+    "hexagonal": 6,
+    "6.1": 7,
+    "7.0": 7,
+    "7.1": 8,
+    "octagonal": 8,
 }
 _FFMPEG_STREAM = re.compile(r"Stream #[^\n]*?: Audio: (?P<codec>[^\s,]+)[^,\n]*, (?P<rate>\d+) Hz, (?P<layout>[^,\n]+)")
 _FFMPEG_DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
@@ -58,7 +72,10 @@ def probe(path: Path) -> FfmpegProbe:
     try:
         result = subprocess.run(
             [exe, "-hide_banner", "-nostdin", "-i", ffmpeg_path(path)],
-            stdin=subprocess.DEVNULL, capture_output=True, timeout=120, creationflags=popen_flags(),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=120,
+            creationflags=popen_flags(),
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise MossInputError(f"ffmpeg could not be run ({exc})", path=path) from exc
@@ -88,15 +105,40 @@ def decode(path: Path, probe: FfmpegProbe, start_frame: int, max_frames: int | N
     trim = f"atrim=start_sample={start_frame}"
     if max_frames is not None:
         trim += f":end_sample={start_frame + max_frames}"
-    command = [executable(path), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", ffmpeg_path(path),
-               "-map", "0:a:0", "-vn", "-af", trim, "-ac", str(out_channels), "-f", "f32le", "-acodec", "pcm_f32le",
-               "-"]
+    command = [
+        executable(path),
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-i",
+        ffmpeg_path(path),
+        "-map",
+        "0:a:0",
+        "-vn",
+        "-af",
+        trim,
+        "-ac",
+        str(out_channels),
+        "-f",
+        "f32le",
+        "-acodec",
+        "pcm_f32le",
+        "-",
+    ]
     try:
-        result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True,
-                                timeout=DECODE_TIMEOUT_S, creationflags=popen_flags())
+        result = subprocess.run(
+            command,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=DECODE_TIMEOUT_S,
+            creationflags=popen_flags(),
+        )
     except subprocess.TimeoutExpired:
-        raise MossInputError(f"ffmpeg took more than {DECODE_TIMEOUT_S} s to decode it: the file is damaged or "
-                             "not an audio file", path=path) from None
+        raise MossInputError(
+            f"ffmpeg took more than {DECODE_TIMEOUT_S} s to decode it: the file is damaged or not an audio file",
+            path=path,
+        ) from None
     except OSError as exc:
         raise MossInputError(f"ffmpeg could not be run ({exc})", path=path) from exc
     frames = len(result.stdout) // (4 * out_channels)

@@ -125,13 +125,18 @@ def load_image(path: str | Path) -> LoadedImage:
         with im:
             width, height = im.size
             if width * height > MAX_PIXELS:
-                raise MossInputError(f"the image is too large ({width} x {height}; at most "
-                                     f"{MAX_PIXELS // 1_000_000} megapixels)", path=path)
+                raise MossInputError(
+                    f"the image is too large ({width} x {height}; at most {MAX_PIXELS // 1_000_000} megapixels)",
+                    path=path,
+                )
             if width == 0 or height == 0:
                 raise MossInputError(f"the image is empty ({width} x {height} pixels)", path=path)
             if min(width, height) < MIN_PICTURE_PX:
-                raise MossInputError(f"{width} x {height} pixels is too small to show in a spectrogram: use a picture "
-                                     f"at least {MIN_PICTURE_PX} x {MIN_PICTURE_PX} pixels", path=path)
+                raise MossInputError(
+                    f"{width} x {height} pixels is too small to show in a spectrogram: use a picture "
+                    f"at least {MIN_PICTURE_PX} x {MIN_PICTURE_PX} pixels",
+                    path=path,
+                )
             mode = im.mode
             im.load()
             try:
@@ -214,6 +219,6 @@ def fit_image(
     out_luminance = np.zeros((rows, cols), dtype=np.float32)
     out_alpha = np.zeros((rows, cols), dtype=np.float32)
     top, left = (rows - used_rows) // 2, (cols - used_cols) // 2
-    out_luminance[top:top + used_rows, left:left + used_cols] = luminance
-    out_alpha[top:top + used_rows, left:left + used_cols] = alpha
+    out_luminance[top : top + used_rows, left : left + used_cols] = luminance
+    out_alpha[top : top + used_rows, left : left + used_cols] = alpha
     return out_luminance, out_alpha

@@ -98,16 +98,24 @@ class SteppableOptimiser:
         self._started = time.perf_counter()
         self.hypervolume_history: list[float] = []
 
-    def _measure_crossfade(self, levels: np.ndarray, logits: Tensor,
-                           evaluate: Callable[[Tensor], tuple[np.ndarray, np.ndarray, np.ndarray]]) -> None:
+    def _measure_crossfade(
+        self,
+        levels: np.ndarray,
+        logits: Tensor,
+        evaluate: Callable[[Tensor], tuple[np.ndarray, np.ndarray, np.ndarray]],
+    ) -> None:
         """The uniform crossfade at ``levels`` (its constant ``logits``) at the loudness-matched picture level: the
         comparison baseline (``crossfade_*``), and its two ends, the anchors that normalise the objectives."""
         self.reporter.progress(0.0, "measuring the two ends and the crossfade", Status("measuring"))
         visual, audio, excess = evaluate(logits)
         self.crossfade_levels = levels
         self.crossfade_visual, self.crossfade_audio, self.crossfade_excess = visual, audio, excess
-        self.anchors = Anchors(music_visual=float(visual[0]), music_audio=float(audio[0]),
-                               image_visual=float(visual[-1]), image_audio=float(audio[-1]))
+        self.anchors = Anchors(
+            music_visual=float(visual[0]),
+            music_audio=float(audio[0]),
+            image_visual=float(visual[-1]),
+            image_audio=float(audio[-1]),
+        )
         self._cross_logits = logits
 
     @property
@@ -154,26 +162,53 @@ class SteppableOptimiser:
     def _report(self, visual: np.ndarray, audio: np.ndarray, hv: float) -> None:
         """A frozen snapshot of the front and a progress line."""
         elapsed = time.perf_counter() - self._started
-        self.reporter.partial(FrontSnapshot(
-            step=self.step_count, steps=self.settings.steps, visual=np.array(visual), audio=np.array(audio),
-            crossfade_visual=self.crossfade_visual.copy(), crossfade_audio=self.crossfade_audio.copy(),
-            hypervolume=hv, elapsed_s=elapsed))
+        self.reporter.partial(
+            FrontSnapshot(
+                step=self.step_count,
+                steps=self.settings.steps,
+                visual=np.array(visual),
+                audio=np.array(audio),
+                crossfade_visual=self.crossfade_visual.copy(),
+                crossfade_audio=self.crossfade_audio.copy(),
+                hypervolume=hv,
+                elapsed_s=elapsed,
+            )
+        )
         rate = self.step_count / elapsed if elapsed > 0 else 0.0
-        status = Status("optimising", self.step_count, self.settings.steps, self.unit,
-                        f"HV {hv:.3f}  {rate:.2f} {self.unit}s/s")
+        status = Status(
+            "optimising", self.step_count, self.settings.steps, self.unit, f"HV {hv:.3f}  {rate:.2f} {self.unit}s/s"
+        )
         self.reporter.progress(self.progress, status.line(), status)
 
     def _package(self, optimised: list[Candidate]) -> OptimisationResult:
         """Both anchors and the ``optimised`` candidates as an ``OptimisationResult``."""
         level = self.problem.matched_levels
-        music = Candidate(self._cross_logits[0].cpu().numpy(), self.anchors.music_visual, self.anchors.music_audio,
-                          "music", level_db=level)
-        image = Candidate(self._cross_logits[-1].cpu().numpy(), self.anchors.image_visual, self.anchors.image_audio,
-                          "image", level_db=level, loudness_excess=float(self.crossfade_excess[-1]))
+        music = Candidate(
+            self._cross_logits[0].cpu().numpy(),
+            self.anchors.music_visual,
+            self.anchors.music_audio,
+            "music",
+            level_db=level,
+        )
+        image = Candidate(
+            self._cross_logits[-1].cpu().numpy(),
+            self.anchors.image_visual,
+            self.anchors.image_audio,
+            "image",
+            level_db=level,
+            loudness_excess=float(self.crossfade_excess[-1]),
+        )
         candidates = [music, image, *optimised]
         return OptimisationResult(
-            candidates=candidates, anchors=self.anchors, crossfade_levels=self.crossfade_levels.copy(),
-            crossfade_visual=self.crossfade_visual.copy(), crossfade_audio=self.crossfade_audio.copy(),
-            steps_done=self.step_count, stopped_early=self.stopped_early, cancelled=self.cancelled,
-            elapsed_s=time.perf_counter() - self._started, chunk_size=self.chunk_size,
-            hypervolume_history=list(self.hypervolume_history))
+            candidates=candidates,
+            anchors=self.anchors,
+            crossfade_levels=self.crossfade_levels.copy(),
+            crossfade_visual=self.crossfade_visual.copy(),
+            crossfade_audio=self.crossfade_audio.copy(),
+            steps_done=self.step_count,
+            stopped_early=self.stopped_early,
+            cancelled=self.cancelled,
+            elapsed_s=time.perf_counter() - self._started,
+            chunk_size=self.chunk_size,
+            hypervolume_history=list(self.hypervolume_history),
+        )

@@ -39,8 +39,16 @@ class StageReporter(SpanReporter):
     "step 6 of 16", "Measuring the crossfade", "step 8 of 16", a run that seemed to go back a stage.
     """
 
-    def __init__(self, reporter: Reporter, first: int, steps: int, total: int, label: str,
-                 span: tuple[float, float] | None = None, continues: bool = False):
+    def __init__(
+        self,
+        reporter: Reporter,
+        first: int,
+        steps: int,
+        total: int,
+        label: str,
+        span: tuple[float, float] | None = None,
+        continues: bool = False,
+    ):
         total = max(1, total)
         super().__init__(reporter, *(span if span is not None else (first / total, (first + steps) / total)))
         self.first, self.steps, self.total, self.label, self.continues = first, steps, total, label, continues
@@ -62,13 +70,17 @@ def coarse_settings(settings: RunSettings) -> RunSettings:
     """The coarse stage's settings: the hop doubled (at most n_fft / 2), ``coarse_steps`` steps, no phase step."""
     hop = min(settings.n_fft // 2, COARSE_FACTOR * settings.hop_length)
     steps = max(1, min(settings.coarse_steps, settings.steps - 1))
-    return dataclasses.replace(settings, hop_length=hop, steps=steps, coarse_steps=0,
-                               phase_iterations=0)
+    return dataclasses.replace(settings, hop_length=hop, steps=steps, coarse_steps=0, phase_iterations=0)
 
 
-def run_coarse_stage(problem: HidingProblem, clip: AudioClip, image: LoadedImage, settings: RunSettings,
-                     reporter: Reporter | None = None, weights: np.ndarray | None = None
-                     ) -> tuple[StchOptimiser, float]:
+def run_coarse_stage(
+    problem: HidingProblem,
+    clip: AudioClip,
+    image: LoadedImage,
+    settings: RunSettings,
+    reporter: Reporter | None = None,
+    weights: np.ndarray | None = None,
+) -> tuple[StchOptimiser, float]:
     """The coarse stage alone, run: ``settings.coarse_steps`` steps on a grid ``COARSE_FACTOR`` times coarser in time.
 
     Returns the coarse optimiser (its masks, levels and preferences hand on to the fine stage) and the share of the
@@ -81,15 +93,19 @@ def run_coarse_stage(problem: HidingProblem, clip: AudioClip, image: LoadedImage
     reporter = reporter or NullReporter()
     coarse_cost = COARSE_COST * coarse_run.steps
     middle = coarse_cost / max(coarse_cost + settings.steps - coarse_run.steps, 1e-9)
-    coarse = StchOptimiser(coarse_problem, coarse_run,
-                           StageReporter(reporter, 0, coarse_run.steps, settings.steps, "coarse pass", (0.0, middle)),
-                           weights=weights)
+    coarse = StchOptimiser(
+        coarse_problem,
+        coarse_run,
+        StageReporter(reporter, 0, coarse_run.steps, settings.steps, "coarse pass", (0.0, middle)),
+        weights=weights,
+    )
     coarse.run()
     return coarse, middle
 
 
-def optimise_coarse_to_fine(problem: HidingProblem, clip: AudioClip, image: LoadedImage, settings: RunSettings,
-                            reporter: Reporter | None = None) -> OptimisationResult:
+def optimise_coarse_to_fine(
+    problem: HidingProblem, clip: AudioClip, image: LoadedImage, settings: RunSettings, reporter: Reporter | None = None
+) -> OptimisationResult:
     """``settings.coarse_steps`` steps on the coarse grid, then the rest of ``settings.steps`` on ``problem``.
 
     The result is the fine stage's (its anchors and crossfade are measured at full resolution), with the steps of both
@@ -104,12 +120,23 @@ def optimise_coarse_to_fine(problem: HidingProblem, clip: AudioClip, image: Load
         return dataclasses.replace(coarse.result(), elapsed_s=time.perf_counter() - started)
     fine_run = dataclasses.replace(settings, steps=max(1, settings.steps - coarse.step_count), coarse_steps=0)
     done = middle * coarse.step_count / coarse.settings.steps  # an early-stopped coarse stage leaves the rest
-    fine = StchOptimiser(problem, fine_run,
-                         StageReporter(reporter, coarse.step_count, fine_run.steps, coarse.step_count + fine_run.steps,
-                                       "fine pass", (done, 1.0), continues=True),
-                         weights=coarse.weights.cpu().numpy(),
-                         start_logits=coarse.logits.detach(),
-                         start_levels=coarse.levels_db().detach().cpu().numpy())
+    fine = StchOptimiser(
+        problem,
+        fine_run,
+        StageReporter(
+            reporter,
+            coarse.step_count,
+            fine_run.steps,
+            coarse.step_count + fine_run.steps,
+            "fine pass",
+            (done, 1.0),
+            continues=True,
+        ),
+        weights=coarse.weights.cpu().numpy(),
+        start_logits=coarse.logits.detach(),
+        start_levels=coarse.levels_db().detach().cpu().numpy(),
+    )
     result = fine.run()
-    return dataclasses.replace(result, steps_done=result.steps_done + coarse.step_count,
-                               elapsed_s=time.perf_counter() - started)
+    return dataclasses.replace(
+        result, steps_done=result.steps_done + coarse.step_count, elapsed_s=time.perf_counter() - started
+    )

@@ -45,8 +45,10 @@ class Anchors:
         """(n,) losses -> (n, 2) anchor-normalised losses."""
         v_span = max(self.music_visual - self.image_visual, 1e-9)
         a_span = max(self.image_audio - self.music_audio, 1e-9)
-        return np.stack([(np.asarray(visual) - self.image_visual) / v_span,
-                         (np.asarray(audio) - self.music_audio) / a_span], axis=-1)
+        return np.stack(
+            [(np.asarray(visual) - self.image_visual) / v_span, (np.asarray(audio) - self.music_audio) / a_span],
+            axis=-1,
+        )
 
 
 def hypervolume(normalised: np.ndarray, reference: tuple[float, float] = HV_REFERENCE) -> float:

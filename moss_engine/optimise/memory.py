@@ -21,10 +21,10 @@ CPU_SAMPLES_PER_CHUNK = 500_000
 #: allocation peak. The budget on the CPU bounds the resident memory, so each mask counts this much more.
 CPU_ALLOCATOR_SLACK = 1.3
 #: Default memory a chunk may take: on the CPU a fixed amount, on a GPU a share of what is free.
-CPU_MEMORY_BYTES = 3 * 1024 ** 3
+CPU_MEMORY_BYTES = 3 * 1024**3
 GPU_MEMORY_SHARE = 0.6
 #: ... and on a GPU at most this much, so that a long clip's peak stays bounded on a large card too.
-GPU_MEMORY_BYTES = 16 * 1024 ** 3
+GPU_MEMORY_BYTES = 16 * 1024**3
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def memory_budget(device: torch.device, memory_limit_gb: float | None) -> float:
     """Bytes one chunk may take: the asked limit, or on a GPU a share of what is free (at most
     ``GPU_MEMORY_BYTES``), or ``CPU_MEMORY_BYTES``."""
     if memory_limit_gb is not None:
-        return memory_limit_gb * 1024 ** 3
+        return memory_limit_gb * 1024**3
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
         return min(GPU_MEMORY_SHARE * free, GPU_MEMORY_BYTES)

@@ -82,23 +82,32 @@ class Nsga2Optimiser(SteppableOptimiser):
 
     unit = "generation"
 
-    def __init__(self, problem: HidingProblem, settings: RunSettings, reporter: Reporter | None = None,
-                 coarse_shape: tuple[int, int] = COARSE_SHAPE):
+    def __init__(
+        self,
+        problem: HidingProblem,
+        settings: RunSettings,
+        reporter: Reporter | None = None,
+        coarse_shape: tuple[int, int] = COARSE_SHAPE,
+    ):
         from pymoo.algorithms.moo.nsga2 import NSGA2
         from pymoo.core.problem import Problem as PymooProblem
 
         if len(coarse_shape) != 2 or min(coarse_shape) < 1:
             raise ValueError(f"expected a (freq, time) coarse grid of positive sizes, got {coarse_shape}")
-        chunk_size = choose_chunk_size(problem, max(population_size(settings.points), MIN_CROSSFADE_LEVELS),
-                                       settings.memory_limit_gb)
+        chunk_size = choose_chunk_size(
+            problem, max(population_size(settings.points), MIN_CROSSFADE_LEVELS), settings.memory_limit_gb
+        )
         super().__init__(problem, settings, reporter, chunk_size)
         self.coarse_shape = tuple(min(c, m) for c, m in zip(coarse_shape, settings.mask_shape, strict=True))
         self.n_var = int(np.prod(self.coarse_shape))
         self.population = population_size(settings.points)
         self.evaluations = 0
         levels = np.linspace(0.0, 1.0, max(MIN_CROSSFADE_LEVELS, settings.points))
-        self._measure_crossfade(levels, constant_logits(levels, settings.mask_shape, problem.device),
-                                lambda logits: self._evaluate_full(logits, cancellable=False)[:3])
+        self._measure_crossfade(
+            levels,
+            constant_logits(levels, settings.mask_shape, problem.device),
+            lambda logits: self._evaluate_full(logits, cancellable=False)[:3],
+        )
         cross_v, cross_a = self.crossfade_visual, self.crossfade_audio
 
         # the archive: every non-dominated (coarse logits, visual, audio) seen so far, starting with the crossfade's
@@ -114,8 +123,9 @@ class Nsga2Optimiser(SteppableOptimiser):
 
         self.pymoo_problem = PymooProblem(n_var=self.n_var, n_obj=2, xl=-LOGIT_BOUND, xu=LOGIT_BOUND)
         self.algorithm = NSGA2(pop_size=self.population, sampling=self._initial_population())
-        self.algorithm.setup(self.pymoo_problem, termination=("n_gen", settings.steps), seed=settings.seed,
-                             verbose=False)
+        self.algorithm.setup(
+            self.pymoo_problem, termination=("n_gen", settings.steps), seed=settings.seed, verbose=False
+        )
         self._emit()
 
     def _initial_population(self) -> np.ndarray:
@@ -138,8 +148,9 @@ class Nsga2Optimiser(SteppableOptimiser):
         return upsample(coarse.to(self.problem.device), self.settings.mask_shape)
 
     @torch.no_grad()
-    def _evaluate_full(self, logits: Tensor, cancellable: bool = True
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    def _evaluate_full(
+        self, logits: Tensor, cancellable: bool = True
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
         """(n, *mask_shape) logits at the matched picture level -> (visual, audio, loudness excess) float64 numpy and
         how many were done before a cancel. The genetic search does not move the level: the pipeline brings every
         point it keeps within the loudness limits."""
@@ -236,6 +247,10 @@ class Nsga2Optimiser(SteppableOptimiser):
         if picked:
             logits = self.full_logits(self.archive_x[picked]).cpu().numpy().astype(np.float32)
             level = self.problem.matched_levels
-            optimised = [Candidate(logits[k], float(self.archive_visual[o]), float(self.archive_audio[o]), "optimised",
-                                   level_db=level) for k, o in enumerate(picked)]
+            optimised = [
+                Candidate(
+                    logits[k], float(self.archive_visual[o]), float(self.archive_audio[o]), "optimised", level_db=level
+                )
+                for k, o in enumerate(picked)
+            ]
         return self._package(optimised)

@@ -109,16 +109,28 @@ class PreferenceArchive:
     audio: np.ndarray
     excess: np.ndarray
 
-    def keep_better(self, logits: Tensor, levels: np.ndarray, scalarised: np.ndarray, visual: np.ndarray,
-                    audio: np.ndarray, excess: np.ndarray) -> None:
+    def keep_better(
+        self,
+        logits: Tensor,
+        levels: np.ndarray,
+        scalarised: np.ndarray,
+        visual: np.ndarray,
+        audio: np.ndarray,
+        excess: np.ndarray,
+    ) -> None:
         """Take each member of a (K, ...) population whose ``scalarised`` value beats the archive's for its ray."""
         better = scalarised < self.scalarised
         if not better.any():
             return
         index = torch.as_tensor(np.flatnonzero(better), device=self.logits.device)
         self.logits[index] = logits.detach()[index]
-        for mine, theirs in ((self.levels, levels), (self.scalarised, scalarised), (self.visual, visual),
-                             (self.audio, audio), (self.excess, excess)):
+        for mine, theirs in (
+            (self.levels, levels),
+            (self.scalarised, scalarised),
+            (self.visual, visual),
+            (self.audio, audio),
+            (self.excess, excess),
+        ):
             mine[better] = np.asarray(theirs)[better]
 
     def hypervolume(self, anchors: Anchors) -> float:
@@ -155,27 +167,40 @@ class StchOptimiser(SteppableOptimiser):
         start_levels: (K,) their picture levels in dB (default: the matched level).
     """
 
-    def __init__(self, problem: HidingProblem, settings: RunSettings, reporter: Reporter | None = None,
-                 weights: np.ndarray | None = None, start_logits: Tensor | None = None,
-                 start_levels: np.ndarray | None = None):
+    def __init__(
+        self,
+        problem: HidingProblem,
+        settings: RunSettings,
+        reporter: Reporter | None = None,
+        weights: np.ndarray | None = None,
+        start_logits: Tensor | None = None,
+        start_levels: np.ndarray | None = None,
+    ):
         population = max(1, settings.points - 2) if weights is None else len(weights)
         plan = plan_chunks(problem, max(population, MIN_CROSSFADE_LEVELS), settings.memory_limit_gb)
         super().__init__(problem, settings, reporter, plan.size)
         self.population = population
         problem.checkpointing = plan.checkpointing
         if not plan.fits:
-            need = mask_bytes(problem, checkpointed=True) / 1024 ** 3
-            have = memory_budget(problem.device, settings.memory_limit_gb) / 1024 ** 3
-            self.reporter.notice(NOTICE_MEMORY_LIMIT, f"the memory limit ({have:.2g} GB) is below what one mask "
-                                                      f"needs ({need:.2g} GB): running one mask at a time anyway")
+            need = mask_bytes(problem, checkpointed=True) / 1024**3
+            have = memory_budget(problem.device, settings.memory_limit_gb) / 1024**3
+            self.reporter.notice(
+                NOTICE_MEMORY_LIMIT,
+                f"the memory limit ({have:.2g} GB) is below what one mask "
+                f"needs ({need:.2g} GB): running one mask at a time anyway",
+            )
         levels = np.linspace(0.0, 1.0, max(MIN_CROSSFADE_LEVELS, self.population + 2))
         self._measure_crossfade(levels, self._constant_logits(levels), self.evaluate)
 
-        self.retarget(preference_vectors(self.population) if weights is None else weights, start_logits,
-                      start_levels)
+        self.retarget(preference_vectors(self.population) if weights is None else weights, start_logits, start_levels)
 
-    def retarget(self, weights: np.ndarray, start_logits: Tensor | None = None,
-                 start_levels: np.ndarray | None = None, steps: int | None = None) -> None:
+    def retarget(
+        self,
+        weights: np.ndarray,
+        start_logits: Tensor | None = None,
+        start_levels: np.ndarray | None = None,
+        steps: int | None = None,
+    ) -> None:
         """Start over with new (K, 2) preference vectors: each starts from the crossfade level it likes best, or from
         ``start_logits`` at ``start_levels`` where those are better (as the constructor's).
 
@@ -189,8 +214,9 @@ class StchOptimiser(SteppableOptimiser):
         self.step_count = 0
         self.cancelled = self.stopped_early = False
         self.weights = torch.as_tensor(np.asarray(weights), dtype=torch.float32, device=device)
-        cross_norm = torch.as_tensor(self.anchors.normalise(self.crossfade_visual, self.crossfade_audio),
-                                     dtype=torch.float32, device=device)
+        cross_norm = torch.as_tensor(
+            self.anchors.normalise(self.crossfade_visual, self.crossfade_audio), dtype=torch.float32, device=device
+        )
         scalarised = smooth_tchebycheff(cross_norm[None, :, :], self.weights[:, None, :])  # (population, levels)
         excess = torch.as_tensor(self.crossfade_excess, dtype=torch.float32, device=device)
         scalarised = scalarised + LOUDNESS_WEIGHT * excess
@@ -204,10 +230,13 @@ class StchOptimiser(SteppableOptimiser):
 
         chosen = torch.as_tensor(start, device=device)[:, None]
         self.archive = PreferenceArchive(
-            logits=init.detach().clone(), levels=np.full(self.population, self.problem.matched_level_db),
+            logits=init.detach().clone(),
+            levels=np.full(self.population, self.problem.matched_level_db),
             scalarised=scalarised.gather(1, chosen)[:, 0].detach().cpu().numpy(),
-            visual=self.crossfade_visual[start].copy(), audio=self.crossfade_audio[start].copy(),
-            excess=self.crossfade_excess[start].copy())
+            visual=self.crossfade_visual[start].copy(),
+            audio=self.crossfade_audio[start].copy(),
+            excess=self.crossfade_excess[start].copy(),
+        )
         if start_logits is not None:
             self._start_from(start_logits.to(device), start_levels)
         self.hypervolume_history = [self._archive_hypervolume()]
@@ -229,8 +258,10 @@ class StchOptimiser(SteppableOptimiser):
         self.hypervolume_history = [self._archive_hypervolume()]
 
     def _adam(self) -> torch.optim.Adam:
-        return torch.optim.Adam([{"params": [self.logits]}, {"params": [self.level_params], "eps": LEVEL_ADAM_EPS}],
-                                lr=self.settings.learning_rate)
+        return torch.optim.Adam(
+            [{"params": [self.logits]}, {"params": [self.level_params], "eps": LEVEL_ADAM_EPS}],
+            lr=self.settings.learning_rate,
+        )
 
     def levels_db(self) -> Tensor:
         """(population,) the picture level of every member now, dB: the offset of the song's own level curve
@@ -251,8 +282,9 @@ class StchOptimiser(SteppableOptimiser):
         gradients."""
         if levels is None:
             levels = np.full(len(logits), self.problem.matched_level_db)
-        level_t = self.problem.level_curves(torch.as_tensor(np.asarray(levels), dtype=torch.float32,
-                                                            device=self.problem.device))
+        level_t = self.problem.level_curves(
+            torch.as_tensor(np.asarray(levels), dtype=torch.float32, device=self.problem.device)
+        )
         out_all = np.empty((3, len(logits)))
         done = 0
         while done < len(logits):
@@ -368,7 +400,16 @@ class StchOptimiser(SteppableOptimiser):
     def result(self) -> OptimisationResult:
         arc = self.archive
         best = arc.logits.cpu().numpy()
-        return self._package([Candidate(best[k], float(arc.visual[k]), float(arc.audio[k]), "optimised",
-                                        level_db=self.problem.level_curve(float(arc.levels[k])),
-                                        loudness_excess=float(arc.excess[k]))
-                              for k in range(self.population)])
+        return self._package(
+            [
+                Candidate(
+                    best[k],
+                    float(arc.visual[k]),
+                    float(arc.audio[k]),
+                    "optimised",
+                    level_db=self.problem.level_curve(float(arc.levels[k])),
+                    loudness_excess=float(arc.excess[k]),
+                )
+                for k in range(self.population)
+            ]
+        )

@@ -50,8 +50,9 @@ def opaque_share(problem: HidingProblem) -> float:
     return float(problem.opacity.mean())
 
 
-def choose_band(settings: RunSettings, clip: AudioClip, image: LoadedImage,
-                reporter: Reporter | None = None) -> tuple[RunSettings, tuple[str, ...]]:
+def choose_band(
+    settings: RunSettings, clip: AudioClip, image: LoadedImage, reporter: Reporter | None = None
+) -> tuple[RunSettings, tuple[str, ...]]:
     """``settings`` with the band the run uses when none is asked for, and the notices that say how it was chosen:
     first under the song's own Nyquist frequency (``settings.song_band``: a song sampled at 11.025 kHz holds nothing
     above 5.5 kHz), then, for a transparent picture, the bottom it shows best from (see the module). ``settings``
@@ -71,8 +72,11 @@ def choose_band(settings: RunSettings, clip: AudioClip, image: LoadedImage,
         if reporter is not None:
             if reporter.should_stop():
                 break
-            reporter.progress(0.0, f"finding the band a transparent picture shows in ({n + 1} of {len(starts)})",
-                              Status("measuring", detail="choosing the band"))
+            reporter.progress(
+                0.0,
+                f"finding the band a transparent picture shows in ({n + 1} of {len(starts)})",
+                Status("measuring", detail="choosing the band"),
+            )
         try:
             problem = HidingProblem(clip, image, dataclasses.replace(coarse, freq=(f0, f1)))
         except MossInputError:  # too few bins at this rate: not a candidate
@@ -87,7 +91,9 @@ def choose_band(settings: RunSettings, clip: AudioClip, image: LoadedImage,
     f0 = min(f for f, v in losses if v <= best + SAME_VISUAL)
     if f0 == f0_default:
         return settings, notes
-    note = (f"{settings.image.name}: the picture has transparent parts, where the song is left as it is; below "
-            f"{f0:g} Hz the song's own loud sound there would outshine it in a viewer, so it spans {f0:g}-{f1:.0f} Hz "
-            f"(to choose the band yourself: --freq, or draw the rectangle in the app)")
+    note = (
+        f"{settings.image.name}: the picture has transparent parts, where the song is left as it is; below "
+        f"{f0:g} Hz the song's own loud sound there would outshine it in a viewer, so it spans {f0:g}-{f1:.0f} Hz "
+        f"(to choose the band yourself: --freq, or draw the rectangle in the app)"
+    )
     return dataclasses.replace(settings, freq=(f0, f1)), (*notes, note)

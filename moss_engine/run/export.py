@@ -60,12 +60,20 @@ class RenderResult:
 
     def summary(self) -> str:
         what = "the whole song with point" if self.full else "point"
-        return (f"wrote {self.path}: {what} {self.point} (alpha {self.alpha:.2f}), {self.encoding}, "
-                f"{self.sample_rate} Hz, {self.channels} ch, {self.frames / self.sample_rate:.2f} s")
+        return (
+            f"wrote {self.path}: {what} {self.point} (alpha {self.alpha:.2f}), {self.encoding}, "
+            f"{self.sample_rate} Hz, {self.channels} ch, {self.frames / self.sample_rate:.2f} s"
+        )
 
 
-def render_point(run_dir: str | Path, point: int, full: bool = False, fmt: str | None = None,
-                 out: str | Path | None = None, overwrite: bool = False) -> RenderResult:
+def render_point(
+    run_dir: str | Path,
+    point: int,
+    full: bool = False,
+    fmt: str | None = None,
+    out: str | Path | None = None,
+    overwrite: bool = False,
+) -> RenderResult:
     """Write point ``point`` of the run folder ``run_dir`` as a file (the app and ``moss render`` call this).
 
     Args:
@@ -104,14 +112,28 @@ def render_point(run_dir: str | Path, point: int, full: bool = False, fmt: str |
         limiter = export_limiter(manifest, samples, fmt)
         samples, limiter_db = (samples, 0.0) if limiter is None else limiter.apply(samples, rate)
         if limiter_db < 0:
-            notices.append(f"its peaks limited by up to {-limiter_db:.1f} dB to {limiter.ceiling_dbtp:g} dBTP, which "
-                           f"{fmt.upper()} needs (the rest of the point as it is)")
+            notices.append(
+                f"its peaks limited by up to {-limiter_db:.1f} dB to {limiter.ceiling_dbtp:g} dBTP, which "
+                f"{fmt.upper()} needs (the rest of the point as it is)"
+            )
     encoding, written_rate, frames = write_file(
-        out, lambda path: encode(path, samples, rate, fmt, source_subtype, full, notices),
-        recheck=lambda: _check_out(run_dir, manifest, out, overwrite))
-    return RenderResult(path=out, format=fmt, point=index, alpha=float(entry.get("alpha", float("nan"))), full=full,
-                        sample_rate=written_rate, channels=int(samples.shape[0]), frames=frames, encoding=encoding,
-                        limiter_db=limiter_db, notices=tuple(notices))
+        out,
+        lambda path: encode(path, samples, rate, fmt, source_subtype, full, notices),
+        recheck=lambda: _check_out(run_dir, manifest, out, overwrite),
+    )
+    return RenderResult(
+        path=out,
+        format=fmt,
+        point=index,
+        alpha=float(entry.get("alpha", float("nan"))),
+        full=full,
+        sample_rate=written_rate,
+        channels=int(samples.shape[0]),
+        frames=frames,
+        encoding=encoding,
+        limiter_db=limiter_db,
+        notices=tuple(notices),
+    )
 
 
 def export_limiter(manifest: dict[str, Any], samples: Any, fmt: str) -> Limiter | None:
@@ -140,8 +162,9 @@ def resolve_point(manifest: dict[str, Any], point: int) -> int:
     return point % n
 
 
-def _output_path(run_dir: Path, manifest: dict[str, Any], index: int, full: bool, fmt: str | None,
-                 out: str | Path | None) -> tuple[str, Path]:
+def _output_path(
+    run_dir: Path, manifest: dict[str, Any], index: int, full: bool, fmt: str | None, out: str | Path | None
+) -> tuple[str, Path]:
     """The format and the file to write, from the options (``MossInputError`` when they disagree)."""
     if fmt is not None and fmt not in FORMATS:
         raise MossInputError(f"--format {fmt}: expected one of {', '.join(FORMATS)}")
@@ -150,8 +173,10 @@ def _output_path(run_dir: Path, manifest: dict[str, Any], index: int, full: bool
         by_suffix = SUFFIX_FORMAT.get(out.suffix.lower())
         if fmt is None:
             if by_suffix is None:
-                raise MossInputError(f"--out {out}: the suffix {out.suffix or '(none)'} names no format MOSS writes; "
-                                     f"add --format ({', '.join(FORMATS)})")
+                raise MossInputError(
+                    f"--out {out}: the suffix {out.suffix or '(none)'} names no format MOSS writes; "
+                    f"add --format ({', '.join(FORMATS)})"
+                )
             fmt = by_suffix
         elif by_suffix is not None and by_suffix != fmt:
             raise MossInputError(f"--out {out}: the suffix says {by_suffix}, --format says {fmt}")

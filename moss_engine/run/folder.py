@@ -100,16 +100,22 @@ def check_output_folder(out: Path, overwrite: bool, replaceable: tuple[str, ...]
         return  # a folder made for the run: nothing in it to lose
     if out.exists() or out.is_symlink():
         if not overwrite:
-            raise MossInputError("already exists; choose another --out or pass --overwrite to replace an earlier "
-                                 "MOSS run", out)
+            raise MossInputError(
+                "already exists; choose another --out or pass --overwrite to replace an earlier MOSS run", out
+            )
         if not out.is_dir() or out.is_symlink() or not is_run_folder(out):
-            raise MossInputError("holds no MOSS manifest, so --overwrite will not replace it (MOSS only replaces "
-                                 "its own run folders)", out)
+            raise MossInputError(
+                "holds no MOSS manifest, so --overwrite will not replace it (MOSS only replaces its own run folders)",
+                out,
+            )
         others = [name for name in foreign_files(out) if name not in replaceable]
         if others:
             shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
-            raise MossInputError(f"holds files that are not the run's own ({shown}), so --overwrite will not replace "
-                                 "it: move them or choose another --out", out)
+            raise MossInputError(
+                f"holds files that are not the run's own ({shown}), so --overwrite will not replace "
+                "it: move them or choose another --out",
+                out,
+            )
     else:
         _check_can_create(out)
 
@@ -179,40 +185,71 @@ def manifest_for(result: Any) -> dict[str, Any]:
     objective = AUDIO_OBJECTIVE if s.audio_objective == "logmel" else NEUROGRAM_OBJECTIVE
     points = []
     for i, p in enumerate(result.points):
-        points.append({"wav": f"point_{i:03d}.wav", "mask": f"point_{i:03d}.npy", "visual_loss": float(p.visual),
-                       "audio_loss": float(p.audio), "alpha": float(p.alpha),
-                       "loudness_lu": None if p.loudness_lu is None else round(float(p.loudness_lu), 3),
-                       "limiter_db": round(float(p.limiter_db), 3), "makeup_db": level_record(p.makeup_db),
-                       "mos": None if p.mos is None else round(float(p.mos), 4),
-                       "picture_level_db": level_record(p.level_db), "kind": p.kind,
-                       "phase_iterations": int(p.phase_iterations)})
+        points.append(
+            {
+                "wav": f"point_{i:03d}.wav",
+                "mask": f"point_{i:03d}.npy",
+                "visual_loss": float(p.visual),
+                "audio_loss": float(p.audio),
+                "alpha": float(p.alpha),
+                "loudness_lu": None if p.loudness_lu is None else round(float(p.loudness_lu), 3),
+                "limiter_db": round(float(p.limiter_db), 3),
+                "makeup_db": level_record(p.makeup_db),
+                "mos": None if p.mos is None else round(float(p.mos), 4),
+                "picture_level_db": level_record(p.level_db),
+                "kind": p.kind,
+                "phase_iterations": int(p.phase_iterations),
+            }
+        )
     opt = result.optimisation
     return {
         "format": FORMAT,
         "audio_objective": f"audio_loss: {objective}; mos: {model_name()} (mos_from_zimtohrli, 1-5, against "
-                           "the song over the picture's time span)",
+        "the song over the picture's time span)",
         "sample_rate": int(result.sample_rate),
         "channels": int(result.channels),
-        "input": {"image": s.image.name, "audio": s.audio.name, "image_sha256": result.image_sha256,
-                  "audio_sha256": result.audio_sha256, "start_s": float(result.start_s),
-                  "duration_s": round(float(result.duration_s), 6)},
-        "view": {"n_fft": int(s.n_fft), "hop_length": int(s.hop_length), "window": "hann",
-                 "db_range": float(s.db_range), "freq_scale": s.freq_scale, "channel": "mix"},
+        "input": {
+            "image": s.image.name,
+            "audio": s.audio.name,
+            "image_sha256": result.image_sha256,
+            "audio_sha256": result.audio_sha256,
+            "start_s": float(result.start_s),
+            "duration_s": round(float(result.duration_s), 6),
+        },
+        "view": {
+            "n_fft": int(s.n_fft),
+            "hop_length": int(s.hop_length),
+            "window": "hann",
+            "db_range": float(s.db_range),
+            "freq_scale": s.freq_scale,
+            "channel": "mix",
+        },
         "placement": result.placement.to_record(),
         "limiter": None if result.limiter is None else result.limiter.to_record(),
-        "hypervolume": {"value": float(result.hypervolume), "reference_point": list(HV_REFERENCE),
-                        "space": "anchor-normalised"},
+        "hypervolume": {
+            "value": float(result.hypervolume),
+            "reference_point": list(HV_REFERENCE),
+            "space": "anchor-normalised",
+        },
         "points_requested": int(s.points),
         "mask_shape": list(s.mask_shape),
         "settings": s.to_record(),
         "points": points,
-        "anchors": {"music": {"visual_loss": result.anchors.music_visual, "audio_loss": result.anchors.music_audio},
-                    "image": {"visual_loss": result.anchors.image_visual, "audio_loss": result.anchors.image_audio}},
+        "anchors": {
+            "music": {"visual_loss": result.anchors.music_visual, "audio_loss": result.anchors.music_audio},
+            "image": {"visual_loss": result.anchors.image_visual, "audio_loss": result.anchors.image_audio},
+        },
         "crossfade": crossfade_record(result),
-        "run": {"device": result.device, "steps": opt.steps_done, "stopped_early": opt.stopped_early,
-                "cancelled": bool(opt.cancelled),
-                "chunk_size": opt.chunk_size, "seconds": {k: round(v, 3) for k, v in result.timings.items()},
-                "notices": list(result.notices), "engine": _engine_version()},
+        "run": {
+            "device": result.device,
+            "steps": opt.steps_done,
+            "stopped_early": opt.stopped_early,
+            "cancelled": bool(opt.cancelled),
+            "chunk_size": opt.chunk_size,
+            "seconds": {k: round(v, 3) for k, v in result.timings.items()},
+            "notices": list(result.notices),
+            "engine": _engine_version(),
+        },
         **getattr(result, "extra", {}),
     }
 
@@ -225,8 +262,11 @@ def crossfade_record(result: Any) -> dict[str, Any]:
     mos = getattr(result, "crossfade_mos", None)
     if mos is None or len(mos) != len(result.crossfade_visual):
         mos = [None] * len(result.crossfade_visual)
-    return {"visual_loss": result.crossfade_visual.tolist(), "audio_loss": result.crossfade_audio.tolist(),
-            "mos": [None if m is None else round(float(m), 4) for m in mos]}
+    return {
+        "visual_loss": result.crossfade_visual.tolist(),
+        "audio_loss": result.crossfade_audio.tolist(),
+        "mos": [None if m is None else round(float(m), 4) for m in mos],
+    }
 
 
 def _engine_version() -> str:
@@ -235,8 +275,13 @@ def _engine_version() -> str:
     return __version__
 
 
-def write_run_folder(result: Any, out: Path, overwrite: bool = False,
-                     plot: Callable[[Any, Path], None] | None = None, replaceable: tuple[str, ...] = ()) -> Path:
+def write_run_folder(
+    result: Any,
+    out: Path,
+    overwrite: bool = False,
+    plot: Callable[[Any, Path], None] | None = None,
+    replaceable: tuple[str, ...] = (),
+) -> Path:
     """Write ``result`` to ``out`` atomically: into a hidden sibling folder first, renamed into place at the end.
 
     An error or Ctrl-C part-way leaves nothing behind (and an earlier run at ``out`` untouched); ``overwrite`` only
@@ -300,13 +345,22 @@ def point_file(run_dir: Path, entry: Any, key: str) -> Path:
     that is not a record)."""
     run_dir = Path(run_dir)
     if not isinstance(entry, dict):
-        raise MossInputError(f"the manifest's points must be records with a {key!r} file name, not {entry!r:.40}",
-                             run_dir / MANIFEST)
+        raise MossInputError(
+            f"the manifest's points must be records with a {key!r} file name, not {entry!r:.40}", run_dir / MANIFEST
+        )
     name = entry.get(key)
-    if (not isinstance(name, str) or not name or name in (".", "..") or "/" in name or "\\" in name
-            or Path(name).is_absolute() or Path(name).name != name):
-        raise MossInputError(f"a point's {key!r} must be a plain file name inside the run folder, not {name!r:.60}",
-                             run_dir / MANIFEST)
+    if (
+        not isinstance(name, str)
+        or not name
+        or name in (".", "..")
+        or "/" in name
+        or "\\" in name
+        or Path(name).is_absolute()
+        or Path(name).name != name
+    ):
+        raise MossInputError(
+            f"a point's {key!r} must be a plain file name inside the run folder, not {name!r:.60}", run_dir / MANIFEST
+        )
     return run_dir / name
 
 
@@ -327,9 +381,12 @@ def read_point_audio(path: Path, manifest: dict[str, Any]) -> tuple[np.ndarray, 
     want_rate, want_channels = int(manifest["sample_rate"]), int(manifest["channels"])
     want_frames = round(float(manifest["input"]["duration_s"]) * want_rate)
     if (int(rate), data.shape[1]) != (want_rate, want_channels) or abs(data.shape[0] - want_frames) > 1:
-        raise MossInputError(f"holds {data.shape[0] / rate:.2f} s at {rate} Hz, {data.shape[1]} ch; the manifest "
-                             f"says {want_frames / want_rate:.2f} s at {want_rate} Hz, {want_channels} ch (a damaged "
-                             "copy?)", path)
+        raise MossInputError(
+            f"holds {data.shape[0] / rate:.2f} s at {rate} Hz, {data.shape[1]} ch; the manifest "
+            f"says {want_frames / want_rate:.2f} s at {want_rate} Hz, {want_channels} ch (a damaged "
+            "copy?)",
+            path,
+        )
     return np.ascontiguousarray(data.T), int(rate)
 
 
@@ -350,14 +407,18 @@ def load_logits(path: Path, shape: tuple[int, int]) -> np.ndarray:
             else:
                 raise ValueError(f".npy format version {version} is not one MOSS writes")
         if tuple(header_shape) != tuple(shape) or dtype.kind != "f" or dtype.itemsize > 8:
-            raise MossInputError(f"the point's mask file holds a {dtype} array of shape {list(header_shape)}, the "
-                                 f"manifest says float logits of shape {list(shape)}", path)
+            raise MossInputError(
+                f"the point's mask file holds a {dtype} array of shape {list(header_shape)}, the "
+                f"manifest says float logits of shape {list(shape)}",
+                path,
+            )
         logits = np.load(path, allow_pickle=False)
     except MossInputError:
         raise
     except (OSError, ValueError) as exc:
-        raise MossInputError(f"the point's mask file cannot be read ({' '.join(str(exc).split())[:120]})",
-                             path) from None
+        raise MossInputError(
+            f"the point's mask file cannot be read ({' '.join(str(exc).split())[:120]})", path
+        ) from None
     if logits.shape != tuple(shape):
         raise MossInputError(f"the point's mask has shape {logits.shape}, the manifest says {list(shape)}", path)
     if not np.isfinite(logits).all():
@@ -373,11 +434,18 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
     if not run_dir.is_dir():
         raise MossInputError("is a file, not a run folder", run_dir)
     if not is_run_folder(run_dir):
-        raise MossInputError(f"holds no MOSS manifest ({MANIFEST} with format moss-run/...): not a MOSS run folder",
-                             run_dir)
+        raise MossInputError(
+            f"holds no MOSS manifest ({MANIFEST} with format moss-run/...): not a MOSS run folder", run_dir
+        )
     manifest = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
-    for key, kind in (("points", list), ("sample_rate", int), ("channels", int), ("input", dict),
-                      ("placement", dict), ("settings", dict)):
+    for key, kind in (
+        ("points", list),
+        ("sample_rate", int),
+        ("channels", int),
+        ("input", dict),
+        ("placement", dict),
+        ("settings", dict),
+    ):
         value = manifest.get(key)
         if not isinstance(value, kind) or isinstance(value, bool) or (kind is int and value <= 0):
             raise MossInputError(f"{key!r} is missing or malformed", run_dir / MANIFEST)
@@ -388,13 +456,20 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
         if not isinstance(entry, dict):
             raise MossInputError(f"point {i} is not a record", run_dir / MANIFEST)
         numbers += [(entry, key, f"point {i}") for key in ("visual_loss", "audio_loss", "alpha")]
-        numbers += [(entry, key, f"point {i}") for key in ("gain_db", "limiter_db", "loudness_lu", "mos")
-                    if entry.get(key) is not None]
+        numbers += [
+            (entry, key, f"point {i}")
+            for key in ("gain_db", "limiter_db", "loudness_lu", "mos")
+            if entry.get(key) is not None
+        ]
         for key in ("picture_level_db", "makeup_db"):  # a number, or a curve: a list of numbers
             curve = entry.get(key)
-            numbers += ([(dict(enumerate(curve)), k, f"point {i}: {key}") for k in range(len(curve))]
-                        if isinstance(curve, list) and curve else [(entry, key, f"point {i}")]
-                        if curve is not None else [])
+            numbers += (
+                [(dict(enumerate(curve)), k, f"point {i}: {key}") for k in range(len(curve))]
+                if isinstance(curve, list) and curve
+                else [(entry, key, f"point {i}")]
+                if curve is not None
+                else []
+            )
     for record, key, where in numbers:
         _number(record.get(key), f"{where}: {key}", run_dir / MANIFEST)
     return manifest
@@ -416,12 +491,16 @@ def find_input(run_dir: Path, manifest: dict[str, Any], kind: str, purpose: str 
     found = next((p for p in candidates if p.is_file()), None)
     what = "song" if kind == "audio" else "picture"
     if found is None:
-        raise MossInputError(f"file not found: the run's {what}, which {purpose} needs (looked there, in the run "
-                             "folder and beside it)", recorded)
+        raise MossInputError(
+            f"file not found: the run's {what}, which {purpose} needs (looked there, in the run folder and beside it)",
+            recorded,
+        )
     expected = manifest["input"].get(f"{kind}_sha256")
     if expected and sha256_file(found) != expected:
-        raise MossInputError(f"changed since the run (its SHA-256 differs from the manifest's): {purpose} needs the "
-                             f"{what} the run used", found)
+        raise MossInputError(
+            f"changed since the run (its SHA-256 differs from the manifest's): {purpose} needs the {what} the run used",
+            found,
+        )
     return found
 
 
@@ -432,5 +511,6 @@ def settings_from_manifest(run_dir: Path, manifest: dict[str, Any], find_inputs:
 
     if not find_inputs:
         return RunSettings.from_record(manifest["settings"])
-    return RunSettings.from_record(manifest["settings"], image=find_input(run_dir, manifest, "image"),
-                                   audio=find_input(run_dir, manifest, "audio"))
+    return RunSettings.from_record(
+        manifest["settings"], image=find_input(run_dir, manifest, "image"), audio=find_input(run_dir, manifest, "audio")
+    )

@@ -101,8 +101,9 @@ def _knots_of(problem: HidingProblem, song: SongLoudness, measured: PointLoudnes
     return [np.abs(problem.knot_times_s - centres[w]) <= reach for w in windows]
 
 
-def _knot_caps(problem: HidingProblem, song: SongLoudness, measured: PointLoudness, level: np.ndarray,
-               caps: np.ndarray) -> np.ndarray:
+def _knot_caps(
+    problem: HidingProblem, song: SongLoudness, measured: PointLoudness, level: np.ndarray, caps: np.ndarray
+) -> np.ndarray:
     """``caps`` lowered where a 3 s window is beyond the short-term limit (less the margin): each knot inside such a
     window comes down by the window's excess (loudness moves at most dB for dB with the level) plus a little."""
     excess = measured.short_term_excess
@@ -116,9 +117,16 @@ def _knot_caps(problem: HidingProblem, song: SongLoudness, measured: PointLoudne
     return caps
 
 
-def fit_loudness(problem: HidingProblem, candidate: Candidate, song: SongLoudness, limiter: Limiter,
-                 should_stop=lambda: False, makeup: bool = True,
-                 song_peaks: np.ndarray | None = None, rescore: bool = True) -> RenderedPoint | None:
+def fit_loudness(
+    problem: HidingProblem,
+    candidate: Candidate,
+    song: SongLoudness,
+    limiter: Limiter,
+    should_stop=lambda: False,
+    makeup: bool = True,
+    song_peaks: np.ndarray | None = None,
+    rescore: bool = True,
+) -> RenderedPoint | None:
     """The candidate as a file at the song's loudness: rendered, made up, limited and measured, its level fitted.
 
     The optimiser keeps its points under the loudness limits with an estimate; here the file is measured exactly
@@ -158,8 +166,12 @@ def fit_loudness(problem: HidingProblem, candidate: Candidate, song: SongLoudnes
             envelope = peak_envelope(samples)
         scale = problem.makeup_gain(gain, times) if gain.any() else None
         made_up = samples if scale is None else samples * scale
-        limited, limiter_db = limiter.apply(made_up, problem.sample_rate, song_peaks,
-                                            envelope if scale is None or envelope is None else envelope * scale)
+        limited, limiter_db = limiter.apply(
+            made_up,
+            problem.sample_rate,
+            song_peaks,
+            envelope if scale is None or envelope is None else envelope * scale,
+        )
         # one more gain everywhere on audio the limiter leaves alone moves every figure dB for dB: no need to measure
         measured = predicted if predicted is not None and limiter_db == 0 else song.measure(limited)
         predicted = None
@@ -197,8 +209,9 @@ def fit_loudness(problem: HidingProblem, candidate: Candidate, song: SongLoudnes
         visual, audio, excess = problem.score_samples(limited, render.mask)
     else:
         visual, audio, excess = candidate.visual, candidate.audio, candidate.loudness_excess
-    fitted = dataclasses.replace(candidate, visual=visual, audio=audio, level_db=level, loudness_excess=excess,
-                                 samples=None)
+    fitted = dataclasses.replace(
+        candidate, visual=visual, audio=audio, level_db=level, loudness_excess=excess, samples=None
+    )
     return RenderedPoint(fitted, limited, measured, limiter_db, gain)
 
 
@@ -254,8 +267,13 @@ def image_end_curve(problem: HidingProblem, reference: np.ndarray) -> np.ndarray
     the song as a whole, lower only around a 3 s window that would be too loud (a quiet passage). The run adopts it as
     every point's starting curve (``HidingProblem.adopt_level_curve``)."""
     song = SongLoudness(reference, problem.sample_rate)
-    image = Candidate(np.full(problem.settings.mask_shape, ANCHOR_LOGIT, dtype=np.float32), 0.0, 0.0, "image",
-                      level_db=np.full(problem.level_knots, problem.matched_level_db))
+    image = Candidate(
+        np.full(problem.settings.mask_shape, ANCHOR_LOGIT, dtype=np.float32),
+        0.0,
+        0.0,
+        "image",
+        level_db=np.full(problem.level_knots, problem.matched_level_db),
+    )
     # its loudness, not its peaks: the points' own limiter comes later
     fitted = fit_loudness(problem, image, song, Limiter(ceiling_dbtp=math.inf), makeup=False)
     return np.asarray(fitted.candidate.level_db, dtype=np.float64)
@@ -286,8 +304,15 @@ def spread_order(candidates: list[Candidate], kept: list[Candidate] = ()) -> lis
     return [remaining[i] for i in order]
 
 
-def render_chosen(problem: HidingProblem, chosen: list[Candidate], song: SongLoudness, reference: np.ndarray,
-                  limiter: Limiter, scorer: Scorer, reporter: Reporter) -> list[RenderedPoint]:
+def render_chosen(
+    problem: HidingProblem,
+    chosen: list[Candidate],
+    song: SongLoudness,
+    reference: np.ndarray,
+    limiter: Limiter,
+    scorer: Scorer,
+    reporter: Reporter,
+) -> list[RenderedPoint]:
     """Each chosen candidate rendered as its file (``fit_loudness``), each handed to ``scorer`` to be heard.
 
     A candidate that cannot be brought within the song's loudness (a mask whose level cannot make up what it takes
@@ -302,13 +327,15 @@ def render_chosen(problem: HidingProblem, chosen: list[Candidate], song: SongLou
         if cancelled_at is None and reporter.should_stop():
             cancelled_at = time.monotonic()
             queue = spread_order(queue, [r.candidate for r in rendered])
-        if (cancelled_at is not None and len(rendered) >= 2
-                and time.monotonic() - cancelled_at > CANCEL_BUDGET_S):
+        if cancelled_at is not None and len(rendered) >= 2 and time.monotonic() - cancelled_at > CANCEL_BUDGET_S:
             break
         candidate = queue.pop(0)
         done = len(chosen) - len(queue) - 1
-        reporter.progress(done / len(chosen), f"rendering point {done + 1}/{len(chosen)} at the song's loudness",
-                          Status("rendering", done + 1, len(chosen), "point"))
+        reporter.progress(
+            done / len(chosen),
+            f"rendering point {done + 1}/{len(chosen)} at the song's loudness",
+            Status("rendering", done + 1, len(chosen), "point"),
+        )
         if candidate.kind == "music":  # the all-music mask is the song: its file is the song itself, exactly
             rendered.append(RenderedPoint(candidate, reference.copy(), song.measure(reference), 0.0))
             continue
@@ -337,12 +364,24 @@ def crossfade_candidate(problem: HidingProblem, level: float, visual: float, aud
     run's matched picture level (as the optimiser measured it: ``SteppableOptimiser._measure_crossfade``)."""
     level = float(np.clip(level, 1e-13, 1 - 1e-13))
     logit = float(np.clip(math.log(level / (1 - level)), -ANCHOR_LOGIT, ANCHOR_LOGIT))
-    return Candidate(np.full(problem.settings.mask_shape, logit, dtype=np.float32), float(visual), float(audio),
-                     "crossfade", level_db=problem.matched_levels)
+    return Candidate(
+        np.full(problem.settings.mask_shape, logit, dtype=np.float32),
+        float(visual),
+        float(audio),
+        "crossfade",
+        level_db=problem.matched_levels,
+    )
 
 
-def render_crossfade(problem: HidingProblem, candidates: list[Candidate], song: SongLoudness, limiter: Limiter,
-                     scorer: Scorer, reporter: Reporter, song_peaks: np.ndarray | None = None) -> list[bool]:
+def render_crossfade(
+    problem: HidingProblem,
+    candidates: list[Candidate],
+    song: SongLoudness,
+    limiter: Limiter,
+    scorer: Scorer,
+    reporter: Reporter,
+    song_peaks: np.ndarray | None = None,
+) -> list[bool]:
     """Each crossfade candidate rendered as a point's file is (``fit_loudness``: the song's loudness by a makeup gain,
     its peaks under the limiter's ceiling) and handed to ``scorer`` to be heard; for each, whether it was handed in
     (not when the song's loudness cannot be kept with it, nor once ``reporter.should_stop()``). The files are not
@@ -354,12 +393,15 @@ def render_crossfade(problem: HidingProblem, candidates: list[Candidate], song: 
         if reporter.should_stop():
             submitted.extend([False] * (len(candidates) - n))
             break
-        reporter.progress(n / len(candidates), f"rendering the crossfade at a level of {n + 1}/{len(candidates)} "
-                          "(the reference to compare by ear)",
-                          Status("rendering", n + 1, len(candidates), "crossfade level"))
+        reporter.progress(
+            n / len(candidates),
+            f"rendering the crossfade at a level of {n + 1}/{len(candidates)} (the reference to compare by ear)",
+            Status("rendering", n + 1, len(candidates), "crossfade level"),
+        )
         try:
-            point = fit_loudness(problem, candidate, song, limiter, reporter.should_stop, song_peaks=song_peaks,
-                                 rescore=False)
+            point = fit_loudness(
+                problem, candidate, song, limiter, reporter.should_stop, song_peaks=song_peaks, rescore=False
+            )
         except Stopped:
             point = None
         ok = point is not None and point.loudness.within() and not reporter.should_stop()

@@ -96,7 +96,7 @@ class Listener:
 
     def heard(self, point: np.ndarray) -> np.ndarray:
         """What is compared of a (channels, samples) point: its mix over the span, at 48 kHz, as long as the song's."""
-        heard = _mono_48k(point[..., self.span], self.sample_rate)[:len(self.reference)]
+        heard = _mono_48k(point[..., self.span], self.sample_rate)[: len(self.reference)]
         return np.pad(heard, (0, len(self.reference) - len(heard)))
 
     def distance(self, point: np.ndarray) -> float | None:
@@ -156,8 +156,9 @@ class Scorer:
         self._pool: ProcessPoolExecutor | None = None
         if listener.available and workers > 1:
             try:
-                self._pool = ProcessPoolExecutor(min(workers, MAX_WORKERS),
-                                                 mp_context=multiprocessing.get_context("spawn"))
+                self._pool = ProcessPoolExecutor(
+                    min(workers, MAX_WORKERS), mp_context=multiprocessing.get_context("spawn")
+                )
             except (OSError, ValueError, NotImplementedError):
                 self._pool = None
         if self._pool is not None:  # start every process now (spawn starts them one per submit otherwise), so that
@@ -182,6 +183,7 @@ class Scorer:
         pool, self._pool = self._pool, None
         if pool is None:
             return
+
         def processes() -> list:  # no public way before Python 3.14
             return list((getattr(pool, "_processes", None) or {}).values())
 
@@ -213,8 +215,9 @@ class Scorer:
                 self._pool = None
         self._jobs.append((job, heard))
 
-    def results(self, should_stop: Callable[[], bool] = lambda: False,
-                progress: Callable[[int, int], None] | None = None) -> list[float | None]:
+    def results(
+        self, should_stop: Callable[[], bool] = lambda: False, progress: Callable[[int, int], None] | None = None
+    ) -> list[float | None]:
         """The MOS of every submitted point, in order (None without the model, or for points still waiting when
         ``should_stop`` says so); ``progress(done, total)`` as each point is heard, in whatever order the worker
         processes finish them, so that a wait on them is reported as it goes."""
@@ -226,6 +229,7 @@ class Scorer:
                 if done > said[0]:
                     said[0] = done
                     _report(done, total)
+
         for n, (job, heard) in enumerate(self._jobs):
             if not self.listener.available or should_stop():
                 self.stop()
@@ -238,8 +242,7 @@ class Scorer:
                     out.append(None)
                     continue
             if distance is None:
-                distance = piecewise_distance(self.listener.reference, heard, self.listener.edges,
-                                              self.listener._model)
+                distance = piecewise_distance(self.listener.reference, heard, self.listener.edges, self.listener._model)
             out.append(mos_of(distance))
             if progress is not None:
                 progress(max(n + 1, self._heard()), len(self._jobs))
@@ -249,8 +252,9 @@ class Scorer:
         """How many submitted points the worker processes have finished hearing."""
         return sum(1 for job, _ in self._jobs if job is not None and job.done())
 
-    def _wait(self, job: Future, should_stop: Callable[[], bool],
-              progress: Callable[[int, int], None] | None = None) -> float | None:
+    def _wait(
+        self, job: Future, should_stop: Callable[[], bool], progress: Callable[[int, int], None] | None = None
+    ) -> float | None:
         """The distance a worker found, or None when it died or ``should_stop`` (every ``POLL_S``) said so; meanwhile
         ``progress(heard, total)`` whenever another point (a later one) is heard."""
         heard = self._heard()

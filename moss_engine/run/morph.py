@@ -88,8 +88,16 @@ def morph_path(run: LoadedRun, states_between: int = STATES_BETWEEN) -> list[Mor
     points = run.manifest["points"]
     raw: list[tuple[np.ndarray, float | np.ndarray, int, float, float, float | np.ndarray]] = []
     for i, p in enumerate(points):
-        raw.append((run.logits[i], run.levels_db[i], run.phase_iterations[i], float(p["visual_loss"]),
-                    float(p["audio_loss"]), run.makeups_db[i]))
+        raw.append(
+            (
+                run.logits[i],
+                run.levels_db[i],
+                run.phase_iterations[i],
+                float(p["visual_loss"]),
+                float(p["audio_loss"]),
+                run.makeups_db[i],
+            )
+        )
         if i + 1 < len(points):
             iterations = min(run.phase_iterations[i], run.phase_iterations[i + 1])
             for k in range(1, states_between + 1):
@@ -138,8 +146,9 @@ def morph_audio(run: LoadedRun, states: list[MorphState]) -> tuple[np.ndarray, n
         share[lower == s] += 1 - weight[lower == s]
         share[lower + 1 == s] += weight[lower + 1 == s]
         spec += state_spec * share
-    audio, _ = run.limiter.apply(problem.stft.inverse(spec, problem.n_samples).numpy(), problem.sample_rate,
-                                 peak_envelope(run.reference))
+    audio, _ = run.limiter.apply(
+        problem.stft.inverse(spec, problem.n_samples).numpy(), problem.sample_rate, peak_envelope(run.reference)
+    )
     frame_alpha = np.interp(position, np.arange(len(states)), [s.alpha for s in states])
     return audio.astype(np.float32), frame_alpha
 
@@ -188,19 +197,39 @@ def write_morph(folder: Path, overwrite: bool = False, video: bool = True) -> li
     except OSError as exc:
         raise MossInputError(f"cannot write the morph into the run folder ({exc.strerror or exc})", folder) from None
     try:
-        write_json(tmp / "morph.json", {"states": [
-            {"alpha": s.alpha, "visual_loss": s.visual, "audio_loss": s.audio,
-             "picture_level_db": level_record(s.level_db), "makeup_db": level_record(s.makeup_db),
-             "phase_iterations": s.phase_iterations} for s in states]})
+        write_json(
+            tmp / "morph.json",
+            {
+                "states": [
+                    {
+                        "alpha": s.alpha,
+                        "visual_loss": s.visual,
+                        "audio_loss": s.audio,
+                        "picture_level_db": level_record(s.level_db),
+                        "makeup_db": level_record(s.makeup_db),
+                        "phase_iterations": s.phase_iterations,
+                    }
+                    for s in states
+                ]
+            },
+        )
         write_wav(tmp / "morph.wav", audio, run.problem.sample_rate)
         if video:
             from moss_engine.run.video import write_morph_video
 
             points = run.manifest["points"]
-            write_morph_video(tmp / "morph.mp4", tmp / "morph.wav", audio, run.problem.sample_rate, frame_alpha,
-                              np.array([s.visual for s in states]), np.array([s.audio for s in states]),
-                              np.array([p["visual_loss"] for p in points]),
-                              np.array([p["audio_loss"] for p in points]), run.manifest["view"])
+            write_morph_video(
+                tmp / "morph.mp4",
+                tmp / "morph.wav",
+                audio,
+                run.problem.sample_rate,
+                frame_alpha,
+                np.array([s.visual for s in states]),
+                np.array([s.audio for s in states]),
+                np.array([p["visual_loss"] for p in points]),
+                np.array([p["audio_loss"] for p in points]),
+                run.manifest["view"],
+            )
         for name in MORPH_FILES:
             if (tmp / name).exists():
                 os.replace(tmp / name, folder / name)

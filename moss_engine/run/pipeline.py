@@ -51,7 +51,7 @@ SAME_MOS = 0.05
 SAME_VISUAL = 0.02
 #: Phase-refined candidates keep their rendered audio up to this much in all, so that those on the front are not
 #: refined (16 Griffin-Lim iterations each) a second time to be written.
-KEPT_AUDIO_BYTES = 256 * 1024 ** 2
+KEPT_AUDIO_BYTES = 256 * 1024**2
 
 
 @dataclass(frozen=True)
@@ -143,22 +143,29 @@ def load_inputs(settings: RunSettings) -> tuple[AudioClip, LoadedImage]:
     image = load_image(settings.image)
     visible = image.alpha > 0
     if not visible.any():
-        raise MossInputError("the picture is fully transparent: there is nothing to show (transparent parts leave the "
-                             "music as it is)", path=settings.image)
-    clip = load_audio(settings.audio, sample_rate=settings.sample_rate, start_s=settings.start_s,
-                      duration_s=settings.duration_s)
+        raise MossInputError(
+            "the picture is fully transparent: there is nothing to show (transparent parts leave the music as it is)",
+            path=settings.image,
+        )
+    clip = load_audio(
+        settings.audio, sample_rate=settings.sample_rate, start_s=settings.start_s, duration_s=settings.duration_s
+    )
     check_song_band(settings, clip.source_rate)
     peak = float(np.max(np.abs(clip.samples))) if clip.samples.size else 0.0
     if peak < 10 ** (SILENT_DBFS / 20):
         end = clip.start_s + clip.samples.shape[-1] / clip.sample_rate
-        raise MossInputError(f"the segment from {clip.start_s:g} s to {end:g} s is silent: there is no music to hide "
-                             "a picture in; choose another part of the song (--start) or another song",
-                             path=settings.audio)
+        raise MossInputError(
+            f"the segment from {clip.start_s:g} s to {end:g} s is silent: there is no music to hide "
+            "a picture in; choose another part of the song (--start) or another song",
+            path=settings.audio,
+        )
     luminance = image.luminance[visible]
     if float((1.0 - luminance if settings.invert else luminance).max()) < BLACK_LUMINANCE:
-        note = (f"{image.path.name}: the picture is black all over{' once inverted' if settings.invert else ''}; "
-                f"black is the quietest level, so it will barely show "
-                f"({'drop --invert' if settings.invert else '--invert'} draws it in sound)")
+        note = (
+            f"{image.path.name}: the picture is black all over{' once inverted' if settings.invert else ''}; "
+            f"black is the quietest level, so it will barely show "
+            f"({'drop --invert' if settings.invert else '--invert'} draws it in sound)"
+        )
         clip = dataclasses.replace(clip, notices=(*clip.notices, note))
     return clip, image
 
@@ -214,8 +221,9 @@ def select_by_ear(visual: np.ndarray, mos: np.ndarray, music: int, points: int) 
     return [kept[i] for i in sorted(chosen)]
 
 
-def in_between(problem: HidingProblem, pool: list[Candidate], count: int,
-               reporter: Reporter | None = None) -> list[Candidate]:
+def in_between(
+    problem: HidingProblem, pool: list[Candidate], count: int, reporter: Reporter | None = None
+) -> list[Candidate]:
     """Up to ``count`` candidates halfway between neighbours of the pool where they are furthest apart on the
     objectives' trade-off (both losses scaled to the pool's range): the mask halfway between theirs, at the level
     halfway between theirs, phase-refined if both are; rendered and scored.
@@ -235,8 +243,11 @@ def in_between(problem: HidingProblem, pool: list[Candidate], count: int,
         if reporter is not None:
             if reporter.should_stop():
                 break
-            reporter.progress(n / todo, f"trying a point between neighbours ({n + 1} of {todo})",
-                              Status("between", n + 1, todo, "point"))
+            reporter.progress(
+                n / todo,
+                f"trying a point between neighbours ({n + 1} of {todo})",
+                Status("between", n + 1, todo, "point"),
+            )
         first, second = ordered[i], ordered[i + 1]
         logits = interpolated_logits(first.logits, second.logits, 0.5)
         level = 0.5 * (first.level_db + second.level_db)
@@ -251,8 +262,9 @@ def in_between(problem: HidingProblem, pool: list[Candidate], count: int,
     return between
 
 
-def refine_phases(problem: HidingProblem, candidates: list[Candidate], iterations: int,
-                  reporter: Reporter | None = None) -> list[Candidate]:
+def refine_phases(
+    problem: HidingProblem, candidates: list[Candidate], iterations: int, reporter: Reporter | None = None
+) -> list[Candidate]:
     """The phase-refined twin of every candidate but the music end, scored with the same objectives.
 
     Refinement keeps the blended magnitudes and makes the spectrogram more consistent, so a viewer shows the
@@ -266,21 +278,27 @@ def refine_phases(problem: HidingProblem, candidates: list[Candidate], iteration
         if reporter is not None:
             if reporter.should_stop():
                 break
-            reporter.progress(n / len(todo), f"refining the phase of point {n + 1}/{len(todo)}",
-                              Status("refining", n + 1, len(todo), "point"))
+            reporter.progress(
+                n / len(todo),
+                f"refining the phase of point {n + 1}/{len(todo)}",
+                Status("refining", n + 1, len(todo), "point"),
+            )
         try:
             samples, (v, a, x) = problem.render_and_score_point(c.logits, c.level_db, iterations)
         except Stopped:  # cancelled within its Griffin-Lim iterations (``reporting.stop_checks``)
             break
         keep = kept_bytes + samples.nbytes <= KEPT_AUDIO_BYTES  # the front's twins need not refine again
         kept_bytes += samples.nbytes if keep else 0
-        twins.append(Candidate(c.logits, v, a, f"{c.kind}+phase", iterations, c.level_db, x,
-                               samples if keep else None))
+        twins.append(Candidate(c.logits, v, a, f"{c.kind}+phase", iterations, c.level_db, x, samples if keep else None))
     return twins
 
 
-def compute_front(settings: RunSettings, reporter: Reporter | None = None,
-                  inputs: tuple[AudioClip, LoadedImage] | None = None, listen_workers: int = 1) -> RunResult:
+def compute_front(
+    settings: RunSettings,
+    reporter: Reporter | None = None,
+    inputs: tuple[AudioClip, LoadedImage] | None = None,
+    listen_workers: int = 1,
+) -> RunResult:
     """Load the inputs (unless given), optimise, pick the front and render every point's audio.
 
     ``listen_workers`` > 1 hears the points (their MOS, ``listening.Scorer``) in that many worker processes. They are
@@ -310,15 +328,17 @@ def compute_front(settings: RunSettings, reporter: Reporter | None = None,
         if settings.algorithm == "stch" and settings.coarse_steps > 0 and settings.steps > 1:
             result = optimise_coarse_to_fine(problem, clip, image, settings, optimising)
         else:
-            optimiser = (Nsga2Optimiser if settings.algorithm == "nsga2" else StchOptimiser)(problem, settings,
-                                                                                               optimising)
+            optimiser = (Nsga2Optimiser if settings.algorithm == "nsga2" else StchOptimiser)(
+                problem, settings, optimising
+            )
             result = optimiser.run()
         optimised = time.perf_counter()
 
         candidates = result.candidates
         if settings.phase_iterations > 0 and not result.cancelled:
-            candidates = candidates + refine_phases(problem, candidates, settings.phase_iterations,
-                                                    SpanReporter(reporter, *spans["refining"]))
+            candidates = candidates + refine_phases(
+                problem, candidates, settings.phase_iterations, SpanReporter(reporter, *spans["refining"])
+            )
         refined = time.perf_counter()
 
         stopped = result.cancelled or reporter.should_stop()  # no pool to hear: the objectives' front
@@ -327,16 +347,37 @@ def compute_front(settings: RunSettings, reporter: Reporter | None = None,
         pool = [candidates[i] for i in chosen]
         if by_ear and not stopped:
             pool = pool + in_between(problem, pool, settings.points, SpanReporter(reporter, *spans["between"]))
-        return assemble_result(settings, device, clip, problem, result, pool,
-                               {"prepare_s": prepared - started, "optimise_s": optimised - prepared,
-                                "phase_s": refined - optimised, "between_s": time.perf_counter() - refined},
-                               SpanReporter(reporter, *spans["finishing"]), listen_workers, CROSSFADE_HEARD)
+        return assemble_result(
+            settings,
+            device,
+            clip,
+            problem,
+            result,
+            pool,
+            {
+                "prepare_s": prepared - started,
+                "optimise_s": optimised - prepared,
+                "phase_s": refined - optimised,
+                "between_s": time.perf_counter() - refined,
+            },
+            SpanReporter(reporter, *spans["finishing"]),
+            listen_workers,
+            CROSSFADE_HEARD,
+        )
 
 
-def assemble_result(settings: RunSettings, device: torch.device, clip: AudioClip, problem: HidingProblem,
-                    result: OptimisationResult, chosen: list[Candidate], timings: dict[str, float],
-                    reporter: Reporter | None = None, listen_workers: int = 1,
-                    hear_crossfade: int = 0) -> RunResult:
+def assemble_result(
+    settings: RunSettings,
+    device: torch.device,
+    clip: AudioClip,
+    problem: HidingProblem,
+    result: OptimisationResult,
+    chosen: list[Candidate],
+    timings: dict[str, float],
+    reporter: Reporter | None = None,
+    listen_workers: int = 1,
+    hear_crossfade: int = 0,
+) -> RunResult:
     """Render the chosen candidates as files (each at the song's loudness, its peaks under the limiter's ceiling),
     hear them, choose the front by ear, order it by alpha and package everything (DESIGN.md "Output level
     (moss-run/3)").
@@ -361,32 +402,57 @@ def assemble_result(settings: RunSettings, device: torch.device, clip: AudioClip
     workers = listen_workers if len(chosen) > 2 and not reporter.should_stop() else 1
     with Scorer(listener, workers) as scorer:
         with _threads(1 if workers > 1 and problem.device.type == "cpu" else torch.get_num_threads()):
-            rendered = render_chosen(problem, chosen, song, reference, limiter, scorer,
-                                     SpanReporter(reporter, 0.0, points_share))
+            rendered = render_chosen(
+                problem, chosen, song, reference, limiter, scorer, SpanReporter(reporter, 0.0, points_share)
+            )
             points_heard = scorer.submitted
-            image_end = next((i for i, r in enumerate(rendered)
-                              if r.candidate.kind == "image" and r.candidate.phase_iterations == 0), None)
+            image_end = next(
+                (
+                    i
+                    for i, r in enumerate(rendered)
+                    if r.candidate.kind == "image" and r.candidate.phase_iterations == 0
+                ),
+                None,
+            )
             own = [i for i in picks if not (image_end is not None and i == len(levels) - 1)]
-            submitted = render_crossfade(
-                problem, [crossfade_candidate(problem, levels[i], result.crossfade_visual[i],
-                                              result.crossfade_audio[i]) for i in own],
-                song, limiter, scorer, SpanReporter(reporter, points_share, rendering),
-                peak_envelope(reference)) if own and not reporter.should_stop() else [False] * len(own)
+            submitted = (
+                render_crossfade(
+                    problem,
+                    [
+                        crossfade_candidate(problem, levels[i], result.crossfade_visual[i], result.crossfade_audio[i])
+                        for i in own
+                    ],
+                    song,
+                    limiter,
+                    scorer,
+                    SpanReporter(reporter, points_share, rendering),
+                    peak_envelope(reference),
+                )
+                if own and not reporter.should_stop()
+                else [False] * len(own)
+            )
         if listener.available and not reporter.should_stop():  # said at once: the first point may be seconds away
-            reporter.progress(rendering, "listening to the points (Zimtohrli)",
-                              Status("listening", 0, max(1, scorer.submitted), "point"))
+            reporter.progress(
+                rendering,
+                "listening to the points (Zimtohrli)",
+                Status("listening", 0, max(1, scorer.submitted), "point"),
+            )
         heard = scorer.results(
             reporter.should_stop,
-            lambda done, total: reporter.progress(rendering + (1 - rendering) * done / total, "listening to the "
-                                                  f"points (Zimtohrli): {done} of {total}",
-                                                  Status("listening", done, total, "point")))
+            lambda done, total: reporter.progress(
+                rendering + (1 - rendering) * done / total,
+                f"listening to the points (Zimtohrli): {done} of {total}",
+                Status("listening", done, total, "point"),
+            ),
+        )
         cancelled = result.cancelled or reporter.should_stop()
     last = "listening" if listener.available and not cancelled else "rendering"  # the stage never goes back
     reporter.progress(1.0, f"{len(rendered)} points rendered", Status(last, len(chosen), len(chosen), "point"))
     # a cancelled run's points are not heard (or not all): none has a MOS
     points_mos, crossfade_heard = iter(heard[:points_heard]), iter(heard[points_heard:])
-    mos = [SAME_AS_SONG_MOS if r.candidate.kind == "music" else (None if cancelled else next(points_mos))
-           for r in rendered]
+    mos = [
+        SAME_AS_SONG_MOS if r.candidate.kind == "music" else (None if cancelled else next(points_mos)) for r in rendered
+    ]
     crossfade_mos: list[float | None] = [None] * len(levels)
     if picks and not cancelled:
         crossfade_mos[0] = SAME_AS_SONG_MOS  # level 0 is the all-music mask: the song itself
@@ -402,28 +468,53 @@ def assemble_result(settings: RunSettings, device: torch.device, clip: AudioClip
         # a fitted level can move a point along the front: order again, and drop any it now dominates
         keep = nondominated(losses)
         keep = sorted({*keep.tolist(), music}, key=lambda i: -losses[i, 0])
-        keep = [keep[i] for i in pick_spread(losses[keep] / np.maximum(np.ptp(losses[keep], axis=0), 1e-12),
-                                             settings.points)]
+        keep = [
+            keep[i]
+            for i in pick_spread(losses[keep] / np.maximum(np.ptp(losses[keep], axis=0), 1e-12), settings.points)
+        ]
     point_alphas = alphas(losses[keep, 0], losses[music, 0], float(losses[keep, 0].min()))
     points = []
     for i, a in zip(keep, point_alphas, strict=True):
         r = rendered[i]
         c = r.candidate
-        points.append(FrontPoint(visual=c.visual, audio=c.audio, alpha=float(a), logits=c.logits.astype(np.float32),
-                                 samples=r.samples, kind=c.kind, phase_iterations=c.phase_iterations,
-                                 level_db=c.level_db, limiter_db=r.limiter_db, makeup_db=r.makeup_db,
-                                 loudness_lu=float(r.loudness.lu), mos=mos[i]))
+        points.append(
+            FrontPoint(
+                visual=c.visual,
+                audio=c.audio,
+                alpha=float(a),
+                logits=c.logits.astype(np.float32),
+                samples=r.samples,
+                kind=c.kind,
+                phase_iterations=c.phase_iterations,
+                level_db=c.level_db,
+                limiter_db=r.limiter_db,
+                makeup_db=r.makeup_db,
+                loudness_lu=float(r.loudness.lu),
+                mos=mos[i],
+            )
+        )
     front_norm = result.anchors.normalise(np.array([p.visual for p in points]), np.array([p.audio for p in points]))
     return RunResult(
-        settings=settings, device=describe(device), sample_rate=clip.sample_rate, start_s=clip.start_s,
-        duration_s=clip.duration_s, image_sha256=sha256_file(settings.image),
-        audio_sha256=sha256_file(settings.audio), placement=problem.placement, reference=reference,
-        points=points, anchors=result.anchors, hypervolume=hypervolume(front_norm),
-        crossfade_visual=result.crossfade_visual, crossfade_audio=result.crossfade_audio,
+        settings=settings,
+        device=describe(device),
+        sample_rate=clip.sample_rate,
+        start_s=clip.start_s,
+        duration_s=clip.duration_s,
+        image_sha256=sha256_file(settings.image),
+        audio_sha256=sha256_file(settings.audio),
+        placement=problem.placement,
+        reference=reference,
+        points=points,
+        anchors=result.anchors,
+        hypervolume=hypervolume(front_norm),
+        crossfade_visual=result.crossfade_visual,
+        crossfade_audio=result.crossfade_audio,
         optimisation=dataclasses.replace(result, cancelled=cancelled),
         notices=(*clip.notices, *placement_notices(settings, problem.placement)),
-        timings={**timings, "render_s": time.perf_counter() - started}, limiter=limiter,
-        crossfade_mos=tuple(crossfade_mos))
+        timings={**timings, "render_s": time.perf_counter() - started},
+        limiter=limiter,
+        crossfade_mos=tuple(crossfade_mos),
+    )
 
 
 @contextmanager
@@ -443,6 +534,8 @@ def placement_notices(settings: RunSettings, placement: Placement) -> tuple[str,
     """What the run changed of the asked placement, said rather than done silently: a --time span reaching past the
     segment's end is cut there."""
     if settings.time is not None and settings.time[1] > placement.t1_s + 1e-6:
-        return (f"--time {settings.time[0]:g}:{settings.time[1]:g} reaches past the end of the segment: the picture "
-                f"spans {placement.t0_s:g}-{placement.t1_s:g} s of it",)
+        return (
+            f"--time {settings.time[0]:g}:{settings.time[1]:g} reaches past the end of the segment: the picture "
+            f"spans {placement.t0_s:g}-{placement.t1_s:g} s of it",
+        )
     return ()

@@ -54,8 +54,7 @@ def crossfade_by_ear(result: Any) -> tuple[np.ndarray, np.ndarray]:
     if mos is None or len(mos) != len(result.crossfade_visual):
         return np.zeros(0), np.zeros(0)
     heard = [i for i, m in enumerate(mos) if m is not None]
-    return (np.asarray(result.crossfade_visual, dtype=float)[heard],
-            np.array([mos[i] for i in heard], dtype=float))
+    return (np.asarray(result.crossfade_visual, dtype=float)[heard], np.array([mos[i] for i in heard], dtype=float))
 
 
 def _plot_by_ear(fig: Any, left: Any, result: Any, visual: np.ndarray, mos: np.ndarray) -> None:
@@ -64,8 +63,15 @@ def _plot_by_ear(fig: Any, left: Any, result: Any, visual: np.ndarray, mos: np.n
     ax = fig.add_axes((0.56, 0.09, 0.42, 0.53), sharey=left)
     cross_v, cross_mos = crossfade_by_ear(result)
     if len(cross_mos):
-        ax.plot(cross_mos, cross_v, "o--", color="0.45", ms=4, lw=1.2,
-                label="loudness-matched uniform crossfade (heard the same way)")
+        ax.plot(
+            cross_mos,
+            cross_v,
+            "o--",
+            color="0.45",
+            ms=4,
+            lw=1.2,
+            label="loudness-matched uniform crossfade (heard the same way)",
+        )
     else:
         ax.plot([], [], " ", label="uniform crossfade: not heard for this run")
     ax.plot(mos, visual, "o-", color=FRONT_BLUE, ms=6, lw=2, label="MOSS front", zorder=3)
@@ -100,12 +106,18 @@ def front_figure(result: Any) -> Any:
     by_ear = bool(mos) and all(m is not None for m in mos)
     # with every point heard, a second panel beside: the same front by ear, with the crossfade heard as the points are
     ax = fig.add_axes((0.08, 0.09, 0.44, 0.53) if by_ear else (0.09, 0.09, 0.88, 0.53))
-    ax.plot(result.crossfade_audio, result.crossfade_visual, "o--", color="0.6", ms=4, lw=1.2,
-            label="loudness-matched uniform crossfade (same objectives)")
+    ax.plot(
+        result.crossfade_audio,
+        result.crossfade_visual,
+        "o--",
+        color="0.6",
+        ms=4,
+        lw=1.2,
+        label="loudness-matched uniform crossfade (same objectives)",
+    )
     ax.plot(audio, visual, "o-", color=FRONT_BLUE, ms=6, lw=2, label="MOSS front", zorder=3)
     for p, v, a in zip(result.points, visual, audio, strict=True):
-        ax.annotate(f"{p.alpha:.2f}", (a, v), textcoords="offset points", xytext=(6, 4), fontsize=7,
-                    color=FRONT_BLUE)
+        ax.annotate(f"{p.alpha:.2f}", (a, v), textcoords="offset points", xytext=(6, 4), fontsize=7, color=FRONT_BLUE)
     an = result.anchors
     ax.plot([an.music_audio], [an.music_visual], "s", color="#2a9d3a", ms=9, label="all-music mask", zorder=4)
     ax.plot([an.image_audio], [an.image_visual], "D", color="#d0422c", ms=8, label="all-image mask", zorder=4)
@@ -116,8 +128,9 @@ def front_figure(result: Any) -> Any:
     if by_ear:
         _plot_by_ear(fig, ax, result, visual, np.array(mos, dtype=float))
 
-    picks = sorted({0, int(np.argmin(np.abs(np.array([p.alpha for p in result.points]) - 0.5))),
-                    len(result.points) - 1})
+    picks = sorted(
+        {0, int(np.argmin(np.abs(np.array([p.alpha for p in result.points]) - 0.5))), len(result.points) - 1}
+    )
     renderer = fig.canvas.get_renderer()
     for slot, i in enumerate(picks):
         point = result.points[i]
@@ -127,11 +140,22 @@ def front_figure(result: Any) -> Any:
         inset.set_yticks([])
         inset.set_title(thumbnail_title(i, point), fontsize=TITLE_PT, linespacing=1.1)
         _fit_title(inset, renderer)
-        ax.annotate(str(i), (audio[i], visual[i]), textcoords="offset points", xytext=(-12, -12), fontsize=8,
-                    color="black", fontweight="bold")
+        ax.annotate(
+            str(i),
+            (audio[i], visual[i]),
+            textcoords="offset points",
+            xytext=(-12, -12),
+            fontsize=8,
+            color="black",
+            fontweight="bold",
+        )
     s = result.settings
-    fig.suptitle(f"{shown(s.image.name)} in {shown(s.audio.name)}\nhypervolume {result.hypervolume:.3f} "
-                 f"(anchor-normalised), {len(result.points)} points, labels = alpha", fontsize=9, y=0.995)
+    fig.suptitle(
+        f"{shown(s.image.name)} in {shown(s.audio.name)}\nhypervolume {result.hypervolume:.3f} "
+        f"(anchor-normalised), {len(result.points)} points, labels = alpha",
+        fontsize=9,
+        y=0.995,
+    )
     return fig
 
 

@@ -54,45 +54,83 @@ def read_run(run_dir: str | Path) -> RunResult:
         def audio(path: Path) -> np.ndarray:  # at the song's level, checked against the manifest
             return at_song_level(read_point_audio(path, manifest)[0], undo)
 
-        points = [FrontPoint(visual=float(p["visual_loss"]), audio=float(p["audio_loss"]), alpha=float(p["alpha"]),
-                             logits=load_logits(point_file(run_dir, p, "mask"), shape),
-                             samples=audio(point_file(run_dir, p, "wav")),
-                             kind=str(p.get("kind", "")), phase_iterations=int(p.get("phase_iterations", 0)),
-                             level_db=picture_level_db(p),
-                             limiter_db=float(p.get("limiter_db", p.get("gain_db", 0.0)) or 0.0),
-                             makeup_db=makeup_db(p),
-                             loudness_lu=optional(p, "loudness_lu"), mos=optional(p, "mos"))
-                  for p in manifest["points"]]
+        points = [
+            FrontPoint(
+                visual=float(p["visual_loss"]),
+                audio=float(p["audio_loss"]),
+                alpha=float(p["alpha"]),
+                logits=load_logits(point_file(run_dir, p, "mask"), shape),
+                samples=audio(point_file(run_dir, p, "wav")),
+                kind=str(p.get("kind", "")),
+                phase_iterations=int(p.get("phase_iterations", 0)),
+                level_db=picture_level_db(p),
+                limiter_db=float(p.get("limiter_db", p.get("gain_db", 0.0)) or 0.0),
+                makeup_db=makeup_db(p),
+                loudness_lu=optional(p, "loudness_lu"),
+                mos=optional(p, "mos"),
+            )
+            for p in manifest["points"]
+        ]
         reference_path = run_dir / "reference.wav"
         # an older folder without the reference still shows and plays its points; A/B then has nothing to play
-        reference = (audio(reference_path) if reference_path.is_file() else np.zeros_like(points[0].samples))
+        reference = audio(reference_path) if reference_path.is_file() else np.zeros_like(points[0].samples)
         inp, place, run = manifest["input"], manifest["placement"], manifest.get("run", {})
         duration = float(inp.get("duration_s", points[0].samples.shape[-1] / rate))
-        placement = make_placement(duration, rate, settings.n_fft, settings.hop_length,
-                                   (float(place["t0_s"]), float(place["t1_s"])),
-                                   (float(place["f0_hz"]), float(place["f1_hz"])), settings.freq_scale)
+        placement = make_placement(
+            duration,
+            rate,
+            settings.n_fft,
+            settings.hop_length,
+            (float(place["t0_s"]), float(place["t1_s"])),
+            (float(place["f0_hz"]), float(place["f1_hz"])),
+            settings.freq_scale,
+        )
         a = manifest.get("anchors", {})
-        anchors = Anchors(music_visual=float(a["music"]["visual_loss"]), music_audio=float(a["music"]["audio_loss"]),
-                          image_visual=float(a["image"]["visual_loss"]), image_audio=float(a["image"]["audio_loss"]))
+        anchors = Anchors(
+            music_visual=float(a["music"]["visual_loss"]),
+            music_audio=float(a["music"]["audio_loss"]),
+            image_visual=float(a["image"]["visual_loss"]),
+            image_audio=float(a["image"]["audio_loss"]),
+        )
         cross = manifest.get("crossfade", {})
         cross_v = np.asarray(cross.get("visual_loss", []), dtype=float)
         cross_a = np.asarray(cross.get("audio_loss", []), dtype=float)
         cross_mos = crossfade_mos(cross, len(cross_v))
         seconds, cancelled = run.get("seconds", {}), run.get("cancelled")
         optimisation = OptimisationResult(
-            candidates=[], anchors=anchors, crossfade_levels=np.zeros(0), crossfade_visual=cross_v,
-            crossfade_audio=cross_a, steps_done=int(run.get("steps", 0)), stopped_early=bool(run.get("stopped_early")),
+            candidates=[],
+            anchors=anchors,
+            crossfade_levels=np.zeros(0),
+            crossfade_visual=cross_v,
+            crossfade_audio=cross_a,
+            steps_done=int(run.get("steps", 0)),
+            stopped_early=bool(run.get("stopped_early")),
             cancelled=cancelled if isinstance(cancelled, bool) else None,
             elapsed_s=float(seconds.get("optimise_s", 0.0)),
-            chunk_size=int(run.get("chunk_size", 0)), hypervolume_history=[])
+            chunk_size=int(run.get("chunk_size", 0)),
+            hypervolume_history=[],
+        )
         return RunResult(
-            settings=settings, device=str(run.get("device", "?")), sample_rate=rate,
-            start_s=float(inp.get("start_s", 0.0)), duration_s=duration, image_sha256=str(inp.get("image_sha256", "")),
-            audio_sha256=str(inp.get("audio_sha256", "")), placement=placement, reference=reference, points=points,
-            anchors=anchors, hypervolume=float(manifest.get("hypervolume", {}).get("value", 0.0)),
-            crossfade_visual=cross_v, crossfade_audio=cross_a, optimisation=optimisation,
-            notices=tuple(run.get("notices", ())), timings=dict(seconds),
-            limiter=Limiter.from_record(manifest.get("limiter")), crossfade_mos=cross_mos)
+            settings=settings,
+            device=str(run.get("device", "?")),
+            sample_rate=rate,
+            start_s=float(inp.get("start_s", 0.0)),
+            duration_s=duration,
+            image_sha256=str(inp.get("image_sha256", "")),
+            audio_sha256=str(inp.get("audio_sha256", "")),
+            placement=placement,
+            reference=reference,
+            points=points,
+            anchors=anchors,
+            hypervolume=float(manifest.get("hypervolume", {}).get("value", 0.0)),
+            crossfade_visual=cross_v,
+            crossfade_audio=cross_a,
+            optimisation=optimisation,
+            notices=tuple(run.get("notices", ())),
+            timings=dict(seconds),
+            limiter=Limiter.from_record(manifest.get("limiter")),
+            crossfade_mos=cross_mos,
+        )
     except MossInputError:
         raise
     except (KeyError, TypeError, ValueError) as exc:  # a manifest edited by hand or from a different format

@@ -40,8 +40,9 @@ FULL_FIT_TRIES = 4
 FULL_FIT_STEP_DB = 12.0
 
 
-def full_song(run_dir: Path, manifest: dict[str, Any], index: int, fmt: str, notices: list[str]
-              ) -> tuple[np.ndarray, int, str | None, float]:
+def full_song(
+    run_dir: Path, manifest: dict[str, Any], index: int, fmt: str, notices: list[str]
+) -> tuple[np.ndarray, int, str | None, float]:
     """The whole song with point ``index``'s picture in the run's segment, for a file of format ``fmt``.
 
     The segment keeps the song's loudness (its own segment's, +-``INTEGRATED_LIMIT_LU``): the point's loudness was
@@ -99,11 +100,15 @@ def full_song(run_dir: Path, manifest: dict[str, Any], index: int, fmt: str, not
         offset += float(np.clip(-lu / slope, -FULL_FIT_STEP_DB, FULL_FIT_STEP_DB))
         segment, lu, limiter_db = written(render(offset))
     if offset:
-        notices.append(f"the picture's level moved by {offset:+.1f} dB so that the segment keeps the song's loudness "
-                       f"({lu:+.1f} LU) with the song's own sound above the run's band around it")
+        notices.append(
+            f"the picture's level moved by {offset:+.1f} dB so that the segment keeps the song's loudness "
+            f"({lu:+.1f} LU) with the song's own sound above the run's band around it"
+        )
     if limiter_db < 0:
-        notices.append(f"the picture's peaks limited by up to {-limiter_db:.1f} dB to {limiter.ceiling_dbtp:g} dBTP "
-                       "inside the segment; the rest of the song is as it was")
+        notices.append(
+            f"the picture's peaks limited by up to {-limiter_db:.1f} dB to {limiter.ceiling_dbtp:g} dBTP "
+            "inside the segment; the rest of the song is as it was"
+        )
     out = samples.copy()
     out[:, s0:s1] = segment
     return out, rate, source_subtype, limiter_db
@@ -119,8 +124,15 @@ def _loudness(samples: np.ndarray, rate: int) -> float:
         return float("-inf")
 
 
-def _faded_in(song: np.ndarray, delta: np.ndarray, span: tuple[int, int], rate: int, edges: tuple[bool, bool],
-              limiter: Any, own: np.ndarray) -> tuple[np.ndarray, float]:
+def _faded_in(
+    song: np.ndarray,
+    delta: np.ndarray,
+    span: tuple[int, int],
+    rate: int,
+    edges: tuple[bool, bool],
+    limiter: Any,
+    own: np.ndarray,
+) -> tuple[np.ndarray, float]:
     """The segment ``span`` of ``song`` with ``delta`` added and its peaks limited, and the limiter's deepest gain
     change: what the picture changes (``delta``, and the limiter's gain reduction with it) fades in and out at the
     segment's ``edges`` inside the song over the shortest of ``EDGE_FADES_S`` whose 400 ms loudness step at each edge
@@ -143,11 +155,11 @@ def _faded_in(song: np.ndarray, delta: np.ndarray, span: tuple[int, int], rate: 
         for edge, inside in ((s0, edges[0]), (s1, edges[1])):
             if not inside or edge - block < 0 or edge + block > song.shape[1] or s1 - s0 < block:
                 continue
-            mine = song[:, edge - block:edge + block].copy()
+            mine = song[:, edge - block : edge + block].copy()
             lo, hi = max(edge - block, s0), min(edge + block, s1)
-            mine[:, lo - (edge - block):hi - (edge - block)] = segment[:, lo - s0:hi - s0]
+            mine[:, lo - (edge - block) : hi - (edge - block)] = segment[:, lo - s0 : hi - s0]
             step = _loudness(mine[:, block:], rate) - _loudness(mine[:, :block], rate)
-            theirs = _loudness(song[:, edge:edge + block], rate) - _loudness(song[:, edge - block:edge], rate)
+            theirs = _loudness(song[:, edge : edge + block], rate) - _loudness(song[:, edge - block : edge], rate)
             if np.isfinite(step) and np.isfinite(theirs) and abs(step - theirs) > EDGE_STEP_LU:
                 steps_ok = False
         if steps_ok:
@@ -167,8 +179,15 @@ def segment_limiter(manifest: dict[str, Any], song_segment: np.ndarray, fmt: str
     return dataclasses.replace(run, ceiling_dbtp=format_ceiling_dbtp(fmt, run.ceiling_dbtp, subtype))
 
 
-def work_settings(manifest: dict[str, Any], image: Path, audio: Path, rate: int, window_start_s: float,
-                  window_s: float, offset_s: float) -> Any:
+def work_settings(
+    manifest: dict[str, Any],
+    image: Path,
+    audio: Path,
+    rate: int,
+    window_start_s: float,
+    window_s: float,
+    offset_s: float,
+) -> Any:
     """The run's ``RunSettings`` moved to a window of the song at ``rate``.
 
     The STFT keeps the run's time-frequency resolution (n_fft and hop scaled by ``rate`` / run rate), the picture
@@ -186,15 +205,31 @@ def work_settings(manifest: dict[str, Any], image: Path, audio: Path, rate: int,
     hop = min(n_fft // 2, max(1, round(hop * scale)))
     place = manifest["placement"]
     return RunSettings.from_record(
-        record, image=image, audio=audio, sample_rate=rate, n_fft=n_fft, hop_length=hop, start_s=window_start_s,
-        duration_s=window_s, time=(place["t0_s"] + offset_s, place["t1_s"] + offset_s),
-        freq=(place["f0_hz"], place["f1_hz"]), device="cpu",
-        mask_shape=record.get("mask_shape", manifest.get("mask_shape", (64, 128))))
+        record,
+        image=image,
+        audio=audio,
+        sample_rate=rate,
+        n_fft=n_fft,
+        hop_length=hop,
+        start_s=window_start_s,
+        duration_s=window_s,
+        time=(place["t0_s"] + offset_s, place["t1_s"] + offset_s),
+        freq=(place["f0_hz"], place["f1_hz"]),
+        device="cpu",
+        mask_shape=record.get("mask_shape", manifest.get("mask_shape", (64, 128))),
+    )
 
 
-def segment_renderer(run_dir: Path, manifest: dict[str, Any], index: int, song: np.ndarray, song_rate: int,
-                     audio_path: Path, image_path: Path, notices: list[str]
-                     ) -> tuple[Callable[[float], np.ndarray], tuple[int, int]]:
+def segment_renderer(
+    run_dir: Path,
+    manifest: dict[str, Any],
+    index: int,
+    song: np.ndarray,
+    song_rate: int,
+    audio_path: Path,
+    image_path: Path,
+    notices: list[str],
+) -> tuple[Callable[[float], np.ndarray], tuple[int, int]]:
     """What point ``index`` adds to the song's segment, as a function of a shift of its level curve (dB): it returns
     (channels, s1 - s0) float32 for the song's samples ``s0:s1``, the run's segment.
 
@@ -223,20 +258,26 @@ def segment_renderer(run_dir: Path, manifest: dict[str, Any], index: int, song: 
     s0 = round(float(manifest["input"]["start_s"]) * song_rate)
     s1 = min(n, s0 + round(float(manifest["input"]["duration_s"]) * song_rate))
     if s0 >= n or s1 - s0 < 1:
-        raise MossInputError(f"the run's segment ({manifest['input']['start_s']} s) lies past the end of the song",
-                             audio_path)
+        raise MossInputError(
+            f"the run's segment ({manifest['input']['start_s']} s) lies past the end of the song", audio_path
+        )
     w0, w1 = max(0, s0 - margin), min(n, s1 + margin)  # the rendered window: the segment and a margin, in samples
     window = song[:, w0:w1]
     if rate != song_rate:
         window = np.ascontiguousarray(soxr.resample(window.T, song_rate, rate, quality="HQ").T)
-    settings = work_settings(manifest, image_path, audio_path, rate,
-                             w0 / song_rate, window.shape[1] / rate, (s0 - w0) / song_rate)
+    settings = work_settings(
+        manifest, image_path, audio_path, rate, w0 / song_rate, window.shape[1] / rate, (s0 - w0) / song_rate
+    )
     clip = AudioClip(np.ascontiguousarray(window, dtype=np.float32), rate, song_rate, song.shape[0], w0 / song_rate)
     problem = HidingProblem(clip, load_image(image_path), settings)
     logits = load_logits(logits_path, settings.mask_shape)
     song_s = n / song_rate
-    taper = _time_taper(problem, rate, fade_in=w0 / song_rate + problem.placement.t0_s > 0.5 / song_rate,
-                        fade_out=w0 / song_rate + problem.placement.t1_s < song_s - 0.5 / song_rate)
+    taper = _time_taper(
+        problem,
+        rate,
+        fade_in=w0 / song_rate + problem.placement.t0_s > 0.5 / song_rate,
+        fade_out=w0 / song_rate + problem.placement.t1_s < song_s - 0.5 / song_rate,
+    )
     iterations = int(entry.get("phase_iterations", 0) or 0)
     # the point brought up to the song's loudness as in the run (its makeup curve, on this window's times)
     gain = problem.makeup_gain(makeup_db(entry), np.arange(problem.n_samples) / rate)
@@ -252,7 +293,7 @@ def segment_renderer(run_dir: Path, manifest: dict[str, Any], index: int, song: 
         if rate != song_rate:
             delta = soxr.resample(np.ascontiguousarray(delta.T), rate, song_rate, quality="HQ").T
             delta = np.pad(delta, ((0, 0), (0, max(0, (w1 - w0) - delta.shape[1]))))[:, : w1 - w0]
-        return np.asarray(delta[:, s0 - w0:s1 - w0], dtype=np.float32)
+        return np.asarray(delta[:, s0 - w0 : s1 - w0], dtype=np.float32)
 
     return render, (s0, s1)
 
@@ -265,7 +306,7 @@ def _fade_ends(delta: np.ndarray, fade: int, fade_in: bool, fade_out: bool) -> N
     if fade_in:
         delta[:, :fade] *= ramp
     if fade_out:
-        delta[:, delta.shape[1] - fade:] *= ramp[::-1]
+        delta[:, delta.shape[1] - fade :] *= ramp[::-1]
 
 
 def _render_rate(manifest: dict[str, Any], song_rate: int, notices: list[str]) -> int:
@@ -274,8 +315,10 @@ def _render_rate(manifest: dict[str, Any], song_rate: int, notices: list[str]) -
     song's rate. A song whose rate cannot hold the whole picture loses the part above its Nyquist frequency."""
     f1 = float(manifest["placement"]["f1_hz"])
     if f1 > song_rate / 2:
-        notices.append(f"the picture reaches {f1:.0f} Hz, above what {song_rate} Hz audio holds "
-                       f"({song_rate / 2:.0f} Hz): the part above is lost")
+        notices.append(
+            f"the picture reaches {f1:.0f} Hz, above what {song_rate} Hz audio holds "
+            f"({song_rate / 2:.0f} Hz): the part above is lost"
+        )
     return int(manifest["sample_rate"])
 
 

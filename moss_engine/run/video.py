@@ -27,8 +27,16 @@ def spectrogram_db(audio: np.ndarray, n_fft: int, hop_length: int) -> np.ndarray
     return (10 * torch.log10(power(Stft(n_fft, hop_length)(mix)).clamp(min=1e-20))).numpy()
 
 
-def spectrogram_panel(audio: np.ndarray, sample_rate: int, n_fft: int, hop_length: int, db_range: float,
-                      freq_scale: str, top_db: float | None = None, db: np.ndarray | None = None) -> np.ndarray:
+def spectrogram_panel(
+    audio: np.ndarray,
+    sample_rate: int,
+    n_fft: int,
+    hop_length: int,
+    db_range: float,
+    freq_scale: str,
+    top_db: float | None = None,
+    db: np.ndarray | None = None,
+) -> np.ndarray:
     """(SPEC_HEIGHT, WIDTH) uint8: the mix's spectrogram as a viewer shows it, low frequencies at the bottom.
 
     dB over ``[top - db_range, top]`` (``top``: the loudest cell unless given); the frequency axis runs from 0 Hz
@@ -48,8 +56,7 @@ def spectrogram_panel(audio: np.ndarray, sample_rate: int, n_fft: int, hop_lengt
     return (255 * image[::-1]).astype(np.uint8)
 
 
-def _front_panel(visual: np.ndarray, audio: np.ndarray, path_v: np.ndarray, path_a: np.ndarray,
-                 size: tuple[int, int]):
+def _front_panel(visual: np.ndarray, audio: np.ndarray, path_v: np.ndarray, path_a: np.ndarray, size: tuple[int, int]):
     """The front plot as an RGB array, and a function from (audio, visual) to its pixel position."""
     import matplotlib
 
@@ -78,9 +85,18 @@ def _front_panel(visual: np.ndarray, audio: np.ndarray, path_v: np.ndarray, path
     return rgb, to_pixel
 
 
-def write_morph_video(path: Path, audio_path: Path, audio: np.ndarray, sample_rate: int, frame_alpha: np.ndarray,
-                      states_visual: np.ndarray, states_audio: np.ndarray, front_visual: np.ndarray,
-                      front_audio: np.ndarray, view: dict) -> None:
+def write_morph_video(
+    path: Path,
+    audio_path: Path,
+    audio: np.ndarray,
+    sample_rate: int,
+    frame_alpha: np.ndarray,
+    states_visual: np.ndarray,
+    states_audio: np.ndarray,
+    front_visual: np.ndarray,
+    front_audio: np.ndarray,
+    view: dict,
+) -> None:
     """Write ``path`` (MP4, H.264 + AAC, 30 fps) for the morph ``audio`` already written at ``audio_path``.
 
     Frame k shows the time ``k / FPS``: the spectrogram of the morph audio up to that time (the rest dark), a red
@@ -90,18 +106,28 @@ def write_morph_video(path: Path, audio_path: Path, audio: np.ndarray, sample_ra
 
     duration = audio.shape[-1] / sample_rate
     n_frames = max(1, int(round(duration * FPS)))
-    spec = spectrogram_panel(audio, sample_rate, view["n_fft"], view["hop_length"], view["db_range"],
-                             view["freq_scale"])
+    spec = spectrogram_panel(
+        audio, sample_rate, view["n_fft"], view["hop_length"], view["db_range"], view["freq_scale"]
+    )
     spec_rgb = np.repeat(spec[:, :, None], 3, axis=2)
-    front_rgb, to_pixel = _front_panel(front_visual, front_audio, states_visual, states_audio,
-                                       (WIDTH // 2, HEIGHT - PANEL_TOP))
+    front_rgb, to_pixel = _front_panel(
+        front_visual, front_audio, states_visual, states_audio, (WIDTH // 2, HEIGHT - PANEL_TOP)
+    )
     font = _font(28)
     small = _font(18)
     position = np.linspace(0, len(states_visual) - 1, len(frame_alpha))
 
-    writer = imageio_ffmpeg.write_frames(ffmpeg_path(path), (WIDTH, HEIGHT), fps=FPS, codec="libx264",
-                                         audio_path=ffmpeg_path(audio_path), audio_codec="aac", macro_block_size=8,
-                                         output_params=["-movflags", "+faststart"], ffmpeg_log_level="error")
+    writer = imageio_ffmpeg.write_frames(
+        ffmpeg_path(path),
+        (WIDTH, HEIGHT),
+        fps=FPS,
+        codec="libx264",
+        audio_path=ffmpeg_path(audio_path),
+        audio_codec="aac",
+        macro_block_size=8,
+        output_params=["-movflags", "+faststart"],
+        ffmpeg_log_level="error",
+    )
     writer.send(None)
     try:
         for k in range(n_frames):
@@ -110,7 +136,7 @@ def write_morph_video(path: Path, audio_path: Path, audio: np.ndarray, sample_ra
             x = int(round(t / duration * WIDTH))
             frame[:SPEC_HEIGHT] = UNREVEALED
             frame[:SPEC_HEIGHT, :x] = spec_rgb[:, :x]
-            frame[:SPEC_HEIGHT, max(0, x - 1): x + 2] = PLAYHEAD  # 3 px: survives 4:2:0 chroma subsampling
+            frame[:SPEC_HEIGHT, max(0, x - 1) : x + 2] = PLAYHEAD  # 3 px: survives 4:2:0 chroma subsampling
             frame[PANEL_TOP:, : WIDTH // 2] = front_rgb
             index = min(len(frame_alpha) - 1, int(round(t / duration * (len(frame_alpha) - 1))))
             pos = position[index]

@@ -13,9 +13,11 @@ from moss_engine.resources import sample_paths  # noqa: E402
 from moss_engine.settings import make_settings  # noqa: E402
 
 #: Messages of the offscreen platform itself, not of our code.
-IGNORED_QT_MESSAGES = ("This plugin does not support propagateSizeHints()",
-                       "This plugin does not support raise()",
-                       "This plugin does not support grabbing the keyboard")
+IGNORED_QT_MESSAGES = (
+    "This plugin does not support propagateSizeHints()",
+    "This plugin does not support raise()",
+    "This plugin does not support grabbing the keyboard",
+)
 _FAILING = (QtMsgType.QtWarningMsg, QtMsgType.QtCriticalMsg, QtMsgType.QtFatalMsg)
 
 #: A run small enough for tests (a few seconds on two CPU cores).

@@ -128,9 +128,10 @@ def test_the_advanced_fields_take_their_ranges_and_tips_from_the_engines_table(q
     for name in ("points", "steps", "db_range"):
         assert (fields[name].minimum(), fields[name].maximum()) == (OPTIONS[name].low, OPTIONS[name].high)
         assert fields[name].toolTip().lower() == OPTIONS[name].help.lower()
-    assert fields["seed"].maximum() == 2 ** 31 - 1  # the engine allows more than a spin box holds
-    assert [fields["freq_scale"].itemData(i) for i in range(fields["freq_scale"].count())] == \
-        list(OPTIONS["freq_scale"].choices)
+    assert fields["seed"].maximum() == 2**31 - 1  # the engine allows more than a spin box holds
+    assert [fields["freq_scale"].itemData(i) for i in range(fields["freq_scale"].count())] == list(
+        OPTIONS["freq_scale"].choices
+    )
 
 
 def _wheel(widget, steps: int = 3):
@@ -139,8 +140,16 @@ def _wheel(widget, steps: int = 3):
     from PySide6.QtWidgets import QApplication
 
     centre = QPointF(widget.width() / 2, widget.height() / 2)
-    event = QWheelEvent(centre, widget.mapToGlobal(centre), QPoint(0, 0), QPoint(0, 120 * steps),
-                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    event = QWheelEvent(
+        centre,
+        widget.mapToGlobal(centre),
+        QPoint(0, 0),
+        QPoint(0, 120 * steps),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
     QApplication.sendEvent(widget, event)
 
 
@@ -149,13 +158,21 @@ def test_the_wheel_scrolls_past_unfocused_fields_and_edits_only_a_focused_one(qt
     adv = window.advanced
     adv.set_expanded(True)
     start, preset = adv.fields["start_s"], window.preset_combo
-    before = (start.value(), adv.fields["points"].value(), adv.fields["freq_scale"].currentIndex(),
-              preset.currentIndex())
+    before = (
+        start.value(),
+        adv.fields["points"].value(),
+        adv.fields["freq_scale"].currentIndex(),
+        preset.currentIndex(),
+    )
     for widget in (start, adv.fields["points"], adv.fields["freq_scale"], preset):
         widget.clearFocus()
         _wheel(widget)
-    assert (start.value(), adv.fields["points"].value(), adv.fields["freq_scale"].currentIndex(),
-            preset.currentIndex()) == before
+    assert (
+        start.value(),
+        adv.fields["points"].value(),
+        adv.fields["freq_scale"].currentIndex(),
+        preset.currentIndex(),
+    ) == before
     assert adv.overrides() == {}
     start.setFocus()
     qtbot.waitUntil(start.hasFocus, timeout=2000)
@@ -175,15 +192,17 @@ def run_of_copies(tiny_result, tmp_path):
     inputs.mkdir()
     image = Path(shutil.copyfile(tiny_result.settings.image, inputs / "portrait.png"))
     audio = Path(shutil.copyfile(tiny_result.settings.audio, inputs / "song.ogg"))
-    result = dataclasses.replace(tiny_result, settings=dataclasses.replace(tiny_result.settings, image=image,
-                                                                           audio=audio))
+    result = dataclasses.replace(
+        tiny_result, settings=dataclasses.replace(tiny_result.settings, image=image, audio=audio)
+    )
     return write_run_folder(result, tmp_path / "run"), image, audio
 
 
 def test_open_run_brings_back_its_picture_song_and_settings(qtbot, window, tiny_result, tmp_path, data_dir):
     run, image, audio = run_of_copies(tiny_result, tmp_path)
-    window.route_files([data_dir / "img_landscape_kde_eveningglow.jpg",
-                        data_dir / "music_ambient_sonicpi_ambi_glass_hum.flac"])
+    window.route_files(
+        [data_dir / "img_landscape_kde_eveningglow.jpg", data_dir / "music_ambient_sonicpi_ambi_glass_hum.flac"]
+    )
     window.preset_combo.setCurrentIndex(window.preset_combo.findData("high"))
     assert window.open_run(run)
     assert (window.inputs.picture, window.inputs.music) == (image, audio)
@@ -197,8 +216,9 @@ def test_open_run_brings_back_its_picture_song_and_settings(qtbot, window, tiny_
 
 
 @pytest.mark.parametrize("how", ["moved", "changed"])
-def test_a_moved_or_changed_input_is_said_and_the_zone_keeps_its_file(qtbot, window, tiny_result, tmp_path, data_dir,
-                                                                      how):
+def test_a_moved_or_changed_input_is_said_and_the_zone_keeps_its_file(
+    qtbot, window, tiny_result, tmp_path, data_dir, how
+):
     run, image, audio = run_of_copies(tiny_result, tmp_path)
     other = data_dir / "img_landscape_kde_eveningglow.jpg"
     window.route_files([other])
@@ -227,8 +247,9 @@ def test_open_run_brings_back_invert_gamma_and_fit(qtbot, window, tiny_result, t
     had chosen since; reopening a run of the defaults puts the defaults back."""
     import dataclasses
 
-    made = dataclasses.replace(tiny_result, settings=dataclasses.replace(tiny_result.settings, invert=True, gamma=2.0,
-                                                                         fit="contain"))
+    made = dataclasses.replace(
+        tiny_result, settings=dataclasses.replace(tiny_result.settings, invert=True, gamma=2.0, fit="contain")
+    )
     run = write_run_folder(made, tmp_path / "run")
     plain = write_run_folder(tiny_result, tmp_path / "plain")
     controls = window.inputs.picture_controls
@@ -250,14 +271,17 @@ def _timed(result, cancelled: bool):
     import dataclasses
 
     timings = {"prepare_s": 2.0, "optimise_s": 7.0, "phase_s": 1.5, "render_s": 12.1}
-    return dataclasses.replace(result, timings=timings,
-                               optimisation=dataclasses.replace(result.optimisation, elapsed_s=7.0,
-                                                                cancelled=cancelled, stopped_early=False))
+    return dataclasses.replace(
+        result,
+        timings=timings,
+        optimisation=dataclasses.replace(result.optimisation, elapsed_s=7.0, cancelled=cancelled, stopped_early=False),
+    )
 
 
 @pytest.mark.parametrize("cancelled", [False, True])
-def test_a_reopened_autosave_says_done_or_cancelled_and_the_same_time(qtbot, window, tiny_result, autosave_dir,
-                                                                      cancelled):
+def test_a_reopened_autosave_says_done_or_cancelled_and_the_same_time(
+    qtbot, window, tiny_result, autosave_dir, cancelled
+):
     """The outcome line gives the whole run's time (23 s, not the optimisation's 7 s), live and reopened alike, and a
     reopened autosave says "Cancelled" when the history marked it so."""
     from moss_app import autosave

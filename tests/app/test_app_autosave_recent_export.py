@@ -22,8 +22,9 @@ def drop_on(widget, *paths: Path) -> tuple[bool, bool]:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
     pos = QPointF(widget.rect().center())
-    enter = QDragEnterEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                            Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(
+        pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     QApplication.sendEvent(widget, enter)
     event = QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(widget, event)
@@ -38,8 +39,10 @@ def test_a_finished_run_is_autosaved_and_offered_back(qtbot, window, store, samp
     from moss_app.main_window import MainWindow
 
     assert autosave.saved_run() is None
-    with qtbot.waitSignal(window.runner.autosaved, timeout=120000) as saved, \
-            qtbot.waitSignal(window.runner.finished, timeout=120000) as done:
+    with (
+        qtbot.waitSignal(window.runner.autosaved, timeout=120000) as saved,
+        qtbot.waitSignal(window.runner.finished, timeout=120000) as done,
+    ):
         assert window.start_run()
     result = done.args[0]
     folder = saved.args[0]
@@ -95,8 +98,9 @@ def test_nothing_is_offered_without_an_autosave(qtbot, window):
     assert window.offer_last_run() is None and not visible_boxes(window)
 
 
-def test_a_run_cancelled_before_any_point_is_not_autosaved(qtbot, runner, sample, tiny_settings, autosave_dir,
-                                                           monkeypatch):
+def test_a_run_cancelled_before_any_point_is_not_autosaved(
+    qtbot, runner, sample, tiny_settings, autosave_dir, monkeypatch
+):
     from moss_engine.run import pipeline
 
     real = pipeline.compute_front
@@ -199,7 +203,7 @@ def test_export_point_writes_the_selected_points_audio(qtbot, window, tiny_resul
     assert np.max(np.abs(data)) <= 1.0
     ratio = float(np.sum(data * played) / np.sum(played * played))
     assert ratio >= 1.0 - 1e-4 and np.max(np.abs(data - ratio * played)) < 1e-4
-    tolerance = 1e-4 if fmt == "wav" else 2 ** -15  # FLAC: 16 or 24 bits
+    tolerance = 1e-4 if fmt == "wav" else 2**-15  # FLAC: 16 or 24 bits
     assert np.max(np.abs(data - point.samples.T)) < tolerance  # the point as the run folder holds it
     # a second export refuses to replace without overwrite, and replaces with it
     assert window.export_point(out) is None
@@ -236,8 +240,9 @@ def test_export_morph_video(qtbot, window, tiny_result, tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
-def test_a_failed_morph_export_shows_one_dialog_and_keeps_the_old_file(qtbot, window, tiny_result, tmp_path,
-                                                                      monkeypatch):
+def test_a_failed_morph_export_shows_one_dialog_and_keeps_the_old_file(
+    qtbot, window, tiny_result, tmp_path, monkeypatch
+):
     import moss_app.exports as exports
 
     def broken(folder, overwrite=False):
@@ -265,8 +270,10 @@ def test_out_of_gpu_memory_is_said_in_the_status_bar(qtbot, window):
     assert not window.gpu_notice.isVisibleTo(window)
     window.runner.notice.emit(NOTICE_GPU_MEMORY, message)
     window.runner.progress.emit(0.25, "step 2/10")
-    assert window.gpu_notice.isVisibleTo(window) and window.gpu_notice.text() == "Out of GPU memory: retrying in " \
-        "chunks of 4"
+    assert (
+        window.gpu_notice.isVisibleTo(window)
+        and window.gpu_notice.text() == "Out of GPU memory: retrying in chunks of 4"
+    )
     assert "smaller chunks" in window.gpu_notice.toolTip()
     assert window.progress_bar.value() == 250
     window.runner.progress.emit(0.5, "step 3/10")  # later progress replaces the message, not the notice
@@ -286,5 +293,8 @@ def test_the_reporter_throttles_progress_but_never_a_notice(qtbot, runner):
     reporter.progress(0.1, "step 1 again")  # throttled
     reporter.notice(NOTICE_GPU_MEMORY, "out of GPU memory: retrying in chunks of 2")
     reporter.notice(NOTICE_GPU_MEMORY, "out of GPU memory: retrying one mask at a time")
-    assert got == ["step 1", (NOTICE_GPU_MEMORY, "out of GPU memory: retrying in chunks of 2"),
-                   (NOTICE_GPU_MEMORY, "out of GPU memory: retrying one mask at a time")]
+    assert got == [
+        "step 1",
+        (NOTICE_GPU_MEMORY, "out of GPU memory: retrying in chunks of 2"),
+        (NOTICE_GPU_MEMORY, "out of GPU memory: retrying one mask at a time"),
+    ]

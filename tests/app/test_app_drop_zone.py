@@ -14,11 +14,21 @@ def drop(widget, *paths: Path) -> tuple[bool, bool]:
     """Send a drag-enter and a drop of ``paths`` to ``widget``; returns whether each was accepted."""
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    enter = QDragEnterEvent(QPointF(widget.rect().center()), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                            Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(
+        QPointF(widget.rect().center()),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     QApplication.sendEvent(widget, enter)
-    event = QDropEvent(QPointF(widget.rect().center()), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                       Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        QPointF(widget.rect().center()),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     QApplication.sendEvent(widget, event)
     return enter.isAccepted(), event.isAccepted()
 
@@ -85,8 +95,9 @@ def test_an_image_dropped_on_the_music_zone_is_refused(qtbot, zones, data_dir):
 def test_a_drop_of_two_files_is_not_accepted(qtbot, zones, data_dir):
     picture, _ = zones
     with qtbot.assertNotEmitted(picture.file_changed):
-        accepted = drop(picture, data_dir / "img_portrait_skimage_astronaut.png",
-                        data_dir / "img_text_skimage_page.png")
+        accepted = drop(
+            picture, data_dir / "img_portrait_skimage_astronaut.png", data_dir / "img_text_skimage_page.png"
+        )
     assert accepted == (False, False) and picture.path is None
 
 

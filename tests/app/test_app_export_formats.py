@@ -31,8 +31,9 @@ class SaveDialog:
         return self.answer
 
 
-def test_export_point_offers_every_format_and_starts_in_the_last_export_folder(qtbot, window, tiny_result, tmp_path,
-                                                                             monkeypatch, store):
+def test_export_point_offers_every_format_and_starts_in_the_last_export_folder(
+    qtbot, window, tiny_result, tmp_path, monkeypatch, store
+):
     window.show_result(tiny_result)
     window.select_point(2)
     folder = tmp_path / "exports"
@@ -45,8 +46,11 @@ def test_export_point_offers_every_format_and_starts_in_the_last_export_folder(q
     # the user's Music folder at first, the song's name, WAV before any format was chosen
     assert start == dialog_folders.default_folder("export") / "metal_madness_sectoid - point 2.wav"
     assert dialog.selected_filters[0] == "WAV (*.wav)"
-    assert filters.split(";;") == ["WAV (*.wav)", "FLAC (*.flac)", "MP3 (*.mp3)", "Opus (*.opus)",
-                                   "Ogg Vorbis (*.ogg)"] == POINT_FILTERS.split(";;")
+    assert (
+        filters.split(";;")
+        == ["WAV (*.wav)", "FLAC (*.flac)", "MP3 (*.mp3)", "Opus (*.opus)", "Ogg Vorbis (*.ogg)"]
+        == POINT_FILTERS.split(";;")
+    )
     assert store.last_dir("export") == folder
     dialog.answer = (str(folder / "again.flac"), "WAV (*.wav)")  # a suffix typed wins over the filter
     assert window.exports.choose_export_point() == folder / "again.flac"
@@ -56,8 +60,9 @@ def test_export_point_offers_every_format_and_starts_in_the_last_export_folder(q
     assert dialog.selected_filters[1] == "MP3 (*.mp3)"
 
 
-def test_export_point_in_the_whole_song_is_at_the_songs_own_rate_and_length(qtbot, window, tiny_result, tmp_path,
-                                                                            monkeypatch, sample):
+def test_export_point_in_the_whole_song_is_at_the_songs_own_rate_and_length(
+    qtbot, window, tiny_result, tmp_path, monkeypatch, sample
+):
     window.show_result(tiny_result)
     window.select_point(3)
     dialog = SaveDialog((str(tmp_path / "whole.flac"), "FLAC (*.flac)"))
@@ -68,8 +73,8 @@ def test_export_point_in_the_whole_song_is_at_the_songs_own_rate_and_length(qtbo
     data, rate = sf.read(str(out), always_2d=True, dtype="float32")
     assert rate == song.sample_rate == 44100 and data.shape == song.samples.T.shape
     after = int(2.5 * rate)  # the tiny run's segment is the first 2 s: after it the file is the song itself
-    kept = np.clip(song.samples.T[after:], -1.0, 1.0 - 2 ** -15)  # a lossy decode's peaks past full scale: clipped
-    assert np.max(np.abs(data[after:] - kept)) < 2 ** -15
+    kept = np.clip(song.samples.T[after:], -1.0, 1.0 - 2**-15)  # a lossy decode's peaks past full scale: clipped
+    assert np.max(np.abs(data[after:] - kept)) < 2**-15
     assert np.max(np.abs(data[: 2 * rate] - song.samples.T[: 2 * rate])) > 1e-3  # the picture is in the segment
     assert window.statusBar().currentMessage() == "Exported point 3 in the whole song: whole.flac"
     opus = window.export_point(tmp_path / "whole.opus", full=True)
@@ -112,12 +117,16 @@ def test_the_open_filters_list_only_and_every_format_the_engine_reads(qtbot, sto
     assert drop_zone._FILTERS["picture"].count("*.") == len(PICTURE_SUFFIXES)
 
 
-@pytest.mark.parametrize("suffix, codec", [(".wma", "wmav2"), (".webm", "libopus"), (".m4a", "aac"),
-                                           (".aiff", "pcm_s16be"), (".opus", "libopus")])
+@pytest.mark.parametrize(
+    "suffix, codec",
+    [(".wma", "wmav2"), (".webm", "libopus"), (".m4a", "aac"), (".aiff", "pcm_s16be"), (".opus", "libopus")],
+)
 def test_a_real_file_of_each_listed_kind_is_taken(qtbot, tmp_path, sample, suffix, codec):
     path = tmp_path / f"clip{suffix}"
-    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-t", "1", "-i", str(sample[1]), "-c:a", codec,
-                    str(path)], check=True)
+    subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-t", "1", "-i", str(sample[1]), "-c:a", codec, str(path)],
+        check=True,
+    )
     zone = DropZone("music")
     qtbot.addWidget(zone)
     assert zone.set_file(path), zone.error
@@ -137,14 +146,17 @@ def test_about_shows_the_licence_notices_in_a_view_that_scrolls(qtbot, window):
 
 # --- issue 22, app 6: names with the song's, the last format kept, run folders in Documents -------------------------
 
+
 @pytest.fixture
 def user_folders(tmp_path, monkeypatch):
     """The user's standard folders, made in ``tmp_path``: {"music": ..., "documents": ...}."""
     from PySide6.QtCore import QStandardPaths
 
-    where = {QStandardPaths.StandardLocation.MusicLocation: tmp_path / "Music",
-             QStandardPaths.StandardLocation.DocumentsLocation: tmp_path / "Documents",
-             QStandardPaths.StandardLocation.PicturesLocation: tmp_path / "Pictures"}
+    where = {
+        QStandardPaths.StandardLocation.MusicLocation: tmp_path / "Music",
+        QStandardPaths.StandardLocation.DocumentsLocation: tmp_path / "Documents",
+        QStandardPaths.StandardLocation.PicturesLocation: tmp_path / "Pictures",
+    }
     for folder in where.values():
         folder.mkdir()
     monkeypatch.setattr(dialog_folders.QStandardPaths, "writableLocation", lambda location: str(where[location]))
@@ -163,8 +175,11 @@ def test_the_proposed_names_carry_the_songs_name(qtbot, window, tiny_result, mon
     window.exports.choose_export_morph()
     window.exports.choose_export()
     names = [start.name for _title, start, _filters in dialog.asked]
-    assert names[:3] == ["metal_madness_sectoid - point 3.wav", "metal_madness_sectoid - point 3 (whole song).wav",
-                         "metal_madness_sectoid - morph.mp4"]
+    assert names[:3] == [
+        "metal_madness_sectoid - point 3.wav",
+        "metal_madness_sectoid - point 3 (whole song).wav",
+        "metal_madness_sectoid - morph.mp4",
+    ]
     assert re.fullmatch(r"metal_madness_sectoid - moss-run-20\d{6}-\d{6}", names[3]), names[3]
     assert [start.parent for _t, start, _f in dialog.asked] == [user_folders["music"]] * 3 + [user_folders["documents"]]
     # a name no file system refuses, whatever the song is called
@@ -172,8 +187,9 @@ def test_the_proposed_names_carry_the_songs_name(qtbot, window, tiny_result, mon
     assert point_name(Path("/songs/ .mp3"), 0, "opus") == "moss - point 0.opus" and len(song_stem("x" * 300)) == 80
 
 
-def test_the_last_point_format_is_proposed_again_in_the_next_session(qtbot, window, tiny_result, tmp_path,
-                                                                     monkeypatch, temp_qsettings, user_folders):
+def test_the_last_point_format_is_proposed_again_in_the_next_session(
+    qtbot, window, tiny_result, tmp_path, monkeypatch, temp_qsettings, user_folders
+):
     from PySide6.QtCore import QSettings
 
     from moss_app.exports import ExportController
@@ -196,8 +212,9 @@ def test_the_last_point_format_is_proposed_again_in_the_next_session(qtbot, wind
     assert dialog.asked[2][1].suffix == ".wav" and dialog.selected_filters[2] == "WAV (*.wav)"
 
 
-def test_export_run_folder_starts_in_documents_then_where_runs_were_kept(qtbot, window, tiny_result, tmp_path,
-                                                                          monkeypatch, user_folders):
+def test_export_run_folder_starts_in_documents_then_where_runs_were_kept(
+    qtbot, window, tiny_result, tmp_path, monkeypatch, user_folders
+):
     window.show_result(tiny_result)
     runs = tmp_path / "my runs"
     runs.mkdir()

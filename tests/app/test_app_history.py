@@ -61,8 +61,11 @@ def test_pruning_keeps_the_last_ten_and_removes_the_oldest_first(template, autos
 
 
 def test_pruning_keeps_within_the_cap_but_never_the_newest_or_the_run_in_use(template, autosave_dir):
-    shown, middle, newest = add_run(template, 30, pad_mb=3), add_run(template, 20, pad_mb=3), add_run(template, 10,
-                                                                                                      pad_mb=3)
+    shown, middle, newest = (
+        add_run(template, 30, pad_mb=3),
+        add_run(template, 20, pad_mb=3),
+        add_run(template, 10, pad_mb=3),
+    )
     removed = autosave.prune(cap_mb=5, keep=(shown,))  # 9 MB of runs in a 5 MB cap: the middle one goes
     assert removed == [middle] and is_run_folder(shown) and is_run_folder(newest)
     assert autosave.prune(cap_mb=1, keep=(None,)) == [shown]  # the newest alone stays, even above the cap
@@ -84,8 +87,11 @@ def test_recent_runs_lists_the_history_and_opens_a_run(qtbot, window, template, 
 
 
 def test_the_history_limit_is_asked_kept_and_applied(qtbot, window, store, template, autosave_dir):
-    shown, other, newest = (add_run(template, 30, pad_mb=2), add_run(template, 20, pad_mb=2),
-                            add_run(template, 10, pad_mb=2))
+    shown, other, newest = (
+        add_run(template, 30, pad_mb=2),
+        add_run(template, 20, pad_mb=2),
+        add_run(template, 10, pad_mb=2),
+    )
     assert window.open_run(shown)
     dialog = window.recent_runs_menu.ask_limit()
     assert dialog.isVisible() and dialog.intValue() == store.autosave_cap_mb == 2048

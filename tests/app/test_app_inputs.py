@@ -24,6 +24,7 @@ def marked(window, key: str) -> bool:
 
 # --- 16.2: validation follows every change, both ways ----------------------------------------------------------------
 
+
 def test_a_band_above_the_rate_shows_at_once_and_a_double_click_clears_it(qtbot, window):
     assert window.inputs.quality == "preview" and window.start_button.isEnabled()
     window.advanced.fields["f1_hz"].setValue(14700)  # above 11025 Hz, the preview's Nyquist
@@ -100,10 +101,11 @@ def test_the_view_is_told_the_runs_nyquist_limit(qtbot, window):
 
 # --- 16.8: invert, gamma, fit -----------------------------------------------------------------------------------------
 
+
 def pixels(pixmap) -> np.ndarray:
     image = pixmap.toImage().convertToFormat(QImage.Format.Format_Grayscale8)
     data = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
-    return data[:, :image.width()].astype(float)
+    return data[:, : image.width()].astype(float)
 
 
 def test_invert_flips_the_preview_and_gamma_darkens_it_step_by_step(qtbot, window):
@@ -162,6 +164,7 @@ def test_damaged_stored_options_fall_back_to_the_defaults(qtbot, store):
 
 # --- 16.11: each preset's expected time ------------------------------------------------------------------------------
 
+
 def test_the_model_matches_the_measured_times():
     # README: the bundled 30 s sample, preview, 98 to 134 s; docs/performance.md: a 20 s clip in 65 to 71 s (2 cores)
     assert 98 <= cpu_seconds("preview", song_s=30.0) <= 134
@@ -175,7 +178,13 @@ def test_the_model_matches_the_measured_times():
 
 def test_times_in_words():
     assert [say_duration(s) for s in (4, 44, 108, 1288, 5400, 7308)] == [
-        "about 10 s", "about 40 s", "about 2 min", "about 21 min", "about 1.5 h", "about 2 h"]
+        "about 10 s",
+        "about 40 s",
+        "about 2 min",
+        "about 21 min",
+        "about 1.5 h",
+        "about 2 h",
+    ]
     assert expected_time("preview", "cpu", threads=2) == ("about 2 min", "about 2 min on this CPU")
     short, sentence = expected_time("standard", "cuda", threads=2)
     assert short == "" and "GPU not measured" in sentence and "about 21 min" in sentence  # nothing invented

@@ -173,10 +173,14 @@ def long_status_texts(result) -> dict[str, str]:
         return dataclasses.replace(result, settings=settings, optimisation=opt, timings={"optimising": 570.0})
 
     return {
-        "time left": running_line(stage_line(Status("optimising", 300, 300, "step"), 12.0),
-                                  "front 100% better than a crossfade", rounded_left(570.0)),
-        "between neighbours": running_line(stage_line(Status("between", 16, 16, "point")),
-                                           "front 3% short of a crossfade", rounded_left(40.0)),
+        "time left": running_line(
+            stage_line(Status("optimising", 300, 300, "step"), 12.0),
+            "front 100% better than a crossfade",
+            rounded_left(570.0),
+        ),
+        "between neighbours": running_line(
+            stage_line(Status("between", 16, 16, "point")), "front 3% short of a crossfade", rounded_left(40.0)
+        ),
         "cancel summary": between_runs_line("", True, outcome_line(ended(cancelled=True)), stale=True),
         "earlier inputs": between_runs_line("", True, outcome_line(ended(cancelled=False)), stale=True),
     }
@@ -207,8 +211,11 @@ def test_the_status_areas_lines_are_whole_at_1280x800_and_at_the_minimum_size(qt
     try:
         label, bar = window.status_label, window.status_bar
         texts = long_status_texts(tiny_result)
-        assert texts["time left"].split("\n") == ["Optimising: step 300 of 300 (12 steps/s)",
-                                                  "front 100% better than a crossfade", "about 9.5 min left"]
+        assert texts["time left"].split("\n") == [
+            "Optimising: step 300 of 300 (12 steps/s)",
+            "front 100% better than a crossfade",
+            "about 9.5 min left",
+        ]
         assert texts["cancel summary"].startswith("Cancelled: ")
         assert texts["earlier inputs"].endswith("\nfrom the earlier inputs: press Start to update")
         for size in ((1280, 800), (window.minimumSizeHint().width(), window.minimumSizeHint().height())):
@@ -235,19 +242,34 @@ def test_the_status_areas_lines_are_whole_at_1280x800_and_at_the_minimum_size(qt
         QApplication.setPalette(before)
 
 
-def test_an_exports_notes_are_shown_whole_in_a_box_not_cut_in_the_status_bar(qtbot, window, tiny_result, tmp_path,
-                                                                             monkeypatch):
+def test_an_exports_notes_are_shown_whole_in_a_box_not_cut_in_the_status_bar(
+    qtbot, window, tiny_result, tmp_path, monkeypatch
+):
     from moss_app import exports
     from moss_engine.run.export import RenderResult
 
-    notes = ("the picture's level moved by +1.3 dB so that the segment keeps the song's loudness (+0.4 LU) with the "
-             "song's own sound above the run's band around it",
-             "the picture's peaks limited by up to 0.6 dB to -1 dBTP inside the segment; the rest of the song is as it "
-             "was")
+    notes = (
+        "the picture's level moved by +1.3 dB so that the segment keeps the song's loudness (+0.4 LU) with the "
+        "song's own sound above the run's band around it",
+        "the picture's peaks limited by up to 0.6 dB to -1 dBTP inside the segment; the rest of the song is as it was",
+    )
     out = tmp_path / "song - point 2 (whole song).flac"
-    monkeypatch.setattr(exports, "render_point", lambda *a, **k: RenderResult(
-        path=out, format="flac", point=2, alpha=0.5, full=True, sample_rate=44100, channels=2, frames=44100,
-        encoding="FLAC 16-bit", notices=notes))
+    monkeypatch.setattr(
+        exports,
+        "render_point",
+        lambda *a, **k: RenderResult(
+            path=out,
+            format="flac",
+            point=2,
+            alpha=0.5,
+            full=True,
+            sample_rate=44100,
+            channels=2,
+            frames=44100,
+            encoding="FLAC 16-bit",
+            notices=notes,
+        ),
+    )
     window.show_result(tiny_result)
     window.select_point(2)
     assert window.export_point(out, full=True) == out

@@ -67,8 +67,9 @@ def test_selecting_a_point_updates_mask_and_spectrogram(qtbot, window, tiny_resu
         np.testing.assert_allclose(mask, mask_of(point.logits)[::-1], rtol=1e-6)  # upright: top row = highest band
         spec = window.spectrogram_view.image.image
         assert spec.shape == (SPEC_HEIGHT, WIDTH) == (430, 1280)
-        expected = spectrogram_panel(point.samples, tiny_result.sample_rate, s.n_fft, s.hop_length, s.db_range,
-                                     s.freq_scale)
+        expected = spectrogram_panel(
+            point.samples, tiny_result.sample_rate, s.n_fft, s.hop_length, s.db_range, s.freq_scale
+        )
         np.testing.assert_array_equal(spec, expected[::-1])  # flipped: row 0 of the item is the bottom
         x, y = window.front_plot.marker.getData()
         assert (x[0], y[0]) == (point.mos, point.visual)
@@ -143,8 +144,16 @@ def test_progress_after_cancel_does_not_overwrite_cancelling(qtbot, window, tiny
     window.runner.progress.emit(0.4, "step 9/80")
     from moss_engine.reporting import FrontSnapshot
 
-    snapshot = FrontSnapshot(step=10, steps=80, visual=np.zeros(2), audio=np.zeros(2), crossfade_visual=np.zeros(2),
-                             crossfade_audio=np.zeros(2), hypervolume=1.0, elapsed_s=5.0)
+    snapshot = FrontSnapshot(
+        step=10,
+        steps=80,
+        visual=np.zeros(2),
+        audio=np.zeros(2),
+        crossfade_visual=np.zeros(2),
+        crossfade_audio=np.zeros(2),
+        hypervolume=1.0,
+        elapsed_s=5.0,
+    )
     window.runner.snapshot.emit(snapshot)
     assert window.status_label.text().startswith("Cancelling")
 
@@ -201,8 +210,9 @@ def test_menus_have_distinct_access_keys_and_list_the_playback_shortcuts(window)
         texts = [a.text() for a in menu.actions() if not a.isSeparator()]
         letters = [re.search(r"&(\w)", t).group(1).lower() for t in texts]
         assert len(letters) == len(texts) and len(set(letters)) == len(letters), (name, texts)
-    playback = {a.text().replace("&", ""): a.shortcut().toString() for a in menus["Playback"].actions()
-                if not a.isSeparator()}
+    playback = {
+        a.text().replace("&", ""): a.shortcut().toString() for a in menus["Playback"].actions() if not a.isSeparator()
+    }
     assert playback["Play/Pause"] == "Space" and "Stop" in playback and playback["A/B: Original"]
 
 

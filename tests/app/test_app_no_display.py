@@ -49,24 +49,32 @@ def test_no_display_says_so_in_one_line_and_exits_2(tmp_path, command):
 
 
 def test_offscreen_still_opens_the_window(tmp_path):
-    out = subprocess.run([sys.executable, "-c", OPEN_AND_QUIT], env=headless_env(tmp_path, QT_QPA_PLATFORM="offscreen"),
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", OPEN_AND_QUIT],
+        env=headless_env(tmp_path, QT_QPA_PLATFORM="offscreen"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "shown: ['MOSS: hide a picture in music']" in out.stdout and "Traceback" not in out.stderr
 
 
-@pytest.mark.parametrize(("environ", "ok"), [
-    ({}, False),
-    ({"DISPLAY": ":0"}, True),
-    ({"WAYLAND_DISPLAY": "wayland-0"}, True),
-    ({"QT_QPA_PLATFORM": "offscreen"}, True),
-    ({"QT_QPA_PLATFORM": "minimal"}, True),
-    ({"QT_QPA_PLATFORM": "xcb"}, False),
-    ({"QT_QPA_PLATFORM": "xcb", "WAYLAND_DISPLAY": "wayland-0"}, False),  # asked for X11 and no X server
-    ({"QT_QPA_PLATFORM": "wayland;xcb", "DISPLAY": ":1"}, True),  # the second choice finds its server
-    ({"QT_QPA_PLATFORM": "vnc:size=800x600"}, True),
-    ({"DISPLAY": ""}, False),
-])
+@pytest.mark.parametrize(
+    ("environ", "ok"),
+    [
+        ({}, False),
+        ({"DISPLAY": ":0"}, True),
+        ({"WAYLAND_DISPLAY": "wayland-0"}, True),
+        ({"QT_QPA_PLATFORM": "offscreen"}, True),
+        ({"QT_QPA_PLATFORM": "minimal"}, True),
+        ({"QT_QPA_PLATFORM": "xcb"}, False),
+        ({"QT_QPA_PLATFORM": "xcb", "WAYLAND_DISPLAY": "wayland-0"}, False),  # asked for X11 and no X server
+        ({"QT_QPA_PLATFORM": "wayland;xcb", "DISPLAY": ":1"}, True),  # the second choice finds its server
+        ({"QT_QPA_PLATFORM": "vnc:size=800x600"}, True),
+        ({"DISPLAY": ""}, False),
+    ],
+)
 def test_which_environments_have_a_display(environ, ok):
     assert (missing_display(environ, "linux") is None) is ok
     assert missing_display({}, "win32") is None and missing_display({}, "darwin") is None

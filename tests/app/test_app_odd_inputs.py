@@ -38,8 +38,9 @@ def test_a_1x1_picture_is_refused_and_the_window_stays_usable(qtbot, window, dat
     Image.new("RGB", (1, 1), (200, 200, 200)).save(dot)
     before = window.inputs.picture
     assert drop(window.picture_zone, dot) == (True, True)
-    assert window.picture_zone.error == ("Refused dot.png: 1 x 1 pixels is too small to show in a spectrogram: use a "
-                                         "picture at least 8 x 8 pixels")
+    assert window.picture_zone.error == (
+        "Refused dot.png: 1 x 1 pixels is too small to show in a spectrogram: use a picture at least 8 x 8 pixels"
+    )
     assert window.inputs.picture == before  # the picture before it stays, and the run can start on it
     assert window.start_button.isEnabled() and not cannot_start(window)
     # dropped on the window (with a song, say): the same reason in the status bar and the one dialog
@@ -64,13 +65,15 @@ def test_a_short_song_shows_its_own_length_as_the_segment(qtbot, window, data_di
     assert window.advanced.asked("duration_s") == 30.0 and "duration_s" not in window.advanced.overrides()
     view = window.placement_view
     assert view.roi.pos()[0] == pytest.approx(0.0) and view.roi.size()[0] == pytest.approx(1.428, abs=1e-3)
-    assert window.statusBar().currentMessage() == (f"{SHORT}: only 1.4 s long, less than the 30 s segment: the run "
-                                                   "uses all 1.4 s")
+    assert window.statusBar().currentMessage() == (
+        f"{SHORT}: only 1.4 s long, less than the 30 s segment: the run uses all 1.4 s"
+    )
     assert window.start_button.isEnabled() and not cannot_start(window)
     # a start that leaves less than the least segment is said at once, with what to do
     window.advanced.fields["start_s"].setValue(1.2)
-    assert cannot_start(window) == ("Cannot start: The segment must start 0.5 s or more before the song's end "
-                                    "(1.4 s): start it earlier.")
+    assert cannot_start(window) == (
+        "Cannot start: The segment must start 0.5 s or more before the song's end (1.4 s): start it earlier."
+    )
     assert marked(window, "start_s") and not window.start_button.isEnabled()
     window.advanced.fields["start_s"].setValue(0.5)
     assert not cannot_start(window) and window.start_button.isEnabled()
@@ -86,8 +89,9 @@ def test_a_song_under_half_a_second_is_refused_with_what_to_do(qtbot, window, tm
     sf.write(blip, np.full(int(0.3 * 44100), 0.3, dtype=np.float32), 44100)
     before = window.inputs.music
     assert not window.music_zone.set_file(blip)
-    assert window.music_zone.error == ("Refused blip.wav: only 0.30 s of audio from 0.00 s; at least 0.50 s is needed: "
-                                       "use a song at least 0.5 s long")
+    assert window.music_zone.error == (
+        "Refused blip.wav: only 0.30 s of audio from 0.00 s; at least 0.50 s is needed: use a song at least 0.5 s long"
+    )
     assert window.inputs.music == before and window.start_button.isEnabled()
     assert segment_shown(window) == (30.0, "30.0 s")
 
@@ -98,9 +102,11 @@ def test_an_11_khz_mp3_lowers_the_band_top_and_the_segment_as_the_engine_does(qt
     assert window.music_zone.set_file(low_mp3)
     assert window.advanced.value("f1_hz") == 5237  # 95 % of the song's own 5512.5 Hz
     assert segment_shown(window) == (pytest.approx(7.3), "7.3 s")
-    assert window.statusBar().currentMessage() == ("low.mp3: sampled at 11.025 kHz, it holds nothing above 5.5125 "
-                                                   "kHz: band top lowered to 5.24 kHz (a song sampled at 22.05 kHz "
-                                                   "allows more)")
+    assert window.statusBar().currentMessage() == (
+        "low.mp3: sampled at 11.025 kHz, it holds nothing above 5.5125 "
+        "kHz: band top lowered to 5.24 kHz (a song sampled at 22.05 kHz "
+        "allows more)"
+    )
     assert window.placement_view.roi.size()[0] == pytest.approx(7.3, abs=0.01)
     assert window.start_button.isEnabled() and not cannot_start(window)
     # the engine, given these settings (no band asked), runs in the band the field shows
@@ -121,7 +127,9 @@ def test_a_band_set_for_a_richer_song_is_lowered_to_what_the_new_one_holds(qtbot
     overrides = window.advanced.overrides()
     assert (overrides["f0_hz"], overrides["f1_hz"]) == (1000.0, 5512.0)  # the top lowered (whole Hz), the bottom kept
     assert window.placement_view.placement().f1_hz == 5512.0 and window.advanced.value("f1_hz") == 5512
-    assert window.statusBar().currentMessage() == ("low.mp3: sampled at 11.025 kHz, it holds nothing above 5.5125 "
-                                                   "kHz: band top lowered to 5.51 kHz (a song sampled at 22.05 kHz "
-                                                   "allows more)")
+    assert window.statusBar().currentMessage() == (
+        "low.mp3: sampled at 11.025 kHz, it holds nothing above 5.5125 "
+        "kHz: band top lowered to 5.51 kHz (a song sampled at 22.05 kHz "
+        "allows more)"
+    )
     assert window.start_button.isEnabled() and not cannot_start(window)

@@ -63,8 +63,9 @@ def _drag(qtbot, view, a, b):
     start, end = to_widget(a), to_widget(b)
     qtbot.mousePress(widget, Qt.MouseButton.LeftButton, pos=start)
     for f in np.linspace(0.1, 1.0, 6):
-        qtbot.mouseMove(widget, QPoint(int(start.x() + f * (end.x() - start.x())),
-                                       int(start.y() + f * (end.y() - start.y()))))
+        qtbot.mouseMove(
+            widget, QPoint(int(start.x() + f * (end.x() - start.x())), int(start.y() + f * (end.y() - start.y())))
+        )
     qtbot.mouseRelease(widget, Qt.MouseButton.LeftButton, pos=end)
 
 
@@ -151,8 +152,9 @@ def _segment(window) -> tuple[float, float]:
     return float(window.advanced.value("start_s")), float(window.advanced.value("duration_s"))
 
 
-def test_the_start_up_sample_shows_the_presets_segment_not_the_last_songs(qtbot, window, store, sample, data_dir,
-                                                                          tiny_settings):
+def test_the_start_up_sample_shows_the_presets_segment_not_the_last_songs(
+    qtbot, window, store, sample, data_dir, tiny_settings
+):
     """Issue 22, app 3: the last run's segment, set on another song, was drawn on the sample at the next start."""
     preset_segment = _segment(window)
     other = data_dir / "music_orchestral_wesnoth_transience.ogg"

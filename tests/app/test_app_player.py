@@ -97,8 +97,11 @@ def test_play_pulls_the_selected_points_samples_and_moves_the_playhead(qtbot, pl
     assert window.player.state == "playing" and window.transport.play_button.text() == "Pause"
     assert len(fake_sd.instances) == 1
     stream = fake_sd.instances[0]
-    assert (stream.samplerate, stream.channels, stream.calls) == (tiny_result.sample_rate, point.samples.shape[0],
-                                                                  ["start"])
+    assert (stream.samplerate, stream.channels, stream.calls) == (
+        tiny_result.sample_rate,
+        point.samples.shape[0],
+        ["start"],
+    )
     first = stream.pull(1000)
     second = stream.pull(500)
     np.testing.assert_array_equal(np.concatenate([first, second]), audio[:, :1500].T)

@@ -98,10 +98,19 @@ def test_a_long_silent_stage_does_not_stay_at_less_than_five_seconds():
     assert all(b <= 1.5 * a + 0.5 for a, b in zip(figures, figures[1:], strict=False)), figures
 
 
-@pytest.mark.parametrize(("seconds", "words"), [
-    (0.2, "less than 5 s left"), (4.9, "less than 5 s left"), (7.0, "about 5 s left"), (41.0, "about 40 s left"),
-    (58.0, "about 1 min left"), (100.0, "about 1.5 min left"), (150.0, "about 2.5 min left"),
-    (840.0, "about 14 min left")])
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [
+        (0.2, "less than 5 s left"),
+        (4.9, "less than 5 s left"),
+        (7.0, "about 5 s left"),
+        (41.0, "about 40 s left"),
+        (58.0, "about 1 min left"),
+        (100.0, "about 1.5 min left"),
+        (150.0, "about 2.5 min left"),
+        (840.0, "about 14 min left"),
+    ],
+)
 def test_the_time_left_is_said_as_a_person_would(seconds, words):
     assert rounded_left(seconds) == words
 
@@ -118,7 +127,7 @@ def test_one_speed_from_the_steps_over_the_clock():
 def crossfade(levels: int = 9):
     """A crossfade that bows towards the ideal, from the music end (visual 0.9, audio 0) to the picture end."""
     t = np.linspace(0.0, 1.0, levels)
-    return 0.9 - 0.8 * t ** 0.7, 0.5 * t ** 0.7
+    return 0.9 - 0.8 * t**0.7, 0.5 * t**0.7
 
 
 def test_better_than_a_crossfade_is_the_fronts_hypervolume_against_the_crossfades():
@@ -142,12 +151,20 @@ def test_the_outcome_says_how_much_better_than_a_crossfade_never_hv(tiny_result)
     assert f"{abs(gain):.0f}%" in line or "as good as" in line
 
 
-@pytest.mark.parametrize(("status", "rate", "words"), [
-    (Status("optimising", 53, 80, "step", "HV 1.016  2.39 steps/s"), 1.87, "Optimising: step 53 of 80 (1.9 steps/s)"),
-    (Status("optimising", 3, 80), None, "Optimising: step 3 of 80"),
-    (Status("refining", 3, 7, "point"), None, "Refining the phase: 3 of 7"),
-    (Status("listening", 4, 12, "point"), None, "Listening to the points: 4 of 12"),
-    (Status("measuring"), None, "Measuring the crossfade")])
+@pytest.mark.parametrize(
+    ("status", "rate", "words"),
+    [
+        (
+            Status("optimising", 53, 80, "step", "HV 1.016  2.39 steps/s"),
+            1.87,
+            "Optimising: step 53 of 80 (1.9 steps/s)",
+        ),
+        (Status("optimising", 3, 80), None, "Optimising: step 3 of 80"),
+        (Status("refining", 3, 7, "point"), None, "Refining the phase: 3 of 7"),
+        (Status("listening", 4, 12, "point"), None, "Listening to the points: 4 of 12"),
+        (Status("measuring"), None, "Measuring the crossfade"),
+    ],
+)
 def test_the_stage_in_words_with_one_speed(status, rate, words):
     assert stage_line(status, rate) == words
 
@@ -161,8 +178,16 @@ def test_the_run_line_in_the_window(qtbot, window, monkeypatch):
     window.runner.progress.emit(0.0, "Measuring the crossfade")
     assert window.status_label.text() == "Measuring the crossfade"
     visual, audio = crossfade()
-    snapshot = FrontSnapshot(step=5, steps=80, visual=visual, audio=audio * 0.8, crossfade_visual=visual,
-                             crossfade_audio=audio, hypervolume=1.0, elapsed_s=5.0)
+    snapshot = FrontSnapshot(
+        step=5,
+        steps=80,
+        visual=visual,
+        audio=audio * 0.8,
+        crossfade_visual=visual,
+        crossfade_audio=audio,
+        hypervolume=1.0,
+        elapsed_s=5.0,
+    )
     for n in range(1, 41):
         clock[0] += 0.25
         window.runner.progress.emit(n / 100, f"Optimising: step {n} of 80 (4 steps/s)")
@@ -234,8 +259,7 @@ def test_a_result_is_stale_once_its_picture_controls_change(sample, tiny_setting
     assert is_stale(then, None)
 
 
-def test_writing_the_run_folder_has_its_own_share_of_the_bar(tiny_result, tiny_settings, sample, tmp_path,
-                                                             monkeypatch):
+def test_writing_the_run_folder_has_its_own_share_of_the_bar(tiny_result, tiny_settings, sample, tmp_path, monkeypatch):
     """With an autosave, the engine's fraction fills the bar up to ``ENGINE_SHARE`` and writing the run folder is
     said, with its own part of the bar left, rather than sitting at 100 % while the folder is written."""
     from moss_app import worker as worker_module

@@ -11,8 +11,9 @@ WORST_ALLOWED_MS = 250
 
 @pytest.mark.slow
 def test_event_loop_latency_during_a_run(qtbot, window, tiny_settings, record_property):
-    window.settings_factory = lambda image, audio, quality: tiny_settings(image, audio, quality, steps=15,
-                                                                          duration_s=4.0)
+    window.settings_factory = lambda image, audio, quality: tiny_settings(
+        image, audio, quality, steps=15, duration_s=4.0
+    )
     # The engine's first run in a process warms torch up (lazy initialisation that holds the GIL for up to ~170 ms
     # on two cores); what the user feels run after run is the warm case, measured here.
     with qtbot.waitSignal(window.runner.finished, timeout=120000):
@@ -87,8 +88,9 @@ def assert_said_cancelled(window, result) -> None:
 
 @pytest.mark.slow
 def test_cancel_in_the_middle_of_optimisation_ends_within_the_bound(qtbot, window, tiny_settings):
-    window.settings_factory = lambda image, audio, quality, **o: tiny_settings(image, audio, quality, steps=200,
-                                                                               duration_s=8.0)
+    window.settings_factory = lambda image, audio, quality, **o: tiny_settings(
+        image, audio, quality, steps=200, duration_s=8.0
+    )
     seconds, result = run_and_cancel(qtbot, window, "optimising", at_step=3)
     print(f"cancel latency while optimising: {seconds:.2f} s")
     assert seconds < CANCEL_BOUND_S
@@ -112,7 +114,8 @@ def test_cancel_in_a_later_stage_ends_within_the_bound(qtbot, window, tiny_setti
     if stage == "listening" and not available():
         pytest.skip("no Zimtohrli on this platform")
     window.settings_factory = lambda image, audio, quality, **o: tiny_settings(
-        image, audio, quality, steps=3, duration_s=8.0, phase_iterations=40 if stage == "refining" else 2)
+        image, audio, quality, steps=3, duration_s=8.0, phase_iterations=40 if stage == "refining" else 2
+    )
     seconds, result = run_and_cancel(qtbot, window, stage)
     print(f"cancel latency while {stage}: {seconds:.2f} s")
     assert seconds < CANCEL_BOUND_S
@@ -124,8 +127,9 @@ def test_cancel_in_a_later_stage_ends_within_the_bound(qtbot, window, tiny_setti
 def test_quitting_during_a_run_closes_within_the_bound_and_saves_nothing_of_it(qtbot, window, tiny_settings):
     import time
 
-    window.settings_factory = lambda image, audio, quality, **o: tiny_settings(image, audio, quality, steps=200,
-                                                                               duration_s=8.0)
+    window.settings_factory = lambda image, audio, quality, **o: tiny_settings(
+        image, audio, quality, steps=200, duration_s=8.0
+    )
     ended: list = []
     window.runner.finished.connect(ended.append)
     window.runner.failed.connect(ended.append)

@@ -31,8 +31,10 @@ def test_the_plots_turn_dark_with_the_system_and_back(qtbot, window, restore_pal
     light = [p.backgroundBrush().color().lightness() for p in plots(window)]
     assert not is_dark() and min(light) > 200
     legend = window.front_plot.getPlotItem().legend
-    assert all(QColor(QApplication.palette().color(QPalette.ColorRole.Text)).name() in label.item.toHtml().lower()
-               for _, label in legend.items)  # the legend's text is the palette's, not a pale grey
+    assert all(
+        QColor(QApplication.palette().color(QPalette.ColorRole.Text)).name() in label.item.toHtml().lower()
+        for _, label in legend.items
+    )  # the legend's text is the palette's, not a pale grey
     QApplication.setPalette(dark_palette())
     qtbot.waitUntil(lambda: max(p.backgroundBrush().color().lightness() for p in plots(window)) < 40)
     assert is_dark()
@@ -62,8 +64,9 @@ def test_nothing_in_the_inputs_column_is_clipped_at_its_edge_in_a_dark_theme(qtb
     assert column.width() <= viewport.width()
     checked = 0
     for child in column.findChildren(QWidget):
-        if not child.isVisible() or not isinstance(child, (QComboBox, QAbstractSpinBox, QAbstractButton, QGroupBox,
-                                                           DropZone, QLabel)):
+        if not child.isVisible() or not isinstance(
+            child, (QComboBox, QAbstractSpinBox, QAbstractButton, QGroupBox, DropZone, QLabel)
+        ):
             continue
         left = child.mapTo(viewport, child.rect().topLeft()).x()
         assert left >= 0 and left + child.width() <= viewport.width(), (child, left, child.width(), viewport.width())

@@ -41,8 +41,16 @@ def wheel(view, pos: QPoint, steps: int, ctrl: bool = False) -> bool:
     """Send ``steps`` wheel notches at widget position ``pos``; whether the view took the event."""
     mods = Qt.KeyboardModifier.ControlModifier if ctrl else Qt.KeyboardModifier.NoModifier
     viewport = view.viewport()
-    event = QWheelEvent(QPointF(pos), QPointF(viewport.mapToGlobal(pos)), QPoint(0, 0), QPoint(0, 120 * steps),
-                        Qt.MouseButton.NoButton, mods, Qt.ScrollPhase.NoScrollPhase, False)
+    event = QWheelEvent(
+        QPointF(pos),
+        QPointF(viewport.mapToGlobal(pos)),
+        QPoint(0, 0),
+        QPoint(0, 120 * steps),
+        Qt.MouseButton.NoButton,
+        mods,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
     QApplication.sendEvent(viewport, event)
     return event.isAccepted()
 
@@ -254,8 +262,9 @@ def test_the_placement_view_reads_out_the_songs_time_and_level(qtbot):
     view = PlacementView()
     host(qtbot, view)
     view.present(SongOverview(ramp_panel(), 30.0, 16000.0))
-    assert view.readout_text(15.0, 4.0) == spectrogram_readout(15.0, 4.0, ramp_panel(), 30.0,
-                                                               FrequencyScale("linear", 16000.0), 80.0)
+    assert view.readout_text(15.0, 4.0) == spectrogram_readout(
+        15.0, 4.0, ramp_panel(), 30.0, FrequencyScale("linear", 16000.0), 80.0
+    )
     assert view.readout_text(15.0, 4.0).startswith("15.000 s  ·  4.00 kHz")
     assert view.readout_text(31.0, 4.0) is None
 
@@ -285,8 +294,13 @@ def test_one_colour_map_choice_recolours_every_view_and_is_remembered(qtbot, sto
     host(qtbot, placement)
     assert store.colour_map == "inferno" and results.colour_combo.currentData() == "inferno"
     results.colour_combo.setCurrentIndex(results.colour_combo.findData("grey"))
-    for item in (results.mask_view.image, results.spectrogram_view.image, placement.image,
-                 results.spectrogram_view.colour_bar, results.mask_view.colour_bar):
+    for item in (
+        results.mask_view.image,
+        results.spectrogram_view.image,
+        placement.image,
+        results.spectrogram_view.colour_bar,
+        results.mask_view.colour_bar,
+    ):
         cmap = item.getColorMap() if hasattr(item, "getColorMap") else item.colorMap()
         assert cmap.map(0.0, mode="qcolor").name() == "#000000" and cmap.map(1.0, mode="qcolor").name() == "#ffffff"
     assert store.colour_map == "grey"
@@ -433,8 +447,12 @@ def test_the_dashed_crossfade_line_stays_visible_at_150_percent_and_in_the_dark(
     assert pen.widthF() >= 2 == CROSSFADE_WIDTH and pen.isCosmetic() and pen.style() == Qt.PenStyle.DashLine
     assert _contrast(pen.color(), plot.backgroundBrush().color()) >= 4.5
     dark = QPalette()
-    for role, colour in ((QPalette.ColorRole.Window, "#202124"), (QPalette.ColorRole.Base, "#18191b"),
-                         (QPalette.ColorRole.Text, "#e8eaed"), (QPalette.ColorRole.WindowText, "#e8eaed")):
+    for role, colour in (
+        (QPalette.ColorRole.Window, "#202124"),
+        (QPalette.ColorRole.Base, "#18191b"),
+        (QPalette.ColorRole.Text, "#e8eaed"),
+        (QPalette.ColorRole.WindowText, "#e8eaed"),
+    ):
         dark.setColor(role, QColor(colour))
     QApplication.setPalette(dark)
     qtbot.waitUntil(lambda: plot.backgroundBrush().color().lightness() < 40)
@@ -590,16 +608,24 @@ def test_the_spectrogram_readout_says_the_real_db_of_the_cell(results, later_res
     s, rate = later_result.settings, later_result.sample_rate
     point = later_result.points[results.selected]
     mix = torch.as_tensor(point.samples).mean(dim=0)
-    spec = torch.stft(mix, s.n_fft, s.hop_length, window=torch.hann_window(s.n_fft), center=True,
-                      pad_mode="reflect", return_complex=True)
+    spec = torch.stft(
+        mix,
+        s.n_fft,
+        s.hop_length,
+        window=torch.hann_window(s.n_fft),
+        center=True,
+        pad_mode="reflect",
+        return_complex=True,
+    )
     db = 10 * torch.log10(spec.abs().square().clamp(min=1e-20)).numpy()
     db -= db.max()
     checked = 0
     for t, hz in ((0.5, 3000.0), (1.2, 440.0), (1.75, 8000.0), (0.05, 10000.0)):
         frame, row = round(t * rate / s.hop_length), round(hz * s.n_fft / rate)
         # the pointer at that cell's centre, in the song's time
-        text = results.spectrogram_view.readout_text(later_result.start_s + frame * s.hop_length / rate,
-                                                     row * rate / s.n_fft / 1000)
+        text = results.spectrogram_view.readout_text(
+            later_result.start_s + frame * s.hop_length / rate, row * rate / s.n_fft / 1000
+        )
         said = float(text.split(SEP)[-1].removesuffix(" dB"))
         assert said == pytest.approx(float(db[row, frame]), abs=0.1), (t, hz, text)
         checked += said > -s.db_range  # most within the range the picture shows

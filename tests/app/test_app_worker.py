@@ -47,8 +47,9 @@ def test_cancel_mid_run_keeps_the_front_so_far(qtbot, runner, sample, tiny_setti
 
 def test_an_engine_error_is_one_failed_signal(qtbot, runner, sample, monkeypatch, tiny_settings):
     def broken(settings, reporter=None, inputs=None, listen_workers=1):
-        raise MossInputError("not an audio file MOSS can read (WAV, FLAC, Ogg, MP3, AIFF, M4A...)",
-                             path="/music/song.wav")
+        raise MossInputError(
+            "not an audio file MOSS can read (WAV, FLAC, Ogg, MP3, AIFF, M4A...)", path="/music/song.wav"
+        )
 
     monkeypatch.setattr(pipeline, "compute_front", broken)
     with qtbot.waitSignal(runner.failed, timeout=10000) as failed, qtbot.assertNotEmitted(runner.finished):
@@ -67,10 +68,13 @@ def test_an_unexpected_error_says_internal_error(qtbot, runner, sample, monkeypa
     qtbot.waitUntil(lambda: not runner.busy, timeout=1000)
 
 
-@pytest.mark.parametrize("error", [MemoryError(), RuntimeError("[enforce fail at alloc_cpu.cpp:117] "
-                                                                  "DefaultCPUAllocator: can't allocate memory")])
-def test_running_out_of_memory_on_the_cpu_is_one_plain_message(qtbot, runner, sample, monkeypatch, tiny_settings,
-                                                              error):
+@pytest.mark.parametrize(
+    "error",
+    [MemoryError(), RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory")],
+)
+def test_running_out_of_memory_on_the_cpu_is_one_plain_message(
+    qtbot, runner, sample, monkeypatch, tiny_settings, error
+):
     def exhausted(settings, reporter=None, inputs=None, listen_workers=1):
         raise error
 

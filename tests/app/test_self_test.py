@@ -10,14 +10,20 @@ from moss_app import main as app_main
 from moss_app import self_test
 
 
-@pytest.mark.parametrize(("argv", "expected"), [
-    (["moss-app"], (False, None, ["moss-app"])),
-    (["moss-app", "--self-test"], (True, None, ["moss-app"])),
-    (["moss-app", "--self-test", "r.json"], (True, Path("r.json"), ["moss-app"])),
-    (["moss-app", "--self-test=r.json", "-style", "fusion"], (True, Path("r.json"), ["moss-app", "-style", "fusion"])),
-    (["moss-app", "--self-test", "-platform", "xcb"], (True, None, ["moss-app", "-platform", "xcb"])),
-    (["moss-app", "--self-test="], (True, None, ["moss-app"])),
-])
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["moss-app"], (False, None, ["moss-app"])),
+        (["moss-app", "--self-test"], (True, None, ["moss-app"])),
+        (["moss-app", "--self-test", "r.json"], (True, Path("r.json"), ["moss-app"])),
+        (
+            ["moss-app", "--self-test=r.json", "-style", "fusion"],
+            (True, Path("r.json"), ["moss-app", "-style", "fusion"]),
+        ),
+        (["moss-app", "--self-test", "-platform", "xcb"], (True, None, ["moss-app", "-platform", "xcb"])),
+        (["moss-app", "--self-test="], (True, None, ["moss-app"])),
+    ],
+)
 def test_the_flag_and_its_report_path_are_taken_out_of_argv(argv, expected):
     assert app_main.split_self_test(argv) == expected
 
@@ -82,8 +88,11 @@ def test_a_failed_check_gives_status_1_and_says_which(qapp, tmp_path, monkeypatc
     assert self_test.run_self_test(path) == 1
     report = json.loads(path.read_text(encoding="utf-8"))
     assert report["ok"] is False
-    assert report["failures"] == ["window: RuntimeError: no display for you", "engine_run: not run: no window",
-                                  "ffmpeg: ffmpeg binary not found at /nowhere"]
+    assert report["failures"] == [
+        "window: RuntimeError: no display for you",
+        "engine_run: not run: no window",
+        "ffmpeg: ffmpeg binary not found at /nowhere",
+    ]
     assert "no display for you" in report["checks"]["window"]["traceback"]
     assert "traceback" not in report["checks"]["ffmpeg"]  # a CheckFailed says what was wrong by itself
     assert report["checks"]["audio_devices"]["ok"] is True and "close" not in report["checks"]

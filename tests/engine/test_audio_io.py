@@ -36,8 +36,8 @@ def best_correlation(a: np.ndarray, b: np.ndarray, max_lag: int = 0) -> float:
     n = min(len(a), len(b)) - max_lag
     best = -1.0
     for lag in range(-max_lag, max_lag + 1):
-        x = a[max(0, lag):max(0, lag) + n]
-        y = b[max(0, -lag):max(0, -lag) + n]
+        x = a[max(0, lag) : max(0, lag) + n]
+        y = b[max(0, -lag) : max(0, -lag) + n]
         best = max(best, float(np.dot(x, y) / np.sqrt(np.dot(x, x) * np.dot(y, y))))
     return best
 
@@ -82,8 +82,15 @@ def test_resampling_48k_ogg_to_44100(data_dir):
     assert clip.duration_s == pytest.approx(30.0, abs=1e-3)
 
 
-@pytest.mark.parametrize("name", ["music_ambient_sonicpi_ambi_glass_hum.flac", "music_electronic_scratch_techno2.mp3",
-                                  "awkward_48k_stereo_etr_calmrace_30s.ogg", "awkward_24bit_csound_oboe.aiff"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "music_ambient_sonicpi_ambi_glass_hum.flac",
+        "music_electronic_scratch_techno2.mp3",
+        "awkward_48k_stereo_etr_calmrace_30s.ogg",
+        "awkward_24bit_csound_oboe.aiff",
+    ],
+)
 def test_segment_matches_full_read(data_dir, name):
     full = load_audio(data_dir / name, sample_rate=None)
     rate = full.sample_rate
@@ -91,12 +98,13 @@ def test_segment_matches_full_read(data_dir, name):
     assert clip.samples.shape == (full.channels, 3 * rate)
     assert clip.start_s == pytest.approx(2.25, abs=1 / rate)
     start = round(2.25 * rate)
-    np.testing.assert_allclose(clip.samples, full.samples[:, start:start + 3 * rate], atol=1e-6)
+    np.testing.assert_allclose(clip.samples, full.samples[:, start : start + 3 * rate], atol=1e-6)
 
 
 def test_file_shorter_than_asked_gives_what_exists(data_dir):
-    clip = load_audio(data_dir / "music_ambient_sonicpi_ambi_glass_hum.flac", sample_rate=None, start_s=8.0,
-                      duration_s=30.0)
+    clip = load_audio(
+        data_dir / "music_ambient_sonicpi_ambi_glass_hum.flac", sample_rate=None, start_s=8.0, duration_s=30.0
+    )
     assert clip.duration_s == pytest.approx(2.0, abs=1e-6)
     assert clip.start_s == 8.0
     assert len(clip.notices) == 1 and "music_ambient_sonicpi_ambi_glass_hum.flac" in clip.notices[0]
@@ -220,18 +228,28 @@ def empty_file(data_dir, tmp_path):
     return path
 
 
-@pytest.mark.parametrize("make,kwargs,message", [
-    (lambda d, t: t / "missing.wav", {}, "file not found"),
-    (empty_file, {}, "empty file (0 bytes)"),
-    (text_wav, {}, "not an audio file MOSS can read (WAV, FLAC, Ogg, MP3, AIFF, M4A...)"),
-    (truncated_flac, {}, "the file is truncated or damaged"),
-    (lambda d, t: d / "music_ambient_sonicpi_ambi_glass_hum.flac", {"start_s": 12.0},
-     "start 12.0 s is past the end of the audio (10.0 s)"),
-    (lambda d, t: d / "awkward_short_alsa_front_center.wav", {"start_s": 1.1},  # the song is 1.428 s long
-     "only 0.33 s of audio from 1.10 s; at least 0.50 s is needed: start the segment at 0.92 s or earlier"),
-    (short_song, {}, "only 0.30 s of audio from 0.00 s; at least 0.50 s is needed: use a song at least 0.5 s long"),
-    (lambda d, t: t, {}, "is a folder, not a file"),
-], ids=["missing", "empty", "text", "truncated-flac", "past-end", "too-short", "song-too-short", "folder"])
+@pytest.mark.parametrize(
+    "make,kwargs,message",
+    [
+        (lambda d, t: t / "missing.wav", {}, "file not found"),
+        (empty_file, {}, "empty file (0 bytes)"),
+        (text_wav, {}, "not an audio file MOSS can read (WAV, FLAC, Ogg, MP3, AIFF, M4A...)"),
+        (truncated_flac, {}, "the file is truncated or damaged"),
+        (
+            lambda d, t: d / "music_ambient_sonicpi_ambi_glass_hum.flac",
+            {"start_s": 12.0},
+            "start 12.0 s is past the end of the audio (10.0 s)",
+        ),
+        (
+            lambda d, t: d / "awkward_short_alsa_front_center.wav",
+            {"start_s": 1.1},  # the song is 1.428 s long
+            "only 0.33 s of audio from 1.10 s; at least 0.50 s is needed: start the segment at 0.92 s or earlier",
+        ),
+        (short_song, {}, "only 0.30 s of audio from 0.00 s; at least 0.50 s is needed: use a song at least 0.5 s long"),
+        (lambda d, t: t, {}, "is a folder, not a file"),
+    ],
+    ids=["missing", "empty", "text", "truncated-flac", "past-end", "too-short", "song-too-short", "folder"],
+)
 def test_bad_inputs(data_dir, tmp_path, make, kwargs, message):
     path = make(data_dir, tmp_path)
     with pytest.raises(MossInputError) as exc:
@@ -274,8 +292,7 @@ def test_write_wav_is_float32(tmp_path):
     path = tmp_path / "out.wav"
     write_wav(path, samples, 44100)
     info = sf.info(path)
-    assert (info.format, info.subtype, info.samplerate, info.channels, info.frames) == ("WAV", "FLOAT", 44100, 2,
-                                                                                         22050)
+    assert (info.format, info.subtype, info.samplerate, info.channels, info.frames) == ("WAV", "FLOAT", 44100, 2, 22050)
     back, _ = sf.read(path, dtype="float32", always_2d=True)
     np.testing.assert_array_equal(back.T, samples)
     with pytest.raises(ValueError, match="channels, frames"):
@@ -294,13 +311,26 @@ def test_ffmpeg_segment_matches_full_read(tmp_path):
     source = tmp_path / "noise.wav"
     write_wav(source, np.tile(0.3 * noise, (2, 1)), 44100, subtype="PCM_16")
     path = tmp_path / "noise.m4a"
-    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-nostdin", "-i", str(source),
-                    "-c:a", "aac", str(path)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-loglevel",
+            "error",
+            "-nostdin",
+            "-i",
+            str(source),
+            "-c:a",
+            "aac",
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+    )
     full = load_audio(path, sample_rate=None)
     clip = load_audio(path, sample_rate=None, start_s=1.3, duration_s=1.0)
     start = round(1.3 * 44100)
     assert clip.samples.shape == (2, 44100)
-    np.testing.assert_allclose(clip.samples, full.samples[:, start:start + 44100], atol=1e-6)
+    np.testing.assert_allclose(clip.samples, full.samples[:, start : start + 44100], atol=1e-6)
     with pytest.raises(MossInputError, match=r"start 4\.0 s is past the end of the audio \(3\.0") as exc:
         load_audio(path, start_s=4.0)
     assert_one_line_naming(exc, "noise.m4a")

@@ -35,8 +35,9 @@ class Notes(NullReporter):
 def all_picture_visual(settings, inputs) -> float:
     problem = HidingProblem(*inputs, settings)
     with torch.no_grad():
-        return problem.score_point(np.full(settings.mask_shape, ANCHOR_LOGIT, dtype=np.float32),
-                                   problem.matched_levels)[0]
+        return problem.score_point(
+            np.full(settings.mask_shape, ANCHOR_LOGIT, dtype=np.float32), problem.matched_levels
+        )[0]
 
 
 def test_a_cutout_moves_up_where_the_songs_bass_does_not_outshine_it(data_dir):
@@ -52,19 +53,27 @@ def test_a_cutout_moves_up_where_the_songs_bass_does_not_outshine_it(data_dir):
 
 
 def test_an_opaque_picture_and_an_asked_band_stay(data_dir):
-    opaque = make_settings(data_dir / "img_portrait_skimage_astronaut.png", data_dir / AMBIENT, quality="preview",
-                           device="cpu", duration_s=10.0)
+    opaque = make_settings(
+        data_dir / "img_portrait_skimage_astronaut.png",
+        data_dir / AMBIENT,
+        quality="preview",
+        device="cpu",
+        duration_s=10.0,
+    )
     assert choose_band(opaque, *load_inputs(opaque)) == (opaque, ())
-    asked = dataclasses.replace(make_settings(data_dir / CUTOUT, data_dir / AMBIENT, quality="preview",
-                                              device="cpu", duration_s=10.0), freq=(0.0, 8000.0))
+    asked = dataclasses.replace(
+        make_settings(data_dir / CUTOUT, data_dir / AMBIENT, quality="preview", device="cpu", duration_s=10.0),
+        freq=(0.0, 8000.0),
+    )
     assert choose_band(asked, *load_inputs(asked)) == (asked, ())
 
 
 def test_the_run_says_where_it_put_the_picture(data_dir):
     from moss_engine.run.pipeline import compute_front
 
-    settings = make_settings(data_dir / CUTOUT, data_dir / AMBIENT, quality="preview", device="cpu", duration_s=6.0,
-                             steps=3, points=4)
+    settings = make_settings(
+        data_dir / CUTOUT, data_dir / AMBIENT, quality="preview", device="cpu", duration_s=6.0, steps=3, points=4
+    )
     notes = Notes()
     result = compute_front(settings, notes)
     assert [kind for kind, _ in notes.said].count(NOTICE_BAND) == 1

@@ -12,15 +12,18 @@ from moss_engine.errors import MossInputError
 from moss_engine.run.pipeline import load_inputs
 from moss_engine.settings import make_settings
 
-PAIRS = [("img_portrait_skimage_astronaut.png", "music_orchestral_wesnoth_transience.ogg"),
-         ("img_text_skimage_page.png", "awkward_48k_stereo_etr_calmrace_30s.ogg")]
+PAIRS = [
+    ("img_portrait_skimage_astronaut.png", "music_orchestral_wesnoth_transience.ogg"),
+    ("img_text_skimage_page.png", "awkward_48k_stereo_etr_calmrace_30s.ogg"),
+]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("picture,music", PAIRS)
 def test_blend_lands_on_the_asked_alpha_and_orders(data_dir, picture, music):
-    settings = make_settings(data_dir / picture, data_dir / music, quality="preview", device="cpu", duration_s=4.0,
-                             steps=25, start_s=2.0)
+    settings = make_settings(
+        data_dir / picture, data_dir / music, quality="preview", device="cpu", duration_s=4.0, steps=25, start_s=2.0
+    )
     inputs = load_inputs(settings)
     results = {a: compute_blend(settings, a, inputs=inputs) for a in (0.25, 0.5, 0.75)}
     blends = []
@@ -38,8 +41,9 @@ def test_blend_lands_on_the_asked_alpha_and_orders(data_dir, picture, music):
 
 @pytest.mark.slow
 def test_blend_rejects_alpha_outside_unit_interval(data_dir):
-    settings = make_settings(data_dir / PAIRS[0][0], data_dir / PAIRS[0][1], quality="preview", device="cpu",
-                             duration_s=2.0, steps=2)
+    settings = make_settings(
+        data_dir / PAIRS[0][0], data_dir / PAIRS[0][1], quality="preview", device="cpu", duration_s=2.0, steps=2
+    )
     with pytest.raises(MossInputError, match="--alpha"):
         compute_blend(settings, 1.5)
 
@@ -47,9 +51,25 @@ def test_blend_rejects_alpha_outside_unit_interval(data_dir):
 @pytest.mark.slow
 def test_blend_command_writes_a_valid_run_folder(tools_dir, data_dir, tmp_path):
     out = tmp_path / "blend"
-    cmd = [sys.executable, "-m", "moss_engine.cli", "blend", "--image", str(data_dir / PAIRS[0][0]), "--audio",
-           str(data_dir / PAIRS[0][1]), "--alpha", "0.4", "--out", str(out), "--duration", "3", "--steps", "10",
-           "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "moss_engine.cli",
+        "blend",
+        "--image",
+        str(data_dir / PAIRS[0][0]),
+        "--audio",
+        str(data_dir / PAIRS[0][1]),
+        "--alpha",
+        "0.4",
+        "--out",
+        str(out),
+        "--duration",
+        "3",
+        "--steps",
+        "10",
+        "--quiet",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     tool = tools_dir / "check_run.py"
@@ -58,8 +78,9 @@ def test_blend_command_writes_a_valid_run_folder(tools_dir, data_dir, tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["points_requested"] == 3 or len(manifest["points"]) == 3
     assert abs(manifest["points"][1]["alpha"] - 0.4) <= 0.05
-    bad = subprocess.run(cmd[:-8] + ["--alpha", "-0.1", "--out", str(tmp_path / "x")], capture_output=True,
-                         text=True, timeout=300)
+    bad = subprocess.run(
+        cmd[:-8] + ["--alpha", "-0.1", "--out", str(tmp_path / "x")], capture_output=True, text=True, timeout=300
+    )
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--alpha" in bad.stderr
     assert not (tmp_path / "x").exists()
 
@@ -97,8 +118,15 @@ def test_blend_costs_one_point_not_a_front(data_dir, monkeypatch):
     monkeypatch.setattr(Scorer, "submit", submit)
     for stage in ("refine_phases", "in_between", "select_front", "compute_front"):
         monkeypatch.setattr(pipeline, stage, not_for_one_point)
-    settings = make_settings(data_dir / PAIRS[0][0], data_dir / PAIRS[0][1], quality="preview", device="cpu",
-                             duration_s=3.0, steps=8, start_s=2.0)
+    settings = make_settings(
+        data_dir / PAIRS[0][0],
+        data_dir / PAIRS[0][1],
+        quality="preview",
+        device="cpu",
+        duration_s=3.0,
+        steps=8,
+        start_s=2.0,
+    )
     assert settings.points == 8 and settings.coarse_steps == 4
     run = compute_blend(settings, 0.5)
     assert populations and set(populations) == {1}  # one mask, where the front optimises points - 2 = 6
@@ -119,7 +147,7 @@ class _LineProblem:
     def score_point(self, logits, level, iterations):
         self.scorings += 1
         share = float(1 / (1 + np.exp(-np.asarray(logits, dtype=np.float64))).mean())
-        return 0.9 - 0.85 * share ** 0.7, 0.05 * share, 0.0
+        return 0.9 - 0.85 * share**0.7, 0.05 * share, 0.0
 
 
 @pytest.mark.parametrize("v_goal", [0.75, 0.6, 0.45, 0.3, 0.12])

@@ -28,8 +28,20 @@ def test_bundled_sample_exists_with_its_notice():
 
 @pytest.mark.slow
 def test_demo_twice_makes_two_run_folders(tools_dir, tmp_path, data_dir):
-    args = [sys.executable, "-m", "moss_engine.cli", "demo", "--duration", "3", "--steps", "2", "--points", "3",
-            "--device", "cpu"]
+    args = [
+        sys.executable,
+        "-m",
+        "moss_engine.cli",
+        "demo",
+        "--duration",
+        "3",
+        "--steps",
+        "2",
+        "--points",
+        "3",
+        "--device",
+        "cpu",
+    ]
     for _ in range(2):
         proc = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, proc.stderr

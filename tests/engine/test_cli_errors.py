@@ -36,8 +36,14 @@ SONG_BYTES = b"ID3\x04\x00\x00\x00\x00\x00\x00" + bytes(range(256)) * 8  # "the 
 def run_cli(args: list[str], cwd: Path, timeout: float = TIMEOUT_S) -> tuple[int, str, str]:
     """``python -m moss_engine.cli ARGS`` in ``cwd``; returns (exit status, stdout, stderr)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.run([sys.executable, "-m", "moss_engine.cli", *map(str, args)], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, "-m", "moss_engine.cli", *map(str, args)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     return proc.returncode, proc.stdout, proc.stderr
 
 
@@ -110,8 +116,12 @@ def png_header(width: int, height: int) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b""))
+        + chunk(b"IEND", b"")
+    )
 
 
 def front(*extra: str, image: str = "picture.png", audio: str = "song.flac", out: str = "run") -> list[str]:
@@ -165,37 +175,50 @@ CASES: dict[str, Case] = {
     "empty-wav": Case(front(*FAST, audio="empty.wav"), ("empty.wav", "empty")),
     "text-as-wav": Case(front(*FAST, audio="text.wav"), ("text.wav", "not an audio file")),
     # libsndfile's mpg123 would print "Giving up searching valid MPEG header" on stderr: one line only
-    "noise-as-mp3": Case(front(*FAST, audio="noise.mp3"), ("noise.mp3", "not an audio file"),
-                         lambda folder: (user_song_file(folder),
-                                         (folder / "noise.mp3").write_bytes(bytes(range(256)) * 64))),
+    "noise-as-mp3": Case(
+        front(*FAST, audio="noise.mp3"),
+        ("noise.mp3", "not an audio file"),
+        lambda folder: (user_song_file(folder), (folder / "noise.mp3").write_bytes(bytes(range(256)) * 64)),
+    ),
     # a PNG header claiming 14200 x 14200 (202 MP): MOSS's limit of 200 MP applies, and no Pillow warning
-    "png-over-200-mp": Case(front(*FAST, image="huge.png"), ("huge.png", "too large", "200 megapixels"),
-                            lambda folder: (user_song_file(folder),
-                                            (folder / "huge.png").write_bytes(png_header(14200, 14200)))),
+    "png-over-200-mp": Case(
+        front(*FAST, image="huge.png"),
+        ("huge.png", "too large", "200 megapixels"),
+        lambda folder: (user_song_file(folder), (folder / "huge.png").write_bytes(png_header(14200, 14200))),
+    ),
     # The first half of the cut FLAC decodes; the damage shows where the segment reaches past it.
-    "truncated-flac-all": Case(front("--steps", "1", "--points", "2", "--duration", "all", audio="truncated.flac"),
-                               ("truncated.flac", "truncated or damaged")),
-    "truncated-flac-seek": Case(front("--start", "7", *FAST, audio="truncated.flac"),
-                                ("truncated.flac", "truncated or damaged")),
+    "truncated-flac-all": Case(
+        front("--steps", "1", "--points", "2", "--duration", "all", audio="truncated.flac"),
+        ("truncated.flac", "truncated or damaged"),
+    ),
+    "truncated-flac-seek": Case(
+        front("--start", "7", *FAST, audio="truncated.flac"), ("truncated.flac", "truncated or damaged")
+    ),
     "text-as-png": Case(front(*FAST, image="text.png"), ("text.png", "not a picture MOSS can read")),
     "empty-png": Case(front(*FAST, image="empty.png"), ("empty.png", "empty")),
     # issue 22: a 1 x 1 picture made a front of noise
-    "png-1x1": Case(front(*FAST, image="dot.png"),
-                    "dot.png: 1 x 1 pixels is too small to show in a spectrogram: use a picture at least 8 x 8 pixels",
-                    lambda folder: (user_song_file(folder), one_pixel_png(folder))),
+    "png-1x1": Case(
+        front(*FAST, image="dot.png"),
+        "dot.png: 1 x 1 pixels is too small to show in a spectrogram: use a picture at least 8 x 8 pixels",
+        lambda folder: (user_song_file(folder), one_pixel_png(folder)),
+    ),
     # 3: a segment under 0.5 s, a start past the end (short.wav is 1.43 s)
-    "under-half-a-second": Case(front("--start", "1.1", "--steps", "1", "--points", "2", audio="short.wav"),
-                                ("short.wav", "0.5")),
+    "under-half-a-second": Case(
+        front("--start", "1.1", "--steps", "1", "--points", "2", audio="short.wav"), ("short.wav", "0.5")
+    ),
     "start-past-end": Case(front("--start", "5", *FAST, audio="short.wav"), ("short.wav", "past the end")),
     # issue 22: a song under the least segment, and a band above what a song sampled at 11.025 kHz holds
     "song-under-half-a-second": Case(
         front("--steps", "1", "--points", "2", audio="blip.wav"),
         "blip.wav: only 0.30 s of audio from 0.00 s; at least 0.50 s is needed: use a song at least 0.5 s long",
-        lambda folder: (user_song_file(folder), blip_wav(folder))),
+        lambda folder: (user_song_file(folder), blip_wav(folder)),
+    ),
     "freq-above-the-songs-nyquist": Case(
         front(*FAST, "--freq", "0:8000", audio="low.mp3"),
         "low.mp3: --freq 0:8000: F1 is above 5512.5 Hz, the most a song sampled at 11.025 kHz holds: lower F1 to "
-        "5512.5 Hz or leave --freq out", lambda folder: (user_song_file(folder), low_rate_mp3(folder))),
+        "5512.5 Hz or leave --freq out",
+        lambda folder: (user_song_file(folder), low_rate_mp3(folder)),
+    ),
     # 4: devices
     "device-tpu": Case(front("--device", "tpu", *FAST), ("tpu", "unknown device")),
     "device-cuda": Case(front("--device", "cuda", *FAST), ("--device cuda", "CUDA is not available")),
@@ -212,8 +235,9 @@ CASES: dict[str, Case] = {
     "freq-reversed": Case(front(*FAST, "--freq", "100:50"), "--freq"),
     "freq-above-nyquist": Case(front(*FAST, "--freq", "0:30000"), ("--freq", "Nyquist")),
     # the README's example band on a CPU (the preview preset's 22.05 kHz): the message names what allows it
-    "freq-above-preview-nyquist": Case(front(*FAST, "--quality", "preview", "--freq", "2000:12000"),
-                                       ("--freq", "22.05 kHz", "--quality standard")),
+    "freq-above-preview-nyquist": Case(
+        front(*FAST, "--quality", "preview", "--freq", "2000:12000"), ("--freq", "22.05 kHz", "--quality standard")
+    ),
     "log-freq-from-0": Case(front(*FAST, "--freq-scale", "log", "--freq", "0:5000"), ("--freq", "log")),
     "duration-0.1": Case(front(*FAST, "--duration", "0.1"), "--duration"),
     "time-not-a-span": Case(front(*FAST, "--time", "abc"), ("--time", "abc")),
@@ -228,8 +252,9 @@ CASES: dict[str, Case] = {
     "out-missing": Case(["front", "--image", "picture.png", "--audio", "song.flac", *FAST], ("--out", "required")),
     # 6: an --out that is not ours to replace (the `--out ~/Music --overwrite` protection)
     "out-user-folder": Case(front(*FAST, out="Music"), ("Music", "already exists"), user_music_folder),
-    "out-user-folder-overwrite": Case(front(*FAST, "--overwrite", out="Music"), ("Music", "holds no MOSS manifest"),
-                                      user_music_folder),
+    "out-user-folder-overwrite": Case(
+        front(*FAST, "--overwrite", out="Music"), ("Music", "holds no MOSS manifest"), user_music_folder
+    ),
     "out-is-a-file": Case(front(*FAST, out="song.mp3"), ("song.mp3", "already exists"), user_song_file),
     "out-is-a-file-overwrite": Case(front(*FAST, "--overwrite", out="song.mp3"), "song.mp3", user_song_file),
     "out-inside-a-file": Case(front(*FAST, out="song.mp3/run"), ("song.mp3", "not a folder"), user_song_file),
@@ -259,8 +284,7 @@ TINY_RUN = ["--duration", "2", "--steps", "2", "--points", "3", "--quality", "pr
 
 def check_run(run_dir: Path, data_dir: Path) -> None:
     tool = Path(__file__).resolve().parents[1] / "tools" / "check_run.py"  # the contract's checker (tests/tools)
-    proc = subprocess.run([sys.executable, str(tool), str(run_dir)], capture_output=True, text=True,
-                          timeout=TIMEOUT_S)
+    proc = subprocess.run([sys.executable, str(tool), str(run_dir)], capture_output=True, text=True, timeout=TIMEOUT_S)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -295,8 +319,9 @@ def test_existing_run_folder_needs_overwrite(user_dir: Path, data_dir: Path) -> 
     extras = {"notes.txt": b"my notes", "point_001.mp3": b"ID3 a render", "morph.wav": b"RIFF a morph"}
     for name, data in extras.items():
         (user_dir / "run" / name).write_bytes(data)
-    assert_fails_cleanly(front(*FAST, "--overwrite"), user_dir, ("run", "not the run's own", "morph.wav",
-                                                                 "notes.txt", "point_001.mp3"))
+    assert_fails_cleanly(
+        front(*FAST, "--overwrite"), user_dir, ("run", "not the run's own", "morph.wav", "notes.txt", "point_001.mp3")
+    )
     assert manifest.read_bytes() == second
     assert all((user_dir / "run" / name).read_bytes() == data for name, data in extras.items())
 
@@ -316,9 +341,14 @@ def test_existing_run_folder_needs_overwrite(user_dir: Path, data_dir: Path) -> 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP] if sys.platform != "win32" else [])
 def test_sigterm_and_sighup_exit_128_plus_the_signal_and_leave_nothing(user_dir: Path, signum) -> None:
     before = snapshot(user_dir)
-    proc = subprocess.Popen([sys.executable, "-m", "moss_engine.cli", *front("--duration", "10", "--steps", "200")],
-                            cwd=user_dir, env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moss_engine.cli", *front("--duration", "10", "--steps", "200")],
+        cwd=user_dir,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         first = proc.stderr.readline() if proc.stderr is not None else ""
@@ -344,7 +374,11 @@ def test_ctrl_c_exits_130_and_leaves_nothing(user_dir: Path) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "moss_engine.cli", *front("--duration", "10", "--steps", "200")],
-        cwd=user_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=user_dir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         # A shell that started pytest in the background may have set SIGINT to "ignore", which a child inherits.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
@@ -379,7 +413,8 @@ def test_ctrl_c_exits_130_and_leaves_nothing(user_dir: Path) -> None:
     assert proc.returncode == 130, f"exit status {proc.returncode}\n{err}"
     # a note the run gave before the signal (e.g. the band chosen for a transparent picture) is not the answer to it
     after_progress = [
-        line for line in rest.splitlines()
+        line
+        for line in rest.splitlines()
         if line.strip() and not line.startswith("[") and not line.startswith("moss: note:")
     ]
     assert len(after_progress) == 1, err
@@ -398,14 +433,24 @@ def test_file_names_that_are_not_utf8_work_everywhere(user_dir: Path) -> None:
     shutil.copy(user_dir / "song.flac", user_dir / odd(b"song\xfe.flac"))
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     base = [sys.executable, "-m", "moss_engine.cli"]
-    proc = subprocess.run([*base, "front", "--image", b"pic\xff.png", "--audio", b"song\xfe.flac", "--out", b"run\xfd",
-                           *TINY_RUN], cwd=user_dir, env=env, capture_output=True, timeout=TIMEOUT_S)
+    proc = subprocess.run(
+        [*base, "front", "--image", b"pic\xff.png", "--audio", b"song\xfe.flac", "--out", b"run\xfd", *TINY_RUN],
+        cwd=user_dir,
+        env=env,
+        capture_output=True,
+        timeout=TIMEOUT_S,
+    )
     err = proc.stderr.decode("utf-8", "replace")
     assert proc.returncode == 0 and "Traceback" not in err, err
     run = user_dir / odd(b"run\xfd")
     assert (run / "manifest.json").is_file() and (run / "front.png").is_file()
     assert b"run\xfd" in proc.stdout  # the name as the user typed it
-    proc = subprocess.run([*base, "render", b"run\xfd", "--point", "1", "--out", b"p\xfc.wav"], cwd=user_dir, env=env,
-                          capture_output=True, timeout=TIMEOUT_S)
+    proc = subprocess.run(
+        [*base, "render", b"run\xfd", "--point", "1", "--out", b"p\xfc.wav"],
+        cwd=user_dir,
+        env=env,
+        capture_output=True,
+        timeout=TIMEOUT_S,
+    )
     assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")
     assert (user_dir / odd(b"p\xfc.wav")).stat().st_size > 1000

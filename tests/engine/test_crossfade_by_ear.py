@@ -35,8 +35,17 @@ MOS_NOISE = 0.1
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     """A real tiny run of the bundled sample (2 s, 3 steps, 4 points), written as a run folder with its front.png."""
-    settings = make_settings(*sample_paths(), quality="preview", device="cpu", duration_s=2.0, start_s=5.0, steps=3,
-                             points=4, phase_iterations=0, seed=0)
+    settings = make_settings(
+        *sample_paths(),
+        quality="preview",
+        device="cpu",
+        duration_s=2.0,
+        start_s=5.0,
+        steps=3,
+        points=4,
+        phase_iterations=0,
+        seed=0,
+    )
     inputs = load_inputs(settings)
     result = compute_front(settings, inputs=inputs)
     out = write_run_folder(result, tmp_path_factory.mktemp("runs") / "tiny", plot=plot_front)
@@ -74,8 +83,9 @@ def test_a_crossfade_level_is_heard_as_its_file_at_the_songs_loudness(tiny_run):
     problem.adopt_level_curve(image_end_curve(problem, clip.samples))
     i = crossfade_picks(9)[1]
     reference = np.ascontiguousarray(clip.samples, dtype=np.float32)
-    candidate = crossfade_candidate(problem, result.optimisation.crossfade_levels[i], result.crossfade_visual[i],
-                                    result.crossfade_audio[i])
+    candidate = crossfade_candidate(
+        problem, result.optimisation.crossfade_levels[i], result.crossfade_visual[i], result.crossfade_audio[i]
+    )
     point = fit_loudness(problem, candidate, SongLoudness(reference, clip.sample_rate), Limiter.for_song(reference))
     assert point.loudness.within()  # as loud as the song, as every point is
     listener = Listener(reference, clip.sample_rate, (problem.placement.t0_s, problem.placement.t1_s))
@@ -85,8 +95,7 @@ def test_a_crossfade_level_is_heard_as_its_file_at_the_songs_loudness(tiny_run):
 def test_the_crossfade_mos_is_read_back_and_an_older_folder_has_none(tiny_run, tmp_path):
     _, _, result, out = tiny_run
     again = read_run(out)
-    assert again.crossfade_mos == pytest.approx(tuple(None if m is None else round(m, 4)
-                                                      for m in result.crossfade_mos))
+    assert again.crossfade_mos == pytest.approx(tuple(None if m is None else round(m, 4) for m in result.crossfade_mos))
     # a folder written before the key: it still opens, with no crossfade by ear
     manifest = json.loads((out / "manifest.json").read_text())
     del manifest["crossfade"]["mos"]

@@ -16,8 +16,7 @@ PICTURE = "img_portrait_skimage_astronaut.png"
 
 
 def settings(image, audio, **overrides):
-    return make_settings(image, audio, quality="preview", device="cpu", duration_s=2.0, steps=2, points=3,
-                         **overrides)
+    return make_settings(image, audio, quality="preview", device="cpu", duration_s=2.0, steps=2, points=3, **overrides)
 
 
 def test_a_silent_segment_is_refused_naming_the_song(tmp_path, data_dir):
@@ -78,10 +77,13 @@ def test_a_song_too_long_for_the_memory_is_refused_before_it_starts(data_dir, mo
 
 def test_a_hop_far_below_the_window_is_refused(data_dir):
     with pytest.raises(MossInputError, match="--hop"):
-        make_settings(data_dir / "img_portrait_skimage_astronaut.png", data_dir / SONG, quality="preview",
-                      hop_length=1)
-    assert make_settings(data_dir / "img_portrait_skimage_astronaut.png", data_dir / SONG, quality="preview",
-                         hop_length=64).hop_length == 64  # 1/16 of the preview's 1024: the smallest allowed
+        make_settings(data_dir / "img_portrait_skimage_astronaut.png", data_dir / SONG, quality="preview", hop_length=1)
+    assert (
+        make_settings(
+            data_dir / "img_portrait_skimage_astronaut.png", data_dir / SONG, quality="preview", hop_length=64
+        ).hop_length
+        == 64
+    )  # 1/16 of the preview's 1024: the smallest allowed
 
 
 def test_a_run_folder_that_would_not_fit_the_disk_is_refused_before_the_work(tmp_path, monkeypatch):

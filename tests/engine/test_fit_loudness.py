@@ -45,8 +45,9 @@ def test_a_point_quieter_than_the_song_is_brought_up_without_changing_what_a_vie
     above +3 LU, and its true peak within the bound; a viewer sees it as before."""
     problem, reference = problem_for(rock, tmp_path)
     song, limiter = SongLoudness(reference, RATE), Limiter.for_song(reference)
-    half = Candidate(np.zeros(problem.settings.mask_shape, dtype=np.float32), 0.0, 0.0, "optimised",
-                     level_db=problem.matched_levels)
+    half = Candidate(
+        np.zeros(problem.settings.mask_shape, dtype=np.float32), 0.0, 0.0, "optimised", level_db=problem.matched_levels
+    )
     before = problem.render_point(half.logits, half.level_db)
     assert song.measure(before).lu < -5.0  # the case this test is about
     point = fit_loudness(problem, half, song, limiter, song_peaks=peak_envelope(reference))
@@ -59,8 +60,9 @@ def test_a_point_quieter_than_the_song_is_brought_up_without_changing_what_a_vie
     assert point.candidate.visual == pytest.approx(visual_before, abs=0.03)
     # the file is what the manifest's figures rebuild: the render, made up, limited
     times = np.arange(problem.n_samples) / RATE
-    rebuilt, deepest = limiter.apply(before * problem.makeup_gain(point.makeup_db, times), RATE,
-                                     peak_envelope(reference))
+    rebuilt, deepest = limiter.apply(
+        before * problem.makeup_gain(point.makeup_db, times), RATE, peak_envelope(reference)
+    )
     np.testing.assert_allclose(rebuilt, point.samples, atol=1e-5)
     assert deepest == pytest.approx(point.limiter_db, abs=1e-3)
 
@@ -70,7 +72,7 @@ def test_a_quiet_passage_lowers_the_picture_there_only(rock, tmp_path):
     picture as loud as the rest would be a burst) and stays up elsewhere, so the point keeps the song's loudness as a
     whole (with one level for the whole point, one quiet passage took a point of a quiet orchestral piece to -28 LU)."""
     song_samples = rock.copy()
-    song_samples[:, 5 * RATE:] *= np.float32(10 ** (-25 / 20))
+    song_samples[:, 5 * RATE :] *= np.float32(10 ** (-25 / 20))
     problem, reference = problem_for(song_samples, tmp_path)
     curve = image_end_curve(problem, reference)
     loud = curve[problem.knot_times_s <= 2.0]
@@ -80,8 +82,9 @@ def test_a_quiet_passage_lowers_the_picture_there_only(rock, tmp_path):
     problem.adopt_level_curve(curve)
     np.testing.assert_allclose(problem.matched_levels, curve, atol=1e-9)
     song = SongLoudness(reference, RATE)
-    image = Candidate(np.full(problem.settings.mask_shape, ANCHOR_LOGIT, dtype=np.float32), 0.0, 0.0, "image",
-                      level_db=curve)
+    image = Candidate(
+        np.full(problem.settings.mask_shape, ANCHOR_LOGIT, dtype=np.float32), 0.0, 0.0, "image", level_db=curve
+    )
     point = fit_loudness(problem, image, song, Limiter.for_song(reference))
     assert point.loudness.within()
     point_short = short_term_loudness(point.samples, RATE, 1.0)
@@ -98,7 +101,7 @@ def test_a_point_pulled_down_by_a_quiet_passage_is_brought_back(rock, tmp_path):
     piece was): the fit brings the file back within +-1 LU, brought up where the song is loud, not where it is
     quiet."""
     song_samples = rock.copy()
-    song_samples[:, 5 * RATE:] *= np.float32(10 ** (-25 / 20))
+    song_samples[:, 5 * RATE :] *= np.float32(10 ** (-25 / 20))
     problem, reference = problem_for(song_samples, tmp_path)
     song = SongLoudness(reference, RATE)
     logits = np.full(problem.settings.mask_shape, 1.0, dtype=np.float32)
@@ -113,12 +116,18 @@ def test_a_point_pulled_down_by_a_quiet_passage_is_brought_back(rock, tmp_path):
 def test_the_music_end_and_a_point_within_the_limits_are_left_as_they_are(rock, tmp_path):
     problem, reference = problem_for(rock, tmp_path)
     song, limiter = SongLoudness(reference, RATE), Limiter.for_song(reference)
-    light = Candidate(np.full(problem.settings.mask_shape, -6.0, dtype=np.float32), 0.0, 0.0, "optimised",
-                      level_db=problem.matched_levels)
+    light = Candidate(
+        np.full(problem.settings.mask_shape, -6.0, dtype=np.float32),
+        0.0,
+        0.0,
+        "optimised",
+        level_db=problem.matched_levels,
+    )
     audio = problem.render_point(light.logits, light.level_db)
     assert song.measure(audio).within(0.2)  # the case this test is about
-    point = fit_loudness(problem, dataclasses.replace(light, samples=audio), song, limiter,
-                         song_peaks=peak_envelope(reference))
+    point = fit_loudness(
+        problem, dataclasses.replace(light, samples=audio), song, limiter, song_peaks=peak_envelope(reference)
+    )
     assert not np.any(point.makeup_db) and point.limiter_db == 0.0
     np.testing.assert_array_equal(point.samples, audio)
     assert point.candidate.visual == light.visual  # the file is the candidate's own render: its losses stand

@@ -28,4 +28,3 @@ def test_points_already_rendered_count_as_kept():
     kept = [front[0], front[-1]]
     order = spread_order(front[1:-1], kept)
     assert round(order[0].visual, 3) == 0.5 and len(order) == 3
-

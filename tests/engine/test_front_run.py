@@ -34,9 +34,17 @@ def check_run(data_dir, run):
 @pytest.fixture(scope="module")
 def orchestral_run(data_dir, tmp_path_factory):
     """A real preview run: the portrait in the orchestral piece, 8 s, 8 points."""
-    settings = make_settings(data_dir / "img_portrait_skimage_astronaut.png",
-                             data_dir / "music_orchestral_wesnoth_transience.ogg", quality="preview",
-                             device="cpu", duration_s=8.0, start_s=5.0, steps=40, points=8, seed=1)
+    settings = make_settings(
+        data_dir / "img_portrait_skimage_astronaut.png",
+        data_dir / "music_orchestral_wesnoth_transience.ogg",
+        quality="preview",
+        device="cpu",
+        duration_s=8.0,
+        start_s=5.0,
+        steps=40,
+        points=8,
+        seed=1,
+    )
     inputs = load_inputs(settings)
     result = compute_front(settings, inputs=inputs)
     out = write_run_folder(result, tmp_path_factory.mktemp("runs") / "orchestral", plot=plot_front)
@@ -57,8 +65,14 @@ def test_run_folder_keeps_the_contract(data_dir, orchestral_run):
     assert manifest["run"]["cancelled"] is False  # optional key (readers before it say "not known")
     assert 3 <= len(manifest["points"]) <= 8
     assert manifest["mask_shape"] == [64, 128]
-    assert manifest["view"] == {"n_fft": 1024, "hop_length": 256, "window": "hann", "db_range": 80.0,
-                                "freq_scale": "linear", "channel": "mix"}
+    assert manifest["view"] == {
+        "n_fft": 1024,
+        "hop_length": 256,
+        "window": "hann",
+        "db_range": 80.0,
+        "freq_scale": "linear",
+        "channel": "mix",
+    }
     assert manifest["placement"]["f1_hz"] == pytest.approx(0.95 * 11025)
     assert manifest["settings"]["seed"] == 1 and manifest["settings"]["duration_s"] == 8.0
     alphas = [p["alpha"] for p in manifest["points"]]
@@ -126,8 +140,10 @@ def test_honest_front_dominates_the_uniform_crossfade(orchestral_run):
     with torch.no_grad():
         v, a, _ = problem.objectives(problem.constant_masks(levels))
     front = np.array([[p.visual, p.audio] for p in result.points])
-    dominated = [bool(np.any(np.all(front <= [vi, ai], axis=1) & np.any(front < [vi, ai], axis=1)))
-                 for vi, ai in zip(v.numpy(), a.numpy(), strict=True)]
+    dominated = [
+        bool(np.any(np.all(front <= [vi, ai], axis=1) & np.any(front < [vi, ai], axis=1)))
+        for vi, ai in zip(v.numpy(), a.numpy(), strict=True)
+    ]
     assert np.mean(dominated) >= 0.6, dominated
     # and the front itself is non-dominated
     assert len(nondominated(front)) == len(front)
@@ -139,8 +155,12 @@ def test_degenerate_l1_objectives_sum_to_a_constant(orchestral_run):
     problem = HidingProblem(*inputs, settings)
     image_db, music_db = problem.picture_db, problem.music_db
     gen = torch.Generator().manual_seed(0)
-    masks = [torch.rand(image_db.shape, generator=gen), torch.full(image_db.shape, 0.5), torch.zeros(image_db.shape),
-             (torch.rand(image_db.shape, generator=gen) > 0.5).float()]
+    masks = [
+        torch.rand(image_db.shape, generator=gen),
+        torch.full(image_db.shape, 0.5),
+        torch.zeros(image_db.shape),
+        (torch.rand(image_db.shape, generator=gen) > 0.5).float(),
+    ]
     sums = []
     for m in masks:
         blend = m * image_db + (1 - m) * music_db
@@ -155,14 +175,28 @@ def test_degenerate_l1_objectives_sum_to_a_constant(orchestral_run):
     assert np.ptp(honest) > 0.05
 
 
-@pytest.mark.parametrize("picture,inside", [("img_linedrawing_openclipart_crawfish_graya.png", 0.2),
-                                            ("img_logo_debian_logo_text_version_256_palette_trns.png", 0.2),
-                                            ("img_tiny_gimp_icon_16x16_rgba.png", 0.0)])
+@pytest.mark.parametrize(
+    "picture,inside",
+    [
+        ("img_linedrawing_openclipart_crawfish_graya.png", 0.2),
+        ("img_logo_debian_logo_text_version_256_palette_trns.png", 0.2),
+        ("img_tiny_gimp_icon_16x16_rgba.png", 0.0),
+    ],
+)
 def test_transparent_area_keeps_the_music(data_dir, picture, inside):
     """Alpha means "no image here": far from opaque pixels, every point equals the music within 0.5 dB."""
-    settings = make_settings(data_dir / picture,
-                             data_dir / "music_ambient_sonicpi_ambi_glass_hum.flac", quality="preview", device="cpu",
-                             duration_s=4.0, steps=8, points=4, time=(1.0, 3.0), freq=(1000.0, 8000.0), seed=0)
+    settings = make_settings(
+        data_dir / picture,
+        data_dir / "music_ambient_sonicpi_ambi_glass_hum.flac",
+        quality="preview",
+        device="cpu",
+        duration_s=4.0,
+        steps=8,
+        points=4,
+        time=(1.0, 3.0),
+        freq=(1000.0, 8000.0),
+        seed=0,
+    )
     inputs = load_inputs(settings)
     result = compute_front(settings, inputs=inputs)
     problem = HidingProblem(*inputs, settings)
@@ -170,8 +204,12 @@ def test_transparent_area_keeps_the_music(data_dir, picture, inside):
     opaque[problem.region] = problem.opacity > 0
     reach_t = settings.n_fft // settings.hop_length  # one window in frames
     reach_f = 4  # the Hann window's main lobe, in bins
-    near = torch.nn.functional.max_pool2d(opaque[None, None].float(), (2 * reach_f + 1, 2 * reach_t + 1), stride=1,
-                                          padding=(reach_f, reach_t))[0, 0] > 0
+    near = (
+        torch.nn.functional.max_pool2d(
+            opaque[None, None].float(), (2 * reach_f + 1, 2 * reach_t + 1), stride=1, padding=(reach_f, reach_t)
+        )[0, 0]
+        > 0
+    )
     far = ~near
     assert far.float().mean() > 0.3  # the test looks at a real area
     assert far[problem.region].float().mean() >= inside  # ... and, for line art and logos, inside the placement
@@ -247,8 +285,8 @@ def test_every_point_keeps_the_songs_loudness(orchestral_run):
         assert change == pytest.approx(entry["loudness_lu"], abs=0.05)
         assert true_peak_db(point.T) <= max(-1.0, true_peak_db(reference.T)) + 0.05
         for i in range(0, len(point) - width + 1, sr // 2):  # pyloudnorm filters each window afresh: 0.02 LU
-            song_window = short.integrated_loudness(reference[i:i + width])
-            assert short.integrated_loudness(point[i:i + width]) <= max(song_window, -70.0) + 3.0 + 0.02
+            song_window = short.integrated_loudness(reference[i : i + width])
+            assert short.integrated_loudness(point[i : i + width]) <= max(song_window, -70.0) + 3.0 + 0.02
 
 
 def test_phase_refinement_shows_the_picture_better_at_the_image_end(orchestral_run):

@@ -15,13 +15,15 @@ RATE = 22050
 
 @pytest.fixture(scope="module")
 def song(data_dir):
-    clip = load_audio(data_dir / "music_orchestral_wesnoth_transience.ogg", sample_rate=RATE, start_s=0.0,
-                      duration_s=6.0)
+    clip = load_audio(
+        data_dir / "music_orchestral_wesnoth_transience.ogg", sample_rate=RATE, start_s=0.0, duration_s=6.0
+    )
     return torch.from_numpy(clip.samples.mean(axis=0).astype(np.float32))
 
 
-def heard(reference: torch.Tensor, *signals: torch.Tensor, rate: int = RATE, n_fft: int = 1024,
-          hop: int = 256) -> list[float]:
+def heard(
+    reference: torch.Tensor, *signals: torch.Tensor, rate: int = RATE, n_fft: int = 1024, hop: int = 256
+) -> list[float]:
     model = NeurogramDistance(reference, rate, n_fft, hop)
     with torch.no_grad():
         return [float(v) for v in model(torch.stack(signals))]
@@ -41,12 +43,12 @@ def test_the_song_is_at_distance_zero_and_noise_moves_it_away_in_order_of_level(
 
 def test_a_quiet_passage_hears_what_is_added_to_it_above_the_threshold_only(song):
     gapped = song.clone()
-    gapped[2 * RATE:4 * RATE] = 0.0  # two seconds of digital silence
+    gapped[2 * RATE : 4 * RATE] = 0.0  # two seconds of digital silence
     t = torch.arange(2 * RATE) / RATE
     tone = torch.sin(2 * np.pi * 1000 * t)
     inaudible, audible = gapped.clone(), gapped.clone()
-    inaudible[2 * RATE:4 * RATE] = 10 ** (-110 / 20) * tone  # far under the threshold of hearing
-    audible[2 * RATE:4 * RATE] = 10 ** (-50 / 20) * tone  # soft, but heard in silence
+    inaudible[2 * RATE : 4 * RATE] = 10 ** (-110 / 20) * tone  # far under the threshold of hearing
+    audible[2 * RATE : 4 * RATE] = 10 ** (-50 / 20) * tone  # soft, but heard in silence
     quiet, heard_tone = heard(gapped, inaudible, audible)
     assert quiet < 1e-5
     # a local change: the distance is the mean over the whole clip (Zimtohrli reads 8e-4 here)
@@ -73,8 +75,9 @@ def test_loudness_is_heard_both_ways_and_more_for_larger_changes(song):
 def test_the_presets_rates_and_analyses_hear_a_change_alike(data_dir):
     changes = []
     for rate, n_fft, hop in ((22050, 1024, 256), (44100, 2048, 512)):
-        clip = load_audio(data_dir / "music_orchestral_wesnoth_transience.ogg", sample_rate=rate, start_s=0.0,
-                          duration_s=6.0)
+        clip = load_audio(
+            data_dir / "music_orchestral_wesnoth_transience.ogg", sample_rate=rate, start_s=0.0, duration_s=6.0
+        )
         x = torch.from_numpy(clip.samples.mean(axis=0).astype(np.float32))
         bass = torch.sin(2 * np.pi * 440 * torch.arange(len(x)) / rate) * 0.02
         changes.append(heard(x, x + bass, x + 0.02 * noise(len(x), 5), rate=rate, n_fft=n_fft, hop=hop))
@@ -124,4 +127,3 @@ def test_changes_of_every_kind_are_ordered_as_zimtohrli_orders_them(song):
     concordant = sum(np.sign(ours[i] - ours[j]) == np.sign(theirs[i] - theirs[j]) for i, j in pairs)
     tau = (2 * concordant - len(pairs)) / len(pairs)
     assert tau >= 0.8, (ours, theirs)
-

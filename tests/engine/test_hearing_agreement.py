@@ -30,8 +30,7 @@ def test_the_objective_orders_a_real_front_and_the_crossfades_as_zimtohrli_does(
     quality = load("quality_bench", ROOT / "bench" / "quality.py")
     score_run = quality.load_score_run(tools_dir)
     image, audio = data_dir / "img_text_skimage_page.png", data_dir / "music_orchestral_wesnoth_transience.ogg"
-    settings = make_settings(image, audio, device_type="cpu", device="cpu", duration_s=8.0, steps=40,
-                             coarse_steps=20)
+    settings = make_settings(image, audio, device_type="cpu", device="cpu", duration_s=8.0, steps=40, coarse_steps=20)
     result = compute_front(settings, inputs=load_inputs(settings))
     run_dir = write_run_folder(result, tmp_path / "run")
     scored = quality.score(score_run, run_dir, image, audio)

@@ -71,9 +71,16 @@ def gradient(width: int = 64, height: int = 32) -> np.ndarray:
     return np.tile(np.linspace(0, 255, width), (height, 1)).round().astype(np.uint8)
 
 
-@pytest.mark.parametrize("filename,save_kwargs", [
-    ("g.webp", {"lossless": True}), ("g.bmp", {}), ("g.tif", {}), ("g.tiff", {"compression": "tiff_lzw"}),
-], ids=["webp", "bmp", "tiff", "tiff-lzw"])
+@pytest.mark.parametrize(
+    "filename,save_kwargs",
+    [
+        ("g.webp", {"lossless": True}),
+        ("g.bmp", {}),
+        ("g.tif", {}),
+        ("g.tiff", {"compression": "tiff_lzw"}),
+    ],
+    ids=["webp", "bmp", "tiff", "tiff-lzw"],
+)
 def test_other_formats_load(tmp_path, filename, save_kwargs):
     path = tmp_path / filename
     Image.fromarray(gradient()).convert("RGB").save(path, **save_kwargs)
@@ -193,7 +200,7 @@ def test_fit_contain_wide_image_letterboxes_rows(data_dir):
     logo = load_image(data_dir / "img_logo_debian_logo_text_version_256_palette_trns.png")  # 788:256, wider than 2:1
     _, alpha = fit_image(logo, (100, 200), fit="contain", display_aspect=2.0)
     used_rows = round(100 * 2.0 / (788 / 256))
-    assert alpha[: (100 - used_rows) // 2 - 1].max() == 0.0 and alpha[-((100 - used_rows) // 2 - 1):].max() == 0.0
+    assert alpha[: (100 - used_rows) // 2 - 1].max() == 0.0 and alpha[-((100 - used_rows) // 2 - 1) :].max() == 0.0
 
 
 def test_fit_does_not_bleed_transparent_colour():
@@ -219,8 +226,8 @@ def huge_png(path, width: int, height: int) -> None:
     Image.new("L", (1, 1)).save(path)
     data = bytearray(path.read_bytes())
     ihdr = data.index(b"IHDR")
-    data[ihdr + 4:ihdr + 12] = struct.pack(">II", width, height)
-    data[ihdr + 17:ihdr + 21] = struct.pack(">I", zlib.crc32(bytes(data[ihdr:ihdr + 17])))
+    data[ihdr + 4 : ihdr + 12] = struct.pack(">II", width, height)
+    data[ihdr + 17 : ihdr + 21] = struct.pack(">I", zlib.crc32(bytes(data[ihdr : ihdr + 17])))
     path.write_bytes(bytes(data))
 
 
@@ -254,19 +261,24 @@ def tiny_png(width: int, height: int):
         path = tmp_path / f"picture_{width}x{height}.png"
         Image.new("L", (width, height), 200).save(path)
         return path
+
     return make
 
 
-@pytest.mark.parametrize("make,message", [
-    (lambda d, t: t / "missing.png", "file not found"),
-    (empty_png, "empty file (0 bytes)"),
-    (text_png, "not a picture MOSS can read (PNG, JPEG, GIF, BMP, TIFF, WebP...)"),
-    (truncated_png, "the image is truncated or damaged"),
-    (bomb_png, "the image is too large"),
-    (lambda d, t: t, "is a folder, not a file"),
-    (tiny_png(1, 1), "1 x 1 pixels is too small to show in a spectrogram: use a picture at least 8 x 8 pixels"),
-    (tiny_png(640, 7), "640 x 7 pixels is too small to show in a spectrogram: use a picture at least 8 x 8 pixels"),
-], ids=["missing", "empty", "text", "truncated", "too-large", "folder", "1x1", "a-strip"])
+@pytest.mark.parametrize(
+    "make,message",
+    [
+        (lambda d, t: t / "missing.png", "file not found"),
+        (empty_png, "empty file (0 bytes)"),
+        (text_png, "not a picture MOSS can read (PNG, JPEG, GIF, BMP, TIFF, WebP...)"),
+        (truncated_png, "the image is truncated or damaged"),
+        (bomb_png, "the image is too large"),
+        (lambda d, t: t, "is a folder, not a file"),
+        (tiny_png(1, 1), "1 x 1 pixels is too small to show in a spectrogram: use a picture at least 8 x 8 pixels"),
+        (tiny_png(640, 7), "640 x 7 pixels is too small to show in a spectrogram: use a picture at least 8 x 8 pixels"),
+    ],
+    ids=["missing", "empty", "text", "truncated", "too-large", "folder", "1x1", "a-strip"],
+)
 def test_bad_inputs(data_dir, tmp_path, make, message):
     path = make(data_dir, tmp_path)
     with pytest.raises(MossInputError) as exc:

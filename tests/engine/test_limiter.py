@@ -89,11 +89,11 @@ def test_the_limiter_is_not_a_whole_point_gain():
     lookahead = round(0.005 * RATE)
     assert reduction[click - 2 * lookahead] == pytest.approx(0.0, abs=1e-9)  # before the look-ahead: untouched
     assert 0 < reduction[click - lookahead // 2] < reduction[click]  # ramping down before the click
-    assert np.all(np.diff(reduction[click - lookahead:click + 1]) >= -1e-9)
+    assert np.all(np.diff(reduction[click - lookahead : click + 1]) >= -1e-9)
     release = round(0.1 * RATE)
     after = click + lookahead + release
     assert reduction[after] == pytest.approx(reduction[click] / math.e, rel=0.15)  # exp(-t / release)
-    far = np.r_[0:RATE, 3 * RATE:4 * RATE]
+    far = np.r_[0:RATE, 3 * RATE : 4 * RATE]
     np.testing.assert_array_equal(out[:, far], signal[:, far])
     assert true_peak_db(out) <= -1.2 + 0.02
 

@@ -12,7 +12,7 @@ from moss_engine.run.listening import Listener, Scorer
 @pytest.fixture(scope="module")
 def song(data_dir):
     audio, rate = sf.read(data_dir / "music_rock_sectoid_metal_madness_30s.ogg", dtype="float32", always_2d=True)
-    return audio[:6 * rate].T.copy(), rate
+    return audio[: 6 * rate].T.copy(), rate
 
 
 def test_the_song_itself_sounds_like_the_song_and_noise_does_not(song):
@@ -27,7 +27,7 @@ def test_the_song_itself_sounds_like_the_song_and_noise_does_not(song):
 def test_only_the_pictures_time_span_is_heard(song):
     audio, rate = song
     changed = audio.copy()
-    changed[:, :2 * rate] = 0.0  # outside the span: not heard
+    changed[:, : 2 * rate] = 0.0  # outside the span: not heard
     assert Listener(audio, rate, (2.0, 6.0)).mos(changed) == pytest.approx(5.0, abs=1e-3)
     assert Listener(audio, rate, (0.0, 6.0)).mos(changed) < 3.0
 

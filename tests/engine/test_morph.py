@@ -24,9 +24,16 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def morphed(data_dir, tmp_path_factory):
-    settings = make_settings(data_dir / "img_portrait_skimage_astronaut.png",
-                             data_dir / "awkward_48k_stereo_etr_calmrace_30s.ogg", quality="preview", device="cpu",
-                             duration_s=4.0, start_s=1.0, steps=12, points=6)
+    settings = make_settings(
+        data_dir / "img_portrait_skimage_astronaut.png",
+        data_dir / "awkward_48k_stereo_etr_calmrace_30s.ogg",
+        quality="preview",
+        device="cpu",
+        duration_s=4.0,
+        start_s=1.0,
+        steps=12,
+        points=6,
+    )
     run = write_run_folder(compute_front(settings), tmp_path_factory.mktemp("morph") / "run", plot=plot_front)
     states = write_morph(run)
     return run, states
@@ -57,7 +64,7 @@ def test_morph_audio_has_the_clip_length_and_no_clicks(morphed):
     steps = [np.abs(np.diff(sf.read(p, always_2d=True)[0], axis=0)).max() for p in sorted(run.glob("point_*.wav"))]
     assert np.abs(np.diff(morph, axis=0)).max() <= 1.05 * max(steps)  # no jump bigger than any point's own
     head, song = morph[: sr // 10].mean(axis=1), reference[: sr // 10].mean(axis=1)
-    assert np.sqrt(np.mean((head - song) ** 2)) < 0.1 * np.sqrt(np.mean(song ** 2))  # it starts as the music
+    assert np.sqrt(np.mean((head - song) ** 2)) < 0.1 * np.sqrt(np.mean(song**2))  # it starts as the music
 
 
 def _ffmpeg():
@@ -75,21 +82,39 @@ def test_morph_video_streams_duration_and_frames(morphed):
     h, m, s = re.search(r"Duration: (\d+):(\d+):([\d.]+)", info).groups()
     assert abs(int(h) * 3600 + int(m) * 60 + float(s) - 4.0) <= 0.1
     t = 2.0
-    raw = subprocess.run([_ffmpeg(), "-loglevel", "error", "-ss", str(t), "-i", str(video), "-frames:v", "1", "-f",
-                          "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True).stdout
+    raw = subprocess.run(
+        [
+            _ffmpeg(),
+            "-loglevel",
+            "error",
+            "-ss",
+            str(t),
+            "-i",
+            str(video),
+            "-frames:v",
+            "1",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-",
+        ],
+        capture_output=True,
+    ).stdout
     frame = np.frombuffer(raw, dtype=np.uint8).reshape(720, 1280, 3).astype(float)
     morph, sr = sf.read(run / "morph.wav", always_2d=True)
     manifest = json.loads((run / "manifest.json").read_text())
     view = manifest["view"]
-    panel = spectrogram_panel(morph.T, sr, view["n_fft"], view["hop_length"], view["db_range"],
-                              view["freq_scale"]).astype(float)
+    panel = spectrogram_panel(
+        morph.T, sr, view["n_fft"], view["hop_length"], view["db_range"], view["freq_scale"]
+    ).astype(float)
     x = int(round(t / 4.0 * WIDTH))
-    heard = frame[:SPEC_HEIGHT, 10: x - 10].mean(axis=2)
-    assert np.abs(heard - panel[:, 10: x - 10]).mean() < 12  # the spectrogram of what has been heard ...
-    assert np.corrcoef(heard.ravel(), panel[:, 10: x - 10].ravel())[0, 1] > 0.9
-    ahead = frame[:SPEC_HEIGHT, x + 10:].mean(axis=2)
+    heard = frame[:SPEC_HEIGHT, 10 : x - 10].mean(axis=2)
+    assert np.abs(heard - panel[:, 10 : x - 10]).mean() < 12  # the spectrogram of what has been heard ...
+    assert np.corrcoef(heard.ravel(), panel[:, 10 : x - 10].ravel())[0, 1] > 0.9
+    ahead = frame[:SPEC_HEIGHT, x + 10 :].mean(axis=2)
     assert np.abs(ahead - UNREVEALED).mean() < 4  # ... and nothing of what is still to come
-    red = frame[:SPEC_HEIGHT, x - 3: x + 4]
+    red = frame[:SPEC_HEIGHT, x - 3 : x + 4]
     assert np.median(red[:, :, 0] - red[:, :, 1], axis=0).max() > 100  # the playhead
     assert FPS == 30
 
@@ -167,12 +192,13 @@ def test_morph_of_a_moss_run_1_folder(morphed, tmp_path):
     head, song = morph[:2000].mean(axis=1), reference[:2000].mean(axis=1)
     gain = float(np.dot(head, song) / np.dot(song, song))  # the song at its own level: no gain for the whole morph
     assert 0.95 < gain < 1.05
-    assert np.sqrt(np.mean((head - gain * song) ** 2)) < 0.1 * np.sqrt(np.mean(song ** 2))
+    assert np.sqrt(np.mean((head - gain * song) ** 2)) < 0.1 * np.sqrt(np.mean(song**2))
 
 
 def test_morph_states_carry_the_points_picture_levels(morphed):
     run, states = morphed
     manifest = json.loads((run / "manifest.json").read_text())
+
     def key(level) -> tuple[float, ...]:
         return tuple(np.round(np.atleast_1d(np.asarray(level, dtype=np.float64)), 4))
 
@@ -196,7 +222,7 @@ def test_a_morph_the_machine_cannot_hold_is_refused_before_it_is_computed(morphe
     rendered = []
     monkeypatch.setattr(morph, "morph_audio", lambda *a: rendered.append(1))
     if short_of == "memory":
-        monkeypatch.setattr(budget, "available_memory", lambda: 100 * 1024 ** 2)
+        monkeypatch.setattr(budget, "available_memory", lambda: 100 * 1024**2)
         expected = "need about .* GB of memory"
     else:
         usage = shutil_module.disk_usage(copy)
@@ -204,5 +230,6 @@ def test_a_morph_the_machine_cannot_hold_is_refused_before_it_is_computed(morphe
         expected = "needs about .* MB and only 0 MB are free"
     with pytest.raises(MossInputError, match=expected):
         write_morph(copy)
-    assert rendered == [] and sorted(p.name for p in copy.iterdir()) == sorted(p.name for p in run.iterdir()
-                                                                               if not p.name.startswith("morph."))
+    assert rendered == [] and sorted(p.name for p in copy.iterdir()) == sorted(
+        p.name for p in run.iterdir() if not p.name.startswith("morph.")
+    )

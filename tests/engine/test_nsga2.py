@@ -20,9 +20,16 @@ from moss_engine.settings import make_settings
 
 @pytest.fixture(scope="module")
 def small(data_dir):
-    settings = make_settings(data_dir / "img_portrait_skimage_astronaut.png",
-                             data_dir / "music_orchestral_wesnoth_transience.ogg", quality="preview", device="cpu",
-                             duration_s=2.5, steps=3, points=6, seed=1)
+    settings = make_settings(
+        data_dir / "img_portrait_skimage_astronaut.png",
+        data_dir / "music_orchestral_wesnoth_transience.ogg",
+        quality="preview",
+        device="cpu",
+        duration_s=2.5,
+        steps=3,
+        points=6,
+        seed=1,
+    )
     problem = HidingProblem(*load_inputs(settings), settings)
     return settings, problem
 
@@ -93,13 +100,14 @@ def test_result_has_both_anchors_and_a_nondominated_front_of_full_logits(small, 
     # a candidate's logits give back its losses
     best = min((c for c in result.candidates if c.kind == "optimised"), key=lambda c: c.visual)
     with torch.no_grad():
-        v, a, _ = problem.objectives(problem.masks(torch.as_tensor(best.logits)[None]),
-                                     torch.as_tensor(best.level_db)[None])
+        v, a, _ = problem.objectives(
+            problem.masks(torch.as_tensor(best.logits)[None]), torch.as_tensor(best.level_db)[None]
+        )
     assert float(v) == pytest.approx(best.visual, abs=1e-5) and float(a) == pytest.approx(best.audio, rel=1e-4)
 
     # the archive only grows; the selected front is what was reported last
     assert np.all(np.diff(opt.archive_hypervolume_history) >= 0)
-    assert len(result.hypervolume_history) == 4 and 0 < result.hypervolume_history[-1] <= 1.1 ** 2
+    assert len(result.hypervolume_history) == 4 and 0 < result.hypervolume_history[-1] <= 1.1**2
     snapshot = reporter.partial.call_args.args[0]
     assert snapshot.step == 3 and snapshot.hypervolume == pytest.approx(result.hypervolume_history[-1])
     assert np.all(np.diff(snapshot.visual) < 0) and np.all(np.diff(snapshot.audio) > 0)
@@ -170,13 +178,34 @@ def test_nsga2_end_to_end_through_the_command_line(tools_dir, data_dir, tmp_path
     import sys
 
     out = tmp_path / "nsga2"
-    cmd = [sys.executable, "-m", "moss_engine.cli", "front", "--image", str(data_dir / "img_text_skimage_page.png"),
-           "--audio", str(data_dir / "speech_apollo11_a11wlk01.wav"), "--out", str(out), "--algorithm", "nsga2",
-           "--duration", "3", "--steps", "3", "--points", "6", "--device", "cpu", "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "moss_engine.cli",
+        "front",
+        "--image",
+        str(data_dir / "img_text_skimage_page.png"),
+        "--audio",
+        str(data_dir / "speech_apollo11_a11wlk01.wav"),
+        "--out",
+        str(out),
+        "--algorithm",
+        "nsga2",
+        "--duration",
+        "3",
+        "--steps",
+        "3",
+        "--points",
+        "6",
+        "--device",
+        "cpu",
+        "--quiet",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    check = subprocess.run([sys.executable, str(tools_dir / "check_run.py"), str(out)],
-                           capture_output=True, text=True, timeout=120)
+    check = subprocess.run(
+        [sys.executable, str(tools_dir / "check_run.py"), str(out)], capture_output=True, text=True, timeout=120
+    )
     assert check.returncode == 0, check.stdout
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["settings"]["algorithm"] == "nsga2"

@@ -16,16 +16,36 @@ from moss_engine.settings import PRESETS, make_settings
 
 @pytest.fixture(scope="module")
 def small(data_dir):
-    settings = make_settings(data_dir / "img_text_skimage_page.png", data_dir / "speech_apollo11_a11wlk01.wav",
-                             quality="preview", device="cpu", duration_s=3.0, steps=6, points=5, seed=3)
+    settings = make_settings(
+        data_dir / "img_text_skimage_page.png",
+        data_dir / "speech_apollo11_a11wlk01.wav",
+        quality="preview",
+        device="cpu",
+        duration_s=3.0,
+        steps=6,
+        points=5,
+        seed=3,
+    )
     return settings, load_inputs(settings)
 
 
 def test_presets_match_design_table():
-    assert PRESETS["preview"] == {"sample_rate": 22050, "n_fft": 1024, "hop_length": 256, "mask_shape": (64, 128),
-                                  "points": 8, "steps": 80}
-    assert PRESETS["standard"] == {"sample_rate": 44100, "n_fft": 2048, "hop_length": 512, "mask_shape": (128, 256),
-                                   "points": 16, "steps": 300}
+    assert PRESETS["preview"] == {
+        "sample_rate": 22050,
+        "n_fft": 1024,
+        "hop_length": 256,
+        "mask_shape": (64, 128),
+        "points": 8,
+        "steps": 80,
+    }
+    assert PRESETS["standard"] == {
+        "sample_rate": 44100,
+        "n_fft": 2048,
+        "hop_length": 512,
+        "mask_shape": (128, 256),
+        "points": 16,
+        "steps": 300,
+    }
     assert PRESETS["high"]["points"] == 32 and PRESETS["high"]["steps"] == 1000
     s = make_settings("a.png", "b.wav", quality=None, device_type="cpu", points=12)
     assert s.quality == "preview" and s.points == 12 and s.sample_rate == 22050
@@ -51,7 +71,7 @@ def test_batched_objectives_equal_one_at_a_time(small):
     with torch.no_grad():
         levels = problem.matched_level_db + torch.tensor([-3.0, 0.0, 8.0])
         v, a, x = problem.objectives(problem.masks(logits), levels)
-        singles = [problem.objectives(problem.masks(logits[i:i + 1]), levels[i:i + 1]) for i in range(3)]
+        singles = [problem.objectives(problem.masks(logits[i : i + 1]), levels[i : i + 1]) for i in range(3)]
     assert torch.allclose(v, torch.cat([s[0] for s in singles]), atol=1e-5)
     assert torch.allclose(a, torch.cat([s[1] for s in singles]), atol=1e-4)
     assert torch.allclose(x, torch.cat([s[2] for s in singles]), atol=1e-3)
@@ -98,7 +118,7 @@ def test_chunk_size_respects_memory_limit(small):
     settings, inputs = small
     problem = HidingProblem(*inputs, settings)
     per_mask = mask_bytes(problem)  # bytes_per_mask, times the CPU's allocator slack
-    assert choose_chunk_size(problem, 64, memory_limit_gb=3 * per_mask / 1024 ** 3) == 3
+    assert choose_chunk_size(problem, 64, memory_limit_gb=3 * per_mask / 1024**3) == 3
     assert choose_chunk_size(problem, 2, memory_limit_gb=100) == 2
 
 

@@ -14,8 +14,19 @@ from moss_engine.settings import make_settings
 @pytest.fixture(scope="module")
 def tiny_front():
     picture, music = sample_paths()
-    return compute_front(make_settings(picture, music, quality="preview", duration_s=1.0, steps=2, points=4,
-                                       audio_objective="logmel", device="cpu", phase_iterations=0))
+    return compute_front(
+        make_settings(
+            picture,
+            music,
+            quality="preview",
+            duration_s=1.0,
+            steps=2,
+            points=4,
+            audio_objective="logmel",
+            device="cpu",
+            phase_iterations=0,
+        )
+    )
 
 
 def title_boxes(fig):
@@ -51,8 +62,7 @@ def test_the_thumbnail_titles_of_a_real_front_never_overlap(tiny_front, tmp_path
 
 def test_the_longest_titles_still_fit(tiny_front):
     """Issue 22 saw "MOS 5.0point 3:": the widest numbers a title can carry, each title fitted to its thumbnail."""
-    points = [dataclasses.replace(p, mos=5.0, audio=1.23456e-05 * (i + 1))
-              for i, p in enumerate(tiny_front.points)]
+    points = [dataclasses.replace(p, mos=5.0, audio=1.23456e-05 * (i + 1)) for i, p in enumerate(tiny_front.points)]
     fig = front_figure(dataclasses.replace(tiny_front, points=points))
     assert_apart(fig)
     assert [ax.title.get_text() for ax in fig.axes if ax.images][0] == thumbnail_title(0, points[0])

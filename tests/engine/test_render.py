@@ -41,8 +41,17 @@ AWAY_S = 0.2  # "away from the seams"
 
 def tiny_run(data_dir: Path, audio: str, out: Path):
     """A real preview run: 4 s from 3 s, 3 steps, 4 points asked."""
-    settings = make_settings(data_dir / PORTRAIT, data_dir / audio, quality="preview", device="cpu", duration_s=4.0,
-                             start_s=3.0, steps=3, points=4, seed=0)
+    settings = make_settings(
+        data_dir / PORTRAIT,
+        data_dir / audio,
+        quality="preview",
+        device="cpu",
+        duration_s=4.0,
+        start_s=3.0,
+        steps=3,
+        points=4,
+        seed=0,
+    )
     inputs = load_inputs(settings)
     result = compute_front(settings, inputs=inputs)
     return settings, inputs, write_run_folder(result, out)
@@ -79,8 +88,12 @@ def visual_loss(settings, inputs, signal: np.ndarray) -> float:
 
 def segment_of(path: Path, manifest: dict) -> np.ndarray:
     """The run's segment of a written file, decoded and resampled as the run decoded the song."""
-    return load_audio(path, sample_rate=manifest["sample_rate"], start_s=manifest["input"]["start_s"],
-                      duration_s=manifest["input"]["duration_s"]).samples
+    return load_audio(
+        path,
+        sample_rate=manifest["sample_rate"],
+        start_s=manifest["input"]["start_s"],
+        duration_s=manifest["input"]["duration_s"],
+    ).samples
 
 
 def files_in(folder: Path) -> set[str]:
@@ -111,7 +124,7 @@ def test_point_in_every_format(stereo_run, tmp_path, fmt):
     elif fmt == "flac":  # 24-bit: the point as it is unless its samples pass full scale (then limited, not turned down)
         assert info.subtype == "PCM_24"
         if np.max(np.abs(stored)) <= 1.0:
-            assert result.limiter_db == 0.0 and np.max(np.abs(decoded - stored)) < 2 ** -22 + 1e-6
+            assert result.limiter_db == 0.0 and np.max(np.abs(decoded - stored)) < 2**-22 + 1e-6
         else:
             assert result.limiter_db < 0 and true_peak_db(decoded.T) <= -CEILING_MARGIN_DB + 0.05
     if fmt in ("mp3", "ogg", "opus"):  # what the encoder is given stays under -1 dBTP, the limiter inside it
@@ -124,7 +137,7 @@ def test_point_in_every_format(stereo_run, tmp_path, fmt):
     if fmt in ("mp3", "opus", "ogg"):  # the picture survives the lossy codecs (measured, not assumed)
         music = visual_loss(settings, inputs, inputs[0].samples)
         original = visual_loss(settings, inputs, stored.T)
-        decoded = load_audio(out, sample_rate=rate).samples[:, :len(stored)]
+        decoded = load_audio(out, sample_rate=rate).samples[:, : len(stored)]
         lossy = visual_loss(settings, inputs, np.pad(decoded, ((0, 0), (0, len(stored) - decoded.shape[1]))))
         assert original < 0.5 * music
         assert lossy < original + 0.5 * (music - original)
@@ -195,7 +208,7 @@ def test_a_point_is_written_at_the_songs_level(stereo_run, tmp_path):
     stored, _ = sf.read(run_dir / manifest["points"][-1]["wav"], dtype="float32", always_2d=True)
     assert float(np.max(np.abs(written))) <= 1.0
     if np.max(np.abs(stored)) <= 1.0:
-        assert image_end.limiter_db == 0.0 and np.max(np.abs(written - stored)) < 2 ** -22 + 1e-6
+        assert image_end.limiter_db == 0.0 and np.max(np.abs(written - stored)) < 2**-22 + 1e-6
 
 
 def test_a_moss_run_1_point_is_written_at_the_songs_level_not_the_runs(stereo_run, tmp_path):
@@ -245,13 +258,13 @@ def test_full_song_stereo_48k(stereo_run, data_dir, tmp_path):
     s0 = round(manifest["input"]["start_s"] * rate)
     s1 = s0 + round(manifest["input"]["duration_s"] * rate)
     away = round(AWAY_S * rate)
-    outside = np.r_[0:s0, s1:song.samples.shape[1]]
+    outside = np.r_[0:s0, s1 : song.samples.shape[1]]
     for point, result in results.items():
         written, _ = sf.read(result.path, dtype="float32", always_2d=True)
         assert np.array_equal(written.T[:, outside], song.samples[:, outside]), point
         for seam in (s0, s1):
             step = np.max(np.abs(written[seam] - written[seam - 1]))
-            assert step <= np.max(np.abs(np.diff(song.samples[:, seam - away:seam + away], axis=1))), point
+            assert step <= np.max(np.abs(np.diff(song.samples[:, seam - away : seam + away], axis=1))), point
 
     # the music end leaves the song as it is; the image end shows the picture in the segment
     assert results[0].limiter_db == 0.0
@@ -270,9 +283,11 @@ def test_full_song_stereo_48k(stereo_run, data_dir, tmp_path):
     fade = round(min(max(EDGE_FADES_S), manifest["input"]["duration_s"] / 4) * manifest["sample_rate"])
     inner = stored_audio.copy()
     n = min(inner.shape[1], full.shape[1])
-    gain = float(np.sum(full[:, fade:n - fade] * stored_audio[:, fade:n - fade]) /
-                 np.sum(stored_audio[:, fade:n - fade] ** 2))
-    inner[:, fade:n - fade] = full[:, fade:n - fade] / gain
+    gain = float(
+        np.sum(full[:, fade : n - fade] * stored_audio[:, fade : n - fade])
+        / np.sum(stored_audio[:, fade : n - fade] ** 2)
+    )
+    inner[:, fade : n - fade] = full[:, fade : n - fade] / gain
     assert visual_loss(settings, inputs, inner) < stored + 0.03
 
 
@@ -394,8 +409,9 @@ def test_standalone_command(stereo_run, tmp_path):
     code = "from moss_engine.commands.render import _main; raise SystemExit(_main())"
 
     def run(*options):
-        proc = subprocess.run([sys.executable, "-c", code, str(run_dir), *map(str, options)], capture_output=True,
-                              text=True, timeout=120)
+        proc = subprocess.run(
+            [sys.executable, "-c", code, str(run_dir), *map(str, options)], capture_output=True, text=True, timeout=120
+        )
         return proc.returncode, proc.stdout, proc.stderr
 
     rc, stdout, stderr = run("--point", "-1", "--format", "ogg", "--out", tmp_path / "end.ogg")
@@ -427,19 +443,28 @@ def test_full_of_a_bright_picture_limits_only_inside_the_segment(data_dir, tmp_p
     outside the segment sample-exact; the picture's peaks inside the segment are limited (issue 21: never a gain for
     the whole segment), and the segment stays at the song's loudness."""
     rock = "music_rock_sectoid_metal_madness_30s.ogg"
-    settings = make_settings(data_dir / "img_text_skimage_page.png", data_dir / rock, quality="preview",
-                             device="cpu", duration_s=4.0, start_s=10.0, steps=3, points=4, seed=0)
+    settings = make_settings(
+        data_dir / "img_text_skimage_page.png",
+        data_dir / rock,
+        quality="preview",
+        device="cpu",
+        duration_s=4.0,
+        start_s=10.0,
+        steps=3,
+        points=4,
+        seed=0,
+    )
     run_dir = write_run_folder(compute_front(settings), tmp_path / "page")
     song = load_audio(data_dir / rock, sample_rate=None)
     result = render_point(run_dir, -1, full=True, fmt="wav", out=tmp_path / "full.wav")
     written, _ = sf.read(result.path, dtype="float32", always_2d=True)
     s0, s1 = 10 * 44100, 14 * 44100
-    outside = np.r_[0:s0, s1:song.samples.shape[1]]
+    outside = np.r_[0:s0, s1 : song.samples.shape[1]]
     assert np.array_equal(written.T[:, outside], song.samples[:, outside])
     segment_lu = integrated_loudness(written.T[:, s0:s1], 44100) - integrated_loudness(song.samples[:, s0:s1], 44100)
     assert abs(segment_lu) <= 1.0
     bound = max(-1.0, true_peak_db(song.samples[:, s0:s1]))
-    assert true_peak_db(written.T[:, s0 + 4410:s1 - 4410]) <= bound + 0.1
+    assert true_peak_db(written.T[:, s0 + 4410 : s1 - 4410]) <= bound + 0.1
     if result.limiter_db < 0:
         assert any("limited" in n and "rest of the song" in n for n in result.notices)
 
@@ -464,8 +489,17 @@ def test_full_of_a_loud_master_keeps_its_loudness_and_its_edges(tmp_path):
     song_path = brick_walled_master(tmp_path / "loud_master.wav")
     song = load_audio(song_path, sample_rate=None)
     assert integrated_loudness(song.samples, 44100) > -10.0 and true_peak_db(song.samples) >= 0.0
-    settings = make_settings(sample_paths()[0], song_path, quality="preview", device="cpu", duration_s=6.0,
-                             start_s=5.0, steps=4, points=4, seed=0)
+    settings = make_settings(
+        sample_paths()[0],
+        song_path,
+        quality="preview",
+        device="cpu",
+        duration_s=6.0,
+        start_s=5.0,
+        steps=4,
+        points=4,
+        seed=0,
+    )
     run_dir = write_run_folder(compute_front(settings), tmp_path / "run")
     manifest = manifest_of(run_dir)
     reference, _ = sf.read(run_dir / "reference.wav", dtype="float64", always_2d=True)
@@ -480,16 +514,18 @@ def test_full_of_a_loud_master_keeps_its_loudness_and_its_edges(tmp_path):
     block = round(0.4 * 44100)
 
     def edge_steps(x: np.ndarray) -> list[float]:
-        return [integrated_loudness(x[:, e:e + block], 44100) - integrated_loudness(x[:, e - block:e], 44100)
-                for e in (s0, s1)]
+        return [
+            integrated_loudness(x[:, e : e + block], 44100) - integrated_loudness(x[:, e - block : e], 44100)
+            for e in (s0, s1)
+        ]
 
     for point in range(len(manifest["points"])):
         for fmt in ("wav", "flac"):
             result = render_point(run_dir, point, full=True, fmt=fmt, out=tmp_path / f"full_{point}.{fmt}")
             written = load_audio(result.path, sample_rate=None).samples
             expected_outside = song.samples if fmt == "wav" else np.clip(song.samples, -1.0, 1.0)
-            outside = np.r_[0:s0, s1:song.samples.shape[1]]
-            assert np.allclose(written[:, outside], expected_outside[:, outside], atol=2 ** -22), (point, fmt)
+            outside = np.r_[0:s0, s1 : song.samples.shape[1]]
+            assert np.allclose(written[:, outside], expected_outside[:, outside], atol=2**-22), (point, fmt)
             lu = integrated_loudness(written[:, s0:s1], 44100) - integrated_loudness(song.samples[:, s0:s1], 44100)
             assert abs(lu) <= 1.0, (point, fmt, lu)
             for mine, theirs in zip(edge_steps(written), edge_steps(song.samples), strict=True):
@@ -516,8 +552,9 @@ def test_a_point_file_outside_the_run_folder_is_refused_by_every_reader(stereo_r
     _, _, run_dir = stereo_run
     (tmp_path / "outside.wav").write_bytes((run_dir / "point_000.wav").read_bytes())  # a file the user can read
     for key in ("wav", "mask"):
-        damaged = damaged_copy(run_dir, tmp_path / f"run-{key}",
-                               lambda m, key=key: m["points"][1].__setitem__(key, name))
+        damaged = damaged_copy(
+            run_dir, tmp_path / f"run-{key}", lambda m, key=key: m["points"][1].__setitem__(key, name)
+        )
         with pytest.raises(MossInputError, match="plain file name"):  # the point reads its wav, --full its mask
             render_point(damaged, 1, full=key == "mask", fmt="wav", out=tmp_path / f"out-{key}.wav")
         assert not (tmp_path / f"out-{key}.wav").exists()
@@ -553,23 +590,30 @@ def test_a_mask_whose_header_claims_a_huge_array_is_refused_before_loading(stere
         load_logits(tmp_path / "ints.npy", tuple(manifest["mask_shape"]))
 
 
-@pytest.mark.parametrize("damage", [
-    lambda m: m.pop("channels"),
-    lambda m: m["input"].pop("duration_s"),
-    lambda m: m["points"][1].__setitem__("gain_db", "loud"),
-    lambda m: m["points"][1].__setitem__("limiter_db", "loud"),
-    lambda m: m["points"][1].__setitem__("picture_level_db", [-20.0, "x"]),
-    lambda m: m["points"][1].__setitem__("alpha", "x"),
-    lambda m: m["points"][1].__setitem__("mos", float("nan")),
-], ids=["no-channels", "no-duration", "gain-text", "limiter-text", "level-list-text", "alpha-text", "mos-nan"])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda m: m.pop("channels"),
+        lambda m: m["input"].pop("duration_s"),
+        lambda m: m["points"][1].__setitem__("gain_db", "loud"),
+        lambda m: m["points"][1].__setitem__("limiter_db", "loud"),
+        lambda m: m["points"][1].__setitem__("picture_level_db", [-20.0, "x"]),
+        lambda m: m["points"][1].__setitem__("alpha", "x"),
+        lambda m: m["points"][1].__setitem__("mos", float("nan")),
+    ],
+    ids=["no-channels", "no-duration", "gain-text", "limiter-text", "level-list-text", "alpha-text", "mos-nan"],
+)
 def test_a_damaged_manifest_is_one_line_for_every_reader(stereo_run, tmp_path, damage):
     from moss_engine.run.morph import rebuild_run as load_for_morph
     from moss_engine.run.reader import read_run as open_in_app
 
     _, _, run_dir = stereo_run
     damaged = damaged_copy(run_dir, tmp_path / "run", damage)
-    for read in (lambda: render_point(damaged, 1, fmt="wav", out=tmp_path / "out.wav"),
-                 lambda: open_in_app(damaged), lambda: load_for_morph(damaged)):
+    for read in (
+        lambda: render_point(damaged, 1, fmt="wav", out=tmp_path / "out.wav"),
+        lambda: open_in_app(damaged),
+        lambda: load_for_morph(damaged),
+    ):
         with pytest.raises(MossInputError) as exc:
             read()
         assert "manifest.json" in str(exc.value) and "\n" not in str(exc.value)

@@ -25,18 +25,25 @@ def test_a_stage_counts_its_steps_as_part_of_the_run_without_reading_its_words()
     outer.notice.assert_called_once_with(NOTICE_GPU_MEMORY, "out of GPU memory: retrying in chunks of 2")
 
 
-@pytest.mark.parametrize(("overrides", "field", "option", "reason"), [
-    ({"freq": (9000.0, 2000.0)}, "freq", "--freq", "order"),
-    ({"freq": (2000.0, 14700.0)}, "freq", "--freq", "above_nyquist"),
-    ({"freq": (0.0, 5000.0), "freq_scale": "log"}, "freq", "--freq", "log_needs_positive"),
-    ({"duration_s": 0.2}, "duration_s", "--duration", "too_short"),
-    ({"hop_length": 1}, "hop_length", "--hop", "range"),
-    ({"db_range": float("nan")}, "db_range", "--db-range", "not_finite"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "field", "option", "reason"),
+    [
+        ({"freq": (9000.0, 2000.0)}, "freq", "--freq", "order"),
+        ({"freq": (2000.0, 14700.0)}, "freq", "--freq", "above_nyquist"),
+        ({"freq": (0.0, 5000.0), "freq_scale": "log"}, "freq", "--freq", "log_needs_positive"),
+        ({"duration_s": 0.2}, "duration_s", "--duration", "too_short"),
+        ({"hop_length": 1}, "hop_length", "--hop", "range"),
+        ({"db_range": float("nan")}, "db_range", "--db-range", "not_finite"),
+    ],
+)
 def test_a_settings_error_names_its_field_option_and_reason(data_dir, overrides, field, option, reason):
     with pytest.raises(MossInputError) as caught:
-        make_settings(data_dir / "img_portrait_skimage_astronaut.png",
-                      data_dir / "music_rock_sectoid_metal_madness_30s.ogg", "preview", **overrides)
+        make_settings(
+            data_dir / "img_portrait_skimage_astronaut.png",
+            data_dir / "music_rock_sectoid_metal_madness_30s.ogg",
+            "preview",
+            **overrides,
+        )
     err = caught.value
     assert (err.field, err.option, err.reason) == (field, option, reason)
     assert str(err).startswith(option + " ")
@@ -46,8 +53,12 @@ def test_a_settings_error_names_its_field_option_and_reason(data_dir, overrides,
 
 def test_out_of_memory_is_known_by_type_or_by_torchs_allocator():
     assert is_out_of_memory(MemoryError())
-    assert is_out_of_memory(RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate "
-                                         "memory: you tried to allocate 37 GB"))
+    assert is_out_of_memory(
+        RuntimeError(
+            "[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate "
+            "memory: you tried to allocate 37 GB"
+        )
+    )
     assert not is_out_of_memory(RuntimeError("shape mismatch"))
     assert MossOutOfMemory("out of memory on cpu").kind == OUT_OF_MEMORY
 

@@ -19,9 +19,16 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def result(data_dir):
-    settings = make_settings(data_dir / "img_tiny_gimp_icon_16x16_rgba.png",
-                             data_dir / "awkward_short_alsa_front_center.wav", quality="preview", device="cpu",
-                             duration_s=1.0, steps=2, points=3, seed=0)
+    settings = make_settings(
+        data_dir / "img_tiny_gimp_icon_16x16_rgba.png",
+        data_dir / "awkward_short_alsa_front_center.wav",
+        quality="preview",
+        device="cpu",
+        duration_s=1.0,
+        steps=2,
+        points=3,
+        seed=0,
+    )
     return compute_front(settings)
 
 

@@ -44,8 +44,10 @@ def test_at_most_the_asked_points_those_covering_most_of_the_front_by_ear_and_ey
 
     evenly = [0, 4, 8, 11, 15]
     assert area(kept) >= area(evenly) - 1e-12
-    assert area(kept) >= max(area([0, i, j, k, 15]) for i in range(1, 13) for j in range(i + 1, 14)
-                             for k in range(j + 1, 15)) * 0.97  # greedy: within 3 % of the best subset
+    assert (
+        area(kept)
+        >= max(area([0, i, j, k, 15]) for i in range(1, 13) for j in range(i + 1, 14) for k in range(j + 1, 15)) * 0.97
+    )  # greedy: within 3 % of the best subset
 
 
 def test_the_music_end_stays_even_where_a_point_sounds_as_like_the_song():

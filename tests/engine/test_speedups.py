@@ -40,8 +40,10 @@ from moss_engine.settings import make_settings
 
 FRONT_RTOL = 1e-4
 GRAD_RTOL = 1e-4
-needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here: the GPU variants of the "
-                                                                      "equivalence run only on a machine with one")
+needs_cuda = pytest.mark.skipif(
+    not torch.cuda.is_available(),
+    reason="no CUDA device here: the GPU variants of the equivalence run only on a machine with one",
+)
 
 
 DEVICES = [pytest.param("cpu"), pytest.param("cuda", marks=[needs_cuda, pytest.mark.gpu])]
@@ -52,9 +54,19 @@ SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "sample"
 def small():
     """A 3 s preview problem on the bundled sample (so that the test runs from a bare checkout, on a GPU machine
     too)."""
-    settings = make_settings(SAMPLE / "astronaut.png", SAMPLE / "metal_madness_sectoid.ogg", quality="preview",
-                             device="cpu", duration_s=3.0, start_s=5.0, steps=6, points=5, seed=2, coarse_steps=0,
-                             phase_iterations=0)
+    settings = make_settings(
+        SAMPLE / "astronaut.png",
+        SAMPLE / "metal_madness_sectoid.ogg",
+        quality="preview",
+        device="cpu",
+        duration_s=3.0,
+        start_s=5.0,
+        steps=6,
+        points=5,
+        seed=2,
+        coarse_steps=0,
+        phase_iterations=0,
+    )
     return settings, load_inputs(settings)
 
 
@@ -114,8 +126,7 @@ def test_analysis_and_synthesis_backwards_are_the_adjoints(n_fft, hop, length):
     gen = torch.Generator().manual_seed(4)
     signal = torch.randn(2, length, dtype=torch.float64, generator=gen, requires_grad=True)
     assert torch.autograd.gradcheck(lambda x: torch.view_as_real(stft.frames(x)), (signal,))
-    spec = torch.randn(2, n_fft // 2 + 1, 1 + length // hop, dtype=torch.complex128, generator=gen,
-                       requires_grad=True)
+    spec = torch.randn(2, n_fft // 2 + 1, 1 + length // hop, dtype=torch.complex128, generator=gen, requires_grad=True)
     for out_length in (length, length + 20, length - 10):
         assert torch.autograd.gradcheck(lambda z, n=out_length: stft.inverse(z, n), (spec,), fast_mode=True)
 
@@ -138,8 +149,9 @@ def test_inverse_equals_torch_istft_in_value_and_gradient():
 def test_overlap_add_equals_fold(n, hop):
     frames = torch.randn(2, 7, n, dtype=torch.float64)
     full = 6 * hop + n
-    folded = torch.nn.functional.fold(frames.transpose(1, 2), output_size=(1, full), kernel_size=(1, n),
-                                      stride=(1, hop)).reshape(2, full)
+    folded = torch.nn.functional.fold(
+        frames.transpose(1, 2), output_size=(1, full), kernel_size=(1, n), stride=(1, hop)
+    ).reshape(2, full)
     assert torch.allclose(overlap_add(frames, hop, full), folded, rtol=0, atol=1e-12)
     assert torch.equal(overlap_add(frames, hop, full + 9)[:, full:], torch.zeros(2, 9, dtype=torch.float64))
 
@@ -190,7 +202,8 @@ def test_blend_backward_is_exact(with_silence):
     expected = (gain - 1) * music + (gain * mask.detach() * silence if with_silence else 0)
     assert torch.allclose(out[:, 1:6, 2:8], expected) and out.abs()[:, 0].max() == 0 and out.abs()[..., :2].max() == 0
     assert torch.autograd.gradcheck(
-        lambda m: torch.view_as_real(blend_into_spectrum(m, rate, music, silence, (7, 9), region)), (mask,))
+        lambda m: torch.view_as_real(blend_into_spectrum(m, rate, music, silence, (7, 9), region)), (mask,)
+    )
 
 
 def test_shared_viewer_analysis_equals_its_own(small):
@@ -265,7 +278,7 @@ def test_memory_budget_turns_checkpointing_on_only_when_one_mask_does_not_fit(sm
     plain, checkpointed = mask_bytes(problem), mask_bytes(problem, checkpointed=True)
     assert checkpointed < plain
     assert plain == pytest.approx(bytes_per_mask(problem) * CPU_ALLOCATOR_SLACK)  # the CPU counts glibc's slack
-    gb = 1024 ** 3
+    gb = 1024**3
     assert plan_chunks(problem, 64, 2.5 * plain / gb) == ChunkPlan(size=2, checkpointing=False)
     between = 0.5 * (plain + checkpointed) / gb
     assert plan_chunks(problem, 64, between) == ChunkPlan(size=1, checkpointing=True, fits=True)
@@ -277,7 +290,7 @@ def test_memory_budget_turns_checkpointing_on_only_when_one_mask_does_not_fit(sm
 def test_a_budget_below_one_mask_is_said(small, monkeypatch):
     settings, inputs = small
     problem = HidingProblem(*inputs, settings)
-    monkeypatch.setattr(memory_module, "bytes_per_mask", lambda problem, checkpointed=False: 2 ** 30)  # 1 GB a mask
+    monkeypatch.setattr(memory_module, "bytes_per_mask", lambda problem, checkpointed=False: 2**30)  # 1 GB a mask
     too_small = dataclasses.replace(settings, memory_limit_gb=0.5)
     messages = []
 
@@ -365,8 +378,9 @@ def test_cuda_front_equals_cpu_front(small):
 
 def test_blend_stays_in_single_precision():
     mask = torch.rand(1, 3, 4, requires_grad=True)
-    out = blend_into_spectrum(mask, torch.ones(3, 4), torch.ones(3, 4, dtype=torch.complex64), None, (5, 4),
-                              (slice(1, 4), slice(0, 4)))
+    out = blend_into_spectrum(
+        mask, torch.ones(3, 4), torch.ones(3, 4, dtype=torch.complex64), None, (5, 4), (slice(1, 4), slice(0, 4))
+    )
     assert out.dtype == torch.complex64
     torch.view_as_real(out).sum().backward()
     assert mask.grad.dtype == torch.float32

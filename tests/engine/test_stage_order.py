@@ -35,9 +35,19 @@ class _Recorder:
 
 @pytest.mark.slow  # a real coarse-to-fine optimisation, a few seconds
 def test_a_coarse_to_fine_run_never_goes_back_a_stage_or_a_step():
-    settings = make_settings(SAMPLE / "astronaut.png", SAMPLE / "metal_madness_sectoid.ogg", quality="preview",
-                             device="cpu", duration_s=1.5, start_s=5.0, steps=4, coarse_steps=2, points=3, seed=1,
-                             phase_iterations=0)
+    settings = make_settings(
+        SAMPLE / "astronaut.png",
+        SAMPLE / "metal_madness_sectoid.ogg",
+        quality="preview",
+        device="cpu",
+        duration_s=1.5,
+        start_s=5.0,
+        steps=4,
+        coarse_steps=2,
+        points=3,
+        seed=1,
+        phase_iterations=0,
+    )
     clip, image = load_inputs(settings)
     recorder = _Recorder()
     result = optimise_coarse_to_fine(HidingProblem(clip, image, settings), clip, image, settings, recorder)
@@ -52,9 +62,19 @@ def test_a_coarse_to_fine_run_never_goes_back_a_stage_or_a_step():
 def test_a_whole_run_never_goes_back_a_stage():
     from moss_engine.run.pipeline import compute_front
 
-    settings = make_settings(SAMPLE / "astronaut.png", SAMPLE / "metal_madness_sectoid.ogg", quality="preview",
-                             device="cpu", duration_s=1.5, start_s=5.0, steps=4, coarse_steps=2, points=3, seed=1,
-                             phase_iterations=2)
+    settings = make_settings(
+        SAMPLE / "astronaut.png",
+        SAMPLE / "metal_madness_sectoid.ogg",
+        quality="preview",
+        device="cpu",
+        duration_s=1.5,
+        start_s=5.0,
+        steps=4,
+        coarse_steps=2,
+        points=3,
+        seed=1,
+        phase_iterations=2,
+    )
     recorder = _Recorder()
     result = compute_front(settings, recorder)
     stages = [key for key, _ in itertools.groupby(s.stage for s in recorder.statuses if s is not None)]

@@ -26,6 +26,7 @@ PORTAUDIO_HOOK = PACKAGING / "rthooks" / "pyi_rth_moss_portaudio.py"
 
 # --- the spec --------------------------------------------------------------------------------------------------------
 
+
 class _Recorded:
     """A stand-in for PyInstaller's build targets: keeps its arguments."""
 
@@ -36,16 +37,28 @@ class _Recorded:
 def _fake_binaries(folder: Path) -> list[tuple[str, str, str]]:
     """What PyInstaller's hooks would collect, in part: kept, dropped and moved entries (files under ``folder``)."""
     names = [
-        "torch/lib/libtorch_cpu.so", "torch/bin/torch_shm_manager", "torch/bin/test_api", "torch/lib/libtorch_cpu.a",
+        "torch/lib/libtorch_cpu.so",
+        "torch/bin/torch_shm_manager",
+        "torch/bin/test_api",
+        "torch/lib/libtorch_cpu.a",
         "torch/lib/libjitbackend_test.so",
-        "PySide6/Qt/plugins/platforms/libqxcb.so", "PySide6/Qt/plugins/platforms/libqwayland.so",
-        "PySide6/Qt/plugins/platforms/libqoffscreen.so", "PySide6/Qt/plugins/platforms/libqeglfs.so",
-        "PySide6/Qt/plugins/platforms/libqvnc.so", "PySide6/Qt/plugins/platformthemes/libqgtk3.so",
+        "PySide6/Qt/plugins/platforms/libqxcb.so",
+        "PySide6/Qt/plugins/platforms/libqwayland.so",
+        "PySide6/Qt/plugins/platforms/libqoffscreen.so",
+        "PySide6/Qt/plugins/platforms/libqeglfs.so",
+        "PySide6/Qt/plugins/platforms/libqvnc.so",
+        "PySide6/Qt/plugins/platformthemes/libqgtk3.so",
         "PySide6/Qt/plugins/platformthemes/libqxdgdesktopportal.so",
         "PySide6/Qt/plugins/generic/libqtuiotouchplugin.so",
-        "PySide6/Qt/lib/libQt6Gui.so.6", "PySide6/Qt/lib/libQt6EglFSDeviceIntegration.so.6",
-        "PySide6/Qt/lib/libQt6Network.so.6", "libpango-1.0.so.0", "libglib-2.0.so.0",
-        "libportaudio.so.2", "libjack.so.0", "libasound.so.2", "libmvec.so.1",
+        "PySide6/Qt/lib/libQt6Gui.so.6",
+        "PySide6/Qt/lib/libQt6EglFSDeviceIntegration.so.6",
+        "PySide6/Qt/lib/libQt6Network.so.6",
+        "libpango-1.0.so.0",
+        "libglib-2.0.so.0",
+        "libportaudio.so.2",
+        "libjack.so.0",
+        "libasound.so.2",
+        "libmvec.so.1",
     ]
     entries = []
     for name in names:
@@ -57,8 +70,17 @@ def _fake_binaries(folder: Path) -> list[tuple[str, str, str]]:
 
 
 #: Modules the fake Analysis found (setuptools, say, is not among them: the spec excludes it).
-_BUNDLED_MODULES = ("torch", "numpy", "numpy.linalg", "PySide6.QtCore", "pymoo", "moocore", "soundfile",
-                    "imageio_ffmpeg", "moss_app")
+_BUNDLED_MODULES = (
+    "torch",
+    "numpy",
+    "numpy.linalg",
+    "PySide6.QtCore",
+    "pymoo",
+    "moocore",
+    "soundfile",
+    "imageio_ffmpeg",
+    "moss_app",
+)
 
 #: Which fake binary links to what (the ldd closure), for the spec's pruning of what only dropped plugins needed.
 _LINKS = {
@@ -88,9 +110,13 @@ def spec(tmp_path_factory):
     class Analysis(_Recorded):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
-            self.datas = [*kwargs["datas"], ("PySide6/Qt/translations/qtbase_de.qm", "x", "DATA"),
-                          ("torch/include/ATen/ATen.h", "x", "DATA"), ("torch/share/cmake/Torch.cmake", "x", "DATA"),
-                          ("matplotlib/mpl-data/matplotlibrc", "x", "DATA")]
+            self.datas = [
+                *kwargs["datas"],
+                ("PySide6/Qt/translations/qtbase_de.qm", "x", "DATA"),
+                ("torch/include/ATen/ATen.h", "x", "DATA"),
+                ("torch/share/cmake/Torch.cmake", "x", "DATA"),
+                ("matplotlib/mpl-data/matplotlibrc", "x", "DATA"),
+            ]
             self.binaries = list(binaries)
             self.pure = [(name, "x", "PYMODULE") for name in _BUNDLED_MODULES]
             self.scripts = []
@@ -100,14 +126,23 @@ def spec(tmp_path_factory):
         def make(*args, **kwargs):
             made[name] = _Recorded(*args, **kwargs)
             return made[name]
+
         return make
 
     def get_imports(filename, search_paths=None):
         return {(name, None) for name in _LINKS.get(Path(filename).name, set())}
 
-    namespace = {"SPECPATH": str(PACKAGING), "workpath": str(workpath), "Analysis": Analysis,
-                 "PYZ": recorder("pyz"), "EXE": recorder("exe"), "COLLECT": recorder("collect"),
-                 "BUNDLE": recorder("bundle"), "__name__": "__main__", "__file__": str(PACKAGING / "moss.spec")}
+    namespace = {
+        "SPECPATH": str(PACKAGING),
+        "workpath": str(workpath),
+        "Analysis": Analysis,
+        "PYZ": recorder("pyz"),
+        "EXE": recorder("exe"),
+        "COLLECT": recorder("collect"),
+        "BUNDLE": recorder("bundle"),
+        "__name__": "__main__",
+        "__file__": str(PACKAGING / "moss.spec"),
+    }
     original = bindepend.get_imports
     bindepend.get_imports = get_imports
     try:
@@ -138,8 +173,12 @@ def test_the_spec_starts_at_main_py_with_the_runtime_hook(spec):
     assert analysis.args[0] == [str(ROOT / "main.py")]
     assert analysis.kwargs["runtime_hooks"] == [str(PORTAUDIO_HOOK)]
     hidden = analysis.kwargs["hiddenimports"]
-    for module in ("moss_app.self_test", "moss_app.main_window", "moss_engine.run.pipeline",
-                   "moss_engine.optimise.nsga2"):
+    for module in (
+        "moss_app.self_test",
+        "moss_app.main_window",
+        "moss_engine.run.pipeline",
+        "moss_engine.optimise.nsga2",
+    ):
         assert module in hidden
     assert any(module.startswith("pymoo.functions") for module in hidden)
 
@@ -164,11 +203,22 @@ def test_the_spec_bundles_the_sample_icons_notices_and_moocore_metadata(spec):
     assert record["version"] == version and record["torch"] == torch.__version__
     assert record["variant"] == ("cuda" if torch.version.cuda else "cpu")
     table = (spec["workpath"] / "python-licenses" / "PYTHON_PACKAGES.md").read_text(encoding="utf-8")
-    packages = {line.split("|")[1].strip().lower().replace("_", "-"): line.split("|")[3].strip()
-                for line in table.splitlines() if line.startswith("| ") and not line.startswith("| package |")}
+    packages = {
+        line.split("|")[1].strip().lower().replace("_", "-"): line.split("|")[3].strip()
+        for line in table.splitlines()
+        if line.startswith("| ") and not line.startswith("| package |")
+    }
     # the fake Analysis's modules, and matplotlib for its data files
-    assert set(packages) == {"torch", "numpy", "pyside6-essentials", "pymoo", "moocore", "soundfile",
-                             "imageio-ffmpeg", "matplotlib"}
+    assert set(packages) == {
+        "torch",
+        "numpy",
+        "pyside6-essentials",
+        "pymoo",
+        "moocore",
+        "soundfile",
+        "imageio-ffmpeg",
+        "matplotlib",
+    }
     assert packages["moocore"] == "LGPL-2.1-or-later" and "LGPL-3.0-only" in packages["pyside6-essentials"]
     collected = _dests(spec["collect"].args[2])
     assert "notices/PYTHON_PACKAGES.md" in collected
@@ -177,38 +227,63 @@ def test_the_spec_bundles_the_sample_icons_notices_and_moocore_metadata(spec):
 
 def test_the_spec_excludes_tools_and_unused_qt_but_not_what_pyqtgraph_imports(spec):
     excludes = set(spec["analysis"].kwargs["excludes"])
-    assert {"tkinter", "pytest", "hypothesis", "PySide6.QtNetwork", "PySide6.QtQml", "PySide6.QtWebEngineCore"} \
-        <= excludes
+    assert {
+        "tkinter",
+        "pytest",
+        "hypothesis",
+        "PySide6.QtNetwork",
+        "PySide6.QtQml",
+        "PySide6.QtWebEngineCore",
+    } <= excludes
     # pyqtgraph imports QtOpenGL and QtOpenGLWidgets at import: excluding them broke the frozen app
     assert not excludes & {"PySide6.QtOpenGL", "PySide6.QtOpenGLWidgets", "PySide6.QtWidgets", "PySide6.QtSvg"}
 
 
 def test_the_spec_drops_torch_build_files_qt_translations_and_embedded_plugins(spec):
     binaries, datas = _dests(spec["collect"].args[1]), _dests(spec["collect"].args[2])
-    assert {"torch/lib/libtorch_cpu.so", "torch/bin/torch_shm_manager", "PySide6/Qt/plugins/platforms/libqxcb.so",
-            "PySide6/Qt/plugins/platforms/libqwayland.so", "PySide6/Qt/plugins/platforms/libqoffscreen.so",
-            "PySide6/Qt/plugins/platformthemes/libqxdgdesktopportal.so", "PySide6/Qt/lib/libQt6Gui.so.6",
-            "libglib-2.0.so.0"} <= binaries
-    assert not binaries & {"torch/bin/test_api", "torch/lib/libtorch_cpu.a", "torch/lib/libjitbackend_test.so",
-                           "PySide6/Qt/plugins/platforms/libqeglfs.so", "PySide6/Qt/plugins/platforms/libqvnc.so",
-                           "PySide6/Qt/plugins/platformthemes/libqgtk3.so", "libmvec.so.1",
-                           "PySide6/Qt/plugins/generic/libqtuiotouchplugin.so"}
+    assert {
+        "torch/lib/libtorch_cpu.so",
+        "torch/bin/torch_shm_manager",
+        "PySide6/Qt/plugins/platforms/libqxcb.so",
+        "PySide6/Qt/plugins/platforms/libqwayland.so",
+        "PySide6/Qt/plugins/platforms/libqoffscreen.so",
+        "PySide6/Qt/plugins/platformthemes/libqxdgdesktopportal.so",
+        "PySide6/Qt/lib/libQt6Gui.so.6",
+        "libglib-2.0.so.0",
+    } <= binaries
+    assert not binaries & {
+        "torch/bin/test_api",
+        "torch/lib/libtorch_cpu.a",
+        "torch/lib/libjitbackend_test.so",
+        "PySide6/Qt/plugins/platforms/libqeglfs.so",
+        "PySide6/Qt/plugins/platforms/libqvnc.so",
+        "PySide6/Qt/plugins/platformthemes/libqgtk3.so",
+        "libmvec.so.1",
+        "PySide6/Qt/plugins/generic/libqtuiotouchplugin.so",
+    }
     assert "matplotlib/mpl-data/matplotlibrc" in datas
-    assert not datas & {"PySide6/Qt/translations/qtbase_de.qm", "torch/include/ATen/ATen.h",
-                        "torch/share/cmake/Torch.cmake"}
+    assert not datas & {
+        "PySide6/Qt/translations/qtbase_de.qm",
+        "torch/include/ATen/ATen.h",
+        "torch/share/cmake/Torch.cmake",
+    }
 
 
 @pytest.mark.skipif(not LINUX, reason="the library pruning and the PortAudio move are Linux only")
 def test_on_linux_the_libraries_only_dropped_plugins_needed_go_and_portaudio_moves_off_the_library_path(spec):
     binaries = _dests(spec["collect"].args[1])
     # needed only by eglfs, vnc, tuio and gtk3: gone; libglib is needed by the kept xcb plugin too: kept
-    assert not binaries & {"PySide6/Qt/lib/libQt6EglFSDeviceIntegration.so.6", "PySide6/Qt/lib/libQt6Network.so.6",
-                           "libpango-1.0.so.0"}
+    assert not binaries & {
+        "PySide6/Qt/lib/libQt6EglFSDeviceIntegration.so.6",
+        "PySide6/Qt/lib/libQt6Network.so.6",
+        "libpango-1.0.so.0",
+    }
     assert {"portaudio/libportaudio.so.2", "portaudio/libjack.so.0"} <= binaries
     assert not binaries & {"libportaudio.so.2", "libjack.so.0", "libasound.so.2"}
 
 
 # --- the runtime hook ------------------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def portaudio_hook(tmp_path, monkeypatch):
@@ -260,6 +335,7 @@ def test_the_hook_uses_the_bundled_portaudio_when_told(portaudio_hook, monkeypat
 
 # --- the Linux desktop entry, launcher and .deb control ---------------------------------------------------------------
 
+
 def _desktop_entry() -> configparser.SectionProxy:
     parser = configparser.ConfigParser(interpolation=None, strict=True)
     parser.optionxform = str  # keys are case-sensitive
@@ -283,8 +359,12 @@ def test_the_desktop_entry_starts_the_launcher_with_the_app_icon_and_window_clas
 
 @pytest.mark.skipif(shutil.which("desktop-file-validate") is None, reason="desktop-file-utils is not installed")
 def test_the_desktop_entry_passes_desktop_file_validate():
-    done = subprocess.run(["desktop-file-validate", str(PACKAGING / "linux" / "moss-app.desktop")],
-                          capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        ["desktop-file-validate", str(PACKAGING / "linux" / "moss-app.desktop")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert (done.returncode, done.stdout + done.stderr) == (0, "")
 
 
@@ -295,8 +375,18 @@ def test_the_deb_depends_on_portaudio_and_the_libraries_qt_loads():
             key, value = line.split(":", 1)
             fields[key] = value.strip()
     depends = [alternatives.strip() for alternatives in fields["Depends"].split(",")]
-    for package in ("libportaudio2", "libxcb-cursor0", "libegl1", "libxkbcommon0", "libxkbcommon-x11-0",
-                    "libfontconfig1", "libdbus-1-3", "libx11-xcb1", "libxcb-icccm4", "libwayland-cursor0"):
+    for package in (
+        "libportaudio2",
+        "libxcb-cursor0",
+        "libegl1",
+        "libxkbcommon0",
+        "libxkbcommon-x11-0",
+        "libfontconfig1",
+        "libdbus-1-3",
+        "libx11-xcb1",
+        "libxcb-icccm4",
+        "libwayland-cursor0",
+    ):
         assert package in depends
     assert "libasound2 | libasound2t64" in depends and "libc6 (>= @GLIBC@)" in depends
     assert fields["Package"] == "@PACKAGE@" and fields["Architecture"] == "amd64"
@@ -305,14 +395,23 @@ def test_the_deb_depends_on_portaudio_and_the_libraries_qt_loads():
 
 # --- the build scripts ------------------------------------------------------------------------------------------------
 
+
 @pytest.mark.skipif(shutil.which("bash") is None, reason="no bash")
 def test_the_linux_build_script_explains_itself_and_refuses_unknown_options():
     script = PACKAGING / "build_linux.sh"
     assert subprocess.run(["bash", "-n", str(script)], timeout=30).returncode == 0
     shown = subprocess.run(["bash", str(script), "--help"], capture_output=True, text=True, timeout=30)
     assert shown.returncode == 0
-    for option in ("--skip-build", "--no-tar", "--no-deb", "--install-test", "DEB_COMPRESSION", "dist/MOSS/",
-                   ".deb", "--self-test"):
+    for option in (
+        "--skip-build",
+        "--no-tar",
+        "--no-deb",
+        "--install-test",
+        "DEB_COMPRESSION",
+        "dist/MOSS/",
+        ".deb",
+        "--self-test",
+    ):
         assert option in shown.stdout
     wrong = subprocess.run(["bash", str(script), "--frobnicate"], capture_output=True, text=True, timeout=30)
     assert wrong.returncode == 2 and "unknown option --frobnicate" in wrong.stderr
@@ -375,9 +474,24 @@ def test_smoke_frozen_passes_and_writes_the_start_figures(tmp_path, capsys):
     exe = _fake_app(tmp_path)
     (tmp_path / "bundle").mkdir()
     (tmp_path / "bundle" / "lib.so").write_bytes(b"x" * 5000)
-    status = _smoke([str(exe), "--report", str(tmp_path / "r.json"), "--json", str(tmp_path / "f.json"),
-                     "--expect", "frozen=true", "--expect", "variant=cpu", "--expect", "ffmpeg_bundled=true",
-                     "--label", "fake", *(["--evict", str(tmp_path / "bundle")] if LINUX else [])])
+    status = _smoke(
+        [
+            str(exe),
+            "--report",
+            str(tmp_path / "r.json"),
+            "--json",
+            str(tmp_path / "f.json"),
+            "--expect",
+            "frozen=true",
+            "--expect",
+            "variant=cpu",
+            "--expect",
+            "ffmpeg_bundled=true",
+            "--label",
+            "fake",
+            *(["--evict", str(tmp_path / "bundle")] if LINUX else []),
+        ]
+    )
     assert status == 0
     figures = json.loads((tmp_path / "f.json").read_text(encoding="utf-8"))
     assert figures["ok"] is True and figures["window_shown_s"] == 0.25 and figures["engine_run_s"] == 1.5
