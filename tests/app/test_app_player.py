@@ -180,6 +180,49 @@ def test_a_missing_portaudio_is_no_device(monkeypatch):
     assert sd is None and reason.startswith(NO_DEVICE)
 
 
+def play_to_the_end(qtbot, player, samples, rate, pull=None):
+    """Play ``samples`` from the start and wait for the end; returns (states, positions) as the player signalled
+    them. ``pull``: for a fake device, a callable that plays the frames as PortAudio's thread would."""
+    states, positions, failed = [], [], []
+    player.state_changed.connect(states.append)
+    player.position_changed.connect(positions.append)
+    player.unavailable.connect(failed.append)
+    player.set_audio(samples, rate)
+    player.play()
+    assert player.state == "playing", f"play() did not start: {failed or player.unavailable_reason}"
+    if pull is not None:
+        pull()
+    qtbot.waitUntil(lambda: player.state == "stopped", timeout=5000)
+    assert not failed, failed
+    return states, positions
+
+
+def assert_played_through(states, positions, duration_s):
+    """It started, moved on while playing (a playhead that advances) and stopped at the end, back at 0."""
+    assert states[-2:] == ["playing", "stopped"], states
+    moving = [p for p in positions[:-1] if p > 0]
+    assert moving and moving == sorted(moving), positions  # the playhead advanced, never backwards
+    assert duration_s / 2 < max(positions) <= duration_s  # it got past half way, and never past the end
+    assert positions[-1] == 0.0
+
+
+def test_a_fake_device_plays_to_the_end_and_the_playhead_moves(qtbot, fake_sd, tiny_result):
+    from moss_app.player import Player
+
+    player = Player()
+    samples = tiny_result.points[0].samples[:, :4410]
+    rate = tiny_result.sample_rate
+
+    def pull():  # PortAudio's thread, in 10 blocks, with time for the position timer between them
+        for _ in range(10):
+            fake_sd.instances[-1].pull(441)
+            qtbot.wait(40)
+
+    states, positions = play_to_the_end(qtbot, player, samples, rate, pull)
+    assert_played_through(states, positions, samples.shape[1] / rate)
+    player.close()
+
+
 def test_a_real_device_plays_when_there_is_one(qtbot, tiny_result):
     sd, reason = find_output()
     if sd is None:
@@ -187,9 +230,9 @@ def test_a_real_device_plays_when_there_is_one(qtbot, tiny_result):
     from moss_app.player import Player
 
     player = Player()
-    player.set_audio(tiny_result.points[0].samples[:, :4410], tiny_result.sample_rate)
-    player.play()
-    qtbot.waitUntil(lambda: player.state == "stopped", timeout=5000)
+    samples = tiny_result.points[0].samples[:, : tiny_result.sample_rate // 2]  # half a second
+    states, positions = play_to_the_end(qtbot, player, samples, tiny_result.sample_rate)
+    assert_played_through(states, positions, samples.shape[1] / tiny_result.sample_rate)
     player.close()
 
 

@@ -4,6 +4,7 @@ import subprocess
 import sys
 import textwrap
 
+import PySide6
 import pytest
 
 from moss_app import immortal
@@ -43,9 +44,13 @@ def test_void_qt_calls_no_longer_abort_the_interpreter():
     guarded = _run("guard")
     assert guarded.returncode == 0, guarded.stderr
     lost = int(guarded.stdout.strip())
-    assert lost >= 0  # what the binding loses (CALLS with PySide6 6.12.0, 0 with a fixed binding) ...
+    # one of the two bindings we know, nothing in between: 6.12.0 loses one reference per void call, a fixed one none
+    leaks = abs(lost - CALLS) <= CALLS // 100
+    assert leaks or abs(lost) <= CALLS // 100, f"{lost} references lost in {CALLS} calls: a binding we do not know"
+    if PySide6.__version__ == "6.12.0":
+        assert leaks, f"PySide6 6.12.0 is known to lose one reference per void call, this run lost {lost}"
     unguarded = _run("plain")
-    if lost >= CALLS // 2:  # ... and where it loses, the unguarded interpreter dies of it
+    if leaks:  # where the binding loses, the unguarded interpreter dies of it, and only the guard keeps it alive
         assert unguarded.returncode != 0 and "deallocating None" in unguarded.stderr
     else:
-        assert unguarded.returncode == 0
+        assert unguarded.returncode == 0, unguarded.stderr
