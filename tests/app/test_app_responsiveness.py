@@ -2,8 +2,8 @@
 
 import pytest
 
+from moss_app.dev.latency import GapRecorder
 from moss_app.heap import settle_heap
-from moss_app.latency import GapRecorder
 
 #: The aim is under 50 ms; the bound here leaves room for a loaded CI machine.
 WORST_ALLOWED_MS = 250
@@ -50,7 +50,8 @@ def test_settling_the_heap_freezes_what_lives_and_keeps_collecting_the_rest():
 
 # --- issue 16.5 and 16.11: cancel and quit within a second ------------------------------------------------------
 
-#: The aim is under a second (``python -m moss_app.latency`` measures it); the bound leaves room for a loaded machine.
+#: The aim is under a second (``python -m moss_app.dev.latency`` measures it); the bound leaves room for a loaded
+#: machine.
 CANCEL_BOUND_S = 3.0
 
 

@@ -1,4 +1,4 @@
-"""Measure how the window responds while a run goes on: ``python -m moss_app.latency``.
+"""Measure how the window responds while a run goes on: ``python -m moss_app.dev.latency``.
 
 Three figures, each in a fresh offscreen window:
 
@@ -55,7 +55,7 @@ class GapRecorder:
 #: The stages a cancel is measured in (``run_status.STAGE_WORDS`` says what the status line calls each).
 CANCEL_STAGES = ("optimising", "refining", "between", "rendering", "listening")
 #: The cancel and quit runs: the preview preset on the test data (``/work/shared/data`` beside the checkout).
-DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA_DIR = Path(__file__).resolve().parents[3] / "shared" / "data"
 PICTURE, MUSIC = "img_portrait_skimage_astronaut.png", "music_orchestral_wesnoth_transience.ogg"
 #: Steps of the cancel and quit runs, and the step the optimiser is cancelled (or the window closed) at: this long
 #: after it reported (ms), in the middle of the next step's masks rather than between two steps.
@@ -72,10 +72,10 @@ def _window(settings_overrides: dict, picture: Path | None = None, music: Path |
     from moss_engine.resources import sample_paths
     from moss_engine.settings import make_settings
 
-    from . import autosave
-    from .heap import settle_heap
-    from .main_window import MainWindow
-    from .settings_store import SettingsStore
+    from .. import autosave
+    from ..heap import settle_heap
+    from ..main_window import MainWindow
+    from ..settings_store import SettingsStore
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     # the offscreen platform's own complaint about window hints is noise here; anything else is still printed
@@ -101,7 +101,7 @@ def _window(settings_overrides: dict, picture: Path | None = None, music: Path |
 
 def _stage_of(message: str) -> str | None:
     """The stage a progress line (``run_status.stage_line``) is in."""
-    from .run_status import STAGE_WORDS
+    from ..run_status import STAGE_WORDS
 
     return next((stage for stage, words in STAGE_WORDS.items() if message.startswith(words)), None)
 
@@ -220,7 +220,7 @@ def measure(duration_s: float = 6.0, steps: int = 15, warm_up: bool = True) -> t
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m moss_app.latency", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m moss_app.dev.latency", description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=6.0, help="seconds of music of the stall's run (default 6)")
     parser.add_argument("--steps", type=int, default=15, help="optimisation steps of the stall's run (default 15)")
     parser.add_argument("--cold", action="store_true", help="measure the process's first run (no warm-up run)")
