@@ -39,7 +39,7 @@ from .ui.run_controls import RunControls
 from .ui.run_history_menu import RecentRunsMenu
 from .ui.shortcuts import open_text_box, shortcuts_html
 from .ui.status_bar import RunStatusBar
-from .worker import FrontRunner
+from .worker import FrontRunner, RunProgress
 
 log = logging.getLogger(__name__)
 
@@ -384,10 +384,10 @@ class MainWindow(QMainWindow):
         if not self._cancelling:
             self.controls.show_snapshot(snapshot)
 
-    @Slot(float, str)
-    def _on_progress(self, fraction: float, message: str) -> None:
+    @Slot(object)
+    def _on_progress(self, progress: RunProgress) -> None:
         if not self._cancelling:
-            self.controls.show_progress(fraction, message)
+            self.controls.show_progress(progress.fraction, progress.line)
             self.statusBar().clearMessage()  # the stage is said once, on the status line above
 
     @Slot(str, str)

@@ -52,7 +52,7 @@ class GapRecorder:
         return (1000 * (max(during) - TICK_MS / 1000) if during else float("nan")), len(during)
 
 
-#: The stages a cancel is measured in (``run_status.STAGE_WORDS`` says what the status line calls each).
+#: The stages a cancel is measured in (``reporting.STAGES``: a progress report's ``status.stage``).
 CANCEL_STAGES = ("optimising", "refining", "between", "rendering", "listening")
 #: The cancel and quit runs: the preview preset on the test data (``/work/shared/data`` beside the checkout).
 DATA_DIR = Path(__file__).resolve().parents[3] / "shared" / "data"
@@ -99,18 +99,6 @@ def _window(settings_overrides: dict, picture: Path | None = None, music: Path |
     return app, window, scratch
 
 
-def _stage_of(message: str) -> str | None:
-    """The stage a progress line (``run_status.stage_line``) is in."""
-    from ..run_status import STAGE_WORDS
-
-    return next((stage for stage, words in STAGE_WORDS.items() if message.startswith(words)), None)
-
-
-def _step_of(message: str) -> int:
-    words = message.split(" of ")[0].split()
-    return int(words[-1]) if words and words[-1].isdigit() else 0
-
-
 def _run_until(window, wanted: str, act) -> bool:
     """Start a run and call ``act()`` on the GUI thread when it first reports stage ``wanted`` (the optimiser:
     ``AFTER_MS`` after step ``AT_STEP``); True if it did before the run ended. Returns once the run ended, or once
@@ -119,8 +107,8 @@ def _run_until(window, wanted: str, act) -> bool:
 
     loop, acted = QEventLoop(), []
 
-    def on_progress(_fraction: float, message: str) -> None:
-        if acted or _stage_of(message) != wanted or (wanted == "optimising" and _step_of(message) < AT_STEP):
+    def on_progress(progress) -> None:  # a ``worker.RunProgress``: its stage and step, as data
+        if acted or progress.stage != wanted or (wanted == "optimising" and (progress.step or 0) < AT_STEP):
             return
         acted.append(True)
         QTimer.singleShot(AFTER_MS if wanted == "optimising" else 0, acting)

@@ -172,11 +172,13 @@ def test_the_stage_in_words_with_one_speed(status, rate, words):
 def test_the_run_line_in_the_window(qtbot, window, monkeypatch):
     """The status line while a run goes on: the stage, the front against the crossfade, one time left."""
     import moss_app.ui.run_controls as run_controls
+    from moss_app.worker import RunProgress
 
     clock = [1000.0]
     monkeypatch.setattr(run_controls.time, "monotonic", lambda: clock[0])
-    window.runner.progress.emit(0.0, "Measuring the crossfade")
-    assert window.status_label.text() == "Measuring the crossfade"
+    measuring = Status("measuring")
+    window.runner.progress.emit(RunProgress(0.0, stage_line(measuring), measuring))
+    assert window.status_label.text() == stage_line(measuring)
     visual, audio = crossfade()
     snapshot = FrontSnapshot(
         step=5,
@@ -188,17 +190,21 @@ def test_the_run_line_in_the_window(qtbot, window, monkeypatch):
         hypervolume=1.0,
         elapsed_s=5.0,
     )
-    for n in range(1, 41):
-        clock[0] += 0.25
-        window.runner.progress.emit(n / 100, f"Optimising: step {n} of 80 (4 steps/s)")
+    # a report every 0.25 s, each 0.01 further: the fraction grows at a steady 0.04 a second
+    reports, every_s, per_report, speed = 40, 0.25, 0.01, 4.0
+    for n in range(1, reports + 1):
+        clock[0] += every_s
+        status = Status("optimising", n, 80)
+        window.runner.progress.emit(RunProgress(n * per_report, stage_line(status, speed), status, speed))
     window.runner.snapshot.emit(snapshot)
     text = window.status_label.text()
     stage, gain, left = text.split("\n")  # a line each, the time left always on its own (issue 22)
-    assert stage == "Optimising: step 40 of 80 (4 steps/s)", text
+    assert stage == stage_line(Status("optimising", reports, 80), speed), text  # the worker's line, as it came
     assert gain.endswith("% better than a crossfade") and "HV" not in text and "ETA" not in text
-    assert left == "about 15 s left"  # 0.4 done in 10 s at 0.04 a second
+    done = reports * per_report
+    assert left == rounded_left((1.0 - done) / (per_report / every_s))  # what is left at the speed it went
     assert not window.status_label.is_cut()
-    assert window.progress_bar.value() == 400
+    assert window.progress_bar.value() == round(done * window.progress_bar.maximum())
     window.cancel_run()  # not running here: nothing changes
     assert window.status_label.text() == text
 
@@ -272,10 +278,13 @@ def test_writing_the_run_folder_has_its_own_share_of_the_bar(tiny_result, tiny_s
 
     monkeypatch.setattr(pipeline, "compute_front", fake_compute_front)
     worker, said = worker_module.FrontWorker(), []
-    worker.progress.connect(lambda f, words: said.append((f, words)))
-    worker.finished.connect(lambda _result: said.append((None, "finished")))
+    worker.progress.connect(lambda progress: said.append((progress.fraction, progress.line, progress.status)))
+    worker.finished.connect(lambda _result: said.append((None, "finished", None)))
     worker.run(tiny_settings(*sample), tmp_path / "autosave")
     share = worker_module.ENGINE_SHARE
-    assert 0.9 <= share < 1.0
-    assert [f for f, _ in said[:3]] == pytest.approx([0.0, 0.5 * share, share])
-    assert said[3] == (pytest.approx(share), "Writing the run folder") and said[4] == (None, "finished")
+    assert 0.5 < share < 1.0  # the engine's work is the most of it, the writing has a part of its own
+    assert [f for f, _, _ in said[:3]] == pytest.approx([0.0, 0.5 * share, share])
+    # the engine's status reaches the window as it was sent, as data beside the app's words for it
+    assert [status for _, _, status in said[:3]] == [Status(s) for s in ("measuring", "optimising", "rendering")]
+    assert [line for _, line, _ in said[:3]] == [stage_line(status) for _, _, status in said[:3]]
+    assert said[3] == (pytest.approx(share), worker_module.WRITING_LINE, None) and said[4] == (None, "finished", None)

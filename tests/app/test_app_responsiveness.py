@@ -56,18 +56,16 @@ CANCEL_BOUND_S = 3.0
 
 
 def run_and_cancel(qtbot, window, stage: str, at_step: int = 0):
-    """Start the window's run and press Cancel when its status line first says ``stage`` (the optimiser: at step
+    """Start the window's run and press Cancel when its progress first reports ``stage`` (the optimiser: at step
     ``at_step``): (seconds from Cancel to the worker's ``finished``, the result)."""
     import time
 
-    from moss_app.run_status import STAGE_WORDS
-
     asked: list[float] = []
 
-    def on_progress(_fraction: float, message: str) -> None:
-        if asked or not message.startswith(STAGE_WORDS[stage]):
+    def on_progress(progress) -> None:  # a RunProgress: its stage and step are read, never its words
+        if asked or progress.stage != stage:
             return
-        if stage == "optimising" and int(message.split(" of ")[0].split()[-1]) < at_step:
+        if stage == "optimising" and (progress.step or 0) < at_step:
             return
         asked.append(time.perf_counter())
         window.cancel_run()
