@@ -39,7 +39,7 @@ from .ui.run_controls import RunControls
 from .ui.run_history_menu import RecentRunsMenu
 from .ui.shortcuts import open_text_box, shortcuts_html
 from .ui.status_bar import RunStatusBar
-from .worker import FrontRunner
+from .worker import FrontRunner, RunProgress
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,6 @@ class MainWindow(QMainWindow):
         self.settings_factory = settings_factory or default_settings_factory
         self._cancelling = False  # Cancel was pressed and the run has not ended yet
         self._outcome = ""  # the last run's outcome line ("Done: ...", "Failed: ..."), shown between runs
-        self.opener = RunOpener(self)  # Open Run, Recent Runs, the last run offered back
         self._autosaved_dir: Path | None = None  # where the run going on was autosaved, once it is
         self.setWindowTitle("MOSS: hide a picture in music")
 
@@ -103,6 +102,12 @@ class MainWindow(QMainWindow):
         self.exports.failed.connect(self.errors.show)
         self.exports.message.connect(self.statusBar().showMessage)
         self.exports.busy_changed.connect(self._on_export_busy)
+        # Open Run, Recent Runs, the last run offered back: it tells the window what to show through signals
+        self.opener = RunOpener(self, self.store, self.inputs, lambda: self.running, lambda: self.result is not None)
+        self.opener.opening.connect(self.player.stop)
+        self.opener.opened.connect(self._on_run_opened)
+        self.opener.failed.connect(self.errors.show)
+        self.opener.message.connect(self.statusBar().showMessage)
         self._name_parts()
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -384,10 +389,10 @@ class MainWindow(QMainWindow):
         if not self._cancelling:
             self.controls.show_snapshot(snapshot)
 
-    @Slot(float, str)
-    def _on_progress(self, fraction: float, message: str) -> None:
+    @Slot(object)
+    def _on_progress(self, progress: RunProgress) -> None:
         if not self._cancelling:
-            self.controls.show_progress(fraction, message)
+            self.controls.show_progress(progress.fraction, progress.line)
             self.statusBar().clearMessage()  # the stage is said once, on the status line above
 
     @Slot(str, str)
@@ -455,6 +460,11 @@ class MainWindow(QMainWindow):
     def open_run(self, run_dir: Path, remember: bool = True) -> bool:
         """Show the run in ``run_dir`` with its own picture, song and settings (``RunOpener.open``)."""
         return self.opener.open(run_dir, remember)
+
+    @Slot(object, object)
+    def _on_run_opened(self, result, run_dir: Path) -> None:
+        self.show_result(result)
+        self.exports.adopt(run_dir)  # the exports render from the run's own folder
 
     @Slot()
     def offer_last_run(self) -> QMessageBox | None:

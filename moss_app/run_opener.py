@@ -10,16 +10,19 @@ names the file and says so. The run's segment then comes back only with its song
 Whether the run was cancelled is not in its manifest; for a run of the autosave history the history knows
 (``autosave.mark``), and the status line then says "Done" or "Cancelled" as it did live. Any other folder's run is not
 known to be either ("Finished", ``run_status.outcome_line``).
+
+The opener knows nothing of the window (which imports it): it is handed the inputs panel and two questions, and hands
+what it opened, and what to say, back through signals.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Slot
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from moss_engine.errors import MossError
 from moss_engine.run.reader import read_run
@@ -27,9 +30,8 @@ from moss_engine.run.reader import read_run
 from . import autosave
 from .dialog_folders import remember, start_folder
 from .run_inputs import advanced_state, find_run_inputs
-
-if TYPE_CHECKING:
-    from .main_window import MainWindow
+from .settings_store import SettingsStore
+from .ui.inputs_panel import InputsPanel
 
 
 def with_known_cancel(result, run_dir: Path):
@@ -43,16 +45,42 @@ def with_known_cancel(result, run_dir: Path):
 
 
 class RunOpener(QObject):
-    """Opens run folders into ``window`` (its result view, inputs, exports and status line).
+    """Opens run folders: their picture, song and settings go back into ``inputs``, their result out by ``opened``.
+
+    Args:
+        parent: the widget its dialogs belong to (the window).
+        store: the preferences (where File > Open Run starts).
+        inputs: the panel the run's picture, song and settings go back into.
+        busy: whether a run goes on (nothing is opened then).
+        showing: whether a result is shown (the newest autosave is offered back only when none is).
+
+    Signals:
+        opening(): a run folder was read and its inputs are about to replace those shown (playback stops).
+        opened(RunResult, Path): show this result, read from that folder (the exports then render from it).
+        failed(str): a folder could not be opened (foreign, damaged): the one-line reason, for a dialog.
+        message(str, int): a status-bar message and how long it stays (ms).
 
     Attributes:
         reopen_box: the question offering the newest autosave back, while it is open.
         inputs_box: the message saying which of a reopened run's files did not come back, while it is open.
     """
 
-    def __init__(self, window: MainWindow):
-        super().__init__(window)
-        self._window = window
+    opening = Signal()
+    opened = Signal(object, object)
+    failed = Signal(str)
+    message = Signal(str, int)
+
+    def __init__(
+        self,
+        parent: QWidget,
+        store: SettingsStore,
+        inputs: InputsPanel,
+        busy: Callable[[], bool],
+        showing: Callable[[], bool],
+    ):
+        super().__init__(parent)
+        self._parent, self._store, self._inputs = parent, store, inputs
+        self._busy, self._showing = busy, showing
         self.reopen_box: QMessageBox | None = None
         self.inputs_box: QMessageBox | None = None
         self._offered: Path | None = None
@@ -60,45 +88,43 @@ class RunOpener(QObject):
     @Slot()
     def choose(self) -> None:
         """Ask for a run folder (starting where the last one was chosen, else Documents) and open it."""
-        start = str(start_folder(self._window.store, "run"))
-        name = QFileDialog.getExistingDirectory(self._window, "Open run folder", start)
+        start = str(start_folder(self._store, "run"))
+        name = QFileDialog.getExistingDirectory(self._parent, "Open run folder", start)
         if name:
             self.open(Path(name))
 
     def open(self, run_dir: Path, remember_folder: bool = True) -> bool:
         """Show the run stored in ``run_dir`` with its own inputs; a foreign or damaged folder shows a dialog and
         changes nothing. ``remember_folder``: File > Open Run starts beside it next time (not for an autosave)."""
-        win = self._window
-        if win.running:
+        if self._busy():
             return False
         try:
             result = read_run(run_dir)  # everything is read (and the inputs hashed) before anything changes
             found = find_run_inputs(run_dir)
             result = with_known_cancel(result, Path(run_dir))
         except MossError as exc:
-            win.errors.show(str(exc))
+            self.failed.emit(str(exc))
             return False
         if remember_folder:
-            remember(win.store, "run", Path(run_dir))
-        win.player.stop()
+            remember(self._store, "run", Path(run_dir))
+        self.opening.emit()
         for zone, path in found.files.items():
-            win.inputs.open_file(zone, path)
-        win.inputs.show_settings(*advanced_state(result.settings, with_segment="music" in found.files))
+            self._inputs.open_file(zone, path)
+        self._inputs.show_settings(*advanced_state(result.settings, with_segment="music" in found.files))
         # the run's settings name the files where they were found now, so that they match the zones
         paths = {k: found.files[z] for k, z in (("image", "picture"), ("audio", "music")) if z in found.files}
         result = dataclasses.replace(result, settings=dataclasses.replace(result.settings, **paths))
-        win.show_result(result)
-        win.exports.adopt(Path(run_dir))
+        self.opened.emit(result, Path(run_dir))
         self._say_missing(found.problems)
         if not found.problems:
-            win.statusBar().showMessage(f"Opened {run_dir} with its picture and song", 8000)
+            self.message.emit(f"Opened {run_dir} with its picture and song", 8000)
         return True
 
     def _say_missing(self, problems: dict[str, str]) -> None:
         """The files that did not come back, in the status line and one non-blocking message."""
         if not problems:
             return
-        inputs = self._window.inputs
+        inputs = self._inputs
         lines = []
         for zone, problem in problems.items():
             kept = inputs.picture if zone == "picture" else inputs.music
@@ -109,7 +135,7 @@ class RunOpener(QObject):
             )
             lines.append(f"{problem[0].upper()}{problem[1:]}: {keeps}.")
         text = "\n".join(lines)
-        self._window.statusBar().showMessage(" ".join(lines), 15000)
+        self.message.emit(" ".join(lines), 15000)
         if self.inputs_box is not None:
             self.inputs_box.close()
         box = QMessageBox(
@@ -117,7 +143,7 @@ class RunOpener(QObject):
             "MOSS",
             "The run is shown, but not all of its files came back.",
             QMessageBox.StandardButton.Ok,
-            self._window,
+            self._parent,
         )
         box.setInformativeText(text)
         box.finished.connect(box.deleteLater)
@@ -128,9 +154,8 @@ class RunOpener(QObject):
     def offer_last(self) -> QMessageBox | None:
         """Ask, without blocking, whether to reopen the newest autosaved run (when there is one and nothing is
         shown)."""
-        win = self._window
         runs = autosave.history()
-        if not runs or win.result is not None or win.running:
+        if not runs or self._showing() or self._busy():
             return None
         run = runs[0]
         state = {True: ", cancelled", False: "", None: ""}[run.cancelled]
@@ -140,7 +165,7 @@ class RunOpener(QObject):
             f"Reopen your last run from {run.written:%d %b %Y, %H:%M} ({run.picture} in {run.song}, "
             f"{run.points} points{state})?",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            win,
+            self._parent,
         )
         box.finished.connect(self._on_answer)
         self.reopen_box, self._offered = box, run.folder

@@ -8,6 +8,7 @@ import shutil
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +46,36 @@ DRAW_FRONT_AFTER_MS = 2000
 #: the rest is the writing (its WAVs, masks and front.png: 1.5-3 s measured on the 2-core CPU for a 5 s segment's
 #: five points, about 5 % of such a run), so that the bar does not sit at 100 % while the folder is written.
 ENGINE_SHARE = 0.95
+#: What the status line says while the finished run is written as a run folder (``RunProgress.status`` is None).
+WRITING_LINE = "Writing the run folder"
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    """One progress report as the window gets it: data to act on, and the line to show.
+
+    Attributes:
+        fraction: the whole run's share done, in [0, 1].
+        status: where the engine is (``reporting.Status``: stage, step of steps); None while the run folder is
+            written (``WRITING_LINE``) or when the engine named no stage.
+        line: the same in the app's words, for the status line only (``run_status.stage_line``, with the speed).
+        steps_per_s: the optimiser's one speed, measured over its steps (None: not optimising, or not known yet).
+    """
+
+    fraction: float
+    line: str
+    status: Status | None = None
+    steps_per_s: float | None = None
+
+    @property
+    def stage(self) -> str | None:
+        """``status.stage`` (None when no status)."""
+        return None if self.status is None else self.status.stage
+
+    @property
+    def step(self) -> int | None:
+        """``status.step`` (None when no status, or a stage without steps)."""
+        return None if self.status is None else self.status.step
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -75,9 +106,9 @@ class Abandoned(BaseException):  # noqa: N818 (a signal, not an error)
 class _QtReporter:
     """The engine's ``Reporter`` for the app: throttled signals out, the cancel flag in. Runs on the worker thread.
 
-    The progress line is the app's words for the engine's ``Status`` (``run_status.stage_line``) with the
-    optimiser's one speed, measured here on the monotonic clock over the steps it reports (coarse and full steps
-    alike, as the run goes).
+    Each report goes out as a ``RunProgress``: the engine's ``Status`` itself, and a line in the app's words for it
+    (``run_status.stage_line``) with the optimiser's one speed, measured here on the monotonic clock over the steps it
+    reports (coarse and full steps alike, as the run goes).
     """
 
     def __init__(self, worker: FrontWorker, share: float = 1.0):
@@ -99,7 +130,7 @@ class _QtReporter:
         if now - self._last_progress >= 1.0 / MAX_UPDATES_PER_S or fraction >= 1.0 or stage != self._last_stage:
             self._last_progress, self._last_stage = now, stage
             words = stage_line(status, rate) if status is not None else str(message)
-            self._worker.progress.emit(float(fraction) * self._share, words)
+            self._worker.progress.emit(RunProgress(float(fraction) * self._share, words, status, rate))
 
     def notice(self, kind: str, message: str) -> None:
         self._worker.notice.emit(str(kind), str(message))  # never throttled: the user must see it
@@ -121,9 +152,9 @@ class FrontWorker(QObject):
 
     Signals:
         snapshot(FrontSnapshot): the front so far, frozen copies, at most ``MAX_UPDATES_PER_S`` a second.
-        progress(float, str): the whole run's share done in [0, 1] (every stage counted: ``progress_plan.stage_spans``;
-            with an autosave the engine fills [0, ``ENGINE_SHARE``] and writing the run folder the rest) and what
-            it is doing in words (``run_status.stage_line``, with the optimiser's one speed).
+        progress(RunProgress): the whole run's share done in [0, 1] (every stage counted:
+            ``progress_plan.stage_spans``; with an autosave the engine fills [0, ``ENGINE_SHARE``] and writing the
+            run folder the rest), where the engine is (its ``Status``) and the same in words for the status line.
         notice(str, str): something that stays true for the rest of the run: its kind (``reporting.NOTICE_*``)
             and its words.
         finished(RunResult): the run ended, completed or cancelled (a cancelled run keeps the best front so far;
@@ -135,7 +166,7 @@ class FrontWorker(QObject):
     """
 
     snapshot = Signal(object)
-    progress = Signal(float, str)
+    progress = Signal(object)
     notice = Signal(str, str)
     finished = Signal(object)
     failed = Signal(str)
@@ -194,7 +225,7 @@ class FrontWorker(QObject):
             cancelled, written = result.optimisation.cancelled, None
             if autosave_dir is not None and result.points:
                 if not cancelled:
-                    self.progress.emit(ENGINE_SHARE, "Writing the run folder")
+                    self.progress.emit(RunProgress(ENGINE_SHARE, WRITING_LINE))
                 written = self._autosave(result, Path(autosave_dir), plot=not cancelled)
             self.finished.emit(result)
             if written is not None and cancelled:  # Cancel gives the window back first: front.png takes a second
@@ -251,14 +282,14 @@ class FrontRunner(QObject):
 
     Signals (``FrontWorker``'s, relayed so that they are emitted on the GUI thread, where this object lives: a plain
     Python callable connected straight to the worker's signals would run on the worker thread):
-        snapshot(FrontSnapshot), progress(float, str), finished(RunResult), failed(str), autosaved(Path).
+        snapshot(FrontSnapshot), progress(RunProgress), finished(RunResult), failed(str), autosaved(Path).
 
     Attributes:
         autosave_dir: where each finished run is written as a run folder (None, the default: nowhere).
     """
 
     snapshot = Signal(object)
-    progress = Signal(float, str)
+    progress = Signal(object)
     notice = Signal(str, str)
     finished = Signal(object)
     failed = Signal(str)

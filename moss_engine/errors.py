@@ -36,6 +36,10 @@ class MossInputError(MossError, ValueError):
         reason: what is wrong with it, as a code a caller can act on (``"order"``, ``"above_nyquist"``,
             ``"log_needs_positive"``, ``"too_short"``, ``"range"``...).
         details: numbers the reason refers to (``nyquist_hz``, ``higher_quality``...).
+
+    Attributes:
+        problem: what is wrong without the file's name in front (the one line ``str()`` gives when there is no
+            ``path``), for a caller that names the file itself.
     """
 
     def __init__(
@@ -50,6 +54,7 @@ class MossInputError(MossError, ValueError):
     ):
         self.path = None if path is None else Path(path)
         self.field, self.option, self.reason, self.details = field, option, reason, details
+        self.problem = " ".join(message.split())
         text = f"{self.path}: {message}" if path is not None else message
         super().__init__(" ".join(text.split()))
 

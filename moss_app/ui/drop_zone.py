@@ -106,10 +106,9 @@ class ElidedLabel(QLabel):
 
 
 def reason(exc: MossInputError, path: Path) -> str:
-    """The engine's message without the full path in front (the zone names the file itself)."""
-    text = str(exc)
-    prefix = f"{path}: "
-    return text[len(prefix) :] if text.startswith(prefix) else text
+    """The engine's message without the file's path in front (the zone names the file itself): its ``problem`` when
+    it is about ``path`` (or no file), else the whole message, which names the file it is about."""
+    return exc.problem if exc.path is None or exc.path == Path(path) else str(exc)
 
 
 def _spectrogram_thumbnail(path: Path) -> QPixmap:

@@ -263,20 +263,23 @@ def test_a_failed_morph_export_shows_one_dialog_and_keeps_the_old_file(
 
 
 def test_out_of_gpu_memory_is_said_in_the_status_bar(qtbot, window):
+    from moss_app.worker import RunProgress
     from moss_engine.reporting import NOTICE_GPU_MEMORY
 
     message = "out of GPU memory: retrying in chunks of 4"
-    window.runner.progress.emit(0.2, message)  # the words alone, on the progress channel, are only a status line
+    window.runner.progress.emit(
+        RunProgress(0.2, message)
+    )  # the words alone, on the progress channel, are only a status line
     assert not window.gpu_notice.isVisibleTo(window)
     window.runner.notice.emit(NOTICE_GPU_MEMORY, message)
-    window.runner.progress.emit(0.25, "step 2/10")
+    window.runner.progress.emit(RunProgress(0.25, "step 2/10"))
     assert (
         window.gpu_notice.isVisibleTo(window)
         and window.gpu_notice.text() == "Out of GPU memory: retrying in chunks of 4"
     )
     assert "smaller chunks" in window.gpu_notice.toolTip()
     assert window.progress_bar.value() == 250
-    window.runner.progress.emit(0.5, "step 3/10")  # later progress replaces the message, not the notice
+    window.runner.progress.emit(RunProgress(0.5, "step 3/10"))  # later progress replaces the message, not the notice
     assert window.gpu_notice.isVisibleTo(window) and window.status_label.text().startswith("step 3/10")
     assert window.statusBar().currentMessage() == ""  # said once, on the status line: not twice on screen
 
@@ -286,7 +289,7 @@ def test_the_reporter_throttles_progress_but_never_a_notice(qtbot, runner):
     from moss_engine.reporting import NOTICE_GPU_MEMORY
 
     got: list = []
-    runner.worker.progress.connect(lambda f, m: got.append(m), Qt.ConnectionType.DirectConnection)
+    runner.worker.progress.connect(lambda progress: got.append(progress.line), Qt.ConnectionType.DirectConnection)
     runner.worker.notice.connect(lambda k, m: got.append((k, m)), Qt.ConnectionType.DirectConnection)
     reporter = _QtReporter(runner.worker)
     reporter.progress(0.1, "step 1")

@@ -163,3 +163,16 @@ def test_a_refusal_goes_with_the_next_action(qtbot, window, tmp_path, data_dir):
     refuse()
     assert zone.set_file(data_dir / "awkward_short_alsa_front_center.wav")
     assert zone.error == ""
+
+
+def test_a_refusal_names_the_file_once_from_the_errors_own_fields(tmp_path):
+    """The zone says "Refused NAME: problem": the problem comes from the error's field, not from cutting its text
+    (which missed a name with two spaces, folded into one in the message)."""
+    from moss_app.ui.drop_zone import reason
+    from moss_engine.errors import MossInputError
+
+    song = tmp_path / "my  song.wav"
+    assert reason(MossInputError("not an audio file", song), song) == "not an audio file"
+    assert reason(MossInputError("too short"), song) == "too short"
+    other = tmp_path / "cover.png"  # about another file: the message names it
+    assert reason(MossInputError("unreadable", other), song) == f"{other}: unreadable"

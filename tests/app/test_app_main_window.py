@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QMessageBox
 
 import moss_engine
 from moss_app.ui.mask_view import mask_of
+from moss_app.worker import RunProgress
 from moss_engine.errors import MossInputError
 from moss_engine.run import pipeline
 from moss_engine.run.video import SPEC_HEIGHT, WIDTH, spectrogram_panel
@@ -141,7 +142,7 @@ def test_progress_after_cancel_does_not_overwrite_cancelling(qtbot, window, tiny
     monkeypatch.setattr(window.runner, "cancel", lambda: None)
     window.cancel_run()
     assert window.status_label.text().startswith("Cancelling")
-    window.runner.progress.emit(0.4, "step 9/80")
+    window.runner.progress.emit(RunProgress(0.4, "step 9/80"))
     from moss_engine.reporting import FrontSnapshot
 
     snapshot = FrontSnapshot(

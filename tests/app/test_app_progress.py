@@ -172,11 +172,13 @@ def test_the_stage_in_words_with_one_speed(status, rate, words):
 def test_the_run_line_in_the_window(qtbot, window, monkeypatch):
     """The status line while a run goes on: the stage, the front against the crossfade, one time left."""
     import moss_app.ui.run_controls as run_controls
+    from moss_app.worker import RunProgress
 
     clock = [1000.0]
     monkeypatch.setattr(run_controls.time, "monotonic", lambda: clock[0])
-    window.runner.progress.emit(0.0, "Measuring the crossfade")
-    assert window.status_label.text() == "Measuring the crossfade"
+    measuring = Status("measuring")
+    window.runner.progress.emit(RunProgress(0.0, stage_line(measuring), measuring))
+    assert window.status_label.text() == stage_line(measuring)
     visual, audio = crossfade()
     snapshot = FrontSnapshot(
         step=5,
@@ -188,17 +190,21 @@ def test_the_run_line_in_the_window(qtbot, window, monkeypatch):
         hypervolume=1.0,
         elapsed_s=5.0,
     )
-    for n in range(1, 41):
-        clock[0] += 0.25
-        window.runner.progress.emit(n / 100, f"Optimising: step {n} of 80 (4 steps/s)")
+    # a report every 0.25 s, each 0.01 further: the fraction grows at a steady 0.04 a second
+    reports, every_s, per_report, speed = 40, 0.25, 0.01, 4.0
+    for n in range(1, reports + 1):
+        clock[0] += every_s
+        status = Status("optimising", n, 80)
+        window.runner.progress.emit(RunProgress(n * per_report, stage_line(status, speed), status, speed))
     window.runner.snapshot.emit(snapshot)
     text = window.status_label.text()
     stage, gain, left = text.split("\n")  # a line each, the time left always on its own (issue 22)
-    assert stage == "Optimising: step 40 of 80 (4 steps/s)", text
+    assert stage == stage_line(Status("optimising", reports, 80), speed), text  # the worker's line, as it came
     assert gain.endswith("% better than a crossfade") and "HV" not in text and "ETA" not in text
-    assert left == "about 15 s left"  # 0.4 done in 10 s at 0.04 a second
+    done = reports * per_report
+    assert left == rounded_left((1.0 - done) / (per_report / every_s))  # what is left at the speed it went
     assert not window.status_label.is_cut()
-    assert window.progress_bar.value() == 400
+    assert window.progress_bar.value() == round(done * window.progress_bar.maximum())
     window.cancel_run()  # not running here: nothing changes
     assert window.status_label.text() == text
 
@@ -211,12 +217,14 @@ def test_the_engine_fraction_grows_across_every_stage(sample, tiny_settings):
 
     from moss_engine.run.listening import available
     from moss_engine.run.pipeline import compute_front
+    from moss_engine.run.progress_plan import stage_spans
 
     reports = []
     reporter = Mock()
     reporter.should_stop.return_value = False
     reporter.progress.side_effect = lambda f, m, s=None: reports.append((f, s.stage if s else None))
-    compute_front(tiny_settings(*sample, phase_iterations=2, steps=4), reporter)
+    settings = tiny_settings(*sample, phase_iterations=2, steps=4)
+    compute_front(settings, reporter)
     fractions = [f for f, _ in reports]
     assert fractions == sorted(fractions) and fractions[0] >= 0.0 and fractions[-1] <= 1.0
     first = {}
@@ -224,26 +232,46 @@ def test_the_engine_fraction_grows_across_every_stage(sample, tiny_settings):
         first.setdefault(stage, f)
     later = ["refining", "rendering"] + (["listening"] if available() else [])
     assert all(stage in first for stage in later), first
-    assert first["optimising"] < first["refining"] < first["rendering"] < 0.98
+    assert first["optimising"] < first["refining"] < first["rendering"] < 1.0
+    # each stage starts within the span the plan gives it (rendering: the first part of "finishing")
+    spans = stage_spans(settings, by_ear=available())
+    for stage, span in (("optimising", "optimising"), ("refining", "refining"), ("rendering", "finishing")):
+        low, high = spans[span]
+        assert low <= first[stage] <= high, (stage, first[stage], spans)
 
 
-def test_the_stages_share_the_fraction_by_their_measured_cost():
-    """A preview run of 40 steps on 30 s measured on the 2-core CPU: 65 % optimising, 10 % refining, 3 % between
-    neighbours, 17 % rendering and listening; hearing the crossfade at four levels too (issue 22) adds about a fifth
-    to the last (measured: 21.5 s -> 26.3 s on the sample), so 63 %, 9.5 %, 3 % and 20 %. The spans follow within a
-    few percent, and cover 0-1 without gaps."""
+def test_the_stages_share_the_fraction_by_their_cost():
+    """The spans cover 0-1 in the stages' order without gaps, each stage's share its cost's share of the run: twice
+    the steps, twice the optimiser's odds against the rest; more phase iterations, more refining and less of the
+    others; no listening, no points between neighbours and less finishing; a stage that does not run, an empty span.
+    (The weights behind it were measured on one pair, ``progress_plan``'s docstring says how; they are not pinned
+    here, so that retuning them breaks no test, while a share that stops following its cost does.)"""
     from moss_engine.run.progress_plan import SPAN_STAGES, stage_spans
     from moss_engine.settings import make_settings
 
-    settings = make_settings("a.png", "b.wav", quality="preview", steps=40)
-    spans = stage_spans(settings, by_ear=True)
-    assert list(spans) == list(SPAN_STAGES) and spans["optimising"][0] == 0.0 and spans["finishing"][1] == 1.0
-    assert all(spans[a][1] == spans[b][0] for a, b in zip(SPAN_STAGES, SPAN_STAGES[1:], strict=False))
-    shares = {stage: high - low for stage, (low, high) in spans.items()}
-    measured = {"optimising": 0.63, "refining": 0.095, "between": 0.03, "finishing": 0.20}
-    assert all(abs(shares[s] - measured[s]) < 0.06 for s in SPAN_STAGES), shares
-    plain = stage_spans(make_settings("a.png", "b.wav", quality="preview", phase_iterations=0), by_ear=False)
-    assert plain["refining"][0] == plain["refining"][1] and plain["between"][0] == plain["between"][1]
+    def shares(by_ear: bool = True, **overrides) -> dict[str, float]:
+        spans = stage_spans(make_settings("a.png", "b.wav", quality="preview", **overrides), by_ear=by_ear)
+        assert list(spans) == list(SPAN_STAGES) and spans["optimising"][0] == 0.0 and spans["finishing"][1] == 1.0
+        assert all(spans[a][1] == spans[b][0] for a, b in zip(SPAN_STAGES, SPAN_STAGES[1:], strict=False))
+        assert all(low <= high for low, high in spans.values())
+        return {stage: high - low for stage, (low, high) in spans.items()}
+
+    base = shares(steps=40)
+    assert all(share > 0 for share in base.values()) and sum(base.values()) == pytest.approx(1.0)
+    assert max(base, key=base.get) == "optimising"  # the long stage of a run
+
+    def odds(share: float) -> float:
+        return share / (1.0 - share)
+
+    assert odds(shares(steps=80)["optimising"]) == pytest.approx(2 * odds(base["optimising"]))
+    finer = shares(steps=40, phase_iterations=2 * make_settings("a.png", "b.wav", quality="preview").phase_iterations)
+    assert finer["refining"] > base["refining"] and finer["between"] > base["between"]
+    assert finer["optimising"] < base["optimising"] and finer["finishing"] < base["finishing"]
+    deaf = shares(by_ear=False, steps=40)
+    assert deaf["between"] == 0.0 and deaf["finishing"] < base["finishing"]
+    plain = shares(by_ear=False, phase_iterations=0)
+    assert plain["refining"] == plain["between"] == 0.0
+    assert plain["optimising"] + plain["finishing"] == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize("change", [{"gamma": 2.0}, {"invert": True}, {"fit": "contain"}, {"db_range": 60.0}])
@@ -272,10 +300,13 @@ def test_writing_the_run_folder_has_its_own_share_of_the_bar(tiny_result, tiny_s
 
     monkeypatch.setattr(pipeline, "compute_front", fake_compute_front)
     worker, said = worker_module.FrontWorker(), []
-    worker.progress.connect(lambda f, words: said.append((f, words)))
-    worker.finished.connect(lambda _result: said.append((None, "finished")))
+    worker.progress.connect(lambda progress: said.append((progress.fraction, progress.line, progress.status)))
+    worker.finished.connect(lambda _result: said.append((None, "finished", None)))
     worker.run(tiny_settings(*sample), tmp_path / "autosave")
     share = worker_module.ENGINE_SHARE
-    assert 0.9 <= share < 1.0
-    assert [f for f, _ in said[:3]] == pytest.approx([0.0, 0.5 * share, share])
-    assert said[3] == (pytest.approx(share), "Writing the run folder") and said[4] == (None, "finished")
+    assert 0.5 < share < 1.0  # the engine's work is the most of it, the writing has a part of its own
+    assert [f for f, _, _ in said[:3]] == pytest.approx([0.0, 0.5 * share, share])
+    # the engine's status reaches the window as it was sent, as data beside the app's words for it
+    assert [status for _, _, status in said[:3]] == [Status(s) for s in ("measuring", "optimising", "rendering")]
+    assert [line for _, line, _ in said[:3]] == [stage_line(status) for _, _, status in said[:3]]
+    assert said[3] == (pytest.approx(share), worker_module.WRITING_LINE, None) and said[4] == (None, "finished", None)

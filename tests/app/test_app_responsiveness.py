@@ -2,8 +2,8 @@
 
 import pytest
 
+from moss_app.dev.latency import GapRecorder
 from moss_app.heap import settle_heap
-from moss_app.latency import GapRecorder
 
 #: The aim is under 50 ms; the bound here leaves room for a loaded CI machine.
 WORST_ALLOWED_MS = 250
@@ -50,23 +50,22 @@ def test_settling_the_heap_freezes_what_lives_and_keeps_collecting_the_rest():
 
 # --- issue 16.5 and 16.11: cancel and quit within a second ------------------------------------------------------
 
-#: The aim is under a second (``python -m moss_app.latency`` measures it); the bound leaves room for a loaded machine.
+#: The aim is under a second (``python -m moss_app.dev.latency`` measures it); the bound leaves room for a loaded
+#: machine.
 CANCEL_BOUND_S = 3.0
 
 
 def run_and_cancel(qtbot, window, stage: str, at_step: int = 0):
-    """Start the window's run and press Cancel when its status line first says ``stage`` (the optimiser: at step
+    """Start the window's run and press Cancel when its progress first reports ``stage`` (the optimiser: at step
     ``at_step``): (seconds from Cancel to the worker's ``finished``, the result)."""
     import time
 
-    from moss_app.run_status import STAGE_WORDS
-
     asked: list[float] = []
 
-    def on_progress(_fraction: float, message: str) -> None:
-        if asked or not message.startswith(STAGE_WORDS[stage]):
+    def on_progress(progress) -> None:  # a RunProgress: its stage and step are read, never its words
+        if asked or progress.stage != stage:
             return
-        if stage == "optimising" and int(message.split(" of ")[0].split()[-1]) < at_step:
+        if stage == "optimising" and (progress.step or 0) < at_step:
             return
         asked.append(time.perf_counter())
         window.cancel_run()

@@ -51,6 +51,14 @@ def test_a_settings_error_names_its_field_option_and_reason(data_dir, overrides,
         assert err.details == {"nyquist_hz": 11025.0, "higher_quality": "standard"}
 
 
+def test_a_file_error_keeps_its_problem_apart_from_the_file_name(tmp_path):
+    path = tmp_path / "a song.wav"
+    err = MossInputError("not an   audio\nfile", path, reason="unreadable")
+    assert (err.path, err.problem, err.reason) == (path, "not an audio file", "unreadable")
+    assert str(err) == f"{path}: {err.problem}"  # the one line a log or the command line shows
+    assert MossInputError("no file here").problem == str(MossInputError("no file here")) == "no file here"
+
+
 def test_out_of_memory_is_known_by_type_or_by_torchs_allocator():
     assert is_out_of_memory(MemoryError())
     assert is_out_of_memory(

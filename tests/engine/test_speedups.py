@@ -342,13 +342,10 @@ def test_coarse_to_fine_front_dominates_the_crossfade_and_reports_one_run(small)
     assert steps[-1] == (8, 8) and all(total == 8 for _, total in steps)
     fractions = [f for f in seen if not isinstance(f, tuple)]
     assert max(fractions) == pytest.approx(1.0) and min(fractions) >= 0
-    # the messages count the run's steps, not each stage's (the app showed "step 4/14" beside "coarse: step 4/7")
-    import re
-
-    counted = [re.search(r"step (\d+)/(\d+)", m) for m in messages]
-    counted = [(int(c[1]), int(c[2])) for c in counted if c]
-    assert counted and all(total == 8 for _, total in counted) and max(k for k, _ in counted) == 8
-    # and so does the status, as numbers: both stages' steps, offset, from 1 up to 8 of 8
+    # the status counts the run's steps, not each stage's (the app showed "step 4/14" beside "coarse: step 4/7"), as
+    # numbers: both stages' steps, offset, from 1 up to 8 of 8; and each step's line says that status in words
+    stepped = [(m, s) for m, s in zip(messages, statuses, strict=True) if s is not None and s.stage == "optimising"]
+    assert stepped and all(m.endswith(s.line()) for m, s in stepped), stepped[:3]
     optimising = [(s.step, s.steps) for s in statuses if s is not None and s.stage == "optimising"]
     assert {total for _, total in optimising} == {8} and max(k for k, _ in optimising) == 8
     assert {s.stage for s in statuses if s is not None} >= {"measuring", "optimising", "rendering"}

@@ -181,6 +181,9 @@ def test_the_spec_starts_at_main_py_with_the_runtime_hook(spec):
     ):
         assert module in hidden
     assert any(module.startswith("pymoo.functions") for module in hidden)
+    # the developers' tools are not part of the app: neither asked for nor let in
+    assert "moss_app.dev" in analysis.kwargs["excludes"]
+    assert not [module for module in hidden if module == "moss_app.dev" or module.startswith("moss_app.dev.")]
 
 
 def test_the_spec_bundles_the_sample_icons_notices_and_moocore_metadata(spec):

@@ -1,7 +1,7 @@
 """Screenshots of the window on the bundled sample (runs offscreen unless a display platform is already chosen).
 
-``python -m moss_app.screenshot OUT.png``: the window after a short preview run.
-``python -m moss_app.screenshot --stages docs/screenshots``: the window before, during and after a run, at 1280x800
+``python -m moss_app.dev.screenshot OUT.png``: the window after a short preview run.
+``python -m moss_app.dev.screenshot --stages docs/screenshots``: the window before, during and after a run, at 1280x800
 in a light palette and at 1920x1080 in a dark one (``{before,during,after}-{light-1280x800,dark-1920x1080}.png``), as
 the README shows them.
 """
@@ -51,8 +51,8 @@ def _sample_window(tmp: Path, args, size: tuple[int, int]):
 
     from moss_engine.resources import sample_paths
 
-    from .main_window import MainWindow
-    from .settings_store import SettingsStore
+    from ..main_window import MainWindow
+    from ..settings_store import SettingsStore
 
     store = SettingsStore(QSettings(str(tmp / "moss.ini"), QSettings.Format.IniFormat))
     store.preset = "preview"

@@ -1,7 +1,7 @@
 """Screenshots of the result views as a user explores them (issue 16.10): a short run on the bundled sample, the
 spectrogram zoomed in, the cursor readout showing, the colour bars, in a light and a dark palette.
 
-``python -m moss_app.view_screenshots [FOLDER]`` writes ``result-views-light.png`` and ``result-views-dark.png``
+``python -m moss_app.dev.view_screenshots [FOLDER]`` writes ``result-views-light.png`` and ``result-views-dark.png``
 (default folder: docs/); it runs offscreen unless a display platform is already chosen.
 """
 
@@ -71,8 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     from moss_engine.run.pipeline import compute_front
     from moss_engine.settings import make_settings
 
-    from .player import Player
-    from .ui.result_view import ResultView
+    from ..player import Player
+    from ..ui.result_view import ResultView
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     picture, music = sample_paths()

@@ -1,4 +1,4 @@
-"""Measure how the window responds while a run goes on: ``python -m moss_app.latency``.
+"""Measure how the window responds while a run goes on: ``python -m moss_app.dev.latency``.
 
 Three figures, each in a fresh offscreen window:
 
@@ -52,10 +52,10 @@ class GapRecorder:
         return (1000 * (max(during) - TICK_MS / 1000) if during else float("nan")), len(during)
 
 
-#: The stages a cancel is measured in (``run_status.STAGE_WORDS`` says what the status line calls each).
+#: The stages a cancel is measured in (``reporting.STAGES``: a progress report's ``status.stage``).
 CANCEL_STAGES = ("optimising", "refining", "between", "rendering", "listening")
 #: The cancel and quit runs: the preview preset on the test data (``/work/shared/data`` beside the checkout).
-DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA_DIR = Path(__file__).resolve().parents[3] / "shared" / "data"
 PICTURE, MUSIC = "img_portrait_skimage_astronaut.png", "music_orchestral_wesnoth_transience.ogg"
 #: Steps of the cancel and quit runs, and the step the optimiser is cancelled (or the window closed) at: this long
 #: after it reported (ms), in the middle of the next step's masks rather than between two steps.
@@ -72,10 +72,10 @@ def _window(settings_overrides: dict, picture: Path | None = None, music: Path |
     from moss_engine.resources import sample_paths
     from moss_engine.settings import make_settings
 
-    from . import autosave
-    from .heap import settle_heap
-    from .main_window import MainWindow
-    from .settings_store import SettingsStore
+    from .. import autosave
+    from ..heap import settle_heap
+    from ..main_window import MainWindow
+    from ..settings_store import SettingsStore
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     # the offscreen platform's own complaint about window hints is noise here; anything else is still printed
@@ -99,18 +99,6 @@ def _window(settings_overrides: dict, picture: Path | None = None, music: Path |
     return app, window, scratch
 
 
-def _stage_of(message: str) -> str | None:
-    """The stage a progress line (``run_status.stage_line``) is in."""
-    from .run_status import STAGE_WORDS
-
-    return next((stage for stage, words in STAGE_WORDS.items() if message.startswith(words)), None)
-
-
-def _step_of(message: str) -> int:
-    words = message.split(" of ")[0].split()
-    return int(words[-1]) if words and words[-1].isdigit() else 0
-
-
 def _run_until(window, wanted: str, act) -> bool:
     """Start a run and call ``act()`` on the GUI thread when it first reports stage ``wanted`` (the optimiser:
     ``AFTER_MS`` after step ``AT_STEP``); True if it did before the run ended. Returns once the run ended, or once
@@ -119,8 +107,8 @@ def _run_until(window, wanted: str, act) -> bool:
 
     loop, acted = QEventLoop(), []
 
-    def on_progress(_fraction: float, message: str) -> None:
-        if acted or _stage_of(message) != wanted or (wanted == "optimising" and _step_of(message) < AT_STEP):
+    def on_progress(progress) -> None:  # a ``worker.RunProgress``: its stage and step, as data
+        if acted or progress.stage != wanted or (wanted == "optimising" and (progress.step or 0) < AT_STEP):
             return
         acted.append(True)
         QTimer.singleShot(AFTER_MS if wanted == "optimising" else 0, acting)
@@ -220,7 +208,7 @@ def measure(duration_s: float = 6.0, steps: int = 15, warm_up: bool = True) -> t
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m moss_app.latency", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m moss_app.dev.latency", description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=6.0, help="seconds of music of the stall's run (default 6)")
     parser.add_argument("--steps", type=int, default=15, help="optimisation steps of the stall's run (default 15)")
     parser.add_argument("--cold", action="store_true", help="measure the process's first run (no warm-up run)")
