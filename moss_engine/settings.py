@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from moss_engine.errors import MossInputError
+from moss_engine.freq_axis import FREQ_SCALES, FreqAxis, axis_bottom
 
 #: DESIGN.md's table of presets. Any explicit option overrides its preset value.
 PRESETS: dict[str, dict[str, Any]] = {
@@ -43,7 +44,6 @@ QUALITIES = tuple(PRESETS)
 #: 0.969 in 27 s where the plain path reached 0.950 in 24 s (60 steps) and 0.953 in 30 s (80 steps); the bundled
 #: sample likewise (bench/results/c2f-cpu2.json, docs/performance.md).
 COARSE_SHARE = {"preview": 0.5, "standard": 0.0, "high": 0.0}
-FREQ_SCALES = ("linear", "log")
 FITS = ("stretch", "contain")
 ALGORITHMS = ("stch", "nsga2")
 #: The most STFT frames overlapping one sample: the hop is at least n_fft / MAX_OVERLAP (``--hop 1`` made a 3 s clip
@@ -210,8 +210,6 @@ DEFAULT_DURATION_S = 30.0
 #: Default top of the picture. MP3 encoders commonly low-pass near 16 kHz, so a picture that ends at 15 kHz survives
 #: the most common way people share music; it is also where most of a spectrogram viewer's window is.
 DEFAULT_TOP_HZ = 15000.0
-#: Default bottom of the picture on a log-frequency axis (a log axis cannot start at 0 Hz).
-DEFAULT_LOG_BOTTOM_HZ = 40.0
 #: The default band's top is at most this share of a Nyquist frequency: the run's, or the song's own when the song is
 #: sampled lower (an 11.025 kHz song holds nothing above 5.5 kHz, whatever rate the run resamples it to; the last few
 #: per cent below a Nyquist frequency are where resamplers' and encoders' low-pass filters fall).
@@ -374,6 +372,11 @@ class RunSettings:
         frequency when its rate ``source_rate`` is given)."""
         return self.freq if self.freq is not None else default_band(self.sample_rate, self.freq_scale, source_rate)
 
+    def view_axis(self) -> FreqAxis:
+        """The frequency axis of the viewer the picture is drawn for, at the run's rate (0 or ``LOG_BOTTOM_HZ`` to
+        Nyquist): what the spectrogram pictures and the app's views draw on."""
+        return FreqAxis.viewer(self.freq_scale, self.sample_rate)
+
     @classmethod
     def from_record(cls, record: dict[str, Any], **changes: Any) -> RunSettings:
         """The settings a manifest's ``settings`` record (``to_record``) describes, with ``changes`` applied.
@@ -407,12 +410,12 @@ def default_band(sample_rate: int, freq_scale: str, source_rate: int | None = No
     """The band a user wants when they name none: up to 15 kHz (kept by MP3), or 95 % of Nyquist at low rates: of the
     run's ``sample_rate``, or of the song's own ``source_rate`` when that is lower (None: not known yet).
 
-    The bottom is 0 Hz on a linear axis and 40 Hz on a log axis (a log axis cannot start at 0).
+    The bottom is where the viewer's axis starts (``freq_axis.axis_bottom``: 0 Hz on a linear axis, a log axis cannot
+    start at 0).
     """
     rate = sample_rate if source_rate is None else min(sample_rate, source_rate)
     top = min(DEFAULT_TOP_HZ, NYQUIST_SHARE * rate / 2)
-    bottom = DEFAULT_LOG_BOTTOM_HZ if freq_scale == "log" else 0.0
-    return bottom, top
+    return axis_bottom(freq_scale), top
 
 
 def lowered_band_note(song: str | Path, source_rate: int, top_hz: float, sample_rate: int) -> str:
