@@ -10,9 +10,16 @@ from typing import Any
 
 from moss_engine.errors import MossInputError
 from moss_engine.run.folder import find_input, read_manifest
-from moss_engine.settings import PRESETS, RunSettings, default_band
+from moss_engine.settings import OPTIONS, PRESETS, RunSettings, default_band
 
-from .ui.advanced_panel import preset_values
+from .ui.advanced_panel import SEGMENT, preset_values
+
+#: The settings Open Run brings back into the window: those of the Advanced section and the picture's controls that
+#: belong to the run, not to its song (its segment, brought back with the song) nor to its machine (the device); one
+#: field each (the band, two, comes back as its ends).
+_BROUGHT_BACK = tuple(
+    name for name, o in OPTIONS.items() if (len(o.advanced) == 1 or o.picture_control) and o.scope == "run"
+)
 
 #: The engine's name of each input and the zone it goes to, and how a user calls it.
 _KINDS = (("image", "picture", "picture"), ("audio", "music", "song"))
@@ -61,20 +68,11 @@ def advanced_state(settings: RunSettings, with_segment: bool = True) -> tuple[st
     """
     quality = settings.quality if settings.quality in PRESETS else next(iter(PRESETS))
     preset = preset_values(quality)
-    values: dict[str, Any] = {
-        "points": settings.points,
-        "steps": settings.steps,
-        "sample_rate": settings.sample_rate,
-        "freq_scale": settings.freq_scale,
-        "db_range": settings.db_range,
-        "seed": settings.seed,
-        "invert": settings.invert,
-        "gamma": settings.gamma,
-        "fit": settings.fit,
-    }
+    values: dict[str, Any] = {name: getattr(settings, name) for name in _BROUGHT_BACK}
     if with_segment:
-        values["start_s"] = settings.start_s
-        values["duration_s"] = math.inf if settings.duration_s is None else settings.duration_s
+        for name in SEGMENT:  # a length of None: the whole song, infinity in the Advanced section
+            value = getattr(settings, name)
+            values[name] = math.inf if value is None and OPTIONS[name].kind == "seconds_or_all" else value
     if settings.freq is not None and tuple(settings.freq) != default_band(settings.sample_rate, settings.freq_scale):
         values["f0_hz"], values["f1_hz"] = settings.freq
     return quality, {k: v for k, v in values.items() if k not in preset or v != preset[k]}

@@ -14,6 +14,7 @@ import numpy as np
 
 from moss_engine.optimise.front import Anchors, hypervolume_2d
 from moss_engine.reporting import FrontSnapshot, Status
+from moss_engine.settings import OPTIONS
 
 #: Within this many percent of the crossfade, a front is "as good as a crossfade".
 SAME_AS_CROSSFADE_PERCENT = 0.5
@@ -34,6 +35,9 @@ WIDEST_LINES = (
 #: The last line between runs when the result shown was made from other inputs than those shown.
 STALE_WORDS = "from the earlier inputs: press Start to update"
 WIDEST_LINES += (STALE_WORDS,)
+#: The settings the window sets that change the picture hidden or where it sits (``Option.shapes_picture``): a result
+#: made with other values is stale.
+PICTURE_SETTINGS = tuple(name for name, o in OPTIONS.items() if o.shapes_picture and (o.advanced or o.picture_control))
 #: A stage of the engine (``reporting.STAGES``) in the app's words.
 STAGE_WORDS = {
     "measuring": "Measuring the crossfade",
@@ -141,8 +145,7 @@ def is_stale(then, now) -> bool:
     same_files = all(
         Path(a).resolve() == Path(b).resolve() for a, b in ((then.image, now.image), (then.audio, now.audio))
     )
-    keys = ("start_s", "duration_s", "freq", "sample_rate", "freq_scale", "db_range", "gamma", "invert", "fit")
-    return not same_files or any(getattr(then, k) != getattr(now, k) for k in keys)
+    return not same_files or any(getattr(then, k) != getattr(now, k) for k in PICTURE_SETTINGS)
 
 
 def between_runs_line(problem: str, ready: bool, outcome: str, stale: bool) -> str:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from moss_engine.errors import MossInputError
+from moss_engine.freq_axis import FREQ_SCALES, FreqAxis, axis_bottom
 
 #: DESIGN.md's table of presets. Any explicit option overrides its preset value.
 PRESETS: dict[str, dict[str, Any]] = {
@@ -43,7 +45,6 @@ QUALITIES = tuple(PRESETS)
 #: 0.969 in 27 s where the plain path reached 0.950 in 24 s (60 steps) and 0.953 in 30 s (80 steps); the bundled
 #: sample likewise (bench/results/c2f-cpu2.json, docs/performance.md).
 COARSE_SHARE = {"preview": 0.5, "standard": 0.0, "high": 0.0}
-FREQ_SCALES = ("linear", "log")
 FITS = ("stretch", "contain")
 ALGORITHMS = ("stch", "nsga2")
 #: The most STFT frames overlapping one sample: the hop is at least n_fft / MAX_OVERLAP (``--hop 1`` made a 3 s clip
@@ -63,12 +64,40 @@ OBJECTIVE_NAMES = {
 }
 
 
+#: The highest sample rate a run may ask for (Hz).
+MAX_SAMPLE_RATE = 192000
+
+
+@dataclass(frozen=True)
+class PanelField:
+    """One field of the app's Advanced section (``Option.advanced``): a spin box for a number (whole for an ``int``),
+    a list for a ``choice``, for the ``offered`` values, or for the devices found (the ``text`` setting: ``--device``).
+
+    Args:
+        label: the field's label.
+        key: the field's name in the app (its overrides, the marks of a refused value); "" = the setting's own.
+        tip: its tooltip; "" = the option's help as a sentence.
+        decimals: the decimals shown of a number that is not an ``int``.
+        most: the field's top where the option has none, or one higher than the field can hold.
+        special: what the field shows at 0, its least, when 0 stands for something else ("whole song").
+        offered: the values offered in a list, for a number chosen among a few (the sample rates).
+    """
+
+    label: str
+    key: str = ""
+    tip: str = ""
+    decimals: int = 0
+    most: float | None = None
+    special: str = ""
+    offered: tuple[int, ...] = ()
+
+
 @dataclass(frozen=True)
 class Option:
     """What one setting is to a user: its command-line flag, what it does, and which values it takes.
 
     One table (``OPTIONS``) drives the checks in ``RunSettings``, the ``moss`` parser's options and the app's
-    Advanced fields, so a range or a choice is written once.
+    Advanced fields, so a range or a choice is written once, and a new setting is added in one place.
 
     Args:
         flag: the command-line flag.
@@ -78,6 +107,16 @@ class Option:
         choices: the allowed values, for ``choice``.
         unit: shown after a number ("Hz", "s", "dB", "GB").
         expect: the words of a refusal, when ``low..high`` says it badly ("at least 0.5 s").
+        metavar: the command line's name of the value, when the unit does not say it ("F0:F1").
+        group: the command line's help group: ``preset`` (the quality and what it sets), ``placement`` (the segment,
+            placement and mapping) or ``running`` (how it runs); within a group, in this table's order.
+        scope: what the value belongs to: the ``run``, the ``song`` it was set for (its segment: it means nothing in
+            another song), or the ``machine`` (another machine has other devices and memory).
+        shapes_picture: the value changes the picture hidden or where it sits (the rate: the default band and what
+            is heard): a result made with another one shows something else.
+        advanced: the setting's fields in the app's Advanced section, in this table's order (a span: its two ends);
+            none: not there.
+        picture_control: the app sets it with the picture's own controls (beside the picture, not in Advanced).
     """
 
     flag: str
@@ -88,6 +127,12 @@ class Option:
     choices: tuple[str, ...] = ()
     unit: str = ""
     expect: str = ""
+    metavar: str = ""
+    group: str = ""
+    scope: str = "run"
+    shapes_picture: bool = False
+    advanced: tuple[PanelField, ...] = ()
+    picture_control: bool = False
 
     def expected(self) -> str:
         """The allowed values in words, for a refusal."""
@@ -116,6 +161,7 @@ OPTIONS: dict[str, Option] = {
         "preset: preview (default on a CPU), standard (default on a GPU) or high",
         "choice",
         choices=QUALITIES,
+        group="preset",
     ),
     "points": Option(
         "--points",
@@ -124,11 +170,29 @@ OPTIONS: dict[str, Option] = {
         2,
         256,
         expect="2..256 (both ends count)",
+        group="preset",
+        advanced=(PanelField("Points"),),
     ),
     "steps": Option(
-        "--steps", "the most optimiser steps (it may stop earlier when the front settles)", "int", 1, 100000
+        "--steps",
+        "the most optimiser steps (it may stop earlier when the front settles)",
+        "int",
+        1,
+        100000,
+        group="preset",
+        advanced=(PanelField("Steps"),),
     ),
-    "sample_rate": Option("--sample-rate", "the rate the run works at and writes", "int", 8000, 192000, unit="Hz"),
+    "sample_rate": Option(
+        "--sample-rate",
+        "the rate the run works at and writes",
+        "int",
+        8000,
+        MAX_SAMPLE_RATE,
+        unit="Hz",
+        group="preset",
+        shapes_picture=True,
+        advanced=(PanelField("Sample rate", offered=(16000, 22050, 32000, 44100, 48000)),),
+    ),
     "n_fft": Option(
         "--n-fft",
         "STFT size of the synthesis and of the viewer",
@@ -136,18 +200,21 @@ OPTIONS: dict[str, Option] = {
         64,
         16384,
         expect="an even number in 64..16384",
+        group="preset",
     ),
-    "hop_length": Option("--hop", "STFT hop, samples", "int"),
-    "seed": Option(
-        "--seed",
-        "the seed of every random choice: same seed, same front (on the CPU)",
-        "int",
-        0,
-        2**63 - 1,
-        expect="0 <= seed < 2^63",
-    ),
+    "hop_length": Option("--hop", "STFT hop, samples", "int", group="preset"),
     "start_s": Option(
-        "--start", "where in the song the segment starts", "float", 0, None, unit="s", expect="seconds >= 0"
+        "--start",
+        "where in the song the segment starts",
+        "float",
+        0,
+        None,
+        unit="s",
+        expect="seconds >= 0",
+        group="placement",
+        scope="song",
+        shapes_picture=True,
+        advanced=(PanelField("Segment start", decimals=1, most=36000),),  # 10 h: a spin box needs a top
     ),
     "duration_s": Option(
         "--duration",
@@ -156,11 +223,42 @@ OPTIONS: dict[str, Option] = {
         MIN_SEGMENT_S,
         None,
         unit="s",
+        group="placement",
+        scope="song",
+        shapes_picture=True,
+        advanced=(PanelField("Segment length", decimals=1, most=36000, special="whole song"),),
     ),
-    "time": Option("--time", "where the picture sits, seconds into the segment (T0:T1)", "span"),
-    "freq": Option("--freq", "the picture's band, Hz (F0:F1; default 0:15000, see docs/how-it-works.md)", "span"),
+    "time": Option(
+        "--time",
+        "where the picture sits, seconds into the segment (T0:T1)",
+        "span",
+        metavar="T0:T1",
+        group="placement",
+        shapes_picture=True,
+    ),
+    "freq": Option(
+        "--freq",
+        "the picture's band, Hz (F0:F1; default 0:15000, see docs/how-it-works.md)",
+        "span",
+        unit="Hz",
+        metavar="F0:F1",
+        group="placement",
+        shapes_picture=True,
+        advanced=(
+            PanelField(
+                "Band bottom (F0)", "f0_hz", "The lowest frequency the picture covers", most=MAX_SAMPLE_RATE / 2
+            ),
+            PanelField("Band top (F1)", "f1_hz", "The highest frequency the picture covers", most=MAX_SAMPLE_RATE / 2),
+        ),
+    ),
     "freq_scale": Option(
-        "--freq-scale", "the viewer's frequency axis the picture is drawn for", "choice", choices=FREQ_SCALES
+        "--freq-scale",
+        "the viewer's frequency axis the picture is drawn for",
+        "choice",
+        choices=FREQ_SCALES,
+        group="placement",
+        shapes_picture=True,
+        advanced=(PanelField("Frequency scale"),),
     ),
     "db_range": Option(
         "--db-range",
@@ -169,13 +267,56 @@ OPTIONS: dict[str, Option] = {
         10,
         200,
         unit="dB",
+        group="placement",
+        shapes_picture=True,
+        advanced=(PanelField("dB range"),),
     ),
-    "gamma": Option("--gamma", "gamma on the picture's luminance (default 1)", "float", 0.1, 10),
-    "invert": Option("--invert", "swap the picture's black and white", "switch"),
+    "gamma": Option(
+        "--gamma",
+        "gamma on the picture's luminance (default 1)",
+        "float",
+        0.1,
+        10,
+        group="placement",
+        shapes_picture=True,
+        picture_control=True,
+    ),
+    "invert": Option(
+        "--invert",
+        "swap the picture's black and white",
+        "switch",
+        group="placement",
+        shapes_picture=True,
+        picture_control=True,
+    ),
     "fit": Option(
-        "--fit", "stretch fills the placement, contain keeps the picture's aspect ratio", "choice", choices=FITS
+        "--fit",
+        "stretch fills the placement, contain keeps the picture's aspect ratio",
+        "choice",
+        choices=FITS,
+        group="placement",
+        shapes_picture=True,
+        picture_control=True,
     ),
-    "device": Option("--device", "where the optimisation runs: auto (default), cpu, cuda, cuda:N or mps", "text"),
+    "device": Option(
+        "--device",
+        "where the optimisation runs: auto (default), cpu, cuda, cuda:N or mps",
+        "text",
+        group="running",
+        scope="machine",
+        advanced=(PanelField("Device", tip="Where the optimisation runs: a GPU is many times faster than the CPU"),),
+    ),
+    # after the device: the Advanced section shows it last (the command line, by group, among the preset's)
+    "seed": Option(
+        "--seed",
+        "the seed of every random choice: same seed, same front (on the CPU)",
+        "int",
+        0,
+        2**63 - 1,
+        expect="0 <= seed < 2^63",
+        group="preset",
+        advanced=(PanelField("Seed"),),
+    ),
     "memory_limit_gb": Option(
         "--memory-limit",
         "most memory the masks being optimised may take at once, beyond the music's own tensors "
@@ -185,12 +326,15 @@ OPTIONS: dict[str, Option] = {
         0.05,
         4096,
         unit="GB",
+        group="running",
+        scope="machine",
     ),
     "algorithm": Option(
         "--algorithm",
         "stch: smooth Tchebycheff, batched (default); nsga2: pymoo NSGA-II on a coarse 8x16 logit grid, for comparison",
         "choice",
         choices=ALGORITHMS,
+        group="running",
     ),
     "audio_objective": Option(
         "--audio-objective",
@@ -199,6 +343,7 @@ OPTIONS: dict[str, Option] = {
         "comparison)",
         "choice",
         choices=AUDIO_OBJECTIVES,
+        group="running",
     ),
 }
 #: The command-line flag of each setting, for error messages (a field not here has none: its own name is shown).
@@ -210,8 +355,6 @@ DEFAULT_DURATION_S = 30.0
 #: Default top of the picture. MP3 encoders commonly low-pass near 16 kHz, so a picture that ends at 15 kHz survives
 #: the most common way people share music; it is also where most of a spectrogram viewer's window is.
 DEFAULT_TOP_HZ = 15000.0
-#: Default bottom of the picture on a log-frequency axis (a log axis cannot start at 0 Hz).
-DEFAULT_LOG_BOTTOM_HZ = 40.0
 #: The default band's top is at most this share of a Nyquist frequency: the run's, or the song's own when the song is
 #: sampled lower (an 11.025 kHz song holds nothing above 5.5 kHz, whatever rate the run resamples it to; the last few
 #: per cent below a Nyquist frequency are where resamplers' and encoders' low-pass filters fall).
@@ -374,6 +517,11 @@ class RunSettings:
         frequency when its rate ``source_rate`` is given)."""
         return self.freq if self.freq is not None else default_band(self.sample_rate, self.freq_scale, source_rate)
 
+    def view_axis(self) -> FreqAxis:
+        """The frequency axis of the viewer the picture is drawn for, at the run's rate (0 or ``LOG_BOTTOM_HZ`` to
+        Nyquist): what the spectrogram pictures and the app's views draw on."""
+        return FreqAxis.viewer(self.freq_scale, self.sample_rate)
+
     @classmethod
     def from_record(cls, record: dict[str, Any], **changes: Any) -> RunSettings:
         """The settings a manifest's ``settings`` record (``to_record``) describes, with ``changes`` applied.
@@ -407,12 +555,17 @@ def default_band(sample_rate: int, freq_scale: str, source_rate: int | None = No
     """The band a user wants when they name none: up to 15 kHz (kept by MP3), or 95 % of Nyquist at low rates: of the
     run's ``sample_rate``, or of the song's own ``source_rate`` when that is lower (None: not known yet).
 
-    The bottom is 0 Hz on a linear axis and 40 Hz on a log axis (a log axis cannot start at 0).
+    The bottom is where the viewer's axis starts (``freq_axis.axis_bottom``: 0 Hz on a linear axis, a log axis cannot
+    start at 0).
     """
     rate = sample_rate if source_rate is None else min(sample_rate, source_rate)
     top = min(DEFAULT_TOP_HZ, NYQUIST_SHARE * rate / 2)
-    bottom = DEFAULT_LOG_BOTTOM_HZ if freq_scale == "log" else 0.0
-    return bottom, top
+    return axis_bottom(freq_scale), top
+
+
+def default_band_of(values: Mapping[str, Any], source_rate: int | None = None) -> tuple[float, float]:
+    """``default_band`` of the settings in ``values`` (a form's fields by setting name: the rate and the scale)."""
+    return default_band(int(values["sample_rate"]), str(values["freq_scale"]), source_rate)
 
 
 def lowered_band_note(song: str | Path, source_rate: int, top_hz: float, sample_rate: int) -> str:

@@ -18,13 +18,22 @@ from PySide6.QtWidgets import (
 )
 
 from moss_engine.errors import MossInputError
-from moss_engine.settings import MIN_SEGMENT_S, OPTIONS, PRESETS, RunSettings, default_band
+from moss_engine.settings import MIN_SEGMENT_S, OPTIONS, PRESETS, Option, PanelField, RunSettings, default_band_of
 
 from .wheel_guard import WheelGuard, guard_wheel
 
-SAMPLE_RATES = (16000, 22050, 32000, 44100, 48000)
 #: The dataclass defaults of the fields no preset sets.
 _BASE = {name: f.default for name, f in RunSettings.__dataclass_fields__.items()}
+#: The settings this panel shows (``Option.advanced``), in the engine table's order: the order of the fields.
+SHOWN = {name: option for name, option in OPTIONS.items() if option.advanced}
+#: The Advanced fields of each engine setting (``MossInputError.field``): its own name, or a span's two ends.
+_SETTING_FIELDS = {name: tuple(f.key or name for f in option.advanced) for name, option in SHOWN.items()}
+#: The fields that are a span's ends (F0, F1), not settings of their own.
+_ENDS = {key for keys in _SETTING_FIELDS.values() if len(keys) > 1 for key in keys}
+#: The segment's two fields (``Option.scope`` "song"): its start and its length, where 0 is the whole song.
+SEGMENT = tuple(name for name, option in SHOWN.items() if option.scope == "song")
+#: The most a spin box holds (32-bit).
+SPIN_MOST = 2**31 - 1
 
 
 def narrow_combo(combo: QComboBox) -> None:
@@ -35,26 +44,16 @@ def narrow_combo(combo: QComboBox) -> None:
 
 
 def preset_values(preset: str) -> dict[str, Any]:
-    """Every field this panel shows, as the preset ``preset`` (and RunSettings' defaults) would set it."""
-    values = {k: _BASE[k] for k in ("start_s", "duration_s", "freq_scale", "db_range", "device", "seed")}
-    values.update({k: v for k, v in PRESETS[preset].items() if k in ("points", "steps", "sample_rate")})
-    values["device"] = "auto"
-    values["f0_hz"], values["f1_hz"] = default_band(values["sample_rate"], values["freq_scale"])
+    """Every field this panel shows, as the preset ``preset`` (and RunSettings' defaults) would set it; the band's
+    ends (F0, F1: None in RunSettings) as the default band of the preset's rate and scale (``default_band_of``)."""
+    values = {name: PRESETS[preset].get(name, _BASE[name]) for name, option in SHOWN.items() if _single(option)}
+    values["f0_hz"], values["f1_hz"] = default_band_of(values)
     return values
 
 
-#: The Advanced fields of each engine setting (``MossInputError.field``).
-_SETTING_FIELDS = {
-    "points": ("points",),
-    "steps": ("steps",),
-    "sample_rate": ("sample_rate",),
-    "start_s": ("start_s",),
-    "duration_s": ("duration_s",),
-    "freq": ("f0_hz", "f1_hz"),
-    "freq_scale": ("freq_scale",),
-    "db_range": ("db_range",),
-    "seed": ("seed",),
-}
+def _single(option: Option) -> bool:
+    """Whether ``option`` is one field (a span, the band, is two: its ends)."""
+    return len(option.advanced) == 1
 
 
 def _too_high(details: dict[str, Any], rate_from: str | None) -> str:
@@ -138,62 +137,56 @@ class AdvancedPanel(QWidget):
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # narrow: a label above its field, not cut
         self._wheel_guard = WheelGuard(self)
 
-        def spin(key, label, lo, hi, tip, decimals=None, suffix="", special=None):
-            box = QSpinBox() if decimals is None else QDoubleSpinBox()
-            if decimals is not None:
-                box.setDecimals(decimals)
-            box.setRange(lo, hi)
-            box.setSuffix(suffix)
-            if special:
-                box.setSpecialValueText(special)
-            box.setToolTip(tip)
-            guard_wheel(box, self._wheel_guard)
-            box.valueChanged.connect(lambda _v, k=key: self._edited(k))
-            self.fields[key] = box
-            form.addRow(label, box)
-
-        def combo(key, label, items, tip):
-            box = QComboBox()
-            for text, data in items:
-                box.addItem(text, data)
-            box.setToolTip(tip)
-            narrow_combo(box)  # a long entry (a GPU's name) never widens the column
-            guard_wheel(box, self._wheel_guard)
-            box.currentIndexChanged.connect(lambda _i, k=key: self._edited(k))
-            self.fields[key] = box
-            form.addRow(label, box)
-
-        def tip(name: str) -> str:  # the engine's words for the setting, as a sentence
-            text = OPTIONS[name].help.replace("%%", "%")
+        def tip(name: str, field: PanelField) -> str:  # the engine's words for the setting, as a sentence
+            text = field.tip or OPTIONS[name].help.replace("%%", "%")
             return text[0].upper() + text[1:]
 
-        def bounds(name: str, high: float | None = None) -> tuple[float, float]:  # the engine's range, capped
-            option = OPTIONS[name]
-            top = option.high if option.high is not None else high
-            return option.low or 0, min(top, high) if high is not None else top
-
-        spin("points", "Points", *bounds("points"), tip("points"))
-        spin("steps", "Steps", *bounds("steps"), tip("steps"))
-        combo("sample_rate", "Sample rate", [(f"{r / 1000:g} kHz", r) for r in SAMPLE_RATES], tip("sample_rate"))
-        spin("start_s", "Segment start", *bounds("start_s", 36000), tip("start_s"), 1, " s")
-        spin("duration_s", "Segment length", 0, 36000, tip("duration_s"), 1, " s", special="whole song")
-        nyquist = OPTIONS["sample_rate"].high / 2
-        spin("f0_hz", "Band bottom (F0)", 0, nyquist, "The lowest frequency the picture covers", 0, " Hz")
-        spin("f1_hz", "Band top (F1)", 0, nyquist, "The highest frequency the picture covers", 0, " Hz")
-        combo("freq_scale", "Frequency scale", [(c, c) for c in OPTIONS["freq_scale"].choices], tip("freq_scale"))
-        spin("db_range", "dB range", *bounds("db_range"), tip("db_range"), 0, " dB")
-        combo(
-            "device",
-            "Device",
-            [("auto (best found)", "auto")] + [(d, d) for d in devices],
-            "Where the optimisation runs: a GPU is many times faster than the CPU",
-        )
-        spin("seed", "Seed", *bounds("seed", 2**31 - 1), tip("seed"))  # a spin box holds 32-bit integers
+        for name, option in SHOWN.items():
+            for field in option.advanced:
+                widget = self._field_widget(option, field, devices)
+                widget.setToolTip(tip(name, field))
+                guard_wheel(widget, self._wheel_guard)
+                key = field.key or name
+                if isinstance(widget, QComboBox):
+                    narrow_combo(widget)  # a long entry (a GPU's name) never widens the column
+                    widget.currentIndexChanged.connect(lambda _i, k=key: self._edited(k))
+                else:
+                    widget.valueChanged.connect(lambda _v, k=key: self._edited(k))
+                self.fields[key] = widget
+                form.addRow(field.label, widget)
         self.reset_button = QPushButton("Reset to preset")
         self.reset_button.setToolTip("Forget every change made here")
         self.reset_button.clicked.connect(self.reset)
         form.addRow(self.reset_button)
         return body
+
+    @staticmethod
+    def _field_widget(option: Option, field: PanelField, devices: list[str]) -> QWidget:
+        """The widget of one field: a list for a choice, for the values offered or for the devices (the one ``text``
+        setting), else a spin box over the engine's range, capped where the field says or the box's own top."""
+        if option.choices or field.offered or option.kind == "text":
+            box = QComboBox()
+            if option.choices:
+                items = [(c, c) for c in option.choices]
+            elif field.offered:
+                items = [
+                    (f"{v / 1000:g} kHz" if option.unit == "Hz" else f"{v:g} {option.unit}", v) for v in field.offered
+                ]
+            else:
+                items = [("auto (best found)", "auto")] + [(d, d) for d in devices]
+            for text, data in items:
+                box.addItem(text, data)
+            return box
+        box = QSpinBox() if option.kind == "int" else QDoubleSpinBox()
+        if option.kind != "int":
+            box.setDecimals(field.decimals)
+        tops = [t for t in (option.high, field.most, SPIN_MOST if option.kind == "int" else None) if t is not None]
+        box.setRange(0 if field.special else (option.low or 0), min(tops))
+        if option.unit:
+            box.setSuffix(f" {option.unit}")
+        if field.special:
+            box.setSpecialValueText(field.special)
+        return box
 
     # --- showing ---------------------------------------------------------------------------------------------------
 
@@ -227,24 +220,30 @@ class AdvancedPanel(QWidget):
 
     def asked(self, key: str) -> Any:
         """The value of field ``key`` as the preset or the user set it, before the song bounds it (``set_song``):
-        ``duration_s`` infinity for the whole song."""
+        the segment's length infinity for the whole song."""
         value = self._asked_values()[key]
-        return float("inf") if key == "duration_s" and value is None else value
+        return float("inf") if key == SEGMENT[1] and value is None else value
 
     def _asked_values(self) -> dict[str, Any]:
         values = {**preset_values(self._preset), **self._overrides}
         if "f0_hz" not in self._overrides and "f1_hz" not in self._overrides:
             # the default band follows the rate and the scale, even when those two are overridden, and the song's rate
-            values["f0_hz"], values["f1_hz"] = default_band(values["sample_rate"], values["freq_scale"], self.song_rate)
+            values["f0_hz"], values["f1_hz"] = default_band_of(values, self.song_rate)
         return values
+
+    def default_band(self, source_rate: int | None = None) -> tuple[float, float]:
+        """The default band of the rate and the scale the fields show, under the Nyquist frequency of a song sampled
+        at ``source_rate`` (``settings.default_band``)."""
+        return default_band_of({key: self._value(key) for key in self.fields}, source_rate)
 
     def _fill(self) -> None:
         values = self._asked_values()
-        duration = values["duration_s"]
+        start, length = SEGMENT
+        duration = values[length]
         if self._song is not None and duration is not None and math.isfinite(duration):
-            left = self._song[0] - float(values["start_s"])
+            left = self._song[0] - float(values[start])
             if left >= MIN_SEGMENT_S:  # a start too near the end is refused (``InputsPanel.check``), not hidden
-                values["duration_s"] = min(duration, left)
+                values[length] = min(duration, left)
         self._loading = True
         try:
             for key, widget in self.fields.items():
@@ -264,7 +263,7 @@ class AdvancedPanel(QWidget):
         if isinstance(widget, QComboBox):
             return widget.currentData()
         value = widget.value()
-        if key == "duration_s" and value == 0:
+        if key == SEGMENT[1] and value == 0:
             return float("inf")  # make_settings' "whole song"
         return value
 
@@ -288,7 +287,7 @@ class AdvancedPanel(QWidget):
     # --- reading ---------------------------------------------------------------------------------------------------
 
     def value(self, key: str) -> Any:
-        """The value field ``key`` shows (``duration_s``: infinity for the whole song)."""
+        """The value field ``key`` shows (the segment's length: infinity for the whole song)."""
         return self._value(key)
 
     def overrides(self) -> dict[str, Any]:
@@ -301,10 +300,12 @@ class AdvancedPanel(QWidget):
         self._fill()
 
     def settings_overrides(self) -> dict[str, Any]:
-        """The changes as ``make_settings`` keywords: F0/F1 become ``freq`` (both, since the engine takes a pair)."""
-        out = {k: v for k, v in self._overrides.items() if k not in ("f0_hz", "f1_hz")}
-        if "f0_hz" in self._overrides or "f1_hz" in self._overrides:
-            out["freq"] = (float(self._value("f0_hz")), float(self._value("f1_hz")))
+        """The changes as ``make_settings`` keywords: a span's ends (F0/F1) become the span (the band: both, since the
+        engine takes a pair)."""
+        out = {k: v for k, v in self._overrides.items() if k not in _ENDS}
+        for name, keys in _SETTING_FIELDS.items():
+            if len(keys) > 1 and any(key in self._overrides for key in keys):
+                out[name] = tuple(float(self._value(key)) for key in keys)
         return out
 
     def reset(self) -> None:

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from moss_engine.errors import MossInputError
+from moss_engine.freq_axis import FreqAxis
 from moss_engine.io.audio import FFMPEG_SUFFIXES, SOUNDFILE_SUFFIXES, load_audio, probe_audio
 from moss_engine.io.image import load_image
 from moss_engine.run.video import spectrogram_panel
@@ -117,7 +118,9 @@ def _spectrogram_thumbnail(path: Path) -> QPixmap:
     Decoded at a low rate so it takes about a tenth of a second, short enough for the GUI thread.
     """
     clip = load_audio(path, sample_rate=THUMBNAIL_RATE, duration_s=THUMBNAIL_SECONDS)
-    panel = spectrogram_panel(clip.samples, clip.sample_rate, 512, 256, 80.0, "linear")
+    panel = spectrogram_panel(
+        clip.samples, clip.sample_rate, 512, 256, 80.0, FreqAxis.viewer("linear", clip.sample_rate)
+    )
     rgb = np.ascontiguousarray(pg.colormap.get("inferno").getLookupTable(nPts=256)[panel][:, :, :3])
     image = QImage(rgb.data, rgb.shape[1], rgb.shape[0], rgb.strides[0], QImage.Format.Format_RGB888)
     return QPixmap.fromImage(

@@ -27,12 +27,11 @@ from moss_engine.settings import (
     PRESETS,
     RunSettings,
     check_song_band,
-    default_band,
     lowered_band_note,
 )
 
 from ..preset_times import expected_time
-from .advanced_panel import AdvancedPanel, explain, narrow_combo
+from .advanced_panel import SEGMENT, AdvancedPanel, explain, narrow_combo
 from .drop_zone import MUSIC_SUFFIXES, PICTURE_SUFFIXES, DropZone, reason
 from .picture_controls import DEFAULTS as PICTURE_DEFAULTS
 from .picture_controls import PictureControls, PicturePreview
@@ -44,7 +43,7 @@ if TYPE_CHECKING:
     from ..settings_store import SettingsStore
 
 #: The Advanced fields that name the segment: a new song forgets them.
-SEGMENT_FIELDS = ("start_s", "duration_s")
+SEGMENT_FIELDS = SEGMENT
 #: The Advanced fields the placement rectangle shows (the segment and the band).
 PLACEMENT_FIELDS = (*SEGMENT_FIELDS, "f0_hz", "f1_hz")
 #: What each preset is; its expected time on this machine (``moss_app.preset_times``) is added to it.
@@ -432,10 +431,9 @@ class InputsPanel(QWidget):
         name, value = self.music.name, self.advanced.value
         overrides = self.advanced.overrides()
         if song_rate is not None and "f0_hz" not in overrides and "f1_hz" not in overrides:
-            rate, scale = int(value("sample_rate")), str(value("freq_scale"))
-            top = default_band(rate, scale, song_rate)[1]
-            if top < default_band(rate, scale)[1]:
-                notes.append(lowered_band_note(name, song_rate, top, rate))
+            top = self.advanced.default_band(song_rate)[1]
+            if top < self.advanced.default_band()[1]:
+                notes.append(lowered_band_note(name, song_rate, top, int(value("sample_rate"))))
         asked, start = float(self.advanced.asked("duration_s")), float(value("start_s"))
         left = self.placement_view.song_length - start
         if math.isfinite(asked) and MIN_SEGMENT_S <= left < asked - 0.05:

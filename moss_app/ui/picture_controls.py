@@ -28,7 +28,9 @@ from .advanced_panel import narrow_combo
 from .wheel_guard import WheelGuard, guard_wheel
 
 #: The engine's defaults of the picture's settings (a value equal to its default is no override).
-DEFAULTS: dict[str, Any] = {name: RunSettings.__dataclass_fields__[name].default for name in ("invert", "gamma", "fit")}
+DEFAULTS: dict[str, Any] = {
+    name: RunSettings.__dataclass_fields__[name].default for name, option in OPTIONS.items() if option.picture_control
+}
 #: The fit choices in words, by the engine's name.
 FIT_NAMES = {"stretch": "Stretch to the rectangle", "contain": "Keep its shape"}
 #: The preview's height in pixels (its width is ``DISPLAY_ASPECT`` times that).

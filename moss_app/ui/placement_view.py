@@ -17,6 +17,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
 
+from moss_engine.freq_axis import FreqAxis
 from moss_engine.io.audio import load_audio
 from moss_engine.run.video import spectrogram_panel
 from moss_engine.settings import PRESETS
@@ -70,7 +71,7 @@ def song_overview(path: Path) -> SongOverview:
     samples = clip.samples.shape[-1]
     n_fft = 1024 if samples // VIEW_FRAMES <= 512 else 2048
     hop = int(np.clip(samples // VIEW_FRAMES, 64, n_fft // 2))
-    panel = spectrogram_panel(clip.samples, rate, n_fft, hop, VIEW_DB_RANGE, "linear")
+    panel = spectrogram_panel(clip.samples, rate, n_fft, hop, VIEW_DB_RANGE, FreqAxis.viewer("linear", rate))
     return SongOverview(panel, samples / rate, rate / 2, clip.source_rate)
 
 
@@ -217,7 +218,7 @@ class PlacementView(QWidget):
         if self._panel is None:
             return None
         return spectrogram_readout(
-            x, y, self._panel, self._length, FrequencyScale("linear", self._nyquist), VIEW_DB_RANGE
+            x, y, self._panel, self._length, FrequencyScale(FreqAxis("linear", 0.0, self._nyquist)), VIEW_DB_RANGE
         )
 
     # --- the rate's limit ------------------------------------------------------------------------------------------

@@ -3,49 +3,41 @@ pointer, as plain text computed from view coordinates (no Qt here, so each rule 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-#: The lowest frequency of ``moss_engine.run.video.spectrogram_panel``'s log axis.
-LOG_AXIS_BOTTOM_HZ = 20.0
+from moss_engine.freq_axis import FreqAxis
+
 #: The readout's separator between its figures.
 SEP = "  ·  "
 
 
 @dataclass(frozen=True)
 class FrequencyScale:
-    """The vertical axis of a spectrogram view: ``"linear"`` in kHz (0 to Nyquist), or ``"log"`` as a 0..1 position
-    from 20 Hz to Nyquist (``spectrogram_panel``'s rows)."""
+    """The vertical axis of a spectrogram view in view coordinates, over a viewer's ``axis`` (``FreqAxis.viewer``:
+    ``spectrogram_panel``'s rows): kHz on a linear axis (0 to Nyquist), the axis's position on a log one (0 at its
+    bottom, 1 at Nyquist; frequencies below the bottom sit at 0)."""
 
-    kind: str
-    nyquist_hz: float
+    axis: FreqAxis
 
-    def __post_init__(self):
-        if self.kind not in ("linear", "log"):
-            raise ValueError(f"frequency scale {self.kind!r}: expected 'linear' or 'log'")
-        if not self.nyquist_hz > LOG_AXIS_BOTTOM_HZ:
-            raise ValueError(f"nyquist_hz {self.nyquist_hz!r}: must be above {LOG_AXIS_BOTTOM_HZ:g} Hz")
+    @property
+    def kind(self) -> str:
+        """``"linear"`` or ``"log"``."""
+        return self.axis.scale
 
     @property
     def top(self) -> float:
         """The view coordinate of Nyquist."""
-        return 1.0 if self.kind == "log" else self.nyquist_hz / 1000
+        return 1.0 if self.kind == "log" else self.axis.top_hz / 1000
 
     def to_y(self, hz: float) -> float:
-        """The view coordinate of ``hz`` (on the log axis, frequencies below 20 Hz sit at the bottom)."""
-        if self.kind == "log":
-            low, high = math.log(LOG_AXIS_BOTTOM_HZ), math.log(self.nyquist_hz)
-            return (math.log(max(hz, LOG_AXIS_BOTTOM_HZ)) - low) / (high - low)
-        return hz / 1000
+        """The view coordinate of ``hz``."""
+        return float(self.axis.to_position(hz)) if self.kind == "log" else hz / 1000
 
     def to_hz(self, y: float) -> float:
         """The frequency at view coordinate ``y`` (the inverse of ``to_y``)."""
-        if self.kind == "log":
-            low, high = math.log(LOG_AXIS_BOTTOM_HZ), math.log(self.nyquist_hz)
-            return math.exp(low + y * (high - low))
-        return y * 1000
+        return float(self.axis.to_hz(y)) if self.kind == "log" else y * 1000
 
 
 def format_time(seconds: float) -> str:

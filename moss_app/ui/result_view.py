@@ -237,7 +237,7 @@ class ResultView(QWidget):
         self.mask_view.show_mask(
             point.logits,
             self.result.placement,
-            FrequencyScale(s.freq_scale, self.result.sample_rate / 2),
+            FrequencyScale(s.view_axis()),
             start,
             duration,
         )
@@ -247,7 +247,7 @@ class ResultView(QWidget):
             s.n_fft,
             s.hop_length,
             s.db_range,
-            s.freq_scale,
+            s.view_axis(),
             self.result.placement,
             start,
         )

@@ -9,6 +9,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QGraphicsRectItem
 
+from moss_engine.freq_axis import FreqAxis
 from moss_engine.run.video import spectrogram_db, spectrogram_panel
 
 from .image_plot import ImagePlot
@@ -52,7 +53,7 @@ class SpectrogramView(ImagePlot):
         self._levels: SpectrogramLevels | None = None  # the real dB the readout says
         self._duration = 1.0
         self._start = 0.0  # where the audio shown starts in the song (s)
-        self._scale = FrequencyScale("linear", 8000.0)
+        self._scale = FrequencyScale(FreqAxis.viewer("linear", 16000))
         self._db_range = 80.0
         self._show_empty()
 
@@ -63,20 +64,20 @@ class SpectrogramView(ImagePlot):
         n_fft: int,
         hop_length: int,
         db_range: float,
-        freq_scale: str,
+        axis: FreqAxis,
         placement=None,
         start_s: float = 0.0,
     ) -> np.ndarray:
-        """Draw the spectrogram of ``samples`` (channels, n), which start ``start_s`` into the song, and outline
-        ``placement`` (seconds from the start of ``samples``); returns the panel drawn. The readout says the real
-        level of each cell (``SpectrogramLevels``), not the 8-bit panel's."""
+        """Draw the spectrogram of ``samples`` (channels, n), which start ``start_s`` into the song, on the viewer's
+        frequency ``axis`` (``FreqAxis.viewer``), and outline ``placement`` (seconds from the start of ``samples``);
+        returns the panel drawn. The readout says the real level of each cell (``SpectrogramLevels``), not the 8-bit
+        panel's."""
         db = spectrogram_db(samples, n_fft, hop_length)
-        panel = spectrogram_panel(samples, sample_rate, n_fft, hop_length, db_range, freq_scale, db=db)
+        panel = spectrogram_panel(samples, sample_rate, n_fft, hop_length, db_range, axis, db=db)
         self.show_panel(
             panel,
             samples.shape[-1] / sample_rate,
-            sample_rate,
-            freq_scale,
+            axis,
             placement,
             db_range,
             start_s,
@@ -88,20 +89,20 @@ class SpectrogramView(ImagePlot):
         self,
         panel: np.ndarray,
         duration_s: float,
-        sample_rate: int,
-        freq_scale: str,
+        axis: FreqAxis,
         placement=None,
         db_range: float = 80.0,
         start_s: float = 0.0,
         levels: SpectrogramLevels | None = None,
     ) -> None:
-        """Show a ``spectrogram_panel`` (row 0 = the top, levels over ``db_range``) spanning ``duration_s`` from
-        ``start_s`` in the song's time; ``levels``: its real dB for the readout (None: read off the panel).
+        """Show a ``spectrogram_panel`` (row 0 = the top, levels over ``db_range``, rows over ``axis``) spanning
+        ``duration_s`` from ``start_s`` in the song's time; ``levels``: its real dB for the readout (None: read off the
+        panel).
 
         A zoom the user made stays while the same span is shown (stepping through the points compares the same
         detail); a different span shows all of it.
         """
-        scale = FrequencyScale(freq_scale, sample_rate / 2)
+        scale = FrequencyScale(axis)
         same_span = self._panel is not None and (duration_s, scale, start_s) == (
             self._duration,
             self._scale,
@@ -113,7 +114,7 @@ class SpectrogramView(ImagePlot):
         self._panel, self._duration, self._scale, self._db_range = panel, duration_s, scale, db_range
         self._start, self._levels = start_s, levels
         self.frequency_axis.set_scale(scale)
-        self.setLabel("left", "frequency (Hz, log scale)" if freq_scale == "log" else "frequency (kHz)")
+        self.setLabel("left", "frequency (Hz, log scale)" if scale.kind == "log" else "frequency (kHz)")
         set_bar_range(self.colour_bar, (-db_range, 0.0))
         # Row 0 of the image item sits at y = 0 (the bottom), so the panel is flipped to put low frequencies there.
         self.image.setImage(np.ascontiguousarray(panel[::-1]), levels=(0, 255), autoLevels=False)

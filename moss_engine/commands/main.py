@@ -47,50 +47,31 @@ def _duration(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected seconds or 'all', got {text!r}") from None
 
 
-#: ``moss front``'s settings in their help groups (each flag, its help, type and choices from ``settings.OPTIONS``).
+#: The titles of ``moss front``'s help groups, by ``Option.group`` (each setting's flag, help, type and choices, and
+#: its group, from ``settings.OPTIONS``).
 _GROUPS = {
-    "quality (each flag overrides its preset value)": (
-        "quality",
-        "points",
-        "steps",
-        "sample_rate",
-        "n_fft",
-        "hop_length",
-        "seed",
-    ),
-    "segment, placement and mapping": (
-        "start_s",
-        "duration_s",
-        "time",
-        "freq",
-        "freq_scale",
-        "db_range",
-        "gamma",
-        "invert",
-        "fit",
-    ),
-    "how it runs": ("device", "memory_limit_gb", "algorithm", "audio_objective"),
+    "preset": "quality (each flag overrides its preset value)",
+    "placement": "segment, placement and mapping",
+    "running": "how it runs",
 }
 _TYPES = {"int": int, "float": float, "span": _span, "seconds_or_all": _duration, "text": str}
-_METAVARS = {"time": "T0:T1", "freq": "F0:F1", "memory_limit_gb": "GB"}
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     from moss_engine.settings import OPTIONS
 
     g = p
-    for title, names in _GROUPS.items():
+    for group, title in _GROUPS.items():
         g = p.add_argument_group(title)
-        for name in names:
-            option = OPTIONS[name]
+        for name, option in OPTIONS.items():
+            if option.group != group:
+                continue
             if option.kind == "switch":
                 g.add_argument(option.flag, dest=name, action="store_true", default=None, help=option.help)
             elif option.kind == "choice":
                 g.add_argument(option.flag, dest=name, choices=option.choices, help=option.help)
             else:
-                metavar = _METAVARS.get(name) or (
-                    option.unit.upper() or ("N" if option.kind == "int" else name.upper())
-                )
+                metavar = option.metavar or option.unit.upper() or ("N" if option.kind == "int" else name.upper())
                 g.add_argument(option.flag, dest=name, type=_TYPES[option.kind], metavar=metavar, help=option.help)
     g.add_argument("--overwrite", action="store_true", help="replace --out if it is an earlier MOSS run folder")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -244,7 +225,7 @@ def run(args: argparse.Namespace) -> int:
     from moss_engine.run.folder import check_output_folder, write_run_folder
     from moss_engine.run.pipeline import load_inputs
     from moss_engine.run.plot import plot_front
-    from moss_engine.settings import make_settings
+    from moss_engine.settings import OPTIONS, make_settings
 
     if args.command == "render":
         return run_render(args)
@@ -258,37 +239,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         image, audio, out = args.image, args.audio, args.out
     device = resolve_device(args.device)
-    overrides = {
-        k: getattr(args, k)
-        for k in (
-            "points",
-            "steps",
-            "sample_rate",
-            "n_fft",
-            "hop_length",
-            "seed",
-            "start_s",
-            "time",
-            "freq",
-            "freq_scale",
-            "db_range",
-            "gamma",
-            "invert",
-            "fit",
-            "memory_limit_gb",
-            "algorithm",
-            "audio_objective",
-        )
-    }
-    settings = make_settings(
-        image,
-        audio,
-        quality=args.quality,
-        device_type=device.type,
-        device=args.device,
-        duration_s=args.duration_s,
-        **overrides,
-    )
+    # every setting as the command line gave it (None: not given, the preset's or the default)
+    values = {name: getattr(args, name) for name in OPTIONS}
+    settings = make_settings(image, audio, device_type=device.type, **values)
     alpha = getattr(args, "alpha", None)
     if alpha is not None and not (math.isfinite(alpha) and 0.0 <= alpha <= 1.0):
         raise MossInputError(

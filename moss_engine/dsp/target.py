@@ -12,6 +12,7 @@ from torch import Tensor
 
 from moss_engine.dsp.spectral import log_spaced_edges, resampling_matrix
 from moss_engine.errors import MossInputError
+from moss_engine.freq_axis import FreqAxis
 from moss_engine.io.image import LoadedImage, fit_image
 
 #: The smallest picture grid SSIM can judge (its Gaussian window is 11 cells wide).
@@ -26,7 +27,7 @@ class Placement:
 
     Frame k of the STFT (``center=True``) is centred at ``k * hop / sample_rate`` s, bin b at ``b * sr / n_fft`` Hz;
     the placement covers the frames ``frames[0] <= k < frames[1]`` and bins ``bins[0] <= b < bins[1]`` whose centres
-    lie inside the rectangle.
+    lie inside the rectangle. ``freq_scale``: the viewer's axis the picture is drawn for (``axis``).
     """
 
     t0_s: float
@@ -41,6 +42,11 @@ class Placement:
     def shape(self) -> tuple[int, int]:
         """(bins, frames) of the covered STFT region."""
         return self.bins[1] - self.bins[0], self.frames[1] - self.frames[0]
+
+    @property
+    def axis(self) -> FreqAxis:
+        """The picture's rows as a frequency axis: its band, on the viewer's scale (0 = the bottom row's edge, f0)."""
+        return FreqAxis(self.freq_scale, self.f0_hz, self.f1_hz)
 
     def to_record(self) -> dict[str, float]:
         return {"t0_s": self.t0_s, "t1_s": self.t1_s, "f0_hz": self.f0_hz, "f1_hz": self.f1_hz}
@@ -90,14 +96,6 @@ def image_grid_shape(placement: Placement, mask_shape: tuple[int, int]) -> tuple
     return min(2 * mask_shape[0], rows), min(2 * mask_shape[1], cols)
 
 
-def _display_rows(placement: Placement, freqs_hz: np.ndarray) -> np.ndarray:
-    """Position of frequencies on the display's vertical axis: 0 at f0, 1 at f1 (linear or log)."""
-    f0, f1 = placement.f0_hz, placement.f1_hz
-    if placement.freq_scale == "log":
-        return (np.log(np.maximum(freqs_hz, 1e-9)) - math.log(f0)) / (math.log(f1) - math.log(f0))
-    return (freqs_hz - f0) / (f1 - f0)
-
-
 def sampling_grid(placement: Placement, sample_rate: int, n_fft: int, hop_length: int) -> Tensor:
     """``grid_sample`` coordinates (1, bins, frames, 2) that take a display-space picture to the STFT cells.
 
@@ -107,7 +105,7 @@ def sampling_grid(placement: Placement, sample_rate: int, n_fft: int, hop_length
     (b0, b1), (c0, c1) = placement.bins, placement.frames
     freqs = np.arange(b0, b1) * sample_rate / n_fft
     times = np.arange(c0, c1) * hop_length / sample_rate
-    y = 1.0 - _display_rows(placement, freqs)  # 0 at the top
+    y = 1.0 - placement.axis.to_position(freqs)  # 0 at the top
     x = (times - placement.t0_s) / (placement.t1_s - placement.t0_s)
     # align_corners=False: -1 and 1 are the outer edges of the picture, so display position y maps to 2y - 1
     gy = torch.from_numpy(np.clip(y, 0, 1) * 2 - 1).float()
@@ -160,7 +158,7 @@ def view_matrices(
     """
     (b0, b1), (c0, c1) = placement.bins, placement.frames
     n_rows, n_cols = grid_shape
-    if placement.freq_scale == "log":
+    if placement.axis.scale == "log":
         f_edges = log_spaced_edges(placement.f0_hz, placement.f1_hz, n_rows)
     else:
         f_edges = torch.linspace(placement.f0_hz, placement.f1_hz, n_rows + 1, dtype=torch.float64)

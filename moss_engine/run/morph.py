@@ -228,7 +228,7 @@ def write_morph(folder: Path, overwrite: bool = False, video: bool = True) -> li
                 np.array([s.audio for s in states]),
                 np.array([p["visual_loss"] for p in points]),
                 np.array([p["audio_loss"] for p in points]),
-                run.manifest["view"],
+                settings,
             )
         for name in MORPH_FILES:
             if (tmp / name).exists():

@@ -28,7 +28,7 @@ def _thumbnail(samples: np.ndarray, result: Any) -> np.ndarray:
     from moss_engine.run.video import spectrogram_panel
 
     s = result.settings
-    panel = spectrogram_panel(samples, result.sample_rate, s.n_fft, s.hop_length, s.db_range, s.freq_scale)
+    panel = spectrogram_panel(samples, result.sample_rate, s.n_fft, s.hop_length, s.db_range, s.view_axis())
     return np.asarray(Image.fromarray(panel).resize((320, 160), Image.Resampling.BOX))
 
 

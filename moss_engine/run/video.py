@@ -10,7 +10,9 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from moss_engine.dsp.spectral import Stft, power
+from moss_engine.freq_axis import FreqAxis
 from moss_engine.io.ffmpeg import ffmpeg_path
+from moss_engine.settings import RunSettings
 
 FPS = 30
 WIDTH, HEIGHT = 1280, 720
@@ -33,23 +35,23 @@ def spectrogram_panel(
     n_fft: int,
     hop_length: int,
     db_range: float,
-    freq_scale: str,
+    axis: FreqAxis,
     top_db: float | None = None,
     db: np.ndarray | None = None,
 ) -> np.ndarray:
     """(SPEC_HEIGHT, WIDTH) uint8: the mix's spectrogram as a viewer shows it, low frequencies at the bottom.
 
-    dB over ``[top - db_range, top]`` (``top``: the loudest cell unless given); the frequency axis runs from 0 Hz
-    (linear) or 20 Hz (log) to Nyquist; time is stretched to the panel's width. ``db``: the audio's
+    dB over ``[top - db_range, top]`` (``top``: the loudest cell unless given); the rows span ``axis`` (a viewer's:
+    ``FreqAxis.viewer``, 0 Hz or ``LOG_BOTTOM_HZ`` to Nyquist), row r from the bottom showing the frequency at
+    ``axis.to_hz((r + 0.5) / SPEC_HEIGHT)``; time is stretched to the panel's width. ``db``: the audio's
     ``spectrogram_db`` when already computed (``audio`` is then not analysed again).
     """
     db = spectrogram_db(audio, n_fft, hop_length) if db is None else np.asarray(db)
     top = float(db.max()) if top_db is None else top_db
     level = np.clip((db - (top - db_range)) / db_range, 0, 1)
-    nyquist = sample_rate / 2
-    freqs = np.linspace(0, nyquist, level.shape[0])
+    freqs = np.linspace(0, sample_rate / 2, level.shape[0])
     rows = (np.arange(SPEC_HEIGHT) + 0.5) / SPEC_HEIGHT  # 0 at the bottom
-    wanted = np.exp(np.log(20.0) + rows * (np.log(nyquist) - np.log(20.0))) if freq_scale == "log" else rows * nyquist
+    wanted = axis.to_hz(rows)
     by_row = np.stack([np.interp(wanted, freqs, level[:, c]) for c in range(level.shape[1])], axis=1)
     cols = np.linspace(0, level.shape[1] - 1, WIDTH)
     image = np.stack([np.interp(cols, np.arange(level.shape[1]), r) for r in by_row])
@@ -95,9 +97,10 @@ def write_morph_video(
     states_audio: np.ndarray,
     front_visual: np.ndarray,
     front_audio: np.ndarray,
-    view: dict,
+    settings: RunSettings,
 ) -> None:
-    """Write ``path`` (MP4, H.264 + AAC, 30 fps) for the morph ``audio`` already written at ``audio_path``.
+    """Write ``path`` (MP4, H.264 + AAC, 30 fps) for the morph ``audio`` already written at ``audio_path``, its
+    spectrogram as the viewer of the run's ``settings`` shows it (n_fft, hop, dB range, ``view_axis``).
 
     Frame k shows the time ``k / FPS``: the spectrogram of the morph audio up to that time (the rest dark), a red
     playhead, the front with a marker at the current point of the path, and the current alpha.
@@ -106,9 +109,8 @@ def write_morph_video(
 
     duration = audio.shape[-1] / sample_rate
     n_frames = max(1, int(round(duration * FPS)))
-    spec = spectrogram_panel(
-        audio, sample_rate, view["n_fft"], view["hop_length"], view["db_range"], view["freq_scale"]
-    )
+    s = settings
+    spec = spectrogram_panel(audio, sample_rate, s.n_fft, s.hop_length, s.db_range, s.view_axis())
     spec_rgb = np.repeat(spec[:, :, None], 3, axis=2)
     front_rgb, to_pixel = _front_panel(
         front_visual, front_audio, states_visual, states_audio, (WIDTH // 2, HEIGHT - PANEL_TOP)

@@ -134,6 +134,19 @@ def test_the_advanced_fields_take_their_ranges_and_tips_from_the_engines_table(q
     )
 
 
+def test_the_advanced_fields_are_the_engines_tables_in_its_order(qtbot, window):
+    """A setting added to ``settings.OPTIONS`` with Advanced fields shows there, in the table's order, labelled."""
+    from PySide6.QtWidgets import QFormLayout
+
+    from moss_engine.settings import OPTIONS
+
+    table = [(f.key or name, f.label) for name, option in OPTIONS.items() for f in option.advanced]
+    form = window.advanced.body.layout()
+    labels = [form.labelForField(widget).text() for widget in window.advanced.fields.values()]
+    assert list(zip(window.advanced.fields, labels, strict=True)) == table
+    assert isinstance(form, QFormLayout) and form.rowCount() == len(table) + 1  # and Reset
+
+
 def _wheel(widget, steps: int = 3):
     from PySide6.QtCore import QPoint, QPointF, Qt
     from PySide6.QtGui import QWheelEvent

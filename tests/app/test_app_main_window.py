@@ -69,7 +69,7 @@ def test_selecting_a_point_updates_mask_and_spectrogram(qtbot, window, tiny_resu
         spec = window.spectrogram_view.image.image
         assert spec.shape == (SPEC_HEIGHT, WIDTH) == (430, 1280)
         expected = spectrogram_panel(
-            point.samples, tiny_result.sample_rate, s.n_fft, s.hop_length, s.db_range, s.freq_scale
+            point.samples, tiny_result.sample_rate, s.n_fft, s.hop_length, s.db_range, s.view_axis()
         )
         np.testing.assert_array_equal(spec, expected[::-1])  # flipped: row 0 of the item is the bottom
         x, y = window.front_plot.marker.getData()

@@ -27,9 +27,15 @@ from moss_app.ui.readout import (
 from moss_app.ui.spectrogram_view import SpectrogramView
 from moss_app.ui.view_tools import has_colour_bar
 from moss_engine.dsp.target import Placement
-from moss_engine.run.video import SPEC_HEIGHT, WIDTH
+from moss_engine.freq_axis import FreqAxis
+from moss_engine.run.video import SPEC_HEIGHT, WIDTH, spectrogram_panel
 
 # --- helpers ---------------------------------------------------------------------------------------------------------
+
+
+def view_scale(kind: str, nyquist_hz: float) -> FrequencyScale:
+    """The view coordinates of a viewer's axis up to ``nyquist_hz``."""
+    return FrequencyScale(FreqAxis.viewer(kind, 2 * nyquist_hz))
 
 
 def ramp_panel() -> np.ndarray:
@@ -93,7 +99,7 @@ def widget_pos(plot, x: float, y: float) -> QPoint:
 def spectrogram(qtbot):
     view = SpectrogramView()
     host(qtbot, view)
-    view.show_panel(ramp_panel(), 2.0, 22050, "linear", None, db_range=80.0)
+    view.show_panel(ramp_panel(), 2.0, FreqAxis.viewer("linear", 22050), None, db_range=80.0)
     return view
 
 
@@ -122,25 +128,39 @@ def test_readout_formats_time_frequency_and_db_as_a_viewer_does():
     assert format_db(0, 80) == "\u2264 -80 dB"  # the floor holds everything quieter
 
 
-def test_the_log_axis_maps_frequencies_as_the_engines_panel_does():
-    scale = FrequencyScale("log", 11025.0)
-    assert scale.to_y(20.0) == 0.0 and scale.to_y(11025.0) == pytest.approx(1.0) and scale.top == 1.0
-    assert scale.to_hz(scale.to_y(1000.0)) == pytest.approx(1000.0)
-    # spectrogram_panel's row r (from the bottom) shows the frequency at its centre, log-spaced from 20 Hz
-    rows = (np.arange(SPEC_HEIGHT) + 0.5) / SPEC_HEIGHT
-    wanted = np.exp(np.log(20.0) + rows * (np.log(11025.0) - np.log(20.0)))
-    np.testing.assert_allclose([scale.to_hz(y) for y in rows], wanted, rtol=1e-9)
-    linear = FrequencyScale("linear", 16000.0)
-    assert linear.to_y(3000.0) == 3.0 and linear.top == 16.0
+@pytest.mark.parametrize("kind", ["linear", "log"])
+def test_the_readout_says_the_frequency_where_the_engines_panel_draws_it(kind):
+    """A tone drawn by the engine's ``spectrogram_panel`` reads out, on the row where it is brightest, as its own
+    frequency: the panel and the readout share one axis (``FreqAxis``), nothing re-typed here."""
+    sr, n_fft = 22050, 1024
+    hz = 46 * sr / n_fft  # on a bin: 990.5 Hz
+    tone = np.sin(2 * np.pi * hz * np.arange(sr) / sr)[None].astype(np.float32)
+    axis = FreqAxis.viewer(kind, sr)
+    panel = spectrogram_panel(tone, sr, n_fft, n_fft // 4, 80.0, axis)
+    row = SPEC_HEIGHT - 1 - int(panel.astype(float).mean(axis=1).argmax())  # from the bottom
+    scale = FrequencyScale(axis)
+    y, step = (row + 0.5) / SPEC_HEIGHT * scale.top, scale.top / SPEC_HEIGHT
+    row_hz = scale.to_hz(y + step) - scale.to_hz(y)  # the panel's rows are this far apart there
+    assert abs(scale.to_hz(y) - hz) <= row_hz
+    assert format_frequency(scale.to_hz(y)) in spectrogram_readout(0.5, y, panel, 1.0, scale, 80.0)
+    assert scale.to_y(scale.to_hz(0.3 * scale.top)) == pytest.approx(0.3 * scale.top)
+    assert (scale.to_y(axis.bottom_hz), scale.to_y(sr / 2)) == pytest.approx((0.0, scale.top))
+
+
+def test_a_frequency_scale_is_a_viewers_axis_in_view_coordinates():
+    linear = view_scale("linear", 16000.0)
+    assert linear.to_y(3000.0) == 3.0 and linear.top == 16.0 and linear.kind == "linear"
+    log = view_scale("log", 11025.0)
+    assert log.top == 1.0 and log.to_y(log.axis.bottom_hz / 2) == 0.0  # below the axis: at its bottom
     with pytest.raises(ValueError, match="mel"):
-        FrequencyScale("mel", 16000.0)
+        view_scale("mel", 16000.0)
 
 
 def test_the_spectrogram_readout_reads_the_cell_under_the_pointer():
     panel = np.zeros((SPEC_HEIGHT, WIDTH), dtype=np.uint8)
     row, col = 100, 640  # row from the bottom, column
     panel[SPEC_HEIGHT - 1 - row, col] = 200
-    scale = FrequencyScale("log", 22050.0)
+    scale = view_scale("log", 22050.0)
     x, y = (col + 0.5) / WIDTH * 4.0, (row + 0.5) / SPEC_HEIGHT
     text = spectrogram_readout(x, y, panel, 4.0, scale, 80.0)
     assert text == f"2.002 s  ·  {format_frequency(scale.to_hz(y))}  ·  -17 dB"
@@ -152,7 +172,7 @@ def test_the_spectrogram_readout_reads_the_cell_under_the_pointer():
 def test_the_mask_readout_reads_its_value_in_seconds_and_hz():
     mask = np.zeros((4, 8), dtype=np.float32)
     mask[0, 7] = 0.73  # display space: row 0 is the top (highest band), column 7 the last
-    scale = FrequencyScale("linear", 11025.0)
+    scale = view_scale("linear", 11025.0)
     extent = (1.0, 3.0, 0.5, 4.5)  # s, kHz
     assert mask_readout(2.9, 4.4, mask, extent, scale) == "2.900 s  ·  4.40 kHz  ·  mask 0.73 (73 % picture)"
     assert "mask 0.00" in mask_readout(1.1, 0.6, mask, extent, scale)
@@ -227,7 +247,7 @@ def test_the_views_take_the_mouse_only_with_something_to_show(qtbot):
     host(qtbot, view)
     view.show()
     assert view.getViewBox().state["mouseEnabled"] == [False, False]
-    view.show_panel(ramp_panel(), 2.0, 22050, "linear")
+    view.show_panel(ramp_panel(), 2.0, FreqAxis.viewer("linear", 22050))
     assert view.getViewBox().state["mouseEnabled"] == [True, True]
     assert view.getViewBox().state["limits"]["xLimits"] == [0.0, 2.0]
     view.clear_view()
@@ -263,7 +283,7 @@ def test_the_placement_view_reads_out_the_songs_time_and_level(qtbot):
     host(qtbot, view)
     view.present(SongOverview(ramp_panel(), 30.0, 16000.0))
     assert view.readout_text(15.0, 4.0) == spectrogram_readout(
-        15.0, 4.0, ramp_panel(), 30.0, FrequencyScale("linear", 16000.0), 80.0
+        15.0, 4.0, ramp_panel(), 30.0, view_scale("linear", 16000.0), 80.0
     )
     assert view.readout_text(15.0, 4.0).startswith("15.000 s  ·  4.00 kHz")
     assert view.readout_text(31.0, 4.0) is None
@@ -275,7 +295,7 @@ def test_the_placement_view_reads_out_the_songs_time_and_level(qtbot):
 def test_colour_bars_give_the_db_scale_and_the_masks_meaning(qtbot, spectrogram):
     bar = spectrogram.colour_bar
     assert spectrogram.getPlotItem().layout.itemAt(2, 5) is bar and bar.isVisible()
-    spectrogram.show_panel(ramp_panel(), 2.0, 22050, "linear", None, db_range=60.0)
+    spectrogram.show_panel(ramp_panel(), 2.0, FreqAxis.viewer("linear", 22050), None, db_range=60.0)
     assert tuple(bar.axis.range) == (-60.0, 0.0) and "dB" in bar.getAxis("left").labelText
     mask = MaskView()
     host(qtbot, mask)
@@ -335,7 +355,7 @@ def test_on_a_log_axis_the_mask_sits_where_the_spectrogram_shows_its_band(qtbot)
     view = MaskView()
     host(qtbot, view)
     placement = Placement(0.5, 2.5, 200.0, 8000.0, "log", (10, 100), (5, 300))
-    scale = FrequencyScale("log", 11025.0)
+    scale = view_scale("log", 11025.0)
     view.show_mask(np.zeros((16, 32)), placement, scale)
     rect = view.image.mapRectToParent(view.image.boundingRect())
     assert (rect.top(), rect.bottom()) == pytest.approx((scale.to_y(200.0), scale.to_y(8000.0)))
@@ -470,7 +490,7 @@ def test_empty_views_hide_their_colour_bars_and_show_them_with_data(qtbot):
     for view in (mask, spectrogram):
         assert not view.colour_bar.isVisible() and not has_colour_bar(view, view.colour_bar)
     mask.show_mask(np.zeros((8, 16)))
-    spectrogram.show_panel(ramp_panel(), 2.0, 22050, "linear", None)
+    spectrogram.show_panel(ramp_panel(), 2.0, FreqAxis.viewer("linear", 22050), None)
     for view in (mask, spectrogram):
         assert view.colour_bar.isVisible() and has_colour_bar(view, view.colour_bar)
     mask.clear_mask()

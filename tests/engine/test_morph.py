@@ -11,6 +11,7 @@ import pytest
 import soundfile as sf
 
 from moss_engine.errors import MossInputError
+from moss_engine.freq_axis import FreqAxis
 from moss_engine.run.folder import write_run_folder
 from moss_engine.run.morph import MONOTONE_TOLERANCE, write_morph
 from moss_engine.run.pipeline import compute_front
@@ -105,9 +106,8 @@ def test_morph_video_streams_duration_and_frames(morphed):
     morph, sr = sf.read(run / "morph.wav", always_2d=True)
     manifest = json.loads((run / "manifest.json").read_text())
     view = manifest["view"]
-    panel = spectrogram_panel(
-        morph.T, sr, view["n_fft"], view["hop_length"], view["db_range"], view["freq_scale"]
-    ).astype(float)
+    axis = FreqAxis.viewer(view["freq_scale"], sr)
+    panel = spectrogram_panel(morph.T, sr, view["n_fft"], view["hop_length"], view["db_range"], axis).astype(float)
     x = int(round(t / 4.0 * WIDTH))
     heard = frame[:SPEC_HEIGHT, 10 : x - 10].mean(axis=2)
     assert np.abs(heard - panel[:, 10 : x - 10]).mean() < 12  # the spectrogram of what has been heard ...

@@ -9,6 +9,7 @@ import pytest
 import soundfile as sf
 
 from moss_engine.errors import MossInputError
+from moss_engine.freq_axis import LOG_BOTTOM_HZ
 from moss_engine.run.band import choose_band
 from moss_engine.run.pipeline import load_inputs
 from moss_engine.settings import MIN_SEGMENT_S, check_song_band, default_band, make_settings, song_band
@@ -19,7 +20,7 @@ PICTURE = "img_portrait_skimage_astronaut.png"  # opaque: the band is not moved 
 def test_the_default_band_stays_under_the_songs_own_nyquist():
     assert default_band(22050, "linear") == (0.0, pytest.approx(10473.75))
     assert default_band(22050, "linear", 11025) == (0.0, pytest.approx(0.95 * 5512.5))
-    assert default_band(22050, "log", 11025) == (40.0, pytest.approx(5236.875))
+    assert default_band(22050, "log", 11025) == (LOG_BOTTOM_HZ, pytest.approx(5236.875))
     assert default_band(44100, "linear", 48000) == (0.0, 15000.0)  # a richer song changes nothing
     assert default_band(44100, "linear", 16000) == (0.0, pytest.approx(7600.0))
 

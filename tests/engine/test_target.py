@@ -15,6 +15,7 @@ from moss_engine.dsp.target import (
     warp_to_stft,
 )
 from moss_engine.errors import MossInputError
+from moss_engine.freq_axis import LOG_BOTTOM_HZ
 from moss_engine.settings import default_band
 
 
@@ -36,7 +37,7 @@ def test_placement_is_clipped_to_the_segment_and_refuses_tiny_ones():
 
 def test_default_band_keeps_mp3_top_and_nyquist():
     assert default_band(44100, "linear") == (0.0, 15000.0)
-    assert default_band(44100, "log") == (40.0, 15000.0)
+    assert default_band(44100, "log") == (LOG_BOTTOM_HZ, 15000.0)
     assert default_band(22050, "linear") == (0.0, pytest.approx(0.95 * 11025))
 
 
