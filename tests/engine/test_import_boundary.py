@@ -39,3 +39,23 @@ def test_import_linter_contracts_hold():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "3 kept, 0 broken" in proc.stdout
+
+
+def test_no_module_of_the_engine_imports_itself_through_others():
+    """No import circle among the engine's modules (``dsp.phase`` <-> ``dsp.problem`` was one): the strongly
+    connected components of grimp's import graph (import-linter's own), type-checking imports included."""
+    import grimp
+
+    graph = grimp.build_graph("moss_engine")
+    imports = {m: graph.find_modules_directly_imported_by(m) & graph.modules for m in graph.modules}
+    circles = []
+    for module in sorted(graph.modules):
+        reachable, todo = set(), list(imports[module])
+        while todo:
+            current = todo.pop()
+            if current not in reachable:
+                reachable.add(current)
+                todo.extend(imports[current])
+        if module in reachable:
+            circles.append(module)
+    assert circles == []
