@@ -71,7 +71,7 @@ class FrontPoint:
         limiter_db: the limiter's deepest gain change in it (0: none; DESIGN.md "Output level (moss-run/3)"); a
             moss-run/2 folder's whole-point ``gain_db`` reads as this.
         makeup_db: the gain (dB, >= 0) that brought the point up to the song's loudness, a number or a curve on the
-            level's knots (``HidingProblem.makeup_gain``; 0: none).
+            level's knots (``PointRenderer.makeup_gain``; 0: none).
         loudness_lu: integrated loudness change of the file against the song (BS.1770); None when unmeasured (a
             moss-run/1 folder).
         mos: how like the song the file sounds (Zimtohrli's MOS, 1-5); None when not measured.
