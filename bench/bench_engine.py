@@ -113,7 +113,7 @@ def run_case(
 
     sys.path.insert(0, str(ROOT))
     from moss_engine.device import resolve_device
-    from moss_engine.dsp.problem import HidingProblem
+    from moss_engine.dsp.problem import HidingProblem, ProblemSettings
     from moss_engine.io.audio import AudioClip, load_audio
     from moss_engine.io.image import load_image
     from moss_engine.optimise.memory import mask_bytes, memory_budget
@@ -148,7 +148,7 @@ def run_case(
         start_s=0.0,
         notices=(),
     )
-    problem = HidingProblem(clip, load_image(IMAGE), settings).to(dev)
+    problem = HidingProblem(clip, load_image(IMAGE), ProblemSettings.from_run(settings)).to(dev)
 
     def sync() -> None:
         if dev.type == "cuda":
@@ -185,7 +185,7 @@ def run_case(
         "mask_shape": list(settings.mask_shape),
         "chunk": opt.chunk_size,
         "chunks": -(-population // opt.chunk_size),
-        "checkpointing": problem.checkpointing,
+        "checkpointing": opt.checkpointing,
         "memory_limit_gb": memory_limit_gb,
         "budget_gb": round(budget, 3),
         "steps_timed": steps,
@@ -195,7 +195,7 @@ def run_case(
         "peak_gb": round(peak, 3),
         "peak_minus_base_gb": round(peak - base, 3),
         "peak_kind": peak_kind,
-        "estimate_gb_per_chunk": round(opt.chunk_size * mask_bytes(problem, problem.checkpointing) / GB, 3),
+        "estimate_gb_per_chunk": round(opt.chunk_size * mask_bytes(problem, opt.checkpointing) / GB, 3),
     }
 
 

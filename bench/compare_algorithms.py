@@ -35,7 +35,7 @@ DATA = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT))
 
 from moss_engine.device import resolve_device  # noqa: E402
-from moss_engine.dsp.problem import HidingProblem  # noqa: E402
+from moss_engine.dsp.problem import HidingProblem, ProblemSettings  # noqa: E402
 from moss_engine.optimise.front import hypervolume  # noqa: E402
 from moss_engine.optimise.nsga2 import Nsga2Optimiser  # noqa: E402
 from moss_engine.optimise.stch import StchOptimiser  # noqa: E402
@@ -195,7 +195,7 @@ def main() -> int:
     runs = []
     for n, seed in enumerate(args.seeds):
         settings = base.__class__(**{**base.__dict__, "seed": seed})
-        problem = HidingProblem(*inputs, settings).to(device)
+        problem = HidingProblem(*inputs, ProblemSettings.from_run(settings)).to(device)
         logits = torch.zeros(1, *settings.mask_shape, device=device, requires_grad=True)
         scores = problem.objectives(problem.masks(logits))
         (scores.visual + scores.audio).sum().backward()  # warm-up: first-call costs count for neither

@@ -8,9 +8,6 @@ of steps) beside its human line; ``notice`` has a kind (``NOTICE_*``) beside its
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -103,30 +100,9 @@ class NullReporter:
 
 
 class Stopped(Exception):  # noqa: N818 (a signal, not an error)
-    """Raised by ``check_stop`` inside a long computation when the caller asked to stop: the computation's result is
-    dropped, and whoever set up ``stop_checks`` catches it."""
-
-
-_STOP_CHECK: ContextVar[Callable[[], bool] | None] = ContextVar("moss_stop_check", default=None)
-
-
-@contextmanager
-def stop_checks(should_stop: Callable[[], bool]) -> Iterator[None]:
-    """Within this block, ``check_stop`` (called between iterations of a long inner loop, such as phase refinement)
-    raises ``Stopped`` once ``should_stop()`` is True: a loop a few layers down, whose signature knows no reporter,
-    can still stop within a fraction of a second."""
-    token = _STOP_CHECK.set(should_stop)
-    try:
-        yield
-    finally:
-        _STOP_CHECK.reset(token)
-
-
-def check_stop() -> None:
-    """Raise ``Stopped`` if the innermost ``stop_checks`` block's caller asked to stop (nothing outside one)."""
-    should_stop = _STOP_CHECK.get()
-    if should_stop is not None and should_stop():
-        raise Stopped
+    """Raised inside a long inner loop (phase refinement: ``dsp.phase.phase_rotation``) once the ``should_stop`` it
+    was handed says so: the loop's result is dropped, and its caller, who handed it that callable, catches it. The
+    callable is an argument, never ambient state, so a loop cannot miss a cancel its caller asked for."""
 
 
 class SpanReporter:

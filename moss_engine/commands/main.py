@@ -281,7 +281,7 @@ def _compute(settings: Any, alpha: float | None, device: Any, inputs: Any, quiet
     reporter = ConsoleReporter(quiet=quiet)
     try:
         if alpha is not None:
-            from moss_engine.commands.blend import compute_blend
+            from moss_engine.run.blend import compute_blend
 
             return compute_blend(settings, alpha, reporter, inputs=inputs, listen_workers=default_workers())
         return compute_front(settings, reporter, inputs=inputs, listen_workers=default_workers())

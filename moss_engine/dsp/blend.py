@@ -1,6 +1,6 @@
 """The blend of masks into the music's spectrogram as one differentiable op with a hand-written backward.
 
-``HidingProblem`` uses it on the optimiser's hot path; the plain autograd version (``HidingProblem._blend_delta``)
+``HidingProblem`` uses it on the optimiser's hot path; the plain autograd version (``HidingProblem.blend_delta``)
 stays for the no-gradient paths (rendering, phase refinement) and as the reference the tests compare it with.
 """
 

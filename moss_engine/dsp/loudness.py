@@ -3,7 +3,7 @@
 MOSS keeps every point at the song's loudness (DESIGN.md "Output level (moss-run/3)"): within ``INTEGRATED_LIMIT_LU``
 of the song over the whole segment, both ways, and at most ``SHORT_TERM_LIMIT_LU`` louder over any 3 s window than
 the song at the same time. These functions measure that exactly on the audio a user gets (numpy, float64); the optimiser
-uses a differentiable estimate of the same figures (``problem.LoudnessEstimate``) and the pipeline checks every point
+uses a differentiable estimate of the same figures (``objectives.LoudnessExcess``) and the pipeline checks every point
 with these before it is written.
 
 The K-weighting filters are BS.1770's two biquads (a high shelf of +4 dB above about 1.5 kHz and a high-pass near

@@ -40,6 +40,8 @@ AUDIO_OBJECTIVE = "multi-resolution log-mel distance to the song (dB; 64 bands, 
 LOUDNESS_MARGIN_LU = 0.5
 #: Smoothing of the worst short-term window (LU): a soft maximum, so that every window near the worst one feels it.
 WORST_WINDOW_SMOOTHING_LU = 0.25
+#: The most ``LoudnessExcess.boost_db`` may be (measured 0-2.3 dB on the songs of ../shared/data).
+LOUDNESS_BOOST_MAX_DB = 12.0
 
 
 def leaky_clamp01(x: Tensor) -> Tensor:
@@ -277,7 +279,7 @@ class LoudnessExcess(nn.Module):
     Where a mask is near 1 the channels' synthesis is less consistent than the mix's and they come out louder still
     (measured up to 2.3 LU for the all-image mask in stereo songs, nothing in mono): each frame's power is raised by
     ``boost_db`` times the mean of the mask squared over the frame's picture cells, ``boost_db`` calibrated per song
-    on the all-image mask (``HidingProblem._calibrate_loudness``); measured on random masks it errs on the loud side.
+    on the all-image mask (``calibrate_boost``); measured on random masks it errs on the loud side.
 
     Args:
         reference_power: (frames, freq) the song's mix power spectrogram with the STFT that the population's will use.
@@ -348,6 +350,20 @@ class LoudnessExcess(nn.Module):
         """(population, frames) -> (population, blocks) mean power of BS.1770's 400 ms gating blocks."""
         kernel, stride = self.block
         return F.avg_pool1d(frame_power[:, None], min(kernel, frame_power.shape[-1]), stride)[:, 0]
+
+    @torch.no_grad()
+    def calibrate_boost(self, channels_power: Tensor, mix_power: Tensor, mask_share: Tensor) -> None:
+        """Set ``boost_db`` so that the estimate of one member's loudness from its mix is the loudness of its
+        channels: ``channels_power`` (channels, frames, freq) and ``mix_power`` (1, frames, freq) analysed with this
+        estimate's STFT, ``mask_share`` (1, region frames) its mask's (``change``); a few fixed-point steps, within
+        [0, ``LOUDNESS_BOOST_MAX_DB``]."""
+        exact = self._integrated((channels_power.sum(dim=0) @ self.weight)[None])
+        for _ in range(4):
+            estimate = self._integrated(self._frame_power(mix_power, mask_share))
+            boost = min(max(self.boost_db + float(exact - estimate), 0.0), LOUDNESS_BOOST_MAX_DB)
+            if abs(boost - self.boost_db) < 0.02:
+                break
+            self.boost_db = boost
 
     def level_change(self, power: Tensor, mask_share: Tensor | None = None) -> Tensor:
         """(population, frames, freq) power of the mix -> (population,) how much louder than the song each member

@@ -1,13 +1,17 @@
-"""One picture and one song as a differentiable function: mask logits -> synthesised audio -> (visual, audio) losses."""
+"""One picture and one song as a differentiable function: mask logits -> synthesised audio -> (visual, audio) losses.
+
+What the optimisers see: populations of masks in, losses out. A single point's sound (its phase refinement, its file
+scored) is ``point_render.PointRenderer``'s, built on this.
+"""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
@@ -22,7 +26,6 @@ from moss_engine.dsp.objectives import (
     VisualLoss,
     WeightedSsim,
 )
-from moss_engine.dsp.phase import phase_rotation
 from moss_engine.dsp.spectral import Stft, frame_major, magnitude_to_db, power
 from moss_engine.dsp.target import (
     Placement,
@@ -46,8 +49,6 @@ SILENCE_BELOW_BLACK_DB = 20.0
 #: The most the channels are taken to carry per unit of the mix's power in a cell (``HidingProblem._stereo_ratio``):
 #: 30 dB, a side signal far louder than the mid, where a blend's gain would raise the channels 30 dB above the picture.
 STEREO_RATIO_MAX = 1000.0
-#: The most ``LoudnessExcess.boost_db`` may be (measured 0-2.3 dB on the songs of ../shared/data).
-LOUDNESS_BOOST_MAX_DB = 12.0
 
 
 #: ``ln(10) / 20``: dB to the natural log of an amplitude ratio.
@@ -60,6 +61,44 @@ LEVEL_RANGE_DB = (-100.0, 24.0)
 #: at ``linspace(t0_s, t1_s, n)``, linear in dB between them. A second is short next to the 3 s short-term window that
 #: judges a passage, long next to a note: the level follows passages, not beats.
 LEVEL_KNOT_S = 1.0
+
+
+@dataclass(frozen=True)
+class ProblemSettings:
+    """What a ``HidingProblem`` uses of a run's settings (``RunSettings`` documents each): the STFT, the mask grid,
+    where the picture sits and how it is mapped, the viewer's range, the audio objective and the seed of the
+    picture's phase in silence."""
+
+    n_fft: int
+    hop_length: int
+    mask_shape: tuple[int, int]
+    time: tuple[float, float] | None
+    band: tuple[float, float]
+    freq_scale: str
+    fit: str
+    gamma: float
+    invert: bool
+    db_range: float
+    audio_objective: str
+    seed: int
+
+    @classmethod
+    def from_run(cls, settings: RunSettings) -> ProblemSettings:
+        """The problem's share of ``settings`` (its band: the asked one or the default, ``RunSettings.band``)."""
+        return cls(
+            n_fft=settings.n_fft,
+            hop_length=settings.hop_length,
+            mask_shape=settings.mask_shape,
+            time=settings.time,
+            band=settings.band(),
+            freq_scale=settings.freq_scale,
+            fit=settings.fit,
+            gamma=settings.gamma,
+            invert=settings.invert,
+            db_range=settings.db_range,
+            audio_objective=settings.audio_objective,
+            seed=settings.seed,
+        )
 
 
 class Scores(NamedTuple):
@@ -88,28 +127,35 @@ class HidingProblem(nn.Module):
     number, one per mask ((population,): flat curves) or (population, knots) curves (``level_frames``); for one point
     a number or a (knots,) curve (``point_level``). None means the matched curve (``matched_levels``).
 
+    The pieces it builds are the fast ones (hand-written backward passes, shared analyses);
+    ``reference.ReferenceProblem`` is the same problem built from torch's own, which every speed-up must match.
+
     Args:
-        music: the segment, (channels, samples) at ``settings.sample_rate``.
+        music: the segment, (channels, samples) at the run's rate.
         image: the loaded picture.
-        settings: the run's settings.
+        settings: what the problem uses of the run's settings (``ProblemSettings.from_run``).
         audio_hop_divisor: the audio objective's hop is n_fft / this (see ``LogMelDistance``).
     """
 
-    def __init__(self, music: AudioClip, image: LoadedImage, settings: RunSettings, audio_hop_divisor: int = 4):
+    #: The STFT, the viewer's renderer and the two audio objectives the problem builds.
+    stft_type: type[Stft] = Stft
+    view_renderer_type: type[ViewRenderer] = ViewRenderer
+    logmel_type: type[LogMelDistance] = LogMelDistance
+    neurogram_type: type[NeurogramDistance] = NeurogramDistance
+
+    def __init__(self, music: AudioClip, image: LoadedImage, settings: ProblemSettings, audio_hop_divisor: int = 4):
         super().__init__()
         self.settings = settings
-        #: Recompute the STFT round trip in the backward pass instead of keeping it (see ``objectives``).
-        self.checkpointing = False
         self.sample_rate = music.sample_rate
         self.n_samples = music.samples.shape[1]
-        self.stft = Stft(settings.n_fft, settings.hop_length)
+        self.stft = self.stft_type(settings.n_fft, settings.hop_length)
         self.placement: Placement = make_placement(
             music.duration_s,
             music.sample_rate,
             settings.n_fft,
             settings.hop_length,
             settings.time,
-            settings.band(),
+            settings.band,
             settings.freq_scale,
         )
         self.grid_shape = image_grid_shape(self.placement, settings.mask_shape)
@@ -147,13 +193,14 @@ class HidingProblem(nn.Module):
             self.placement, self.grid_shape, music.sample_rate, settings.n_fft, settings.hop_length
         )
         self.visual_loss = VisualLoss(
-            ViewRenderer(rows, cols, settings.db_range), WeightedSsim(self.target.levels, self.target.opacity)
+            self.view_renderer_type(rows, cols, settings.db_range),
+            WeightedSsim(self.target.levels, self.target.opacity),
         )
         if settings.audio_objective == "logmel":
-            self.audio_loss = LogMelDistance(self.music_mix, music.sample_rate, audio_hop_divisor)
+            self.audio_loss = self.logmel_type(self.music_mix, music.sample_rate, audio_hop_divisor)
         else:  # on the viewer's own analysis, which the objectives share; against the song as the all-music mask
             # synthesises it (the STFT round trip's 1e-7 differences are then not read as a change of the song)
-            self.audio_loss = NeurogramDistance(
+            self.audio_loss = self.neurogram_type(
                 self.music_mix_synth, music.sample_rate, settings.n_fft, settings.hop_length
             )
         with torch.no_grad():
@@ -218,20 +265,6 @@ class HidingProblem(nn.Module):
         curve = np.asarray(curve_db, dtype=np.float64)
         self.level_envelope_db = curve - curve.max()
         self._matched_level_db = float(curve.max())
-
-    def makeup_gain(self, curve_db: np.ndarray | float, times_s: np.ndarray) -> np.ndarray:
-        """The linear gain at ``times_s`` (s into the segment) of a point's makeup curve (``makeup_db``: a number, or
-        its dB at the level knots, linear in dB between them), fading to 0 dB over one knot spacing beyond the
-        placement's time span, where the point is the song."""
-        values = np.atleast_1d(np.asarray(curve_db, dtype=np.float64))
-        if len(values) == 1:
-            values = np.full(self.level_knots, values[0])
-        elif len(values) != self.level_knots:  # a curve on another grid over the same span: read it on ours
-            values = np.interp(np.linspace(0, 1, self.level_knots), np.linspace(0, 1, len(values)), values)
-        knots = self.knot_times_s
-        times = np.concatenate([[knots[0] - LEVEL_KNOT_S], knots, [knots[-1] + LEVEL_KNOT_S]])
-        gain_db = np.interp(times_s, times, np.concatenate([[0.0], values, [0.0]]), left=0.0, right=0.0)
-        return (10 ** (gain_db / 20)).astype(np.float32)
 
     def level_curves(self, offsets_db: Tensor) -> Tensor:
         """(population,) level offsets in dB -> (population, knots) level curves: the run's curve shape
@@ -346,8 +379,9 @@ class HidingProblem(nn.Module):
             self._matched_level_db = float(level)
         return self._matched_level_db
 
-    def _blend_delta(self, mask: Tensor, spec_region: Tensor, level_db: Tensor | float | None = None) -> Tensor:
-        """What the blend adds to the (…, bins, frames) region of ``spec_region``; ``mask`` (population, bins, frames).
+    def blend_delta(self, mask: Tensor, spec_region: Tensor, level_db: Tensor | float | None = None) -> Tensor:
+        """What the blend adds to the (…, bins, frames) region of ``spec_region``; ``mask`` (population, bins, frames):
+        the blend's plain autograd form (``blend.blend_into_spectrum`` is its fast one).
 
         ``(g - 1) X + g M S`` with the gain ``g = 10^(M (I_dB + level - A_dB) / 20)`` and ``S`` the picture's own phase
         where the music is silent (zero elsewhere). Returning the change, not the new spectrogram, lets synthesis
@@ -366,12 +400,6 @@ class HidingProblem(nn.Module):
             delta = delta + (gain * m).unsqueeze(-1) * self.silence
         return delta
 
-    def _padded(self, region: Tensor) -> Tensor:
-        """(…, bins, frames, 2) real view of region values -> (…, freq, frames) complex, zeros outside the region."""
-        (b0, b1), (c0, c1) = self.placement.bins, self.placement.frames
-        n_freq, n_frames = self.spec_mix.shape
-        return torch.view_as_complex(F.pad(region, (0, 0, c0, n_frames - c1, b0, n_freq - b1)))
-
     def synthesise_mix(self, mask: Tensor, level_db: Tensor | float | None = None) -> Tensor:
         """(population, bins, frames) effective masks at their picture levels -> (population, samples) mix of the
         synthesised audio; differentiable in both."""
@@ -382,23 +410,24 @@ class HidingProblem(nn.Module):
         )
         return self.music_mix_synth + self.stft.inverse(delta, self.n_samples)
 
-    def objectives(self, mask: Tensor, level_db: Tensor | float | None = None) -> Scores:
+    def objectives(self, mask: Tensor, level_db: Tensor | float | None = None, checkpointed: bool = False) -> Scores:
         """(population, bins, frames) effective masks (and their picture levels) -> ``Scores``, differentiable.
 
-        With ``checkpointing`` on (and gradients wanted) the STFT round trip keeps no activations for the backward
-        pass but its inputs and outputs: synthesis, the viewer's analysis and each audio resolution are recomputed
-        one at a time there, so a chunk's peak is that of its largest stage, not of all of them.
+        ``checkpointed`` (the optimiser's memory plan, ``optimise.memory.plan_chunks``; only where gradients are
+        wanted): the STFT round trip keeps no activations for the backward pass but its inputs and outputs: synthesis,
+        the viewer's analysis and each audio resolution are recomputed one at a time there, so a chunk's peak is that
+        of its largest stage, not of all of them.
         """
         levels = (
             self.point_level(None)
             if level_db is None
             else torch.as_tensor(level_db, dtype=torch.float32, device=self.device)
         )
-        if self.checkpointing and torch.is_grad_enabled():
-            return self._objectives_of_signal(
+        if checkpointed and torch.is_grad_enabled():
+            return self.objectives_of_signal(
                 checkpoint(self.synthesise_mix, mask, levels, use_reentrant=False), self.mask_share(mask), True
             )
-        return self._objectives_of_signal(self.synthesise_mix(mask, levels), self.mask_share(mask))
+        return self.objectives_of_signal(self.synthesise_mix(mask, levels), self.mask_share(mask))
 
     def _view_power(self, signal: Tensor) -> Tensor:
         """(population, samples) -> (population, frames, freq) power with the viewer's settings, frame-major."""
@@ -411,21 +440,15 @@ class HidingProblem(nn.Module):
         return (mask * mask).mean(dim=1)
 
     def _calibrate_loudness(self) -> None:
-        """Set ``LoudnessExcess.boost_db`` so that the estimate of the all-image mask's channels is their loudness
-        (the channels rendered and analysed with the estimate's own STFT and weighting)."""
+        """Calibrate the loudness estimate's stereo boost (``LoudnessExcess.calibrate_boost``) on the all-image mask:
+        its channels rendered and analysed with the estimate's own STFT, against the estimate from their mix."""
         ones = self.constant_masks(torch.ones(1))
-        channels = self.stft.inverse(self.spectrogram(ones[0], None, 0.0), self.n_samples)
-        exact = self.loudness._integrated((power(self.stft.frames(channels)).sum(dim=0) @ self.loudness.weight)[None])
-        mix_power = self._view_power(channels.mean(dim=0)[None])
-        share = self.mask_share(ones)
-        for _ in range(4):
-            estimate = self.loudness._integrated(self.loudness._frame_power(mix_power, share))
-            boost = min(max(self.loudness.boost_db + float(exact - estimate), 0.0), LOUDNESS_BOOST_MAX_DB)
-            if abs(boost - self.loudness.boost_db) < 0.02:
-                break
-            self.loudness.boost_db = boost
+        channels = self.stft.inverse(self.blend_channels(ones[0], 0.0), self.n_samples)
+        self.loudness.calibrate_boost(
+            power(self.stft.frames(channels)), self._view_power(channels.mean(dim=0)[None]), self.mask_share(ones)
+        )
 
-    def _objectives_of_signal(
+    def objectives_of_signal(
         self, signal: Tensor, mask_share: Tensor | None = None, checkpointed: bool = False
     ) -> Scores:
         """(population, samples) mix -> ``Scores``. The viewer's analysis is shared with the audio objective's
@@ -463,94 +486,13 @@ class HidingProblem(nn.Module):
             return None
         return torch.pow(10.0, gain_db / 20.0)
 
-    def _objectives_of_spectrum(self, spec_mix: Tensor, mask_share: Tensor | None = None) -> Scores:
-        """(population, freq, frames) complex mix spectrogram -> ``Scores`` of its synthesised audio."""
-        return self._objectives_of_signal(self.stft.inverse(spec_mix, self.n_samples), mask_share)
-
-    def blended_region(self, mask: Tensor, level_db: Tensor | float | None) -> Tensor:
-        """(bins, frames) effective mask -> (bins, frames) complex blended mix spectrum of the region."""
-        region = self.spec_mix[self.region]
-        delta = self._blend_delta(mask[None], region, self.point_level(level_db))
-        return region + torch.view_as_complex(delta[0].contiguous())
-
     @torch.no_grad()
-    def objectives_with_rotation(
-        self, mask: Tensor, rotation: Tensor | None, level_db: Tensor | float | None = None
-    ) -> tuple[float, float, float]:
-        """(visual, audio, loudness excess) of one mask at its level, its blend turned by ``phase_rotation`` (None:
-        not turned)."""
-        spec = self.spec_mix.clone()
-        spec[self.region] = self.blended_region(mask, level_db) * (1.0 if rotation is None else rotation)
-        scores = self._objectives_of_spectrum(spec[None], self.mask_share(mask[None]))
-        return tuple(float(v[0]) for v in scores)
-
-    def point_mask(self, logits: np.ndarray | Tensor) -> Tensor:
-        """(*mask_shape) logits of one point -> its (bins, frames) effective mask on the run's device."""
-        return self.masks(torch.as_tensor(logits, device=self.device)[None])[0]
-
-    def rotation_for(self, mask: Tensor, phase_iterations: int, level_db: Tensor | float | None) -> Tensor | None:
-        """The phase rotation of a point's blend (``phase_rotation``), or None for a point without phase refinement:
-        the one place that decides it, for scoring, rendering, morphs and whole-song exports alike."""
-        return phase_rotation(self, mask, phase_iterations, level_db) if phase_iterations > 0 else None
-
-    @torch.no_grad()
-    def point_spectrogram(self, mask: Tensor, level_db: Tensor | float | None, phase_iterations: int = 0) -> Tensor:
-        """A point's sound as a spectrogram: its (bins, frames) effective mask at its picture level, phase-refined
-        when it is -> (channels, freq, frames) complex."""
-        return self.spectrogram(mask, self.rotation_for(mask, phase_iterations, level_db), level_db)
-
-    @torch.no_grad()
-    def score_point(
-        self, logits: np.ndarray | Tensor, level_db: float, phase_iterations: int = 0
-    ) -> tuple[float, float, float]:
-        """(visual, audio, loudness excess) of one point as it is rendered: its mask at its picture level, with its
-        phase refinement when it has one."""
-        mask = self.point_mask(logits)
-        return self.objectives_with_rotation(mask, self.rotation_for(mask, phase_iterations, level_db), level_db)
-
-    @torch.no_grad()
-    def render_point(self, logits: np.ndarray | Tensor, level_db: float, phase_iterations: int = 0) -> np.ndarray:
-        """(channels, samples) float32 audio of one point: its mask at its level, phase-refined when it is."""
-        return self.render_and_score_point(logits, level_db, phase_iterations)[0]
-
-    @torch.no_grad()
-    def render_and_score_point(
-        self, logits: np.ndarray | Tensor, level_db: float, phase_iterations: int = 0
-    ) -> tuple[np.ndarray, tuple[float, float, float]]:
-        """``render_point`` and ``score_point`` of one point at once (one phase refinement for both)."""
-        mask = self.point_mask(logits)
-        spec = self.point_spectrogram(mask, level_db, phase_iterations)  # (channels, freq, frames)
-        audio = self.stft.inverse(spec, self.n_samples)
-        scores = self._objectives_of_signal(audio.mean(dim=0)[None], self.mask_share(mask[None]))
-        return audio.cpu().numpy().astype(np.float32), tuple(float(v[0]) for v in scores)
-
-    @torch.no_grad()
-    def score_samples(self, samples: np.ndarray, mask: Tensor) -> tuple[float, float, float]:
-        """(visual, audio, loudness excess) of a point's (channels, samples) audio as it is written (limited), its
-        (bins, frames) effective mask telling the loudness estimate how much of each frame is picture."""
-        mix = torch.as_tensor(np.asarray(samples, dtype=np.float32).mean(axis=0), device=self.device)[None]
-        return tuple(float(v[0]) for v in self._objectives_of_signal(mix, self.mask_share(mask[None])))
-
-    @torch.no_grad()
-    def spectrogram(
-        self, mask: Tensor, rotation: Tensor | None = None, level_db: Tensor | float | None = None
-    ) -> Tensor:
-        """(bins, frames) effective mask (its level, and optional phase rotation) -> (channels, freq, frames)
-        complex."""
+    def blend_channels(self, mask: Tensor, level_db: Tensor | float | None = None) -> Tensor:
+        """(bins, frames) effective mask at its level -> (channels, freq, frames) complex: the blend on every channel,
+        each multiplied by the gain that takes the mix to the blended level (DESIGN.md "Stereo")."""
         spec = self.spec.clone()
         region = (slice(None), *self.region)
-        delta = self._blend_delta(mask[None], spec[region], self.point_level(level_db))
+        delta = self.blend_delta(mask[None], spec[region], self.point_level(level_db))
         delta = torch.view_as_complex(delta[0].contiguous())
         spec[region] = spec[region] + delta
-        if rotation is not None:
-            spec[region] = spec[region] * rotation
         return spec
-
-    @torch.no_grad()
-    def render(
-        self, mask: Tensor, rotation: Tensor | None = None, level_db: Tensor | float | None = None
-    ) -> np.ndarray:
-        """(bins, frames) effective mask (its level, and optional phase rotation) -> (channels, samples) float32
-        audio."""
-        out = self.stft.inverse(self.spectrogram(mask, rotation, level_db), self.n_samples)
-        return out.cpu().numpy().astype(np.float32)

@@ -83,6 +83,10 @@ class SteppableOptimiser:
         settings: the run's settings.
         reporter: progress, notices, partial fronts and cancellation.
         chunk_size: how many masks are evaluated at once (halved on a GPU out-of-memory error).
+
+    ``checkpointing``: the gradient steps recompute the STFT round trip in the backward pass instead of keeping it
+    (``HidingProblem.objectives``' ``checkpointed``): the memory plan's choice, or turned on at one mask a chunk after
+    a GPU out-of-memory error.
     """
 
     unit = "step"
@@ -92,6 +96,7 @@ class SteppableOptimiser:
         self.settings = settings
         self.reporter = reporter or NullReporter()
         self.chunk_size = chunk_size
+        self.checkpointing = False
         self.step_count = 0
         self.cancelled = False
         self.stopped_early = False
@@ -137,13 +142,13 @@ class SteppableOptimiser:
         try:
             return fn(*args)
         except torch.OutOfMemoryError:
-            if self.chunk_size == 1 and self.problem.checkpointing:
+            if self.chunk_size == 1 and self.checkpointing:
                 raise
             if self.chunk_size > 1:
                 self.chunk_size = max(1, self.chunk_size // 2)
                 how = f"in chunks of {self.chunk_size}"
             else:
-                self.problem.checkpointing = True
+                self.checkpointing = True
                 how = "one mask at a time, recomputing the STFT round trip in the backward pass"
             if self.problem.device.type == "cuda":
                 torch.cuda.empty_cache()

@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from moss_engine.dsp.problem import HidingProblem
+from moss_engine.dsp.problem import HidingProblem, ProblemSettings
 from moss_engine.io.audio import AudioClip
 from moss_engine.io.image import LoadedImage
 from moss_engine.optimise.base import OptimisationResult
@@ -88,7 +88,10 @@ def run_coarse_stage(
     preferences, as ``StchOptimiser``'s (default: the front's).
     """
     coarse_run = coarse_settings(settings)
-    coarse_problem = HidingProblem(clip, image, coarse_run, audio_hop_divisor=4 // COARSE_FACTOR).to(problem.device)
+    # of the fine problem's own kind (``reference.ReferenceProblem``'s coarse stage is plain too)
+    coarse_problem = type(problem)(
+        clip, image, ProblemSettings.from_run(coarse_run), audio_hop_divisor=4 // COARSE_FACTOR
+    ).to(problem.device)
     coarse_problem.adopt_level_curve(problem.matched_levels)  # the same curve: the stages hand on levels
     reporter = reporter or NullReporter()
     coarse_cost = COARSE_COST * coarse_run.steps

@@ -180,7 +180,7 @@ class StchOptimiser(SteppableOptimiser):
         plan = plan_chunks(problem, max(population, MIN_CROSSFADE_LEVELS), settings.memory_limit_gb)
         super().__init__(problem, settings, reporter, plan.size)
         self.population = population
-        problem.checkpointing = plan.checkpointing
+        self.checkpointing = plan.checkpointing
         if not plan.fits:
             need = mask_bytes(problem, checkpointed=True) / 1024**3
             have = memory_budget(problem.device, settings.memory_limit_gb) / 1024**3
@@ -318,7 +318,9 @@ class StchOptimiser(SteppableOptimiser):
 
             def chunk(p: slice):
                 curves = self.problem.level_curves(self.levels_db()[p])
-                v, a, excess = self.problem.objectives(self.problem.masks(self.logits[p]), curves)
+                v, a, excess = self.problem.objectives(
+                    self.problem.masks(self.logits[p]), curves, checkpointed=self.checkpointing
+                )
                 norm = torch.stack([(v - anchors.image_visual) / v_span, (a - anchors.music_audio) / a_span], dim=-1)
                 scalarised = smooth_tchebycheff(norm, self.weights[p]) + LOUDNESS_WEIGHT * excess
                 scalarised.sum().backward()

@@ -25,7 +25,8 @@ import dataclasses
 import numpy as np
 import torch
 
-from moss_engine.dsp.problem import HidingProblem
+from moss_engine.dsp.point_render import PointRenderer
+from moss_engine.dsp.problem import HidingProblem, ProblemSettings
 from moss_engine.errors import MossInputError
 from moss_engine.io.audio import AudioClip
 from moss_engine.io.image import LoadedImage
@@ -64,7 +65,7 @@ def choose_band(
         return settings, notes
     coarse = coarse_settings(settings) if settings.hop_length * COARSE_FACTOR <= settings.n_fft // 2 else settings
     f0_default, f1 = settings.band()
-    if opaque_share(HidingProblem(clip, image, coarse)) >= OPAQUE_SHARE:
+    if opaque_share(HidingProblem(clip, image, ProblemSettings.from_run(coarse))) >= OPAQUE_SHARE:
         return settings, notes
     starts = sorted({max(f0_default, f) for f in BAND_STARTS_HZ if f1 - max(f0_default, f) >= MIN_BAND_SHARE * f1})
     losses = []
@@ -78,12 +79,12 @@ def choose_band(
                 Status("measuring", detail="choosing the band"),
             )
         try:
-            problem = HidingProblem(clip, image, dataclasses.replace(coarse, freq=(f0, f1)))
+            problem = HidingProblem(clip, image, ProblemSettings.from_run(dataclasses.replace(coarse, freq=(f0, f1))))
         except MossInputError:  # too few bins at this rate: not a candidate
             continue
         logits = np.full(settings.mask_shape, ANCHOR_LOGIT, dtype=np.float32)
-        with torch.no_grad():
-            visual = problem.score_point(logits, problem.matched_levels)[0]
+        with torch.no_grad():  # the all-picture mask, no phase refinement: nothing to cancel within
+            visual = PointRenderer(problem, should_stop=None).score_point(logits, problem.matched_levels)[0]
         losses.append((f0, visual))
     if not losses:
         return settings, notes

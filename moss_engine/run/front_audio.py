@@ -20,6 +20,7 @@ from moss_engine.dsp.loudness import (
     PointLoudness,
     SongLoudness,
 )
+from moss_engine.dsp.point_render import PointRenderer
 from moss_engine.dsp.problem import LEVEL_KNOT_S, LEVEL_RANGE_DB, HidingProblem
 from moss_engine.optimise.base import ANCHOR_LOGIT, Candidate
 from moss_engine.reporting import Reporter, Status, Stopped
@@ -72,25 +73,26 @@ class RenderedPoint:
     makeup_db: np.ndarray | float = 0.0
 
 
-class _PointRenderer:
+class _CandidateAudio:
     """One candidate's audio at any level curve: exactly (its phase refinement found again at that level, as a rebuild
     of the point does), or, while the level is still being fitted, with the rotation found at its first level (the
     loudness barely depends on it; the final render is always exact)."""
 
-    def __init__(self, problem: HidingProblem, candidate: Candidate):
-        self.problem, self.candidate = problem, candidate
-        self.mask = problem.point_mask(candidate.logits)
+    def __init__(self, renderer: PointRenderer, candidate: Candidate):
+        self.renderer, self.candidate = renderer, candidate
+        self.mask = renderer.point_mask(candidate.logits)
         self._rotation = None
 
     @torch.no_grad()
     def __call__(self, level: np.ndarray, exact: bool) -> np.ndarray:
-        problem, iterations = self.problem, self.candidate.phase_iterations
+        renderer, iterations = self.renderer, self.candidate.phase_iterations
         if iterations and not exact:
             if self._rotation is None:
-                self._rotation = problem.rotation_for(self.mask, iterations, level)
-            spec = problem.spectrogram(self.mask, self._rotation, level)
+                self._rotation = renderer.rotation_for(self.mask, iterations, level)
+            spec = renderer.spectrogram(self.mask, self._rotation, level)
         else:
-            spec = problem.point_spectrogram(self.mask, level, iterations)
+            spec = renderer.point_spectrogram(self.mask, level, iterations)
+        problem = renderer.problem
         return problem.stft.inverse(spec, problem.n_samples).cpu().numpy().astype(np.float32)
 
 
@@ -118,7 +120,7 @@ def _knot_caps(
 
 
 def fit_loudness(
-    problem: HidingProblem,
+    renderer: PointRenderer,
     candidate: Candidate,
     song: SongLoudness,
     limiter: Limiter,
@@ -152,7 +154,8 @@ def fit_loudness(
     the candidate keeps the losses it came with even where the file differs from what was scored (the crossfade's
     reference line, heard only: scoring the file costs about half of its fit).
     """
-    render = _PointRenderer(problem, candidate)
+    problem = renderer.problem
+    render = _CandidateAudio(renderer, candidate)
     base = np.broadcast_to(np.asarray(candidate.level_db, dtype=np.float64), (problem.level_knots,)).copy()
     caps = np.full(problem.level_knots, np.inf)
     gain = np.zeros(problem.level_knots)
@@ -164,7 +167,7 @@ def fit_loudness(
     while True:
         if envelope is None and math.isfinite(limiter.ceiling_dbtp):  # once per render: a gain on it scales it
             envelope = peak_envelope(samples)
-        scale = problem.makeup_gain(gain, times) if gain.any() else None
+        scale = renderer.makeup_gain(gain, times) if gain.any() else None
         made_up = samples if scale is None else samples * scale
         limited, limiter_db = limiter.apply(
             made_up,
@@ -206,7 +209,7 @@ def fit_loudness(
         samples, envelope = render(level, exact=exact), None
     _, level, limited, measured, limiter_db, gain = best
     if rescore and (gain.any() or limiter_db < 0 or not np.array_equal(level, base)):  # the file is not what was scored
-        visual, audio, excess = problem.score_samples(limited, render.mask)
+        visual, audio, excess = renderer.score_samples(limited, render.mask)
     else:
         visual, audio, excess = candidate.visual, candidate.audio, candidate.loudness_excess
     fitted = dataclasses.replace(
@@ -262,10 +265,11 @@ def _next_offset(history: list[tuple[float, float]], offset: float, measured: Po
     return offset + float(np.clip(change / slope, -FIT_STEP_DB, FIT_STEP_DB))
 
 
-def image_end_curve(problem: HidingProblem, reference: np.ndarray) -> np.ndarray:
+def image_end_curve(renderer: PointRenderer, reference: np.ndarray) -> np.ndarray:
     """(knots,) the level curve of the all-picture mask fitted to the song's loudness by its level alone: as loud as
     the song as a whole, lower only around a 3 s window that would be too loud (a quiet passage). The run adopts it as
     every point's starting curve (``HidingProblem.adopt_level_curve``)."""
+    problem = renderer.problem
     song = SongLoudness(reference, problem.sample_rate)
     image = Candidate(
         np.full(problem.settings.mask_shape, ANCHOR_LOGIT, dtype=np.float32),
@@ -275,7 +279,7 @@ def image_end_curve(problem: HidingProblem, reference: np.ndarray) -> np.ndarray
         level_db=np.full(problem.level_knots, problem.matched_level_db),
     )
     # its loudness, not its peaks: the points' own limiter comes later
-    fitted = fit_loudness(problem, image, song, Limiter(ceiling_dbtp=math.inf), makeup=False)
+    fitted = fit_loudness(renderer, image, song, Limiter(ceiling_dbtp=math.inf), makeup=False)
     return np.asarray(fitted.candidate.level_db, dtype=np.float64)
 
 
@@ -305,7 +309,7 @@ def spread_order(candidates: list[Candidate], kept: list[Candidate] = ()) -> lis
 
 
 def render_chosen(
-    problem: HidingProblem,
+    renderer: PointRenderer,
     chosen: list[Candidate],
     song: SongLoudness,
     reference: np.ndarray,
@@ -340,7 +344,7 @@ def render_chosen(
             rendered.append(RenderedPoint(candidate, reference.copy(), song.measure(reference), 0.0))
             continue
         try:
-            point = fit_loudness(problem, candidate, song, limiter, reporter.should_stop, song_peaks=song_peaks)
+            point = fit_loudness(renderer, candidate, song, limiter, reporter.should_stop, song_peaks=song_peaks)
         except Stopped:
             point = None
         if point is None or not point.loudness.within():  # a mask the song's loudness cannot be kept with
@@ -374,7 +378,7 @@ def crossfade_candidate(problem: HidingProblem, level: float, visual: float, aud
 
 
 def render_crossfade(
-    problem: HidingProblem,
+    renderer: PointRenderer,
     candidates: list[Candidate],
     song: SongLoudness,
     limiter: Limiter,
@@ -400,7 +404,7 @@ def render_crossfade(
         )
         try:
             point = fit_loudness(
-                problem, candidate, song, limiter, reporter.should_stop, song_peaks=song_peaks, rescore=False
+                renderer, candidate, song, limiter, reporter.should_stop, song_peaks=song_peaks, rescore=False
             )
         except Stopped:
             point = None

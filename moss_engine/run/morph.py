@@ -10,7 +10,8 @@ import torch
 
 from moss_engine.dsp.limiter import Limiter, peak_envelope
 from moss_engine.dsp.masks import interpolated_logits
-from moss_engine.dsp.problem import HidingProblem
+from moss_engine.dsp.point_render import PointRenderer
+from moss_engine.dsp.problem import HidingProblem, ProblemSettings
 from moss_engine.io import atomic as staging
 from moss_engine.optimise.front import alphas
 from moss_engine.run.folder import (
@@ -47,13 +48,14 @@ class MorphState:
 
 @dataclass(frozen=True)
 class LoadedRun:
-    """A run folder brought back to life: its manifest, settings, problem (on the CPU), points' logits and picture
+    """A run folder brought back to life: its manifest, settings, its points' renderer (the problem on the CPU; a
+    morph is not cancelled), points' logits and picture
     levels (moss-run/1 points: 0 dB, the level they were made at), and the limiter its points went through (a folder
     written before moss-run/3, which had none: one for its song, ``Limiter.for_song``)."""
 
     folder: Path
     manifest: dict
-    problem: HidingProblem
+    renderer: PointRenderer
     reference: np.ndarray
     logits: list[np.ndarray]
     levels_db: list[float | np.ndarray]
@@ -69,13 +71,13 @@ def rebuild_run(folder: Path, manifest: dict | None = None, settings: RunSetting
     manifest = read_manifest(folder) if manifest is None else manifest
     settings = settings_from_manifest(folder, manifest) if settings is None else settings
     clip, image = load_inputs(settings)
-    problem = HidingProblem(clip, image, settings)
+    renderer = PointRenderer(HidingProblem(clip, image, ProblemSettings.from_run(settings)), should_stop=None)
     logits = [load_logits(point_file(folder, p, "mask"), settings.mask_shape) for p in manifest["points"]]
     levels = [picture_level_db(p) for p in manifest["points"]]
     iterations = [int(p.get("phase_iterations", 0)) for p in manifest["points"]]
     limiter = Limiter.from_record(manifest.get("limiter")) or Limiter.for_song(clip.samples)
     makeups = [makeup_db(p) for p in manifest["points"]]
-    return LoadedRun(folder, manifest, problem, clip.samples, logits, levels, iterations, limiter, makeups)
+    return LoadedRun(folder, manifest, renderer, clip.samples, logits, levels, iterations, limiter, makeups)
 
 
 def morph_path(run: LoadedRun, states_between: int = STATES_BETWEEN) -> list[MorphState]:
@@ -104,7 +106,7 @@ def morph_path(run: LoadedRun, states_between: int = STATES_BETWEEN) -> list[Mor
                 t = k / (states_between + 1)
                 logits = interpolated_logits(run.logits[i], run.logits[i + 1], t)
                 level = (1 - t) * np.asarray(run.levels_db[i]) + t * np.asarray(run.levels_db[i + 1])
-                v, a, _ = run.problem.score_point(logits, level, iterations)
+                v, a, _ = run.renderer.score_point(logits, level, iterations)
                 makeup = (1 - t) * np.asarray(run.makeups_db[i]) + t * np.asarray(run.makeups_db[i + 1])
                 raw.append((logits, level, iterations, v, a, makeup))
     v_music, v_image = raw[0][3], raw[-1][3]
@@ -130,7 +132,8 @@ def morph_audio(run: LoadedRun, states: list[MorphState]) -> tuple[np.ndarray, n
     there are no clicks. Every state is at the song's loudness, and the morph's peaks go through the run's limiter
     (never a gain for the whole clip).
     """
-    problem = run.problem
+    renderer = run.renderer
+    problem = renderer.problem
     n_frames = problem.spec.shape[-1]
     position = np.linspace(0.0, len(states) - 1, n_frames)
     lower = np.minimum(np.floor(position).astype(int), len(states) - 2) if len(states) > 1 else np.zeros(n_frames, int)
@@ -139,9 +142,9 @@ def morph_audio(run: LoadedRun, states: list[MorphState]) -> tuple[np.ndarray, n
     frame_times = np.arange(n_frames) * problem.settings.hop_length / problem.sample_rate
     for s, state in enumerate(states):
         with torch.no_grad():
-            mask = problem.point_mask(state.logits)
-            state_spec = problem.point_spectrogram(mask, state.level_db, state.phase_iterations)  # (ch, freq, frames)
-            state_spec = state_spec * torch.from_numpy(problem.makeup_gain(state.makeup_db, frame_times))
+            mask = renderer.point_mask(state.logits)
+            state_spec = renderer.point_spectrogram(mask, state.level_db, state.phase_iterations)  # (ch, freq, frames)
+            state_spec = state_spec * torch.from_numpy(renderer.makeup_gain(state.makeup_db, frame_times))
         share = torch.zeros(n_frames)
         share[lower == s] += 1 - weight[lower == s]
         share[lower + 1 == s] += weight[lower + 1 == s]
@@ -213,7 +216,7 @@ def write_morph(folder: Path, overwrite: bool = False, video: bool = True) -> li
                 ]
             },
         )
-        write_wav(tmp / "morph.wav", audio, run.problem.sample_rate)
+        write_wav(tmp / "morph.wav", audio, run.renderer.problem.sample_rate)
         if video:
             from moss_engine.run.video import write_morph_video
 
@@ -222,7 +225,7 @@ def write_morph(folder: Path, overwrite: bool = False, video: bool = True) -> li
                 tmp / "morph.mp4",
                 tmp / "morph.wav",
                 audio,
-                run.problem.sample_rate,
+                run.renderer.problem.sample_rate,
                 frame_alpha,
                 np.array([s.visual for s in states]),
                 np.array([s.audio for s in states]),

@@ -15,7 +15,8 @@ from moss_engine.device import describe, resolve_device
 from moss_engine.dsp.limiter import Limiter, peak_envelope
 from moss_engine.dsp.loudness import SongLoudness
 from moss_engine.dsp.masks import interpolated_logits
-from moss_engine.dsp.problem import HidingProblem
+from moss_engine.dsp.point_render import PointRenderer
+from moss_engine.dsp.problem import HidingProblem, ProblemSettings
 from moss_engine.dsp.target import Placement
 from moss_engine.errors import MossInputError
 from moss_engine.io.audio import AudioClip, load_audio, sha256_file
@@ -25,7 +26,7 @@ from moss_engine.optimise.coarse import optimise_coarse_to_fine
 from moss_engine.optimise.front import Anchors, alphas, hypervolume, hypervolume_2d, nondominated, pick_spread, thin_out
 from moss_engine.optimise.nsga2 import Nsga2Optimiser
 from moss_engine.optimise.stch import StchOptimiser
-from moss_engine.reporting import NOTICE_BAND, NullReporter, Reporter, SpanReporter, Status, Stopped, stop_checks
+from moss_engine.reporting import NOTICE_BAND, NullReporter, Reporter, SpanReporter, Status, Stopped
 from moss_engine.run.band import choose_band
 from moss_engine.run.front_audio import (
     CROSSFADE_HEARD,
@@ -70,7 +71,7 @@ class FrontPoint:
         limiter_db: the limiter's deepest gain change in it (0: none; DESIGN.md "Output level (moss-run/3)"); a
             moss-run/2 folder's whole-point ``gain_db`` reads as this.
         makeup_db: the gain (dB, >= 0) that brought the point up to the song's loudness, a number or a curve on the
-            level's knots (``HidingProblem.makeup_gain``; 0: none).
+            level's knots (``PointRenderer.makeup_gain``; 0: none).
         loudness_lu: integrated loudness change of the file against the song (BS.1770); None when unmeasured (a
             moss-run/1 folder).
         mos: how like the song the file sounds (Zimtohrli's MOS, 1-5); None when not measured.
@@ -222,7 +223,7 @@ def select_by_ear(visual: np.ndarray, mos: np.ndarray, music: int, points: int) 
 
 
 def in_between(
-    problem: HidingProblem, pool: list[Candidate], count: int, reporter: Reporter | None = None
+    renderer: PointRenderer, pool: list[Candidate], count: int, reporter: Reporter | None = None
 ) -> list[Candidate]:
     """Up to ``count`` candidates halfway between neighbours of the pool where they are furthest apart on the
     objectives' trade-off (both losses scaled to the pool's range): the mask halfway between theirs, at the level
@@ -253,8 +254,8 @@ def in_between(
         level = 0.5 * (first.level_db + second.level_db)
         iterations = min(first.phase_iterations, second.phase_iterations)
         try:
-            samples, (v, a, x) = problem.render_and_score_point(logits, level, iterations)
-        except Stopped:  # cancelled within its phase refinement (``reporting.stop_checks``)
+            samples, (v, a, x) = renderer.render_and_score_point(logits, level, iterations)
+        except Stopped:  # cancelled within its phase refinement (the renderer's ``should_stop``)
             break
         keep = kept_bytes + samples.nbytes <= KEPT_AUDIO_BYTES // 4  # else rendered again when written
         kept_bytes += samples.nbytes if keep else 0
@@ -263,7 +264,7 @@ def in_between(
 
 
 def refine_phases(
-    problem: HidingProblem, candidates: list[Candidate], iterations: int, reporter: Reporter | None = None
+    renderer: PointRenderer, candidates: list[Candidate], iterations: int, reporter: Reporter | None = None
 ) -> list[Candidate]:
     """The phase-refined twin of every candidate but the music end, scored with the same objectives.
 
@@ -284,8 +285,8 @@ def refine_phases(
                 Status("refining", n + 1, len(todo), "point"),
             )
         try:
-            samples, (v, a, x) = problem.render_and_score_point(c.logits, c.level_db, iterations)
-        except Stopped:  # cancelled within its Griffin-Lim iterations (``reporting.stop_checks``)
+            samples, (v, a, x) = renderer.render_and_score_point(c.logits, c.level_db, iterations)
+        except Stopped:  # cancelled within its Griffin-Lim iterations (the renderer's ``should_stop``)
             break
         keep = kept_bytes + samples.nbytes <= KEPT_AUDIO_BYTES  # the front's twins need not refine again
         kept_bytes += samples.nbytes if keep else 0
@@ -307,70 +308,69 @@ def compute_front(
     ``if __name__ == "__main__":``.
 
     The reporter's fraction grows about evenly with time over all the stages (``progress_plan.stage_spans``). A
-    cancel (``reporter.should_stop``) takes effect within about a mask pass in every stage: a cancelled run skips
-    refinement, the points between neighbours and listening, and keeps the best front so far (``assemble_result``).
+    cancel (``reporter.should_stop``) takes effect within about a mask pass in every stage (the points' renderer asks
+    it between phase-refinement iterations too): a cancelled run skips refinement, the points between neighbours and
+    listening, and keeps the best front so far (``assemble_result``).
     """
     started = time.perf_counter()
     reporter = reporter or NullReporter()
     by_ear = available()
     spans = stage_spans(settings, by_ear)
-    with stop_checks(reporter.should_stop):
-        device = resolve_device(settings.device)
-        clip, image = inputs if inputs is not None else load_inputs(settings)
-        settings, band_notes = choose_band(settings, clip, image, SpanReporter(reporter, 0.0, 0.0))
-        for note in band_notes:
-            reporter.notice(NOTICE_BAND, note)
-        clip = dataclasses.replace(clip, notices=(*clip.notices, *band_notes))
-        problem = HidingProblem(clip, image, settings).to(device)
-        problem.adopt_level_curve(image_end_curve(problem, clip.samples))
-        prepared = time.perf_counter()
-        optimising = SpanReporter(reporter, *spans["optimising"])
-        if settings.algorithm == "stch" and settings.coarse_steps > 0 and settings.steps > 1:
-            result = optimise_coarse_to_fine(problem, clip, image, settings, optimising)
-        else:
-            optimiser = (Nsga2Optimiser if settings.algorithm == "nsga2" else StchOptimiser)(
-                problem, settings, optimising
-            )
-            result = optimiser.run()
-        optimised = time.perf_counter()
+    device = resolve_device(settings.device)
+    clip, image = inputs if inputs is not None else load_inputs(settings)
+    settings, band_notes = choose_band(settings, clip, image, SpanReporter(reporter, 0.0, 0.0))
+    for note in band_notes:
+        reporter.notice(NOTICE_BAND, note)
+    clip = dataclasses.replace(clip, notices=(*clip.notices, *band_notes))
+    problem = HidingProblem(clip, image, ProblemSettings.from_run(settings)).to(device)
+    renderer = PointRenderer(problem, should_stop=reporter.should_stop)
+    problem.adopt_level_curve(image_end_curve(renderer, clip.samples))
+    prepared = time.perf_counter()
+    optimising = SpanReporter(reporter, *spans["optimising"])
+    if settings.algorithm == "stch" and settings.coarse_steps > 0 and settings.steps > 1:
+        result = optimise_coarse_to_fine(problem, clip, image, settings, optimising)
+    else:
+        optimiser = (Nsga2Optimiser if settings.algorithm == "nsga2" else StchOptimiser)(problem, settings, optimising)
+        result = optimiser.run()
+    optimised = time.perf_counter()
 
-        candidates = result.candidates
-        if settings.phase_iterations > 0 and not result.cancelled:
-            candidates = candidates + refine_phases(
-                problem, candidates, settings.phase_iterations, SpanReporter(reporter, *spans["refining"])
-            )
-        refined = time.perf_counter()
-
-        stopped = result.cancelled or reporter.should_stop()  # no pool to hear: the objectives' front
-        asked = settings.points * (EAR_POOL_FACTOR if by_ear else 1)
-        chosen, _ = select_front(candidates, settings.points if stopped else asked)
-        pool = [candidates[i] for i in chosen]
-        if by_ear and not stopped:
-            pool = pool + in_between(problem, pool, settings.points, SpanReporter(reporter, *spans["between"]))
-        return assemble_result(
-            settings,
-            device,
-            clip,
-            problem,
-            result,
-            pool,
-            {
-                "prepare_s": prepared - started,
-                "optimise_s": optimised - prepared,
-                "phase_s": refined - optimised,
-                "between_s": time.perf_counter() - refined,
-            },
-            SpanReporter(reporter, *spans["finishing"]),
-            listen_workers,
-            CROSSFADE_HEARD,
+    candidates = result.candidates
+    if settings.phase_iterations > 0 and not result.cancelled:
+        candidates = candidates + refine_phases(
+            renderer, candidates, settings.phase_iterations, SpanReporter(reporter, *spans["refining"])
         )
+    refined = time.perf_counter()
+
+    stopped = result.cancelled or reporter.should_stop()  # no pool to hear: the objectives' front
+    asked = settings.points * (EAR_POOL_FACTOR if by_ear else 1)
+    chosen, _ = select_front(candidates, settings.points if stopped else asked)
+    pool = [candidates[i] for i in chosen]
+    if by_ear and not stopped:
+        pool = pool + in_between(renderer, pool, settings.points, SpanReporter(reporter, *spans["between"]))
+    return assemble_result(
+        settings,
+        device,
+        clip,
+        renderer,
+        result,
+        pool,
+        {
+            "prepare_s": prepared - started,
+            "optimise_s": optimised - prepared,
+            "phase_s": refined - optimised,
+            "between_s": time.perf_counter() - refined,
+        },
+        SpanReporter(reporter, *spans["finishing"]),
+        listen_workers,
+        CROSSFADE_HEARD,
+    )
 
 
 def assemble_result(
     settings: RunSettings,
     device: torch.device,
     clip: AudioClip,
-    problem: HidingProblem,
+    renderer: PointRenderer,
     result: OptimisationResult,
     chosen: list[Candidate],
     timings: dict[str, float],
@@ -389,6 +389,7 @@ def assemble_result(
     """
     started = time.perf_counter()
     reporter = reporter or NullReporter()
+    problem = renderer.problem
     reference = np.ascontiguousarray(clip.samples, dtype=np.float32)
     song = SongLoudness(reference, clip.sample_rate)
     limiter = Limiter.for_song(reference)
@@ -403,7 +404,7 @@ def assemble_result(
     with Scorer(listener, workers) as scorer:
         with _threads(1 if workers > 1 and problem.device.type == "cpu" else torch.get_num_threads()):
             rendered = render_chosen(
-                problem, chosen, song, reference, limiter, scorer, SpanReporter(reporter, 0.0, points_share)
+                renderer, chosen, song, reference, limiter, scorer, SpanReporter(reporter, 0.0, points_share)
             )
             points_heard = scorer.submitted
             image_end = next(
@@ -417,7 +418,7 @@ def assemble_result(
             own = [i for i in picks if not (image_end is not None and i == len(levels) - 1)]
             submitted = (
                 render_crossfade(
-                    problem,
+                    renderer,
                     [
                         crossfade_candidate(problem, levels[i], result.crossfade_visual[i], result.crossfade_audio[i])
                         for i in own

@@ -244,7 +244,8 @@ def segment_renderer(
     import soxr
     import torch
 
-    from moss_engine.dsp.problem import HidingProblem
+    from moss_engine.dsp.point_render import PointRenderer
+    from moss_engine.dsp.problem import HidingProblem, ProblemSettings
     from moss_engine.io.audio import AudioClip
     from moss_engine.io.image import load_image
 
@@ -269,7 +270,8 @@ def segment_renderer(
         manifest, image_path, audio_path, rate, w0 / song_rate, window.shape[1] / rate, (s0 - w0) / song_rate
     )
     clip = AudioClip(np.ascontiguousarray(window, dtype=np.float32), rate, song_rate, song.shape[0], w0 / song_rate)
-    problem = HidingProblem(clip, load_image(image_path), settings)
+    problem = HidingProblem(clip, load_image(image_path), ProblemSettings.from_run(settings))
+    renderer = PointRenderer(problem, should_stop=None)  # an export is not cancelled
     logits = load_logits(logits_path, settings.mask_shape)
     song_s = n / song_rate
     taper = _time_taper(
@@ -280,15 +282,15 @@ def segment_renderer(
     )
     iterations = int(entry.get("phase_iterations", 0) or 0)
     # the point brought up to the song's loudness as in the run (its makeup curve, on this window's times)
-    gain = problem.makeup_gain(makeup_db(entry), np.arange(problem.n_samples) / rate)
+    gain = renderer.makeup_gain(makeup_db(entry), np.arange(problem.n_samples) / rate)
     with torch.no_grad():
-        mask = problem.point_mask(logits) * torch.from_numpy(taper)[None, :]
-        music = problem.render(torch.zeros_like(mask), None, 0.0)
+        mask = renderer.point_mask(logits) * torch.from_numpy(taper)[None, :]
+        music = renderer.render(torch.zeros_like(mask), None, 0.0)
 
     def render(shift_db: float) -> np.ndarray:
         level = np.asarray(level_db, dtype=np.float64) + shift_db
         with torch.no_grad():
-            picture = problem.stft.inverse(problem.point_spectrogram(mask, level, iterations), problem.n_samples)
+            picture = problem.stft.inverse(renderer.point_spectrogram(mask, level, iterations), problem.n_samples)
         delta = picture.cpu().numpy().astype(np.float32) * gain - music
         if rate != song_rate:
             delta = soxr.resample(np.ascontiguousarray(delta.T), rate, song_rate, quality="HQ").T

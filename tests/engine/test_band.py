@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from moss_engine.dsp.problem import HidingProblem
+from moss_engine.dsp.point_render import PointRenderer
+from moss_engine.dsp.problem import HidingProblem, ProblemSettings
 from moss_engine.optimise.base import ANCHOR_LOGIT
 from moss_engine.reporting import NOTICE_BAND, NullReporter
 from moss_engine.run.band import BAND_STARTS_HZ, choose_band
@@ -33,9 +34,9 @@ class Notes(NullReporter):
 
 
 def all_picture_visual(settings, inputs) -> float:
-    problem = HidingProblem(*inputs, settings)
+    problem = HidingProblem(*inputs, ProblemSettings.from_run(settings))
     with torch.no_grad():
-        return problem.score_point(
+        return PointRenderer(problem, should_stop=None).score_point(
             np.full(settings.mask_shape, ANCHOR_LOGIT, dtype=np.float32), problem.matched_levels
         )[0]
 

@@ -7,8 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from moss_engine.commands.blend import compute_blend
 from moss_engine.errors import MossInputError
+from moss_engine.run.blend import compute_blend
 from moss_engine.run.pipeline import load_inputs
 from moss_engine.settings import make_settings
 
@@ -101,9 +101,9 @@ def test_blend_costs_one_point_not_a_front(data_dir, monkeypatch):
         hops.append(self.problem.settings.hop_length)
         step(self)
 
-    def render_chosen(problem, chosen, *args):
+    def render_chosen(renderer, chosen, *args):
         rendered.append(len(chosen))
-        return real_render(problem, chosen, *args)
+        return real_render(renderer, chosen, *args)
 
     def submit(self, samples):
         heard.append(samples.shape)
@@ -137,8 +137,8 @@ def test_blend_costs_one_point_not_a_front(data_dir, monkeypatch):
     assert len(heard) <= 2  # the blend and the image end; the music end's MOS is the song's own
 
 
-class _LineProblem:
-    """A stand-in for ``HidingProblem.score_point``: the visual loss falls smoothly (not linearly) with the mask's
+class _LineRenderer:
+    """A stand-in for ``PointRenderer.score_point``: the visual loss falls smoothly (not linearly) with the mask's
     mean, as it does along the line from a mask to an end."""
 
     def __init__(self):
@@ -152,19 +152,19 @@ class _LineProblem:
 
 @pytest.mark.parametrize("v_goal", [0.75, 0.6, 0.45, 0.3, 0.12])
 def test_landing_on_the_asked_alpha_takes_few_scorings(v_goal):
-    from moss_engine.commands.blend import ALPHA_TOLERANCE, LANDING_STEPS, _land
     from moss_engine.optimise.base import Candidate
+    from moss_engine.run.blend import ALPHA_TOLERANCE, LANDING_STEPS, _land
 
-    problem = _LineProblem()
+    renderer = _LineRenderer()
     shape = (4, 8)
     music = Candidate(np.full(shape, -30.0, np.float32), 0.9, 0.0, "music")
     image = Candidate(np.full(shape, 30.0, np.float32), 0.05, 0.05, "image+phase", 16)
     best_logits = np.full(shape, 0.2, np.float32)
-    v_best, a_best, _ = problem.score_point(best_logits, 0.0, 16)
+    v_best, a_best, _ = renderer.score_point(best_logits, 0.0, 16)
     best = Candidate(best_logits, v_best, a_best, "optimised")
-    problem.scorings = 0
-    found = _land(problem, best, music, image, v_goal, music.visual)
+    renderer.scorings = 0
+    found = _land(renderer, best, music, image, v_goal, music.visual)
     assert abs(found.visual - v_goal) / (music.visual - image.visual) <= ALPHA_TOLERANCE
     assert found.kind == "blend" and found.phase_iterations == 16
     # the start scored as it is rendered, then regula falsi (halving the bracket took up to 6 here, 7 on the sample)
-    assert problem.scorings <= 4 < LANDING_STEPS
+    assert renderer.scorings <= 4 < LANDING_STEPS

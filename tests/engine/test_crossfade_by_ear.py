@@ -9,7 +9,8 @@ import pytest
 
 from moss_engine.dsp.limiter import Limiter
 from moss_engine.dsp.loudness import SongLoudness
-from moss_engine.dsp.problem import HidingProblem
+from moss_engine.dsp.point_render import PointRenderer
+from moss_engine.dsp.problem import HidingProblem, ProblemSettings
 from moss_engine.resources import sample_paths
 from moss_engine.run.folder import write_run_folder
 from moss_engine.run.front_audio import (
@@ -79,14 +80,15 @@ def test_a_crossfade_level_is_heard_as_its_file_at_the_songs_loudness(tiny_run):
     """The MOS recorded is the same model's on the same kind of file as the points': the crossfade rendered with a
     makeup gain and the limiter (``fit_loudness``), heard over the picture's span."""
     settings, (clip, image), result, _ = tiny_run
-    problem = HidingProblem(clip, image, settings)
-    problem.adopt_level_curve(image_end_curve(problem, clip.samples))
+    problem = HidingProblem(clip, image, ProblemSettings.from_run(settings))
+    renderer = PointRenderer(problem, should_stop=None)
+    problem.adopt_level_curve(image_end_curve(renderer, clip.samples))
     i = crossfade_picks(9)[1]
     reference = np.ascontiguousarray(clip.samples, dtype=np.float32)
     candidate = crossfade_candidate(
         problem, result.optimisation.crossfade_levels[i], result.crossfade_visual[i], result.crossfade_audio[i]
     )
-    point = fit_loudness(problem, candidate, SongLoudness(reference, clip.sample_rate), Limiter.for_song(reference))
+    point = fit_loudness(renderer, candidate, SongLoudness(reference, clip.sample_rate), Limiter.for_song(reference))
     assert point.loudness.within()  # as loud as the song, as every point is
     listener = Listener(reference, clip.sample_rate, (problem.placement.t0_s, problem.placement.t1_s))
     assert listener.mos(point.samples) == pytest.approx(result.crossfade_mos[i], abs=1e-3)

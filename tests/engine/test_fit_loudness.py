@@ -10,7 +10,8 @@ import pytest
 
 from moss_engine.dsp.limiter import Limiter, peak_envelope, true_peak_db
 from moss_engine.dsp.loudness import SongLoudness, integrated_loudness, short_term_loudness
-from moss_engine.dsp.problem import HidingProblem
+from moss_engine.dsp.point_render import PointRenderer
+from moss_engine.dsp.problem import HidingProblem, ProblemSettings
 from moss_engine.io.audio import load_audio
 from moss_engine.io.image import load_image
 from moss_engine.optimise.base import ANCHOR_LOGIT, Candidate
@@ -21,8 +22,9 @@ from moss_engine.settings import make_settings
 RATE = 22050
 
 
-def problem_for(samples: np.ndarray, tmp_path) -> tuple[HidingProblem, np.ndarray]:
-    """A preview problem on ``samples`` (the bundled portrait as the picture), and the song as the run holds it."""
+def renderer_for(samples: np.ndarray, tmp_path) -> tuple[PointRenderer, np.ndarray]:
+    """The points of a preview problem on ``samples`` (the bundled portrait as the picture), and the song as the run
+    holds it."""
     import soundfile as sf
 
     image, _ = sample_paths()
@@ -30,7 +32,8 @@ def problem_for(samples: np.ndarray, tmp_path) -> tuple[HidingProblem, np.ndarra
     sf.write(song, samples.T, RATE, subtype="FLOAT")
     settings = make_settings(image, song, quality="preview", device="cpu", duration_s=samples.shape[1] / RATE)
     clip = load_audio(song, sample_rate=RATE)
-    return HidingProblem(clip, load_image(image), settings), clip.samples
+    problem = HidingProblem(clip, load_image(image), ProblemSettings.from_run(settings))
+    return PointRenderer(problem, should_stop=None), clip.samples
 
 
 @pytest.fixture(scope="module")
@@ -43,25 +46,26 @@ def test_a_point_quieter_than_the_song_is_brought_up_without_changing_what_a_vie
     """A uniform half blend in dB is about 10 LU under the song at the level that matches its all-picture end: the
     fit brings the file to the song's loudness with a gain (the picture's level stays), within +-1 LU, no 3 s window
     above +3 LU, and its true peak within the bound; a viewer sees it as before."""
-    problem, reference = problem_for(rock, tmp_path)
+    renderer, reference = renderer_for(rock, tmp_path)
+    problem = renderer.problem
     song, limiter = SongLoudness(reference, RATE), Limiter.for_song(reference)
     half = Candidate(
         np.zeros(problem.settings.mask_shape, dtype=np.float32), 0.0, 0.0, "optimised", level_db=problem.matched_levels
     )
-    before = problem.render_point(half.logits, half.level_db)
+    before = renderer.render_point(half.logits, half.level_db)
     assert song.measure(before).lu < -5.0  # the case this test is about
-    point = fit_loudness(problem, half, song, limiter, song_peaks=peak_envelope(reference))
+    point = fit_loudness(renderer, half, song, limiter, song_peaks=peak_envelope(reference))
     assert abs(point.loudness.lu) <= 1.0 and point.loudness.worst_short_term_lu <= 3.0
     assert abs(integrated_loudness(point.samples, RATE) - integrated_loudness(reference, RATE)) <= 1.0
     assert true_peak_db(point.samples) <= max(-1.0, true_peak_db(reference)) + 0.05
     assert np.max(point.makeup_db) > 3.0 and np.min(point.makeup_db) >= 0.0
     np.testing.assert_array_equal(point.candidate.level_db, np.broadcast_to(half.level_db, (problem.level_knots,)))
-    visual_before = problem.score_point(half.logits, half.level_db)[0]
+    visual_before = renderer.score_point(half.logits, half.level_db)[0]
     assert point.candidate.visual == pytest.approx(visual_before, abs=0.03)
     # the file is what the manifest's figures rebuild: the render, made up, limited
     times = np.arange(problem.n_samples) / RATE
     rebuilt, deepest = limiter.apply(
-        before * problem.makeup_gain(point.makeup_db, times), RATE, peak_envelope(reference)
+        before * renderer.makeup_gain(point.makeup_db, times), RATE, peak_envelope(reference)
     )
     np.testing.assert_allclose(rebuilt, point.samples, atol=1e-5)
     assert deepest == pytest.approx(point.limiter_db, abs=1e-3)
@@ -73,8 +77,9 @@ def test_a_quiet_passage_lowers_the_picture_there_only(rock, tmp_path):
     whole (with one level for the whole point, one quiet passage took a point of a quiet orchestral piece to -28 LU)."""
     song_samples = rock.copy()
     song_samples[:, 5 * RATE :] *= np.float32(10 ** (-25 / 20))
-    problem, reference = problem_for(song_samples, tmp_path)
-    curve = image_end_curve(problem, reference)
+    renderer, reference = renderer_for(song_samples, tmp_path)
+    problem = renderer.problem
+    curve = image_end_curve(renderer, reference)
     loud = curve[problem.knot_times_s <= 2.0]
     quiet = curve[problem.knot_times_s >= 7.0]
     assert quiet.max() < loud.min() - 10.0  # down in the quiet passage
@@ -85,14 +90,14 @@ def test_a_quiet_passage_lowers_the_picture_there_only(rock, tmp_path):
     image = Candidate(
         np.full(problem.settings.mask_shape, ANCHOR_LOGIT, dtype=np.float32), 0.0, 0.0, "image", level_db=curve
     )
-    point = fit_loudness(problem, image, song, Limiter.for_song(reference))
+    point = fit_loudness(renderer, image, song, Limiter.for_song(reference))
     assert point.loudness.within()
     point_short = short_term_loudness(point.samples, RATE, 1.0)
     song_short = short_term_loudness(reference, RATE, 1.0)
     assert np.max(point_short - np.maximum(song_short, -70.0)) <= 3.0
     # the same picture at one flat level, as loud as the song as a whole, is a burst in the quiet passage
     flat = np.full(problem.level_knots, float(np.average(curve, weights=problem.knot_times_s <= 5.0)))
-    burst = problem.render_point(image.logits, flat)
+    burst = renderer.render_point(image.logits, flat)
     assert song.measure(burst).worst_short_term_lu > 6.0
 
 
@@ -102,19 +107,21 @@ def test_a_point_pulled_down_by_a_quiet_passage_is_brought_back(rock, tmp_path):
     quiet."""
     song_samples = rock.copy()
     song_samples[:, 5 * RATE :] *= np.float32(10 ** (-25 / 20))
-    problem, reference = problem_for(song_samples, tmp_path)
+    renderer, reference = renderer_for(song_samples, tmp_path)
+    problem = renderer.problem
     song = SongLoudness(reference, RATE)
     logits = np.full(problem.settings.mask_shape, 1.0, dtype=np.float32)
     low = Candidate(logits, 0.0, 0.0, "optimised", level_db=np.full(problem.level_knots, problem.matched_level_db - 20))
-    assert song.measure(problem.render_point(logits, low.level_db)).lu < -6.0
-    point = fit_loudness(problem, low, song, Limiter.for_song(reference))
+    assert song.measure(renderer.render_point(logits, low.level_db)).lu < -6.0
+    point = fit_loudness(renderer, low, song, Limiter.for_song(reference))
     assert point.loudness.within()
     gain = np.asarray(point.makeup_db)
     assert gain[problem.knot_times_s <= 3.0].mean() > gain[problem.knot_times_s >= 7.0].mean() + 3.0
 
 
 def test_the_music_end_and_a_point_within_the_limits_are_left_as_they_are(rock, tmp_path):
-    problem, reference = problem_for(rock, tmp_path)
+    renderer, reference = renderer_for(rock, tmp_path)
+    problem = renderer.problem
     song, limiter = SongLoudness(reference, RATE), Limiter.for_song(reference)
     light = Candidate(
         np.full(problem.settings.mask_shape, -6.0, dtype=np.float32),
@@ -123,10 +130,10 @@ def test_the_music_end_and_a_point_within_the_limits_are_left_as_they_are(rock, 
         "optimised",
         level_db=problem.matched_levels,
     )
-    audio = problem.render_point(light.logits, light.level_db)
+    audio = renderer.render_point(light.logits, light.level_db)
     assert song.measure(audio).within(0.2)  # the case this test is about
     point = fit_loudness(
-        problem, dataclasses.replace(light, samples=audio), song, limiter, song_peaks=peak_envelope(reference)
+        renderer, dataclasses.replace(light, samples=audio), song, limiter, song_peaks=peak_envelope(reference)
     )
     assert not np.any(point.makeup_db) and point.limiter_db == 0.0
     np.testing.assert_array_equal(point.samples, audio)

@@ -14,7 +14,8 @@ import torch
 from moss_engine.dsp.limiter import Limiter, peak_envelope, true_peak_db
 from moss_engine.dsp.loudness import MAKEUP_MAX_DB
 from moss_engine.dsp.objectives import LogMelDistance
-from moss_engine.dsp.problem import LEVEL_KNOT_S, LEVEL_RANGE_DB, HidingProblem
+from moss_engine.dsp.point_render import PointRenderer
+from moss_engine.dsp.problem import LEVEL_KNOT_S, LEVEL_RANGE_DB, HidingProblem, ProblemSettings
 from moss_engine.optimise.front import nondominated
 from moss_engine.run.folder import write_run_folder
 from moss_engine.run.pipeline import compute_front, load_inputs
@@ -135,7 +136,7 @@ def test_honest_front_dominates_the_uniform_crossfade(orchestral_run):
     The crossfade is evaluated here at levels the optimiser never started from.
     """
     settings, inputs, result, _ = orchestral_run
-    problem = HidingProblem(*inputs, settings)
+    problem = HidingProblem(*inputs, ProblemSettings.from_run(settings))
     levels = torch.linspace(0.05, 0.95, 10)
     with torch.no_grad():
         v, a, _ = problem.objectives(problem.constant_masks(levels))
@@ -152,7 +153,7 @@ def test_honest_front_dominates_the_uniform_crossfade(orchestral_run):
 def test_degenerate_l1_objectives_sum_to_a_constant(orchestral_run):
     """DESIGN.md point 1: with L1 dB distances on the designed grid, visual + audio is the same for every mask."""
     settings, inputs, _, _ = orchestral_run
-    problem = HidingProblem(*inputs, settings)
+    problem = HidingProblem(*inputs, ProblemSettings.from_run(settings))
     image_db, music_db = problem.picture_db, problem.music_db
     gen = torch.Generator().manual_seed(0)
     masks = [
@@ -199,7 +200,7 @@ def test_transparent_area_keeps_the_music(data_dir, picture, inside):
     )
     inputs = load_inputs(settings)
     result = compute_front(settings, inputs=inputs)
-    problem = HidingProblem(*inputs, settings)
+    problem = HidingProblem(*inputs, ProblemSettings.from_run(settings))
     opaque = torch.zeros(problem.spec_mix.shape, dtype=torch.bool)
     opaque[problem.region] = problem.opacity > 0
     reach_t = settings.n_fft // settings.hop_length  # one window in frames
@@ -226,7 +227,7 @@ def test_transparent_area_keeps_the_music(data_dir, picture, inside):
 def test_manifest_losses_are_those_of_the_written_files(orchestral_run):
     """Honesty: re-scoring each written WAV (as it is, limited) gives the losses the manifest reports."""
     settings, inputs, result, out = orchestral_run
-    problem = HidingProblem(*inputs, settings)
+    problem = HidingProblem(*inputs, ProblemSettings.from_run(settings))
     manifest = json.loads((out / "manifest.json").read_text())
     kinds = set()
     for entry in manifest["points"]:
@@ -247,7 +248,8 @@ def test_a_points_mask_and_level_rebuild_its_wav(orchestral_run):
     manifest names), its ``makeup_db`` and the manifest's limiter rebuild a point's audio exactly; the same mask at
     another level does not."""
     settings, inputs, _, out = orchestral_run
-    problem = HidingProblem(*inputs, settings)
+    problem = HidingProblem(*inputs, ProblemSettings.from_run(settings))
+    renderer = PointRenderer(problem, should_stop=None)
     manifest = json.loads((out / "manifest.json").read_text())
     limiter = Limiter.from_record(manifest["limiter"])
     times = np.arange(problem.n_samples) / 22050
@@ -255,13 +257,13 @@ def test_a_points_mask_and_level_rebuild_its_wav(orchestral_run):
         logits = np.load(out / entry["mask"])
         written, _ = sf.read(out / entry["wav"], dtype="float32", always_2d=True)
         level = np.asarray(entry["picture_level_db"], dtype=np.float64)
-        gain = problem.makeup_gain(np.asarray(entry["makeup_db"], dtype=np.float64), times)
+        gain = renderer.makeup_gain(np.asarray(entry["makeup_db"], dtype=np.float64), times)
         assert np.all(gain >= 1.0)  # a point is brought up, never down
-        rendered = problem.render_point(logits, level, entry["phase_iterations"]) * gain
+        rendered = renderer.render_point(logits, level, entry["phase_iterations"]) * gain
         rebuilt, deepest = limiter.apply(rendered, 22050, peak_envelope(inputs[0].samples))
         assert np.max(np.abs(rebuilt - written.T)) < 1e-5, entry["wav"]
         assert deepest == pytest.approx(entry["limiter_db"], abs=1e-3)
-    other = problem.render_point(logits, level - 6.0, entry["phase_iterations"])
+    other = renderer.render_point(logits, level - 6.0, entry["phase_iterations"])
     assert np.max(np.abs(other - rebuilt)) > 1e-2
 
 

@@ -9,7 +9,8 @@ import torch
 
 from moss_engine.dsp import loudness
 from moss_engine.dsp.loudness import SongLoudness, integrated_loudness, k_weighting_gain, short_term_loudness
-from moss_engine.dsp.problem import HidingProblem
+from moss_engine.dsp.point_render import PointRenderer
+from moss_engine.dsp.problem import HidingProblem, ProblemSettings
 from moss_engine.run.pipeline import load_inputs
 from moss_engine.settings import make_settings
 
@@ -76,13 +77,14 @@ def stereo_problem(data_dir):
         start_s=4.0,
     )
     clip, image = load_inputs(settings)
-    return HidingProblem(clip, image, settings), clip
+    return HidingProblem(clip, image, ProblemSettings.from_run(settings)), clip
 
 
 def test_the_optimisers_estimate_follows_the_exact_loudness_of_the_channels(stereo_problem):
     """The estimate (``LoudnessExcess``, on the synthesised mix) tracks BS.1770 on the rendered channels within 1 LU
     over levels and masks, so that the optimiser's margin (0.5 LU) and the pipeline's exact check meet."""
     problem, clip = stereo_problem
+    renderer = PointRenderer(problem, should_stop=None)
     song = SongLoudness(clip.samples, clip.sample_rate)
     gen = torch.Generator().manual_seed(0)
     level = problem.matched_level_db
@@ -91,10 +93,10 @@ def test_the_optimisers_estimate_follows_the_exact_loudness_of_the_channels(ster
         (torch.randn(problem.settings.mask_shape, generator=gen), 6.0),
         (torch.randn(problem.settings.mask_shape, generator=gen) - 1.0, -6.0),
     ):
-        audio = problem.render_point(logits, level + shift)
+        audio = renderer.render_point(logits, level + shift)
         exact = song.measure(audio)
         with torch.no_grad():
-            share = problem.mask_share(problem.point_mask(logits)[None])
+            share = problem.mask_share(renderer.point_mask(logits)[None])
             integrated, worst = problem.loudness.change(
                 problem._view_power(torch.from_numpy(audio.mean(axis=0))[None]), share
             )
@@ -106,7 +108,7 @@ def test_the_start_level_makes_the_all_image_mask_as_loud_as_the_song_or_quieter
     problem, clip = stereo_problem
     ones = torch.full(problem.settings.mask_shape, 30.0)
     measured = SongLoudness(clip.samples, clip.sample_rate).measure(
-        problem.render_point(ones, problem.matched_level_db)
+        PointRenderer(problem, should_stop=None).render_point(ones, problem.matched_level_db)
     )
     assert -3.0 < measured.lu <= 1.0 and measured.worst_short_term_lu <= 3.5
     assert -100.0 <= problem.matched_level_db <= 0.0

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from moss_engine.dsp.problem import HidingProblem
+from moss_engine.dsp.point_render import PointRenderer
+from moss_engine.dsp.problem import HidingProblem, ProblemSettings
 from moss_engine.optimise.nsga2 import COARSE_SHAPE, Nsga2Optimiser, constant_logits, population_size, upsample
 from moss_engine.run.folder import write_run_folder
 from moss_engine.run.pipeline import assemble_result, load_inputs, refine_phases, select_front
@@ -30,7 +31,7 @@ def small(data_dir):
         points=6,
         seed=1,
     )
-    problem = HidingProblem(*load_inputs(settings), settings)
+    problem = HidingProblem(*load_inputs(settings), ProblemSettings.from_run(settings))
     return settings, problem
 
 
@@ -159,9 +160,10 @@ def test_result_makes_a_run_folder_that_keeps_the_contract(tools_dir, data_dir, 
     settings, problem = small
     _, result, _ = finished
     clip, _ = load_inputs(settings)
-    candidates = result.candidates + refine_phases(problem, result.candidates, 2)
+    renderer = PointRenderer(problem, should_stop=None)
+    candidates = result.candidates + refine_phases(renderer, result.candidates, 2)
     chosen, _ = select_front(candidates, settings.points)
-    run = assemble_result(settings, problem.device, clip, problem, result, [candidates[i] for i in chosen], {})
+    run = assemble_result(settings, problem.device, clip, renderer, result, [candidates[i] for i in chosen], {})
     out = write_run_folder(run, tmp_path / "nsga2", plot=plot_front)
     tool = tools_dir / "check_run.py"
     proc = subprocess.run([sys.executable, str(tool), str(out)], capture_output=True, text=True, timeout=120)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from moss_engine.dsp.problem import HidingProblem
+from moss_engine.dsp.problem import HidingProblem, ProblemSettings
 from moss_engine.optimise.memory import choose_chunk_size, mask_bytes
 from moss_engine.optimise.stch import StchOptimiser, preference_move, preference_vectors, smooth_tchebycheff
 from moss_engine.reporting import NOTICE_GPU_MEMORY
@@ -66,7 +66,7 @@ def test_smooth_tchebycheff_approaches_max():
 
 def test_batched_objectives_equal_one_at_a_time(small):
     settings, inputs = small
-    problem = HidingProblem(*inputs, settings)
+    problem = HidingProblem(*inputs, ProblemSettings.from_run(settings))
     logits = torch.randn(3, *settings.mask_shape, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         levels = problem.matched_level_db + torch.tensor([-3.0, 0.0, 8.0])
@@ -92,7 +92,7 @@ def test_same_seed_same_front_and_chunking_does_not_change_it(small):
 
 def test_cancel_stops_between_chunks_and_keeps_the_front(small):
     settings, inputs = small
-    problem = HidingProblem(*inputs, settings)
+    problem = HidingProblem(*inputs, ProblemSettings.from_run(settings))
     reporter = Mock()
     reporter.should_stop.side_effect = [False] * 3 + [True] * 100
     opt = StchOptimiser(problem, settings.__class__(**{**settings.__dict__, "steps": 50}), reporter)
@@ -116,7 +116,7 @@ def test_early_stop_when_front_settles(small):
 
 def test_chunk_size_respects_memory_limit(small):
     settings, inputs = small
-    problem = HidingProblem(*inputs, settings)
+    problem = HidingProblem(*inputs, ProblemSettings.from_run(settings))
     per_mask = mask_bytes(problem)  # bytes_per_mask, times the CPU's allocator slack
     assert choose_chunk_size(problem, 64, memory_limit_gb=3 * per_mask / 1024**3) == 3
     assert choose_chunk_size(problem, 2, memory_limit_gb=100) == 2
@@ -125,7 +125,7 @@ def test_chunk_size_respects_memory_limit(small):
 def test_adaptive_preferences_fill_the_widest_gap(small):
     """A crowded preference ray moves into the front's widest gap; the pure-visual ray never moves."""
     settings, inputs = small
-    problem = HidingProblem(*inputs, settings)
+    problem = HidingProblem(*inputs, ProblemSettings.from_run(settings))
     opt = StchOptimiser(problem, settings.__class__(**{**settings.__dict__, "points": 6}))
     an = opt.anchors
     # four archive points crowded near the image end, a wide gap next to the music end
@@ -156,15 +156,15 @@ def test_the_preference_move_is_a_pure_function_of_the_front():
 def test_out_of_memory_halves_the_chunk_and_carries_on(small, monkeypatch):
     """A GPU out-of-memory error in a chunk of several masks retries in smaller chunks (tested with a fake error)."""
     settings, inputs = small
-    problem = HidingProblem(*inputs, settings)
+    problem = HidingProblem(*inputs, ProblemSettings.from_run(settings))
     real = problem.objectives
     calls = []
 
-    def flaky(masks, level_db=None):
+    def flaky(masks, level_db=None, checkpointed=False):
         calls.append(len(masks))
         if len(masks) > 1:
             raise torch.OutOfMemoryError("fake: CUDA out of memory")
-        return real(masks, level_db)
+        return real(masks, level_db, checkpointed)
 
     monkeypatch.setattr(problem, "objectives", flaky)
     reporter = Mock()

@@ -17,7 +17,7 @@ import torch
 from moss_engine.commands.render import run_render
 from moss_engine.dsp.limiter import CEILING_MARGIN_DB, Limiter, true_peak_db
 from moss_engine.dsp.loudness import integrated_loudness
-from moss_engine.dsp.problem import HidingProblem
+from moss_engine.dsp.problem import HidingProblem, ProblemSettings
 from moss_engine.dsp.spectral import power
 from moss_engine.errors import MossInputError
 from moss_engine.io import encode as encode_module
@@ -79,7 +79,7 @@ def manifest_of(run_dir: Path) -> dict:
 
 def visual_loss(settings, inputs, signal: np.ndarray) -> float:
     """Re-score (channels, samples) audio at the run's rate with the run's own problem, as a viewer sees it."""
-    problem = HidingProblem(*inputs, settings)
+    problem = HidingProblem(*inputs, ProblemSettings.from_run(settings))
     with torch.no_grad():
         mix = torch.from_numpy(np.ascontiguousarray(signal.mean(axis=0), dtype=np.float32))[None]
         region = problem.stft(mix)[(slice(None), *problem.region)]

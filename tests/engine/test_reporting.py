@@ -77,3 +77,37 @@ def test_an_empty_or_unknown_device_is_refused(name):
 
     with pytest.raises(MossInputError, match="unknown device; expected auto, cpu, cuda, cuda:N or mps"):
         resolve_device(name)
+
+
+def test_a_cancel_reaches_phase_refinement_through_the_callable_its_caller_hands_it():
+    """The phase refinement asks the ``should_stop`` its renderer was given before every iteration and ends with
+    ``Stopped`` at the first True; a renderer is never made without saying whether its work can be cancelled."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from moss_engine.dsp.point_render import PointRenderer
+    from moss_engine.dsp.problem import HidingProblem, ProblemSettings
+    from moss_engine.reporting import Stopped
+    from moss_engine.run.pipeline import load_inputs
+
+    sample = Path(__file__).resolve().parents[2] / "resources" / "sample"
+    settings = make_settings(
+        sample / "astronaut.png", sample / "metal_madness_sectoid.ogg", quality="preview", device="cpu", duration_s=2.0
+    )
+    problem = HidingProblem(*load_inputs(settings), ProblemSettings.from_run(settings))
+    logits = np.zeros(settings.mask_shape, dtype=np.float32)
+    asked = []
+
+    def stop_at_the_fourth_question() -> bool:
+        asked.append(True)
+        return len(asked) >= 4
+
+    with pytest.raises(Stopped):
+        PointRenderer(problem, should_stop=stop_at_the_fourth_question).score_point(logits, None, 10)
+    assert len(asked) == 4  # asked before each iteration, stopped at once
+    # None: not cancelled (said, not assumed); the refinement runs to its end
+    refined = PointRenderer(problem, should_stop=None).score_point(logits, None, 2)
+    assert refined != PointRenderer(problem, should_stop=None).score_point(logits, None, 0)
+    with pytest.raises(TypeError, match="should_stop"):
+        PointRenderer(problem)  # no silent default

@@ -20,14 +20,15 @@ import torch
 
 from moss_engine.dsp.blend import blend_into_spectrum
 from moss_engine.dsp.objectives import viewer_level
-from moss_engine.dsp.problem import HidingProblem
+from moss_engine.dsp.problem import HidingProblem, ProblemSettings
 from moss_engine.dsp.reference import (
+    PlainStft,
+    ReferenceProblem,
     plain_inverse,
     plain_masks,
     plain_power,
     plain_stft,
     plain_viewer_level,
-    reference_path,
 )
 from moss_engine.dsp.spectral import Stft, overlap_add, power, rfft
 from moss_engine.optimise import memory as memory_module
@@ -79,19 +80,19 @@ def run_front(problem, settings, chunk_size=None, checkpointing=False):
     opt = StchOptimiser(problem, settings)
     if chunk_size is not None:
         opt.chunk_size = chunk_size
-    problem.checkpointing = checkpointing
+    opt.checkpointing = checkpointing
     result = opt.run()
     return np.array([[c.visual, c.audio] for c in result.candidates])
 
 
-def chunk_gradient(problem, logits, levels_db=None):
+def chunk_gradient(problem, logits, levels_db=None, checkpointed=False):
     """Objectives and loudness excess, and the gradient of a mix of them in the logits and the picture levels
     (each mask at its own level: by default a spread around the matched level, one too loud to keep)."""
     x = logits.clone().requires_grad_(True)
     if levels_db is None:
         levels_db = problem.matched_level_db + torch.linspace(-6.0, 30.0, len(logits))
     level = levels_db.to(logits.device).clone().requires_grad_(True)
-    v, a, excess = problem.objectives(problem.masks(x), level)
+    v, a, excess = problem.objectives(problem.masks(x), level, checkpointed=checkpointed)
     assert excess.max() > 0  # the loudest mask is over the song's loudness: the excess is part of the check
     (v.sum() + 0.05 * a.sum() + 0.01 * excess.sum()).backward()
     return torch.stack([v, a, excess]).detach(), torch.cat([x.grad.flatten(), level.grad])
@@ -177,7 +178,7 @@ def test_viewer_level_equals_the_autograd_chain(frame_major):
 
 def test_separable_warp_equals_grid_sample(small):
     settings, inputs = small
-    problem = HidingProblem(*inputs, settings)
+    problem = HidingProblem(*inputs, ProblemSettings.from_run(settings))
     logits = 3 * torch.randn(2, *settings.mask_shape, generator=torch.Generator().manual_seed(8))
     # grid_sample computes its coordinates in float32; the matrices in float64: masks within 2e-5
     assert torch.allclose(problem.masks(logits), plain_masks(problem, logits), rtol=0, atol=2e-5)
@@ -208,13 +209,13 @@ def test_blend_backward_is_exact(with_silence):
 
 def test_shared_viewer_analysis_equals_its_own(small):
     settings, inputs = small
-    problem = HidingProblem(*inputs, settings)
+    problem = HidingProblem(*inputs, ProblemSettings.from_run(settings))
     signal = problem.music_mix[None] * torch.linspace(0.5, 1.5, problem.n_samples)
     shared = {(settings.n_fft, settings.hop_length): power(problem.stft.frames(signal))}
     assert (settings.n_fft, settings.hop_length) == (problem.audio_loss.stft.n_fft, problem.audio_loss.stft.hop_length)
     assert torch.equal(problem.audio_loss(signal, shared), problem.audio_loss(signal))
     # the older objective shares it too
-    logmel = HidingProblem(*inputs, dataclasses.replace(settings, audio_objective="logmel"))
+    logmel = HidingProblem(*inputs, ProblemSettings.from_run(dataclasses.replace(settings, audio_objective="logmel")))
     assert (settings.n_fft, settings.hop_length) in [(s.n_fft, s.hop_length) for s in logmel.audio_loss.stfts]
     assert torch.equal(logmel.audio_loss(signal, shared), logmel.audio_loss(signal))
 
@@ -223,20 +224,19 @@ def test_shared_viewer_analysis_equals_its_own(small):
 def test_fast_step_equals_plain_step(small, device):
     settings, inputs = small
     logits = torch.randn(3, *settings.mask_shape, generator=torch.Generator().manual_seed(0)).to(device)
-    fast_objectives, fast_grad = chunk_gradient(HidingProblem(*inputs, settings).to(device), logits)
-    with reference_path():
-        plain_objectives, plain_grad = chunk_gradient(HidingProblem(*inputs, settings).to(device), logits)
+    problem_settings = ProblemSettings.from_run(settings)
+    fast_objectives, fast_grad = chunk_gradient(HidingProblem(*inputs, problem_settings).to(device), logits)
+    plain_objectives, plain_grad = chunk_gradient(ReferenceProblem(*inputs, problem_settings).to(device), logits)
     assert torch.allclose(fast_objectives, plain_objectives, rtol=1e-5)
     assert (fast_grad - plain_grad).abs().max() <= GRAD_RTOL * plain_grad.abs().max()
 
 
 def test_checkpointing_gives_the_same_gradient(small, device):
     settings, inputs = small
-    problem = HidingProblem(*inputs, settings).to(device)
+    problem = HidingProblem(*inputs, ProblemSettings.from_run(settings)).to(device)
     logits = torch.randn(2, *settings.mask_shape, generator=torch.Generator().manual_seed(1)).to(device)
     plain = chunk_gradient(problem, logits)
-    problem.checkpointing = True
-    checkpointed = chunk_gradient(problem, logits)
+    checkpointed = chunk_gradient(problem, logits, checkpointed=True)
     assert torch.allclose(plain[0], checkpointed[0], rtol=1e-6, atol=0)
     assert torch.allclose(plain[1], checkpointed[1], rtol=0, atol=1e-6 * plain[1].abs().max().item())
 
@@ -245,7 +245,7 @@ def test_checkpointing_gives_the_same_gradient(small, device):
 @pytest.fixture(scope="module")
 def fast_front(small, device):
     settings, inputs = small
-    return run_front(HidingProblem(*inputs, settings).to(device), settings)
+    return run_front(HidingProblem(*inputs, ProblemSettings.from_run(settings)).to(device), settings)
 
 
 def assert_same_front(got, expected):
@@ -255,26 +255,28 @@ def assert_same_front(got, expected):
 
 def test_front_equals_plain_path(small, device, fast_front):
     settings, inputs = small
-    with reference_path():
-        plain = run_front(HidingProblem(*inputs, settings).to(device), settings)
+    plain = run_front(ReferenceProblem(*inputs, ProblemSettings.from_run(settings)).to(device), settings)
     assert_same_front(fast_front, plain)
 
 
 def test_chunks_of_one_with_gradient_accumulation_give_the_same_front(small, device, fast_front):
     settings, inputs = small
-    problem = HidingProblem(*inputs, settings).to(device)
+    problem = HidingProblem(*inputs, ProblemSettings.from_run(settings)).to(device)
     assert plan_chunks(problem, settings.points - 2, None).size == settings.points - 2  # the reference is one chunk
     assert_same_front(run_front(problem, settings, chunk_size=1), fast_front)
 
 
 def test_checkpointing_gives_the_same_front(small, device, fast_front):
     settings, inputs = small
-    assert_same_front(run_front(HidingProblem(*inputs, settings).to(device), settings, checkpointing=True), fast_front)
+    assert_same_front(
+        run_front(HidingProblem(*inputs, ProblemSettings.from_run(settings)).to(device), settings, checkpointing=True),
+        fast_front,
+    )
 
 
 def test_memory_budget_turns_checkpointing_on_only_when_one_mask_does_not_fit(small):
     settings, inputs = small
-    problem = HidingProblem(*inputs, settings)
+    problem = HidingProblem(*inputs, ProblemSettings.from_run(settings))
     plain, checkpointed = mask_bytes(problem), mask_bytes(problem, checkpointed=True)
     assert checkpointed < plain
     assert plain == pytest.approx(bytes_per_mask(problem) * CPU_ALLOCATOR_SLACK)  # the CPU counts glibc's slack
@@ -289,7 +291,7 @@ def test_memory_budget_turns_checkpointing_on_only_when_one_mask_does_not_fit(sm
 
 def test_a_budget_below_one_mask_is_said(small, monkeypatch):
     settings, inputs = small
-    problem = HidingProblem(*inputs, settings)
+    problem = HidingProblem(*inputs, ProblemSettings.from_run(settings))
     monkeypatch.setattr(memory_module, "bytes_per_mask", lambda problem, checkpointed=False: 2**30)  # 1 GB a mask
     too_small = dataclasses.replace(settings, memory_limit_gb=0.5)
     messages = []
@@ -308,7 +310,7 @@ def test_a_budget_below_one_mask_is_said(small, monkeypatch):
             return False
 
     opt = StchOptimiser(problem, too_small, Recorder())
-    assert opt.chunk_size == 1 and problem.checkpointing
+    assert opt.chunk_size == 1 and opt.checkpointing
     assert [kind for kind, _ in messages] == [NOTICE_MEMORY_LIMIT]
     assert "below what one mask needs" in messages[0][1]
 
@@ -367,8 +369,11 @@ def test_preview_preset_runs_half_its_steps_coarse():
 @needs_cuda
 def test_cuda_front_equals_cpu_front(small):
     settings, inputs = small
-    cpu = run_front(HidingProblem(*inputs, settings), settings)
-    cuda = run_front(HidingProblem(*inputs, settings).to("cuda"), dataclasses.replace(settings, device="cuda"))
+    cpu = run_front(HidingProblem(*inputs, ProblemSettings.from_run(settings)), settings)
+    cuda = run_front(
+        HidingProblem(*inputs, ProblemSettings.from_run(settings)).to("cuda"),
+        dataclasses.replace(settings, device="cuda"),
+    )
     # cuFFT and pocketfft round differently: the same front to 1e-3 relative
     assert np.allclose(cuda, cpu, rtol=1e-3, atol=1e-3 * np.abs(cpu).max(axis=0))
 
@@ -384,9 +389,21 @@ def test_blend_stays_in_single_precision():
     assert torch.allclose(mask.grad, torch.exp(mask.detach()))  # d/dm of (e^m - 1) * 1, summed over re and im
 
 
-def test_the_reference_path_is_switched_on_for_a_block_and_back_off_after_an_error():
-    fast = (Stft.forward, Stft.inverse, HidingProblem.masks)
-    with pytest.raises(RuntimeError, match="inside"), reference_path():
-        assert (Stft.forward, Stft.inverse, HidingProblem.masks) == (plain_stft, plain_inverse, plain_masks)
-        raise RuntimeError("inside")
-    assert (Stft.forward, Stft.inverse, HidingProblem.masks) == fast
+def test_the_reference_path_is_a_problem_of_its_own_and_switches_nothing_for_the_process(small):
+    """``ReferenceProblem`` computes with torch's own pieces everywhere (its STFTs, its audio objectives' too) while a
+    ``HidingProblem`` made beside it keeps the fast ones: no class is changed for the process."""
+    settings, inputs = small
+    fast_methods = (Stft.forward, Stft.frames, Stft.inverse, HidingProblem.masks, HidingProblem.synthesise_mix)
+    for objective in ("neurogram", "logmel"):
+        problem_settings = ProblemSettings.from_run(dataclasses.replace(settings, audio_objective=objective))
+        plain = ReferenceProblem(*inputs, problem_settings)
+        fast = HidingProblem(*inputs, problem_settings)
+        plain_stfts = [m for m in plain.modules() if isinstance(m, Stft)]
+        fast_stfts = [m for m in fast.modules() if isinstance(m, Stft)]
+        assert len(plain_stfts) == len(fast_stfts) >= 2  # the viewer's and the audio objective's
+        assert all(type(m) is PlainStft for m in plain_stfts) and all(type(m) is Stft for m in fast_stfts)
+        logits = torch.randn(2, *settings.mask_shape, generator=torch.Generator().manual_seed(4))
+        with torch.no_grad():
+            got, expected = plain.objectives(plain.masks(logits)), fast.objectives(fast.masks(logits))
+        assert torch.allclose(torch.stack(got), torch.stack(expected), rtol=1e-4)
+    assert (Stft.forward, Stft.frames, Stft.inverse, HidingProblem.masks, HidingProblem.synthesise_mix) == fast_methods

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from moss_engine.dsp.problem import HidingProblem
+from moss_engine.dsp.problem import HidingProblem, ProblemSettings
 from moss_engine.optimise.coarse import optimise_coarse_to_fine
 from moss_engine.run.pipeline import load_inputs
 from moss_engine.settings import make_settings
@@ -50,7 +50,9 @@ def test_a_coarse_to_fine_run_never_goes_back_a_stage_or_a_step():
     )
     clip, image = load_inputs(settings)
     recorder = _Recorder()
-    result = optimise_coarse_to_fine(HidingProblem(clip, image, settings), clip, image, settings, recorder)
+    result = optimise_coarse_to_fine(
+        HidingProblem(clip, image, ProblemSettings.from_run(settings)), clip, image, settings, recorder
+    )
     assert result.steps_done == 4
     stages = [key for key, _ in itertools.groupby(s.stage for s in recorder.statuses if s is not None)]
     assert stages == ["measuring", "optimising"]  # the fine pass's measuring is not a stage of its own

@@ -1,4 +1,5 @@
-"""One result at an asked blend ratio, at the price of one point: a single preference ray, then a landing on the alpha.
+"""One result at an asked blend ratio, at the price of one point: a single preference ray, then a landing on the alpha
+(``moss blend`` parses its options and calls ``compute_blend``).
 
 What a front does that one asked alpha does not need (``pipeline.compute_front`` against ``compute_blend``):
 
@@ -30,14 +31,15 @@ import numpy as np
 
 from moss_engine.device import resolve_device
 from moss_engine.dsp.masks import interpolated_logits
-from moss_engine.dsp.problem import HidingProblem
+from moss_engine.dsp.point_render import PointRenderer
+from moss_engine.dsp.problem import HidingProblem, ProblemSettings
 from moss_engine.errors import MossInputError
 from moss_engine.io.audio import AudioClip
 from moss_engine.io.image import LoadedImage
 from moss_engine.optimise.base import ANCHOR_LOGIT, Candidate
 from moss_engine.optimise.coarse import StageReporter, run_coarse_stage
 from moss_engine.optimise.stch import StchOptimiser, weight_through
-from moss_engine.reporting import NOTICE_BAND, NullReporter, Reporter, SpanReporter
+from moss_engine.reporting import NOTICE_BAND, NullReporter, Reporter, SpanReporter, Stopped
 from moss_engine.run.band import choose_band
 from moss_engine.run.front_audio import image_end_curve
 from moss_engine.run.pipeline import RunResult, assemble_result, load_inputs
@@ -77,7 +79,8 @@ def compute_blend(
        lands on ``v*`` within ``ALPHA_TOLERANCE`` in alpha (``_land``).
     The result is a run folder of three points (``points_requested`` = 3), rendered at the song's loudness as a
     front's are (``pipeline.assemble_result``) and heard: the blend and the image end (the music end is the song).
-    ``listen_workers``: as ``pipeline.compute_front``'s.
+    ``listen_workers``: as ``pipeline.compute_front``'s. A cancel (``reporter.should_stop``) ends the optimisation
+    and any phase refinement at once; the result is then the nearest to ``v*`` found so far.
     """
     if not 0.0 <= alpha <= 1.0 or not np.isfinite(alpha):
         raise MossInputError(
@@ -91,8 +94,9 @@ def compute_blend(
     for note in band_notes:
         reporter.notice(NOTICE_BAND, note)
     clip = dataclasses.replace(clip, notices=(*clip.notices, *band_notes))
-    problem = HidingProblem(clip, image, settings).to(device)
-    problem.adopt_level_curve(image_end_curve(problem, clip.samples))
+    problem = HidingProblem(clip, image, ProblemSettings.from_run(settings)).to(device)
+    renderer = PointRenderer(problem, should_stop=reporter.should_stop)
+    problem.adopt_level_curve(image_end_curve(renderer, clip.samples))
     prepared = time.perf_counter()
 
     # the image end first: it decides what the asked alpha means
@@ -110,9 +114,12 @@ def compute_blend(
         loudness_excess=float(optimiser.crossfade_excess[-1]),
     )
     if settings.phase_iterations:
-        v, a, x = problem.score_point(image_anchor_logits, level, settings.phase_iterations)
-        if v < image_end.visual:
-            image_end = Candidate(image_anchor_logits, v, a, "image+phase", settings.phase_iterations, level, x)
+        try:
+            v, a, x = renderer.score_point(image_anchor_logits, level, settings.phase_iterations)
+            if v < image_end.visual:
+                image_end = Candidate(image_anchor_logits, v, a, "image+phase", settings.phase_iterations, level, x)
+        except Stopped:  # cancelled within the phase refinement: the image end as it is
+            pass
     v_music = anchors.music_visual
     v_goal = v_music - alpha * (v_music - image_end.visual)
 
@@ -153,12 +160,12 @@ def compute_blend(
     best = next(c for c in result.candidates if c.kind == "optimised")
 
     music_end = next(c for c in result.candidates if c.kind == "music")
-    blend = _land(problem, best, music_end, image_end, v_goal, v_music)
+    blend = _land(renderer, best, music_end, image_end, v_goal, v_music)
     run = assemble_result(
         settings,
         device,
         clip,
-        problem,
+        renderer,
         result,
         [music_end, blend, image_end],
         {
@@ -184,7 +191,12 @@ def _ray(optimiser: StchOptimiser, v_goal: float, share: float) -> np.ndarray:
 
 
 def _land(
-    problem: HidingProblem, best: Candidate, music_end: Candidate, image_end: Candidate, v_goal: float, v_music: float
+    renderer: PointRenderer,
+    best: Candidate,
+    music_end: Candidate,
+    image_end: Candidate,
+    v_goal: float,
+    v_music: float,
 ) -> Candidate:
     """Move along the line between ``best`` and the end beyond ``v_goal`` until the visual loss is ``v_goal``.
 
@@ -193,45 +205,49 @@ def _land(
     mask, in dB. The visual loss falls smoothly along the line, so regula falsi (the Illinois variant, which keeps
     both ends of the bracket moving) lands within ``ALPHA_TOLERANCE`` in fewer scorings than halving the bracket
     (on the bundled sample at alpha 0.58: 2 phase-refined scorings where halving took 7); at most ``LANDING_STEPS``
-    after the start's.
+    after the start's. A cancel within a scoring's phase refinement (``reporting.Stopped``) ends the landing with
+    the nearest found so far.
     """
     iterations = image_end.phase_iterations
 
     def evaluate(logits: np.ndarray, level: float) -> Candidate:
-        v, a, x = problem.score_point(logits, level, iterations)
+        v, a, x = renderer.score_point(logits, level, iterations)
         return Candidate(logits, v, a, "blend", iterations, level, x)
 
     span = max(v_music - image_end.visual, 1e-9)
     if v_goal <= image_end.visual:
         return dataclasses.replace(image_end, kind="blend")
-    start = evaluate(best.logits, best.level_db) if iterations else dataclasses.replace(best, kind="blend")
-    if abs(start.visual - v_goal) / span <= ALPHA_TOLERANCE:
-        return start
-    other = image_end if start.visual > v_goal else music_end  # the end on the other side of v*
-    # the bracket in t along start -> other, and the visual loss's distance from v* at either side
-    lo, f_lo = 0.0, start.visual - v_goal
-    hi, f_hi = 1.0, other.visual - v_goal
-    found = start
-    side = 0  # which side moved last: Illinois halves the other side's value when one side keeps moving
-    for _ in range(LANDING_STEPS):
-        t = lo - f_lo * (hi - lo) / (f_hi - f_lo) if f_hi != f_lo else 0.5 * (lo + hi)
-        t = min(max(t, lo + 1e-3 * (hi - lo)), hi - 1e-3 * (hi - lo))
-        point = evaluate(
-            interpolated_logits(start.logits, other.logits, t), (1 - t) * start.level_db + t * other.level_db
-        )
-        f = point.visual - v_goal
-        if abs(f) < abs(found.visual - v_goal):
-            found = point
-        if abs(f) / span <= ALPHA_TOLERANCE:
-            break
-        if (f > 0) == (f_lo > 0):  # still on the start's side
-            lo, f_lo = t, f
-            if side == -1:
-                f_hi *= 0.5
-            side = -1
-        else:
-            hi, f_hi = t, f
-            if side == 1:
-                f_lo *= 0.5
-            side = 1
+    found = dataclasses.replace(best, kind="blend")  # what a cancel within the first scoring leaves
+    try:
+        start = found = evaluate(best.logits, best.level_db) if iterations else found
+        if abs(start.visual - v_goal) / span <= ALPHA_TOLERANCE:
+            return start
+        other = image_end if start.visual > v_goal else music_end  # the end on the other side of v*
+        # the bracket in t along start -> other, and the visual loss's distance from v* at either side
+        lo, f_lo = 0.0, start.visual - v_goal
+        hi, f_hi = 1.0, other.visual - v_goal
+        side = 0  # which side moved last: Illinois halves the other side's value when one side keeps moving
+        for _ in range(LANDING_STEPS):
+            t = lo - f_lo * (hi - lo) / (f_hi - f_lo) if f_hi != f_lo else 0.5 * (lo + hi)
+            t = min(max(t, lo + 1e-3 * (hi - lo)), hi - 1e-3 * (hi - lo))
+            point = evaluate(
+                interpolated_logits(start.logits, other.logits, t), (1 - t) * start.level_db + t * other.level_db
+            )
+            f = point.visual - v_goal
+            if abs(f) < abs(found.visual - v_goal):
+                found = point
+            if abs(f) / span <= ALPHA_TOLERANCE:
+                break
+            if (f > 0) == (f_lo > 0):  # still on the start's side
+                lo, f_lo = t, f
+                if side == -1:
+                    f_hi *= 0.5
+                side = -1
+            else:
+                hi, f_hi = t, f
+                if side == 1:
+                    f_lo *= 0.5
+                side = 1
+    except Stopped:  # cancelled within a scoring's phase refinement: the nearest found so far
+        pass
     return found
