@@ -120,7 +120,10 @@ class _Stopped(Exception):
 
 
 def _run(command: list[str], what: str, should_stop: Callable[[], bool]) -> bytes:
-    """Run ffmpeg; its output, or ``MossError`` in one line (``_Stopped`` when ``should_stop`` says so meanwhile)."""
+    """Run ffmpeg; its output, or ``MossError`` in one line (``_Stopped`` when ``should_stop`` says so before or
+    meanwhile)."""
+    if should_stop():
+        raise _Stopped
     try:
         process = subprocess.Popen(
             command,
