@@ -17,6 +17,7 @@ import numpy as np
 
 from moss_engine.dsp.viewer_ssim import SSIM_GRID, picture_gray, picture_ssim, viewer_picture
 from moss_engine.io.codec import CODECS, Codec, codec, round_trips
+from moss_engine.run.folder import view_record
 
 
 class SeenPicture:
@@ -83,8 +84,7 @@ def seen_of_result(result) -> SeenPicture:
     """The ``SeenPicture`` of a finished run in memory (a ``RunResult``: its settings' picture and viewer, its
     placement)."""
     s = result.settings
-    view = {"n_fft": s.n_fft, "hop_length": s.hop_length, "db_range": s.db_range, "freq_scale": s.freq_scale}
-    return SeenPicture(s.image, result.sample_rate, view, result.placement.to_record())
+    return SeenPicture(s.image, result.sample_rate, view_record(s), result.placement.to_record())
 
 
 def codec_ssim_of_result(result, **kwargs) -> dict[str, list[float | None]]:

@@ -8,7 +8,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -17,6 +17,9 @@ from moss_engine.io import atomic as staging
 from moss_engine.io.atomic import first_missing, remove_if_empty
 from moss_engine.io.audio import write_wav
 from moss_engine.optimise.front import HV_REFERENCE
+
+if TYPE_CHECKING:
+    from moss_engine.settings import RunSettings
 
 #: The run folder format this version writes (DESIGN.md "The run folder"), and every format it reads. moss-run/2
 #: differs from moss-run/1 only in levels: no run-wide ``output_gain_db``; per point ``gain_db``, ``loudness_lu``,
@@ -27,6 +30,18 @@ from moss_engine.optimise.front import HV_REFERENCE
 FORMAT = "moss-run/3"
 FORMATS = ("moss-run/1", "moss-run/2", "moss-run/3")
 MANIFEST = "manifest.json"
+
+
+def view_record(s: RunSettings) -> dict:
+    """The manifest's ``view``: the viewer a run's picture is drawn for (DESIGN "The run folder")."""
+    return {
+        "n_fft": int(s.n_fft),
+        "hop_length": int(s.hop_length),
+        "window": "hann",
+        "db_range": float(s.db_range),
+        "freq_scale": s.freq_scale,
+        "channel": "mix",
+    }
 
 
 def is_run_folder(path: Path) -> bool:
@@ -216,14 +231,7 @@ def manifest_for(result: Any) -> dict[str, Any]:
             "start_s": float(result.start_s),
             "duration_s": round(float(result.duration_s), 6),
         },
-        "view": {
-            "n_fft": int(s.n_fft),
-            "hop_length": int(s.hop_length),
-            "window": "hann",
-            "db_range": float(s.db_range),
-            "freq_scale": s.freq_scale,
-            "channel": "mix",
-        },
+        "view": view_record(s),
         "placement": result.placement.to_record(),
         "limiter": None if result.limiter is None else result.limiter.to_record(),
         "hypervolume": {
