@@ -24,7 +24,8 @@ from typing import Any
 
 import torch
 
-from moss_engine.settings import COARSE_SHARE, DEFAULT_DURATION_S, PRESETS
+from moss_engine.options import COARSE_SHARE, PRESETS
+from moss_engine.settings import DEFAULT_DURATION_S
 
 #: Seconds of one optimiser step per mask and per second of segment at 22.05 kHz, on the reference CPU.
 MS_PER_MASK_SECOND = 3.2e-3

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from moss_engine.errors import MossInputError
+from moss_engine.options import OPTIONS, PRESETS
 from moss_engine.run.folder import find_input, read_manifest
-from moss_engine.settings import OPTIONS, PRESETS, RunSettings, default_band
+from moss_engine.settings import RunSettings, default_band
 
 from .ui.advanced_panel import SEGMENT, preset_values
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from moss_engine.optimise.front import Anchors, hypervolume_2d
+from moss_engine.options import OPTIONS
 from moss_engine.reporting import FrontSnapshot, Status
-from moss_engine.settings import OPTIONS
 
 #: Within this many percent of the crossfade, a front is "as good as a crossfade".
 SAME_AS_CROSSFADE_PERCENT = 0.5

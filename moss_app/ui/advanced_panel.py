@@ -18,7 +18,8 @@ from PySide6.QtWidgets import (
 )
 
 from moss_engine.errors import MossInputError
-from moss_engine.settings import MIN_SEGMENT_S, OPTIONS, PRESETS, Option, PanelField, RunSettings, default_band_of
+from moss_engine.options import MIN_SEGMENT_S, OPTIONS, PRESETS, Option, PanelField
+from moss_engine.settings import RunSettings, default_band_of
 
 from .wheel_guard import WheelGuard, guard_wheel
 

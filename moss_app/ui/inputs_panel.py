@@ -22,13 +22,8 @@ from moss_engine.device import available_devices, describe, resolve_device
 from moss_engine.errors import MossError, MossInputError
 from moss_engine.io.audio import probe_audio
 from moss_engine.io.image import load_image
-from moss_engine.settings import (
-    MIN_SEGMENT_S,
-    PRESETS,
-    RunSettings,
-    check_song_band,
-    lowered_band_note,
-)
+from moss_engine.options import MIN_SEGMENT_S, PRESETS
+from moss_engine.settings import RunSettings, check_song_band, lowered_band_note
 
 from ..preset_times import expected_time
 from .advanced_panel import SEGMENT, AdvancedPanel, explain, narrow_combo

@@ -22,7 +22,8 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QGridLayout,
 
 from moss_engine.dsp.target import DISPLAY_ASPECT, picture_levels
 from moss_engine.io.image import LoadedImage, fit_image, load_image
-from moss_engine.settings import FITS, OPTIONS, RunSettings
+from moss_engine.options import FITS, OPTIONS
+from moss_engine.settings import RunSettings
 
 from .advanced_panel import narrow_combo
 from .wheel_guard import WheelGuard, guard_wheel

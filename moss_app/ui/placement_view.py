@@ -19,8 +19,8 @@ from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
 
 from moss_engine.freq_axis import FreqAxis
 from moss_engine.io.audio import load_audio
+from moss_engine.options import PRESETS
 from moss_engine.run.video import spectrogram_panel
-from moss_engine.settings import PRESETS
 
 from . import colour_maps
 from .plots import style_plot

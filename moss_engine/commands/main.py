@@ -48,7 +48,7 @@ def _duration(text: str) -> float:
 
 
 #: The titles of ``moss front``'s help groups, by ``Option.group`` (each setting's flag, help, type and choices, and
-#: its group, from ``settings.OPTIONS``).
+#: its group, from ``options.OPTIONS``).
 _GROUPS = {
     "preset": "quality (each flag overrides its preset value)",
     "placement": "segment, placement and mapping",
@@ -58,7 +58,7 @@ _TYPES = {"int": int, "float": float, "span": _span, "seconds_or_all": _duration
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
-    from moss_engine.settings import OPTIONS
+    from moss_engine.options import OPTIONS
 
     g = p
     for group, title in _GROUPS.items():
@@ -171,8 +171,8 @@ def _new_demo_folder(base: Path) -> Path:
 
 
 def _summary(result: Any, out: Path) -> str:
+    from moss_engine.options import OBJECTIVE_NAMES
     from moss_engine.run.listening import available
-    from moss_engine.settings import OBJECTIVE_NAMES
 
     lines = [
         f"run folder: {out}",
@@ -222,10 +222,11 @@ def run(args: argparse.Namespace) -> int:
 
     from moss_engine.device import resolve_device
     from moss_engine.io.budget import check_free_space, check_memory, run_folder_bytes
+    from moss_engine.options import OPTIONS
     from moss_engine.run.folder import check_output_folder, write_run_folder
     from moss_engine.run.pipeline import load_inputs
     from moss_engine.run.plot import plot_front
-    from moss_engine.settings import OPTIONS, make_settings
+    from moss_engine.settings import make_settings
 
     if args.command == "render":
         return run_render(args)

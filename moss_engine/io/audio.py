@@ -18,7 +18,7 @@ import soxr
 
 from moss_engine.errors import MossInputError
 from moss_engine.io import ffmpeg
-from moss_engine.settings import MIN_SEGMENT_S
+from moss_engine.options import MIN_SEGMENT_S
 
 MIN_SAMPLE_RATE = 8000
 MAX_SAMPLE_RATE = 192000

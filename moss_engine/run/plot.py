@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from moss_engine.errors import shown
-from moss_engine.settings import OBJECTIVE_NAMES
+from moss_engine.options import OBJECTIVE_NAMES
 
 FRONT_BLUE = "#1f6fb4"
 #: A thumbnail's title starts at this size (points) and shrinks, down to ``TITLE_SMALLEST_PT``, until it is no wider

@@ -9,9 +9,9 @@ from PySide6.QtWidgets import QMessageBox
 
 from moss_app.settings_store import SettingsStore
 from moss_app.ui.mask_view import mask_of
+from moss_engine.options import PRESETS
 from moss_engine.run.folder import write_run_folder
 from moss_engine.run.reader import read_run
-from moss_engine.settings import PRESETS
 from tests.conftest import as_moss_run_1
 
 
@@ -122,7 +122,7 @@ def test_a_foreign_folder_shows_a_dialog_and_changes_nothing(qtbot, window, tiny
 
 
 def test_the_advanced_fields_take_their_ranges_and_tips_from_the_engines_table(qtbot, window):
-    from moss_engine.settings import OPTIONS
+    from moss_engine.options import OPTIONS
 
     fields = window.advanced.fields
     for name in ("points", "steps", "db_range"):
@@ -135,10 +135,10 @@ def test_the_advanced_fields_take_their_ranges_and_tips_from_the_engines_table(q
 
 
 def test_the_advanced_fields_are_the_engines_tables_in_its_order(qtbot, window):
-    """A setting added to ``settings.OPTIONS`` with Advanced fields shows there, in the table's order, labelled."""
+    """A setting added to ``options.OPTIONS`` with Advanced fields shows there, in the table's order, labelled."""
     from PySide6.QtWidgets import QFormLayout
 
-    from moss_engine.settings import OPTIONS
+    from moss_engine.options import OPTIONS
 
     table = [(f.key or name, f.label) for name, option in OPTIONS.items() for f in option.advanced]
     form = window.advanced.body.layout()

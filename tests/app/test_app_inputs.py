@@ -15,7 +15,7 @@ from moss_app.ui.picture_controls import CHECKER, PREVIEW_ROWS
 from moss_app.ui.placement_view import DrawnPlacement
 from moss_engine.dsp.target import DISPLAY_ASPECT, picture_levels
 from moss_engine.io.image import fit_image, load_image
-from moss_engine.settings import PRESETS
+from moss_engine.options import PRESETS
 
 
 def problem_shown(window) -> bool:

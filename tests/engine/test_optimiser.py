@@ -9,9 +9,10 @@ import torch
 from moss_engine.dsp.problem import HidingProblem, ProblemSettings
 from moss_engine.optimise.memory import choose_chunk_size, mask_bytes
 from moss_engine.optimise.stch import StchOptimiser, preference_move, preference_vectors, smooth_tchebycheff
+from moss_engine.options import PRESETS
 from moss_engine.reporting import NOTICE_GPU_MEMORY
 from moss_engine.run.pipeline import compute_front, load_inputs
-from moss_engine.settings import PRESETS, make_settings
+from moss_engine.settings import make_settings
 
 
 @pytest.fixture(scope="module")

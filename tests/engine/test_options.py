@@ -1,4 +1,4 @@
-"""One table of options (settings.OPTIONS) drives the settings' checks and the ``moss front`` parser."""
+"""One table of options (options.OPTIONS) drives the settings' checks and the ``moss front`` parser."""
 
 import argparse
 
@@ -6,7 +6,8 @@ import pytest
 
 from moss_engine.commands.main import build_parser
 from moss_engine.errors import MossInputError
-from moss_engine.settings import OPTIONS, make_settings
+from moss_engine.options import OPTIONS
+from moss_engine.settings import make_settings
 
 
 def _front_actions() -> dict[str, argparse.Action]:

@@ -10,9 +10,10 @@ import soundfile as sf
 
 from moss_engine.errors import MossInputError
 from moss_engine.freq_axis import LOG_BOTTOM_HZ
+from moss_engine.options import MIN_SEGMENT_S
 from moss_engine.run.band import choose_band
 from moss_engine.run.pipeline import load_inputs
-from moss_engine.settings import MIN_SEGMENT_S, check_song_band, default_band, make_settings, song_band
+from moss_engine.settings import check_song_band, default_band, make_settings, song_band
 
 PICTURE = "img_portrait_skimage_astronaut.png"  # opaque: the band is not moved for transparency
 
