@@ -263,8 +263,9 @@ class FrontPlot(pg.PlotWidget):
         if self.audio_axis != "loss":
             self._set_audio_axis("loss")
         self.marker.setData([], [])
-        self.survivors.setData([], [])
-        self._set_survivors_legend(None)
+        if len(self.survivors.data) or self.survivors_state is not None:  # a finished front's, until the first snapshot
+            self.survivors.setData([], [])
+            self._set_survivors_legend(None)
         self._show(snapshot.visual, snapshot.audio, snapshot.crossfade_visual, snapshot.crossfade_audio)
 
     def show_result(self, result) -> None:
