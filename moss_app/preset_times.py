@@ -4,9 +4,10 @@ The estimate is a small model anchored to figures measured on this project's 2-c
 preset: a step costs ``MS_PER_MASK_SECOND`` per mask and second of segment at 22.05 kHz (docs/performance.md: 96 ms
 for one 30 s mask, 38 ms for a 10 s one; about 2.2 times that at 44.1 kHz), coarse steps about half of a fine one;
 the rest of a run (decoding, phase refinement, the loudness measures, listening to every point, writing) costs
-``OVERHEAD_PER_POINT_SECOND`` per point and second. On the bundled 30 s sample the model gives 108 s for the Preview
+``OVERHEAD_PER_POINT_SECOND`` per point and second. On the bundled 30 s sample the model gave 108 s for the Preview
 preset where 98 to 134 s were measured end to end (docs/how-it-works.md), and 72 s for a 20 s clip where 65 to 71 s
-were measured.
+were measured. Since issue 24 every point is also measured after MP3, AAC and Opus (``CODEC_PER_POINT_SECOND``, at
+any rate: the codecs encode at 44.1 or 48 kHz whatever the run's): 12 s more for the sample's 8 points, 120 s.
 
 Decisions, as a user would want them:
 - Steps are "up to": a front that settles stops earlier, so the time said is the most a run should take, rounded.
@@ -35,6 +36,10 @@ RATE_EXPONENT = math.log2(211.2 / 96.0)
 COARSE_COST = 0.5
 #: The rest of a run, per point and second of segment at 22.05 kHz, on the reference CPU.
 OVERHEAD_PER_POINT_SECOND = 0.26
+#: Every point encoded and decoded by the three publishing codecs and its viewer SSIM taken after each
+#: (``pipeline.measure_codecs``), per point and second of segment on the reference CPU: 12.7 s for the sample's 8
+#: points of 30 s measured in a run (1.6 s a point; 13.3-14.1 s for the same 8 files again, the CPU loaded by others).
+CODEC_PER_POINT_SECOND = 0.05
 #: The reference CPU's threads (the 2-core development machine) and how speed follows the thread count.
 REFERENCE_THREADS = 2
 THREAD_EXPONENT = 0.7
@@ -66,8 +71,9 @@ def cpu_seconds(
     rate = _rate_factor(values["sample_rate"])
     optimise = (steps - coarse + COARSE_COST * coarse) * points * duration * MS_PER_MASK_SECOND * rate
     rest = points * duration * OVERHEAD_PER_POINT_SECOND * rate
+    codecs = points * duration * CODEC_PER_POINT_SECOND
     speed = (max(1, threads) / REFERENCE_THREADS) ** THREAD_EXPONENT
-    return (optimise + rest) / speed
+    return (optimise + rest + codecs) / speed
 
 
 def say_duration(seconds: float) -> str:

@@ -25,6 +25,7 @@ STATUS_LINES = 3
 #: may wrap a line: the label then cuts its end, whole in the tooltip.)
 WIDEST_LINES = (
     "Trying points between neighbours: 16 of 16",
+    "Measuring after MP3, AAC, Opus: 48 of 48",
     "Optimising: step 300 of 300 (12 steps/s)",
     "Cancelled: 15 of 16 points, 299 steps, 9.5 min",
     "Finished: 15 of 16 points, 300 steps, 9.5 min",
@@ -46,6 +47,7 @@ STAGE_WORDS = {
     "refining": "Refining the phase",
     "rendering": "Rendering the points",
     "listening": "Listening to the points",
+    "codecs": "Measuring after MP3, AAC, Opus",
 }
 
 

@@ -19,9 +19,13 @@ NOTICE_GPU_MEMORY = "gpu_memory"
 NOTICE_MEMORY_LIMIT = "memory_limit"
 #: A picture with transparent parts was placed in another band than the default (``run.band``).
 NOTICE_BAND = "band"
+#: A publishing codec could not be run (ffmpeg failed): the points' SSIM after it is left out
+#: (``pipeline.measure_codecs``).
+NOTICE_CODEC = "codec"
 
-#: ``Status.stage`` values, in the order a run goes through them.
-STAGES = ("measuring", "optimising", "between", "refining", "rendering", "listening")
+#: ``Status.stage`` values, in the order a run goes through them ("codecs": every point's SSIM after MP3, AAC and
+#: Opus, ``pipeline.measure_codecs``).
+STAGES = ("measuring", "optimising", "between", "refining", "rendering", "listening", "codecs")
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The Pareto front: live while a run optimises (the optimiser's audio loss against visual loss, with the uniform
 crossfade for comparison), then, finished, on the perceptual axis a listener would use (how like the song each point
 sounds, Zimtohrli's MOS), with the loudness-matched crossfade heard by the same model as its reference line, and
-clickable points whose tooltips give their own figures (all of them where points lie on top of each other)."""
+clickable points whose tooltips give their own figures (all of them where points lie on top of each other), what a
+viewer shows of each after MP3, AAC and Opus among them, and a diamond behind those whose picture survives MP3 128."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPen
 
+from moss_engine.dsp.viewer_ssim import VISIBLE_SSIM
+from moss_engine.io.codec import CODECS
 from moss_engine.reporting import FrontSnapshot
 
 from .plots import style_plot
@@ -43,12 +46,22 @@ CROSSFADE_WHY = {
     "platform without the model of hearing)",
     "not recorded": "this run folder was written before MOSS heard the crossfade (its manifest has no crossfade.mos)",
 }
+#: The codec whose survivors a finished front marks (``FrontPlot.survivors``): the most common way music is published.
+MARKED_CODEC = "mp3_128"
+#: The survivors' diamond, behind the dot: a green that reads on the light and the dark background alike.
+SURVIVES_COLOUR = "#2ea043"
+#: The survivors' legend entry: some points survive the codec, or none does.
+SURVIVES_NAMES = {
+    "some": f"picture visible after {CODECS[MARKED_CODEC].label} (SSIM >= {VISIBLE_SSIM:g})",
+    "none": f"no point's picture visible after {CODECS[MARKED_CODEC].label} (SSIM < {VISIBLE_SSIM:g})",
+}
 TIP = (
     "The Pareto front: each dot is one result that no other beats on both counts.\n"
     "Left = closer to the song, down = clearer picture. While MOSS works, the audio axis is its\n"
     "own measure and the dashed line a plain crossfade of song and picture for comparison;\n"
     "finished, it is how like the song a listener hears each result (MOS, 5 = no difference),\n"
     "and the dashed line the same crossfade at the song's loudness, heard by the same model.\n"
+    f"A green diamond: the picture stays visible once the result is published as {CODECS[MARKED_CODEC].label}.\n"
     "Point at a dot for its figures; click it to see and hear it."
 )
 
@@ -79,9 +92,30 @@ def point_summary(index: int, point) -> str:
     return f"point {index}: alpha {point.alpha:.2f}, sounds like the song{mos}{lu}{limited}"
 
 
+def codec_line(point) -> str:
+    """What a viewer shows of a point once published, in a line: ``SSIM after MP3 128 kb/s 0.55, AAC 128 kb/s 0.54,
+    Opus 96 kb/s 0.52 (visible from 0.5)`` (``FrontPoint.codec_ssim``); "" when not measured."""
+    figures = getattr(point, "codec_ssim", None) or {}
+    said = [f"{c.label} {figures[key]:.2f}" for key, c in CODECS.items() if key in figures]
+    return f"SSIM after {', '.join(said)} (visible from {VISIBLE_SSIM:g})" if said else ""
+
+
 def point_tip(index: int, point) -> str:
-    """A point's tooltip: ``point_summary`` and, below it, its two figures on the optimiser's own scales."""
-    return f"{point_summary(index, point)}\nvisual loss {point.visual:.4g}, audio loss {point.audio:.4g}"
+    """A point's tooltip: ``point_summary``, below it what a viewer shows of it after each publishing codec
+    (``codec_line``, where measured) and its two figures on the optimiser's own scales."""
+    lines = [
+        point_summary(index, point),
+        codec_line(point),
+        f"visual loss {point.visual:.4g}, audio loss {point.audio:.4g}",
+    ]
+    return "\n".join(line for line in lines if line)
+
+
+def survives(point, key: str = MARKED_CODEC) -> bool | None:
+    """Whether a viewer still shows the point's picture clearly (SSIM >= ``VISIBLE_SSIM``) after the codec ``key``;
+    None when not measured."""
+    figures = getattr(point, "codec_ssim", None) or {}
+    return None if key not in figures else figures[key] >= VISIBLE_SSIM
 
 
 def crossfade_pen(dark: bool) -> QPen:
@@ -132,6 +166,13 @@ class FrontPlot(pg.PlotWidget):
         self.marker = pg.ScatterPlotItem(size=18, pen=pg.mkPen(SELECTED_COLOUR, width=3), brush=None)
         self.marker.setZValue(10)
         self.addItem(self.marker, ignoreBounds=True)
+        # the finished front's points whose picture survives ``MARKED_CODEC``: a diamond behind the dot (the dot stays
+        # what is pointed at and clicked), not counted in the view's range, with its legend entry while there is one
+        self.survivors = pg.ScatterPlotItem(size=21, symbol="d", pen=pg.mkPen(SURVIVES_COLOUR, width=2.5), brush=None)
+        self.survivors.setZValue(-1)
+        self.addItem(self.survivors, ignoreBounds=True)
+        #: The survivors' legend entry now: a key of ``SURVIVES_NAMES``, or None (no figures: none in the legend).
+        self.survivors_state: str | None = None
         apply_palette(self, follow=False)  # again, now that the legend has its entries (its text was a pale grey)
         self.scatter.sigClicked.connect(self._clicked)
         self._selectable = False
@@ -193,8 +234,20 @@ class FrontPlot(pg.PlotWidget):
         self._tips = []
         self.objective = objective
         self._set_audio_axis("loss")
-        for item in (self.crossfade, self.line, self.scatter, self.marker):
+        for item in (self.crossfade, self.line, self.scatter, self.marker, self.survivors):
             item.setData([], [])
+        self._set_survivors_legend(None)
+
+    def _set_survivors_legend(self, state: str | None) -> None:
+        """The survivors' legend entry (``SURVIVES_NAMES[state]``; None: none)."""
+        if state == self.survivors_state:
+            return
+        self.survivors_state = state
+        legend = self.getPlotItem().legend
+        if legend.getLabel(self.survivors) is not None:
+            legend.removeItem(self.survivors)
+        if state is not None:
+            legend.addItem(self.survivors, SURVIVES_NAMES[state])
 
     def _show(self, visual: np.ndarray, audio: np.ndarray, cross_v: np.ndarray, cross_a: np.ndarray) -> None:
         order = np.argsort(audio, kind="stable")
@@ -210,6 +263,9 @@ class FrontPlot(pg.PlotWidget):
         if self.audio_axis != "loss":
             self._set_audio_axis("loss")
         self.marker.setData([], [])
+        if len(self.survivors.data) or self.survivors_state is not None:  # a finished front's, until the first snapshot
+            self.survivors.setData([], [])
+            self._set_survivors_legend(None)
         self._show(snapshot.visual, snapshot.audio, snapshot.crossfade_visual, snapshot.crossfade_audio)
 
     def show_result(self, result) -> None:
@@ -233,6 +289,16 @@ class FrontPlot(pg.PlotWidget):
             )
         self._tips = [point_tip(i, p) for i, p in enumerate(result.points)]
         self._selectable = True
+        self._show_survivors([survives(p) for p in result.points])
+
+    def _show_survivors(self, kept: list[bool | None]) -> None:
+        """A diamond behind each finished point whose picture survives ``MARKED_CODEC`` (``kept``: per point, None
+        where not measured), and the legend entry saying so, or that none does; none of either without figures."""
+        x, y = self.scatter.getData()
+        chosen = [i for i, k in enumerate(kept) if k]
+        self.survivors.setData(x=np.asarray(x)[chosen], y=np.asarray(y)[chosen], data=np.array(chosen))
+        measured = any(k is not None for k in kept)
+        self._set_survivors_legend(("some" if chosen else "none") if measured else None)
 
     def set_selected(self, index: int | None) -> None:
         """Ring the point ``index`` (None: no ring)."""

@@ -170,7 +170,21 @@ def _new_demo_folder(base: Path) -> Path:
     return out
 
 
+def survives(codec_ssim: dict[str, float]) -> str:
+    """The codecs after which a point's picture stays visible (SSIM >= ``VISIBLE_SSIM``), by their short names:
+    ``MP3 AAC Opus``; ``none`` when none keeps it, ``n/a`` when not measured."""
+    from moss_engine.dsp.viewer_ssim import VISIBLE_SSIM
+    from moss_engine.io.codec import CODECS
+
+    if not codec_ssim:
+        return "n/a"
+    kept = [CODECS[key].label.split()[0] for key in CODECS if codec_ssim.get(key, -1.0) >= VISIBLE_SSIM]
+    return " ".join(kept) or "none"
+
+
 def _summary(result: Any, out: Path) -> str:
+    from moss_engine.dsp.viewer_ssim import VISIBLE_SSIM
+    from moss_engine.io.codec import CODECS
     from moss_engine.options import OBJECTIVE_NAMES
     from moss_engine.run.listening import available
 
@@ -179,16 +193,23 @@ def _summary(result: Any, out: Path) -> str:
         f"device {result.device}, {result.optimisation.steps_done} steps"
         f"{' (front settled early)' if result.optimisation.stopped_early else ''}, "
         f"{sum(result.timings.values()):.1f} s; hypervolume {result.hypervolume:.4f} (anchor-normalised)",
-        f"{'point':>5}  {'alpha':>5}  {'visual loss':>11}  {'sounds like (MOS)':>17}  {'loudness (LU)':>13}  "
-        f"{'limiter (dB)':>12}  {'audio loss':>10}  file",
+        f"{'point':>5}  {'alpha':>5}  {'visual loss':>11}  {'survives':<12}  {'sounds like (MOS)':>17}  "
+        f"{'loudness (LU)':>13}  {'limiter (dB)':>12}  {'audio loss':>10}  file",
     ]
     for i, p in enumerate(result.points):
         mos = "n/a" if p.mos is None else f"{p.mos:.2f}"
         limiter = f"{p.limiter_db:.1f}" if p.limiter_db < 0 else "-"
         lines.append(
-            f"{i:>5}  {p.alpha:5.2f}  {p.visual:11.4f}  {mos:>17}  {p.loudness_lu:+13.1f}  {limiter:>12}  "
-            f"{p.audio:10.4f}  point_{i:03d}.wav"
+            f"{i:>5}  {p.alpha:5.2f}  {p.visual:11.4f}  {survives(p.codec_ssim):<12}  {mos:>17}  "
+            f"{p.loudness_lu:+13.1f}  {limiter:>12}  {p.audio:10.4f}  point_{i:03d}.wav"
         )
+    measured = [key for key in CODECS if any(key in p.codec_ssim for p in result.points)]
+    lines.append(
+        f"survives: the codecs after which a viewer still shows the picture clearly (SSIM >= {VISIBLE_SSIM:g} once "
+        f"encoded as {', '.join(CODECS[key].label for key in measured)}; figures in manifest.json's codec_ssim)"
+        if measured
+        else "survives: not measured (a cancelled run, or ffmpeg failed: the notes above say which)"
+    )
     lines.append(
         "sounds like: how like the song a listener hears the file, 5 = no difference, 1 = very different "
         "(Zimtohrli, an independent model of hearing); loudness: of the file against the song (BS.1770)"

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -208,20 +209,35 @@ def round_trips(
     should_stop: Callable[[], bool] = lambda: False,
     workers: int | None = None,
     done: Callable[[int, str, np.ndarray], None] | None = None,
+    failed: Callable[[str, MossError], None] | None = None,
 ) -> dict[str, list[np.ndarray | None]]:
     """Every point through every codec, ``workers`` ffmpeg jobs at once (threads: ffmpeg runs as a subprocess).
 
     Returns ``{codec key: [decoded point (channels, frames), ...]}``; a point left out after ``should_stop`` said so
     is None. ``done(point index, codec key, decoded)`` is called as each finishes (from the worker threads), so that a
-    caller can use each one at once instead of holding them all.
+    caller can use each one at once instead of holding them all. ffmpeg failing raises its ``MossError``; with
+    ``failed``, ``failed(codec key, error)`` is called instead (once per codec, from a worker thread), that codec's
+    other points are left out (None) and the other codecs go on.
     """
     chosen = [codec(c) if isinstance(c, str) else c for c in codecs]
     out: dict[str, list[np.ndarray | None]] = {c.key: [None] * len(points) for c in chosen}
+    broken: set[str] = set()
+    lock = threading.Lock()
 
     def job(i: int, c: Codec) -> None:
-        if should_stop():
+        if should_stop() or c.key in broken:
             return
-        y = round_trip(points[i], sample_rate, c, should_stop)
+        try:
+            y = round_trip(points[i], sample_rate, c, should_stop)
+        except MossError as exc:
+            if failed is None:
+                raise
+            with lock:
+                first = c.key not in broken
+                broken.add(c.key)
+            if first:
+                failed(c.key, exc)
+            return
         if y is None:
             return
         if done is not None:

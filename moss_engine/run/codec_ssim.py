@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from moss_engine.dsp.viewer_ssim import SSIM_GRID, picture_gray, picture_ssim, viewer_picture
+from moss_engine.errors import MossError
 from moss_engine.io.codec import CODECS, Codec, codec, round_trips
 from moss_engine.run.folder import view_record
 
@@ -49,12 +50,14 @@ def codec_ssim(
     should_stop: Callable[[], bool] = lambda: False,
     progress: Callable[[int, int], None] | None = None,
     workers: int | None = None,
+    failed: Callable[[str, MossError], None] | None = None,
 ) -> dict[str, list[float | None]]:
     """Every point's SSIM after each codec: ``{"mp3_128": [per point], "aac_128": [...], "opus_96": [...]}``.
 
     ``points`` are ``(channels, frames)`` at ``seen.sample_rate``, as written. ``should_stop`` is asked before each
     point's encode and while ffmpeg works (ended at once): what was not measured by then is None. ``progress(done,
-    total)`` as each (point, codec) pair is measured, from the worker threads. ``MossError`` when ffmpeg fails.
+    total)`` as each (point, codec) pair is measured, from the worker threads. ``MossError`` when ffmpeg fails; with
+    ``failed``, ``failed(codec key, error)`` instead, that codec's figures None (``io.codec.round_trips``).
     """
     chosen = [codec(c) if isinstance(c, str) else c for c in codecs]
     out: dict[str, list[float | None]] = {c.key: [None] * len(points) for c in chosen}
@@ -69,7 +72,9 @@ def codec_ssim(
         if progress is not None:
             progress(done, total)
 
-    round_trips(points, seen.sample_rate, chosen, should_stop=should_stop, workers=workers, done=measured)
+    round_trips(
+        points, seen.sample_rate, chosen, should_stop=should_stop, workers=workers, done=measured, failed=failed
+    )
     return out
 
 

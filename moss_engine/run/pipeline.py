@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,16 +19,18 @@ from moss_engine.dsp.masks import interpolated_logits
 from moss_engine.dsp.point_render import PointRenderer
 from moss_engine.dsp.problem import HidingProblem, ProblemSettings
 from moss_engine.dsp.target import Placement
-from moss_engine.errors import MossInputError
+from moss_engine.errors import MossError, MossInputError
 from moss_engine.io.audio import AudioClip, load_audio, sha256_file
+from moss_engine.io.codec import CODECS
 from moss_engine.io.image import LoadedImage, load_image
 from moss_engine.optimise.base import Candidate, OptimisationResult
 from moss_engine.optimise.coarse import optimise_coarse_to_fine
 from moss_engine.optimise.front import Anchors, alphas, hypervolume, hypervolume_2d, nondominated, pick_spread, thin_out
 from moss_engine.optimise.nsga2 import Nsga2Optimiser
 from moss_engine.optimise.stch import StchOptimiser
-from moss_engine.reporting import NOTICE_BAND, NullReporter, Reporter, SpanReporter, Status, Stopped
+from moss_engine.reporting import NOTICE_BAND, NOTICE_CODEC, NullReporter, Reporter, SpanReporter, Status, Stopped
 from moss_engine.run.band import choose_band
+from moss_engine.run.codec_ssim import codec_ssim_of_result, per_point
 from moss_engine.run.front_audio import (
     CROSSFADE_HEARD,
     crossfade_candidate,
@@ -75,6 +78,9 @@ class FrontPoint:
         loudness_lu: integrated loudness change of the file against the song (BS.1770); None when unmeasured (a
             moss-run/1 folder).
         mos: how like the song the file sounds (Zimtohrli's MOS, 1-5); None when not measured.
+        codec_ssim: the SSIM a viewer shows of the file after each publishing codec, by manifest key
+            (``{"mp3_128": 0.55, "aac_128": 0.54, "opus_96": 0.52}``, ``measure_codecs``); a codec not measured is
+            left out (empty: none measured, a cancelled run or an older folder).
     """
 
     visual: float
@@ -89,6 +95,7 @@ class FrontPoint:
     makeup_db: float | np.ndarray = 0.0
     loudness_lu: float | None = None
     mos: float | None = None
+    codec_ssim: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -302,6 +309,8 @@ def compute_front(
 ) -> RunResult:
     """Load the inputs (unless given), optimise, pick the front and render every point's audio.
 
+    Every point of the front is then measured after MP3 128, AAC 128 and Opus 96 (``measure_codecs``).
+
     ``listen_workers`` > 1 hears the points (their MOS, ``listening.Scorer``) in that many worker processes. They are
     started with multiprocessing's "spawn", which imports the caller's main module again in each: the ``moss`` command
     and the app pass ``listening.default_workers()``; a script of one's own may do so too if its work runs under
@@ -310,7 +319,7 @@ def compute_front(
     The reporter's fraction grows about evenly with time over all the stages (``progress_plan.stage_spans``). A
     cancel (``reporter.should_stop``) takes effect within about a mask pass in every stage (the points' renderer asks
     it between phase-refinement iterations too): a cancelled run skips refinement, the points between neighbours and
-    listening, and keeps the best front so far (``assemble_result``).
+    listening and the codecs, and keeps the best front so far (``assemble_result``).
     """
     started = time.perf_counter()
     reporter = reporter or NullReporter()
@@ -347,7 +356,7 @@ def compute_front(
     pool = [candidates[i] for i in chosen]
     if by_ear and not stopped:
         pool = pool + in_between(renderer, pool, settings.points, SpanReporter(reporter, *spans["between"]))
-    return assemble_result(
+    run = assemble_result(
         settings,
         device,
         clip,
@@ -364,6 +373,61 @@ def compute_front(
         listen_workers,
         CROSSFADE_HEARD,
     )
+    return measure_codecs(run, SpanReporter(reporter, *spans["codecs"]))
+
+
+def measure_codecs(run: RunResult, reporter: Reporter | None = None) -> RunResult:
+    """``run`` with every point's SSIM after MP3 128, AAC 128 and Opus 96 (``FrontPoint.codec_ssim``, the manifest's
+    ``points[].codec_ssim``): the SSIM a viewer shows of the point's file once encoded and decoded by that codec, as
+    ``../shared/tools/codec_survival.py`` defines it (``run.codec_ssim``), in threads (ffmpeg's processes, one per
+    core), with its own stage ("codecs") in the progress.
+
+    A run cancelled before (``optimisation.cancelled``) is returned as it is; a cancel meanwhile ends ffmpeg at once
+    and the run is returned cancelled, with no figure. Where ffmpeg fails for a codec (or the picture can no longer
+    be read), the run still finishes: that codec's figures are left out, and a ``NOTICE_CODEC`` notice (also in
+    ``notices``) says so in one line.
+    """
+    reporter = reporter or NullReporter()
+    if run.optimisation.cancelled or not run.points:
+        return run
+    started = time.perf_counter()
+    total = len(run.points) * len(CODECS)
+    lock, shown = threading.Lock(), [0]
+
+    def progress(done: int, of: int) -> None:
+        with lock:  # from the worker threads: said in order, never back
+            if done > shown[0]:
+                shown[0] = done
+                line = f"measuring the points after MP3, AAC and Opus: {done} of {of}"
+                reporter.progress(done / of, line, Status("codecs", done, of, "encoding"))
+
+    failures: dict[str, str] = {}
+
+    def failed(key: str, error: MossError) -> None:
+        with lock:
+            failures[key] = str(error)
+
+    reporter.progress(0.0, "measuring the points after MP3, AAC and Opus", Status("codecs", 0, total, "encoding"))
+    try:
+        figures = codec_ssim_of_result(run, should_stop=reporter.should_stop, progress=progress, failed=failed)
+    except MossError as exc:  # the picture's file (read again as the viewer's reference) is gone or broken
+        figures, failures = {}, {key: str(exc) for key in CODECS}
+    timings = {**run.timings, "codecs_s": time.perf_counter() - started}
+    if reporter.should_stop():
+        return dataclasses.replace(
+            run, optimisation=dataclasses.replace(run.optimisation, cancelled=True), timings=timings
+        )
+    said = {}
+    for key in CODECS:  # a line per distinct failure (ffmpeg missing fails every codec the same way)
+        if key in failures:
+            said.setdefault(failures[key], []).append(CODECS[key].label)
+    notes = tuple(f"the picture after {' and '.join(labels)} is not measured: {why}" for why, labels in said.items())
+    for note in notes:
+        reporter.notice(NOTICE_CODEC, note)
+    kept = {key: values for key, values in figures.items() if key not in failures}
+    own = per_point(kept) if kept else [{} for _ in run.points]  # every codec failed: no figure for any point
+    points = [dataclasses.replace(p, codec_ssim=o) for p, o in zip(run.points, own, strict=True)]
+    return dataclasses.replace(run, points=points, notices=(*run.notices, *notes), timings=timings)
 
 
 def assemble_result(

@@ -9,6 +9,9 @@ more; the run took 74 s, 65 % of it optimising, 10 % refining, 3 % between neigh
 Hearing the crossfade at ``front_audio.CROSSFADE_HEARD`` levels as well (issue 22) adds about a fifth to the last
 stage (measured on the 2-core CPU, loaded by other work: the bundled sample's preview finishing 21.5 s -> 26.3 s,
 median of three pairs), so about 63 %, 9.5 %, 3 % and 20 % now; these weights give 65 %, 9.5 %, 3.6 % and 22 %.
+Measuring every point after MP3, AAC and Opus (issue 24, the last stage) takes 1.5-1.7 s a point of 30 s there (12.7 s
+for the sample's 8 points in a run on the loaded CPU), about 6 mask passes: 12 s more on the 74 s run, 14 % of it; the
+weights now give 56 %, 8 %, 3 %, 19 % and 14 %.
 A time-left estimate read off the fraction (the app's ``eta.TimeLeft``) is then right across stages, not only while
 the optimiser steps.
 """
@@ -38,13 +41,19 @@ POOL_START_COST = 2.0
 #: near-duplicates left out, plus those tried between neighbours).
 HEARD_POOL_FACTOR = 2
 
+#: Every point of the front measured after MP3 128, AAC 128 and Opus 96 (``pipeline.measure_codecs``): six ffmpeg
+#: runs and three viewer SSIMs, in threads on every core: about 1.5 s wall per point of 30 s on the 2-core CPU, in mask
+#: passes.
+CODEC_COST = 6.0
+
 #: The stages of ``stage_spans``, in the order a run goes through them.
-SPAN_STAGES = ("optimising", "refining", "between", "finishing")
+SPAN_STAGES = ("optimising", "refining", "between", "finishing", "codecs")
 
 
 def stage_spans(settings: RunSettings, by_ear: bool) -> dict[str, tuple[float, float]]:
     """``{stage: (low, high)}`` for ``SPAN_STAGES``: the part of the run's fraction each fills (a stage that does not
-    run has an empty span). ``finishing`` is rendering and then listening (``finishing_split`` divides it)."""
+    run has an empty span). ``finishing`` is rendering and then listening (``finishing_split`` divides it); ``codecs``
+    the front's points measured after each publishing codec."""
     iterations = settings.phase_iterations
     if settings.algorithm == "nsga2":
         optimising = population_size(settings.points) * NSGA2_MEMBER_COST * settings.steps
@@ -56,14 +65,16 @@ def stage_spans(settings: RunSettings, by_ear: bool) -> dict[str, tuple[float, f
     # the points, and the crossfade's levels heard for the reference line by ear (``front_audio.CROSSFADE_HEARD``)
     heard = settings.points * (HEARD_POOL_FACTOR if by_ear else 1) + (CROSSFADE_HEARD if by_ear else 0)
     finishing = heard * (RENDER_COST + (LISTEN_COST if by_ear else 0.0)) + (POOL_START_COST if by_ear else 0.0)
-    costs = (optimising, refining, between, finishing)
+    codecs = settings.points * CODEC_COST
+    costs = (optimising, refining, between, finishing, codecs)
     total = sum(costs)
     spans, low = {}, 0.0
     for stage, cost in zip(SPAN_STAGES, costs, strict=True):
         high = min(1.0, low + cost / total)
         spans[stage] = (low, high)
         low = high
-    spans["finishing"] = (spans["finishing"][0], 1.0)
+    last = SPAN_STAGES[-1]
+    spans[last] = (spans[last][0], 1.0)
     return spans
 
 

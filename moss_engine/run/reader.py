@@ -4,7 +4,8 @@ moss-run/3, /2 and /1 folders all open; a moss-run/1 folder's audio is brought b
 run-wide ``output_gain_db`` undone) and its points have no loudness or MOS (``None``: not measured then); a
 moss-run/2 point's whole-point ``gain_db`` reads as its ``limiter_db`` (the deepest gain change it got). The
 crossfade's MOS (``crossfade.mos``, added within moss-run/3) is ``RunResult.crossfade_mos``, None where a folder has
-none.
+none. A point's SSIM after each publishing codec (``codec_ssim``, added within moss-run/3) is
+``FrontPoint.codec_ssim``, empty where a folder has none.
 
 Whether the run was cancelled is ``optimisation.cancelled`` as the manifest's optional ``run.cancelled`` says, else
 None (not known: moss-run/2 does not require the key; the app's autosave history may know). The run's time is in
@@ -68,6 +69,7 @@ def read_run(run_dir: str | Path) -> RunResult:
                 makeup_db=makeup_db(p),
                 loudness_lu=optional(p, "loudness_lu"),
                 mos=optional(p, "mos"),
+                codec_ssim={str(k): float(v) for k, v in (p.get("codec_ssim") or {}).items()},
             )
             for p in manifest["points"]
         ]

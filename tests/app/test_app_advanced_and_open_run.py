@@ -8,6 +8,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMessageBox
 
 from moss_app.settings_store import SettingsStore
+from moss_app.ui.front_plot import SURVIVES_NAMES
 from moss_app.ui.mask_view import mask_of
 from moss_engine.options import PRESETS
 from moss_engine.run.folder import write_run_folder
@@ -72,7 +73,11 @@ def test_open_run_shows_the_front_masks_and_audio(qtbot, window, tiny_result, tm
     named = [label.text for _item, label in window.front_plot.getPlotItem().legend.items]
     # the crossfade is drawn on the MOS axis only as heard by the same model (the manifest's crossfade.mos), read back
     heard = [m for m in (loaded.crossfade_mos or []) if m is not None]
-    assert named[0] == "MOSS front" and len(named) == 2
+    # and the points surviving MP3 128 (the manifest's codec_ssim, read back), or that none does
+    assert named[0] == "MOSS front" and len(named) == 3 and named[2] in SURVIVES_NAMES.values()
+    assert [p.codec_ssim for p in loaded.points] == [
+        {k: round(v, 4) for k, v in p.codec_ssim.items()} for p in tiny_result.points
+    ]
     assert ("heard the same way" in named[1]) == bool(heard)
     if heard:
         cross_x, _ = window.front_plot.crossfade.getData()

@@ -9,6 +9,7 @@ import torch
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QLabel
 
+from moss_app import preset_times
 from moss_app.preset_times import cpu_seconds, expected_time, say_duration
 from moss_app.ui.inputs_panel import InputsPanel
 from moss_app.ui.picture_controls import CHECKER, PREVIEW_ROWS
@@ -194,7 +195,7 @@ def test_damaged_stored_options_fall_back_to_the_defaults(qtbot, store):
 # --- 16.11: each preset's expected time ------------------------------------------------------------------------------
 
 
-def test_the_time_model_grows_with_the_work_and_shrinks_with_more_threads():
+def test_the_time_model_grows_with_the_work_and_shrinks_with_more_threads(monkeypatch):
     """What the model must do whatever figures it is tuned to (those are in ``preset_times`` and measured in
     docs/performance.md): each preset costs more than the one before, the time is proportional to the segment's
     length, a song shorter than the segment costs its own length, more points, steps or a higher rate cost more and
@@ -208,6 +209,13 @@ def test_the_time_model_grows_with_the_work_and_shrinks_with_more_threads():
     assert cpu_seconds("preview", {"duration_s": math.inf}) == cpu_seconds("preview")  # a song not loaded yet
     for more in ({"points": 16}, {"steps": 160}, {"sample_rate": 44100}):
         assert cpu_seconds("preview", more) > cpu_seconds("preview")
+    # every point measured after the publishing codecs is part of the time (issue 24)
+    monkeypatch.setattr(preset_times, "CODEC_PER_POINT_SECOND", 0.0)
+    without = cpu_seconds("preview")
+    monkeypatch.undo()
+    assert cpu_seconds("preview") - without == pytest.approx(
+        PRESETS["preview"]["points"] * 30.0 * preset_times.CODEC_PER_POINT_SECOND
+    )
     speeds = [cpu_seconds("preview", threads=n) for n in (1, 2, 4, 8)]
     assert all(a > b for a, b in zip(speeds, speeds[1:], strict=False)) and speeds[1] == cpu_seconds("preview")
 

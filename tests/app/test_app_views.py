@@ -11,7 +11,7 @@ from PySide6.QtGui import QColor, QPalette, QWheelEvent
 from PySide6.QtWidgets import QApplication, QScrollArea, QVBoxLayout, QWidget
 
 from moss_app.ui import colour_maps
-from moss_app.ui.front_plot import CROSSFADE_NAMES, CROSSFADE_WHY, CROSSFADE_WIDTH, FrontPlot
+from moss_app.ui.front_plot import CROSSFADE_NAMES, CROSSFADE_WHY, CROSSFADE_WIDTH, SURVIVES_NAMES, FrontPlot
 from moss_app.ui.mask_view import MaskView, mask_of
 from moss_app.ui.placement_view import DrawnPlacement, PlacementView, SongOverview
 from moss_app.ui.readout import (
@@ -382,6 +382,42 @@ def test_a_points_tooltip_gives_its_own_figures_and_overlapping_points_are_all_l
     assert both.startswith("2 points here") and both.index("point 0:") < both.index("point 1:")
     plot._hovered(plot.scatter, [])
     assert plot.getViewBox().toolTip() == ""
+
+
+def test_a_points_tooltip_says_what_a_viewer_shows_after_each_codec_and_survivors_of_mp3_are_marked(qtbot, tiny_result):
+    """Issue 24.1: a point's SSIM after MP3 128, AAC 128 and Opus 96 in its tooltip; a diamond behind each point whose
+    picture stays visible (SSIM >= 0.5) after MP3 128, with its legend entry, or one saying that none does."""
+    plot = FrontPlot()
+    host(qtbot, plot)
+    plot.show_result(tiny_result)
+    p = tiny_result.points[-1]
+    assert set(p.codec_ssim) == {"mp3_128", "aac_128", "opus_96"}  # a real run measures them all
+    tip = plot.tip_for([len(tiny_result.points) - 1])
+    figures = f"MP3 128 kb/s {p.codec_ssim['mp3_128']:.2f}, AAC 128 kb/s {p.codec_ssim['aac_128']:.2f}, "
+    assert f"SSIM after {figures}Opus 96 kb/s {p.codec_ssim['opus_96']:.2f} (visible from 0.5)" in tip
+    legend = plot.getPlotItem().legend
+
+    def shown(ssim: list[dict]) -> tuple[list[int], str | None]:
+        points = [dataclasses.replace(q, codec_ssim=s) for q, s in zip(tiny_result.points, ssim, strict=False)]
+        plot.show_result(dataclasses.replace(tiny_result, points=points))
+        label = legend.getLabel(plot.survivors)
+        return [int(i) for i in plot.survivors.data["data"]], None if label is None else label.text
+
+    n = len(tiny_result.points)
+    some = [{"mp3_128": 0.3, "aac_128": 0.6}] + [{"mp3_128": 0.5, "opus_96": 0.4}] * (n - 1)
+    assert shown(some) == (list(range(1, n)), SURVIVES_NAMES["some"])
+    x, y = plot.survivors.getData()
+    all_x, all_y = plot.points_data()
+    np.testing.assert_array_equal(x, all_x[1:])
+    np.testing.assert_array_equal(y, all_y[1:])
+    assert plot.survivors.zValue() < plot.scatter.zValue()  # behind the dot: the dot is what is pointed at
+    assert "MP3 128 kb/s 0.50, Opus 96 kb/s 0.40" in plot.tip_for([1])  # a codec not measured is left out
+    assert shown([{"mp3_128": 0.49}] * n) == ([], SURVIVES_NAMES["none"])
+    assert shown([{}] * n) == ([], None)  # not measured (a cancelled run, an older folder): no entry
+    assert "SSIM after" not in plot.tip_for([0])
+    shown(some)
+    plot.clear_front()  # a new run: neither diamonds nor their entry
+    assert len(plot.survivors.data) == 0 and legend.getLabel(plot.survivors) is None
 
 
 def test_points_at_the_same_place_are_all_found_under_the_pointer(qtbot, tiny_result):
