@@ -177,9 +177,15 @@ def score(score_run, run_dir: Path, image: Path, audio: Path) -> dict:
 def objective_agreement(score_run, run_dir: Path, image: Path, audio: Path, scored: dict) -> float | None:
     """``order_agreement`` (score_run's) of MOSS's perceptual audio objective (``hearing.NeurogramDistance``, as the
     engine computes it, on the mono mix of each WAV) with Zimtohrli, over every pair of a MOSS point and a crossfade
-    point (seed's and loudness-matched) whose SSIM differ by at most 0.05. The crossfades are rendered again exactly
-    as score_run renders them (its functions, its gains, its loudness-matched offset); each is compared with the song
-    at the gain score_run listened to it at."""
+    point (seed's and loudness-matched) whose SSIM differ by at most 0.05."""
+    return score_run.order_agreement(*objective_triples(score_run, run_dir, image, audio, scored))
+
+
+def objective_triples(score_run, run_dir: Path, image: Path, audio: Path, scored: dict) -> tuple[list, list]:
+    """(MOSS's points, the crossfades' points: the seed's then the loudness-matched), each ``(1 - SSIM, neurogram
+    distance, Zimtohrli distance)`` as ``order_agreement`` takes them. The crossfades are rendered again exactly as
+    score_run renders them (its functions, its gains, its loudness-matched offset); each is compared with the song at
+    the gain score_run listened to it at."""
     import torch
 
     from moss_engine.dsp.hearing import NeurogramDistance
@@ -216,7 +222,7 @@ def objective_agreement(score_run, run_dir: Path, image: Path, audio: Path, scor
             scored["baseline_matched"], heard(matched, gain_m), z(scored["listen_baseline_matched"]), strict=True
         )
     ]
-    return score_run.order_agreement(points, base)
+    return points, base
 
 
 def mp3_ssim(score_run, run_dir: Path, index: int, image: Path) -> float:
