@@ -153,11 +153,12 @@ def terhardt_threshold_db(f_hz):
     return 3.64 * k**-0.8 - 6.5 * torch.exp(-0.6 * (k - 3.3) ** 2) + 1e-3 * k**4
 
 
-def zimtohrli_response(freqs_hz: np.ndarray | None = None) -> list[tuple[float, float]]:
-    """[(Hz, threshold in dBFS)]: the amplitude of a sine whose energy in Zimtohrli's channel at its frequency equals
-    that channel's noise floor, measured through Zimtohrli itself (1 s sines at -20 dBFS, 48 kHz). Zimtohrli's
-    ``analyze`` gives log(energy + floor) x weight per channel; the weight is found from two levels, the floor from
-    silence, so no table of Zimtohrli's is copied."""
+def zimtohrli_response(freqs_hz: np.ndarray | None = None) -> list[tuple[float, float, float]]:
+    """[(Hz, threshold in dBFS, channel weight)] measured through Zimtohrli itself (1 s sines at 48 kHz): the
+    amplitude of a sine whose energy in Zimtohrli's channel at its frequency equals that channel's noise floor, and
+    the weight that channel's log-energy is multiplied by. Zimtohrli's ``analyze`` gives log(energy + floor) x weight
+    per channel; the weight is found from two levels (-20 and -40 dBFS), the floor from silence, so no table of
+    Zimtohrli's is copied."""
     import zimtohrli
 
     z, rate = zimtohrli.Pyohrli(), 48000
@@ -173,14 +174,14 @@ def zimtohrli_response(freqs_hz: np.ndarray | None = None) -> list[tuple[float, 
     for f in freqs_hz:
         loud, quiet = levels(0.1, f), levels(0.01, f)
         moved = int(np.argmax(loud - silent))
-        best = -math.inf
+        best = (-math.inf, 0.0)
         for k in range(max(0, moved - 3), min(len(loud), moved + 4)):  # the channel with the most energy near it
             weight = (loud[k] - quiet[k]) / math.log(100.0)  # energy grows 20 dB between the two levels
             floor = math.exp(silent[k] / weight)
             energy = math.exp(loud[k] / weight) - floor
             if energy > 0:
-                best = max(best, 10 * math.log10(energy / floor))
-        out.append((float(f), float(20 * math.log10(0.1) - best)))
+                best = max(best, (10 * math.log10(energy / floor), weight))
+        out.append((float(f), float(20 * math.log10(0.1) - best[0]), float(best[1])))
     return out
 
 
@@ -195,10 +196,20 @@ def variants() -> dict[str, tuple[str, dict]]:
         # FLOOR_DB - threshold(f): energy counts as far as it rises above the threshold at its frequency
         return lambda f_hz: hearing.FLOOR_DB - threshold_db(f_hz)
 
-    def zimtohrli_threshold():
-        table = zimtohrli_response()
-        knots = tuple((f, hearing.FLOOR_DB - hearing.FULL_SCALE_SINE_DB - thr) for f, thr in table)
-        return lambda f_hz: hearing._on_erb_scale(knots, f_hz)
+    table = zimtohrli_response()
+    zimtohrli_sensitivity = tuple((f, hearing.FLOOR_DB - hearing.FULL_SCALE_SINE_DB - thr) for f, thr, _ in table)
+    zimtohrli_weights = tuple((f, w) for f, _, w in table)
+    # the knots issue 13 chose, before issue 23 replaced their low end (a boost) by Zimtohrli's measured threshold
+    issue13 = ((20.0, 2.0), (500.0, 1.0)) + tuple(k for k in hearing.SENSITIVITY_KNOTS if k[0] >= 700.0)
+
+    def two_sided(self, signal, known=None):
+        # Zimtohrli's own form: both neurograms move toward each other whichever peak is louder
+        frame_power = hearing.power(self.stft.frames(signal)) if known is None else known
+        heard = self.neurogram(frame_power)
+        ratio = hearing.soft_max(heard, hearing.PEAK_SOFTNESS) / self.ref_peak
+        heard = heard * ratio.pow(-hearing.PEAK_ADAPTATION)[:, None, None]
+        ref = self.ref * ratio.pow(hearing.PEAK_ADAPTATION)[:, None, None]
+        return hearing.nsim_distance(heard, ref, self.patch)
 
     return {
         "today": ("the constants as committed", {}),
@@ -209,10 +220,22 @@ def variants() -> dict[str, tuple[str, dict]]:
         "sens-flat": ("sensitivity: none (0 dB at every frequency)", {"sensitivity_db": torch.zeros_like}),
         "sens-zimtohrli": (
             "sensitivity: the floor at Zimtohrli's own threshold, measured through it (no smoothing)",
-            {"sensitivity_db": zimtohrli_threshold()},
+            {"sensitivity_db": lambda f_hz: hearing._on_erb_scale(zimtohrli_sensitivity, f_hz)},
+        ),
+        "sens-issue13": (
+            "sensitivity: issue 13's knots (below 500 Hz a boost, +2 dB at 20 Hz)",
+            {"SENSITIVITY_KNOTS": issue13},
         ),
         "emph-flat": ("band emphasis: none (1 everywhere, as ViSQOL's NSIM)", {"band_emphasis": torch.ones_like}),
+        "emph-zimtohrli": (
+            "band emphasis: Zimtohrli's channel weights, measured through it (no smoothing)",
+            {"band_emphasis": lambda f_hz: hearing._on_erb_scale(zimtohrli_weights, f_hz)},
+        ),
         "peak-none": ("no peak adaptation", {"PEAK_ADAPTATION": 0.0}),
+        "peak-two-sided": (
+            "peak adaptation both ways, as Zimtohrli's (also when the result is quieter than the song)",
+            {"NeurogramDistance.distance": two_sided},
+        ),
         "nsim-zimtohrli": (
             "NSIM constants unrounded, as Zimtohrli 0.2.1 has them (C1 26.43, C3 1.952, floor 0.6325, exponent 0.2581)",
             {
@@ -234,14 +257,18 @@ def patched(changes: dict):
     """``hearing``'s attributes replaced for the duration (its functions read them at call time)."""
     from moss_engine.dsp import hearing
 
-    saved = {k: getattr(hearing, k) for k in changes}
+    def owner(key):  # "NAME" is the module's, "Class.name" a class's
+        head, _, tail = key.rpartition(".")
+        return (getattr(hearing, head) if head else hearing), tail
+
+    saved = {k: getattr(*owner(k)) for k in changes}
     try:
         for k, v in changes.items():
-            setattr(hearing, k, v)
+            setattr(*owner(k), v)
         yield
     finally:
         for k, v in saved.items():
-            setattr(hearing, k, v)
+            setattr(*owner(k), v)
 
 
 def evaluate(runs: dict[str, tuple[str, Path, dict]], changes: dict, score_run) -> list[dict]:
@@ -330,11 +357,15 @@ def main() -> int:
 
         from moss_engine.dsp import hearing
 
-        print("Hz  zimtohrli-threshold-dBFS  moss-floor-dBFS  terhardt-dBFS (full-scale sine = 80 dB SPL)")
-        for f, thr in zimtohrli_response():
-            moss = hearing.FLOOR_DB - hearing.FULL_SCALE_SINE_DB - float(hearing.sensitivity_db(torch.tensor([f])))
-            terhardt = float(terhardt_threshold_db(torch.tensor([f]))) - hearing.FULL_SCALE_SINE_DB
-            print(f"{f:8.0f} {thr:+7.1f} {moss:+7.1f} {terhardt:+7.1f}")
+        print("threshold in dBFS (a full-scale sine = 80 dB SPL): Zimtohrli's, MOSS's floor, Terhardt's;")
+        print("channel weight: Zimtohrli's, MOSS's band emphasis")
+        print("      Hz  zimtohrli   moss terhardt   weight   emphasis")
+        for f, thr, weight in zimtohrli_response():
+            at = torch.tensor([f])
+            moss = hearing.FLOOR_DB - hearing.FULL_SCALE_SINE_DB - float(hearing.sensitivity_db(at))
+            terhardt = float(terhardt_threshold_db(at)) - hearing.FULL_SCALE_SINE_DB
+            emphasis = float(hearing.band_emphasis(at))
+            print(f"{f:8.0f} {thr:+10.1f} {moss:+6.1f} {terhardt:+8.1f} {weight:8.2f} {emphasis:10.2f}")
         return 0
     from moss_engine.run.listening import default_workers
 

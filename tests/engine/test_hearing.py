@@ -93,6 +93,37 @@ def test_bands_and_sensitivity_are_those_documented():
     assert len(band_centres(44100)) > len(centres)
     s = sensitivity_db(torch.tensor([100.0, 2000.0, 6000.0]))
     assert s[2] > s[0] > s[1]  # most sensitive above 3.5 kHz, least at 1-3 kHz
+    bass = sensitivity_db(torch.tensor([25.0, 50.0, 100.0, 250.0, 500.0]))
+    assert (bass.diff() > 0).all()  # no low-frequency boost: less sensitive the deeper the bass, as every ear is
+
+
+@pytest.mark.skipif(not available(), reason="zimtohrli has no wheel for this platform")
+def test_the_floor_follows_zimtohrlis_measured_threshold_as_documented():
+    """hearing.py's sources: the floor (FLOOR_DB - sensitivity, in dBFS) is Zimtohrli's threshold measured through it,
+    4 dB less sensitive below 700 Hz and 0 to 10 dB from there to 14 kHz (the notches of its fitted filter left
+    out); the band emphasis is its channel weights, smoothed."""
+    import importlib.util
+    from pathlib import Path
+
+    from moss_engine.dsp import hearing
+
+    path = Path(__file__).resolve().parents[2] / "bench" / "hearing_agreement.py"
+    spec = importlib.util.spec_from_file_location("hearing_bench", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    measured = bench.zimtohrli_response()
+    f = torch.tensor([m[0] for m in measured], dtype=torch.float64)
+    theirs = torch.tensor([m[1] for m in measured], dtype=torch.float64)
+    ours = hearing.FLOOR_DB - hearing.FULL_SCALE_SINE_DB - sensitivity_db(f)
+    notch = torch.zeros_like(f, dtype=torch.bool)
+    notch[1:-1] = (theirs[1:-1] > theirs[:-2] + 4) & (theirs[1:-1] > theirs[2:] + 4)
+    offset = ours - theirs
+    low, mid = (f < 700) & ~notch, (f >= 700) & (f <= 14000) & ~notch
+    assert notch.sum() <= 3
+    assert (offset[low] - 4.0).abs().max() < 1.5, offset[low]
+    assert offset[mid].min() > -1.0 and offset[mid].max() < 10.0, offset[mid]
+    weights = torch.tensor([m[2] for m in measured], dtype=torch.float64)
+    assert (hearing.band_emphasis(f) - weights).abs().mean() < 0.1
 
 
 def test_it_is_differentiable_and_its_gradient_points_back_to_the_song(song):
