@@ -6,6 +6,8 @@ Run by hand (not in the tests; about 3 minutes a pair on two cores):
     python bench/quality.py --pairs page loud     # some of them
     python bench/quality.py --seeds 0 1 2         # each pair three times: the run-to-run noise (DESIGN.md)
     python bench/quality.py --markdown            # the table as Markdown, for docs/quality.md
+    python bench/quality.py --publish mp3-128     # the front made for MP3 128 against the lossless one, both
+                                                  # after the codec (bench/publish_bench.py; twice the time)
 
 For each pair the default CPU front (the Preview preset, a 20 s segment or the whole song where shorter) is computed
 into a run folder and scored by ``../shared/tools/score_run.py --listen``, the reference definition of every quality
@@ -475,7 +477,15 @@ def main() -> int:
         default="neurogram",
         help="the optimiser's audio objective (logmel: the one before issue 13, for comparison)",
     )
+    parser.add_argument(
+        "--publish",
+        choices=("mp3-128", "aac-128", "opus-96"),
+        help="instead: the front made for this codec against the lossless front, both scored after the codec "
+        "(bench/publish_bench.py); JSON in bench/results/publish-CODEC-cpu2.json",
+    )
     args = parser.parse_args()
+    if args.publish:
+        return publish_main(args)
     score_run, check_run = load_score_run(), load_tool("check_run")
     print(f"# {platform.machine()}, {os.cpu_count()} CPUs, python {platform.python_version()}", flush=True)
     rows = []
@@ -492,6 +502,26 @@ def main() -> int:
     print(points_table(rows))
     if len(args.seeds) > 1:
         print(noise(rows))
+    return 0 if all(r["pass"] for r in rows) else 1
+
+
+def publish_main(args) -> int:
+    """``--publish CODEC``: every pair's publish front against its lossless front (``publish_bench``)."""
+    from publish_bench import bench_publish_pair, publish_table, summary
+
+    out = args.json if args.json != ROOT / "bench" / "results" / "quality-cpu2.json" else None
+    out = out or ROOT / "bench" / "results" / f"publish-{args.publish}-cpu2.json"
+    print(f"# {platform.machine()}, {os.cpu_count()} CPUs, python {platform.python_version()}", flush=True)
+    rows = []
+    for name in args.pairs:
+        for seed in args.seeds:
+            rows.append(bench_publish_pair(name, args.publish, PAIRS, SEGMENT_S, args.keep, seed))
+            brief = {k: v for k, v in rows[-1].items() if not k.endswith("_points")}
+            print(json.dumps(brief), flush=True)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps({"machine": platform.machine(), "cpus": os.cpu_count(), "rows": rows}, indent=1))
+    print(publish_table(rows, args.markdown))
+    print(summary(rows))
     return 0 if all(r["pass"] for r in rows) else 1
 
 

@@ -55,6 +55,9 @@ OBJECTIVE_NAMES = {
     "neurogram": "neurogram distance to the song (0 = the song)",
     "logmel": "multi-resolution log-mel distance to the song (dB)",
 }
+#: Where the result will be published (``--publish``): ``lossless`` (WAV or FLAC as written; the default) or a codec
+#: by the name users give it (``io.codec.CODECS``' names): the front is then made to survive that codec.
+PUBLISH = ("lossless", "mp3-128", "aac-128", "opus-96")
 #: The highest sample rate a run may ask for (Hz).
 MAX_SAMPLE_RATE = 192000
 
@@ -325,6 +328,14 @@ OPTIONS: dict[str, Option] = {
         "stch: smooth Tchebycheff, batched (default); nsga2: pymoo NSGA-II on a coarse 8x16 logit grid, for comparison",
         "choice",
         choices=ALGORITHMS,
+        group="running",
+    ),
+    "publish": Option(
+        "--publish",
+        "where the result will be published: lossless (the default), mp3-128, aac-128 or opus-96 (MP3 or AAC at "
+        "128 kb/s, Opus at 96 kb/s): the front is made so that a viewer still shows the picture after that codec",
+        "choice",
+        choices=PUBLISH,
         group="running",
     ),
     "audio_objective": Option(

@@ -55,6 +55,9 @@ class RunSettings:
         memory_limit_gb: bound on the memory one chunk of the population may take (None = from the device).
         audio_objective: ``neurogram`` (how a listener hears the difference, ``hearing.NeurogramDistance``; the
             default) or ``logmel`` (the multi-resolution log-mel distance of moss-run/1, for comparison).
+        publish: ``lossless`` or the codec the result will be published in (``mp3-128``, ``aac-128``, ``opus-96``):
+            the visual objective sees the picture through that codec's proxy (``dsp.codec_proxy``) and the points
+            are chosen on what a viewer shows and a listener hears after the real codec (``run.publish``).
         algorithm: ``stch`` (smooth Tchebycheff, batched gradient descent) or ``nsga2`` (pymoo NSGA-II on an
             8 x 16 logit grid, steps = generations; for comparison: at equal time it reaches a lower hypervolume).
         patience: early stop after this many steps without a relative hypervolume gain of ``min_improvement``.
@@ -87,6 +90,7 @@ class RunSettings:
     memory_limit_gb: float | None = None
     algorithm: str = "stch"
     audio_objective: str = "neurogram"
+    publish: str = "lossless"
     learning_rate: float = 0.15
     patience: int = 12
     phase_iterations: int = 16

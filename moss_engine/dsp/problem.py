@@ -16,6 +16,7 @@ from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
 from moss_engine.dsp.blend import blend_into_spectrum
+from moss_engine.dsp.codec_proxy import CodecProxy
 from moss_engine.dsp.hearing import NeurogramDistance
 from moss_engine.dsp.loudness import MAKEUP_MAX_DB, SHORT_TERM_LIMIT_LU, integrated_loudness
 from moss_engine.dsp.objectives import (
@@ -217,6 +218,25 @@ class HidingProblem(nn.Module):
             if self.loudness.song_lufs is not None:
                 self._calibrate_loudness()
         self._matched_level_db: float | None = None
+        #: What the visual objective sees the picture through: None (the file as written), or a publishing codec's
+        #: proxy (``use_codec_proxy``).
+        self.codec_proxy: CodecProxy | None = None
+
+    def use_codec_proxy(self, offset_db: float | None) -> None:
+        """Judge the picture after a publishing codec from now on (``--publish``): the visual objective sees the
+        region's power through ``codec_proxy.CodecProxy`` at ``offset_db`` (the run's calibration,
+        ``run.publish.calibrate_proxy``), drawn from the run's seed; None: as written again."""
+        if offset_db is None:
+            self.codec_proxy = None
+            return
+        (b0, b1), (c0, c1) = self.placement.bins, self.placement.frames
+        freqs = np.arange(b0, b1) * self.sample_rate / self.settings.n_fft
+        self.codec_proxy = CodecProxy(freqs, c1 - c0, offset_db, self.settings.seed).to(self.device)
+
+    @property
+    def codec_proxy_db(self) -> float | None:
+        """The codec proxy's calibrated offset (dB), None when the picture is judged as written."""
+        return None if self.codec_proxy is None else self.codec_proxy.offset_db
 
     def _precompute_blend(self, region: Tensor, floor_db: float, grid: Tensor) -> None:
         """The blend's constant tensors: the picture's silence fill, and the hot path's frame-major copies."""
@@ -453,7 +473,13 @@ class HidingProblem(nn.Module):
     ) -> Scores:
         """(population, samples) mix -> ``Scores``. The viewer's analysis is shared with the audio objective's
         resolution of the same STFT settings (the largest one in both presets) and with the loudness estimate."""
-        if checkpointed:
+        proxied = None
+        if self.codec_proxy is not None:  # one analysis for both: the power, and the region through the proxy
+            if checkpointed:
+                full_power, proxied = checkpoint(self._proxied_analysis, signal, use_reentrant=False)
+            else:
+                full_power, proxied = self._proxied_analysis(signal)
+        elif checkpointed:
             full_power = checkpoint(self._view_power, signal, use_reentrant=False)
         else:
             full_power = self._view_power(signal)
@@ -469,10 +495,17 @@ class HidingProblem(nn.Module):
             else full_power * (scale * scale)[:, None, None]
         }
         return Scores(
-            self.visual_loss(region_power),
+            self.visual_loss(region_power if proxied is None else proxied),
             self.audio_loss(heard, shared, checkpointed),
             self.loudness(full_power, mask_share),
         )
+
+    def _proxied_analysis(self, signal: Tensor) -> tuple[Tensor, Tensor]:
+        """(population, samples) -> the viewer's power (``_view_power``) and the placement's power as the codec's proxy
+        leaves it (``codec_proxy``; (population, bins, frames)), from one analysis."""
+        frames = self.stft.frames(signal)
+        region = frames[:, self.region[1], self.region[0]].transpose(1, 2)
+        return power(frames), self.codec_proxy(region)
 
     @torch.no_grad()
     def _makeup_scale(self, full_power: Tensor, mask_share: Tensor | None) -> Tensor | None:

@@ -67,21 +67,31 @@ def _log_rows(region: np.ndarray, freqs: np.ndarray, f0: float, f1: float, rows:
     return np.stack([np.interp(wanted, freqs, region[:, j]) for j in range(region.shape[1])], axis=1)
 
 
-def viewer_picture(
-    x: np.ndarray,
-    sample_rate: int,
+def viewer_spectrum(x: np.ndarray, sample_rate: int, view: Mapping[str, object]) -> tuple[np.ndarray, ...]:
+    """The complex spectrogram a viewer set as ``view`` (``n_fft``, ``hop_length``) computes of the mono signal
+    ``x``: ``(spectrum (freqs, frames), freqs, times)``."""
+    x = np.asarray(x, dtype=np.float64)
+    n_fft, hop = int(view["n_fft"]), int(view["hop_length"])
+    stft = ShortTimeFFT(hann(n_fft, sym=False), hop=hop, fs=sample_rate, scale_to="magnitude")
+    return stft.stft(x), stft.f, stft.t(len(x))
+
+
+def viewer_levels(x: np.ndarray, sample_rate: int, view: Mapping[str, object]) -> tuple[np.ndarray, ...]:
+    """``viewer_spectrum`` as levels: ``(level_db (freqs, frames), freqs, times)``, dB of each cell's magnitude."""
+    spectrum, freqs, times = viewer_spectrum(x, sample_rate, view)
+    return 20 * np.log10(np.abs(spectrum) + 1e-10), freqs, times
+
+
+def picture_of_levels(
+    level_db: np.ndarray,
+    freqs: np.ndarray,
+    times: np.ndarray,
     view: Mapping[str, object],
     placement: Mapping[str, float],
     out_hw: tuple[int, int] = SSIM_GRID,
 ) -> np.ndarray:
-    """What a spectrogram viewer shows of the mono signal ``x`` inside ``placement``, 0..1 on ``out_hw``, top row the
-    highest frequency. ``view`` and ``placement`` are the manifest's records (``n_fft``, ``hop_length``,
-    ``db_range``, ``freq_scale``; ``t0_s``, ``t1_s``, ``f0_hz``, ``f1_hz``)."""
-    x = np.asarray(x, dtype=np.float64)
-    n_fft, hop = int(view["n_fft"]), int(view["hop_length"])
-    stft = ShortTimeFFT(hann(n_fft, sym=False), hop=hop, fs=sample_rate, scale_to="magnitude")
-    level_db = 20 * np.log10(np.abs(stft.stft(x)) + 1e-10)
-    freqs, times = stft.f, stft.t(len(x))
+    """What the viewer shows of a spectrogram (``viewer_levels``) inside ``placement``, 0..1 on ``out_hw``, top row
+    the highest frequency (``db_range`` deep under the loudest cell of the placement, on the ``freq_scale`` axis)."""
     fi = np.flatnonzero((freqs >= placement["f0_hz"]) & (freqs <= placement["f1_hz"]))
     ti = np.flatnonzero((times >= placement["t0_s"]) & (times <= placement["t1_s"]))
     if len(fi) == 0 or len(ti) == 0:
@@ -93,6 +103,19 @@ def viewer_picture(
     top = region.max()
     region = np.clip((region[::-1] - (top - db_range)) / db_range, 0, 1)
     return resize(region, out_hw)
+
+
+def viewer_picture(
+    x: np.ndarray,
+    sample_rate: int,
+    view: Mapping[str, object],
+    placement: Mapping[str, float],
+    out_hw: tuple[int, int] = SSIM_GRID,
+) -> np.ndarray:
+    """What a spectrogram viewer shows of the mono signal ``x`` inside ``placement``, 0..1 on ``out_hw``, top row the
+    highest frequency. ``view`` and ``placement`` are the manifest's records (``n_fft``, ``hop_length``,
+    ``db_range``, ``freq_scale``; ``t0_s``, ``t1_s``, ``f0_hz``, ``f1_hz``)."""
+    return picture_of_levels(*viewer_levels(x, sample_rate, view), view, placement, out_hw)
 
 
 def gaussian(image: np.ndarray) -> np.ndarray:

@@ -93,6 +93,7 @@ def run_coarse_stage(
         clip, image, ProblemSettings.from_run(coarse_run), audio_hop_divisor=4 // COARSE_FACTOR
     ).to(problem.device)
     coarse_problem.adopt_level_curve(problem.matched_levels)  # the same curve: the stages hand on levels
+    coarse_problem.use_codec_proxy(problem.codec_proxy_db)  # and judge the picture through the same codec
     reporter = reporter or NullReporter()
     coarse_cost = COARSE_COST * coarse_run.steps
     middle = coarse_cost / max(coarse_cost + settings.steps - coarse_run.steps, 1e-9)

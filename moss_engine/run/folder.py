@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 #: every point within +-1 LU of the song, peaks held inside it by the limiter (per point ``limiter_db`` instead of the
 #: whole-point ``gain_db``, the ``limiter``'s settings at the top), ``picture_level_db`` a number or a list, and
 #: ``loudness_lu`` and ``mos`` measured on the file as written. Added within moss-run/3 (optional, readers ignore what
-#: they do not know): ``crossfade.mos`` and per point ``codec_ssim``.
+#: they do not know): ``crossfade.mos``, per point ``codec_ssim``, and for a ``--publish`` run the top-level ``publish``
+#: record (the codec, its proxy's calibration) and per point ``codec_mos``.
 FORMAT = "moss-run/3"
 FORMATS = ("moss-run/1", "moss-run/2", "moss-run/3")
 MANIFEST = "manifest.json"
@@ -220,6 +221,9 @@ def manifest_for(result: Any) -> dict[str, Any]:
         figures = getattr(p, "codec_ssim", None)
         if figures:  # optional: measured after each publishing codec (``pipeline.measure_codecs``)
             points[-1]["codec_ssim"] = {key: round(float(v), 4) for key, v in figures.items()}
+        heard = getattr(p, "codec_mos", None)
+        if heard:  # a publish run's: the MOS of the file after its codec (``publish.PublishedEars``)
+            points[-1]["codec_mos"] = {key: round(float(v), 4) for key, v in heard.items()}
     opt = result.optimisation
     return {
         "format": FORMAT,
@@ -473,10 +477,11 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
             for key in ("gain_db", "limiter_db", "loudness_lu", "mos")
             if entry.get(key) is not None
         ]
-        figures = entry.get("codec_ssim")
-        if figures is not None and not isinstance(figures, dict):
-            raise MossInputError(f"point {i}: 'codec_ssim' is {figures!r:.40}, not a record", run_dir / MANIFEST)
-        numbers += [(figures, key, f"point {i}: codec_ssim") for key in figures or ()]
+        for record in ("codec_ssim", "codec_mos"):
+            figures = entry.get(record)
+            if figures is not None and not isinstance(figures, dict):
+                raise MossInputError(f"point {i}: {record!r} is {figures!r:.40}, not a record", run_dir / MANIFEST)
+            numbers += [(figures, key, f"point {i}: {record}") for key in figures or ()]
         for key in ("picture_level_db", "makeup_db"):  # a number, or a curve: a list of numbers
             curve = entry.get(key)
             numbers += (

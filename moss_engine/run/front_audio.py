@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -316,8 +317,10 @@ def render_chosen(
     limiter: Limiter,
     scorer: Scorer,
     reporter: Reporter,
+    heard_as: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> list[RenderedPoint]:
-    """Each chosen candidate rendered as its file (``fit_loudness``), each handed to ``scorer`` to be heard.
+    """Each chosen candidate rendered as its file (``fit_loudness``), each handed to ``scorer`` to be heard (as
+    ``heard_as`` makes it, when given: a publish run hears the file after its codec, ``publish.PublishedEars``).
 
     A candidate that cannot be brought within the song's loudness (a mask whose level cannot make up what it takes
     from the song) is left out. Once ``reporter.should_stop()``, the rest are rendered most telling first
@@ -351,7 +354,7 @@ def render_chosen(
             continue
         rendered.append(point)
         if not reporter.should_stop():
-            scorer.submit(point.samples)
+            scorer.submit(point.samples if heard_as is None else heard_as(point.samples))
     return rendered
 
 
@@ -385,6 +388,7 @@ def render_crossfade(
     scorer: Scorer,
     reporter: Reporter,
     song_peaks: np.ndarray | None = None,
+    heard_as: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> list[bool]:
     """Each crossfade candidate rendered as a point's file is (``fit_loudness``: the song's loudness by a makeup gain,
     its peaks under the limiter's ceiling) and handed to ``scorer`` to be heard; for each, whether it was handed in
@@ -410,6 +414,6 @@ def render_crossfade(
             point = None
         ok = point is not None and point.loudness.within() and not reporter.should_stop()
         if ok:
-            scorer.submit(point.samples)
+            scorer.submit(point.samples if heard_as is None else heard_as(point.samples))
         submitted.append(ok)
     return submitted

@@ -216,11 +216,15 @@ class Scorer:
         self._jobs.append((job, heard))
 
     def results(
-        self, should_stop: Callable[[], bool] = lambda: False, progress: Callable[[int, int], None] | None = None
+        self,
+        should_stop: Callable[[], bool] = lambda: False,
+        progress: Callable[[int, int], None] | None = None,
+        start: int = 0,
     ) -> list[float | None]:
-        """The MOS of every submitted point, in order (None without the model, or for points still waiting when
-        ``should_stop`` says so); ``progress(done, total)`` as each point is heard, in whatever order the worker
-        processes finish them, so that a wait on them is reported as it goes."""
+        """The MOS of every submitted point from the ``start``-th on, in order (None without the model, or for points
+        still waiting when ``should_stop`` says so); ``progress(done, total)`` as each point is heard, in whatever order
+        the worker processes finish them, so that a wait on them is reported as it goes. Points can be submitted
+        after a call, and their MOS asked for with ``start`` = how many were submitted before."""
         out: list[float | None] = []
         if progress is not None:  # said once per count, always up: the wait and the loop both report
             said = [0]
@@ -231,6 +235,8 @@ class Scorer:
                     _report(done, total)
 
         for n, (job, heard) in enumerate(self._jobs):
+            if n < start:
+                continue
             if not self.listener.available or should_stop():
                 self.stop()
                 out.append(None)

@@ -41,6 +41,7 @@ from moss_engine.run.front_audio import (
 )
 from moss_engine.run.listening import SAME_AS_SONG_MOS, Listener, Scorer, available, distance_of_mos
 from moss_engine.run.progress_plan import finishing_split, stage_spans
+from moss_engine.run.publish import PublishedEars, check_publish_band, prepare_publish, published_figures
 from moss_engine.settings import RunSettings, check_song_band
 
 #: Front points closer than this (as a share of the front's extent in each loss) count as one.
@@ -81,6 +82,8 @@ class FrontPoint:
         codec_ssim: the SSIM a viewer shows of the file after each publishing codec, by manifest key
             (``{"mp3_128": 0.55, "aac_128": 0.54, "opus_96": 0.52}``, ``measure_codecs``); a codec not measured is
             left out (empty: none measured, a cancelled run or an older folder).
+        codec_mos: a publish run's (``--publish``): how like the song a listener hears the file after that codec
+            (Zimtohrli's MOS of the decoded file against the song as written), by manifest key; empty otherwise.
     """
 
     visual: float
@@ -96,6 +99,7 @@ class FrontPoint:
     loudness_lu: float | None = None
     mos: float | None = None
     codec_ssim: dict[str, float] = field(default_factory=dict)
+    codec_mos: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -145,7 +149,8 @@ def load_inputs(settings: RunSettings) -> tuple[AudioClip, LoadedImage]:
     Inputs that make the front meaningless are refused: a fully transparent picture (nothing to show), one smaller
     than ``MIN_PICTURE_PX`` on a side, a silent segment (nothing to hide it in: every mask would score the same and the
     hypervolume would read as perfect), a segment shorter than ``MIN_SEGMENT_S`` and a band asked for above the song's
-    own Nyquist frequency (``settings.check_song_band``). A picture black all over runs, with a notice: black is the
+    own Nyquist frequency (``settings.check_song_band``) or above what the codec of ``--publish`` keeps
+    (``publish.check_publish_band``). A picture black all over runs, with a notice: black is the
     quietest level, so it barely shows. A song shorter than the segment asked for gives what it has, with a notice.
     """
     image = load_image(settings.image)
@@ -159,6 +164,7 @@ def load_inputs(settings: RunSettings) -> tuple[AudioClip, LoadedImage]:
         settings.audio, sample_rate=settings.sample_rate, start_s=settings.start_s, duration_s=settings.duration_s
     )
     check_song_band(settings, clip.source_rate)
+    check_publish_band(settings, clip.samples.shape[0])
     peak = float(np.max(np.abs(clip.samples))) if clip.samples.size else 0.0
     if peak < 10 ** (SILENT_DBFS / 20):
         end = clip.start_s + clip.samples.shape[-1] / clip.sample_rate
@@ -334,6 +340,7 @@ def compute_front(
     problem = HidingProblem(clip, image, ProblemSettings.from_run(settings)).to(device)
     renderer = PointRenderer(problem, should_stop=reporter.should_stop)
     problem.adopt_level_curve(image_end_curve(renderer, clip.samples))
+    ears, publish_record = prepare_publish(renderer, clip, settings, reporter)
     prepared = time.perf_counter()
     optimising = SpanReporter(reporter, *spans["optimising"])
     if settings.algorithm == "stch" and settings.coarse_steps > 0 and settings.steps > 1:
@@ -372,7 +379,10 @@ def compute_front(
         SpanReporter(reporter, *spans["finishing"]),
         listen_workers,
         CROSSFADE_HEARD,
+        ears,
     )
+    if publish_record is not None:
+        run = dataclasses.replace(run, extra={**run.extra, "publish": publish_record})
     return measure_codecs(run, SpanReporter(reporter, *spans["codecs"]))
 
 
@@ -391,7 +401,10 @@ def measure_codecs(run: RunResult, reporter: Reporter | None = None) -> RunResul
     if run.optimisation.cancelled or not run.points:
         return run
     started = time.perf_counter()
-    total = len(run.points) * len(CODECS)
+    todo = [c for c in CODECS.values() if not all(c.key in p.codec_ssim for p in run.points)]
+    if not todo:
+        return run
+    total = len(run.points) * len(todo)
     lock, shown = threading.Lock(), [0]
 
     def progress(done: int, of: int) -> None:
@@ -409,16 +422,18 @@ def measure_codecs(run: RunResult, reporter: Reporter | None = None) -> RunResul
 
     reporter.progress(0.0, "measuring the points after MP3, AAC and Opus", Status("codecs", 0, total, "encoding"))
     try:
-        figures = codec_ssim_of_result(run, should_stop=reporter.should_stop, progress=progress, failed=failed)
+        figures = codec_ssim_of_result(
+            run, codecs=todo, should_stop=reporter.should_stop, progress=progress, failed=failed
+        )
     except MossError as exc:  # the picture's file (read again as the viewer's reference) is gone or broken
-        figures, failures = {}, {key: str(exc) for key in CODECS}
+        figures, failures = {}, {c.key: str(exc) for c in todo}
     timings = {**run.timings, "codecs_s": time.perf_counter() - started}
     if reporter.should_stop():
         return dataclasses.replace(
             run, optimisation=dataclasses.replace(run.optimisation, cancelled=True), timings=timings
         )
     said = {}
-    for key in CODECS:  # a line per distinct failure (ffmpeg missing fails every codec the same way)
+    for key in (c.key for c in todo):  # a line per distinct failure (ffmpeg missing fails every codec the same way)
         if key in failures:
             said.setdefault(failures[key], []).append(CODECS[key].label)
     notes = tuple(f"the picture after {' and '.join(labels)} is not measured: {why}" for why, labels in said.items())
@@ -426,7 +441,7 @@ def measure_codecs(run: RunResult, reporter: Reporter | None = None) -> RunResul
         reporter.notice(NOTICE_CODEC, note)
     kept = {key: values for key, values in figures.items() if key not in failures}
     own = per_point(kept) if kept else [{} for _ in run.points]  # every codec failed: no figure for any point
-    points = [dataclasses.replace(p, codec_ssim=o) for p, o in zip(run.points, own, strict=True)]
+    points = [dataclasses.replace(p, codec_ssim={**p.codec_ssim, **o}) for p, o in zip(run.points, own, strict=True)]
     return dataclasses.replace(run, points=points, notices=(*run.notices, *notes), timings=timings)
 
 
@@ -441,6 +456,7 @@ def assemble_result(
     reporter: Reporter | None = None,
     listen_workers: int = 1,
     hear_crossfade: int = 0,
+    ears: PublishedEars | None = None,
 ) -> RunResult:
     """Render the chosen candidates as files (each at the song's loudness, its peaks under the limiter's ceiling),
     hear them, choose the front by ear, order it by alpha and package everything (DESIGN.md "Output level
@@ -450,6 +466,10 @@ def assemble_result(
     levels (``front_audio.crossfade_picks``), by the same worker processes after the points, for the front's
     reference line by ear (``RunResult.crossfade_mos``); the image end's level is not rendered again when the
     all-image mask is among the points (it is the same file). A cancelled run, or one without the model, hears none.
+
+    ``ears`` (a publish run, ``publish.PublishedEars``): every file (the points, the crossfade's levels and the music
+    end) is heard and seen after the codec, and the front is chosen on those figures (``FrontPoint.codec_ssim`` and
+    ``codec_mos``); the points kept are then heard as written too (``mos``, the contract's).
     """
     started = time.perf_counter()
     reporter = reporter or NullReporter()
@@ -467,8 +487,9 @@ def assemble_result(
     workers = listen_workers if len(chosen) > 2 and not reporter.should_stop() else 1
     with Scorer(listener, workers) as scorer:
         with _threads(1 if workers > 1 and problem.device.type == "cpu" else torch.get_num_threads()):
+            heard_as = None if ears is None else ears.heard
             rendered = render_chosen(
-                renderer, chosen, song, reference, limiter, scorer, SpanReporter(reporter, 0.0, points_share)
+                renderer, chosen, song, reference, limiter, scorer, SpanReporter(reporter, 0.0, points_share), heard_as
             )
             points_heard = scorer.submitted
             image_end = next(
@@ -492,10 +513,13 @@ def assemble_result(
                     scorer,
                     SpanReporter(reporter, points_share, rendering),
                     peak_envelope(reference),
+                    heard_as,
                 )
                 if own and not reporter.should_stop()
                 else [False] * len(own)
             )
+            if ears is not None and not reporter.should_stop():  # the song itself after the codec: the music end
+                scorer.submit(ears.heard(reference))
         if listener.available and not reporter.should_stop():  # said at once: the first point may be seconds away
             reporter.progress(
                 rendering,
@@ -511,6 +535,20 @@ def assemble_result(
             ),
         )
         cancelled = result.cancelled or reporter.should_stop()
+        published = None
+        if ears is not None and not cancelled and listener.available and len(heard) == scorer.submitted:
+            kinds = [r.candidate.kind for r in rendered]
+            published = published_figures(kinds, heard, ears, points_heard)
+        if published is not None:  # the front as a viewer and a listener get it after the codec
+            published.keep = select_by_ear(
+                1.0 - np.array(published.ssim), np.array(published.mos), kinds.index("music"), settings.points
+            )
+            before = scorer.submitted  # the points kept, heard as written too (the contract's ``mos``)
+            for i in published.keep:
+                if kinds[i] != "music":
+                    scorer.submit(rendered[i].samples)
+            published.heard_written(scorer.results(reporter.should_stop, start=before), kinds)
+            cancelled = reporter.should_stop()
     last = "listening" if listener.available and not cancelled else "rendering"  # the stage never goes back
     reporter.progress(1.0, f"{len(rendered)} points rendered", Status(last, len(chosen), len(chosen), "point"))
     # a cancelled run's points are not heard (or not all): none has a MOS
@@ -520,14 +558,18 @@ def assemble_result(
     ]
     crossfade_mos: list[float | None] = [None] * len(levels)
     if picks and not cancelled:
-        crossfade_mos[0] = SAME_AS_SONG_MOS  # level 0 is the all-music mask: the song itself
+        # level 0 is the all-music mask: the song itself (after the codec, for a publish run)
+        crossfade_mos[0] = SAME_AS_SONG_MOS if published is None else published.mos[kinds.index("music")]
         for i, sent in zip(own, submitted, strict=True):
             crossfade_mos[i] = next(crossfade_heard) if sent else None
         if image_end is not None and len(levels) - 1 in picks:
             crossfade_mos[-1] = mos[image_end]
     losses = np.array([[r.candidate.visual, r.candidate.audio] for r in rendered])
     music = next(i for i, r in enumerate(rendered) if r.candidate.kind == "music")
-    if all(m is not None for m in mos):
+    if published is not None and not cancelled:
+        keep = published.keep
+        mos = [published.written_mos.get(i, m) for i, m in enumerate(mos)]
+    elif all(m is not None for m in mos):
         keep = select_by_ear(losses[:, 0], np.array(mos, dtype=np.float64), music, settings.points)
     else:  # no ear on this platform (or the listening was cancelled): the objectives' front
         # a fitted level can move a point along the front: order again, and drop any it now dominates
@@ -556,6 +598,8 @@ def assemble_result(
                 makeup_db=r.makeup_db,
                 loudness_lu=float(r.loudness.lu),
                 mos=mos[i],
+                codec_ssim={} if published is None else {ears.codec.key: published.ssim[i]},
+                codec_mos={} if published is None else {ears.codec.key: published.mos[i]},
             )
         )
     front_norm = result.anchors.normalise(np.array([p.visual for p in points]), np.array([p.audio for p in points]))

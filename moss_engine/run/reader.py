@@ -70,6 +70,7 @@ def read_run(run_dir: str | Path) -> RunResult:
                 loudness_lu=optional(p, "loudness_lu"),
                 mos=optional(p, "mos"),
                 codec_ssim={str(k): float(v) for k, v in (p.get("codec_ssim") or {}).items()},
+                codec_mos={str(k): float(v) for k, v in (p.get("codec_mos") or {}).items()},
             )
             for p in manifest["points"]
         ]
