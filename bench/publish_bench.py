@@ -104,11 +104,15 @@ def proxy_predictions(run_dir: Path, image: Path, publish: dict | None) -> list[
 
 def bench_publish_pair(name: str, codec: str, pairs: dict, segment_s: float, keep: Path | None, seed: int = 0):
     """One pair: the lossless and the publish fronts, timed, and both scored after ``codec`` (``mp3_128``...)."""
-    from quality import LOUD_MASTER, load_score_run, load_tool, loud_master
+    import sys
+
+    from quality import LOUD_MASTER, TOOLS, load_score_run, load_tool, loud_master
 
     from moss_engine.io.codec import codec as codec_of
     from moss_engine.settings import make_settings
 
+    if str(TOOLS) not in sys.path:  # codec_survival imports score_run as a module beside it
+        sys.path.insert(0, str(TOOLS))
     score_run, codec_survival = load_score_run(), load_tool("codec_survival")
     image, audio, extra = pairs[name]
     if audio == LOUD_MASTER:

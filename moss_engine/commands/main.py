@@ -188,20 +188,27 @@ def _summary(result: Any, out: Path) -> str:
     from moss_engine.options import OBJECTIVE_NAMES
     from moss_engine.run.listening import available
 
+    published = next((key for p in result.points for key in getattr(p, "codec_mos", {})), None)
+    after = f"after {CODECS[published].label.split()[0]} SSIM/MOS" if published else ""
     lines = [
         f"run folder: {out}",
         f"device {result.device}, {result.optimisation.steps_done} steps"
         f"{' (front settled early)' if result.optimisation.stopped_early else ''}, "
         f"{sum(result.timings.values()):.1f} s; hypervolume {result.hypervolume:.4f} (anchor-normalised)",
         f"{'point':>5}  {'alpha':>5}  {'visual loss':>11}  {'survives':<12}  {'sounds like (MOS)':>17}  "
-        f"{'loudness (LU)':>13}  {'limiter (dB)':>12}  {'audio loss':>10}  file",
+        f"{'loudness (LU)':>13}  {'limiter (dB)':>12}  {'audio loss':>10}  {after + '  ' if after else ''}file",
     ]
     for i, p in enumerate(result.points):
         mos = "n/a" if p.mos is None else f"{p.mos:.2f}"
         limiter = f"{p.limiter_db:.1f}" if p.limiter_db < 0 else "-"
+        shown = ""
+        if published:
+            ssim, heard = p.codec_ssim.get(published), p.codec_mos.get(published)
+            figures = "n/a" if ssim is None or heard is None else f"{ssim:.2f} / {heard:.2f}"
+            shown = f"{figures:>{len(after)}}  "
         lines.append(
             f"{i:>5}  {p.alpha:5.2f}  {p.visual:11.4f}  {survives(p.codec_ssim):<12}  {mos:>17}  "
-            f"{p.loudness_lu:+13.1f}  {limiter:>12}  {p.audio:10.4f}  point_{i:03d}.wav"
+            f"{p.loudness_lu:+13.1f}  {limiter:>12}  {p.audio:10.4f}  {shown}point_{i:03d}.wav"
         )
     measured = [key for key in CODECS if any(key in p.codec_ssim for p in result.points)]
     lines.append(
@@ -216,6 +223,12 @@ def _summary(result: Any, out: Path) -> str:
         if available()
         else "sounds like: not measured (the perceptual model zimtohrli is not installed for this platform)"
     )
+    if published:
+        lines.append(
+            f"{after}: what a viewer shows (SSIM) and a listener hears (MOS) of the file once encoded as "
+            f"{CODECS[published].label} and decoded; the front was chosen on these (--publish "
+            f"{CODECS[published].name}); the WAVs are what to encode"
+        )
     if result.limiter is not None:
         ceiling = result.limiter.ceiling_dbtp
         lines.append(

@@ -143,3 +143,13 @@ def test_a_band_above_what_the_codec_keeps_is_refused_in_one_line(tmp_path):
     done = subprocess.run(cli, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert "Traceback" not in done.stderr and "--publish lossless" in done.stderr and not out.exists()
+
+
+def test_the_table_shows_what_a_viewer_and_a_listener_get_after_the_codec(tiny_publish, tmp_path):
+    from moss_engine.commands.main import _summary
+
+    table = _summary(tiny_publish, tmp_path)
+    assert "after MP3 SSIM/MOS" in table and "--publish mp3-128" in table
+    for i, p in enumerate(tiny_publish.points):
+        row = next(line for line in table.splitlines() if line.endswith(f"point_{i:03d}.wav"))
+        assert f"{p.codec_ssim['mp3_128']:.2f} / {p.codec_mos['mp3_128']:.2f}" in row
