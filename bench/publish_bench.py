@@ -102,21 +102,18 @@ def proxy_predictions(run_dir: Path, image: Path, publish: dict | None) -> list[
     return out
 
 
-def bench_publish_pair(name: str, codec: str, pairs: dict, segment_s: float, keep: Path | None, seed: int = 0):
-    """One pair: the lossless and the publish fronts, timed, and both scored after ``codec`` (``mp3_128``...)."""
-    import sys
-
-    from quality import LOUD_MASTER, TOOLS, load_score_run, load_tool, loud_master
-
+def bench_publish_pair(
+    name: str, codec: str, pairs: dict, segment_s: float, keep: Path | None, tools: dict, seed: int = 0
+):
+    """One pair: the lossless and the publish fronts, timed, and both scored after ``codec`` (``mp3-128``...).
+    ``tools``: ``score_run`` and ``codec_survival`` (the reference tools as modules) and ``ready(audio)``, which makes
+    a pair's song available (``quality.py`` passes them: this module imports nothing of it)."""
     from moss_engine.io.codec import codec as codec_of
     from moss_engine.settings import make_settings
 
-    if str(TOOLS) not in sys.path:  # codec_survival imports score_run as a module beside it
-        sys.path.insert(0, str(TOOLS))
-    score_run, codec_survival = load_score_run(), load_tool("codec_survival")
+    score_run, codec_survival = tools["score_run"], tools["codec_survival"]
     image, audio, extra = pairs[name]
-    if audio == LOUD_MASTER:
-        loud_master()
+    tools["ready"](audio)
     chosen = codec_of(codec)
     base = Path(tempfile.mkdtemp(prefix=f"moss-publish-{name}-")) if keep is None else keep
     runs, seconds = {}, {}

@@ -509,13 +509,21 @@ def publish_main(args) -> int:
     """``--publish CODEC``: every pair's publish front against its lossless front (``publish_bench``)."""
     from publish_bench import bench_publish_pair, publish_table, summary
 
+    if str(TOOLS) not in sys.path:  # codec_survival imports score_run as a module beside it
+        sys.path.insert(0, str(TOOLS))
+    tools = {
+        "score_run": load_score_run(),
+        "codec_survival": load_tool("codec_survival"),
+        "ready": lambda audio: loud_master() if audio == LOUD_MASTER else None,
+    }
+
     out = args.json if args.json != ROOT / "bench" / "results" / "quality-cpu2.json" else None
     out = out or ROOT / "bench" / "results" / f"publish-{args.publish}-cpu2.json"
     print(f"# {platform.machine()}, {os.cpu_count()} CPUs, python {platform.python_version()}", flush=True)
     rows = []
     for name in args.pairs:
         for seed in args.seeds:
-            rows.append(bench_publish_pair(name, args.publish, PAIRS, SEGMENT_S, args.keep, seed))
+            rows.append(bench_publish_pair(name, args.publish, PAIRS, SEGMENT_S, args.keep, tools, seed))
             brief = {k: v for k, v in rows[-1].items() if not k.endswith("_points")}
             print(json.dumps(brief), flush=True)
             out.parent.mkdir(parents=True, exist_ok=True)
