@@ -314,7 +314,8 @@ class PlacementView(QWidget):
         if codec_shown:
             khz = self._codec_hz / 1000
             self.codec_line.setValue(khz)
-            self.codec_line.label.setFormat(f"{self._codec_label} keeps up to {khz:g} kHz")
+            # worded as the rate's: "... keeps up to 16.55 kHz" was cut at the right of a 210 px view
+            self.codec_line.label.setFormat(f"{self._codec_label}: max {khz:g} kHz")
             self.codec_shade.setRect(QRectF(0, khz, self._length, rate_top / 1000 - khz))
 
     # --- the rectangle ---------------------------------------------------------------------------------------------

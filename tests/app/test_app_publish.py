@@ -73,7 +73,7 @@ def test_the_mp3_limit_is_drawn_at_its_low_pass_of_a_stereo_song_at_44k(qtbot, w
     choose(window.inputs.publish_combo, "mp3-128")
     assert view.codec_limit_hz == 16550.0
     assert view.codec_line.isVisible() and view.codec_line.value() == pytest.approx(16.55)  # kHz
-    assert view.codec_line.label.format == "MP3 128 kb/s keeps up to 16.55 kHz"
+    assert view.codec_line.label.format == "MP3 128 kb/s: max 16.55 kHz"
     shade = view.codec_shade.rect()
     assert view.codec_shade.isVisible()
     assert (shade.top(), shade.bottom()) == pytest.approx((16.55, 22.05))  # from the line to the rate's limit
@@ -83,7 +83,7 @@ def test_the_mp3_limit_is_drawn_at_its_low_pass_of_a_stereo_song_at_44k(qtbot, w
     assert got.args[0].f1_hz == 16550.0 and window.start_button.isEnabled()
     choose(window.inputs.publish_combo, "opus-96")
     assert view.codec_line.value() == pytest.approx(20.02)
-    assert view.codec_line.label.format == "Opus 96 kb/s keeps up to 20.02 kHz"
+    assert view.codec_line.label.format == "Opus 96 kb/s: max 20.02 kHz"
     choose(window.inputs.publish_combo, "lossless")
     assert not view.codec_line.isVisible() and not view.codec_shade.isVisible() and view.codec_limit_hz is None
 
