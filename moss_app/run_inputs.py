@@ -60,8 +60,9 @@ def find_run_inputs(run_dir: Path) -> RunInputs:
 
 def advanced_state(settings: RunSettings, with_segment: bool = True) -> tuple[str, dict[str, Any]]:
     """The run's settings as the Advanced section shows them: its quality preset and the fields that differ from it,
-    and its picture controls (invert, gamma, fit) always, defaults too: a control the user changed since must come
-    back to the run's own value, not stay as it was.
+    and its picture controls (invert, gamma, fit) and where it was to be published (``publish``: "Publish as", beside
+    the preset; lossless for a run made before it was asked) always, defaults too: a control the user changed since
+    must come back to the run's own value, not stay as it was.
 
     The device is not brought back: the run may have been made on another machine, and the device the user chose
     here stays. Without ``with_segment`` (the run's song did not come back) the segment is left out: a segment of
@@ -70,6 +71,7 @@ def advanced_state(settings: RunSettings, with_segment: bool = True) -> tuple[st
     quality = settings.quality if settings.quality in PRESETS else next(iter(PRESETS))
     preset = preset_values(quality)
     values: dict[str, Any] = {name: getattr(settings, name) for name in _BROUGHT_BACK}
+    values["publish"] = settings.publish
     if with_segment:
         for name in SEGMENT:  # a length of None: the whole song, infinity in the Advanced section
             value = getattr(settings, name)

@@ -15,6 +15,7 @@ DEFAULTS: dict[str, object] = {
     "last_picture": "",
     "last_music": "",
     "preset": "",  # "" = by device: preview on a CPU, standard on a GPU
+    "publish": "lossless",  # where the result will be published (moss_engine.options.PUBLISH: its user checks it)
     "window/geometry": QByteArray(),
     "advanced/overrides": "{}",  # JSON: the Advanced fields the user changed, by name
     "advanced/segment_song": "",  # the song the stored Advanced segment (start_s, duration_s) was set on
@@ -101,6 +102,15 @@ class SettingsStore:
     @preset.setter
     def preset(self, name: str) -> None:
         self._settings.setValue("preset", name)
+
+    @property
+    def publish(self) -> str:
+        """Where the result will be published, by the engine's name ("lossless", "mp3-128", ...)."""
+        return self._get("publish")
+
+    @publish.setter
+    def publish(self, name: str) -> None:
+        self._settings.setValue("publish", name)
 
     @property
     def geometry(self) -> QByteArray:

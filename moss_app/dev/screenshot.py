@@ -4,6 +4,8 @@
 ``python -m moss_app.dev.screenshot --stages docs/screenshots``: the window before, during and after a run, at 1280x800
 in a light palette and at 1920x1080 in a dark one (``{before,during,after}-{light-1280x800,dark-1920x1080}.png``), as
 the README shows them.
+``python -m moss_app.dev.screenshot --publish docs/screenshots/publish-mp3-128-1280x800.png``: the inputs column of the
+window at 1280x800, Standard with "Publish as" MP3 128 kb/s, the codec's low-pass drawn on the song (no run).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("out", type=Path, help="the PNG (with --stages: the folder)")
     parser.add_argument("--stages", action="store_true", help="before, during and after, light and dark")
+    parser.add_argument("--publish", action="store_true", help='the inputs with "Publish as" MP3 128 kb/s')
     parser.add_argument("--start", type=float, default=4.0, help="where the segment starts (s, default 4)")
     parser.add_argument("--duration", type=float, default=8.0, help="seconds of the song (default 8)")
     parser.add_argument("--steps", type=int, default=60, help="optimiser steps (default 60)")
@@ -32,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     if args.stages:
         return _stages(app, args)
+    if args.publish:
+        return _publish(app, args)
     with tempfile.TemporaryDirectory() as tmp:
         window = _sample_window(Path(tmp), args, (1280, 800))
         if not _run_to_end(app, window):
@@ -91,6 +96,24 @@ def _run_to_end(app, window, on_snapshot=None) -> bool:
     window.select_point(len(window.result.points) // 2)
     app.processEvents()
     return True
+
+
+def _publish(app, args) -> int:
+    """The inputs column on Standard (44.1 kHz: MP3 128's low-pass of the stereo sample, 16.55 kHz, is under the
+    rate's limit) with "Publish as" MP3 128 kb/s chosen as a user would, before any run."""
+    with tempfile.TemporaryDirectory() as tmp:
+        window = _sample_window(Path(tmp), args, (1280, 800))
+        inputs = window.inputs
+        inputs.preset_combo.setCurrentIndex(inputs.preset_combo.findData("standard"))
+        inputs.publish_combo.setCurrentIndex(inputs.publish_combo.findData("mp3-128"))
+        for _ in range(5):
+            app.processEvents()
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        ok = inputs.grab().save(str(args.out))
+        window.shutdown()
+        window.close()
+    print(args.out if ok else f"could not save {args.out}")
+    return 0 if ok else 1
 
 
 #: The looks the README shows: (name, palette, window size).

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from moss_engine.errors import MossInputError
+from moss_engine.io.codec import codec
 from moss_engine.options import MIN_SEGMENT_S, OPTIONS, PRESETS, Option, PanelField
 from moss_engine.settings import RunSettings, default_band_of
 
@@ -69,18 +70,25 @@ def _too_high(details: dict[str, Any], rate_from: str | None) -> str:
     return f"Band top above {rate_from}'s {nyquist / 1000:g} kHz: {remedy}"
 
 
-def explain(error: MossInputError, rate_from: str | None = "") -> tuple[str, tuple[str, ...]]:
+def explain(
+    error: MossInputError, rate_from: str | None = "", publish: str = "lossless"
+) -> tuple[str, tuple[str, ...]]:
     """An engine settings error in the words of the Advanced fields, and the fields at fault.
 
     The engine's message speaks the command line's language ("--freq 9000:2000: expected 0 <= F0 < F1 (Hz)"); the
     window says "The band's bottom (F0) must be below its top (F1)" and marks both fields. What is wrong comes from
     the error's ``field``, ``reason`` and ``details``, never from its text. ``rate_from``: the preset whose rate the run
-    uses ("Preview"), None when the Advanced sample rate overrides it ("" : "this quality").
+    uses ("Preview"), None when the Advanced sample rate overrides it ("" : "this quality"); ``publish``: the codec
+    "Publish as" names (``options.PUBLISH``), for a band above its low-pass.
     """
     fields = _SETTING_FIELDS.get(error.field or "", ())
     reason, details = error.reason, error.details
     if error.field == "freq" and reason == "above_nyquist":
         return _too_high(details, rate_from if rate_from != "" else "this quality"), ("f1_hz",)
+    if error.field == "freq" and reason == "above_codec":
+        label = "the codec" if publish == "lossless" else codec(publish).label
+        khz = float(details["cutoff_hz"]) / 1000
+        return f"Band top above {label}'s {khz:g} kHz: lower it or publish lossless", ("f1_hz",)
     if error.field == "freq" and reason == "above_song":
         name = error.path.name if error.path is not None else "the song"
         return (f"Band top above the {float(details['nyquist_hz']) / 1000:g} kHz {name} holds: lower it", ("f1_hz",))

@@ -21,8 +21,10 @@ from PySide6.QtWidgets import QComboBox, QFormLayout, QFrame, QMainWindow, QScro
 from moss_engine.device import available_devices, describe, resolve_device
 from moss_engine.errors import MossError, MossInputError
 from moss_engine.io.audio import probe_audio
+from moss_engine.io.codec import codec
 from moss_engine.io.image import load_image
-from moss_engine.options import MIN_SEGMENT_S, PRESETS
+from moss_engine.options import MIN_SEGMENT_S, PRESETS, PUBLISH
+from moss_engine.run.publish import check_publish_band
 from moss_engine.settings import RunSettings, check_song_band, lowered_band_note
 
 from ..preset_times import expected_time
@@ -45,16 +47,25 @@ PLACEMENT_FIELDS = (*SEGMENT_FIELDS, "f0_hz", "f1_hz")
 #: The thinnest band a clamp leaves (Hz): a band moved under a lower limit keeps at least this much height.
 MIN_BAND_HZ = 1000.0
 #: The song's view stays this tall at most, so that at 1280x800 the picture, its controls, the song, the quality with
-#: its hint and the Advanced toggle are all in sight with Advanced closed (pyqtgraph's own size hint, 480 px, pushed
-#: the quality out of sight; at 240 px the hint's second line was cut at the column's bottom). The column keeps its
-#: preferred height (a wrapped label gives it height-for-width), so the view keeps this height and a refusal shown
-#: above it makes the column scroll rather than the view jump.
-PLACEMENT_MAX_HEIGHT = 192
+#: its hint, "Publish as" and the Advanced toggle are all in sight with Advanced closed (pyqtgraph's own size hint,
+#: 480 px, pushed the quality out of sight; at 240 px the hint's second line was cut at the column's bottom; 192 px
+#: until "Publish as" took a row of 30 px). The column keeps its preferred height (a wrapped label gives it
+#: height-for-width), so the view keeps this height and a refusal shown above it makes the column scroll rather than
+#: the view jump.
+PLACEMENT_MAX_HEIGHT = 162
 PRESET_HINTS = {
     "preview": "22 kHz, 8 points, up to 80 steps: a quick look",
     "standard": "44.1 kHz, 16 points, up to 300 steps: made for a GPU",
     "high": "44.1 kHz, 32 points, up to 1000 steps: a fine front",
 }
+#: "Publish as": each of the engine's ``PUBLISH`` values as users name it.
+PUBLISH_NAMES = {name: "Lossless (WAV, FLAC)" if name == "lossless" else codec(name).label for name in PUBLISH}
+PUBLISH_TIP = (
+    "Where the result will be published. With a codec, the front is made so that a spectrogram viewer\n"
+    "still shows the picture after that codec, and its points are chosen on what the real codec leaves\n"
+    "(the picture as a viewer shows it, the sound as a listener hears it). The files written stay lossless.\n"
+    "The amber line on the song is the highest frequency the codec keeps: the band must stay under it."
+)
 
 
 def _refusal(path: Path, picture_error: MossInputError, music_error: MossInputError) -> str:
@@ -102,7 +113,7 @@ class InputsPanel(QWidget):
     fields hold them); a new song forgets the segment. Every change is written to ``store`` at once.
 
     Args:
-        store: where the last files, the preset and the Advanced changes are remembered.
+        store: where the last files, the preset, "Publish as" and the Advanced changes are remembered.
 
     Signals:
         changed(): something the next run depends on changed (a file, the preset, a field, the rectangle).
@@ -140,9 +151,20 @@ class InputsPanel(QWidget):
         self._wheel_guard = WheelGuard(self)
         guard_wheel(self.preset_combo, self._wheel_guard)
         self.preset_combo.currentIndexChanged.connect(self._on_preset)
+        self.publish_combo = QComboBox()
+        for name, words in PUBLISH_NAMES.items():
+            self.publish_combo.addItem(words, name)
+        self.publish_combo.setToolTip(PUBLISH_TIP)
+        narrow_combo(self.publish_combo)
+        guard_wheel(self.publish_combo, self._wheel_guard)
+        self.publish_combo.currentIndexChanged.connect(self._on_publish)
+        # under the preset, on a row of its own: beside it, the two lists and their labels made the column 350 px
+        # wide in a 271 px viewport at 1280x800 (cut at its right edge)
         form = QFormLayout()
         form.addRow("Quality", self.preset_combo)
         form.addRow(self.preset_hint)
+        form.addRow("Publish as", self.publish_combo)
+        form.labelForField(self.publish_combo).setToolTip(PUBLISH_TIP)
         self.advanced = AdvancedPanel(available_devices())
         self.advanced.overrides_changed.connect(self._on_overrides)
         # opened: scroll it into sight (its fields below the toggle, as many as fit)
@@ -183,6 +205,7 @@ class InputsPanel(QWidget):
         index = self.preset_combo.findData(preset)
         self.preset_combo.setCurrentIndex(max(0, index))
         self.advanced.set_preset(self.preset_combo.currentData())
+        self.publish_combo.setCurrentIndex(max(0, self.publish_combo.findData(self.store.publish)))
         self.advanced.set_overrides(self.store.advanced_overrides)
         self.picture_controls.set_options(self.store.picture_options)
         self.picture_preview.set_options(self.picture_controls.options())
@@ -216,9 +239,16 @@ class InputsPanel(QWidget):
     def quality(self) -> str:
         return self.preset_combo.currentData()
 
+    @property
+    def publish(self) -> str:
+        """Where the result will be published, by the engine's name (``options.PUBLISH``: "lossless", "mp3-128"...)."""
+        return self.publish_combo.currentData()
+
     def settings_overrides(self) -> dict[str, Any]:
-        """The Advanced changes and the picture's controls changed, as ``make_settings`` keywords."""
-        return {**self.advanced.settings_overrides(), **self.picture_controls.settings_overrides()}
+        """The Advanced changes, the picture's controls changed and "Publish as" (when not lossless, the default), as
+        ``make_settings`` keywords."""
+        publish = {} if self.publish == "lossless" else {"publish": self.publish}
+        return {**self.advanced.settings_overrides(), **self.picture_controls.settings_overrides(), **publish}
 
     def check(self, make: Callable[[], RunSettings]) -> tuple[RunSettings | None, str]:
         """The settings ``make`` builds from these inputs (None when they cannot be made) and why they cannot, in
@@ -230,7 +260,7 @@ class InputsPanel(QWidget):
                 settings = make()
                 self._check_song(settings)
             except MossInputError as exc:
-                problem, fields = explain(exc, self._rate_from())
+                problem, fields = explain(exc, self._rate_from(), self.publish)
             except MossError:
                 pass  # said when Start is pressed
         self.advanced.mark_invalid(fields)
@@ -238,11 +268,13 @@ class InputsPanel(QWidget):
 
     def _check_song(self, settings: RunSettings) -> None:
         """What the engine would refuse of the song only once it reads it, refused now: a band above the song's own
-        Nyquist frequency (``settings.check_song_band``), a segment starting less than ``MIN_SEGMENT_S`` before the
+        Nyquist frequency (``settings.check_song_band``), a band above what the codec of "Publish as" keeps of a song
+        with its channels (``publish.check_publish_band``), a segment starting less than ``MIN_SEGMENT_S`` before the
         song's end."""
         rate = getattr(self.placement_view, "song_rate", None)
         if rate is not None:
             check_song_band(settings, rate)
+        check_publish_band(settings, self.placement_view.song_channels)
         length = self.placement_view.song_length
         if settings.start_s > length - MIN_SEGMENT_S:
             raise MossInputError(
@@ -272,6 +304,7 @@ class InputsPanel(QWidget):
             self.music_zone,
             self.placement_view,
             self.preset_combo,
+            self.publish_combo,
             self.advanced,
         ):
             widget.setEnabled(editable)
@@ -281,8 +314,10 @@ class InputsPanel(QWidget):
         return (self.picture_zone if kind == "picture" else self.music_zone).set_file(path)
 
     def show_settings(self, quality: str, overrides: dict[str, Any]) -> None:
-        """Show the preset ``quality`` with the Advanced ``overrides`` (a reopened run's), remembered as if typed."""
+        """Show the preset ``quality`` with the Advanced ``overrides`` (a reopened run's), remembered as if typed;
+        ``overrides["publish"]`` is "Publish as" (lossless when absent: a run made before it was asked)."""
         self.preset_combo.setCurrentIndex(max(0, self.preset_combo.findData(quality)))
+        self.publish_combo.setCurrentIndex(max(0, self.publish_combo.findData(overrides.get("publish", "lossless"))))
         self.advanced.set_overrides(overrides)
         self.picture_controls.set_options({k: v for k, v in overrides.items() if k in PICTURE_DEFAULTS})
         self.store.picture_options = self.picture_controls.changed()
@@ -364,6 +399,13 @@ class InputsPanel(QWidget):
         self._show_placement()
         self.changed.emit()
 
+    @Slot(int)
+    def _on_publish(self, _index: int) -> None:
+        self._dismiss_refusals()
+        self.store.publish = self.publish
+        self._show_placement()
+        self.changed.emit()
+
     @Slot(dict)
     def _on_overrides(self, overrides: dict) -> None:
         self._dismiss_refusals()
@@ -402,6 +444,11 @@ class InputsPanel(QWidget):
         set_limit = getattr(view, "set_limit_hz", None)  # PlacementView's, from issue 16.2 on
         if set_limit is not None:
             set_limit(limit)
+        if self.publish == "lossless":
+            view.set_codec_limit(None)
+        else:  # the codec's low-pass of this song at the run's rate (the view draws it where it is below the rate's)
+            published = codec(self.publish)
+            view.set_codec_limit(published.cutoff_hz(int(value("sample_rate")), view.song_channels), published.label)
         # the segment asked (the whole song's rest for 30 s of a 1.4 s song): the view bounds it to the song exactly
         view.set_placement(
             DrawnPlacement(

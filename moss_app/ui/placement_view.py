@@ -39,6 +39,8 @@ MIN_DRAG = (0.2, 0.2)
 VIEW_DB_RANGE = 80.0
 #: The line at the highest frequency the run's rate can hold, and the shade above it.
 LIMIT_COLOUR = "#ff5a4e"
+#: The line at the highest frequency the codec the result is published in keeps (its low-pass), and its lighter shade.
+CODEC_COLOUR = "#ffb000"
 
 
 @dataclass(frozen=True)
@@ -53,13 +55,15 @@ class DrawnPlacement:
 
 @dataclass(frozen=True)
 class SongOverview:
-    """The whole song's spectrogram as the view shows it (``panel``: uint8, low frequencies at the bottom row), and
-    the song's own sample rate (``source_rate``, Hz: what bounds the band a run can use in it)."""
+    """The whole song's spectrogram as the view shows it (``panel``: uint8, low frequencies at the bottom row), the
+    song's own sample rate (``source_rate``, Hz: what bounds the band a run can use in it) and its channels as a run
+    reads them (``channels``: what a codec's low-pass depends on, ``Codec.cutoff_hz``)."""
 
     panel: np.ndarray
     length_s: float
     nyquist_hz: float
     source_rate: int | None = None
+    channels: int = 2
 
 
 def song_overview(path: Path) -> SongOverview:
@@ -72,7 +76,7 @@ def song_overview(path: Path) -> SongOverview:
     n_fft = 1024 if samples // VIEW_FRAMES <= 512 else 2048
     hop = int(np.clip(samples // VIEW_FRAMES, 64, n_fft // 2))
     panel = spectrogram_panel(clip.samples, rate, n_fft, hop, VIEW_DB_RANGE, FreqAxis.viewer("linear", rate))
-    return SongOverview(panel, samples / rate, rate / 2, clip.source_rate)
+    return SongOverview(panel, samples / rate, rate / 2, clip.source_rate, int(clip.samples.shape[0]))
 
 
 class _DrawingViewBox(ExploringViewBox):
@@ -98,8 +102,9 @@ class _DrawingViewBox(ExploringViewBox):
 
 
 class PlacementView(QWidget):
-    """The song's spectrogram (seconds, kHz) with the placement rectangle, a cursor readout (time, frequency, dB) and,
-    once ``set_limit_hz`` is given one, the highest frequency the run's rate can hold.
+    """The song's spectrogram (seconds, kHz) with the placement rectangle, a cursor readout (time, frequency, dB),
+    once ``set_limit_hz`` is given one, the highest frequency the run's rate can hold, and once ``set_codec_limit`` is
+    given one, the highest frequency the codec the result is published in keeps.
 
     Signals:
         placement_changed(DrawnPlacement): the user moved, resized or drew the rectangle (not emitted by
@@ -115,7 +120,10 @@ class PlacementView(QWidget):
         self._length = 1.0
         self._nyquist = VIEW_RATE / 2
         self._limit_hz: float | None = None
+        self._codec_hz: float | None = None
+        self._codec_label = ""
         self._source_rate: int | None = None
+        self._channels = 2
         self._placement = DrawnPlacement(0.0, 1.0, 0.0, VIEW_RATE / 2)
         self._loading = False
         self._panel: np.ndarray | None = None
@@ -151,32 +159,43 @@ class PlacementView(QWidget):
             "Where the picture goes: drag the rectangle, resize it by a corner, or draw a new one;\n"
             "double-click for the preset's. Its width is the part of the song the run uses,\n"
             "its height the band of frequencies the picture covers. Ctrl + wheel zooms, the middle\n"
-            "button pans; the red line is the highest frequency the chosen quality can hold."
+            "button pans; the red line is the highest frequency the chosen quality can hold,\n"
+            'the amber line the highest one the codec you publish in keeps ("Publish as").'
         )
 
     def _build_limit(self) -> None:
-        """The limit's line and the shade above it (hidden until ``set_limit_hz``); they take no mouse."""
-        self.limit_line = pg.InfiniteLine(
-            pos=0.0,
-            angle=0,
-            movable=False,
-            pen=pg.mkPen(LIMIT_COLOUR, width=2, style=Qt.PenStyle.DashLine),
-            label="",
-            labelOpts={
-                "position": 0.98,
-                "color": "#ffffff",
-                "fill": pg.mkBrush(0, 0, 0, 170),
-                "anchors": [(1, 1), (1, 1)],
-            },
-        )
-        self.limit_shade = QGraphicsRectItem()
-        self.limit_shade.setBrush(pg.mkBrush(0, 0, 0, 140))
-        self.limit_shade.setPen(pg.mkPen(None))
-        self.limit_shade.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
-        for item, z in ((self.limit_shade, 5), (self.limit_line, 6)):
+        """The rate's limit (hidden until ``set_limit_hz``) and the codec's (until ``set_codec_limit``): each a line
+        with the band above it shaded; they take no mouse. The rate's label sits at the right, the codec's at the
+        left, so that both read when the two lines are near."""
+        self.limit_line, self.limit_shade = self._limit_items(LIMIT_COLOUR, 0.98, (1, 1), 140)
+        self.codec_line, self.codec_shade = self._limit_items(CODEC_COLOUR, 0.02, (0, 1), 90)
+        for item, z in ((self.codec_shade, 4), (self.limit_shade, 5), (self.codec_line, 6), (self.limit_line, 7)):
             item.setZValue(z)
             item.hide()
             self.plot.addItem(item, ignoreBounds=True)
+
+    @staticmethod
+    def _limit_items(colour: str, position: float, anchor: tuple[int, int], shade: int):
+        """A dashed horizontal line of ``colour`` labelled at ``position`` (0 left, 1 right) of the view, and the
+        shade above it (``shade``: its opacity, 0-255)."""
+        line = pg.InfiniteLine(
+            pos=0.0,
+            angle=0,
+            movable=False,
+            pen=pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine),
+            label="",
+            labelOpts={
+                "position": position,
+                "color": "#ffffff",
+                "fill": pg.mkBrush(0, 0, 0, 170),
+                "anchors": [anchor, anchor],
+            },
+        )
+        rect = QGraphicsRectItem()
+        rect.setBrush(pg.mkBrush(0, 0, 0, shade))
+        rect.setPen(pg.mkPen(None))
+        rect.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        return line, rect
 
     # --- the song --------------------------------------------------------------------------------------------------
 
@@ -189,6 +208,7 @@ class PlacementView(QWidget):
         self._length = overview.length_s
         self._nyquist = overview.nyquist_hz
         self._source_rate = overview.source_rate
+        self._channels = overview.channels
         self._panel = overview.panel
         self.image.setImage(overview.panel[::-1].T, levels=(0, 255))  # ImageItem: [x, y], y up
         self.image.setRect(QRectF(0, 0, self._length, self._nyquist / 1000))
@@ -212,6 +232,11 @@ class PlacementView(QWidget):
     def song_rate(self) -> int | None:
         """The song's own sample rate, Hz (None before a song is shown)."""
         return self._source_rate
+
+    @property
+    def song_channels(self) -> int:
+        """The song's channels as a run reads them (2 before a song is shown)."""
+        return self._channels
 
     def readout_text(self, x: float, y: float) -> str | None:
         """What the readout says at (x s, y kHz): the song's time, the frequency and the level there in dB."""
@@ -242,20 +267,56 @@ class PlacementView(QWidget):
     def limit_hz(self) -> float | None:
         return self._limit_hz
 
-    def _top_hz(self) -> float:
-        """The highest frequency a rectangle the user makes may reach."""
+    def set_codec_limit(self, hz: float | None, label: str = "") -> None:
+        """Show ``hz`` (the low-pass of the codec the result is published in, ``Codec.cutoff_hz``; ``label``: the
+        codec in words, "MP3 128 kb/s") as a line with the band above it shaded, where it is below the rate's limit
+        and the view's top; None (lossless): no line. The rectangles the user draws or drags stay under it, as under
+        the rate's limit; a band set above it in the Advanced fields is shown, and refused by the inputs panel."""
+        self._codec_hz = None if hz is None else float(hz)
+        self._codec_label = label
+        self._show_limit()
+        self._loading = True
+        try:
+            self.roi.maxBounds = QRectF(0, 0, self._length, self._top_hz() / 1000)
+        finally:
+            self._loading = False
+
+    @property
+    def codec_limit_hz(self) -> float | None:
+        """The codec's limit given to ``set_codec_limit`` (None: lossless)."""
+        return self._codec_hz
+
+    def _rate_top_hz(self) -> float:
+        """The highest frequency the run's rate holds in this view."""
         return self._nyquist if self._limit_hz is None else min(self._limit_hz, self._nyquist)
 
+    def _top_hz(self) -> float:
+        """The highest frequency a rectangle the user makes may reach."""
+        top = self._rate_top_hz()
+        return top if self._codec_hz is None else min(self._codec_hz, top)
+
     def _show_limit(self) -> None:
-        shown = self._limit_hz is not None and self._limit_hz < self._nyquist and self._panel is not None
+        has_song = self._panel is not None
+        shown = self._limit_hz is not None and self._limit_hz < self._nyquist and has_song
         self.limit_line.setVisible(shown)
         self.limit_shade.setVisible(shown)
-        if not shown:
-            return
-        khz = self._limit_hz / 1000
-        self.limit_line.setValue(khz)
-        self.limit_line.label.setFormat(f"max {khz:g} kHz")  # short: the view may be 200 px wide
-        self.limit_shade.setRect(QRectF(0, khz, self._length, self._nyquist / 1000 - khz))
+        if shown:
+            khz = self._limit_hz / 1000
+            self.limit_line.setValue(khz)
+            self.limit_line.label.setFormat(f"max {khz:g} kHz")  # short: the view may be 200 px wide
+            self.limit_shade.setRect(QRectF(0, khz, self._length, self._nyquist / 1000 - khz))
+        # only where the codec cuts lower than the rate already does (a Preview run at 22.05 kHz keeps 11.025 kHz
+        # whatever the codec: a second line there would say nothing new)
+        rate_top = self._rate_top_hz()
+        codec_shown = self._codec_hz is not None and self._codec_hz < rate_top and has_song
+        self.codec_line.setVisible(codec_shown)
+        self.codec_shade.setVisible(codec_shown)
+        if codec_shown:
+            khz = self._codec_hz / 1000
+            self.codec_line.setValue(khz)
+            # worded as the rate's: "... keeps up to 16.55 kHz" was cut at the right of a 210 px view
+            self.codec_line.label.setFormat(f"{self._codec_label}: max {khz:g} kHz")
+            self.codec_shade.setRect(QRectF(0, khz, self._length, rate_top / 1000 - khz))
 
     # --- the rectangle ---------------------------------------------------------------------------------------------
 
