@@ -18,7 +18,7 @@ Figures per pair (issue 24's "Done when"):
   run's calibrated offset, ``run.publish.predicted_ssim``) and the SSIM after the real codec.
 - ``codec_ssim_max_diff``: the largest difference between the manifest's ``codec_ssim`` and codec_survival's figure.
 - ``time_ratio``: the publish front's wall time over the lossless front's (measured one after the other, same
-  machine).
+  machine; a kept run folder (``--keep``) is not computed again: its times are the manifest's).
 """
 
 from __future__ import annotations
@@ -118,10 +118,15 @@ def bench_publish_pair(
     base = Path(tempfile.mkdtemp(prefix=f"moss-publish-{name}-")) if keep is None else keep
     runs, seconds = {}, {}
     for publish in ("lossless", chosen.name):
+        folder = base / f"{name}-{publish}"
+        if keep is not None and (folder / "manifest.json").exists():  # kept from an earlier run of the bench
+            timings = json.loads((folder / "manifest.json").read_text())["run"]["seconds"]
+            runs[publish], seconds[publish] = folder, sum(timings.values())
+            continue
         settings = make_settings(
             image, audio, device_type="cpu", device="cpu", duration_s=segment_s, seed=seed, publish=publish, **extra
         )
-        runs[publish], seconds[publish] = _front(settings, base / f"{name}-{publish}")
+        runs[publish], seconds[publish] = _front(settings, folder)
     lossless = score_after(score_run, codec_survival, runs["lossless"], image, chosen.key)
     published = score_after(score_run, codec_survival, runs[chosen.name], image, chosen.key)
     lp, pp = lossless["points"], published["points"]
@@ -155,8 +160,8 @@ def bench_publish_pair(
         "runs": {k: str(v) for k, v in runs.items()},
     }
     m, ml, mw = row["mos_visible_after"], row["lossless_mos_visible_after"], row["lossless_mos_visible_wav"]
-    row["pass_mos"] = m is not None and (ml is None or m >= ml - 1e-9) and (mw is None or m >= mw - 0.3)
-    row["pass"] = row["pass_mos"] and hv >= 1.15
+    row["pass_mos"] = bool(m is not None and (ml is None or m >= ml - 1e-9) and (mw is None or m >= mw - 0.3))
+    row["pass"] = bool(row["pass_mos"] and hv >= 1.15)
     return row
 
 

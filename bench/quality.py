@@ -527,7 +527,8 @@ def publish_main(args) -> int:
             brief = {k: v for k, v in rows[-1].items() if not k.endswith("_points")}
             print(json.dumps(brief), flush=True)
             out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(json.dumps({"machine": platform.machine(), "cpus": os.cpu_count(), "rows": rows}, indent=1))
+            record = {"machine": platform.machine(), "cpus": os.cpu_count(), "rows": rows}
+            out.write_text(json.dumps(record, indent=1, default=float))
     print(publish_table(rows, args.markdown))
     print(summary(rows))
     return 0 if all(r["pass"] for r in rows) else 1
