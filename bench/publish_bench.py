@@ -28,6 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import soundfile as sf
 
 VISIBLE_SSIM = 0.5
@@ -47,6 +48,8 @@ def _front(settings, folder: Path):
 
 def score_after(score_run, codec_survival, run_dir: Path, image: Path, codec: str) -> dict:
     """Every point of a run folder, as WAV and after ``codec``, scored with the reference tools."""
+    from moss_engine.io.codec import round_trip
+
     manifest = json.loads((run_dir / "manifest.json").read_text())
     sr, view, placement = manifest["sample_rate"], manifest["view"], manifest["placement"]
     gray, alpha = score_run.image_gray(str(image), (128, 256))
@@ -58,7 +61,13 @@ def score_after(score_run, codec_survival, run_dir: Path, image: Path, codec: st
             x_ch, _ = sf.read(run_dir / p["wav"], dtype="float64", always_2d=True)
             x = x_ch.mean(axis=1)
             y = codec_survival.align(codec_survival.through(run_dir / p["wav"], codec, sr, tmp), len(x))
-            wav_listen, after_listen = score_run.listen([x, y], ref, sr)
+            # the loudness over the channels as the files have them (the mono mix's would count the picture, the
+            # same in both channels, 3 dB louder than the stereo music): the decoded channels by the engine's round
+            # trip, which gives codec_survival's signal (their SSIMs agree within 1e-4: codec_ssim_max_diff)
+            y_ch = round_trip(x_ch.T.astype(np.float32), sr, codec).T.astype(np.float64)
+            wav_listen, after_listen = score_run.listen(
+                [x, y], ref, sr, points_ch=[x_ch, y_ch], ref_ch=ref_ch if ref_ch.shape[1] > 1 else None
+            )
             rows.append(
                 {
                     "wav_ssim": score_run.picture_ssim(score_run.view(x, sr, view, placement, (128, 256)), gray, alpha),
