@@ -14,6 +14,8 @@ Figures per pair (issue 24's "Done when"):
   the lossless front's best MOS among points visible as WAV.
 - ``hv_after``: HV on (1 - SSIM after the codec, Zimtohrli distance after the codec) of the publish front over the
   lossless front's (score_run's ``hv_ratio``: both normalised together, reference (1.1, 1.1)).
+- ``hv_ceiling``: the same ratio for the lossless front as WAV (as if the codec took nothing) over the lossless
+  front after the codec: what a front that survived the codec untouched would gain at most.
 - ``proxy_max_error``: the largest difference between the SSIM the engine's proxy predicts of a publish point (at the
   run's calibrated offset, ``run.publish.predicted_ssim``) and the SSIM after the real codec.
 - ``codec_ssim_max_diff``: the largest difference between the manifest's ``codec_ssim`` and codec_survival's figure.
@@ -143,6 +145,11 @@ def bench_publish_pair(
         [(1 - p["after_ssim"], p["after_zimtohrli"]) for p in pp],
         [(1 - p["after_ssim"], p["after_zimtohrli"]) for p in lp],
     )
+    # the most any front could gain: the lossless front as if the codec took nothing from it (its WAVs' figures)
+    ceiling = score_run.hv_ratio(
+        [(1 - p["wav_ssim"], p["wav_zimtohrli"]) for p in lp],
+        [(1 - p["after_ssim"], p["after_zimtohrli"]) for p in lp],
+    )
     predicted = proxy_predictions(runs[chosen.name], image, published["publish"])
     proxy_err = [q - p["after_ssim"] for q, p in zip(predicted, pp, strict=True)] if predicted else []
     agreement = [
@@ -159,6 +166,7 @@ def bench_publish_pair(
         "lossless_mos_visible_after": best_mos(lp, "after_ssim", "after_mos"),
         "lossless_mos_visible_wav": best_mos(lp, "wav_ssim", "wav_mos"),
         "hv_after": hv,
+        "hv_ceiling": ceiling,
         "proxy_offset_db": (published["publish"] or {}).get("proxy_offset_db"),
         "proxy_max_error": max((abs(e) for e in proxy_err), default=None),
         "proxy_errors": proxy_err,
@@ -183,6 +191,7 @@ COLUMNS = [
     ("lossless_mos_visible_after", "lossless vis after", "{:.2f}"),
     ("lossless_mos_visible_wav", "lossless vis WAV", "{:.2f}"),
     ("hv_after", "HV after", "{:.3f}"),
+    ("hv_ceiling", "HV ceiling", "{:.3f}"),
     ("proxy_offset_db", "proxy dB", "{:.1f}"),
     ("proxy_max_error", "proxy err", "{:.3f}"),
     ("codec_ssim_max_diff", "codec_ssim diff", "{:.4f}"),
