@@ -288,8 +288,10 @@ def _end_with_parent(parent: int) -> None:
     forever. On Linux the kernel sends the worker SIGKILL when its parent dies (``PR_SET_PDEATHSIG``: at once, even
     while Zimtohrli holds Python's lock); everywhere a thread also watches the parent (a new parent: the old one is
     gone) every ``PARENT_POLL_S``. Once the workers are gone, multiprocessing's resource tracker sees its pipe close,
-    removes the semaphores they shared and ends too.
+    removes the semaphores they shared and ends too. Ctrl-C, which a terminal sends to the whole process group, is
+    the run's to answer (it ends the workers): a worker ignores it rather than print a traceback of its own.
     """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform.startswith("linux"):
         try:
             import ctypes
