@@ -66,8 +66,11 @@ def run_folder_bytes(points: int, channels: int, samples: int) -> int:
     return int((points + 1) * channels * samples * 4 * 1.02 + 4 * 1024**2)
 
 
-def check_free_space(out: Path, need: int) -> None:
-    """Refuse, before the long computation, to start a run whose folder would not fit the disk where it goes."""
+def check_free_space(
+    out: Path, need: int, what: str = "run folder", hint: str = "free some space or choose another --out"
+) -> None:
+    """Refuse, before the long computation, to start work whose result (``what``, about ``need`` bytes) would not fit
+    the disk where it goes; ``hint``: what to do, in the words of the command's own options."""
     existing = next((p for p in [Path(out), *Path(out).parents] if p.exists()), None)
     if existing is None:
         return
@@ -77,7 +80,6 @@ def check_free_space(out: Path, need: int) -> None:
         return
     if need > free:
         raise MossInputError(
-            f"the run folder needs about {need / 1024**2:.0f} MB and only {free / 1024**2:.0f} MB "
-            "are free there: free some space or choose another --out",
+            f"the {what} needs about {need / 1024**2:.0f} MB and only {free / 1024**2:.0f} MB are free there: {hint}",
             path=out,
         )

@@ -135,3 +135,69 @@ def test_every_signal_at_random_moments_ends_cleanly(tmp_path, data_dir):
     interrupted = sum(not r["finished_first"] for r in results)
     assert problems == [], "\n".join(problems)
     assert interrupted >= len(cases) - 2, [(r["signal"], r["at_s"], r["finished_first"]) for r in results]
+
+
+def start_front(folder: Path, data_dir: Path) -> subprocess.Popen:
+    """A front that optimises for a while: 10 s of a song at 8 kHz, up to 300 steps."""
+    argv = ["front", "--image", str(data_dir / "img_portrait_skimage_astronaut.png"), "--audio"]
+    argv += [str(data_dir / "music_ambient_sonicpi_ambi_glass_hum.flac"), "--out", "run", "--points", "4"]
+    argv += ["--steps", "300", "--duration", "10", "--sample-rate", "8000", "--n-fft", "256", "--hop", "64"]
+    return subprocess.Popen(
+        [sys.executable, "-m", "moss_engine.cli", *argv],
+        cwd=folder,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        text=True,
+        errors="replace",
+    )
+
+
+def wait_for_optimising(proc: subprocess.Popen) -> None:
+    """Until the first progress line (the optimiser's first step), and two seconds more."""
+    deadline = time.monotonic() + 90
+    while not proc.stderr.readline().startswith("["):
+        assert time.monotonic() < deadline and proc.poll() is None, "no progress line within 90 s"
+    time.sleep(2.0)
+    assert proc.poll() is None, "the run ended before the signal"
+
+
+def test_a_run_killed_while_optimising_leaves_nothing_the_next_run_keeps(tmp_path, data_dir):
+    """Issue 26 item 2: ``kill -9`` while optimising; whatever the dead run left (here also the staging folder a kill
+    during its write would have left) is gone once the next run in that folder has started, even if that run is
+    itself stopped before it writes; no process of the killed run survives it by 2 s."""
+    import socket
+
+    (tmp_path / "notes.txt").write_text(NOTES, encoding="utf-8")
+    killed = start_front(tmp_path, data_dir)
+    try:
+        wait_for_optimising(killed)
+        os.kill(killed.pid, signal.SIGKILL)
+        killed.wait()
+        deadline = time.monotonic() + 2.0
+        while group_alive(killed.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not group_alive(killed.pid), "a worker of the killed run outlived it by 2 s"
+    finally:
+        if group_alive(killed.pid):
+            os.killpg(killed.pid, signal.SIGKILL)
+        killed.communicate()
+    left = tmp_path / ".run.k1lled00.moss-tmp"
+    left.mkdir()
+    (left / "point_000.wav").write_bytes(b"RIFF" + bytes(100_000))
+    (left / ".moss-owner").write_text(f"{killed.pid} {socket.gethostname()}\n")
+    before = snapshot(tmp_path)
+    rerun = start_front(tmp_path, data_dir)
+    try:
+        wait_for_optimising(rerun)
+        rerun.send_signal(signal.SIGTERM)
+        out, err = rerun.communicate(timeout=60)
+    finally:
+        if rerun.poll() is None:
+            os.killpg(rerun.pid, signal.SIGKILL)
+            rerun.wait()
+    assert rerun.returncode == 128 + signal.SIGTERM, err
+    after = snapshot(tmp_path)
+    assert sorted(after) == ["notes.txt"] and after["notes.txt"] == before["notes.txt"]
