@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 from moss_engine.errors import MossInputError
+from moss_engine.io.atomic import megabytes
 from moss_engine.io.audio import probe_audio
 
 GB = 1024**3
@@ -80,6 +81,6 @@ def check_free_space(
         return
     if need > free:
         raise MossInputError(
-            f"the {what} needs about {need / 1024**2:.0f} MB and only {free / 1024**2:.0f} MB are free there: {hint}",
+            f"the {what} needs about {megabytes(need)} and only {megabytes(free)} are free there: {hint}",
             path=out,
         )

@@ -125,8 +125,8 @@ def check_output_folder(out: Path, overwrite: bool, replaceable: tuple[str, ...]
         return
     if kind != "folder":
         raise MossInputError(
-            f"is a {kind}, not a run folder: MOSS writes a new run folder or replaces an earlier one "
-            "(choose another --out)",
+            f"already exists and is a {kind}, not a run folder: MOSS writes a new run folder or replaces an "
+            "earlier one (choose another --out)",
             out,
         )
     if not overwrite:
