@@ -31,9 +31,9 @@ TINY = ["--points", "3", "--steps", "2", "--duration", "1.4", "--sample-rate", "
 NOTES = "the user's notes\n"
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP) if sys.platform != "win32" else ()
 MOMENTS_PER_SIGNAL = 3
-#: The moments are drawn from this span (seconds after the start): a small run takes about 13 s alone on the 2-core
-#: CPU, and about twice that three at a time.
-SPAN_S = (0.3, 16.0)
+#: The moments are drawn from this span (seconds after the start); its end is the length of the run measured alone
+#: first (about 10 s on the 2-core CPU; three at a time, each takes longer).
+SPAN_S = (0.3, None)
 
 
 def snapshot(folder: Path) -> dict[str, str]:
@@ -73,6 +73,7 @@ def interrupted_run(folder: Path, data_dir: Path, signum: int, at_s: float) -> d
         # a shell that started pytest in the background may have set SIGINT to "ignore", which a child inherits
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
+    started = time.monotonic()
     try:
         try:
             proc.wait(timeout=at_s)
@@ -81,6 +82,7 @@ def interrupted_run(folder: Path, data_dir: Path, signum: int, at_s: float) -> d
             finished_first = False
             os.killpg(proc.pid, signum)
         out, err = proc.communicate(timeout=120)
+        seconds = time.monotonic() - started
         deadline = time.monotonic() + 2.0
         while group_alive(proc.pid) and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -100,12 +102,16 @@ def interrupted_run(folder: Path, data_dir: Path, signum: int, at_s: float) -> d
         "lines": [ln for ln in err.splitlines() if ln.strip() and not ln.startswith(("moss: note:", "["))],
         "changed": sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k)),
         "survivors": survivors,
+        "seconds": seconds,
     }
 
 
 def test_every_signal_at_random_moments_ends_cleanly(tmp_path, data_dir):
-    rng = random.Random(26)
-    cases = [(signum, rng.uniform(*SPAN_S)) for signum in SIGNALS for _ in range(MOMENTS_PER_SIGNAL)]
+    whole = interrupted_run(tmp_path / "whole", data_dir, signal.SIGTERM, 300.0)  # how long the run takes here
+    assert whole["finished_first"] and whole["code"] == 0, whole["err"][-600:]
+    length_s = float(whole["seconds"])
+    rng = random.Random(26)  # moments over the run's length alone (three at a time, each run takes longer)
+    cases = [(signum, rng.uniform(SPAN_S[0], 0.95 * length_s)) for signum in SIGNALS for _ in range(MOMENTS_PER_SIGNAL)]
     with ThreadPoolExecutor(3) as pool:
         results = list(
             pool.map(
