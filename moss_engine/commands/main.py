@@ -366,6 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     held: list[int] = []
     previous = stops.hold(held)
+    ready = False
     try:
         argv = list(sys.argv[1:] if argv is None else argv)
         if not argv or argv[0].startswith("--") and argv[0] not in ("--help", "--version"):
@@ -381,12 +382,17 @@ def main(argv: list[str] | None = None) -> int:
             )
             return EXIT_BAD_INPUT
         _import_engine()
+        ready = True
     finally:
-        stops.restore(previous)
-    if held:
-        return _stopped(held[0])
-    _catch_termination()
+        if not ready:
+            stops.restore(previous)
     try:
+        # SIGTERM and SIGHUP go straight from holding to ``Terminated`` (put back in between, their default action
+        # could end the process without a word), then Ctrl-C gets its own handler back
+        _catch_termination()
+        stops.restore({n: h for n, h in previous.items() if n == getattr(signal, "SIGINT", None)})
+        if held:
+            return _stopped(held[0])
         return run(args)
     except Terminated as stop:
         print(f"moss: terminated ({signal.Signals(stop.signum).name}); nothing was written", file=sys.stderr)
