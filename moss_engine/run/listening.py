@@ -161,6 +161,7 @@ class Scorer:
         self.listener = listener
         self._pool: ProcessPoolExecutor | None = None
         if listener.available and workers > 1:
+            _start_resource_tracker()
             try:
                 self._pool = ProcessPoolExecutor(
                     min(workers, MAX_WORKERS),
@@ -279,6 +280,27 @@ class Scorer:
                     return None
             except Exception:  # noqa: BLE001 - a worker that died (BrokenProcessPool, MemoryError): score here
                 return None
+
+
+def _start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker (the process that removes the workers' shared semaphores when they
+    are gone) with SIGHUP blocked, which it inherits and keeps: it ignores Ctrl-C and SIGTERM itself, but a terminal's
+    hang-up to the whole process group killed it, and the run's exit then started a new one that printed a KeyError
+    traceback for each semaphore it did not know. A hang-up meanwhile waits for the unblock (or another thread)."""
+    hup = getattr(signal, "SIGHUP", None)
+    if hup is None or not hasattr(signal, "pthread_sigmask"):
+        return
+    try:
+        from multiprocessing import resource_tracker
+    except ImportError:
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {hup})
+    try:
+        resource_tracker.ensure_running()
+    except OSError:
+        pass  # the pool starts it itself, or scores here
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _end_with_parent(parent: int) -> None:

@@ -143,3 +143,27 @@ def test_listening_workers_end_within_2_s_when_their_parent_is_killed(tmp_path):
     for pid in survivors:
         os.kill(pid, signal.SIGKILL)
     assert survivors == []
+
+
+_TRACKER_MASK = """
+import numpy as np
+from multiprocessing import resource_tracker
+from moss_engine.run.listening import Listener, Scorer
+
+audio = (0.1 * np.random.default_rng(0).standard_normal((1, 2 * 8000))).astype(np.float32)
+with Scorer(Listener(audio, 8000, (0.0, 2.0)), 2):
+    pid = resource_tracker._resource_tracker._pid
+    print(open(f"/proc/{pid}/status").read().split("SigBlk:")[1].split()[0])
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists() or not listening.available(), reason="Linux's /proc")
+def test_the_resource_tracker_outlives_a_hang_up_to_the_group(tmp_path):
+    """Issue 26 item 3: multiprocessing's resource tracker (it ignores Ctrl-C and SIGTERM itself) is started with
+    SIGHUP blocked: a terminal's hang-up to the run's process group killed it, and the run's exit then started a new
+    one that printed a KeyError traceback for every semaphore it did not know."""
+    done = subprocess.run(
+        [sys.executable, "-c", _TRACKER_MASK], capture_output=True, text=True, cwd=tmp_path, env=os.environ, timeout=120
+    )
+    blocked = int(done.stdout.split()[0], 16)
+    assert blocked & (1 << (signal.SIGHUP - 1)), done.stdout + done.stderr

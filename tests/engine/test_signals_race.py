@@ -143,11 +143,14 @@ def test_every_signal_at_random_moments_ends_cleanly(tmp_path, data_dir):
     assert interrupted >= len(cases) - 2, [(r["signal"], r["at_s"], r["finished_first"]) for r in results]
 
 
-def start_front(folder: Path, data_dir: Path) -> subprocess.Popen:
-    """A front that optimises for a while: 10 s of a song at 8 kHz, up to 300 steps."""
+def start_front(folder: Path, data_dir: Path, small: bool = False) -> subprocess.Popen:
+    """A front that optimises for a while: 10 s of a song at 8 kHz, up to 300 steps (``small``: the small run of the
+    race above, which is listening a few seconds after its start)."""
     argv = ["front", "--image", str(data_dir / "img_portrait_skimage_astronaut.png"), "--audio"]
     argv += [str(data_dir / "music_ambient_sonicpi_ambi_glass_hum.flac"), "--out", "run", "--points", "4"]
     argv += ["--steps", "300", "--duration", "10", "--sample-rate", "8000", "--n-fft", "256", "--hop", "64"]
+    if small:
+        argv = ["front", "--image", str(data_dir / IMAGE), "--audio", str(data_dir / SONG), "--out", "run", *TINY]
     return subprocess.Popen(
         [sys.executable, "-m", "moss_engine.cli", *argv],
         cwd=folder,
@@ -207,3 +210,41 @@ def test_a_run_killed_while_optimising_leaves_nothing_the_next_run_keeps(tmp_pat
     assert rerun.returncode == 128 + signal.SIGTERM, err
     after = snapshot(tmp_path)
     assert sorted(after) == ["notes.txt"] and after["notes.txt"] == before["notes.txt"]
+
+
+def session_members(sid: int) -> list[int]:
+    found = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if len(fields) > 3 and int(fields[3]) == sid and fields[0] != "Z":
+            found.append(int(stat_file.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the listening workers in Linux's /proc")
+@pytest.mark.parametrize("signum", [signal.SIGHUP, signal.SIGTERM, signal.SIGINT] if SIGNALS else [])
+def test_a_signal_to_the_group_while_listening_is_one_line(tmp_path, data_dir, signum):
+    """A hang-up (or SIGTERM, Ctrl-C) reaches the listening workers and multiprocessing's resource tracker too: the
+    run still ends with one line (a tracker killed by SIGHUP was started again by the run's exit and printed a
+    KeyError traceback for each semaphore it did not know)."""
+    (tmp_path / "notes.txt").write_text(NOTES, encoding="utf-8")
+    before = snapshot(tmp_path)
+    proc = start_front(tmp_path, data_dir, small=True)
+    try:
+        deadline = time.monotonic() + 180
+        while len(session_members(proc.pid)) < 3:  # the run, its workers and the tracker: listening
+            assert time.monotonic() < deadline and proc.poll() is None, "no listening workers within 180 s"
+            time.sleep(0.05)
+        time.sleep(0.5)
+        os.killpg(proc.pid, signum)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if group_alive(proc.pid):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    lines = [ln for ln in err.splitlines() if ln.strip() and not ln.startswith(("[", "moss: note:"))]
+    assert proc.returncode == 128 + signum and len(lines) == 1, err[-2000:]
+    assert snapshot(tmp_path) == before
