@@ -42,6 +42,7 @@ import hashlib
 import json
 import os
 import platform
+import random
 import shlex
 import shutil
 import signal
@@ -136,6 +137,7 @@ def _png_header(width: int, height: int) -> bytes:
 
 NONUTF8_WAV = os.fsdecode(b"x\xff.wav")
 NONUTF8_PNG = os.fsdecode(b"pic\xfe.png")
+CJK_PNG = "漢字 \U00010348.png"  # a script the plot's font lacks (its glyphs warned on stderr, issue 26)
 
 
 def build_fixtures(folder: Path) -> Fx:
@@ -172,6 +174,7 @@ def build_fixtures(folder: Path) -> Fx:
     (d / "empty.wav").write_bytes(b"")
     (d / "noread.wav").write_bytes(wav)
     os.chmod(d / "noread.wav", 0)
+    shutil.copyfile(d / "img.png", d / CJK_PNG)
     for name in ("my song (live).wav", "песня ♫ 歌.wav", NONUTF8_WAV):
         shutil.copyfile(d / "song.wav", d / name)
     os.symlink("loop.wav", d / "loop.wav")
@@ -253,6 +256,12 @@ class Case:
     older_run: bool = True  # plant older_run/ (a copy of the base run) in the case folder
     timeout: float | None = None
     note: str = ""
+    stderr_free_of: tuple[str, ...] = ()  # accept: texts that must not appear on stderr (warnings)
+    max_seconds: float | None = None  # refuse: a refusal slower than this is a failure (it must come before the work)
+    during: Callable[[Path, subprocess.Popen], None] | None = None  # run beside the command (e.g. fill the disk)
+    cleanup: Callable[[Path], None] | None = None  # after the case (e.g. unmount)
+    needs_root: bool = False  # mounts a small disk: skipped for other users
+    ignore: tuple[str, ...] = ()  # entries the case's own helpers add or change (another program's filler file)
 
 
 @dataclass
@@ -270,6 +279,7 @@ class Result:
     partial: list[str] = field(default_factory=list)
     lost: list[str] = field(default_factory=list)
     note: str = ""
+    survivors: int = 0  # processes of the command still alive 2 s after it ended (then killed)
 
 
 def front(image: str, audio: str, out: str = "run", *extra: str, tiny: bool = True, cmd: str = "front") -> list[str]:
@@ -1213,9 +1223,186 @@ def build_cases(fx: Fx, quick: bool) -> list[Case]:
                 acc(f"{label} on {dname}", g, argv, **kw)
             else:
                 ref(f"{label} on {dname}", g, argv, **kw)
+    # ---- 5. the output place (issue 26): names at the limit, what --overwrite replaces, newer formats, a full disk --
+    g = "place"
+    limit = os.pathconf(fx.dir, "PC_NAME_MAX")
+    for n in (240, 250, limit):
+        acc(f"out name of {n} bytes", g, front(img, song, "r" * n), output="r" * n, quick_=n == limit)
+    ref(f"out name of {limit + 1} bytes", g, front(img, song, "r" * (limit + 1)), names=f"at most {limit}")
+    long_wav = "p" * (limit - 4) + ".wav"
+    acc(
+        f"render --out name of {limit} bytes",
+        g,
+        [*rr, "--point", "0", "--out", long_wav],
+        prepare=with_run(),
+        output=long_wav,
+        kind="file",
+        older_run=False,
+    )
+    ref(
+        f"render --out name of {limit + 1} bytes",
+        g,
+        [*rr, "--point", "0", "--out", "p" + long_wav],
+        prepare=with_run(),
+        older_run=False,
+        names=f"at most {limit}",
+    )
+
+    def special(kind: str, name: str) -> Callable[[Path], None]:
+        def prepare(c: Path) -> None:
+            path = c / name
+            if kind == "fifo":
+                os.mkfifo(path)
+            elif kind == "socket":
+                sock = socket.socket(socket.AF_UNIX)
+                sock.bind(str(path))
+                sock.close()
+            elif kind == "device":  # a copy of /dev/null, as mknod makes it
+                os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+            else:
+                os.symlink("notes.txt", path)
+
+        return prepare
+
+    kinds = [("fifo", "FIFO"), ("socket", "socket"), ("symlink", "symbolic link")]
+    if os.geteuid() == 0:
+        kinds.append(("device", "character device"))
+    for kind, words in kinds:
+        ref(
+            f"render --overwrite onto a {words}",
+            g,
+            [*rr, "--point", "0", "--out", f"{kind}.wav", "--overwrite"],
+            prepare=with_run(special(kind, f"{kind}.wav")),
+            older_run=False,
+            names=words,
+            quick_=kind == "device",
+        )
+        ref(f"front --overwrite onto a {words}", g, front(img, song, kind, "--overwrite"), prepare=special(kind, kind))
+
+    def newer(where: str) -> Callable[[Path], None]:
+        def prepare(c: Path) -> None:
+            if where == "run":
+                with_run()(c)
+            manifest = c / where / "manifest.json"
+            manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "format": "moss-run/9"}))
+
+        return prepare
+
+    ref("render a moss-run/9 folder", g, [*rr, "--point", "0", "--out", "out.wav"], prepare=newer("run"), names="newer")
+    ref("morph a moss-run/9 folder", g, ["morph", "run", "--no-video"], prepare=newer("run"), names="newer")
+    ref(
+        "front --overwrite onto a moss-run/9 folder",
+        g,
+        front(img, song, "older_run", "--overwrite"),
+        prepare=newer("older_run"),
+        names="newer",
+    )
+
+    def read_only_run(c: Path) -> None:
+        (c / "ro").mkdir()
+        shutil.copytree(fx.base_run, c / "ro" / "run")
+        os.chmod(c / "ro", 0o555)
+
+    ref(
+        "front --overwrite a run in a read-only folder (refused before the work)",
+        g,
+        front(img, song, "ro/run", "--overwrite"),
+        drop_dac=True,
+        prepare=read_only_run,
+        names="ro/run",
+        max_seconds=SLOW_REFUSAL_S,
+        quick_=True,
+    )
+    acc(
+        "picture named in scripts the plot's font lacks (no Glyph warnings)",
+        g,
+        front(p(CJK_PNG), song),
+        stderr_free_of=("Glyph", "Warning"),
+    )
+
+    # a small disk (a 30 MB tmpfs, as root) that is full, or that another program fills while the run works
+    def on_disk(then: Callable[[Path], None] | None = None, full: bool = False) -> Callable[[Path], None]:
+        def prepare(c: Path) -> None:
+            (c / "disk").mkdir()
+            subprocess.run(["mount", "-t", "tmpfs", "-o", "size=30m", "tmpfs", str(c / "disk")], check=True)
+            if then is not None:
+                then(c)
+            if full:
+                fill(c / "disk")
+
+        return prepare
+
+    def unmount(c: Path) -> None:
+        subprocess.run(["umount", "-l", str(c / "disk")], check=False, capture_output=True)
+
+    def fill_once_working(c: Path, proc: subprocess.Popen) -> None:
+        """Fill the disk once the run computes (its listening workers are up): past every check before the work."""
+        deadline = time.monotonic() + 200
+        while proc.poll() is None and time.monotonic() < deadline:
+            if len(session_members(proc.pid)) >= 3:  # the run, two workers (and the resource tracker)
+                fill(c / "disk")
+                return
+            time.sleep(0.05)
+
+    disk = {"needs_root": True, "cleanup": unmount, "ignore": ("disk/filler.bin",)}
+    ref(
+        "front onto a disk another program fills during the run",
+        g,
+        front(img, song, "disk/run", "--points", "6"),
+        prepare=on_disk(),
+        during=fill_once_working,
+        names="needs about",
+        timeout=ACCEPT_TIMEOUT_S,
+        **disk,
+    )
+    ref("front onto a full disk", g, front(img, song, "disk/run"), prepare=on_disk(full=True), names="MB", **disk)
+    ref(
+        "render --full onto a full disk",
+        g,
+        [*rr, "--point", "-1", "--full", "--out", "disk/full.flac"],
+        prepare=with_run(on_disk(full=True)),
+        older_run=False,
+        names="MB",
+        **disk,
+    )
+    ref(
+        "render onto a full disk",
+        g,
+        [*rr, "--point", "0", "--out", "disk/point.wav"],
+        prepare=with_run(on_disk(full=True)),
+        older_run=False,
+        names="MB",
+        **disk,
+    )
+
+    def run_on_disk(c: Path) -> None:
+        shutil.copytree(fx.base_run, c / "disk" / "run")
+
+    ref(
+        "morph in a run folder on a full disk (no --out named)",
+        g,
+        ["morph", "disk/run", "--no-video"],
+        prepare=on_disk(run_on_disk, full=True),
+        older_run=False,
+        names="MB",
+        stderr_free_of=("--out",),  # morph has no --out to choose
+        **disk,
+    )
     if quick:
         cases = [c for c in cases if c.quick]
     return cases
+
+
+def fill(folder: Path) -> None:
+    """Take every free byte of ``folder``'s disk with ``filler.bin`` (another program's file)."""
+    with open(folder / "filler.bin", "ab", buffering=0) as f:
+        for block in (1 << 20, 1 << 16, 1 << 12, 1 << 9):
+            try:
+                while True:
+                    f.write(bytes(block))
+                    f.flush()
+            except OSError:
+                continue
 
 
 # --------------------------------------------------------------------------------------------------------- running
@@ -1294,12 +1481,15 @@ def judge(
             problems.append(f"{len(lines)} non-empty lines on stderr, expected 1")
         elif case.names and case.names not in lines[0]:
             problems.append(f"the line does not name {case.names!r}")
-    added = [k for k in after if k not in before]
+    for text in case.stderr_free_of:
+        if text in stderr:
+            problems.append(f"{text!r} on stderr")
+    added = [k for k in after if k not in before and not under(k, case.ignore)]
     # a refusal-expected case that ran to completion wrote a whole output: that is its failure, not a partial output
     wrongly_done = case.expect == "refuse" and code == 0
     partial = sorted(k for k in added if is_temp(k) or not (under(k, allowed_new) or wrongly_done))
     removable = case.may_change + case.may_remove if case.expect == "accept" else case.may_remove
-    lost = sorted(k for k in before if after.get(k) != before[k] and not under(k, removable))
+    lost = sorted(k for k in before if after.get(k) != before[k] and not under(k, removable + case.ignore))
     if case.check is not None:
         problems += case.check(folder, before, after)
     return problems, partial, lost
@@ -1334,6 +1524,10 @@ def run_case(case: Case, root: Path, fx: Fx, drop: list[str] | None) -> Result:
                 "SKIP",
                 note="running as root without setpriv: permissions do not bite",
             )
+        if case.needs_root and os.geteuid() != 0:
+            return Result(
+                case.name, case.group, case.expect, "", None, 0, "", 0.0, "SKIP", note="mounts a small disk: needs root"
+            )
         (folder / "notes.txt").write_text(NOTES, encoding="utf-8")
         if case.older_run and fx.base_run is not None:
             shutil.copytree(fx.base_run, folder / "older_run")
@@ -1352,6 +1546,10 @@ def run_case(case: Case, root: Path, fx: Fx, drop: list[str] | None) -> Result:
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
+        beside = None
+        if case.during is not None:
+            beside = threading.Thread(target=case.during, args=(folder, proc), daemon=True)
+            beside.start()
         timed_out = False
         try:
             _out, err = proc.communicate(timeout=timeout)
@@ -1360,9 +1558,16 @@ def run_case(case: Case, root: Path, fx: Fx, drop: list[str] | None) -> Result:
             os.killpg(proc.pid, signal.SIGKILL)
             _out, err = proc.communicate()
         seconds = time.perf_counter() - start
+        survivors = surviving(proc.pid)
+        if beside is not None:
+            beside.join(30)
         stderr = err.decode("utf-8", "replace")
         after = snapshot(folder)
         problems, partial, lost = judge(case, folder, before, after, proc.returncode, stderr, timed_out)
+        if survivors:
+            problems.append(f"{survivors} process(es) of the command alive 2 s after it ended")
+        if case.max_seconds is not None and proc.returncode == 2 and seconds > case.max_seconds:
+            problems.append(f"refused after {seconds:.0f} s: the check must come before the work")
         note = case.note
         if case.expect == "refuse" and proc.returncode == 2 and seconds > SLOW_REFUSAL_S:
             note = (note + "; " if note else "") + f"slow refusal ({seconds:.0f} s)"
@@ -1382,6 +1587,7 @@ def run_case(case: Case, root: Path, fx: Fx, drop: list[str] | None) -> Result:
             partial,
             lost,
             note,
+            survivors,
         )
     except Exception as exc:  # noqa: BLE001 - a broken case is reported, not fatal
         return Result(
@@ -1397,8 +1603,36 @@ def run_case(case: Case, root: Path, fx: Fx, drop: list[str] | None) -> Result:
             [f"the campaign could not run this case: {type(exc).__name__}: {exc}"],
         )
     finally:
+        if case.cleanup is not None:
+            with contextlib.suppress(Exception):
+                case.cleanup(folder)
         relax_permissions(folder)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def session_members(sid: int) -> list[int]:
+    """The running processes of the session ``sid`` (every case starts its command in a session of its own: its
+    listening workers and multiprocessing's resource tracker stay in it). Linux's /proc; [] elsewhere."""
+    found = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if len(fields) > 3 and int(fields[3]) == sid and fields[0] != "Z":
+            found.append(int(stat_file.parent.name))
+    return found
+
+
+def surviving(sid: int, wait_s: float = 2.0) -> int:
+    """How many processes of the session ``sid`` are still alive ``wait_s`` after its leader ended (then killed)."""
+    deadline = time.monotonic() + wait_s
+    while (alive := session_members(sid)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for pid in alive:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    return len(alive)
 
 
 # ------------------------------------------------------------------------------------------ the app's Open Run
@@ -1506,12 +1740,20 @@ def run_loader_cases(root: Path, fx: Fx, quick: bool, only: str | None) -> list[
 
 
 def signal_case(root: Path, fx: Fx, sig: signal.Signals, when: str) -> Result:
-    """Start a small front; send ``sig`` ``when`` ("early": during the imports, "mid": once the progress bar runs);
-    expect exit 128 + sig, nothing written, nothing left, the user's files untouched."""
+    """Start a small front; send ``sig`` ``when`` ("early": during the imports, "mid": once the progress bar runs, to
+    the process; "at T": T seconds after the start, to the whole process group as a terminal does, the listening
+    workers included, on a shorter run that goes through every stage); expect exit 128 + sig, one line, nothing
+    written, nothing left, the user's files untouched, no process of the run alive 2 s later."""
     folder = Path(tempfile.mkdtemp(prefix="signal.", dir=root / "cases"))
     (folder / "notes.txt").write_text(NOTES, encoding="utf-8")
     if fx.base_run is not None:
         shutil.copytree(fx.base_run, folder / "older_run")
+    at_s = float(when.split()[1]) if when.startswith("at ") else None
+    if at_s is not None:
+        argv = front(fx.p("img.png"), fx.p("song.wav"), "run", tiny=False)
+        argv += ["--points", "4", "--steps", "3", "--duration", "2", "--sample-rate", "8000", "--n-fft", "256"]
+        argv += ["--hop", "64"]
+        return _signal_run(folder, argv, sig, when, at_s)
     argv = [
         "front",
         "--image",
@@ -1575,11 +1817,14 @@ def signal_case(root: Path, fx: Fx, sig: signal.Signals, when: str) -> Result:
         os.killpg(proc.pid, signal.SIGKILL)
         code = proc.wait()
         problems.append("still running 60 s after the signal (killed)")
+    survivors = surviving(proc.pid)
+    if survivors:
+        problems.append(f"{survivors} process(es) of the run alive 2 s after it ended")
     reader.join(5)
     assert proc.stdout is not None
     proc.stdout.read()
     stderr = "".join(err_lines)
-    ok_codes = {128 + sig.value} | ({-sig.value} if when == "early" and sig != signal.SIGINT else set())
+    ok_codes = {128 + sig.value}
     if code not in ok_codes and not problems:
         problems.append(f"exit {code}, expected {128 + sig.value}")
     if "Traceback" in stderr:
@@ -1606,6 +1851,164 @@ def signal_case(root: Path, fx: Fx, sig: signal.Signals, when: str) -> Result:
         partial,
         lost,
         note,
+        survivors,
+    )
+
+
+def _signal_run(folder: Path, argv: list[str], sig: signal.Signals, when: str, at_s: float) -> Result:
+    """``signal_case`` at a moment: the signal to the process group ``at_s`` seconds after the start."""
+    before = snapshot(folder)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moss_engine.cli", *argv],
+        cwd=folder,
+        env=env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    problems: list[str] = []
+    note = f"signal to the process group {at_s:.1f} s after the start"
+    try:
+        proc.wait(timeout=at_s)
+        finished_first = True
+    except subprocess.TimeoutExpired:
+        finished_first = False
+        os.killpg(proc.pid, sig)
+    try:
+        out, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        problems.append("still running 60 s after the signal (killed)")
+    survivors = surviving(proc.pid)
+    stderr = err.decode("utf-8", "replace")
+    lines = [ln for ln in stderr.splitlines() if ln.strip() and not ln.startswith(("[", "moss: note:"))]
+    after = snapshot(folder)
+    if finished_first:
+        note += "; the run had finished by then"
+        if proc.returncode != 0:
+            problems.append(f"exit {proc.returncode} before the signal")
+        partial = sorted(k for k in after if is_temp(k))
+    else:
+        word = "interrupted" if sig == signal.SIGINT else f"terminated ({sig.name})"
+        if proc.returncode != 128 + sig.value:
+            problems.append(f"exit {proc.returncode}, expected {128 + sig.value}")
+        if len(lines) != 1 or word not in lines[0]:
+            problems.append(f"{len(lines)} lines besides progress and notes, expected one saying {word!r}")
+        partial = sorted(k for k in after if k not in before or is_temp(k))
+    if "Traceback" in stderr + out.decode("utf-8", "replace"):
+        problems.append("traceback on stderr")
+    if survivors:
+        problems.append(f"{survivors} process(es) of the run alive 2 s after it ended")
+    lost = sorted(k for k in before if after.get(k) != before[k])
+    relax_permissions(folder)
+    shutil.rmtree(folder, ignore_errors=True)
+    return Result(
+        f"front {sig.name} {when}",
+        "signals",
+        "signal",
+        show_cmd(argv),
+        proc.returncode,
+        len(lines),
+        stderr[-2000:],
+        round(time.perf_counter() - t0, 2),
+        "FAIL" if problems or partial or lost else "PASS",
+        problems,
+        partial,
+        lost,
+        note,
+        survivors,
+    )
+
+
+def kill9_case(root: Path, fx: Fx, stage: str) -> Result:
+    """``kill -9`` of a front while it optimises or listens (issue 26 items 1, 2): no process of it (listening
+    workers, multiprocessing's resource tracker) alive 2 s later; then a second front in the same folder, stopped by
+    SIGTERM while it optimises, must leave the folder as it was before the first (what the dead one left swept)."""
+    folder = Path(tempfile.mkdtemp(prefix="kill9.", dir=root / "cases"))
+    (folder / "notes.txt").write_text(NOTES, encoding="utf-8")
+    if fx.base_run is not None:
+        shutil.copytree(fx.base_run, folder / "older_run")
+    argv = front(fx.p("img.png"), fx.p("song.wav"), "run", tiny=False)
+    argv += ["--points", "8", "--steps", "40", "--duration", "4", "--sample-rate", "8000", "--n-fft", "256"]
+    argv += ["--hop", "64"]
+    before = snapshot(folder)
+    problems: list[str] = []
+    t0 = time.perf_counter()
+
+    def start() -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, "-m", "moss_engine.cli", *argv],
+            cwd=folder,
+            env=env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    def wait_for(proc: subprocess.Popen, what: str) -> bool:
+        deadline = time.monotonic() + 180
+        while proc.poll() is None and time.monotonic() < deadline:
+            if what == "listening" and len(session_members(proc.pid)) >= 3:  # the run and its workers
+                time.sleep(0.3)
+                return proc.poll() is None
+            if what == "optimising":
+                assert proc.stderr is not None
+                if proc.stderr.readline().startswith(b"["):
+                    time.sleep(1.0)
+                    return proc.poll() is None
+            else:
+                time.sleep(0.05)
+        return False
+
+    killed = start()
+    survivors = 0
+    if not wait_for(killed, stage):
+        problems.append(f"the run ended (exit {killed.poll()}) before it was {stage}")
+    else:
+        os.kill(killed.pid, signal.SIGKILL)
+    killed.wait()
+    survivors = surviving(killed.pid)
+    if survivors:
+        problems.append(f"{survivors} process(es) of the killed run alive 2 s after it")
+    killed.communicate()
+    rerun = start()
+    if wait_for(rerun, "optimising"):
+        rerun.send_signal(signal.SIGTERM)
+    try:
+        _, err = rerun.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(rerun.pid, signal.SIGKILL)
+        _, err = rerun.communicate()
+    survivors += surviving(rerun.pid)
+    if rerun.returncode != 128 + signal.SIGTERM:
+        problems.append(f"the second run: exit {rerun.returncode}, expected {128 + signal.SIGTERM}")
+    stderr = err.decode("utf-8", "replace")
+    if "Traceback" in stderr:
+        problems.append("traceback on stderr")
+    after = snapshot(folder)
+    partial = sorted(k for k in after if k not in before or is_temp(k))
+    lost = sorted(k for k in before if after.get(k) != before[k])
+    relax_permissions(folder)
+    shutil.rmtree(folder, ignore_errors=True)
+    return Result(
+        f"front kill -9 while {stage}, then a second front stopped",
+        "signals",
+        "signal",
+        show_cmd(argv),
+        rerun.returncode,
+        len([ln for ln in stderr.splitlines() if ln.strip() and not ln.startswith("[")]),
+        stderr[-2000:],
+        round(time.perf_counter() - t0, 2),
+        "FAIL" if problems or partial or lost else "PASS",
+        problems,
+        partial,
+        lost,
+        "processes counted by session (Linux /proc)",
+        survivors,
     )
 
 
@@ -1716,10 +2119,17 @@ def main(argv: list[str] | None = None) -> int:
             if args.quick
             else [(signal.SIGTERM, "mid"), (signal.SIGHUP, "mid"), (signal.SIGINT, "mid"), (signal.SIGTERM, "early")]
         )
+        moments = random.Random(26)  # issue 26: each signal at several moments of a run through every stage
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            sigs += [(sig, f"at {moments.uniform(0.3, 14.0):.1f} s") for _ in range(1 if args.quick else 4)]
         for sig, when in sigs:
             if args.only is None or args.only in f"front {sig.name} {when}":
                 results.append(signal_case(root, fx, sig, when))
                 print(f"signal {sig.name} {when}: {results[-1].verdict}", flush=True)
+        for stage in ("optimising", "listening"):
+            if args.only is None or args.only in f"kill -9 while {stage}":
+                results.append(kill9_case(root, fx, stage))
+                print(f"kill -9 while {stage}: {results[-1].verdict}", flush=True)
         fx_after = snapshot(fx.dir)
         changed = sorted(k for k in set(fx_before) | set(fx_after) if fx_before.get(k) != fx_after.get(k))
         results.append(
@@ -1755,6 +2165,7 @@ def main(argv: list[str] | None = None) -> int:
         "damaged": 6,
         "loader": 7,
         "signals": 8,
+        "place": 9,
     }
     results.sort(key=lambda r: (order.get(r.group, 9), r.expect, r.name))
     elapsed = time.perf_counter() - t_start
@@ -1772,6 +2183,9 @@ def main(argv: list[str] | None = None) -> int:
         "awkward_valid_accepted": [sum(clean(r) for r in accepts), len(accepts)],
         "broken_refused_cleanly": [sum(clean(r) for r in refuses), len(refuses)],
         "signals_handled_cleanly": [sum(clean(r) for r in sigs_r), len(sigs_r)],
+        "cases": len(results),
+        "tracebacks": sum(1 for r in results if "Traceback" in r.stderr),
+        "surviving_processes": sum(r.survivors for r in results),
         "partial_outputs_left": sum(1 for r in results if r.partial),
         "user_files_lost": sum(1 for r in results if r.lost),
         "skipped": sum(1 for r in results if r.verdict == "SKIP"),
@@ -1801,6 +2215,8 @@ def main(argv: list[str] | None = None) -> int:
         f"broken inputs refused cleanly: {counts['broken_refused_cleanly'][0]} of {counts['broken_refused_cleanly'][1]}"
     )
     print(f"signals handled cleanly: {counts['signals_handled_cleanly'][0]} of {counts['signals_handled_cleanly'][1]}")
+    print(f"cases: {counts['cases']}; tracebacks: {counts['tracebacks']} (cases)")
+    print(f"processes alive 2 s after their command ended: {counts['surviving_processes']}")
     print(f"partial outputs left: {counts['partial_outputs_left']} (cases)")
     print(f"user files lost: {counts['user_files_lost']} (cases)")
     if counts["skipped"]:

@@ -242,7 +242,10 @@ class ExportController(QObject):
         if result is None:
             return None
         written = self._attempt(
-            f"write {out}", lambda: write_run_folder(result, Path(out), overwrite=overwrite, plot=plot_front)
+            f"write {out}",
+            lambda: write_run_folder(
+                result, Path(out), overwrite=overwrite, plot=plot_front, hint="free some space or choose another folder"
+            ),
         )
         if written is not None:
             self.message.emit(f"Exported the run folder: {written.name}", 0)
@@ -309,7 +312,11 @@ class ExportController(QObject):
 
         def work() -> Path:
             write_morph(run_dir, overwrite=True)
-            write_file(out, lambda tmp: shutil.copyfile(run_dir / "morph.mp4", tmp))
+            write_file(
+                out,
+                lambda tmp: shutil.copyfile(run_dir / "morph.mp4", tmp),
+                hint="free some space or choose another file name",
+            )
             return out
 
         self.morph_job = BackgroundJob(work, target=out, parent=self)

@@ -314,7 +314,8 @@ OPTIONS: dict[str, Option] = {
     "memory_limit_gb": Option(
         "--memory-limit",
         "most memory the masks being optimised may take at once, beyond the music's own tensors "
-        "(default: 3 GB on a CPU, 60%% of the free GPU memory up to 16 GB); below one mask's need the run goes one "
+        "(default: on a CPU 3 GB, or half the free memory if less; 60%% of the free GPU memory up to 16 GB); "
+        "below one mask's need the run goes one "
         "mask at a time, recomputing the STFT round trip",
         "float",
         0.05,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as _dt
 import math
 import signal
@@ -11,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any, NoReturn
 
-from moss_engine.commands.render import add_render_parser, run_render
+from moss_engine.commands import stops
 from moss_engine.errors import MossError, MossInputError, MossOutOfMemory, is_out_of_memory
 from moss_engine.resources import sample_paths
 
@@ -109,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     morph.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run folder made by moss front")
     morph.add_argument("--overwrite", action="store_true", help="replace earlier morph files of this run")
     morph.add_argument("--no-video", action="store_true", help="only morph.json and morph.wav")
+    from moss_engine.commands.render import add_render_parser  # here: ``main`` holds the signals from its start
+
     add_render_parser(sub)
     demo = sub.add_parser("demo", help="run the bundled sample into ./moss-output/<timestamp> (the default)")
     demo.add_argument("--image", type=Path, help="another picture instead of the sample's")
@@ -263,6 +266,8 @@ def run(args: argparse.Namespace) -> int:
     from moss_engine.settings import make_settings
 
     if args.command == "render":
+        from moss_engine.commands.render import run_render
+
         return run_render(args)
     if args.command == "morph":
         return _run_morph(args)
@@ -293,6 +298,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"moss: note: {notice}", file=sys.stderr)
     result = _compute(settings, alpha, device, inputs, args.quiet)
     written = write_run_folder(result, out, overwrite=args.overwrite, plot=plot_front)
+    stops.finished()
     print(_summary(result, written))
     return EXIT_OK
 
@@ -301,6 +307,7 @@ def _run_morph(args: argparse.Namespace) -> int:
     from moss_engine.run.morph import write_morph
 
     states = write_morph(args.run_dir, overwrite=args.overwrite, video=not args.no_video)
+    stops.finished()
     print(
         f"{args.run_dir}: morph.json ({len(states)} states, alpha 0 to 1), morph.wav"
         f"{'' if args.no_video else ', morph.mp4'}"
@@ -331,24 +338,11 @@ def _compute(settings: Any, alpha: float | None, device: Any, inputs: Any, quiet
         reporter.done()
 
 
-def _import_engine() -> bool:
-    """Import torch and the engine with Ctrl-C held back (an import cut in half cannot be retried in the process).
+def _import_engine() -> None:
+    """Import torch and the engine (``main`` holds the signals meanwhile)."""
+    import torch  # noqa: F401
 
-    Returns False if Ctrl-C was pressed meanwhile.
-    """
-    pressed: list[int] = []
-    try:
-        previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
-    except ValueError:  # not the main thread: nothing to hold back
-        previous = None
-    try:
-        import torch  # noqa: F401
-
-        from moss_engine.run import folder as run_folder  # noqa: F401
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
-    return not pressed
+    from moss_engine.run import folder as run_folder  # noqa: F401
 
 
 class Terminated(KeyboardInterrupt):
@@ -377,24 +371,41 @@ def _catch_termination() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``moss`` script. Exit status: 0 done, 2 bad input, 130 interrupted (Ctrl-C), 128 + the
-    signal for SIGTERM and SIGHUP, 1 other failure."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0].startswith("--") and argv[0] not in ("--help", "--version"):
-        argv = ["demo", *argv]
-    parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
-    if args.command is None:
-        args, extra = parser.parse_known_args(["demo", *argv])
-    if extra:
-        print(
-            f"moss: error: unrecognized arguments: {' '.join(extra)} (see moss {args.command} --help)", file=sys.stderr
-        )
-        return EXIT_BAD_INPUT
-    if not _import_engine():
-        print("moss: interrupted; nothing was written", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    _catch_termination()  # after the imports (a signal there ends the process by default: nothing is written yet)
+    signal for SIGTERM and SIGHUP, 1 other failure.
+
+    From its first line to the end of the imports, Ctrl-C, SIGTERM and SIGHUP are held back (``stops.hold``) and
+    answered once the engine is in; only a signal in the interpreter's own start (tens of milliseconds, before this
+    module runs) ends the process by the signal's default action, with nothing written either.
+    """
+    held: list[int] = []
+    previous = stops.hold(held)
+    ready = False
     try:
+        argv = list(sys.argv[1:] if argv is None else argv)
+        if not argv or argv[0].startswith("--") and argv[0] not in ("--help", "--version"):
+            argv = ["demo", *argv]
+        parser = build_parser()
+        args, extra = parser.parse_known_args(argv)
+        if args.command is None:
+            args, extra = parser.parse_known_args(["demo", *argv])
+        if extra:
+            print(
+                f"moss: error: unrecognized arguments: {' '.join(extra)} (see moss {args.command} --help)",
+                file=sys.stderr,
+            )
+            return EXIT_BAD_INPUT
+        _import_engine()
+        ready = True
+    finally:
+        if not ready:
+            stops.restore(previous)
+    try:
+        # SIGTERM and SIGHUP go straight from holding to ``Terminated`` (put back in between, their default action
+        # could end the process without a word), then Ctrl-C gets its own handler back
+        _catch_termination()
+        stops.restore({n: h for n, h in previous.items() if n == getattr(signal, "SIGINT", None)})
+        if held:
+            return _stopped(held[0])
         return run(args)
     except Terminated as stop:
         print(f"moss: terminated ({signal.Signals(stop.signum).name}); nothing was written", file=sys.stderr)
@@ -405,6 +416,15 @@ def main(argv: list[str] | None = None) -> int:
     except MossError as err:
         print(f"moss: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT if isinstance(err, MossInputError) else EXIT_FAILED
+
+
+def _stopped(signum: int) -> int:
+    """The line and exit status of a run a signal stopped before it began."""
+    if signum == getattr(signal, "SIGINT", None):
+        print("moss: interrupted; nothing was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(f"moss: terminated ({signal.Signals(signum).name}); nothing was written", file=sys.stderr)
+    return 128 + signum
 
 
 def entry() -> None:
@@ -420,12 +440,25 @@ def entry() -> None:
     for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 is printed as its own bytes
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="surrogateescape")
+    stops.own_signals()
     status = main()
     if status >= 128:
+        stops.finished()
         sys.stdout.flush()
         sys.stderr.flush()
+        _unlink_semaphores()
         os._exit(status)
     sys.exit(status)
+
+
+def _unlink_semaphores() -> None:
+    """Run multiprocessing's exit-time finalisers (``os._exit`` skips them): they unlink the semaphores a stopped pool
+    of listening workers shared. Left linked, multiprocessing's resource tracker, which outlives the process by a
+    moment, removes them itself and prints a warning about "leaked semaphore objects" under the one line."""
+    util = sys.modules.get("multiprocessing.util")
+    if util is not None:
+        with contextlib.suppress(Exception):  # ending anyway
+            util._run_finalizers(0)  # noqa: SLF001 - no public way; what ``sys.exit`` would have run
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
+from moss_engine.commands import stops
 from moss_engine.errors import MossError, MossInputError
 from moss_engine.io.encode import FORMATS
 from moss_engine.run.export import render_point
@@ -60,6 +61,7 @@ def run_render(args: argparse.Namespace) -> int:
         out=getattr(args, "out", None),
         overwrite=bool(getattr(args, "overwrite", False)),
     )
+    stops.finished()
     if not getattr(args, "quiet", False):
         for notice in result.notices:
             print(f"moss: note: {notice}", file=sys.stderr)

@@ -448,15 +448,60 @@ def write_wav(path: str | Path, samples: np.ndarray, sample_rate: int, subtype: 
         raise ValueError(f"samples must be (channels, frames), got shape {samples.shape}")
     if sample_rate <= 0:
         raise ValueError(f"sample_rate must be positive, got {sample_rate}")
-    # through a file object: any name the system allows works (libsndfile's own open encodes names strictly), and a
-    # failure to write (a full disk) is an OSError every writer already turns into one line
+    write_sound(path, np.ascontiguousarray(samples.T), int(sample_rate), subtype=subtype, format="WAV")
+
+
+#: The system errors a failed write is recognised by in libsndfile's words (its message holds ``strerror``'s text);
+#: any other is reported as EIO.
+_WRITE_ERRORS = tuple(
+    code
+    for code in (getattr(errno, name, None) for name in ("ENOSPC", "EDQUOT", "EFBIG", "EROFS", "EACCES", "EPERM"))
+    if code is not None
+)
+
+
+def write_sound(path: str | Path, data: np.ndarray, sample_rate: int, **kwargs) -> None:
+    """``soundfile.write`` of (frames, channels) ``data``, made safe for a run's writers: any failure is an ``OSError``
+    with the system's errno (ENOSPC for a full disk, EDQUOT, ...), and a signal's exception leaves as itself.
+
+    The file is opened here and libsndfile is handed its descriptor: it writes with its own system calls, no Python
+    runs during the write. (Through a Python file object, libsndfile calls back into Python for every block: a
+    signal's exception, or the ``OSError`` of a full disk, raised in such a callback was swallowed by cffi, and
+    soundfile then failed its own ``assert written == len(data)``: a traceback instead of a clean end.) Any name the
+    system allows works (libsndfile's own open encodes names strictly). ``kwargs``: soundfile's (``subtype``,
+    ``format``, ``compression_level``...).
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o666)
+    snd = None
     try:
-        with open(path, "wb") as f:
-            sf.write(f, np.ascontiguousarray(samples.T), int(sample_rate), subtype=subtype, format="WAV")
-    except (sf.LibsndfileError, RuntimeError) as exc:
-        text = " ".join(str(exc).split())
+        try:
+            snd = sf.SoundFile(fd, "w", samplerate=sample_rate, channels=data.shape[1], closefd=False, **kwargs)
+            snd.write(data)
+        except (sf.LibsndfileError, RuntimeError, AssertionError) as exc:
+            raise _write_error(exc, snd, path) from None
+        try:
+            snd.close()  # libsndfile writes the header's sizes here
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            raise _write_error(exc, None, path) from None
+    finally:
+        if snd is not None and not snd.closed:
+            with contextlib.suppress(Exception):
+                snd.close()
+        os.close(fd)
+
+
+def _write_error(exc: BaseException, snd: sf.SoundFile | None, path: str | Path) -> OSError:
+    """The ``OSError`` behind libsndfile's failure to write: its own record of the system error says which (soundfile
+    only says "System error")."""
+    texts = [" ".join(str(exc).split())]
+    with contextlib.suppress(Exception):
+        handle = snd._file if snd is not None and not snd.closed else sf._ffi.NULL  # noqa: SLF001
+        texts.insert(0, sf._ffi.string(sf._snd.sf_strerror(handle)).decode("utf-8", "replace"))  # noqa: SLF001
+    text = " ".join(texts)
+    code = next((c for c in _WRITE_ERRORS if os.strerror(c).lower() in text.lower()), None)
+    if code is None:
         code = errno.ENOSPC if "space" in text.lower() else errno.EIO
-        raise OSError(code, f"{os.strerror(code)} ({text[:100]})", str(path)) from None
+    return OSError(code, f"{os.strerror(code)} ({texts[-1][:100]})", str(path))
 
 
 def sha256_file(path: str | Path) -> str:

@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 from moss_engine.errors import MossInputError
+from moss_engine.io.atomic import megabytes
 from moss_engine.io.audio import probe_audio
 
 GB = 1024**3
@@ -66,8 +67,11 @@ def run_folder_bytes(points: int, channels: int, samples: int) -> int:
     return int((points + 1) * channels * samples * 4 * 1.02 + 4 * 1024**2)
 
 
-def check_free_space(out: Path, need: int) -> None:
-    """Refuse, before the long computation, to start a run whose folder would not fit the disk where it goes."""
+def check_free_space(
+    out: Path, need: int, what: str = "run folder", hint: str = "free some space or choose another --out"
+) -> None:
+    """Refuse, before the long computation, to start work whose result (``what``, about ``need`` bytes) would not fit
+    the disk where it goes; ``hint``: what to do, in the words of the command's own options."""
     existing = next((p for p in [Path(out), *Path(out).parents] if p.exists()), None)
     if existing is None:
         return
@@ -77,7 +81,6 @@ def check_free_space(out: Path, need: int) -> None:
         return
     if need > free:
         raise MossInputError(
-            f"the run folder needs about {need / 1024**2:.0f} MB and only {free / 1024**2:.0f} MB "
-            "are free there: free some space or choose another --out",
+            f"the {what} needs about {megabytes(need)} and only {megabytes(free)} are free there: {hint}",
             path=out,
         )

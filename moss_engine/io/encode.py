@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from moss_engine.errors import MossError, MossInputError
-from moss_engine.io.audio import soundfile_name
+from moss_engine.io.audio import write_sound
 from moss_engine.io.ffmpeg import ffmpeg_path
 
 if TYPE_CHECKING:  # numpy and soundfile load on first use: the parser of ``moss`` must stay quick
@@ -90,7 +90,6 @@ def encode(
     ``path``'s suffix is not looked at (the atomic write uses a temporary name).
     """
     import numpy as np
-    import soundfile as sf
 
     notices = notices if notices is not None else []
     data = np.ascontiguousarray(samples.T, dtype=np.float32)
@@ -98,12 +97,10 @@ def encode(
         subtype = full_pcm_subtype(source_subtype, fmt) if full else ("FLOAT" if fmt == "wav" else "PCM_24")
         if subtype not in ("FLOAT", "DOUBLE"):
             _note_clipped(data, subtype, notices)
-        sf.write(soundfile_name(path), data, rate, subtype=subtype, format=fmt.upper())
+        write_sound(path, data, rate, subtype=subtype, format=fmt.upper())
         return f"{fmt.upper()} {_subtype_words(subtype)}", rate, len(data)
     if fmt == "ogg":
-        sf.write(
-            soundfile_name(path), data, rate, format="OGG", subtype="VORBIS", compression_level=1.0 - VORBIS_QUALITY
-        )
+        write_sound(path, data, rate, format="OGG", subtype="VORBIS", compression_level=1.0 - VORBIS_QUALITY)
         return f"Ogg Vorbis q{VORBIS_QUALITY * 10:g}", rate, len(data)
     if fmt == "mp3":
         mp3_rate = next((r for r in _MP3_RATES if r >= rate), _MP3_RATES[-1])
@@ -118,8 +115,8 @@ def encode(
             low = 32 if mp3_rate >= 32000 else 8
             # libsndfile maps the level c to a CBR of int(top - c (top - low)) kb/s; the half keeps int() on kbps
             level = min(1.0, max(0.0, (top - kbps - 0.5) / (top - low)))
-            sf.write(
-                soundfile_name(path),
+            write_sound(
+                path,
                 data,
                 mp3_rate,
                 format="MP3",
@@ -139,7 +136,7 @@ def encode(
             # libsndfile maps the level c to (int((1 - c) 250000 + 6000)) b/s per channel
             per_channel = OPUS_KBPS * 1000 / channels
             level = min(1.0, max(0.0, 1.0 - (per_channel - 6000 + 0.5) / 250000))
-            sf.write(soundfile_name(path), data, _OPUS_RATE, format="OGG", subtype="OPUS", compression_level=level)
+            write_sound(path, data, _OPUS_RATE, format="OGG", subtype="OPUS", compression_level=level)
             return f"Opus {OPUS_KBPS} kb/s (libsndfile/libopus)", _OPUS_RATE, len(data)
         _ffmpeg_encode(path, data, _OPUS_RATE, ["-c:a", "libopus", "-b:a", f"{OPUS_KBPS}k", "-f", "ogg"])
         return f"Opus {OPUS_KBPS} kb/s (ffmpeg/libopus)", _OPUS_RATE, len(data)

@@ -20,8 +20,12 @@ CPU_SAMPLES_PER_CHUNK = 500_000
 #: default allocator, 180 s at 44.1 kHz, one mask a chunk, 1.1 (2 masks) to 1.6 (64 masks, checkpointed) times the
 #: allocation peak. The budget on the CPU bounds the resident memory, so each mask counts this much more.
 CPU_ALLOCATOR_SLACK = 1.3
-#: Default memory a chunk may take: on the CPU a fixed amount, on a GPU a share of what is free.
+#: Default memory a chunk may take: on the CPU at most this, and at most ``CPU_FREE_SHARE`` of the memory free when the
+#: chunks are planned (a laptop with 8 GB and a 10-minute segment survives: the song's tensors are in by then), at
+#: least ``CPU_MEMORY_FLOOR``; on a GPU a share of what is free.
 CPU_MEMORY_BYTES = 3 * 1024**3
+CPU_FREE_SHARE = 0.5
+CPU_MEMORY_FLOOR = 256 * 1024**2
 GPU_MEMORY_SHARE = 0.6
 #: ... and on a GPU at most this much, so that a long clip's peak stays bounded on a large card too.
 GPU_MEMORY_BYTES = 16 * 1024**3
@@ -59,13 +63,18 @@ def bytes_per_mask(problem: HidingProblem, checkpointed: bool = False) -> int:
 
 def memory_budget(device: torch.device, memory_limit_gb: float | None) -> float:
     """Bytes one chunk may take: the asked limit, or on a GPU a share of what is free (at most
-    ``GPU_MEMORY_BYTES``), or ``CPU_MEMORY_BYTES``."""
+    ``GPU_MEMORY_BYTES``), or on the CPU ``CPU_MEMORY_BYTES`` or half of what is free if less (``CPU_FREE_SHARE``)."""
     if memory_limit_gb is not None:
         return memory_limit_gb * 1024**3
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
         return min(GPU_MEMORY_SHARE * free, GPU_MEMORY_BYTES)
-    return CPU_MEMORY_BYTES
+    from moss_engine.io.budget import available_memory
+
+    free = available_memory()
+    if free is None:
+        return CPU_MEMORY_BYTES
+    return max(CPU_MEMORY_FLOOR, min(CPU_MEMORY_BYTES, int(CPU_FREE_SHARE * free)))
 
 
 def mask_bytes(problem: HidingProblem, checkpointed: bool = False) -> float:

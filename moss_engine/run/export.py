@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from moss_engine.dsp.levels import at_song_level
 from moss_engine.dsp.limiter import Limiter, format_ceiling_dbtp
 from moss_engine.errors import MossInputError
+from moss_engine.io import atomic
 from moss_engine.io.atomic import write_file
 from moss_engine.io.encode import FORMAT_SUFFIX, FORMATS, INTEGER_FORMATS, LOSSY_FORMATS, SUFFIX_FORMAT, encode
 from moss_engine.run.folder import own_files, point_file, read_manifest, read_point_audio, run_gain_db
@@ -102,6 +103,10 @@ def render_point(
     entry = manifest["points"][index]
     fmt, out = _output_path(run_dir, manifest, index, full, fmt, out)
     _check_out(run_dir, manifest, out, overwrite)
+    from moss_engine.io.budget import check_free_space
+
+    segment = round(float(manifest["input"]["duration_s"]) * int(manifest["sample_rate"]))
+    check_free_space(out, _file_bytes(int(manifest["channels"]), segment), "file")  # the whole song's: checked again
     notices: list[str] = []
     if full:
         samples, rate, source_subtype, limiter_db = full_song(run_dir, manifest, index, fmt, notices)
@@ -116,10 +121,14 @@ def render_point(
                 f"its peaks limited by up to {-limiter_db:.1f} dB to {limiter.ceiling_dbtp:g} dBTP, which "
                 f"{fmt.upper()} needs (the rest of the point as it is)"
             )
+    need = _file_bytes(int(samples.shape[0]), int(samples.shape[-1]))
+    if full:
+        check_free_space(out, need, "file")
     encoding, written_rate, frames = write_file(
         out,
         lambda path: encode(path, samples, rate, fmt, source_subtype, full, notices),
         recheck=lambda: _check_out(run_dir, manifest, out, overwrite),
+        need=need,
     )
     return RenderResult(
         path=out,
@@ -188,10 +197,22 @@ def _output_path(
     return fmt, run_dir / name
 
 
+def _file_bytes(channels: int, frames: int) -> int:
+    """What a rendered file takes at most: 32-bit float WAV (every other format is smaller), with room for headers."""
+    return channels * frames * 4 + 64 * 1024
+
+
 def _check_out(run_dir: Path, manifest: dict[str, Any], out: Path, overwrite: bool) -> None:
-    """Raise ``MossInputError`` unless ``out`` may be written."""
-    if out.is_dir():
+    """Raise ``MossInputError`` unless ``out`` may be written: new (its name within the file system's limit), or with
+    ``overwrite`` a regular file (never a device, a FIFO, a socket or a symbolic link)."""
+    atomic.check_name_fits(out)  # first: a longer name cannot even be looked at
+    if out.is_dir() and not out.is_symlink():
         raise MossInputError("is a folder; --out needs a file name", out)
+    kind = atomic.kind_of(out)
+    if kind not in (None, "file"):
+        raise MossInputError(
+            f"is a {kind}, not a regular file: --overwrite replaces only a regular file (choose another --out)", out
+        )
     if out.parent.resolve() == run_dir.resolve() and out.name in own_files(manifest):
         raise MossInputError("is one of the run folder's own files; choose another --out", out)
     if (out.exists() or out.is_symlink()) and not overwrite:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +31,8 @@ if TYPE_CHECKING:
 FORMAT = "moss-run/3"
 FORMATS = ("moss-run/1", "moss-run/2", "moss-run/3")
 MANIFEST = "manifest.json"
+#: What a full disk's message asks by default (the command line's words; the app passes its own).
+_NO_SPACE_HINT = "free some space or choose another --out"
 
 
 def view_record(s: RunSettings) -> dict:
@@ -108,33 +109,67 @@ def _number(value: Any, key: str, where: Path | str = MANIFEST) -> float:
 
 def check_output_folder(out: Path, overwrite: bool, replaceable: tuple[str, ...] = ()) -> None:
     """Raise ``MossInputError`` unless ``out`` can be written: new, or (with ``overwrite``) a MOSS run folder that
-    holds nothing but its own files (``foreign_files``) and the names in ``replaceable``.
+    holds nothing but its own files (``foreign_files``) and the names in ``replaceable``, in a folder where its
+    replacement can be made.
 
-    Called before the work starts (so nobody waits minutes to learn this) and again just before the write.
+    Called before the work starts (so nobody waits minutes to learn this) and again just before the write. It first
+    removes what dead writers of ``out`` left beside it (``atomic.sweep_for``), so that their space is free again.
     """
     out = Path(out)
+    staging.sweep_for(out)
     if _is_empty_folder(out):
         return  # a folder made for the run: nothing in it to lose
-    if out.exists() or out.is_symlink():
-        if not overwrite:
-            raise MossInputError(
-                "already exists; choose another --out or pass --overwrite to replace an earlier MOSS run", out
-            )
-        if not out.is_dir() or out.is_symlink() or not is_run_folder(out):
-            raise MossInputError(
-                "holds no MOSS manifest, so --overwrite will not replace it (MOSS only replaces its own run folders)",
-                out,
-            )
-        others = [name for name in foreign_files(out) if name not in replaceable]
-        if others:
-            shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
-            raise MossInputError(
-                f"holds files that are not the run's own ({shown}), so --overwrite will not replace "
-                "it: move them or choose another --out",
-                out,
-            )
-    else:
+    kind = staging.kind_of(out)
+    if kind is None:
+        staging.check_name_fits(out)
         _check_can_create(out)
+        return
+    if kind != "folder":
+        raise MossInputError(
+            f"already exists and is a {kind}, not a run folder: MOSS writes a new run folder or replaces an "
+            "earlier one (choose another --out)",
+            out,
+        )
+    if not overwrite:
+        raise MossInputError(
+            "already exists; choose another --out or pass --overwrite to replace an earlier MOSS run", out
+        )
+    newer = newer_format(out)
+    if newer is not None:
+        raise MossInputError(
+            f"was written by a newer MOSS ({newer}), so this version will not replace it: choose another --out", out
+        )
+    if not is_run_folder(out):
+        raise MossInputError(
+            "holds no MOSS manifest, so --overwrite will not replace it (MOSS only replaces its own run folders)",
+            out,
+        )
+    others = [name for name in foreign_files(out) if name not in replaceable]
+    if others:
+        shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+        raise MossInputError(
+            f"holds files that are not the run's own ({shown}), so --overwrite will not replace "
+            "it: move them or choose another --out",
+            out,
+        )
+    try:  # the new run is made beside the old one, then swapped in: the folder above must let it
+        staging.probe(out)
+    except OSError as exc:
+        raise MossInputError(f"cannot replace the run folder here ({exc.strerror or exc})", out) from None
+
+
+def newer_format(path: Path) -> str | None:
+    """The format of a run folder written by a newer MOSS ("moss-run/9"), or None (not one, or one this version
+    reads)."""
+    try:
+        manifest = json.loads((Path(path) / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    name = manifest.get("format") if isinstance(manifest, dict) else None
+    if not isinstance(name, str) or name in FORMATS or not name.startswith("moss-run/"):
+        return None
+    number = name.rpartition("/")[2]
+    return name if number.isdigit() and int(number) > format_version({"format": FORMAT}) else None
 
 
 def own_files(manifest: dict[str, Any]) -> set[str]:
@@ -171,7 +206,7 @@ def _check_can_create(out: Path) -> None:
     created = first_missing(out.parent)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryDirectory(prefix=f".{out.name}.", suffix=".moss-probe", dir=out.parent).cleanup()
+        staging.probe(out)
     except OSError as exc:
         raise MossInputError(f"cannot create the run folder here ({exc.strerror or exc})", out) from None
     finally:
@@ -297,25 +332,28 @@ def write_run_folder(
     overwrite: bool = False,
     plot: Callable[[Any, Path], None] | None = None,
     replaceable: tuple[str, ...] = (),
+    hint: str = _NO_SPACE_HINT,
 ) -> Path:
     """Write ``result`` to ``out`` atomically: into a hidden sibling folder first, renamed into place at the end.
 
     An error or Ctrl-C part-way leaves nothing behind (and an earlier run at ``out`` untouched); ``overwrite`` only
     ever replaces a folder that holds a MOSS manifest and nothing but the files it lists, and the names in
     ``replaceable`` (the app's own autosave folder: the morph it wrote there). ``plot(result, path)`` draws front.png.
+    A full disk is one line saying what the folder needs, and ``hint`` (what to do, in the caller's words).
     """
     out = Path(out).absolute()
     check_output_folder(out, overwrite, replaceable)
+    from moss_engine.io.budget import run_folder_bytes
+
+    need = run_folder_bytes(len(result.points), int(result.reference.shape[0]), int(result.reference.shape[-1]))
     created = first_missing(out.parent)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        staging.sweep(out.parent, f".{out.name}.")  # what a killed earlier write left here
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".moss-tmp", dir=out.parent))
-        staging.claim(tmp)
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it 0700: other users and tools must read a run folder
+        staging.sweep_for(out)  # what a killed earlier write left here
+        tmp = staging.new_staging_folder(out)
     except OSError as exc:
         remove_if_empty(created)
-        raise MossInputError(f"cannot write the run folder here ({exc.strerror or exc})", out) from None
+        raise staging.write_error(exc, out, "run folder", need, hint) from None
     old: Path | None = None
     try:
         write_wav(tmp / "reference.wav", result.reference, result.sample_rate)
@@ -329,8 +367,7 @@ def write_run_folder(
         if _is_empty_folder(out):
             out.rmdir()
         if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".moss-old", dir=out.parent))
-            staging.claim(old)
+            old = staging.new_staging_folder(out, ".moss-old")
             os.replace(out, old / out.name)  # the earlier run waits in a fresh hidden folder until the new one is in
         staging.release(tmp)
         os.replace(tmp, out)
@@ -341,18 +378,12 @@ def write_run_folder(
                 os.replace(old / out.name, out)
             shutil.rmtree(old, ignore_errors=True)
         remove_if_empty(created)
-        if isinstance(exc, OSError):  # a folder that cannot be written or replaced: one line, not a traceback
-            raise MossInputError(f"cannot write the run folder here ({exc.strerror or exc})", out) from None
+        if isinstance(exc, OSError):  # a full disk, a folder that cannot be written or replaced: one line
+            raise staging.write_error(exc, out, "run folder", need, hint) from None
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     return out
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def point_file(run_dir: Path, entry: Any, key: str) -> Path:
@@ -449,6 +480,13 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
         raise MossInputError("run folder not found", run_dir)
     if not run_dir.is_dir():
         raise MossInputError("is a file, not a run folder", run_dir)
+    newer = newer_format(run_dir)
+    if newer is not None:
+        raise MossInputError(
+            f"was written by a newer MOSS (its manifest says {newer}; this version reads "
+            f"{FORMATS[0]} to {FORMATS[-1]}): open it with that version",
+            run_dir,
+        )
     if not is_run_folder(run_dir):
         raise MossInputError(
             f"holds no MOSS manifest ({MANIFEST} with format moss-run/...): not a MOSS run folder", run_dir

@@ -20,6 +20,10 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from importlib import metadata
@@ -36,6 +40,8 @@ SAME_AS_SONG_MOS = 5.0
 MAX_WORKERS = 4
 #: While a point is heard in a worker process, ``should_stop`` is asked this often (seconds).
 POLL_S = 0.05
+#: A worker process looks this often whether the run that started it is still there (seconds).
+PARENT_POLL_S = 0.25
 
 
 def _zimtohrli():
@@ -155,9 +161,13 @@ class Scorer:
         self.listener = listener
         self._pool: ProcessPoolExecutor | None = None
         if listener.available and workers > 1:
+            _start_resource_tracker()
             try:
                 self._pool = ProcessPoolExecutor(
-                    min(workers, MAX_WORKERS), mp_context=multiprocessing.get_context("spawn")
+                    min(workers, MAX_WORKERS),
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_end_with_parent,
+                    initargs=(os.getpid(),),
                 )
             except (OSError, ValueError, NotImplementedError):
                 self._pool = None
@@ -276,6 +286,56 @@ class Scorer:
                     return None
             except Exception:  # noqa: BLE001 - a worker that died (BrokenProcessPool, MemoryError): score here
                 return None
+
+
+def _start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker (the process that removes the workers' shared semaphores when they
+    are gone) with SIGHUP blocked, which it inherits and keeps: it ignores Ctrl-C and SIGTERM itself, but a terminal's
+    hang-up to the whole process group killed it, and the run's exit then started a new one that printed a KeyError
+    traceback for each semaphore it did not know. A hang-up meanwhile waits for the unblock (or another thread)."""
+    hup = getattr(signal, "SIGHUP", None)
+    if hup is None or not hasattr(signal, "pthread_sigmask"):
+        return
+    try:
+        from multiprocessing import resource_tracker
+    except ImportError:
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {hup})
+    try:
+        resource_tracker.ensure_running()
+    except OSError:
+        pass  # the pool starts it itself, or scores here
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _end_with_parent(parent: int) -> None:
+    """A worker process's start: it ends as soon as the run that started it (``parent``) is gone, however that ended.
+
+    A run ended by ``kill -9`` (or a crash) cannot end its workers, and a worker blocked on its pipe would wait
+    forever. On Linux the kernel sends the worker SIGKILL when its parent dies (``PR_SET_PDEATHSIG``: at once, even
+    while Zimtohrli holds Python's lock); everywhere a thread also watches the parent (a new parent: the old one is
+    gone) every ``PARENT_POLL_S``. Once the workers are gone, multiprocessing's resource tracker sees its pipe close,
+    removes the semaphores they shared and ends too. Ctrl-C, which a terminal sends to the whole process group, is
+    the run's to answer (it ends the workers): a worker ignores it rather than print a traceback of its own.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # 1: PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass  # the watching thread below still ends it
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(0)
+    threading.Thread(target=_watch_parent, args=(parent,), name="moss-parent-watch", daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_S)
+    os._exit(0)
 
 
 def _warm_up() -> None:

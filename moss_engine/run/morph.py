@@ -168,7 +168,9 @@ def _check_room(folder: Path, manifest: dict, settings: RunSettings) -> None:
 
     check_memory(settings, torch.device("cpu"))
     samples = round(float(manifest["input"]["duration_s"]) * int(manifest["sample_rate"]))
-    check_free_space(folder, 2 * run_folder_bytes(0, int(manifest["channels"]), samples))  # the WAV, and the video
+    check_free_space(  # the WAV, and the video
+        folder, 2 * run_folder_bytes(0, int(manifest["channels"]), samples), "morph", "free some space there"
+    )
 
 
 def write_morph(folder: Path, overwrite: bool = False, video: bool = True) -> list[MorphState]:
@@ -177,7 +179,6 @@ def write_morph(folder: Path, overwrite: bool = False, video: bool = True) -> li
     Existing morph files are only replaced with ``overwrite``.
     """
     import os
-    import tempfile
 
     from moss_engine.errors import MossInputError
     from moss_engine.io.audio import write_wav
@@ -193,10 +194,10 @@ def write_morph(folder: Path, overwrite: bool = False, video: bool = True) -> li
     run = rebuild_run(folder, manifest, settings)
     states = morph_path(run)
     audio, frame_alpha = morph_audio(run, states)
+    need = 2 * (audio.size * 4 + 64 * 1024)  # the WAV, and about as much for the video
     try:
         staging.sweep(folder, ".morph.")  # what a killed earlier morph left here
-        tmp = Path(tempfile.mkdtemp(prefix=".morph.", suffix=".moss-tmp", dir=folder))
-        staging.claim(tmp)
+        tmp = staging.new_staging_folder(folder / "morph")
     except OSError as exc:
         raise MossInputError(f"cannot write the morph into the run folder ({exc.strerror or exc})", folder) from None
     try:
@@ -236,7 +237,9 @@ def write_morph(folder: Path, overwrite: bool = False, video: bool = True) -> li
         for name in MORPH_FILES:
             if (tmp / name).exists():
                 os.replace(tmp / name, folder / name)
-    except OSError as exc:  # a folder that lets nothing in: one line, not a traceback (the run's files untouched)
+    except OSError as exc:  # a folder that lets nothing in, a full disk: one line (the run's files untouched)
+        if exc.errno in staging.NO_SPACE:
+            raise staging.write_error(exc, folder, "morph", need, "free some space there") from None
         raise MossInputError(f"cannot write the morph into the run folder ({exc.strerror or exc})", folder) from None
     finally:
         import shutil

@@ -160,5 +160,13 @@ def front_figure(result: Any) -> Any:
 
 
 def plot_front(result: Any, path: Path) -> None:
-    """Draw a ``pipeline.RunResult``'s front to ``path`` (PNG, 150 dpi): ``front_figure``."""
-    front_figure(result).savefig(str(path), format="png")
+    """Draw a ``pipeline.RunResult``'s front to ``path`` (PNG, 150 dpi): ``front_figure``.
+
+    A file name in a script the font lacks (CJK, Gothic...) is drawn with the font's box for those characters, without
+    matplotlib's "Glyph ... missing from font" warnings on the console (one per character, under the progress bar).
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
+        front_figure(result).savefig(str(path), format="png")

@@ -1,7 +1,11 @@
 """Audio input: every real test file, every format soundfile writes, the ffmpeg path, and every bad input."""
 
+import errno
 import os
+import signal
 import subprocess
+import sys
+import time
 
 import imageio_ffmpeg
 import numpy as np
@@ -377,3 +381,69 @@ def test_a_named_pipe_is_not_a_regular_file(tmp_path):
     os.mkfifo(fifo)
     with pytest.raises(MossInputError, match="song.wav: not a regular file"):
         load_audio(fifo)
+
+
+class _Stop(Exception):
+    """What a signal handler raises mid-write in the test below (as Ctrl-C's ``KeyboardInterrupt`` or the CLI's
+    ``Terminated`` would)."""
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="interval timers are POSIX")
+def test_a_signal_while_a_wav_is_written_comes_out_as_itself(tmp_path):
+    """Issue 26 item 3: a signal handler's exception raised while libsndfile writes is the exception that leaves
+    ``write_wav`` (the run's cleanup then runs), never an ``AssertionError`` from soundfile or a swallowed one."""
+    samples = np.zeros((2, 2_000_000), dtype=np.float32)  # 16 MB: each write takes a few milliseconds
+
+    def stop(signum, frame):
+        raise _Stop()
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    try:
+        outcomes = []
+        for n in range(20):
+            signal.setitimer(signal.ITIMER_REAL, 0.0005 + 0.0008 * n)  # once, at moments through the write
+            try:
+                write_wav(tmp_path / "x.wav", samples, 8000)
+                while True:  # a write quicker than the timer: it fires here
+                    time.sleep(0.01)
+            except _Stop:
+                outcomes.append("stopped")
+            except BaseException as exc:  # noqa: BLE001 - what else escapes is the finding
+                outcomes.append(f"{type(exc).__name__}: {exc}")
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+    assert outcomes == ["stopped"] * 20
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux), a device that is always full")
+def test_a_full_disk_while_a_wav_is_written_is_an_oserror_saying_so():
+    """Issue 26 item 4: no space left while libsndfile writes is ``OSError(ENOSPC)`` (every writer turns that into
+    one line), not soundfile's ``AssertionError``."""
+    with pytest.raises(OSError) as exc:
+        write_wav("/dev/full", np.zeros((2, 100_000), dtype=np.float32), 8000)
+    assert exc.value.errno == errno.ENOSPC and "No space left on device" in str(exc.value)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="file size limits are POSIX")
+def test_a_write_that_fails_half_way_is_an_oserror_with_its_cause(tmp_path):
+    """Issue 26 item 4: a disk that fills after the header is written (here a file size limit, which fails the same
+    write(2) calls as a full disk, with EFBIG instead of ENOSPC) is ``OSError`` with the system's errno, not
+    soundfile's ``AssertionError``."""
+    script = (
+        "import resource, signal, numpy as np\n"
+        "from moss_engine.io.audio import write_wav\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))\n"
+        "try:\n"
+        "    write_wav('x.wav', np.zeros((2, 2_000_000), dtype=np.float32), 8000)\n"
+        "except OSError as exc:\n"
+        "    print('OSError', exc.errno)\n"
+        "except BaseException as exc:\n"
+        "    print(type(exc).__name__)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60, env=os.environ
+    )
+    assert done.stdout.split() == ["OSError", str(errno.EFBIG)], done.stdout + done.stderr

@@ -1,6 +1,13 @@
 """How like the song a point sounds: Zimtohrli's MOS as MOSS measures it, in worker processes or not, and without
 the model."""
 
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -68,3 +75,95 @@ def test_without_the_model_the_mos_is_not_measured(song, monkeypatch):
     with Scorer(listener, 2) as scorer:
         scorer.submit(audio)
         assert scorer.results() == [None]
+
+
+_ORPHAN_PARENT = """
+import sys, time
+import numpy as np
+from moss_engine.run.listening import Listener, Scorer
+
+rate = 8000
+audio = (0.1 * np.random.default_rng(0).standard_normal((1, 40 * rate))).astype(np.float32)
+listener = Listener(audio, rate, (0.0, 40.0))
+scorer = Scorer(listener, 2).__enter__()
+for _ in range(6):
+    scorer.submit(audio * np.float32(0.9))
+print("listening", flush=True)
+time.sleep(120)
+"""
+
+
+def _children(pid: int) -> set[int]:
+    """The processes whose parent is ``pid`` (Linux's /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting for its new parent to reap it is not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists() or not listening.available(), reason="needs Linux's /proc")
+def test_listening_workers_end_within_2_s_when_their_parent_is_killed(tmp_path):
+    """Issue 26 item 1: ``kill -9`` of a run while its worker processes hear points leaves no process behind (the
+    workers and multiprocessing's resource tracker), within 2 s."""
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _ORPHAN_PARENT], stdout=subprocess.PIPE, text=True, cwd=tmp_path, env=os.environ
+    )
+    try:
+        assert parent.stdout.readline().strip() == "listening"
+        deadline = time.monotonic() + 60
+        while len(workers := _children(parent.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)  # the workers are busy hearing now
+        workers = _children(parent.pid)
+        workers |= {grandchild for pid in workers for grandchild in _children(pid)}
+        assert len(workers) >= 2
+        parent.kill()
+        parent.wait()
+        deadline = time.monotonic() + 2.0
+        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        survivors = [pid for pid in workers if _alive(pid)]
+    finally:
+        parent.kill()
+        for pid in _children(parent.pid):
+            os.kill(pid, signal.SIGKILL)
+    for pid in survivors:
+        os.kill(pid, signal.SIGKILL)
+    assert survivors == []
+
+
+_TRACKER_MASK = """
+import numpy as np
+from multiprocessing import resource_tracker
+from moss_engine.run.listening import Listener, Scorer
+
+audio = (0.1 * np.random.default_rng(0).standard_normal((1, 2 * 8000))).astype(np.float32)
+with Scorer(Listener(audio, 8000, (0.0, 2.0)), 2):
+    pid = resource_tracker._resource_tracker._pid
+    print(open(f"/proc/{pid}/status").read().split("SigBlk:")[1].split()[0])
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists() or not listening.available(), reason="Linux's /proc")
+def test_the_resource_tracker_outlives_a_hang_up_to_the_group(tmp_path):
+    """Issue 26 item 3: multiprocessing's resource tracker (it ignores Ctrl-C and SIGTERM itself) is started with
+    SIGHUP blocked: a terminal's hang-up to the run's process group killed it, and the run's exit then started a new
+    one that printed a KeyError traceback for every semaphore it did not know."""
+    done = subprocess.run(
+        [sys.executable, "-c", _TRACKER_MASK], capture_output=True, text=True, cwd=tmp_path, env=os.environ, timeout=120
+    )
+    blocked = int(done.stdout.split()[0], 16)
+    assert blocked & (1 << (signal.SIGHUP - 1)), done.stdout + done.stderr

@@ -227,7 +227,7 @@ def test_a_morph_the_machine_cannot_hold_is_refused_before_it_is_computed(morphe
     else:
         usage = shutil_module.disk_usage(copy)
         monkeypatch.setattr(budget.shutil, "disk_usage", lambda p: usage._replace(free=1024))
-        expected = "needs about .* MB and only 0 MB are free"
+        expected = r"needs about .* MB and only 0\.0 MB are free"
     with pytest.raises(MossInputError, match=expected):
         write_morph(copy)
     assert rendered == [] and sorted(p.name for p in copy.iterdir()) == sorted(

@@ -67,3 +67,15 @@ def test_the_longest_titles_still_fit(tiny_front):
     assert_apart(fig)
     assert [ax.title.get_text() for ax in fig.axes if ax.images][0] == thumbnail_title(0, points[0])
     assert thumbnail_title(3, points[3]).endswith("\naudio loss 4.94e-05, MOS 5.0")
+
+
+def test_a_name_the_font_cannot_draw_gives_no_warning(tiny_front, tmp_path):
+    """Issue 26 item 7: a picture named in a script the plot's font lacks (CJK, Gothic) draws front.png without
+    matplotlib's "Glyph ... missing from font" warnings on stderr (the character shows as the font's box)."""
+    import warnings
+
+    settings = dataclasses.replace(tiny_front.settings, image=tmp_path / "\u6f22\u5b57 \U00010348.png")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plot_front(dataclasses.replace(tiny_front, settings=settings), tmp_path / "front.png")
+    assert [str(w.message) for w in caught] == [] and (tmp_path / "front.png").stat().st_size > 10000

@@ -129,22 +129,24 @@ def test_a_hard_kill_leftover_is_swept_only_when_its_owner_is_gone(result, tmp_p
 
 
 def test_a_full_disk_is_one_line_naming_the_folder_and_leaves_nothing(result, tmp_path, monkeypatch):
-    import soundfile
+    import errno
 
     from moss_engine.io import audio as audio_io
 
     out = write_run_folder(result, tmp_path / "run")
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     calls = []
+    write_sound = audio_io.write_sound
 
-    def fills_up(file, data, *args, **kwargs):  # libsndfile's own failure, as a full disk gives it
-        calls.append(file)
+    def fills_up(path, data, *args, **kwargs):  # the third WAV finds the disk full half-way
+        calls.append(path)
         if len(calls) > 2:
-            file.write(b"RIFF half a file")
-            raise soundfile.LibsndfileError(0, "Error writing: No space left on device: ")
-        return soundfile.write(file, data, *args, **kwargs)
+            with open(path, "wb") as half:
+                half.write(b"RIFF half a file")
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return write_sound(path, data, *args, **kwargs)
 
-    monkeypatch.setattr(audio_io.sf, "write", fills_up)
+    monkeypatch.setattr(audio_io, "write_sound", fills_up)
     with pytest.raises(MossInputError) as exc:
         write_run_folder(result, out, overwrite=True)
     message = str(exc.value)

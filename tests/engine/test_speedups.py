@@ -407,3 +407,17 @@ def test_the_reference_path_is_a_problem_of_its_own_and_switches_nothing_for_the
             got, expected = plain.objectives(plain.masks(logits)), fast.objectives(fast.masks(logits))
         assert torch.allclose(torch.stack(got), torch.stack(expected), rtol=1e-4)
     assert (Stft.forward, Stft.frames, Stft.inverse, HidingProblem.masks, HidingProblem.synthesise_mix) == fast_methods
+
+
+def test_the_cpus_default_budget_leaves_a_laptop_half_of_what_is_free(monkeypatch):
+    """Issue 26 item 7: without --memory-limit a CPU run's masks take at most half the memory free when the chunks are
+    planned (the song's own tensors are already in by then), never more than 3 GB, at least 256 MB; an asked limit
+    is kept as asked."""
+    from moss_engine.io import budget
+
+    cpu = torch.device("cpu")
+    gb = 1024**3
+    for free, expected in ((2 * gb, 1 * gb), (64 * gb, 3 * gb), (100 * 1024**2, 256 * 1024**2), (None, 3 * gb)):
+        monkeypatch.setattr(budget, "available_memory", lambda free=free: free)
+        assert memory_module.memory_budget(cpu, None) == expected
+    assert memory_module.memory_budget(cpu, 5.0) == 5 * gb
