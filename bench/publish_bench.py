@@ -97,8 +97,8 @@ def proxy_predictions(run_dir: Path, image: Path, publish: dict | None) -> list[
     """The SSIM the engine's proxy predicts of each point of a publish run (at the run's calibrated offset, its
     ``publish`` record); empty where the run has no proxy."""
     from moss_engine.dsp.viewer_ssim import viewer_spectrum
-    from moss_engine.run.codec_ssim import SeenPicture
-    from moss_engine.run.publish import _mono, predicted_ssim
+    from moss_engine.run.codec_ssim import SeenPicture, written_mono
+    from moss_engine.run.publish import predicted_ssim
 
     if not publish or publish.get("proxy_offset_db") is None:
         return []
@@ -108,7 +108,7 @@ def proxy_predictions(run_dir: Path, image: Path, publish: dict | None) -> list[
     out = []
     for p in manifest["points"]:
         x, _ = sf.read(run_dir / p["wav"], dtype="float32", always_2d=True)
-        spectrum = viewer_spectrum(_mono(x.T), manifest["sample_rate"], manifest["view"])
+        spectrum = viewer_spectrum(written_mono(x.T), manifest["sample_rate"], manifest["view"])
         out.append(predicted_ssim(seen, spectrum, float(publish["proxy_offset_db"]), seed))
     return out
 
@@ -199,21 +199,6 @@ COLUMNS = [
     ("pass_mos", "MOS ok", "{}"),
     ("pass", "pass", "{}"),
 ]
-
-
-def publish_table(rows: list[dict], markdown: bool = False) -> str:
-    def cell(row, key, fmt):
-        value = row.get(key)
-        return "-" if value is None else fmt.format(value)
-
-    head = [title for _, title, _ in COLUMNS]
-    body = [[cell(r, key, fmt) for key, _, fmt in COLUMNS] for r in rows]
-    if markdown:
-        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        return "\n".join(lines + ["| " + " | ".join(b) + " |" for b in body])
-    widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(head)]
-    fmt = "  ".join(f"{{:>{w}}}" for w in widths)
-    return "\n".join(fmt.format(*line) for line in [head, *body])
 
 
 def summary(rows: list[dict]) -> str:

@@ -415,13 +415,15 @@ COLUMNS = [
 ]
 
 
-def table(rows: list[dict], markdown: bool) -> str:
+def table(rows: list[dict], markdown: bool, columns: list[tuple[str, str, str]] = COLUMNS) -> str:
+    """``rows`` as a table of ``columns`` ((key, title, format) each), plain or Markdown."""
+
     def cell(row, key, fmt):
         value = row.get(key)
         return "-" if value is None else fmt.format(value)
 
-    head = [title for _, title, _ in COLUMNS]
-    body = [[cell(r, key, fmt) for key, _, fmt in COLUMNS] for r in rows]
+    head = [title for _, title, _ in columns]
+    body = [[cell(r, key, fmt) for key, _, fmt in columns] for r in rows]
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         return "\n".join(lines + ["| " + " | ".join(b) + " |" for b in body])
@@ -507,7 +509,8 @@ def main() -> int:
 
 def publish_main(args) -> int:
     """``--publish CODEC``: every pair's publish front against its lossless front (``publish_bench``)."""
-    from publish_bench import bench_publish_pair, publish_table, summary
+    from publish_bench import COLUMNS as PUBLISH_COLUMNS
+    from publish_bench import bench_publish_pair, summary
 
     if str(TOOLS) not in sys.path:  # codec_survival imports score_run as a module beside it
         sys.path.insert(0, str(TOOLS))
@@ -529,7 +532,7 @@ def publish_main(args) -> int:
             out.parent.mkdir(parents=True, exist_ok=True)
             record = {"machine": platform.machine(), "cpus": os.cpu_count(), "rows": rows}
             out.write_text(json.dumps(record, indent=1, default=float))
-    print(publish_table(rows, args.markdown))
+    print(table(rows, args.markdown, PUBLISH_COLUMNS))
     print(summary(rows))
     return 0 if all(r["pass"] for r in rows) else 1
 

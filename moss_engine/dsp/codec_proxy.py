@@ -2,14 +2,15 @@
 
 A perceptual codec (MP3, AAC, Opus) quantises every spectral coefficient with a step set by its band's masking
 threshold: the decoded spectrogram is the original with a random error on every cell, largest where the codec judged
-the detail inaudible. Measured on four pairs (a page in an orchestral piece, the bundled sample, a silhouette in a race
-theme, a landscape in an ambient piece; 8 front points each, the real encoders through ``io.codec``), the SSIM a
-viewer shows after the codec is predicted best by the simplest model of that error: every cell of the viewer's
-spectrogram multiplied by a fixed random gain ``|1 + sqrt(k) z|^2`` (``z`` complex Gaussian of unit power, the same
-draw for every mask), i.e. a complex error of power ``k`` times the cell's own. Spreading the error over a critical
-band (a Gaussian 0.25 Bark wide, the masking threshold's shape) or adding a floor in holes predicted worse (a floor
-alone: errors up to 0.2 in SSIM; spread: 0.09); the per-cell form was within 0.013 (MP3), 0.029 (Opus) and 0.08
-(AAC) of the real codecs' SSIM on all 32 points, once ``k`` is calibrated per run.
+the detail inaudible. Modelled here as a fixed random complex error on every cell of the viewer's spectrogram (``z``
+complex Gaussian of unit power, the same draw for every mask) of power ``k`` times the power of the cell's
+neighbourhood, a Gaussian 0.25 Bark wide (the masking threshold's shape: a loud component raises the error of its
+quieter neighbours). Measured on four pairs (a page in an orchestral piece, the bundled sample, a silhouette in a race
+theme, a landscape in an ambient piece; 8 front points each, the real encoders through ``io.codec``), once ``k`` is
+calibrated per run it predicted the SSIM a viewer shows after the real codec within 0.013 (MP3), 0.029 (Opus) and
+0.08 (AAC) on all 32 points. An error of ``k`` times the cell's own power (no spread) or a noise floor filling the
+holes predicted far worse (the per-cell error needed ``k`` near 0 dB and still missed the picture-heavy points by
+0.07; a floor alone erred by up to 0.2).
 
 ``k`` is not one number per codec: the bits a codec has left over depend on the music (the same MP3 128 needed
 ``k`` = -37.5 dB on the race theme and -16.5 dB on the ambient piece). So every run calibrates it against the real
@@ -29,8 +30,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-#: The error powers tried by the calibration, dB relative to each cell's power (``k`` in dB): from an error no viewer
-#: sees (-45 dB: under 0.05 dB of jitter) to one as loud as the cell (0 dB), 1.5 dB apart.
+#: The error powers tried by the calibration, dB relative to the power of each cell's neighbourhood (``k`` in dB): from
+#: an error no viewer sees (-45 dB) to one as loud as the neighbourhood (0 dB), 1.5 dB apart.
 OFFSETS_DB = tuple(float(v) for v in np.arange(-45.0, 0.1, 1.5))
 
 

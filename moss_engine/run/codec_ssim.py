@@ -37,9 +37,15 @@ class SeenPicture:
         self.gray, self.alpha = picture_gray(image, SSIM_GRID)
 
     def ssim(self, samples: np.ndarray) -> float:
-        # as the reference reads the point's 32-bit float file: each channel in float64, then their mean
-        mono = np.asarray(samples, dtype=np.float32).astype(np.float64).mean(axis=0)
-        return picture_ssim(viewer_picture(mono, self.sample_rate, self.view, self.placement), self.gray, self.alpha)
+        return picture_ssim(
+            viewer_picture(written_mono(samples), self.sample_rate, self.view, self.placement), self.gray, self.alpha
+        )
+
+
+def written_mono(samples: np.ndarray) -> np.ndarray:
+    """A ``(channels, frames)`` point as the reference scorer reads its 32-bit float file: each channel in float64,
+    then their mean (what a viewer of the channel mix is shown)."""
+    return np.asarray(samples, dtype=np.float32).astype(np.float64).mean(axis=0)
 
 
 def codec_ssim(

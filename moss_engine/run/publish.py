@@ -31,7 +31,7 @@ from moss_engine.errors import MossInputError
 from moss_engine.io.audio import AudioClip
 from moss_engine.io.codec import Codec, codec, round_trip
 from moss_engine.reporting import Reporter, Status, Stopped
-from moss_engine.run.codec_ssim import SeenPicture
+from moss_engine.run.codec_ssim import SeenPicture, written_mono
 from moss_engine.run.folder import view_record
 from moss_engine.run.front_audio import crossfade_candidate, fit_loudness
 from moss_engine.settings import RunSettings
@@ -137,18 +137,13 @@ def calibrate_proxy(
         back = round_trip(point.samples, seen.sample_rate, codec_, should_stop)
         if back is None:
             return None
-        levels.append(viewer_spectrum(_mono(point.samples), seen.sample_rate, seen.view))
+        levels.append(viewer_spectrum(written_mono(point.samples), seen.sample_rate, seen.view))
         written.append(seen.ssim(point.samples))
         decoded.append(seen.ssim(back))
     if not levels:
         return None
     offset, predicted = fit_offset(seen, levels, decoded, problem.settings.seed)
     return ProxyCalibration(offset, tuple(written), tuple(decoded), tuple(predicted))
-
-
-def _mono(samples: np.ndarray) -> np.ndarray:
-    """As the reference scorer reads a point's 32-bit float file: each channel in float64, then their mean."""
-    return np.asarray(samples, dtype=np.float32).astype(np.float64).mean(axis=0)
 
 
 class PublishedEars:
