@@ -256,6 +256,10 @@ class PlacementView(QWidget):
         stay views of the same numbers, and the line shows at once why such a band is refused.
         """
         self._limit_hz = None if hz is None else float(hz)
+        self._limits_changed()
+
+    def _limits_changed(self) -> None:
+        """Draw the limits again and keep the rectangle's drag bounds under the lower of them."""
         self._show_limit()
         self._loading = True
         try:
@@ -274,12 +278,7 @@ class PlacementView(QWidget):
         the rate's limit; a band set above it in the Advanced fields is shown, and refused by the inputs panel."""
         self._codec_hz = None if hz is None else float(hz)
         self._codec_label = label
-        self._show_limit()
-        self._loading = True
-        try:
-            self.roi.maxBounds = QRectF(0, 0, self._length, self._top_hz() / 1000)
-        finally:
-            self._loading = False
+        self._limits_changed()
 
     @property
     def codec_limit_hz(self) -> float | None:
